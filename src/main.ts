@@ -1,0 +1,88 @@
+// Entry point of bin/etcd-ts: flags → member → client listeners, and a clean stop
+// on SIGTERM/SIGINT (flush, close LevelDB and the WAL, exit 0).
+
+import { ConfigError, parseArgs, usage, type Config } from './server/config.js';
+import { createLogger, type Logger } from './server/logger.js';
+import { EtcdServer } from './server/etcd-server.js';
+import { createGrpcServer } from './server/api/grpc-server.js';
+import { listenClients, type ClientListener } from './server/client-listener.js';
+import { httpHandler } from './server/http.js';
+import { ETCD_API_VERSION, ETCD_TS_VERSION } from './version.js';
+
+async function run(cfg: Config, logger: Logger): Promise<void> {
+  for (const e of cfg.envUsed) logger.info({ env: e }, 'recognized and used environment variable');
+  for (const e of cfg.envUnknown) logger.warn({ env: e }, 'unrecognized environment variable');
+  if (cfg.initialCluster.size > 1) {
+    throw new ConfigError('multi-member clusters (--initial-cluster with more than one member) are not supported by etcd-ts yet');
+  }
+  logger.info(
+    { 'etcd-ts-version': ETCD_TS_VERSION, 'api-version': ETCD_API_VERSION, 'data-dir': cfg.dataDir, name: cfg.name },
+    'starting etcd-ts',
+  );
+  const server = await EtcdServer.start(cfg, logger);
+  const grpcServer = createGrpcServer(server, logger);
+  let listeners: ClientListener[] = [];
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'received signal; shutting down');
+    await Promise.all(listeners.map((l) => l.close()));
+    grpcServer.forceShutdown();
+    await server.stop();
+    logger.info({}, 'stopped');
+    logger.flush();
+    process.exit(process.exitCode ?? 0);
+  };
+  process.on('SIGTERM', () => void stop('terminated'));
+  process.on('SIGINT', () => void stop('interrupt'));
+
+  listeners = await listenClients(cfg.listenClientUrls, grpcServer, httpHandler(server));
+  await server.publish();
+  logger.info(
+    { 'local-member-id': server.memberId.toString(16), 'cluster-id': server.clusterId.toString(16), name: cfg.name },
+    'published local member to cluster through raft',
+  );
+  logger.info({ 'cluster-version': '3.4' }, 'enabled capabilities for version');
+  for (const l of listeners) {
+    logger.info({ address: l.address }, 'ready to serve client requests');
+  }
+}
+
+async function main(): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`etcd-ts: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  if (parsed.kind === 'help') {
+    process.stdout.write(usage());
+    return;
+  }
+  if (parsed.kind === 'version') {
+    process.stdout.write(
+      `etcd-ts Version: ${ETCD_TS_VERSION}\netcd API Version: ${ETCD_API_VERSION}\nNode Version: ${process.version}\nOS/Arch: ${process.platform}/${process.arch}\n`,
+    );
+    return;
+  }
+  const logger = createLogger(parsed.config.logLevel);
+  try {
+    await run(parsed.config, logger);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`etcd-ts: ${err.message}\n`);
+      process.exit(2);
+    }
+    logger.fatal({ err }, `failed to start: ${(err as Error).message}`);
+    logger.flush();
+    process.stderr.write(`etcd-ts: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
+void main();

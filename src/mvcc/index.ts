@@ -1,0 +1,12 @@
+// Public surface of src/mvcc. The ordered key index lives in tree-index.ts
+// (etcd's treeIndex); this file only re-exports.
+
+export { MvccStore, type EventListener, type HashKVResult } from './kv-store.js';
+export {
+  MvccError, TxnValidationError, type MvccErrorCode, type ValidationErrorCode,
+  ErrCompactedText, ErrFutureRevText, ErrKeyNotFoundText, ErrEmptyKeyText, ErrTooManyOpsText,
+  ErrDuplicateKeyText, ErrValueProvidedText, ErrLeaseProvidedText,
+} from './errors.js';
+export { validateTxn, validatePut, validateKey, isTxnReadonly } from './txn.js';
+export { encodeKeyValue, decodeKeyValue } from './kv-codec.js';
+export * from './types.js';

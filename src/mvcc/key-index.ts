@@ -1,0 +1,171 @@
+// Per-key revision history, as etcd's keyIndex: a list of generations, each the
+// life of the key from creation to deletion (tombstone). The last generation is
+// the current one; it is empty right after a delete.
+//
+//   put(1.0) put(2.0) tombstone(3.0) put(4.0) tombstone(5.0)
+//   → generations [ {1.0, 2.0, 3.0t}, {4.0, 5.0t}, {} ]
+//
+// Revisions are stored interleaved (main, sub, main, sub…) in one number array
+// per generation: at a million keys, fewer small objects matters more than
+// convenience.
+
+export class Generation {
+  ver = 0;
+  createdMain = 0;
+  createdSub = 0;
+  /** interleaved [main0, sub0, main1, sub1, ...], ascending */
+  revs: number[] = [];
+
+  get count(): number { return this.revs.length >> 1; }
+  isEmpty(): boolean { return this.revs.length === 0; }
+  lastMain(): number { return this.revs[this.revs.length - 2]!; }
+}
+
+/** What a key looked like at some revision, without its value. */
+export interface KeyRevInfo {
+  modMain: number;
+  modSub: number;
+  createMain: number;
+  version: number;
+}
+
+export type RevSink = (main: number, sub: number) => void;
+
+export class KeyIndex {
+  modMain = 0;
+  modSub = 0;
+  generations: Generation[] = [];
+
+  /** The key as a latin1 string: one char per byte, so JS string order = byte order. */
+  constructor(readonly skey: string) {}
+
+  put(main: number, sub: number): void {
+    if (main < this.modMain || (main === this.modMain && sub <= this.modSub)) {
+      // Revisions only grow; anything else means the apply order is broken.
+      throw new Error(`mvcc: put with unexpected smaller revision ${main}.${sub} <= ${this.modMain}.${this.modSub}`);
+    }
+    if (this.generations.length === 0) this.generations.push(new Generation());
+    const g = this.generations[this.generations.length - 1]!;
+    if (g.revs.length === 0) { g.createdMain = main; g.createdSub = sub; }
+    g.revs.push(main, sub);
+    g.ver++;
+    this.modMain = main;
+    this.modSub = sub;
+  }
+
+  /**
+   * Seeds the index from the first surviving revision found at start-up: after a
+   * compaction the earlier revisions of the generation are gone, so creation
+   * revision and version come from the stored KeyValue.
+   */
+  restore(createdMain: number, modMain: number, modSub: number, ver: number): void {
+    const g = new Generation();
+    g.createdMain = createdMain;
+    g.ver = ver;
+    g.revs.push(modMain, modSub);
+    this.generations = [g];
+    this.modMain = modMain;
+    this.modSub = modSub;
+  }
+
+  /** Returns false when the key is not live (nothing to delete). */
+  tombstone(main: number, sub: number): boolean {
+    const gens = this.generations;
+    if (gens.length === 0 || gens[gens.length - 1]!.isEmpty()) return false;
+    this.put(main, sub);
+    gens.push(new Generation());
+    return true;
+  }
+
+  isEmpty(): boolean {
+    return this.generations.length === 1 && this.generations[0]!.isEmpty();
+  }
+
+  /** Is the key live now (not deleted)? */
+  isLive(): boolean {
+    const gens = this.generations;
+    return gens.length > 0 && !gens[gens.length - 1]!.isEmpty();
+  }
+
+  private findGeneration(rev: number): Generation | undefined {
+    const gens = this.generations;
+    const last = gens.length - 1;
+    for (let i = last; i >= 0; i--) {
+      const g = gens[i]!;
+      if (g.revs.length === 0) continue;
+      // A closed generation whose tombstone is at or below rev means the key was
+      // deleted at rev: nothing older can be visible.
+      if (i !== last && g.lastMain() <= rev) return undefined;
+      if (g.revs[0]! <= rev) return g;
+    }
+    return undefined;
+  }
+
+  /** The newest revision of this key at or below `atRev`, if the key existed then. */
+  get(atRev: number): KeyRevInfo | undefined {
+    const g = this.findGeneration(atRev);
+    if (!g) return undefined;
+    const revs = g.revs;
+    const n = revs.length >> 1;
+    for (let i = n - 1; i >= 0; i--) {
+      if (revs[2 * i]! <= atRev) {
+        return { modMain: revs[2 * i]!, modSub: revs[2 * i + 1]!, createMain: g.createdMain, version: g.ver - (n - i - 1) };
+      }
+    }
+    return undefined;
+  }
+
+  /** Same as get() but only says whether the key existed at atRev (no allocation). */
+  existsAt(atRev: number): boolean {
+    const g = this.findGeneration(atRev);
+    return g !== undefined && g.revs[0]! <= atRev;
+  }
+
+  // Locates what compaction at atRev keeps: generations whose tombstone is at or
+  // below atRev are dropped whole; in the first surviving one, the newest
+  // revision ≤ atRev is kept (reported to `sink`) with everything after it.
+  private doCompact(atRev: number, sink: RevSink): { genIdx: number; revIdx: number } {
+    const gens = this.generations;
+    let genIdx = 0;
+    while (genIdx < gens.length - 1) {
+      if (gens[genIdx]!.lastMain() > atRev) break;
+      genIdx++;
+    }
+    const revs = gens[genIdx]!.revs;
+    for (let i = (revs.length >> 1) - 1; i >= 0; i--) {
+      if (revs[2 * i]! <= atRev) {
+        sink(revs[2 * i]!, revs[2 * i + 1]!);
+        return { genIdx, revIdx: i };
+      }
+    }
+    return { genIdx, revIdx: -1 };
+  }
+
+  /** Drops history older than atRev; kept revisions ≤ atRev are reported to `sink`. */
+  compact(atRev: number, sink: RevSink): void {
+    if (this.generations.length === 0) return;
+    let kept: [number, number] | undefined;
+    let { genIdx, revIdx } = this.doCompact(atRev, (m, s) => { kept = [m, s]; });
+    const g = this.generations[genIdx]!;
+    if (!g.isEmpty()) {
+      if (revIdx !== -1) g.revs = g.revs.slice(revIdx * 2);
+      // A closed generation reduced to its tombstone carries no data: drop it.
+      if (g.count === 1 && genIdx !== this.generations.length - 1) {
+        if (kept && kept[0] === g.revs[0] && kept[1] === g.revs[1]) kept = undefined;
+        genIdx++;
+      }
+    }
+    if (kept) sink(kept[0], kept[1]);
+    if (genIdx > 0) this.generations = this.generations.slice(genIdx);
+  }
+
+  /** What compact(atRev) would keep at or below atRev, without changing anything. */
+  keep(atRev: number, sink: RevSink): void {
+    if (this.generations.length === 0 || this.isEmpty()) return;
+    const { genIdx, revIdx } = this.doCompact(atRev, () => {});
+    const g = this.generations[genIdx]!;
+    if (g.isEmpty() || revIdx === -1) return;
+    if (revIdx === g.count - 1 && genIdx !== this.generations.length - 1) return;
+    sink(g.revs[2 * revIdx]!, g.revs[2 * revIdx + 1]!);
+  }
+}

@@ -1,0 +1,271 @@
+// The MVCC store: revisions, the in-memory key index, the LevelDB backend,
+// compaction and hashing, behind the API the applier and the read path use.
+//
+// Concurrency model (single JS thread): write methods are called one at a time
+// by the applier, in log order. Each write mutates the index synchronously and
+// publishes its revision in one synchronous step (WriteTxn.end), so a read —
+// which resolves its revision and walks the index synchronously — always sees a
+// whole revision or none of it. Values are then fetched asynchronously; they are
+// immutable per revision, and physical compaction waits for reads that might
+// still need what it deletes (ReadGuard).
+
+import { Backend, META_FINISHED_COMPACT, META_SCHEDULED_COMPACT } from './backend.js';
+import { compactIndex, physicalCompact, ReadGuard, type KeepSet } from './compaction.js';
+import { errClosed, errCompacted, errFutureRev, MvccError } from './errors.js';
+import { hashByRev } from './hash.js';
+import { decodeKeyValue } from './kv-codec.js';
+import { toSkey } from './keys.js';
+import { rangeAt } from './range.js';
+import { parseRevKey, readU64, revKey, u64Bytes } from './revision.js';
+import { TreeIndex } from './tree-index.js';
+import { applyDeleteRange, applyPut, applyTxn } from './txn-apply.js';
+import { validatePut } from './txn.js';
+import type {
+  DeleteRangeRequest, DeleteRangeResponse, Event, KeyValue, MvccLogger, MvccOptions, PutRequest, PutResponse,
+  RangeRequest, RangeResponse, TxnRequest, TxnResponse,
+} from './types.js';
+import { toEvents, WriteTxn, type WriteContext } from './write-txn.js';
+
+export type EventListener = (events: Event[], revision: number) => void;
+
+export interface HashKVResult {
+  hash: number;
+  /** etcd reports -1 when nothing was ever compacted. */
+  compactRevision: number;
+  /** Store revision when the hash was taken (response header). */
+  revision: number;
+  /** The revision the hash covers (etcd 3.6 hash_revision). */
+  hashRevision: number;
+}
+
+export class MvccStore implements WriteContext {
+  readonly index = new TreeIndex();
+  readonly guard = new ReadGuard();
+  private currentRev = 1;
+  /** -1 until the first compaction, as in etcd. */
+  private compactMainRev = -1;
+  private readonly listeners = new Set<EventListener>();
+  private compactChain: Promise<void> = Promise.resolve();
+  private closing = false;
+  private closed = false;
+  private readonly logger: MvccLogger | undefined;
+
+  private constructor(readonly backend: Backend, private readonly opts: Required<Omit<MvccOptions, 'logger'>> & MvccOptions) {
+    this.logger = opts.logger;
+  }
+
+  static async open(dir: string, opts: MvccOptions = {}): Promise<MvccStore> {
+    const full = {
+      flushIntervalMs: 100, flushMaxOps: 10_000, compactBatchLimit: 1000, compactSleepMs: 10, ...opts,
+    };
+    const backend = await Backend.open(dir, { flushIntervalMs: full.flushIntervalMs, flushMaxOps: full.flushMaxOps, logger: opts.logger });
+    const store = new MvccStore(backend, full);
+    await store.restore();
+    return store;
+  }
+
+  // --- start-up ---------------------------------------------------------------
+
+  private async restore(): Promise<void> {
+    const finished = await this.backend.getRaw(META_FINISHED_COMPACT);
+    const scheduled = await this.backend.getRaw(META_SCHEDULED_COMPACT);
+    if (finished) this.compactMainRev = readU64(finished);
+    const scheduledRev = scheduled ? readU64(scheduled) : 0;
+
+    let maxMain = 1;
+    const it = this.backend.db.iterator({ gte: revKey(0, 0), lt: new Uint8Array([0x6c]) });
+    try {
+      for (;;) {
+        const entries = await it.nextv(10_000);
+        if (entries.length === 0) break;
+        for (const [k, v] of entries) {
+          const r = parseRevKey(k);
+          maxMain = r.main;
+          const kv = decodeKeyValue(v);
+          const skey = toSkey(kv.key);
+          const ki = this.index.get(skey);
+          if (ki !== undefined) {
+            if (r.tombstone) ki.tombstone(r.main, r.sub);
+            else ki.put(r.main, r.sub);
+          } else if (!r.tombstone) {
+            // First surviving record of a key: earlier history may be compacted away.
+            this.index.getOrCreate(skey).restore(kv.createRevision, r.main, r.sub, kv.version);
+          }
+        }
+      }
+    } finally {
+      await it.close();
+    }
+    // Compaction may have removed the newest records (tombstones), so the compact
+    // revisions bound the current revision from below too.
+    this.currentRev = Math.max(maxMain, this.compactMainRev, scheduledRev, 1);
+    this.logger?.info({ revision: this.currentRev, compactRevision: this.compactMainRev, keys: this.index.size }, 'mvcc: restored');
+
+    if (scheduled && scheduledRev > this.compactMainRev) {
+      this.logger?.info({ scheduledCompactRevision: scheduledRev }, 'mvcc: resuming scheduled compaction');
+      this.compactMainRev = scheduledRev;
+      const keep = compactIndex(this.index, scheduledRev);
+      void this.schedulePhysical(scheduledRev, keep, this.guard.barrier());
+    }
+  }
+
+  // --- state ------------------------------------------------------------------
+
+  currentRevision(): number { return this.currentRev; }
+  compactRevision(): number { return this.compactMainRev; }
+  compactRev(): number { return this.compactMainRev; }
+  consistentIndex(): number { return this.backend.consistentIndex(); }
+
+  setConsistentIndex(i: number): void { this.backend.setConsistentIndex(i); }
+
+  onEvents(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => { this.listeners.delete(listener); };
+  }
+
+  private checkOpen(): void {
+    if (this.closed || this.closing) throw errClosed();
+  }
+
+  // --- reads ------------------------------------------------------------------
+
+  async range(req: RangeRequest): Promise<RangeResponse> {
+    this.checkOpen();
+    return rangeAt(this, req, this.currentRev);
+  }
+
+  // --- writes -----------------------------------------------------------------
+
+  /** WriteContext: publish one revision. */
+  commitWrite(rev: number, changes: KeyValue[], consistentIndex: number): void {
+    if (changes.length > 0) {
+      this.currentRev = rev;
+      this.backend.commitRevision(rev);
+    }
+    this.backend.setConsistentIndex(consistentIndex);
+    if (changes.length > 0 && this.listeners.size > 0) {
+      const events = toEvents(changes);
+      for (const l of this.listeners) {
+        try { l(events, rev); } catch (err) { this.logger?.error({ err }, 'mvcc: event listener failed'); }
+      }
+    }
+  }
+
+  // Runs one write; if it throws before changing anything, the entry still counts
+  // as applied (etcd returns the error to the client but the index advances).
+  // Not async: a write that needs no LevelDB read completes synchronously and
+  // costs the caller a single await.
+  private write<T>(consistentIndex: number, fn: (tw: WriteTxn) => T | Promise<T>): Promise<T> {
+    if (this.closed || this.closing) return Promise.reject(errClosed());
+    const bp = this.backend.backpressure();
+    if (bp) return bp.then(() => this.write(consistentIndex, fn));
+    const tw = new WriteTxn(this);
+    let result: T | Promise<T>;
+    try {
+      result = fn(tw);
+    } catch (err) {
+      return Promise.reject(this.failWrite(tw, consistentIndex, err));
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        (v) => { tw.end(consistentIndex); return v; },
+        (err) => { throw this.failWrite(tw, consistentIndex, err); },
+      );
+    }
+    tw.end(consistentIndex);
+    return Promise.resolve(result);
+  }
+
+  private failWrite(tw: WriteTxn, consistentIndex: number, err: unknown): unknown {
+    if (tw.changes.length > 0) {
+      // A failure after changes started would leave the index half-updated; all
+      // checks run before the first change, so this is a bug, not bad input.
+      this.logger?.error({ err }, 'mvcc: write failed after partial apply');
+      return new Error(`mvcc: write failed after partial apply: ${(err as Error).message}`);
+    }
+    tw.end(consistentIndex);
+    return err;
+  }
+
+  put(req: PutRequest, consistentIndex: number): Promise<PutResponse> {
+    return this.write(consistentIndex, (tw) => {
+      validatePut(req);
+      return applyPut(tw, req);
+    });
+  }
+
+  deleteRange(req: DeleteRangeRequest, consistentIndex: number): Promise<DeleteRangeResponse> {
+    return this.write(consistentIndex, (tw) => applyDeleteRange(tw, req));
+  }
+
+  txn(req: TxnRequest, consistentIndex: number): Promise<TxnResponse> {
+    return this.write(consistentIndex, (tw) => applyTxn(this, tw, req));
+  }
+
+  // --- compaction -------------------------------------------------------------
+
+  async compact(revision: number, consistentIndex: number): Promise<{ done: Promise<void> }> {
+    this.checkOpen();
+    if (revision <= this.compactMainRev) { this.backend.setConsistentIndex(consistentIndex); throw errCompacted(); }
+    if (revision > this.currentRev) { this.backend.setConsistentIndex(consistentIndex); throw errFutureRev(); }
+    this.compactMainRev = revision;
+    // Persisted with this entry's consistent index: if we crash before the flush,
+    // the WAL replays the compaction; after it, open() resumes it.
+    this.backend.stageRaw(META_SCHEDULED_COMPACT, u64Bytes(revision));
+    this.backend.setConsistentIndex(consistentIndex);
+    const keep = compactIndex(this.index, revision);
+    const drained = this.guard.barrier();
+    return { done: this.schedulePhysical(revision, keep, drained) };
+  }
+
+  private schedulePhysical(rev: number, keep: KeepSet, drained: Promise<void>): Promise<void> {
+    const job = async (): Promise<void> => {
+      if (this.closing) return;
+      // Every revision ≤ rev must be in LevelDB before deleting, or a later flush
+      // would write back what we delete.
+      await this.backend.flush();
+      await drained;
+      if (this.closing) return;
+      await physicalCompact(this.backend, rev, keep, {
+        batchLimit: this.opts.compactBatchLimit,
+        sleepMs: this.opts.compactSleepMs,
+        stopped: () => this.closing,
+        logger: this.logger,
+      });
+    };
+    const run = this.compactChain.then(job);
+    this.compactChain = run.catch((err) => { this.logger?.error({ err, revision: rev }, 'mvcc: compaction failed'); });
+    return run;
+  }
+
+  /** Resolves when every scheduled physical compaction (including one resumed at open) has finished or stopped. */
+  compactionDone(): Promise<void> { return this.compactChain; }
+
+  // --- hashing ----------------------------------------------------------------
+
+  async hashKV(revision: number): Promise<HashKVResult> {
+    this.checkOpen();
+    const compactRev = this.compactMainRev, currentRev = this.currentRev;
+    if (revision > 0 && revision < compactRev) throw errCompacted();
+    if (revision > 0 && revision > currentRev) throw errFutureRev();
+    const rev = revision <= 0 ? currentRev : revision;
+    const hash = await hashByRev(this.backend, this.index, this.guard, compactRev, rev);
+    return { hash, compactRevision: compactRev, revision: currentRev, hashRevision: rev };
+  }
+
+  // --- lifecycle --------------------------------------------------------------
+
+  flush(): Promise<void> { return this.backend.flush(); }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closing = true;
+    await this.compactChain;
+    await this.backend.close();
+    this.closed = true;
+  }
+
+  dbSize(): Promise<number> { return this.backend.size(); }
+}
+
+export { MvccError };

@@ -1,0 +1,132 @@
+// Applying Put / DeleteRange / Txn inside one WriteTxn, as etcd's applierV3backend:
+// every compare of the whole (nested) transaction is evaluated first against the
+// state before the transaction; then the chosen branches are checked (ignore_*
+// keys must exist, range revisions must be readable) and only then applied, so a
+// transaction either fails before changing anything or applies completely.
+
+import { errCompacted, errFutureRev, errKeyNotFound } from './errors.js';
+import { keyRange } from './keys.js';
+import type { KeyRevInfo } from './key-index.js';
+import { compareNeedsValue, compareRange } from './txn.js';
+import {
+  SortOrder, SortTarget,
+  type Compare, type DeleteRangeRequest, type DeleteRangeResponse, type KeyValue, type PutRequest,
+  type PutResponse, type RangeRequest, type RequestOp, type ResponseOp, type TxnRequest, type TxnResponse,
+} from './types.js';
+import type { WriteTxn, WriteContext } from './write-txn.js';
+
+export function plainRange(key: Uint8Array, rangeEnd: Uint8Array): RangeRequest {
+  return {
+    key, rangeEnd, limit: 0, revision: 0, sortOrder: SortOrder.None, sortTarget: SortTarget.Key,
+    serializable: false, keysOnly: false, countOnly: false,
+    minModRevision: 0, maxModRevision: 0, minCreateRevision: 0, maxCreateRevision: 0,
+  };
+}
+
+// Synchronous unless the previous value is needed and not buffered: plain puts
+// never wait on LevelDB.
+export function applyPut(tw: WriteTxn, p: PutRequest): PutResponse | Promise<PutResponse> {
+  if (!(p.prevKv || p.ignoreValue || p.ignoreLease)) return { revision: tw.put(p.key, p.value, p.lease) };
+  const prev = tw.getOne(p.key);
+  if (prev instanceof Promise) return prev.then((kv) => finishPut(tw, p, kv));
+  return finishPut(tw, p, prev);
+}
+
+function finishPut(tw: WriteTxn, p: PutRequest, prev: KeyValue | undefined): PutResponse {
+  if ((p.ignoreValue || p.ignoreLease) && prev === undefined) throw errKeyNotFound();
+  const value = p.ignoreValue ? prev!.value : p.value;
+  const lease = p.ignoreLease ? prev!.lease : p.lease;
+  const revision = tw.put(p.key, value, lease);
+  const resp: PutResponse = { revision };
+  if (p.prevKv && prev !== undefined) resp.prevKv = prev;
+  return resp;
+}
+
+export async function applyDeleteRange(tw: WriteTxn, d: DeleteRangeRequest): Promise<DeleteRangeResponse> {
+  let prevKvs: KeyValue[] = [];
+  if (d.prevKv) prevKvs = (await tw.range(plainRange(d.key, d.rangeEnd))).kvs;
+  const deleted = tw.deleteRange(d.key, d.rangeEnd);
+  return { deleted, prevKvs, revision: tw.rev };
+}
+
+/** Index-only view of keys in a range (no value fetch). */
+function rangeInfos(ctx: WriteContext, key: Uint8Array, rangeEnd: Uint8Array, atRev: number): KeyRevInfo[] {
+  const kr = keyRange(key, rangeEnd);
+  const out: KeyRevInfo[] = [];
+  if (kr.single) {
+    const info = ctx.index.get(kr.start)?.get(atRev);
+    if (info) out.push(info);
+    return out;
+  }
+  ctx.index.visit(kr.start, kr.end, (ki) => { const info = ki.get(atRev); if (info) out.push(info); });
+  return out;
+}
+
+async function evalCompare(ctx: WriteContext, tw: WriteTxn, c: Compare): Promise<boolean> {
+  if (compareNeedsValue(c)) {
+    return compareRange(c, (await tw.range(plainRange(c.key, c.rangeEnd))).kvs);
+  }
+  const infos = rangeInfos(ctx, c.key, c.rangeEnd, tw.rev);
+  const EMPTY = new Uint8Array(0);
+  return compareRange(c, infos.map((i) => ({
+    key: c.key, createRevision: i.createMain, modRevision: i.modMain, version: i.version, value: EMPTY, lease: 0n,
+  })));
+}
+
+async function evalPaths(ctx: WriteContext, tw: WriteTxn, req: TxnRequest, paths: Map<TxnRequest, boolean>): Promise<void> {
+  let ok = true;
+  for (const c of req.compare) {
+    if (!(await evalCompare(ctx, tw, c))) { ok = false; break; }
+  }
+  paths.set(req, ok);
+  for (const op of ok ? req.success : req.failure) {
+    if ('txn' in op) await evalPaths(ctx, tw, op.txn, paths);
+  }
+}
+
+function checkRequests(ctx: WriteContext, tw: WriteTxn, req: TxnRequest, paths: Map<TxnRequest, boolean>): void {
+  const curRev = tw.rev;
+  const firstRev = ctx.compactRev();
+  for (const op of paths.get(req) ? req.success : req.failure) {
+    if ('txn' in op) { checkRequests(ctx, tw, op.txn, paths); continue; }
+    if ('put' in op) {
+      const p = op.put;
+      if ((p.ignoreValue || p.ignoreLease) && rangeInfos(ctx, p.key, new Uint8Array(0), curRev).length === 0) {
+        throw errKeyNotFound();
+      }
+    } else if ('range' in op) {
+      const r = op.range.revision;
+      if (r === 0) continue;
+      if (r > curRev) throw errFutureRev();
+      if (r < firstRev) throw errCompacted();
+    }
+  }
+}
+
+async function applyOps(tw: WriteTxn, req: TxnRequest, paths: Map<TxnRequest, boolean>): Promise<TxnResponse> {
+  const succeeded = paths.get(req)!;
+  const responses: ResponseOp[] = [];
+  for (const op of succeeded ? req.success : req.failure) responses.push(await applyOp(tw, op, paths));
+  // Nested responses carry no revision in etcd (only the outer header is filled).
+  return { succeeded, responses, revision: 0 };
+}
+
+async function applyOp(tw: WriteTxn, op: RequestOp, paths: Map<TxnRequest, boolean>): Promise<ResponseOp> {
+  if ('range' in op) return { range: await tw.range(op.range) };
+  if ('put' in op) return { put: await applyPut(tw, op.put) };
+  if ('deleteRange' in op) return { deleteRange: await applyDeleteRange(tw, op.deleteRange) };
+  return { txn: await applyOps(tw, op.txn, paths) };
+}
+
+/**
+ * Runs a whole transaction in `tw`. Throws (before any change) on failed checks;
+ * the caller ends `tw`.
+ */
+export async function applyTxn(ctx: WriteContext, tw: WriteTxn, req: TxnRequest): Promise<TxnResponse> {
+  const paths = new Map<TxnRequest, boolean>();
+  await evalPaths(ctx, tw, req, paths);
+  checkRequests(ctx, tw, req, paths);
+  const resp = await applyOps(tw, req, paths);
+  resp.revision = tw.rev;
+  return resp;
+}

@@ -1,0 +1,33 @@
+// Assembles the gRPC server: every etcd v3 service is registered, built ones with
+// their adapters, the rest answering UNIMPLEMENTED with a clear message.
+
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { EtcdServer } from '../etcd-server.js';
+import { apiServices, SERVICE_NAMES, unimplementedHandlers, type ApiServices } from './codec/index.js';
+import { clusterService } from './cluster.js';
+import { kvService } from './kv.js';
+import { maintenanceService } from './maintenance.js';
+
+/** etcd allows this much gRPC framing on top of --max-request-bytes. */
+const GRPC_OVERHEAD_BYTES = 512 * 1024;
+
+export function createGrpcServer(server: EtcdServer, logger: Logger): grpc.Server {
+  const g = new grpc.Server({
+    'grpc.max_receive_message_length': server.cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES,
+    'grpc.max_send_message_length': 2 ** 31 - 1,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.http2.min_ping_interval_without_data_ms': 5000,
+  });
+  const built: Partial<Record<keyof ApiServices, grpc.UntypedServiceImplementation>> = {
+    KV: kvService(server, logger),
+    Maintenance: maintenanceService(server, logger),
+    Cluster: clusterService(server, logger),
+  };
+  const defs = apiServices();
+  for (const name of Object.keys(SERVICE_NAMES) as (keyof ApiServices)[]) {
+    const def = defs[name];
+    g.addService(def, { ...unimplementedHandlers(def, name), ...built[name] });
+  }
+  return g;
+}

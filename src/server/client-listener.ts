@@ -1,0 +1,82 @@
+// One client port for gRPC and plain HTTP, as etcd serves both on 2379: the first
+// bytes of a connection tell them apart (HTTP/2's preface starts with "PRI"), and
+// the socket is handed to gRPC or to the HTTP server accordingly.
+
+import * as grpc from '@grpc/grpc-js';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import { lookup } from 'node:dns/promises';
+
+const H2_PREFACE_START = Buffer.from('PRI');
+
+export interface ClientListener {
+  address: string;
+  close(): Promise<void>;
+}
+
+export async function listenClients(
+  urls: URL[],
+  grpcServer: grpc.Server,
+  httpHandler: http.RequestListener,
+): Promise<ClientListener[]> {
+  const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const httpServer = http.createServer(httpHandler);
+  httpServer.keepAliveTimeout = 30_000;
+  const listeners: ClientListener[] = [];
+  for (const url of urls) {
+    const host = await resolveHost(url.hostname);
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+      socket.setNoDelay(true);
+      route(socket, (isH2) => {
+        if (isH2) injector.injectConnection(socket);
+        else httpServer.emit('connection', socket);
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port: Number(url.port), backlog: 1024 }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    listeners.push({
+      address: `${host}:${url.port}`,
+      close: () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          for (const s of sockets) s.destroy();
+        }),
+    });
+  }
+  return listeners;
+}
+
+/** Waits for enough bytes to classify the connection, then puts them back. */
+function route(socket: net.Socket, handoff: (isH2: boolean) => void): void {
+  let seen = Buffer.alloc(0);
+  const onData = (chunk: Buffer): void => {
+    seen = Buffer.concat([seen, chunk]);
+    if (seen.length < H2_PREFACE_START.length && seen.equals(H2_PREFACE_START.subarray(0, seen.length))) return;
+    socket.off('data', onData);
+    socket.pause();
+    socket.unshift(seen);
+    const isH2 = seen.subarray(0, 3).equals(H2_PREFACE_START);
+    handoff(isH2);
+    // HTTP/2 sessions drain the buffered bytes themselves; resuming would emit them as
+    // 'data' to nobody and lose the preface. The HTTP/1 parser reads 'data' events.
+    if (!isH2) socket.resume();
+  };
+  socket.on('data', onData);
+  socket.once('error', () => socket.destroy());
+}
+
+/** URLs may name hosts (http://localhost:2379): listen on what the name resolves to. */
+export async function resolveHost(hostname: string): Promise<string> {
+  const bare = hostname.replace(/^\[|\]$/g, '');
+  if (net.isIP(bare)) return bare;
+  const { address } = await lookup(bare);
+  return address;
+}

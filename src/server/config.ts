@@ -1,0 +1,241 @@
+// Turns argv and ETCD_* variables into a validated Config, the way etcd does:
+// `--flag=v` and `--flag v` (bool flags take no separate value), one or two
+// dashes, environment variables only for flags not given on the command line,
+// and a fatal error when both are given.
+
+import { FLAG_BY_NAME, FLAGS, type FlagSpec, flagToEnv } from './flags.js';
+
+export class ConfigError extends Error {}
+
+export interface Config {
+  name: string;
+  dataDir: string;
+  walDir: string;
+  snapshotCount: number;
+  heartbeatMs: number;
+  electionMs: number;
+  listenPeerUrls: URL[];
+  listenClientUrls: URL[];
+  initialAdvertisePeerUrls: URL[];
+  advertiseClientUrls: URL[];
+  /** name → peer URLs, from --initial-cluster. */
+  initialCluster: Map<string, string[]>;
+  initialClusterState: 'new' | 'existing';
+  initialClusterToken: string;
+  maxTxnOps: number;
+  maxRequestBytes: number;
+  quotaBackendBytes: number;
+  preVote: boolean;
+  strictReconfigCheck: boolean;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  /** Environment variables that were used, and ETCD_* ones that were not (etcd warns about those). */
+  envUsed: string[];
+  envUnknown: string[];
+}
+
+export type ParseResult = { kind: 'run'; config: Config } | { kind: 'version' } | { kind: 'help' };
+
+export const DEFAULT_QUOTA_BYTES = 2 * 1024 * 1024 * 1024;
+const MAX_ELECTION_MS = 50_000;
+
+export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}): ParseResult {
+  const given = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('-') || arg === '-' || arg === '--') {
+      throw new ConfigError(`'${arg}' is not a valid flag`);
+    }
+    const body = arg.replace(/^--?/, '');
+    const eq = body.indexOf('=');
+    const name = eq < 0 ? body : body.slice(0, eq);
+    const spec = FLAG_BY_NAME.get(name);
+    if (!spec) throw new ConfigError(`flag provided but not defined: -${name}`);
+    let value: string;
+    if (eq >= 0) value = body.slice(eq + 1);
+    else if (spec.kind === 'bool') value = 'true';
+    else {
+      if (i + 1 >= argv.length) throw new ConfigError(`flag needs an argument: -${name}`);
+      value = argv[++i]!;
+    }
+    given.set(name, value); // as in Go's flag package, the last one wins
+  }
+
+  const envUsed: string[] = [];
+  for (const spec of FLAGS) {
+    const key = flagToEnv(spec.name);
+    const v = env[key];
+    if (v === undefined || v === '') continue;
+    if (given.has(spec.name)) {
+      throw new ConfigError(
+        `conflicting environment variable "${key}" is shadowed by corresponding command-line flag (either unset environment variable or disable flag)`,
+      );
+    }
+    given.set(spec.name, v);
+    envUsed.push(`${key}=${v}`);
+  }
+  const known = new Set(FLAGS.map((f) => flagToEnv(f.name)));
+  const envUnknown = Object.keys(env).filter((k) => k.startsWith('ETCD_') && !known.has(k));
+
+  for (const [name, value] of given) checkValue(FLAG_BY_NAME.get(name)!, value);
+
+  const get = (name: string): string => given.get(name) ?? FLAG_BY_NAME.get(name)!.default;
+  if (bool(get('help'))) return { kind: 'help' };
+  if (bool(get('version'))) return { kind: 'version' };
+
+  const name = get('name');
+  const dataDir = given.get('data-dir') ?? `${name}.etcd`;
+  const heartbeatMs = int(get('heartbeat-interval'), 'heartbeat-interval');
+  const electionMs = int(get('election-timeout'), 'election-timeout');
+  if (heartbeatMs <= 0) throw new ConfigError('--heartbeat-interval must be > 0');
+  if (electionMs < 5 * heartbeatMs) {
+    throw new ConfigError(
+      `--election-timeout[${electionMs}ms] should be at least as 5 times as --heartbeat-interval[${heartbeatMs}ms]`,
+    );
+  }
+  if (electionMs > MAX_ELECTION_MS) {
+    throw new ConfigError(`--election-timeout[${electionMs}ms] is too long, and should be set less than ${MAX_ELECTION_MS}ms`);
+  }
+  const state = get('initial-cluster-state');
+  if (state !== 'new' && state !== 'existing') {
+    throw new ConfigError(`invalid value "${state}" for flag -initial-cluster-state: valid values are "new", "existing"`);
+  }
+  const logLevel = get('log-level');
+  if (!['debug', 'info', 'warn', 'error', 'panic', 'fatal'].includes(logLevel)) {
+    throw new ConfigError(`unknown log level: ${logLevel}`);
+  }
+  const quota = int(get('quota-backend-bytes'), 'quota-backend-bytes');
+
+  const cfg: Config = {
+    name,
+    dataDir,
+    walDir: get('wal-dir'),
+    snapshotCount: int(get('snapshot-count'), 'snapshot-count'),
+    heartbeatMs,
+    electionMs,
+    listenPeerUrls: urls(get('listen-peer-urls'), 'listen-peer-urls'),
+    listenClientUrls: urls(get('listen-client-urls'), 'listen-client-urls'),
+    initialAdvertisePeerUrls: urls(get('initial-advertise-peer-urls'), 'initial-advertise-peer-urls'),
+    advertiseClientUrls: urls(get('advertise-client-urls'), 'advertise-client-urls'),
+    initialCluster: parseInitialCluster(get('initial-cluster')),
+    initialClusterState: state,
+    initialClusterToken: get('initial-cluster-token'),
+    maxTxnOps: int(get('max-txn-ops'), 'max-txn-ops'),
+    maxRequestBytes: int(get('max-request-bytes'), 'max-request-bytes'),
+    quotaBackendBytes: quota <= 0 ? DEFAULT_QUOTA_BYTES : quota,
+    preVote: bool(get('pre-vote')),
+    strictReconfigCheck: bool(get('strict-reconfig-check')),
+    logLevel: logLevel === 'panic' ? 'fatal' : (logLevel as Config['logLevel']),
+    envUsed,
+    envUnknown,
+  };
+  if (cfg.snapshotCount <= 0) throw new ConfigError('--snapshot-count must be > 0');
+  if (cfg.maxTxnOps <= 0) throw new ConfigError('--max-txn-ops must be > 0');
+  if (cfg.maxRequestBytes <= 0) throw new ConfigError('--max-request-bytes must be > 0');
+  if (cfg.listenClientUrls.length === 0) throw new ConfigError('--listen-client-urls must not be empty');
+  const mine = cfg.initialCluster.get(name);
+  if (!mine) {
+    throw new ConfigError(
+      `couldn't find local name "${name}" in the initial cluster configuration (--initial-cluster=${get('initial-cluster')})`,
+    );
+  }
+  const adv = cfg.initialAdvertisePeerUrls.map((u) => urlString(u)).sort();
+  if (adv.join(',') !== [...mine].sort().join(',')) {
+    throw new ConfigError(
+      `--initial-cluster has ${name}=${mine.join(',')} but missing from --initial-advertise-peer-urls=${adv.join(',')}`,
+    );
+  }
+  return { kind: 'run', config: cfg };
+}
+
+function checkValue(spec: FlagSpec, value: string): void {
+  if (!spec.supported) {
+    if (spec.accepts?.includes(value)) return;
+    throw new ConfigError(`--${spec.name} is not supported by etcd-ts yet (given "${value}")`);
+  }
+  switch (spec.kind) {
+    case 'bool':
+      if (!['true', 'false', '1', '0', 't', 'f', 'TRUE', 'FALSE', 'True', 'False'].includes(value)) {
+        throw new ConfigError(`invalid boolean value "${value}" for -${spec.name}`);
+      }
+      break;
+    case 'int':
+      int(value, spec.name);
+      break;
+    case 'urls':
+      urls(value, spec.name);
+      break;
+    default:
+      break;
+  }
+  if (spec.name === 'logger' && !['zap', 'capnslog'].includes(value)) {
+    throw new ConfigError(`invalid logger type: ${value}`);
+  }
+  if (spec.name === 'log-outputs' && !['default', 'stderr'].includes(value)) {
+    throw new ConfigError(`--log-outputs=${value} is not supported by etcd-ts yet (only stderr)`);
+  }
+  if (spec.name === 'enable-v2' && bool(value)) {
+    throw new ConfigError('--enable-v2 is not supported: etcd-ts serves only the v3 API');
+  }
+}
+
+function bool(v: string): boolean {
+  return ['true', '1', 't', 'TRUE', 'True'].includes(v);
+}
+
+function int(v: string, name: string): number {
+  if (!/^-?\d+$/.test(v.trim())) throw new ConfigError(`invalid value "${v}" for flag -${name}: parse error`);
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) throw new ConfigError(`invalid value "${v}" for flag -${name}: value out of range`);
+  return n;
+}
+
+/** etcd's canonical URL text: no trailing slash on a bare host. */
+export function urlString(u: URL): string {
+  return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
+}
+
+export function urls(v: string, name: string): URL[] {
+  if (v.trim() === '') return [];
+  return v.split(',').map((raw) => {
+    let u: URL;
+    try {
+      u = new URL(raw.trim());
+    } catch {
+      throw new ConfigError(`invalid value "${v}" for flag -${name}: parse ${raw}: invalid URL`);
+    }
+    if (u.protocol === 'https:' || u.protocol === 'unixs:') {
+      throw new ConfigError(`--${name}: TLS (${raw}) is not supported by etcd-ts yet`);
+    }
+    if (u.protocol !== 'http:') {
+      throw new ConfigError(`invalid value "${v}" for flag -${name}: URL scheme must be http, https, unix, or unixs: ${raw}`);
+    }
+    if (!u.port) throw new ConfigError(`invalid value "${v}" for flag -${name}: URL address does not have the form "host:port": ${raw}`);
+    return u;
+  });
+}
+
+export function parseInitialCluster(v: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const part of v.split(',')) {
+    if (part.trim() === '') continue;
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`invalid value "${v}" for flag -initial-cluster: ${part} is not name=url`);
+    const name = part.slice(0, eq).trim();
+    const url = urls(part.slice(eq + 1), 'initial-cluster')[0]!;
+    const list = out.get(name) ?? [];
+    list.push(urlString(url));
+    out.set(name, list);
+  }
+  return out;
+}
+
+export function usage(): string {
+  const lines = ['Usage:', '', '  etcd-ts [flags]', '  Start an etcd-ts member (flags and ETCD_* variables as etcd 3.4).', '', 'Flags:'];
+  for (const f of FLAGS) {
+    if (!f.supported) continue;
+    lines.push(`  --${f.name} '${f.default}'`, `      ${f.help}`);
+  }
+  lines.push('', 'Known etcd flags that etcd-ts does not support yet (refused when set to another value):');
+  lines.push('  ' + FLAGS.filter((f) => !f.supported).map((f) => `--${f.name}`).join(' '));
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,218 @@
+// EtcdServer: propose → wait for apply → answer, and ReadIndex for linearizable
+// reads. It composes the Raft driver, the WAL, the MVCC store and the applier; the
+// API adapters in ./api talk only to this class.
+
+import type { Logger } from 'pino';
+import { ErrProposalDropped } from '../raft/index.js';
+import { type ReadState, type SoftState, StateType } from '../raft/types.js';
+import { MvccStore } from '../mvcc/index.js';
+import { encodeInternalRequest } from './api/codec/index.js';
+import type { Encodable, InternalRaftRequest, ResponseHeader } from './api/codec/types.js';
+import { Applier, type ApplyResult } from './applier.js';
+import { bootstrap, layout } from './bootstrap.js';
+import type { Config } from './config.js';
+import { ErrRequestTooLarge, ErrStopped, ErrTimeout, EtcdError, toEtcdError } from './errors.js';
+import { Membership, type Member } from './membership.js';
+import { RaftNode, type Transport } from './raft-node.js';
+import { ReadIndexer } from './read-index.js';
+import { RequestIdGenerator } from './request-id.js';
+import { IndexWaiter, deferred, type Deferred, withTimeout } from './waiters.js';
+
+export type InternalRequestBody = Omit<Encodable<InternalRaftRequest>, 'header' | 'ID'>;
+
+export interface ServerStatus {
+  leader: bigint;
+  raftIndex: number;
+  raftTerm: number;
+  raftAppliedIndex: number;
+  dbSize: number;
+  isLearner: boolean;
+}
+
+export class EtcdServer {
+  private readonly waiters = new Map<bigint, Deferred<ApplyResult>>();
+  private readonly appliedWaiter: IndexWaiter;
+  private readonly ids: RequestIdGenerator;
+  private readonly reads: ReadIndexer;
+  private stopped = false;
+  private leaderChanged: Deferred<void> = deferred();
+  /** How long a request may wait for its entry to commit and apply (etcd: 5 s + 2 election timeouts). */
+  readonly requestTimeoutMs: number;
+
+  private constructor(
+    readonly cfg: Config,
+    readonly logger: Logger,
+    readonly memberId: bigint,
+    readonly clusterId: bigint,
+    readonly store: MvccStore,
+    readonly membership: Membership,
+    private readonly raft: RaftNode,
+    private readonly applier: Applier,
+  ) {
+    this.requestTimeoutMs = 5000 + 2 * cfg.electionMs;
+    this.appliedWaiter = new IndexWaiter(applier.applied);
+    this.ids = new RequestIdGenerator(memberId);
+    this.reads = new ReadIndexer(
+      (ctx) => this.raft.readIndex(ctx),
+      (index) => this.appliedWaiter.wait(index),
+      this.requestTimeoutMs,
+      Math.max(100, cfg.electionMs / 2),
+    );
+  }
+
+  static async start(cfg: Config, logger: Logger, transport: Transport = { send() {} }): Promise<EtcdServer> {
+    const booted = await bootstrap(cfg, logger);
+    const dirs = layout(cfg);
+    const store = await MvccStore.open(dirs.dbDir, { logger });
+    const membership = new Membership(booted.clusterId, booted.memberId);
+    let server: EtcdServer | undefined;
+    const applier = new Applier(
+      store,
+      membership,
+      {
+        applyConfChange: (cc) => booted.raw.applyConfChange(cc),
+        deliver: (id, result) => server?.deliver(id, result),
+        applied: (index) => server?.appliedWaiter.advance(index),
+      },
+      logger,
+    );
+    const raft = new RaftNode(
+      booted.raw,
+      booted.storage,
+      booted.wal,
+      booted.snapshotter,
+      transport,
+      {
+        onCommitted: (entries) => applier.push(entries),
+        onSnapshot: () => {
+          throw new Error('installing a Raft snapshot is not supported yet');
+        },
+        onReadStates: (states: ReadState[]) => server?.reads.onReadStates(states),
+        onSoftState: (s: SoftState) => server?.onSoftState(s),
+        onFatal: (err) => {
+          logger.fatal({ err }, 'stopping: storage failure');
+          process.exitCode = 1;
+          void server?.stop();
+        },
+      },
+      cfg.heartbeatMs,
+      logger,
+    );
+    server = new EtcdServer(cfg, logger, booted.memberId, booted.clusterId, store, membership, raft, applier);
+    raft.start();
+    // A lone voter need not wait out an election timeout to lead itself (etcd advances its ticks).
+    if (cfg.initialCluster.size === 1 || booted.raw.status().progress.size <= 1) raft.campaign();
+    return server;
+  }
+
+  private onSoftState(s: SoftState): void {
+    this.logger.info(
+      { 'local-member-id': this.memberId.toString(16), leader: s.lead.toString(16), state: StateType[s.raftState] },
+      s.lead === 0n ? 'raft lost leader' : 'raft elected leader',
+    );
+    if (s.lead !== 0n) {
+      this.leaderChanged.resolve();
+      this.leaderChanged = deferred();
+    }
+  }
+
+  get leader(): bigint {
+    return this.raft.leader;
+  }
+
+  get isLeader(): boolean {
+    return this.raft.isLeader;
+  }
+
+  header(revision = this.store.currentRevision()): ResponseHeader {
+    return {
+      clusterId: this.clusterId,
+      memberId: this.memberId,
+      revision: BigInt(revision),
+      raftTerm: BigInt(this.raft.currentTerm),
+    };
+  }
+
+  /** Proposes a request through Raft and resolves with its apply result. */
+  async propose(body: InternalRequestBody): Promise<unknown> {
+    if (this.stopped) throw ErrStopped();
+    const id = this.ids.next();
+    const data = encodeInternalRequest({ ...body, header: { ID: id } });
+    if (data.length > this.cfg.maxRequestBytes) throw ErrRequestTooLarge();
+    const d = deferred<ApplyResult>();
+    this.waiters.set(id, d);
+    const deadline = Date.now() + this.requestTimeoutMs;
+    try {
+      await this.proposeWhenLeaderKnown(data, deadline);
+      const result = await withTimeout(d.promise, Math.max(0, deadline - Date.now()), ErrTimeout);
+      if (!result.ok) throw toEtcdError(result.error);
+      return result.value;
+    } finally {
+      this.waiters.delete(id);
+    }
+  }
+
+  private async proposeWhenLeaderKnown(data: Uint8Array, deadline: number): Promise<void> {
+    for (;;) {
+      try {
+        this.raft.propose(data);
+        return;
+      } catch (err) {
+        if (!(err instanceof ErrProposalDropped)) throw err;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0 || this.stopped) throw this.stopped ? ErrStopped() : ErrTimeout();
+      // No leader to take it (or a leadership transfer is under way): wait for one, briefly.
+      await Promise.race([this.leaderChanged.promise, new Promise((r) => setTimeout(r, Math.min(left, 50)))]);
+    }
+  }
+
+  private deliver(id: bigint, result: ApplyResult): void {
+    this.waiters.get(id)?.resolve(result);
+  }
+
+  /** Waits until this member has applied everything committed before the call (ReadIndex). */
+  async linearizableReadBarrier(): Promise<void> {
+    if (this.stopped) throw ErrStopped();
+    await this.reads.barrier();
+  }
+
+  /** Publishes this member's name and client URLs through Raft, as etcd does at start-up. */
+  async publish(): Promise<void> {
+    await this.propose({
+      clusterMemberAttrSet: {
+        memberID: this.memberId,
+        memberAttributes: { name: this.cfg.name, clientUrls: this.cfg.advertiseClientUrls.map((u) => u.href.replace(/\/$/, '')) },
+      },
+    });
+  }
+
+  members(): Member[] {
+    return this.membership.list();
+  }
+
+  async status(): Promise<ServerStatus> {
+    const me = this.membership.get(this.memberId);
+    return {
+      leader: this.raft.leader,
+      raftIndex: this.raft.committedIndex,
+      raftTerm: this.raft.currentTerm,
+      raftAppliedIndex: this.applier.applied,
+      dbSize: await this.store.dbSize(),
+      isLearner: me?.isLearner ?? false,
+    };
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.raft.stop();
+    await this.applier.drained();
+    const err = new EtcdError(ErrStopped().code, ErrStopped().message);
+    this.reads.failAll(err);
+    this.appliedWaiter.failAll(err);
+    for (const d of this.waiters.values()) d.resolve({ ok: false, error: err });
+    await this.store.close();
+    await this.raft.closeStorage();
+  }
+}

@@ -1,0 +1,161 @@
+// The driver around the pure Raft core: it owns time (ticks), the disk (WAL and
+// snapshot files) and the network (a Transport), and runs the Ready loop:
+// persist → send → hand committed entries to the applier → advance.
+//
+// Batching falls out of the loop's shape: while one Ready is being fsync'ed,
+// proposals keep arriving and pile up in the core, and the next Ready carries
+// them all in one WAL write, one fsync and one append message per follower.
+
+import type { Logger } from 'pino';
+import type { MemoryStorage, RawNode } from '../raft/index.js';
+import type { Entry, Message, ReadState, Snapshot, SoftState } from '../raft/types.js';
+import { StateType } from '../raft/types.js';
+import type { Snapshotter, WAL } from '../wal/index.js';
+
+export interface Transport {
+  send(messages: Message[]): void;
+}
+
+export interface RaftNodeHandlers {
+  /** Committed entries, in log order; called once per Ready, never concurrently with itself. */
+  onCommitted(entries: Entry[]): void;
+  onSnapshot(snapshot: Snapshot): void;
+  onReadStates(states: ReadState[]): void;
+  onSoftState(state: SoftState): void;
+  onFatal(err: Error): void;
+}
+
+export class RaftNode {
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private scheduled = false;
+  private stopped = false;
+  private softState: SoftState;
+  private term = 0;
+  private commitIndex = 0;
+
+  constructor(
+    readonly raw: RawNode,
+    private readonly storage: MemoryStorage,
+    private readonly wal: WAL,
+    private readonly snapshotter: Snapshotter,
+    private readonly transport: Transport,
+    private readonly handlers: RaftNodeHandlers,
+    private readonly tickMs: number,
+    private readonly logger: Logger,
+  ) {
+    const st = raw.status();
+    this.softState = { ...st.softState };
+    this.term = st.hardState.term;
+    this.commitIndex = st.hardState.commit;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => {
+      this.raw.tick();
+      this.kick();
+    }, this.tickMs);
+    this.kick();
+  }
+
+  get leader(): bigint {
+    return this.softState.lead;
+  }
+
+  get isLeader(): boolean {
+    return this.softState.raftState === StateType.Leader;
+  }
+
+  get currentTerm(): number {
+    return this.term;
+  }
+
+  get committedIndex(): number {
+    return this.commitIndex;
+  }
+
+  propose(data: Uint8Array): void {
+    this.raw.propose(data);
+    this.kick();
+  }
+
+  readIndex(ctx: Uint8Array): void {
+    this.raw.readIndex(ctx);
+    this.kick();
+  }
+
+  step(m: Message): void {
+    this.raw.step(m);
+    this.kick();
+  }
+
+  campaign(): void {
+    this.raw.campaign();
+    this.kick();
+  }
+
+  /** Schedules the Ready loop; many calls in one turn of the event loop cost one run. */
+  kick(): void {
+    if (this.running || this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.loop();
+    });
+  }
+
+  private async loop(): Promise<void> {
+    if (this.running || this.stopped) return;
+    this.running = true;
+    try {
+      while (!this.stopped && this.raw.hasReady()) {
+        const rd = this.raw.ready();
+        if (rd.softState) {
+          const changed =
+            rd.softState.lead !== this.softState.lead || rd.softState.raftState !== this.softState.raftState;
+          this.softState = { ...rd.softState };
+          if (changed) this.handlers.onSoftState(this.softState);
+        }
+        if (rd.snapshot && rd.snapshot.metadata.index > 0) {
+          // The snapshot file goes first: a WAL marker must never point at a snapshot we do not have.
+          await this.snapshotter.save(rd.snapshot);
+          await this.wal.saveSnapshot({ index: rd.snapshot.metadata.index, term: rd.snapshot.metadata.term });
+          this.storage.applySnapshot(rd.snapshot);
+        }
+        if (rd.entries.length > 0 || rd.hardState) {
+          await this.wal.save(rd.hardState, rd.entries);
+        }
+        if (rd.hardState) {
+          this.storage.setHardState(rd.hardState);
+          this.term = rd.hardState.term;
+          this.commitIndex = rd.hardState.commit;
+        }
+        if (rd.entries.length > 0) this.storage.append(rd.entries);
+        if (rd.messages.length > 0) this.transport.send(rd.messages);
+        if (rd.snapshot && rd.snapshot.metadata.index > 0) this.handlers.onSnapshot(rd.snapshot);
+        if (rd.readStates.length > 0) this.handlers.onReadStates(rd.readStates);
+        if (rd.committedEntries.length > 0) this.handlers.onCommitted(rd.committedEntries);
+        this.raw.advance(rd);
+      }
+    } catch (err) {
+      // A failed fsync or a broken WAL leaves no safe way forward: stop rather than lose writes.
+      this.logger.fatal({ err }, 'raft loop failed');
+      this.stopped = true;
+      this.handlers.onFatal(err as Error);
+    } finally {
+      this.running = false;
+    }
+    if (!this.stopped && this.raw.hasReady()) this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    while (this.running) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  /** After stop(): flush and close the WAL. */
+  async closeStorage(): Promise<void> {
+    await this.wal.close();
+  }
+}

@@ -1,0 +1,5 @@
+// Public surface of the WAL package; the server imports only from here.
+export { WAL, DEFAULT_SEGMENT_BYTES, type WalOptions } from './wal.js';
+export { WalCorruptError, WalSnapshotNotFoundError } from './errors.js';
+export { Snapshotter } from './snapshotter.js';
+export type { Logger } from './logger.js';

@@ -1,0 +1,3 @@
+import { simSuite } from './sim/suite.js';
+
+simSuite(5);
