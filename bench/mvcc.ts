@@ -23,7 +23,9 @@ function rangeReq(k: Uint8Array, end: Uint8Array, limit = 0): RangeRequest {
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'mvcc-bench-'));
-  const store = await MvccStore.open(dir);
+  const cacheBytes = Number(process.env.MVCC_CACHE_BYTES ?? 64 << 20);
+  const store = await MvccStore.open(dir, { cacheBytes });
+  console.log(`record cache: ${cacheBytes} bytes`);
   const value = new Uint8Array(256).fill(0x61);
   const keys = Array.from({ length: N }, (_, i) => key(i));
 

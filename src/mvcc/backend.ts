@@ -11,6 +11,7 @@ import { Level } from 'level';
 import { decodeKeyValue, encodedLeaseBytes, encodedSize, encodeInto } from './kv-codec.js';
 import { revKey, revKeyInto, u64Bytes, readU64, REV_KEY_LEN } from './revision.js';
 import type { KeyValue, MvccLogger } from './types.js';
+import { KvCache } from './kv-cache.js';
 
 type Db = Level<Uint8Array, Uint8Array>;
 type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
@@ -64,6 +65,8 @@ const tombRecord = (kv: KeyValue): KeyValue => ({ key: kv.key, createRevision: 0
 export interface BackendOptions {
   flushIntervalMs: number;
   flushMaxOps: number;
+  /** Decoded-record cache size; 0 disables it. */
+  cacheBytes: number;
   logger?: MvccLogger;
 }
 
@@ -82,8 +85,11 @@ export class Backend {
   private timer: NodeJS.Timeout | undefined;
   private failure: Error | undefined;
   private closed = false;
+  private readonly cache: KvCache;
 
-  private constructor(readonly db: Db, readonly dir: string, private readonly opts: BackendOptions) {}
+  private constructor(readonly db: Db, readonly dir: string, private readonly opts: BackendOptions) {
+    this.cache = new KvCache(opts.cacheBytes);
+  }
 
   static async open(dir: string, opts: BackendOptions): Promise<Backend> {
     const db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view', cacheSize: 64 << 20 });
@@ -158,7 +164,7 @@ export class Backend {
     const out: KeyValue[] = new Array(mains.length);
     let missing: number[] | undefined;
     for (let i = 0; i < mains.length; i++) {
-      const kv = this.overlay.get(mains[i]!)?.[subs[i]!];
+      const kv = this.overlay.get(mains[i]!)?.[subs[i]!] ?? this.cache.get(mains[i]!, subs[i]!);
       if (kv !== undefined) out[i] = kv;
       else (missing ??= []).push(i);
     }
@@ -173,7 +179,9 @@ export class Backend {
           // backend doesn't hold.
           throw new Error(`mvcc: revision ${mains[i]}.${subs[i]} missing from backend`);
         }
-        out[i] = decodeKeyValue(v);
+        const kv = decodeKeyValue(v);
+        this.cache.set(mains[i]!, subs[i]!, kv);
+        out[i] = kv;
       }
       return out;
     });
@@ -225,7 +233,11 @@ export class Backend {
       } finally {
         this.inflight--;
       }
-      for (const main of mains) this.overlay.delete(main);
+      for (const main of mains) {
+        const kvs = this.overlay.get(main)!;
+        for (let sub = 0; sub < kvs.length; sub++) if (!isTombstoneKv(kvs[sub]!)) this.cache.set(main, sub, kvs[sub]!);
+        this.overlay.delete(main);
+      }
       const i = this.rawInflight.indexOf(raw);
       if (i >= 0) this.rawInflight.splice(i, 1);
     };

@@ -44,10 +44,12 @@ export class KeyIndex {
       // Revisions only grow; anything else means the apply order is broken.
       throw new Error(`mvcc: put with unexpected smaller revision ${main}.${sub} <= ${this.modMain}.${this.modSub}`);
     }
-    if (this.generations.length === 0) this.generations.push(new Generation());
+    // Arrays are created as exact-size literals: push() onto an empty array
+    // reserves room for ~16 elements, which at a million keys is hundreds of MB.
+    if (this.generations.length === 0) this.generations = [new Generation()];
     const g = this.generations[this.generations.length - 1]!;
-    if (g.revs.length === 0) { g.createdMain = main; g.createdSub = sub; }
-    g.revs.push(main, sub);
+    if (g.revs.length === 0) { g.createdMain = main; g.createdSub = sub; g.revs = [main, sub]; }
+    else g.revs.push(main, sub);
     g.ver++;
     this.modMain = main;
     this.modSub = sub;
@@ -62,7 +64,7 @@ export class KeyIndex {
     const g = new Generation();
     g.createdMain = createdMain;
     g.ver = ver;
-    g.revs.push(modMain, modSub);
+    g.revs = [modMain, modSub];
     this.generations = [g];
     this.modMain = modMain;
     this.modSub = modSub;

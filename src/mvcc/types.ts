@@ -88,6 +88,8 @@ export interface MvccOptions {
   flushIntervalMs?: number;
   /** Commit as soon as this many writes are pending (etcd backend: 10 000). */
   flushMaxOps?: number;
+  /** Bytes of decoded records kept in memory for reads (default 64 MiB; 0 = off). */
+  cacheBytes?: number;
   /** Revisions examined per physical-compaction batch (etcd: 1000). */
   compactBatchLimit?: number;
   /** Pause between physical-compaction batches so writers get the disk (etcd: 10 ms). */

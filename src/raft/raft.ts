@@ -6,6 +6,7 @@
 import { type RaftConfig, type RaftLogger, noopLogger, seededRandom, validateConfig } from './config.js';
 import { decodeConfChange } from './codec.js';
 import { ErrProposalDropped } from './errors.js';
+import { applyConfChange } from './confchange.js';
 import { stepCandidate, stepFollower } from './follower.js';
 import { bcastAppend, stepLeader } from './leader.js';
 import { RaftLog } from './log.js';
@@ -320,8 +321,10 @@ export class Raft {
         // A stale leader (e.g. partitioned, or whose term we bumped by pre-vote-less
         // campaigning) learns the new term from this and steps down.
         this.send(newMessage(MessageType.MsgAppResp, m.from, this.id));
-      } else if (m.type === MessageType.MsgPreVote) {
-        const r = newMessage(MessageType.MsgPreVoteResp, m.from, this.id);
+      } else if (m.type === MessageType.MsgPreVote || m.type === MessageType.MsgVote) {
+        // As in the paper, the reply carries our term so a stale candidate catches up;
+        // otherwise one that missed a config change may chase our term forever.
+        const r = newMessage(voteRespType(m.type), m.from, this.id);
         r.term = this.term;
         r.reject = true;
         this.send(r);
@@ -428,34 +431,7 @@ export class Raft {
   // ---- membership ------------------------------------------------------------
 
   applyConfChange(cc: ConfChange): ConfState {
-    const next = this.raftLog.lastIndex() + 1;
-    if (cc.nodeId === NONE) {
-      // An empty change (e.g. a refused proposal's placeholder): only unblocks the next one.
-    } else if (cc.type === ConfChangeType.AddNode) {
-      this.trk.addNode(cc.nodeId, false, next);
-    } else if (cc.type === ConfChangeType.AddLearnerNode) {
-      this.trk.addNode(cc.nodeId, true, next);
-    } else if (cc.type === ConfChangeType.RemoveNode) {
-      if (this.trk.voters.size === 1 && this.trk.voters.has(cc.nodeId)) {
-        this.logger.warn({ id: String(cc.nodeId) }, 'refusing to remove the last voter');
-      } else {
-        this.trk.removeNode(cc.nodeId);
-      }
-    }
-    const pr = this.trk.progress.get(this.id);
-    this.isLearner = pr !== undefined && pr.isLearner;
-    if (this.state !== StateType.Leader) return this.trk.confState();
-    if (!pr || this.isLearner) {
-      // Removed or demoted: tell the others the commit index, then step down.
-      bcastAppend(this);
-      this.becomeFollower(this.term, NONE);
-      return this.trk.confState();
-    }
-    // The quorum changed: commit may move, and newcomers need appends.
-    if (this.maybeCommit()) this.onLeaderCommitAdvanced();
-    else bcastAppend(this, false);
-    if (this.leadTransferee !== NONE && !this.trk.voters.has(this.leadTransferee)) this.abortLeaderTransfer();
-    return this.trk.confState();
+    return applyConfChange(this, cc);
   }
 
   // ---- proposals (used by RawNode) ----------------------------------------------

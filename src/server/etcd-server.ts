@@ -13,6 +13,7 @@ import { bootstrap, layout } from './bootstrap.js';
 import type { Config } from './config.js';
 import { ErrRequestTooLarge, ErrStopped, ErrTimeout, EtcdError, toEtcdError } from './errors.js';
 import { Membership, type Member } from './membership.js';
+import { ServerMetrics } from './metrics.js';
 import { RaftNode, type Transport } from './raft-node.js';
 import { ReadIndexer } from './read-index.js';
 import { RequestIdGenerator } from './request-id.js';
@@ -35,6 +36,7 @@ export class EtcdServer {
   private readonly ids: RequestIdGenerator;
   private readonly reads: ReadIndexer;
   private stopped = false;
+  readonly metrics = new ServerMetrics();
   private leaderChanged: Deferred<void> = deferred();
   /** How long a request may wait for its entry to commit and apply (etcd: 5 s + 2 election timeouts). */
   readonly requestTimeoutMs: number;
@@ -66,13 +68,18 @@ export class EtcdServer {
     const store = await MvccStore.open(dirs.dbDir, { logger });
     const membership = new Membership(booted.clusterId, booted.memberId);
     let server: EtcdServer | undefined;
+    const metricsOf = (): ServerMetrics | undefined => server?.metrics;
     const applier = new Applier(
       store,
       membership,
       {
         applyConfChange: (cc) => booted.raw.applyConfChange(cc),
         deliver: (id, result) => server?.deliver(id, result),
-        applied: (index) => server?.appliedWaiter.advance(index),
+        applied: (index) => {
+          server?.campaignIfSoleVoter();
+          server?.appliedWaiter.advance(index);
+          metricsOf()?.proposalsApplied.set(index);
+        },
       },
       logger,
     );
@@ -89,6 +96,7 @@ export class EtcdServer {
         },
         onReadStates: (states: ReadState[]) => server?.reads.onReadStates(states),
         onSoftState: (s: SoftState) => server?.onSoftState(s),
+        onWalSync: (seconds) => metricsOf()?.walFsync.observe(seconds),
         onFatal: (err) => {
           logger.fatal({ err }, 'stopping: storage failure');
           process.exitCode = 1;
@@ -100,9 +108,21 @@ export class EtcdServer {
     );
     server = new EtcdServer(cfg, logger, booted.memberId, booted.clusterId, store, membership, raft, applier);
     raft.start();
-    // A lone voter need not wait out an election timeout to lead itself (etcd advances its ticks).
-    if (cfg.initialCluster.size === 1 || booted.raw.status().progress.size <= 1) raft.campaign();
     return server;
+  }
+
+  private soleVoterChecked = false;
+
+  /**
+   * A lone voter need not wait out an election timeout to lead itself (etcd advances
+   * its ticks for the same reason). Checked once, after the first applied batch has
+   * rebuilt the membership from the log.
+   */
+  private campaignIfSoleVoter(): void {
+    if (this.soleVoterChecked) return;
+    this.soleVoterChecked = true;
+    const voters = this.membership.list().filter((m) => !m.isLearner);
+    if (voters.length === 1 && voters[0]!.id === this.memberId && this.raft.leader === 0n) this.raft.campaign();
   }
 
   private onSoftState(s: SoftState): void {
@@ -110,7 +130,10 @@ export class EtcdServer {
       { 'local-member-id': this.memberId.toString(16), leader: s.lead.toString(16), state: StateType[s.raftState] },
       s.lead === 0n ? 'raft lost leader' : 'raft elected leader',
     );
+    this.metrics.hasLeader.set(s.lead !== 0n ? 1 : 0);
+    this.metrics.isLeader.set(s.raftState === StateType.Leader ? 1 : 0);
     if (s.lead !== 0n) {
+      this.metrics.leaderChanges.inc();
       this.leaderChanged.resolve();
       this.leaderChanged = deferred();
     }
@@ -141,15 +164,21 @@ export class EtcdServer {
     if (data.length > this.cfg.maxRequestBytes) throw ErrRequestTooLarge();
     const d = deferred<ApplyResult>();
     this.waiters.set(id, d);
+    this.metrics.proposalsPending.inc();
     const deadline = Date.now() + this.requestTimeoutMs;
+    let result: ApplyResult;
     try {
       await this.proposeWhenLeaderKnown(data, deadline);
-      const result = await withTimeout(d.promise, Math.max(0, deadline - Date.now()), ErrTimeout);
-      if (!result.ok) throw toEtcdError(result.error);
-      return result.value;
+      result = await withTimeout(d.promise, Math.max(0, deadline - Date.now()), ErrTimeout);
+    } catch (err) {
+      this.metrics.proposalsFailed.inc();
+      throw err;
     } finally {
       this.waiters.delete(id);
+      this.metrics.proposalsPending.dec();
     }
+    if (!result.ok) throw toEtcdError(result.error);
+    return result.value;
   }
 
   private async proposeWhenLeaderKnown(data: Uint8Array, deadline: number): Promise<void> {

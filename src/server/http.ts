@@ -1,5 +1,5 @@
-// Plain HTTP on the client port: /health and /version as etcd 3.4 answers them.
-// (/metrics and the /v3 JSON gateway come with their issues.)
+// Plain HTTP on the client port: /health and /version as etcd 3.4 answers them;
+// /metrics in Prometheus text format. (The /v3 JSON gateway comes with its issue.)
 
 import type * as http from 'node:http';
 import { ETCD_API_VERSION, ETCD_CLUSTER_VERSION } from '../version.js';
@@ -26,6 +26,13 @@ export function httpHandler(server: EtcdServer): http.RequestListener {
           const body = ok ? '{"health":"true"}' : JSON.stringify({ health: 'false', reason });
           reply(res, ok ? 200 : 503, body);
         });
+        return;
+      case '/metrics':
+        if (req.method !== 'GET') return reply(res, 405, 'Method Not Allowed');
+        void metrics(server).then(
+          ([type, body]) => reply(res, 200, body, type),
+          (err: Error) => reply(res, 500, err.message),
+        );
         return;
       case '/version':
         if (req.method !== 'GET') return reply(res, 405, 'Method Not Allowed');
@@ -60,4 +67,11 @@ async function health(server: EtcdServer, url: URL): Promise<[boolean, string]> 
   } catch (err) {
     return [false, `RANGE ERROR:${(err as Error).message}`];
   }
+}
+
+async function metrics(server: EtcdServer): Promise<[string, string]> {
+  const st = await server.status();
+  server.metrics.dbSize.set(st.dbSize);
+  server.metrics.proposalsCommitted.set(st.raftIndex);
+  return [server.metrics.registry.contentType, await server.metrics.registry.metrics()];
 }

@@ -22,6 +22,8 @@ export interface RaftNodeHandlers {
   onSnapshot(snapshot: Snapshot): void;
   onReadStates(states: ReadState[]): void;
   onSoftState(state: SoftState): void;
+  /** Seconds one WAL write + fsync took (a Ready's worth of entries). */
+  onWalSync(seconds: number): void;
   onFatal(err: Error): void;
 }
 
@@ -123,7 +125,9 @@ export class RaftNode {
           this.storage.applySnapshot(rd.snapshot);
         }
         if (rd.entries.length > 0 || rd.hardState) {
+          const t0 = performance.now();
           await this.wal.save(rd.hardState, rd.entries);
+          this.handlers.onWalSync((performance.now() - t0) / 1000);
         }
         if (rd.hardState) {
           this.storage.setHardState(rd.hardState);

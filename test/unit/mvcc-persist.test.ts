@@ -43,6 +43,7 @@ describe('mvcc reopen', () => {
     expect((await r.range(rr('\0', '\0'))).kvs.map(kvt)).toEqual([['a', '2', 2, 4, 2, 3n], ['b', 'again', 6, 6, 1, 0n]]);
     // writing continues from the restored revision and versions
     expect((await r.put(pr('a', '3'), 10)).revision).toBe(7);
+    expect(await r.dbSize()).toBeGreaterThan(0);
     expect((await r.range(rr('a'))).kvs.map(kvt)).toEqual([['a', '3', 2, 7, 3, 0n]]);
   });
 
@@ -177,7 +178,7 @@ describe('mvcc compaction', () => {
   });
 
   it('an in-flight read keeps the revisions it looked up', async () => {
-    const s = await t.open(undefined, { compactSleepMs: 0 });
+    const s = await t.open(undefined, { compactSleepMs: 0, cacheBytes: 0 });
     await s.put(pr('k', 'old'), 1); // 2
     await s.put(pr('k', 'new'), 2); // 3
     await s.flush();

@@ -17,9 +17,16 @@ async function seed(s: MvccStore): Promise<void> {
   await s.deleteRange(dr('c'), ci++);
 }
 
-describe('mvcc range', () => {
+describe.each([
+  ['record cache on', {}],
+  ['record cache off, flushed (reads hit LevelDB)', { cacheBytes: 0, flush: true }],
+])('mvcc range (%s)', (_name, cfg: { cacheBytes?: number; flush?: boolean }) => {
   let s: MvccStore;
-  beforeEach(async () => { s = await t.open(); await seed(s); });
+  beforeEach(async () => {
+    s = await t.open(undefined, cfg.cacheBytes === undefined ? {} : { cacheBytes: cfg.cacheBytes });
+    await seed(s);
+    if (cfg.flush) await s.flush();
+  });
 
   it('single key, missing key', async () => {
     const r = await s.range(rr('a'));

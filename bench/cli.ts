@@ -1,0 +1,66 @@
+// Load generator for etcd v3 gRPC servers (ours or etcd itself).
+//   npm run bench -- put --clients 16 --total 20000 --val-size 256 --key-space 10000
+//   npm run bench -- range --clients 16 --consistency s --key-space 10000
+//   npm run bench -- txn --clients 16
+// Report on stdout, then one line of JSON; progress on stderr every second.
+
+import { ArgError, USAGE, parseArgs, type BenchOptions } from './load/args.js';
+import { KvPool } from './load/pool.js';
+import { formatReport, summarize } from './load/report.js';
+import { runWorkload } from './load/runner.js';
+import { makeWorkload } from './load/workloads.js';
+
+async function preload(pool: KvPool, opts: BenchOptions): Promise<void> {
+  const putOpts: BenchOptions = { ...opts, workload: 'put', sequentialKeys: true, total: opts.keySpace };
+  const res = await runWorkload(pool, makeWorkload(putOpts), {
+    clients: opts.clients,
+    total: opts.keySpace,
+    timeoutMs: opts.timeoutMs,
+  });
+  if (res.errors) throw new Error(`preload: ${res.errors} of ${opts.keySpace} puts failed: ${[...res.errorSamples.keys()][0]}`);
+  process.stderr.write(`preloaded ${opts.keySpace} keys in ${res.durationSec.toFixed(2)} s\n`);
+}
+
+async function main(): Promise<number> {
+  let opts: BenchOptions;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    if (e instanceof ArgError) {
+      process.stderr.write(`bench: ${e.message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  if (opts.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const pool = new KvPool(opts.endpoints, opts.conns);
+  try {
+    await pool.ready();
+    if (opts.preload && opts.workload !== 'put') await preload(pool, opts);
+    const workload = makeWorkload(opts);
+    const res = await runWorkload(pool, workload, {
+      clients: opts.clients,
+      total: opts.total,
+      timeoutMs: opts.timeoutMs,
+      onProgress: opts.progress
+        ? (done, sec) => process.stderr.write(`[${sec.toFixed(0)}s] ${done}/${opts.total} completed\n`)
+        : undefined,
+    });
+    const summary = summarize(opts, res);
+    process.stdout.write(`${formatReport(summary, res)}\n\n${JSON.stringify(summary)}\n`);
+    return res.errors ? 1 : 0;
+  } finally {
+    pool.close();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,180 @@
+// Command-line parsing for the load generator. Flag names follow etcd's
+// `benchmark` tool (tools/benchmark): --endpoints, --clients, --conns, --total,
+// --key-size, --val-size, --key-space-size (alias --key-space), --consistency,
+// --sequential-keys. Both `--flag=v` and `--flag v`; unknown flags are errors.
+
+export type WorkloadName = 'put' | 'range' | 'txn';
+
+export interface BenchOptions {
+  workload: WorkloadName;
+  endpoints: string[];
+  clients: number;
+  conns: number;
+  total: number;
+  keySize: number;
+  valSize: number;
+  keySpace: number;
+  /** Keys in order 0,1,2,… (round-robin over the key space) instead of random. */
+  sequentialKeys: boolean;
+  /** Range only: 'l' linearizable (default) or 's' serializable. */
+  consistency: 'l' | 's';
+  /** Prefix of every key (the rest is a zero-padded decimal index). */
+  prefix: string;
+  /** Range only: ask for count only (no values shipped back). */
+  countOnly: boolean;
+  /** Range only: range over the whole key space (prefix range) instead of one key. */
+  rangeAll: boolean;
+  /** Range/txn: write every key of the key space once before measuring. */
+  preload: boolean;
+  /** Per-request deadline, milliseconds (0: none). */
+  timeoutMs: number;
+  /** Progress line on stderr every second. */
+  progress: boolean;
+  help: boolean;
+}
+
+export const USAGE = `usage: npm run bench -- put|range|txn [flags]
+
+  --endpoints host:port[,…]   gRPC endpoints (default 127.0.0.1:2379)
+  --clients N                 concurrent in-flight requests (default 1)
+  --conns N                   gRPC connections; clients spread round-robin (default 1)
+  --total N                   requests to send (default 10000)
+  --key-size N                bytes per key (default 8)
+  --val-size N                bytes per value (default 8)
+  --key-space N               distinct keys (default 1); alias --key-space-size
+  --sequential-keys           pick keys round-robin instead of at random
+  --prefix P                  key prefix (default none); keys are P + zero-padded index
+  --consistency l|s           range: linearizable or serializable (default l)
+  --range-all                 range: one prefix range over the whole key space
+  --count-only                range: count only
+  --preload                   range/txn: put every key once before measuring
+  --timeout MS                per-request deadline (default 0: none)
+  --no-progress               no per-second progress on stderr
+
+Prints a report on stdout, then one line of JSON (the summary, for scripts).
+txn is etcd's txn-put: If(mod_revision(key) >= 0) Then(Put(key, value)).`;
+
+const DEFAULTS: Omit<BenchOptions, 'workload'> = {
+  endpoints: ['127.0.0.1:2379'],
+  clients: 1,
+  conns: 1,
+  total: 10000,
+  keySize: 8,
+  valSize: 8,
+  keySpace: 1,
+  sequentialKeys: false,
+  consistency: 'l',
+  prefix: '',
+  countOnly: false,
+  rangeAll: false,
+  preload: false,
+  timeoutMs: 0,
+  progress: true,
+  help: false,
+};
+
+type Kind = 'int' | 'nonneg' | 'bool' | 'string';
+const FLAGS: Record<string, { field: keyof BenchOptions | 'endpointsRaw'; kind: Kind }> = {
+  endpoints: { field: 'endpointsRaw', kind: 'string' },
+  clients: { field: 'clients', kind: 'int' },
+  conns: { field: 'conns', kind: 'int' },
+  total: { field: 'total', kind: 'int' },
+  'key-size': { field: 'keySize', kind: 'int' },
+  'val-size': { field: 'valSize', kind: 'nonneg' },
+  'key-space': { field: 'keySpace', kind: 'int' },
+  'key-space-size': { field: 'keySpace', kind: 'int' },
+  'sequential-keys': { field: 'sequentialKeys', kind: 'bool' },
+  prefix: { field: 'prefix', kind: 'string' },
+  consistency: { field: 'consistency', kind: 'string' },
+  'range-all': { field: 'rangeAll', kind: 'bool' },
+  'count-only': { field: 'countOnly', kind: 'bool' },
+  preload: { field: 'preload', kind: 'bool' },
+  timeout: { field: 'timeoutMs', kind: 'nonneg' },
+  progress: { field: 'progress', kind: 'bool' },
+  help: { field: 'help', kind: 'bool' },
+};
+
+export class ArgError extends Error {}
+
+function parseBool(name: string, v: string): boolean {
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  throw new ArgError(`invalid value "${v}" for flag --${name}: want true or false`);
+}
+
+function parseInt10(name: string, v: string, min: number): number {
+  if (!/^\d+$/.test(v)) throw new ArgError(`invalid value "${v}" for flag --${name}: want an integer`);
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < min) throw new ArgError(`invalid value "${v}" for flag --${name}: must be >= ${min}`);
+  return n;
+}
+
+/** Parses argv (without node and script). Throws ArgError with a clear message. */
+export function parseArgs(argv: readonly string[]): BenchOptions {
+  const opts: Record<string, unknown> = { ...DEFAULTS, endpoints: [...DEFAULTS.endpoints] };
+  let workload: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '-h' || arg === '--help') {
+      opts.help = true;
+      continue;
+    }
+    if (!arg.startsWith('-')) {
+      if (workload !== undefined) throw new ArgError(`unexpected argument "${arg}"`);
+      workload = arg;
+      continue;
+    }
+    const body = arg.replace(/^--?/, '');
+    const eq = body.indexOf('=');
+    let name = eq >= 0 ? body.slice(0, eq) : body;
+    let value: string | undefined = eq >= 0 ? body.slice(eq + 1) : undefined;
+    let negated = false;
+    if (!(name in FLAGS) && name.startsWith('no-') && FLAGS[name.slice(3)]?.kind === 'bool') {
+      name = name.slice(3);
+      negated = true;
+    }
+    const spec = FLAGS[name];
+    if (!spec) throw new ArgError(`unknown flag: ${arg}`);
+    if (spec.kind === 'bool') {
+      const b = value === undefined ? true : parseBool(name, value);
+      opts[spec.field] = negated ? !b : b;
+      continue;
+    }
+    if (negated) throw new ArgError(`unknown flag: ${arg}`);
+    if (value === undefined) {
+      if (i + 1 >= argv.length) throw new ArgError(`flag needs an argument: --${name}`);
+      value = argv[++i]!;
+    }
+    if (spec.kind === 'int') opts[spec.field] = parseInt10(name, value, 1);
+    else if (spec.kind === 'nonneg') opts[spec.field] = parseInt10(name, value, 0);
+    else opts[spec.field] = value;
+  }
+  if (opts.endpointsRaw !== undefined) {
+    const eps = String(opts.endpointsRaw)
+      .split(',')
+      .map((s) => s.trim().replace(/^https?:\/\//, '').replace(/\/+$/, ''))
+      .filter((s) => s.length > 0);
+    if (eps.length === 0) throw new ArgError('--endpoints: no endpoint given');
+    for (const e of eps) if (!/^[^\s:]+:\d+$/.test(e) && !/^\[[0-9a-fA-F:.]+\]:\d+$/.test(e)) throw new ArgError(`--endpoints: "${e}" is not host:port`);
+    opts.endpoints = eps;
+    delete opts.endpointsRaw;
+  }
+  if (opts.consistency !== 'l' && opts.consistency !== 's') {
+    throw new ArgError(`invalid value "${String(opts.consistency)}" for flag --consistency: want l or s`);
+  }
+  const out = opts as unknown as BenchOptions;
+  if (out.help) {
+    out.workload = (workload ?? 'put') as WorkloadName;
+    return out;
+  }
+  if (workload === undefined) throw new ArgError('missing workload: put, range or txn');
+  if (workload !== 'put' && workload !== 'range' && workload !== 'txn') {
+    throw new ArgError(`unknown workload "${workload}": want put, range or txn`);
+  }
+  out.workload = workload;
+  const minKey = Buffer.byteLength(out.prefix) + String(out.keySpace - 1).length;
+  if (out.keySize < minKey) {
+    throw new ArgError(`--key-size ${out.keySize} is too small for prefix "${out.prefix}" and --key-space ${out.keySpace} (need >= ${minKey})`);
+  }
+  return out;
+}

@@ -1,0 +1,43 @@
+// Bounded LRU of decoded records by revision. A revision's record never changes,
+// so the cache needs no invalidation, only eviction (and compaction may leave
+// dead entries in it, which are harmless: the index no longer points at them).
+// It is fed with freshly flushed records (recent writes are the likeliest reads)
+// and with what reads fetch from LevelDB.
+
+import type { KeyValue } from './types.js';
+
+const OVERHEAD = 96; // rough per-entry cost of the objects around the bytes
+
+const slot = (main: number, sub: number): string => `${main}.${sub}`;
+
+export class KvCache {
+  private readonly map = new Map<string, KeyValue>();
+  private bytes = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  get(main: number, sub: number): KeyValue | undefined {
+    if (this.maxBytes <= 0) return undefined;
+    const k = slot(main, sub);
+    const kv = this.map.get(k);
+    if (kv !== undefined) { this.map.delete(k); this.map.set(k, kv); }
+    return kv;
+  }
+
+  set(main: number, sub: number, kv: KeyValue): void {
+    if (this.maxBytes <= 0) return;
+    const k = slot(main, sub);
+    if (this.map.has(k)) return;
+    this.map.set(k, kv);
+    this.bytes += kv.key.length + kv.value.length + OVERHEAD;
+    if (this.bytes > this.maxBytes) this.evict();
+  }
+
+  private evict(): void {
+    for (const [k, kv] of this.map) {
+      if (this.bytes <= this.maxBytes * 0.9) break;
+      this.map.delete(k);
+      this.bytes -= kv.key.length + kv.value.length + OVERHEAD;
+    }
+  }
+}

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULT_QUOTA_BYTES, parseArgs, type Config } from '../../src/server/config.js';
+
+function run(argv: string[], env: NodeJS.ProcessEnv = {}): Config {
+  const r = parseArgs(argv, env);
+  if (r.kind !== 'run') throw new Error(`expected a run config, got ${r.kind}`);
+  return r.config;
+}
+
+describe('flags', () => {
+  it("uses etcd's defaults", () => {
+    const c = run([]);
+    expect(c.name).toBe('default');
+    expect(c.dataDir).toBe('default.etcd');
+    expect(c.listenClientUrls.map((u) => u.href)).toEqual(['http://localhost:2379/']);
+    expect(c.heartbeatMs).toBe(100);
+    expect(c.electionMs).toBe(1000);
+    expect(c.snapshotCount).toBe(100000);
+    expect(c.maxRequestBytes).toBe(1572864);
+    expect(c.maxTxnOps).toBe(128);
+    expect(c.quotaBackendBytes).toBe(DEFAULT_QUOTA_BYTES);
+    expect(c.initialClusterToken).toBe('etcd-cluster');
+    expect(c.initialClusterState).toBe('new');
+    expect([...c.initialCluster]).toEqual([['default', ['http://localhost:2380']]]);
+  });
+
+  it('takes --flag=v, --flag v and single-dash forms; the data dir follows the name', () => {
+    const c = run([
+      '--name=n1',
+      '--initial-cluster',
+      'n1=http://127.0.0.1:12380',
+      '-initial-advertise-peer-urls=http://127.0.0.1:12380',
+      '--snapshot-count',
+      '42',
+      '--pre-vote',
+    ]);
+    expect(c.name).toBe('n1');
+    expect(c.dataDir).toBe('n1.etcd');
+    expect(c.snapshotCount).toBe(42);
+    expect(c.preVote).toBe(true);
+  });
+
+  it('reads ETCD_* variables for flags not given, and refuses a variable shadowed by a flag', () => {
+    const c = run([], { ETCD_DATA_DIR: '/tmp/x', ETCD_LOG_LEVEL: 'debug', ETCD_BOGUS: '1' });
+    expect(c.dataDir).toBe('/tmp/x');
+    expect(c.logLevel).toBe('debug');
+    expect(c.envUnknown).toEqual(['ETCD_BOGUS']);
+    expect(() => run(['--data-dir', '/a'], { ETCD_DATA_DIR: '/b' })).toThrow(/conflicting environment variable "ETCD_DATA_DIR"/);
+  });
+
+  it('rejects unknown flags, missing values and malformed values', () => {
+    expect(() => run(['--no-such-flag'])).toThrow(new ConfigError('flag provided but not defined: -no-such-flag'));
+    expect(() => run(['--snapshot-count'])).toThrow(/flag needs an argument/);
+    expect(() => run(['--snapshot-count', 'ten'])).toThrow(/invalid value "ten"/);
+    expect(() => run(['--listen-client-urls', 'not a url'])).toThrow(/invalid URL/);
+    expect(() => run(['--listen-client-urls', 'http://127.0.0.1'])).toThrow(/host:port/);
+    expect(() => run(['--pre-vote=maybe'])).toThrow(/invalid boolean/);
+    expect(() => run(['--initial-cluster-state', 'old'])).toThrow(/valid values are "new", "existing"/);
+    expect(() => run(['positional'])).toThrow(/'positional' is not a valid flag/);
+  });
+
+  it('refuses etcd flags it does not support yet, unless given their default', () => {
+    expect(() => run(['--auto-compaction-retention', '1h'])).toThrow(/--auto-compaction-retention is not supported by etcd-ts yet/);
+    expect(() => run(['--cert-file', '/x.pem'])).toThrow(/not supported/);
+    expect(() => run(['--listen-client-urls', 'https://127.0.0.1:2379'])).toThrow(/TLS/);
+    expect(run(['--max-wals', '5']).name).toBe('default');
+    expect(run(['--logger=zap', '--log-outputs=stderr']).name).toBe('default');
+  });
+
+  it('checks the election timeout against the heartbeat, and that this member is in the initial cluster', () => {
+    expect(() => run(['--heartbeat-interval', '100', '--election-timeout', '400'])).toThrow(/at least as 5 times/);
+    expect(() => run(['--election-timeout', '60000'])).toThrow(/too long/);
+    expect(() => run(['--name', 'other'])).toThrow(/couldn't find local name "other"/);
+  });
+
+  it('answers --version and --help without a config', () => {
+    expect(parseArgs(['--version']).kind).toBe('version');
+    expect(parseArgs(['--help']).kind).toBe('help');
+  });
+});
