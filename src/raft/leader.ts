@@ -3,7 +3,7 @@
 
 import { ErrCompacted, ErrProposalDropped, ErrSnapshotTemporarilyUnavailable, ErrUnavailable } from './errors.js';
 import type { Raft } from './raft.js';
-import { type Entry, type Message, type NodeId, EntryType, MessageType, NONE, StateType } from './types.js';
+import { type Entry, type Message, type NodeId, EntryType, MessageType, NONE } from './types.js';
 import { EMPTY_BYTES, newMessage } from './util.js';
 
 /**

@@ -21,7 +21,6 @@ import {
   type NodeId,
   type ReadState,
   type SoftState,
-  ConfChangeType,
   EntryType,
   MessageType,
   NONE,

@@ -12,6 +12,7 @@ import { Applier, type ApplyResult } from './applier.js';
 import { bootstrap, layout } from './bootstrap.js';
 import type { Config } from './config.js';
 import { ErrRequestTooLarge, ErrStopped, ErrTimeout, EtcdError, toEtcdError } from './errors.js';
+import { LogCompactor } from './log-compactor.js';
 import { Membership, type Member } from './membership.js';
 import { ServerMetrics } from './metrics.js';
 import { RaftNode, type Transport } from './raft-node.js';
@@ -50,6 +51,7 @@ export class EtcdServer {
     readonly membership: Membership,
     private readonly raft: RaftNode,
     private readonly applier: Applier,
+    private readonly compactor: LogCompactor,
   ) {
     this.requestTimeoutMs = 5000 + 2 * cfg.electionMs;
     this.appliedWaiter = new IndexWaiter(applier.applied);
@@ -67,18 +69,34 @@ export class EtcdServer {
     const dirs = layout(cfg);
     const store = await MvccStore.open(dirs.dbDir, { logger });
     const membership = new Membership(booted.clusterId, booted.memberId);
+    if (booted.snapshot) membership.restore(booted.snapshot.data);
+    let confState = booted.storage.initialState().confState;
+    const compactor = new LogCompactor(
+      {
+        snapshotCount: cfg.snapshotCount,
+        storage: booted.storage,
+        wal: booted.wal,
+        snapshotter: booted.snapshotter,
+        store,
+        membership,
+        confState: () => confState,
+        logger,
+      },
+      booted.snapshot?.metadata.index ?? 0,
+    );
     let server: EtcdServer | undefined;
     const metricsOf = (): ServerMetrics | undefined => server?.metrics;
     const applier = new Applier(
       store,
       membership,
       {
-        applyConfChange: (cc) => booted.raw.applyConfChange(cc),
+        applyConfChange: (cc) => (confState = booted.raw.applyConfChange(cc)),
         deliver: (id, result) => server?.deliver(id, result),
         applied: (index) => {
           server?.campaignIfSoleVoter();
           server?.appliedWaiter.advance(index);
           metricsOf()?.proposalsApplied.set(index);
+          compactor.maybeSnapshot(index);
         },
       },
       logger,
@@ -106,7 +124,7 @@ export class EtcdServer {
       cfg.heartbeatMs,
       logger,
     );
-    server = new EtcdServer(cfg, logger, booted.memberId, booted.clusterId, store, membership, raft, applier);
+    server = new EtcdServer(cfg, logger, booted.memberId, booted.clusterId, store, membership, raft, applier, compactor);
     raft.start();
     return server;
   }
@@ -237,6 +255,7 @@ export class EtcdServer {
     this.stopped = true;
     await this.raft.stop();
     await this.applier.drained();
+    await this.compactor.idle();
     const err = new EtcdError(ErrStopped().code, ErrStopped().message);
     this.reads.failAll(err);
     this.appliedWaiter.failAll(err);

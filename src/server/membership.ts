@@ -84,6 +84,24 @@ export class Membership {
     return this.removed.has(id);
   }
 
+  /** The membership as carried in Raft snapshot data (ids as hex strings). */
+  toSnapshot(): Uint8Array {
+    const members = this.list().map((m) => ({ ...m, id: m.id.toString(16) }));
+    return Buffer.from(JSON.stringify({ members, removed: [...this.removed].map((id) => id.toString(16)) }));
+  }
+
+  /** Replaces the membership with what a Raft snapshot carried. */
+  restore(data: Uint8Array): void {
+    const parsed = JSON.parse(Buffer.from(data).toString('utf8')) as {
+      members: (Omit<Member, 'id'> & { id: string })[];
+      removed: string[];
+    };
+    this.members.clear();
+    this.removed.clear();
+    for (const m of parsed.members) this.members.set(BigInt('0x' + m.id), { ...m, id: BigInt('0x' + m.id) });
+    for (const id of parsed.removed) this.removed.add(BigInt('0x' + id));
+  }
+
   /** Sorted by id, as etcd lists them. */
   list(): Member[] {
     return [...this.members.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

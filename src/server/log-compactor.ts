@@ -1,0 +1,79 @@
+// Every --snapshot-count applied entries, the member takes a Raft snapshot and lets
+// go of the log before it: the WAL segments wholly below it are deleted and the
+// in-memory log keeps only a tail for followers that are slightly behind.
+//
+// The KV state itself is not in the snapshot: it lives in LevelDB, whose batches
+// carry the consistent index. So the store is flushed first — once its consistent
+// index on disk covers the snapshot index, the entries below it are never needed
+// for replay again. The snapshot data carries the membership.
+
+import type { Logger } from 'pino';
+import type { MemoryStorage } from '../raft/index.js';
+import type { ConfState } from '../raft/types.js';
+import type { MvccStore } from '../mvcc/index.js';
+import type { Snapshotter, WAL } from '../wal/index.js';
+import type { Membership } from './membership.js';
+
+/** Entries kept in memory below a snapshot so a lagging follower can still be fed from the log. */
+export const CATCH_UP_ENTRIES = 5000;
+const SNAPSHOT_FILES_KEPT = 5;
+
+export interface LogCompactorDeps {
+  snapshotCount: number;
+  storage: MemoryStorage;
+  wal: WAL;
+  snapshotter: Snapshotter;
+  store: MvccStore;
+  membership: Membership;
+  confState: () => ConfState;
+  logger: Logger;
+}
+
+export class LogCompactor {
+  private lastSnapshotIndex: number;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly d: LogCompactorDeps,
+    snapshotIndex: number,
+  ) {
+    this.lastSnapshotIndex = snapshotIndex;
+  }
+
+  /** Called after each applied batch; starts at most one snapshot at a time. */
+  maybeSnapshot(applied: number): void {
+    if (this.running || applied - this.lastSnapshotIndex < this.d.snapshotCount) return;
+    this.running = this.snapshot(applied)
+      .catch((err: Error) => this.d.logger.error({ err, index: applied }, 'failed to save snapshot'))
+      .finally(() => (this.running = undefined));
+  }
+
+  async idle(): Promise<void> {
+    await this.running;
+  }
+
+  private async snapshot(index: number): Promise<void> {
+    const started = performance.now();
+    // The membership and conf state must be read now, at `index`, before later entries change them.
+    const data = this.d.membership.toSnapshot();
+    const confState = this.d.confState();
+    await this.d.store.flush();
+    if (this.d.store.consistentIndex() < index) {
+      throw new Error(`store consistent index ${this.d.store.consistentIndex()} behind snapshot index ${index}`);
+    }
+    const snap = this.d.storage.createSnapshot(index, confState, data);
+    await this.d.snapshotter.save(snap);
+    await this.d.wal.saveSnapshot({ index, term: snap.metadata.term });
+    this.lastSnapshotIndex = index;
+    if (index > CATCH_UP_ENTRIES) {
+      const compactTo = index - CATCH_UP_ENTRIES;
+      if (compactTo >= this.d.storage.firstIndex()) this.d.storage.compact(compactTo);
+    }
+    await this.d.wal.releaseTo(index);
+    await this.d.snapshotter.purge(SNAPSHOT_FILES_KEPT);
+    this.d.logger.info(
+      { 'snapshot-index': index, term: snap.metadata.term, took: `${(performance.now() - started).toFixed(1)}ms` },
+      'saved snapshot',
+    );
+  }
+}
