@@ -126,7 +126,7 @@ export class RaftNode {
         }
         if (rd.entries.length > 0 || rd.hardState) {
           const t0 = performance.now();
-          await this.wal.save(rd.hardState, rd.entries);
+          await this.wal.save(rd.hardState, rd.entries, rd.mustSync);
           this.handlers.onWalSync((performance.now() - t0) / 1000);
         }
         if (rd.hardState) {

@@ -32,6 +32,8 @@ interface Op {
   hardState?: HardState;
   entries: Entry[];
   snap?: SnapRef;
+  /** False: write only; durability comes with the next synced batch. */
+  sync: boolean;
   resolve(): void;
   reject(err: unknown): void;
 }
@@ -215,15 +217,17 @@ export class WAL {
    * Appends `entries`, then `hardState` (unless undefined or unchanged), and
    * resolves once they are on disk.
    */
-  save(hardState: HardState | undefined, entries: Entry[]): Promise<void> {
+  save(hardState: HardState | undefined, entries: Entry[], sync = true): Promise<void> {
     // Encoding happens at flush time: snapshot the caller's containers now. The
     // Entry objects themselves (and their data) must not be mutated until resolved.
-    return this.enqueue({ hardState: hardState && { ...hardState }, entries: entries.slice() });
+    // sync=false (Raft's MustSync false: only the commit index moved) writes without
+    // fdatasync; a later synced save makes it durable, and losing it is harmless.
+    return this.enqueue({ hardState: hardState && { ...hardState }, entries: entries.slice(), sync });
   }
 
   /** Records that a snapshot at {index, term} exists; open() requires it. */
   saveSnapshot(snap: SnapRef): Promise<void> {
-    return this.enqueue({ entries: [], snap: { index: snap.index, term: snap.term } });
+    return this.enqueue({ entries: [], snap: { index: snap.index, term: snap.term }, sync: true });
   }
 
   /**
@@ -323,8 +327,10 @@ export class WAL {
         await writeAll(this.fh, this.batch.bytes(), this.offset);
         this.offset += this.batch.length;
         this.batch.reset();
-        await this.fh.datasync();
-        this.syncs++;
+        if (ready.some((op) => op.sync)) {
+          await this.fh.datasync();
+          this.syncs++;
+        }
         const ms = performance.now() - t0;
         if (ms > SLOW_FSYNC_MS) this.logger.warn({ ms: Math.round(ms), dir: this.dir }, 'WAL: slow fdatasync');
       }

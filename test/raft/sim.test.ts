@@ -3,4 +3,4 @@
 
 import { simSuite } from './sim/suite.js';
 
-simSuite(3);
+simSuite(3, 1500);

@@ -1,3 +1,3 @@
 import { simSuite } from './sim/suite.js';
 
-simSuite(5);
+simSuite(5, 1000);
