@@ -5,12 +5,13 @@
 // Report on stdout, then one line of JSON; progress on stderr every second.
 
 import { ArgError, USAGE, parseArgs, type BenchOptions } from './load/args.js';
-import { KvPool } from './load/pool.js';
+import { H2Pool } from './load/h2.js';
+import { KvPool, type KvTransport } from './load/pool.js';
 import { formatReport, summarize } from './load/report.js';
 import { runWorkload } from './load/runner.js';
 import { makeWorkload } from './load/workloads.js';
 
-async function preload(pool: KvPool, opts: BenchOptions): Promise<void> {
+async function preload(pool: KvTransport, opts: BenchOptions): Promise<void> {
   const putOpts: BenchOptions = { ...opts, workload: 'put', sequentialKeys: true, total: opts.keySpace };
   const res = await runWorkload(pool, makeWorkload(putOpts), {
     clients: opts.clients,
@@ -36,7 +37,8 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const pool = new KvPool(opts.endpoints, opts.conns);
+  const pool: KvTransport =
+    opts.transport === 'h2' ? new H2Pool(opts.endpoints, opts.conns) : new KvPool(opts.endpoints, opts.conns);
   try {
     await pool.ready();
     if (opts.preload && opts.workload !== 'put') await preload(pool, opts);

@@ -10,7 +10,7 @@
 #
 # Environment: SERVERS ("etcd-ts etcd"), CLIENTS (16), CONNS (1), PUT_TOTAL (20000),
 # RANGE_TOTAL (20000), TXN_TOTAL (0 = skip), KEY_SIZE (8), VAL_SIZE (256),
-# KEY_SPACE (10000), ETCD_BIN (etcd), ETCD_TS_NODE_OPTS (extra node flags for
+# KEY_SPACE (10000), TRANSPORT (h2: the light client; grpc: @grpc/grpc-js), ETCD_BIN (etcd), ETCD_TS_NODE_OPTS (extra node flags for
 # our server, e.g. --cpu-prof; profiles land in the kept dir), KEEP=1 keeps the
 # temp dir (logs, profiles), SKIP_BUILD=1 skips `npm run build`.
 set -euo pipefail
@@ -26,6 +26,7 @@ KEY_SIZE="${KEY_SIZE:-8}"
 VAL_SIZE="${VAL_SIZE:-256}"
 KEY_SPACE="${KEY_SPACE:-10000}"
 ETCD_BIN="${ETCD_BIN:-etcd}"
+TRANSPORT="${TRANSPORT:-h2}"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/etcd-ts-compare.XXXXXX")"
 SERVER_PID=""
@@ -107,7 +108,7 @@ run_bench() {
   echo "== $kind: $label" >&2
   local out
   out="$("${BENCH[@]}" "$@" --endpoints "127.0.0.1:$CLIENT_PORT" --clients "$CLIENTS" --conns "$CONNS" \
-    --key-size "$KEY_SIZE" --key-space "$KEY_SPACE" --no-progress | tail -1)" || true
+    --key-size "$KEY_SIZE" --key-space "$KEY_SPACE" --transport "$TRANSPORT" --no-progress | tail -1)" || true
   if [[ "$out" != \{* ]]; then echo "bench failed ($kind $label)" >&2; return 1; fi
   echo "$out" >&2
   printf '{"server":"%s","label":"%s","summary":%s}\n' "$kind" "$label" "$out" >>"$RESULTS"
@@ -127,7 +128,7 @@ for kind in $SERVERS; do
 done
 
 echo
-echo "clients=$CLIENTS conns=$CONNS key-size=$KEY_SIZE val-size=$VAL_SIZE key-space=$KEY_SPACE put-total=$PUT_TOTAL range-total=$RANGE_TOTAL"
+echo "transport=$TRANSPORT clients=$CLIENTS conns=$CONNS key-size=$KEY_SIZE val-size=$VAL_SIZE key-space=$KEY_SPACE put-total=$PUT_TOTAL range-total=$RANGE_TOTAL"
 node - "$RESULTS" <<'JS'
 const fs = require('node:fs');
 const rows = fs.readFileSync(process.argv[2], 'utf8').trim().split('\n').map((l) => JSON.parse(l));

@@ -11,7 +11,14 @@ export type UnaryCallback = (err: grpc.ServiceError | null, res?: unknown) => vo
 /** grpc-js generic unary method, (request, options, callback) form: grpc-js makes fresh metadata. */
 export type UnaryFn = (req: unknown, options: grpc.CallOptions, cb: UnaryCallback) => grpc.ClientUnaryCall;
 
-export class KvPool {
+/** What the runner needs from a transport (grpc-js pool or the raw h2 one). */
+export interface KvTransport {
+  ready(timeoutMs?: number): Promise<void>;
+  method(conn: number, method: UnaryMethod): UnaryFn;
+  close(): void;
+}
+
+export class KvPool implements KvTransport {
   readonly clients: grpc.Client[];
 
   constructor(endpoints: readonly string[], conns: number) {

@@ -5,7 +5,7 @@
 
 import type * as grpc from '@grpc/grpc-js';
 import { LatencyRecorder } from './histogram.js';
-import type { KvPool, UnaryCallback } from './pool.js';
+import type { KvTransport, UnaryCallback } from './pool.js';
 import type { Workload } from './workloads.js';
 
 export interface RunResult {
@@ -25,7 +25,7 @@ export interface RunOptions {
   onProgress?: (completed: number, elapsedSec: number) => void;
 }
 
-export function runWorkload(pool: KvPool, workload: Workload, o: RunOptions): Promise<RunResult> {
+export function runWorkload(pool: KvTransport, workload: Workload, o: RunOptions): Promise<RunResult> {
   const recorder = new LatencyRecorder(o.total);
   const errorSamples = new Map<string, number>();
   let issued = 0;

@@ -2,6 +2,7 @@
 // heartbeats and snapshots from the leader, counting votes, forwarding requests.
 
 import { ErrProposalDropped } from './errors.js';
+import { campaign, poll } from './election.js';
 import { bcastAppend } from './leader.js';
 import type { Raft } from './raft.js';
 import { type Message, type Snapshot, MessageType, NONE, StateType } from './types.js';
@@ -144,9 +145,9 @@ export function stepCandidate(r: Raft, m: Message): void {
       return;
   }
   if (m.type !== myVoteResp) return;
-  const res = r.poll(m.from, m.type, !m.reject);
+  const res = poll(r, m.from, !m.reject);
   if (res === 'won') {
-    if (r.state === StateType.PreCandidate) r.campaign(true, false);
+    if (r.state === StateType.PreCandidate) campaign(r, true, false);
     else {
       r.becomeLeader();
       bcastAppend(r);

@@ -7,6 +7,7 @@ import { type RaftConfig, type RaftLogger, noopLogger, seededRandom, validateCon
 import { decodeConfChange } from './codec.js';
 import { ErrProposalDropped } from './errors.js';
 import { applyConfChange } from './confchange.js';
+import { hup } from './election.js';
 import { stepCandidate, stepFollower } from './follower.js';
 import { bcastAppend, stepLeader } from './leader.js';
 import { RaftLog } from './log.js';
@@ -114,9 +115,10 @@ export class Raft {
     return { term: this.term, vote: this.vote, commit: this.raftLog.committed };
   }
 
-  /** Queue a message; fills in the sender and, for most types, our term. */
+  /** Queue a message; fills in a missing sender and, for most types, our term. */
   send(m: Message): void {
-    m.from = this.id;
+    // Forwarded requests keep their origin (the transferee, the reader).
+    if (m.from === NONE) m.from = this.id;
     const t = m.type;
     if (t === MessageType.MsgVote || t === MessageType.MsgVoteResp || t === MessageType.MsgPreVote || t === MessageType.MsgPreVoteResp) {
       if (m.term === 0) throw new Error(`term should be set when sending ${MessageType[t]}`);
@@ -237,63 +239,6 @@ export class Raft {
     this.leadTransferee = NONE;
   }
 
-  // ---- elections ---------------------------------------------------------
-
-  private hup(transfer: boolean): void {
-    if (this.state === StateType.Leader) return;
-    if (!this.promotable()) {
-      this.logger.warn({ id: String(this.id) }, 'is unpromotable and can not campaign');
-      return;
-    }
-    // A committed-but-unapplied conf change could change whether we may lead.
-    const from = Math.max(this.raftLog.applied + 1, this.bootstrapIndex + 1);
-    const ents = from <= this.raftLog.committed ? this.raftLog.slice(from, this.raftLog.committed + 1) : [];
-    for (const e of ents) {
-      if (e.type !== EntryType.Normal) {
-        this.logger.warn({ id: String(this.id) }, 'cannot campaign: pending configuration changes to apply');
-        return;
-      }
-    }
-    if (this.preVote && !transfer) this.campaign(false, transfer);
-    else this.campaign(true, transfer);
-  }
-
-  /** Start a (pre-)election; real=false runs the pre-vote phase. */
-  campaign(real: boolean, transfer: boolean): void {
-    let voteMsg: MessageType;
-    let term: number;
-    if (!real) {
-      this.becomePreCandidate();
-      voteMsg = MessageType.MsgPreVote;
-      term = this.term + 1; // the term we would campaign in
-    } else {
-      this.becomeCandidate();
-      voteMsg = MessageType.MsgVote;
-      term = this.term;
-    }
-    if (this.poll(this.id, voteRespType(voteMsg), true) === 'won') {
-      // Single voter: no one to ask.
-      if (!real) this.campaign(true, transfer);
-      else this.becomeLeader();
-      return;
-    }
-    const ids = [...this.trk.voters].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    for (const id of ids) {
-      if (id === this.id) continue;
-      const m = newMessage(voteMsg, id, this.id);
-      m.term = term;
-      m.index = this.raftLog.lastIndex();
-      m.logTerm = this.raftLog.lastTerm();
-      if (transfer) m.context = CAMPAIGN_TRANSFER;
-      this.send(m);
-    }
-  }
-
-  poll(id: NodeId, t: MessageType, granted: boolean): 'won' | 'lost' | 'pending' {
-    this.trk.recordVote(id, granted);
-    return this.trk.tallyVotes().result;
-  }
-
   // ---- the entry point for every message ----------------------------------
 
   step(m: Message): void {
@@ -333,7 +278,7 @@ export class Raft {
 
     switch (m.type) {
       case MessageType.MsgHup:
-        this.hup(bytesEqual(m.context, CAMPAIGN_TRANSFER));
+        hup(this, bytesEqual(m.context, CAMPAIGN_TRANSFER));
         return;
       case MessageType.MsgVote:
       case MessageType.MsgPreVote: {

@@ -100,17 +100,21 @@ export function deleteToPb(r: mvcc.DeleteRangeResponse, header: Header): pb.Dele
   return { header, deleted: BigInt(r.deleted), prevKvs: r.prevKvs.map(kvToPb) };
 }
 
-/** Responses nested in a txn carry only the revision in their header, as etcd's do. */
+/**
+ * Responses nested in a txn carry only a revision in their header, as etcd's do:
+ * each op's own (a read before the txn's first write reports the revision before
+ * it, a write reports the new one), and a nested txn's header is empty.
+ */
 export function txnToPb(r: mvcc.TxnResponse, header: Header): pb.TxnResponse {
-  const inner: Header = { clusterId: 0n, memberId: 0n, revision: header.revision, raftTerm: 0n };
+  const inner = (revision: number): Header => ({ clusterId: 0n, memberId: 0n, revision: BigInt(revision), raftTerm: 0n });
   return {
     header,
     succeeded: r.succeeded,
     responses: r.responses.map((op): pb.ResponseOp => {
-      if ('range' in op) return { responseRange: rangeToPb(op.range, inner) };
-      if ('put' in op) return { responsePut: putToPb(op.put, inner) };
-      if ('deleteRange' in op) return { responseDeleteRange: deleteToPb(op.deleteRange, inner) };
-      return { responseTxn: txnToPb(op.txn, inner) };
+      if ('range' in op) return { responseRange: rangeToPb(op.range, inner(op.range.revision)) };
+      if ('put' in op) return { responsePut: putToPb(op.put, inner(op.put.revision)) };
+      if ('deleteRange' in op) return { responseDeleteRange: deleteToPb(op.deleteRange, inner(op.deleteRange.revision)) };
+      return { responseTxn: txnToPb(op.txn, inner(op.txn.revision)) };
     }),
   };
 }

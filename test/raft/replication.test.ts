@@ -134,6 +134,15 @@ describe('replication', () => {
     for (const n of c.nodes.values()) expect(n.applied.at(-1)).toContain('new');
   });
 
+  it('leadership transfer requested on a follower is forwarded to the leader', () => {
+    const c = new Cluster([1, 2, 3]);
+    c.n(1).rn.campaign();
+    c.process();
+    c.n(2).rn.transferLeadership(3n);
+    c.process();
+    expect(c.n(3).isLeader()).toBe(true);
+  });
+
   it('leadership transfer drops proposals while in progress and aborts after an election timeout', () => {
     const c = new Cluster([1, 2, 3]);
     c.n(1).rn.campaign();

@@ -11,7 +11,9 @@ export function clusterService(server: EtcdServer, logger: Logger): grpc.Untyped
     MemberList: unary<pb.MemberListRequest, pb.Encodable<pb.MemberListResponse>>(logger, async (req) => {
       if (req.linearizable) await server.linearizableReadBarrier();
       return {
-        header: server.header(),
+        // etcd's ClusterServer fills cluster id, member id and raft term only:
+        // no revision in a MemberList header (`member list -w json` shows none).
+        header: { ...server.header(), revision: 0n },
         members: server.members().map((m) => ({
           ID: m.id,
           name: m.name,

@@ -17,7 +17,9 @@ export function simSuite(voters: number, defaultSeeds: number): void {
   describe(`simulation, ${voters} voters`, () => {
     for (let c = 0; c < all.length; c += CHUNK) {
       const list = all.slice(c, c + CHUNK);
-      it(`seeds ${list[0]}..${list[list.length - 1]}: safety under faults, liveness after healing`, () => {
+      it(`seeds ${list[0]}..${list[list.length - 1]}: safety under faults, liveness after healing`, async () => {
+        // Yield to the event loop between chunks so the worker can talk to vitest.
+        await new Promise((resolve) => setTimeout(resolve, 0));
         let commits = 0;
         let leaders = 0;
         for (const seed of list) {

@@ -1,0 +1,121 @@
+// Starts and stops real bin/etcd-ts processes for e2e tests: free loopback ports,
+// a temp data dir, a bounded wait for "ready to serve client requests", and a
+// stop by PID (SIGTERM, then SIGKILL after a bound).
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const REPO = resolve(import.meta.dirname, '../../..');
+export const BIN = join(REPO, 'bin/etcd-ts');
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+export interface MemberOptions {
+  name?: string;
+  dataDir?: string;
+  extraArgs?: string[];
+  startTimeoutMs?: number;
+}
+
+export class Member {
+  proc: ChildProcess | undefined;
+  stderr = '';
+  readonly name: string;
+
+  private constructor(
+    readonly dataDir: string,
+    readonly clientPort: number,
+    readonly peerPort: number,
+    private readonly opts: MemberOptions,
+  ) {
+    this.name = opts.name ?? 'm1';
+  }
+
+  static async create(opts: MemberOptions = {}): Promise<Member> {
+    const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'etcd-ts-e2e-')));
+    return new Member(dataDir, await freePort(), await freePort(), opts);
+  }
+
+  get endpoint(): string {
+    return `127.0.0.1:${this.clientPort}`;
+  }
+
+  args(): string[] {
+    const client = `http://127.0.0.1:${this.clientPort}`;
+    const peer = `http://127.0.0.1:${this.peerPort}`;
+    return [
+      '--name', this.name,
+      '--data-dir', this.dataDir,
+      '--listen-client-urls', client,
+      '--advertise-client-urls', client,
+      '--listen-peer-urls', peer,
+      '--initial-advertise-peer-urls', peer,
+      '--initial-cluster', `${this.name}=${peer}`,
+      ...(this.opts.extraArgs ?? []),
+    ];
+  }
+
+  /** Spawns the process and resolves once it serves clients; rejects if it exits first. */
+  async start(): Promise<void> {
+    const timeoutMs = this.opts.startTimeoutMs ?? 20_000;
+    this.stderr = '';
+    const proc = spawn(process.execPath, [BIN, ...this.args()], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.proc = proc;
+    await new Promise<void>((res, rej) => {
+      const timer = setTimeout(() => rej(new Error(`member did not become ready in ${timeoutMs} ms:\n${this.stderr}`)), timeoutMs);
+      proc.stderr!.on('data', (b: Buffer) => {
+        this.stderr += b.toString();
+        if (this.stderr.includes('ready to serve client requests')) {
+          clearTimeout(timer);
+          res();
+        }
+      });
+      proc.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        rej(new Error(`member exited (code ${code}, signal ${signal}) before ready:\n${this.stderr}`));
+      });
+    });
+  }
+
+  /** kill -9: no chance to flush anything. */
+  async kill9(): Promise<void> {
+    await this.signalAndWait('SIGKILL', 10_000);
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited within the bound. Returns the exit code. */
+  async stop(boundMs = 10_000): Promise<number | null> {
+    const code = await this.signalAndWait('SIGTERM', boundMs);
+    if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) await this.signalAndWait('SIGKILL', boundMs);
+    return code;
+  }
+
+  private signalAndWait(signal: NodeJS.Signals, boundMs: number): Promise<number | null> {
+    const proc = this.proc;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve(proc?.exitCode ?? null);
+    return new Promise((res) => {
+      const timer = setTimeout(() => res(null), boundMs);
+      proc.once('exit', (code) => {
+        clearTimeout(timer);
+        res(code);
+      });
+      proc.kill(signal);
+    });
+  }
+
+  async cleanup(): Promise<void> {
+    await this.stop();
+    await rm(this.dataDir, { recursive: true, force: true });
+  }
+}
