@@ -28,18 +28,27 @@ export class ReadOnly {
   private readonly queue: Round[] = [];
   /** Every request context pending, to drop duplicates (the caller's retries). */
   private readonly pendingCtx = new Set<string>();
+  private anonRounds = 0;
 
   /** Queue a request; returns the context of a round to broadcast, or undefined if it joined one. */
   addRequest(index: number, m: Message, selfId: NodeId): Uint8Array | undefined {
-    const key = bytesKey(m.context);
-    if (this.pendingCtx.has(key)) return undefined;
-    this.pendingCtx.add(key);
+    let key = bytesKey(m.context);
+    if (key !== '') {
+      if (this.pendingCtx.has(key)) return undefined;
+      this.pendingCtx.add(key);
+    }
     const last = this.queue.length > 0 ? this.queue[this.queue.length - 1] : undefined;
     if (last && !last.sent) {
       last.requests.push({ index, req: m });
       return undefined;
     }
-    const round: Round = { key, ctx: m.context ?? new Uint8Array(0), requests: [{ index, req: m }], acks: new Set([selfId]), sent: false };
+    // A round needs a non-empty id to be echoed back; invent one for an empty context.
+    let ctx = m.context;
+    if (key === '') {
+      ctx = new TextEncoder().encode(`\u0000round-${++this.anonRounds}`);
+      key = bytesKey(ctx);
+    }
+    const round: Round = { key, ctx: ctx!, requests: [{ index, req: m }], acks: new Set([selfId]), sent: false };
     this.rounds.set(key, round);
     this.queue.push(round);
     return round.ctx;

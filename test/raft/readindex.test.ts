@@ -74,4 +74,13 @@ describe('ReadIndex', () => {
     c.process();
     expect(c.n(1).readStates).toEqual([{ index: c.n(1).raft.raftLog.committed, ctx: 's' }]);
   });
+
+  it('an empty request context still gets an answer', () => {
+    const c = new Cluster([1, 2, 3]);
+    c.n(1).rn.campaign();
+    c.process();
+    c.n(1).rn.readIndex(new Uint8Array(0));
+    c.process();
+    expect(c.n(1).readStates.map((r) => r.ctx)).toEqual(['']);
+  });
 });
