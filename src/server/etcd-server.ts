@@ -18,7 +18,7 @@ import { ServerMetrics } from './metrics.js';
 import { RaftNode, type Transport } from './raft-node.js';
 import { ReadIndexer } from './read-index.js';
 import { RequestIdGenerator } from './request-id.js';
-import { IndexWaiter, deferred, type Deferred, withTimeout } from './waiters.js';
+import { Deadlines, IndexWaiter, deferred, type Deferred } from './waiters.js';
 
 export type InternalRequestBody = Omit<Encodable<InternalRaftRequest>, 'header' | 'ID'>;
 
@@ -36,6 +36,7 @@ export class EtcdServer {
   private readonly appliedWaiter: IndexWaiter;
   private readonly ids: RequestIdGenerator;
   private readonly reads: ReadIndexer;
+  private readonly proposalDeadlines: Deadlines;
   private stopped = false;
   readonly metrics = new ServerMetrics();
   private leaderChanged: Deferred<void> = deferred();
@@ -56,6 +57,7 @@ export class EtcdServer {
     this.requestTimeoutMs = 5000 + 2 * cfg.electionMs;
     this.appliedWaiter = new IndexWaiter(applier.applied);
     this.ids = new RequestIdGenerator(memberId);
+    this.proposalDeadlines = new Deadlines(this.requestTimeoutMs, ErrTimeout);
     this.reads = new ReadIndexer(
       (ctx) => this.raft.readIndex(ctx),
       (index) => this.appliedWaiter.wait(index),
@@ -185,10 +187,14 @@ export class EtcdServer {
     this.metrics.proposalsPending.inc();
     const deadline = Date.now() + this.requestTimeoutMs;
     let result: ApplyResult;
+    // The clock starts now, so time spent waiting for a leader counts too.
+    const applied = this.proposalDeadlines.track(d);
+    applied.catch(() => {}); // it may time out while we still wait for a leader; handled below
     try {
       await this.proposeWhenLeaderKnown(data, deadline);
-      result = await withTimeout(d.promise, Math.max(0, deadline - Date.now()), ErrTimeout);
+      result = await applied;
     } catch (err) {
+      if (!d.settled) d.resolve({ ok: false, error: err as Error }); // nobody awaits `applied` now
       this.metrics.proposalsFailed.inc();
       throw err;
     } finally {
@@ -258,6 +264,7 @@ export class EtcdServer {
     await this.compactor.idle();
     const err = new EtcdError(ErrStopped().code, ErrStopped().message);
     this.reads.failAll(err);
+    this.proposalDeadlines.stop();
     this.appliedWaiter.failAll(err);
     for (const d of this.waiters.values()) d.resolve({ ok: false, error: err });
     await this.store.close();

@@ -5,7 +5,7 @@
 
 import type { ReadState } from '../raft/types.js';
 import { ErrTimeout } from './errors.js';
-import { type Deferred, deferred, withTimeout } from './waiters.js';
+import { Deadlines, type Deferred, deferred } from './waiters.js';
 
 interface Round {
   ctx: string;
@@ -17,20 +17,23 @@ export class ReadIndexer {
   private inflight: Round | undefined;
   private next: Deferred<void>[] = [];
   private seq = 0n;
+  private readonly deadlines: Deadlines;
 
   constructor(
     private readonly requestReadIndex: (ctx: Uint8Array) => void,
     private readonly waitApplied: (index: number) => Promise<void>,
-    private readonly timeoutMs: number,
+    timeoutMs: number,
     /** A round whose answer is lost (no leader yet, leader change) is asked again after this. */
     private readonly retryMs: number,
-  ) {}
+  ) {
+    this.deadlines = new Deadlines(timeoutMs, ErrTimeout);
+  }
 
   barrier(): Promise<void> {
     const d = deferred<void>();
     if (this.inflight) this.next.push(d);
     else this.startRound([d]);
-    return withTimeout(d.promise, this.timeoutMs, ErrTimeout);
+    return this.deadlines.track(d);
   }
 
   private startRound(waiters: Deferred<void>[]): void {
@@ -64,6 +67,7 @@ export class ReadIndexer {
   }
 
   failAll(err: Error): void {
+    this.deadlines.stop();
     if (this.inflight) {
       clearInterval(this.inflight.retry);
       this.inflight.waiters.forEach((w) => w.reject(err));
