@@ -1,6 +1,8 @@
-// Starts and stops real bin/etcd-ts processes for e2e tests: free loopback ports,
-// a temp data dir, a bounded wait for "ready to serve client requests", and a
-// stop by PID (SIGTERM, then SIGKILL after a bound).
+// Starts and stops real member processes for e2e tests — bin/etcd-ts, or the real
+// etcd for comparisons: free loopback ports, a temp data dir, a bounded wait for
+// "ready to serve client requests" (pino and zap both log it as JSON on stderr), and
+// a stop by PID (SIGTERM, then SIGKILL after a bound). A member can be killed and
+// started again on the same ports and data dir.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -23,6 +25,8 @@ export async function freePort(): Promise<number> {
 }
 
 export interface MemberOptions {
+  /** 'etcd-ts' (bin/etcd-ts under node) or 'etcd' (the real one on PATH). */
+  impl?: 'etcd-ts' | 'etcd';
   name?: string;
   dataDir?: string;
   extraArgs?: string[];
@@ -31,6 +35,7 @@ export interface MemberOptions {
 
 export class Member {
   proc: ChildProcess | undefined;
+  /** Everything the current process wrote to stderr and stdout (for failure messages). */
   stderr = '';
   readonly name: string;
 
@@ -71,9 +76,13 @@ export class Member {
   async start(): Promise<void> {
     const timeoutMs = this.opts.startTimeoutMs ?? 20_000;
     this.stderr = '';
-    const proc = spawn(process.execPath, [BIN, ...this.args()], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc =
+      this.opts.impl === 'etcd'
+        ? spawn('etcd', this.args(), { stdio: ['ignore', 'pipe', 'pipe'] })
+        : spawn(process.execPath, [BIN, ...this.args()], { stdio: ['ignore', 'pipe', 'pipe'], cwd: REPO });
     this.proc = proc;
-    await new Promise<void>((res, rej) => {
+    proc.stdout!.on('data', (b: Buffer) => (this.stderr += b.toString()));
+    const ready = new Promise<void>((res, rej) => {
       const timer = setTimeout(() => rej(new Error(`member did not become ready in ${timeoutMs} ms:\n${this.stderr}`)), timeoutMs);
       proc.stderr!.on('data', (b: Buffer) => {
         this.stderr += b.toString();
@@ -87,6 +96,16 @@ export class Member {
         rej(new Error(`member exited (code ${code}, signal ${signal}) before ready:\n${this.stderr}`));
       });
     });
+    try {
+      await ready;
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  log(): string {
+    return this.stderr;
   }
 
   /** kill -9: no chance to flush anything. */
@@ -114,8 +133,12 @@ export class Member {
     });
   }
 
-  async cleanup(): Promise<void> {
-    await this.stop();
-    await rm(this.dataDir, { recursive: true, force: true });
+  /** Stops the process (see stop) and removes the data dir; returns the exit code. */
+  async cleanup(): Promise<number | null> {
+    try {
+      return await this.stop();
+    } finally {
+      await rm(this.dataDir, { recursive: true, force: true });
+    }
   }
 }

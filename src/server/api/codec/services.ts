@@ -3,7 +3,6 @@
 // types.ts, never protobufjs instances).
 
 import * as grpc from '@grpc/grpc-js';
-import protobuf from 'protobufjs';
 import { messageCodec } from './registry.js';
 import { schema } from './schema.js';
 
