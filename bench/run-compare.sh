@@ -6,11 +6,11 @@
 #
 #   bench/run-compare.sh                      # defaults below
 #   CLIENTS=32 PUT_TOTAL=50000 bench/run-compare.sh
-#   SERVERS=etcd-ts ETCD_TS_NODE_OPTS=--cpu-prof bench/run-compare.sh   # profile ours
+#   SERVERS=etcd-ts ETCDTS_NODE_OPTS=--cpu-prof bench/run-compare.sh   # profile ours
 #
 # Environment: SERVERS ("etcd-ts etcd"), CLIENTS (16), CONNS (1), PUT_TOTAL (20000),
 # RANGE_TOTAL (20000), TXN_TOTAL (0 = skip), KEY_SIZE (8), VAL_SIZE (256),
-# KEY_SPACE (10000), TRANSPORT (h2: the light client; grpc: @grpc/grpc-js), ETCD_BIN (etcd), ETCD_TS_NODE_OPTS (extra node flags for
+# KEY_SPACE (10000), TRANSPORT (h2: the light client; grpc: @grpc/grpc-js), ETCD_BIN (etcd), ETCDTS_NODE_OPTS (extra node flags for
 # our server, e.g. --cpu-prof; profiles land in the kept dir), KEEP=1 keeps the
 # temp dir (logs, profiles), SKIP_BUILD=1 skips `npm run build`.
 set -euo pipefail
@@ -80,7 +80,7 @@ start_server() {
   case "$kind" in
     etcd-ts)
       # shellcheck disable=SC2086
-      (cd "$dir" && exec node ${ETCD_TS_NODE_OPTS:-} "$ROOT/bin/etcd-ts" "${flags[@]}") >"$dir/server.log" 2>&1 &
+      (cd "$dir" && exec "$ROOT/bin/etcd-ts" "${flags[@]}") >"$dir/server.log" 2>&1 &
       ;;
     etcd) "$ETCD_BIN" "${flags[@]}" >"$dir/server.log" 2>&1 & ;;
     *) echo "unknown server $kind" >&2; return 1 ;;

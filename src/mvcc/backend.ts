@@ -92,7 +92,7 @@ export class Backend {
   }
 
   static async open(dir: string, opts: BackendOptions): Promise<Backend> {
-    const db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view', cacheSize: 8 << 20 });
+    const db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view', cacheSize: 2 << 20, writeBufferSize: 1 << 20 });
     await db.open();
     const b = new Backend(db, dir, opts);
     const ci = await b.getRaw(META_CONSISTENT_INDEX);

@@ -28,7 +28,7 @@ export class KvCache {
     if (this.maxBytes <= 0) return;
     const k = slot(main, sub);
     if (this.map.has(k)) return;
-    this.map.set(k, kv);
+    this.map.set(k, compact(kv));
     this.bytes += kv.key.length + kv.value.length + OVERHEAD;
     if (this.bytes > this.maxBytes) this.evict();
   }
@@ -40,4 +40,17 @@ export class KvCache {
       this.bytes -= kv.key.length + kv.value.length + OVERHEAD;
     }
   }
+}
+
+/**
+ * A copy whose key and value share one backing store of their own. Records come
+ * from decoded requests, whose small byte fields are slices of shared 8 KiB pool
+ * slabs; a cached slice would pin its whole slab for as long as it stays cached.
+ */
+function compact(kv: KeyValue): KeyValue {
+  const kl = kv.key.length;
+  const buf = new Uint8Array(kl + kv.value.length);
+  buf.set(kv.key, 0);
+  buf.set(kv.value, kl);
+  return { ...kv, key: buf.subarray(0, kl), value: buf.subarray(kl) };
 }

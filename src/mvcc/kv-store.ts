@@ -56,7 +56,7 @@ export class MvccStore implements WriteContext {
 
   static async open(dir: string, opts: MvccOptions = {}): Promise<MvccStore> {
     const full = {
-      flushIntervalMs: 100, flushMaxOps: 10_000, compactBatchLimit: 1000, compactSleepMs: 10, cacheBytes: 8 << 20, ...opts,
+      flushIntervalMs: 100, flushMaxOps: 10_000, compactBatchLimit: 1000, compactSleepMs: 10, cacheBytes: 4 << 20, ...opts,
     };
     const backend = await Backend.open(dir, {
       flushIntervalMs: full.flushIntervalMs, flushMaxOps: full.flushMaxOps, cacheBytes: full.cacheBytes, logger: opts.logger,

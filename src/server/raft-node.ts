@@ -8,7 +8,7 @@
 
 import type { Logger } from 'pino';
 import type { MemoryStorage, RawNode } from '../raft/index.js';
-import type { Entry, Message, ReadState, Snapshot, SoftState } from '../raft/types.js';
+import type { Entry, HardState, Message, ReadState, Snapshot, SoftState } from '../raft/types.js';
 import { StateType } from '../raft/types.js';
 import type { Snapshotter, WAL } from '../wal/index.js';
 
@@ -35,6 +35,8 @@ export class RaftNode {
   private softState: SoftState;
   private term = 0;
   private commitIndex = 0;
+  /** Latest hard state not yet written (commit-index-only changes wait for the next write). */
+  private unsavedHardState: HardState | undefined;
   /** Last log index written to the WAL (entries up to here may be applied before the next write). */
   private persistedIndex: number;
 
@@ -137,9 +139,14 @@ export class RaftNode {
           this.handlers.onCommitted(early);
           committed = committed.slice(early.length);
         }
-        if (rd.entries.length > 0 || rd.hardState) {
+        if (rd.hardState) this.unsavedHardState = rd.hardState;
+        if (rd.entries.length > 0 || rd.mustSync) {
+          // A hard state whose only change is the commit index need not be on disk
+          // (a restarted member learns the commit again); it rides along with the next
+          // write instead of costing a write of its own.
           const t0 = performance.now();
-          await this.wal.save(rd.hardState, rd.entries, rd.mustSync);
+          await this.wal.save(this.unsavedHardState, rd.entries);
+          this.unsavedHardState = undefined;
           this.handlers.onWalSync((performance.now() - t0) / 1000);
         }
         if (rd.entries.length > 0) this.persistedIndex = rd.entries[rd.entries.length - 1]!.index;
@@ -174,6 +181,7 @@ export class RaftNode {
 
   /** After stop(): flush and close the WAL. */
   async closeStorage(): Promise<void> {
+    if (this.unsavedHardState) await this.wal.save(this.unsavedHardState, []);
     await this.wal.close();
   }
 }

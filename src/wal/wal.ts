@@ -8,6 +8,7 @@
 // encoded in the order they were made, so the log order is the call order.
 
 import { mkdir, open, readdir, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { encodeEntry, encodeHardState } from '../raft/codec.js';
 import type { Entry, HardState } from '../raft/types.js';
@@ -32,8 +33,6 @@ interface Op {
   hardState?: HardState;
   entries: Entry[];
   snap?: SnapRef;
-  /** False: write only; durability comes with the next synced batch. */
-  sync: boolean;
   resolve(): void;
   reject(err: unknown): void;
 }
@@ -140,10 +139,11 @@ export class WAL {
       throw err;
     }
     logger.info({ dir: clean, segment: name }, 'WAL: created');
+    await fh.close();
     return new WAL(
       clean,
       {
-        fh,
+        fh: await openForAppend(join(clean, name)),
         seq: 0,
         offset: batch.length,
         crc: batch.crc,
@@ -180,7 +180,7 @@ export class WAL {
     const tail = segs[segs.length - 1]!;
     if (r.torn) await repairTornTail(dir, tail.name, r.tailEnd, r.torn.reason, logger);
 
-    const fh = await open(join(dir, tail.name), 'r+');
+    const fh = await openForAppend(join(dir, tail.name));
     let offset = r.tailEnd;
     let crc = r.crc;
     try {
@@ -217,17 +217,15 @@ export class WAL {
    * Appends `entries`, then `hardState` (unless undefined or unchanged), and
    * resolves once they are on disk.
    */
-  save(hardState: HardState | undefined, entries: Entry[], sync = true): Promise<void> {
+  save(hardState: HardState | undefined, entries: Entry[]): Promise<void> {
     // Encoding happens at flush time: snapshot the caller's containers now. The
     // Entry objects themselves (and their data) must not be mutated until resolved.
-    // sync=false (Raft's MustSync false: only the commit index moved) writes without
-    // fdatasync; a later synced save makes it durable, and losing it is harmless.
-    return this.enqueue({ hardState: hardState && { ...hardState }, entries: entries.slice(), sync });
+    return this.enqueue({ hardState: hardState && { ...hardState }, entries: entries.slice() });
   }
 
   /** Records that a snapshot at {index, term} exists; open() requires it. */
   saveSnapshot(snap: SnapRef): Promise<void> {
-    return this.enqueue({ entries: [], snap: { index: snap.index, term: snap.term }, sync: true });
+    return this.enqueue({ entries: [], snap: { index: snap.index, term: snap.term } });
   }
 
   /**
@@ -327,10 +325,9 @@ export class WAL {
         await writeAll(this.fh, this.batch.bytes(), this.offset);
         this.offset += this.batch.length;
         this.batch.reset();
-        if (ready.some((op) => op.sync)) {
-          await this.fh.datasync();
-          this.syncs++;
-        }
+        // The append handle is O_DSYNC: the write returned once the data was on disk,
+        // one thread-pool round trip instead of two (write, then fdatasync).
+        this.syncs++;
         const ms = performance.now() - t0;
         if (ms > SLOW_FSYNC_MS) this.logger.warn({ ms: Math.round(ms), dir: this.dir }, 'WAL: slow fdatasync');
       }
@@ -385,11 +382,21 @@ export class WAL {
     await next.fh.datasync();
     await rename(next.path, join(this.dir, name));
     await fsyncDir(this.dir);
+    await next.fh.close();
 
-    this.fh = next.fh;
+    this.fh = await openForAppend(join(this.dir, name));
     this.seq = seq;
     this.offset = this.batch.length;
     this.batch.reset();
     this.logger.info({ segment: name, ms: Math.round(performance.now() - t0) }, 'WAL: cut new segment');
   }
+}
+
+/**
+ * Segments are appended through an O_DSYNC handle, so each write is durable when
+ * it returns (on a preallocated file, no metadata needs syncing): about half the
+ * latency of write + fdatasync, which is most of a small write's latency.
+ */
+async function openForAppend(path: string): Promise<FileHandle> {
+  return open(path, fsConstants.O_RDWR | fsConstants.O_DSYNC);
 }

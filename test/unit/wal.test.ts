@@ -205,20 +205,6 @@ describe('WAL group commit', () => {
     expect((await segFiles()).length).toBeGreaterThan(1);
   });
 
-  it('writes unsynced saves without fdatasync and syncs them with the next synced one', async () => {
-    const w = await create(64 * 1024);
-    await w.save(hs(1, 0), [ent(1)]);
-    const before = w.fsyncCount;
-    await w.save(hs(1, 1), [], false); // only the commit index moved
-    expect(w.fsyncCount).toBe(before);
-    await w.save(undefined, [ent(2)]);
-    expect(w.fsyncCount).toBe(before + 1);
-    await w.close();
-    const r = await reopen();
-    expect(r.hardState).toEqual(hs(1, 1));
-    expect(r.entries.map((e) => e.index)).toEqual([1, 2]);
-  });
-
   it('fails only the bad request and keeps going', async () => {
     const w = await create();
     const good1 = w.save(hs(1, 0), [ent(1)]);

@@ -36,7 +36,7 @@ export function requireEtcdctl(): boolean {
 export { freePort, Member } from './member.js';
 
 export interface StartOptions {
-  /** 'etcd-ts' (bin/etcd-ts under node) or 'etcd' (the real one on PATH). */
+  /** 'etcd-ts' (bin/etcd-ts) or 'etcd' (the real one on PATH). */
   impl?: 'etcd-ts' | 'etcd';
   name?: string;
   extraArgs?: string[];

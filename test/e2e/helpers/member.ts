@@ -25,7 +25,7 @@ export async function freePort(): Promise<number> {
 }
 
 export interface MemberOptions {
-  /** 'etcd-ts' (bin/etcd-ts under node) or 'etcd' (the real one on PATH). */
+  /** 'etcd-ts' (bin/etcd-ts) or 'etcd' (the real one on PATH). */
   impl?: 'etcd-ts' | 'etcd';
   name?: string;
   dataDir?: string;
@@ -79,7 +79,7 @@ export class Member {
     const proc =
       this.opts.impl === 'etcd'
         ? spawn('etcd', this.args(), { stdio: ['ignore', 'pipe', 'pipe'] })
-        : spawn(process.execPath, [BIN, ...this.args()], { stdio: ['ignore', 'pipe', 'pipe'], cwd: REPO });
+        : spawn(BIN, this.args(), { stdio: ['ignore', 'pipe', 'pipe'], cwd: REPO });
     this.proc = proc;
     proc.stdout!.on('data', (b: Buffer) => (this.stderr += b.toString()));
     const ready = new Promise<void>((res, rej) => {

@@ -1,0 +1,224 @@
+// PeerTransport: the Raft driver's Transport over gRPC (etcdts.peer.Raft). It owns
+// the listener on --listen-peer-urls, one Peer per remote member, and the deferral
+// of callbacks (onUnreachable / onSnapshotStatus never run inside send()).
+
+import * as grpc from '@grpc/grpc-js';
+import { encodeMessage } from '../../raft/codec.js';
+import { type Message, MessageType } from '../../raft/types.js';
+import type { PeerContext } from './context.js';
+import { listenPeers, type PeerListener } from './listener.js';
+import { Peer } from './peer.js';
+import { raftServiceHandlers } from './receiver.js';
+import { hex, raftServiceDefinition } from './service.js';
+import { DEFAULT_LIMITS, type PeerTransportOptions, type TransportLimits } from './types.js';
+
+/** A dropped-message warning per peer at most this often. */
+const DROP_LOG_INTERVAL_MS = 1000;
+
+export class PeerTransport {
+  readonly localId: bigint;
+  readonly clusterId: bigint;
+  readonly limits: TransportLimits;
+  private readonly peers = new Map<bigint, Peer>();
+  private readonly ctx: PeerContext;
+  private server: grpc.Server | undefined;
+  private injector: grpc.ConnectionInjector | undefined;
+  private listeners: PeerListener[] = [];
+  private readonly inbound = new Set<grpc.ServerReadableStream<unknown, unknown>>();
+  private started = false;
+  private stopped = false;
+  private pendingUnreachable = new Set<bigint>();
+  private pendingSnapshots: [bigint, boolean][] = [];
+  private callbackHandle: NodeJS.Immediate | undefined;
+  private readonly dropLog = new Map<bigint, { at: number; count: number }>();
+
+  constructor(private readonly opts: PeerTransportOptions) {
+    this.localId = opts.localId;
+    this.clusterId = opts.clusterId;
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.ctx = {
+      localId: opts.localId,
+      clusterId: opts.clusterId,
+      limits: this.limits,
+      logger: opts.logger,
+      reportUnreachable: (id) => {
+        this.pendingUnreachable.add(id);
+        this.scheduleCallbacks();
+      },
+      reportSnapshot: (id, ok) => {
+        this.pendingSnapshots.push([id, ok]);
+        this.scheduleCallbacks();
+      },
+    };
+  }
+
+  /** Listens on the peer URLs and starts dialing every known peer. */
+  async start(): Promise<void> {
+    if (this.started || this.stopped) throw new Error('PeerTransport: start() called twice or after stop()');
+    this.started = true;
+    const server = new grpc.Server({
+      'grpc.max_receive_message_length': -1,
+      'grpc.max_send_message_length': -1,
+      'grpc.keepalive_time_ms': this.limits.keepaliveMs,
+      'grpc.keepalive_timeout_ms': this.limits.keepaliveTimeoutMs,
+    });
+    server.addService(
+      raftServiceDefinition,
+      raftServiceHandlers(
+        {
+          localId: this.localId,
+          clusterId: this.clusterId,
+          logger: this.opts.logger,
+          maxSnapshotBytes: this.limits.maxSnapshotBytes,
+          onMessage: (m) => {
+            if (!this.stopped) this.opts.onMessage(m);
+          },
+          isRemoved: this.opts.isRemoved?.bind(this.opts),
+        },
+        (call) => {
+          this.inbound.add(call);
+          const forget = (): void => void this.inbound.delete(call);
+          call.once('close', forget);
+          call.once('error', forget);
+          call.once('cancelled', forget);
+        },
+      ),
+    );
+    this.server = server;
+    this.injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    this.listeners = await listenPeers(this.opts.listenUrls, this.injector);
+    this.opts.logger.info(
+      { member: hex(this.localId), cluster: hex(this.clusterId), listen: this.addresses },
+      'listening for peers',
+    );
+    for (const p of this.peers.values()) p.start();
+  }
+
+  /** host:port of every listener, as bound (port 0 resolved). */
+  get addresses(): string[] {
+    return this.listeners.map((l) => (l.host.includes(':') ? `[${l.host}]:${l.port}` : `${l.host}:${l.port}`));
+  }
+
+  addPeer(id: bigint, urls: string[]): void {
+    if (this.stopped || id === this.localId) return;
+    if (urls.length === 0) throw new Error(`peer ${hex(id)}: no peer URLs`);
+    if (this.peers.has(id)) {
+      this.updatePeer(id, urls);
+      return;
+    }
+    const peer = new Peer(id, urls, this.ctx);
+    this.peers.set(id, peer);
+    this.opts.logger.info({ peer: hex(id), urls }, 'added peer');
+    if (this.started) peer.start();
+  }
+
+  removePeer(id: bigint): void {
+    const peer = this.peers.get(id);
+    if (!peer) return;
+    this.peers.delete(id);
+    this.dropLog.delete(id);
+    peer.stop();
+    this.opts.logger.info({ peer: hex(id) }, 'removed peer');
+  }
+
+  updatePeer(id: bigint, urls: string[]): void {
+    const peer = this.peers.get(id);
+    if (!peer) {
+      this.addPeer(id, urls);
+      return;
+    }
+    if (urls.length === 0) throw new Error(`peer ${hex(id)}: no peer URLs`);
+    peer.update(urls);
+  }
+
+  hasPeer(id: bigint): boolean {
+    return this.peers.has(id);
+  }
+
+  /** Whether the message stream to `id` is up (for status and tests). */
+  isActive(id: bigint): boolean {
+    return this.peers.get(id)?.stream.state === 'active';
+  }
+
+  /** Never blocks: queues per peer, drops (and reports unreachable) what cannot be queued. */
+  send(messages: Message[]): void {
+    if (this.stopped) return;
+    for (const m of messages) {
+      if (m.to === 0n || m.to === this.localId) continue;
+      const peer = this.peers.get(m.to);
+      if (peer === undefined) {
+        this.opts.logger.debug({ peer: hex(m.to), type: m.type }, 'ignored message to unknown peer');
+        continue;
+      }
+      if (m.type === MessageType.MsgSnap) {
+        peer.sendSnapshot(m);
+        continue;
+      }
+      if (!peer.send(encodeMessage(m))) this.dropped(peer, m);
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.callbackHandle !== undefined) clearImmediate(this.callbackHandle);
+    this.callbackHandle = undefined;
+    this.pendingUnreachable.clear();
+    this.pendingSnapshots = [];
+    for (const p of this.peers.values()) p.stop();
+    this.peers.clear();
+    for (const call of this.inbound) call.destroy();
+    this.inbound.clear();
+    await Promise.all(this.listeners.map((l) => l.close()));
+    this.listeners = [];
+    this.injector?.destroy();
+    this.server?.forceShutdown();
+    this.injector = undefined;
+    this.server = undefined;
+  }
+
+  private dropped(peer: Peer, m: Message): void {
+    this.ctx.reportUnreachable(peer.id);
+    const now = performance.now();
+    let log = this.dropLog.get(peer.id);
+    if (log === undefined) {
+      log = { at: -Infinity, count: 0 };
+      this.dropLog.set(peer.id, log);
+    }
+    log.count++;
+    if (now - log.at < DROP_LOG_INTERVAL_MS) return;
+    const state = peer.stream.state;
+    const fields = { peer: hex(peer.id), type: m.type, dropped: log.count, state, queued: peer.stream.queued };
+    // A full queue on a live stream means an overloaded network; drops to a peer we
+    // already know is down are expected and logged quietly.
+    if (state === 'active' || state === 'connecting') {
+      this.opts.logger.warn(fields, 'dropped raft message since sending buffer is full (overloaded network)');
+    } else {
+      this.opts.logger.debug(fields, 'dropped raft message to unreachable peer');
+    }
+    log.at = now;
+    log.count = 0;
+  }
+
+  private scheduleCallbacks(): void {
+    if (this.stopped || this.callbackHandle !== undefined) return;
+    this.callbackHandle = setImmediate(() => {
+      this.callbackHandle = undefined;
+      const unreachable = [...this.pendingUnreachable];
+      const snaps = this.pendingSnapshots;
+      this.pendingUnreachable.clear();
+      this.pendingSnapshots = [];
+      for (const id of unreachable) this.call(() => this.opts.onUnreachable(id));
+      for (const [id, ok] of snaps) this.call(() => this.opts.onSnapshotStatus(id, ok));
+    });
+  }
+
+  private call(f: () => void): void {
+    if (this.stopped) return;
+    try {
+      f();
+    } catch (err) {
+      this.opts.logger.error({ err: (err as Error).message }, 'transport callback failed');
+    }
+  }
+}

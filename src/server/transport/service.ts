@@ -1,0 +1,66 @@
+// The gRPC peer service `etcdts.peer.Raft` (proto/etcdserverpb/peer.proto) and the
+// metadata every call carries. Both RPCs are client-streaming: the sender writes,
+// the receiver answers once at the end (or refuses at the start).
+
+import * as grpc from '@grpc/grpc-js';
+import { decodeRaftBatch, decodeSnapshotChunk, encodeRaftBatch, encodeSnapshotChunk, type SnapshotChunk } from './wire.js';
+
+export const STREAM_PATH = '/etcdts.peer.Raft/Stream';
+export const SNAPSHOT_PATH = '/etcdts.peer.Raft/SendSnapshot';
+
+/** Request/response metadata keys; ids in hex, as etcd prints member ids. */
+export const MD_FROM = 'etcdts-from';
+export const MD_TO = 'etcdts-to';
+export const MD_CLUSTER_ID = 'etcdts-cluster-id';
+
+/** Both acks are empty messages. */
+export type Ack = Record<string, never>;
+const EMPTY = Buffer.alloc(0);
+const ack = (): Ack => ({});
+
+export const serializeBatch = (messages: Uint8Array[]): Buffer => encodeRaftBatch(messages);
+export const serializeChunk = (c: SnapshotChunk): Buffer => encodeSnapshotChunk(c);
+export const serializeAck = (): Buffer => EMPTY;
+export const deserializeAck = (): Ack => ack();
+
+export const raftServiceDefinition: grpc.ServiceDefinition = {
+  Stream: {
+    path: STREAM_PATH,
+    requestStream: true,
+    responseStream: false,
+    requestSerialize: serializeBatch,
+    requestDeserialize: (b: Buffer): Uint8Array[] => decodeRaftBatch(b),
+    responseSerialize: serializeAck,
+    responseDeserialize: deserializeAck,
+  },
+  SendSnapshot: {
+    path: SNAPSHOT_PATH,
+    requestStream: true,
+    responseStream: false,
+    requestSerialize: serializeChunk,
+    requestDeserialize: (b: Buffer): SnapshotChunk => decodeSnapshotChunk(b),
+    responseSerialize: serializeAck,
+    responseDeserialize: deserializeAck,
+  },
+};
+
+export function idMetadata(from: bigint, clusterId: bigint, to?: bigint): grpc.Metadata {
+  const md = new grpc.Metadata();
+  md.set(MD_FROM, from.toString(16));
+  md.set(MD_CLUSTER_ID, clusterId.toString(16));
+  if (to !== undefined) md.set(MD_TO, to.toString(16));
+  return md;
+}
+
+/** A hex id from metadata, or undefined when absent or malformed. */
+export function readId(md: grpc.Metadata | undefined, key: string): bigint | undefined {
+  const v = md?.get(key)[0];
+  if (typeof v !== 'string' || !/^[0-9a-f]{1,16}$/i.test(v)) return undefined;
+  return BigInt('0x' + v);
+}
+
+export const hex = (id: bigint): string => id.toString(16);
+
+export function clusterMismatch(local: bigint, remote: bigint): string {
+  return `cluster ID mismatch: local ${hex(local)}, remote ${hex(remote)}`;
+}

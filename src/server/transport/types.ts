@@ -1,0 +1,67 @@
+// What the peer transport is given and what it calls back: options, callbacks and
+// the logger shape. No behaviour lives here.
+
+import type { Message } from '../../raft/types.js';
+
+type LogFn = (obj: Record<string, unknown>, msg: string) => void;
+
+/** The subset of pino the transport uses; a pino Logger fits. */
+export interface TransportLogger {
+  debug: LogFn;
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
+}
+
+export interface PeerTransportOptions {
+  /** This member's id; sent with every stream and checked by the receiver. */
+  localId: bigint;
+  clusterId: bigint;
+  /** --listen-peer-urls (http only for now); port 0 picks a free port (tests). */
+  listenUrls: URL[];
+  logger: TransportLogger;
+  /** An inbound Raft message (a reassembled MsgSnap included); the driver steps it. */
+  onMessage(m: Message): void;
+  /** Messages to `id` were dropped (peer down, queue full): RawNode.reportUnreachable(id). */
+  onUnreachable(id: bigint): void;
+  /** A MsgSnap to `id` was delivered (ok) or not: RawNode.reportSnapshot(id, ok ? Finish : Failure). */
+  onSnapshotStatus(id: bigint, ok: boolean): void;
+  /** Inbound streams from these members are refused (removed from the cluster). */
+  isRemoved?(id: bigint): boolean;
+  /** Tuning; defaults in DEFAULT_LIMITS. */
+  limits?: Partial<TransportLimits>;
+}
+
+export interface TransportLimits {
+  /** Messages queued per peer before new ones are dropped (etcd: 4096). */
+  maxQueueMessages: number;
+  /** Encoded bytes queued per peer before new messages are dropped. */
+  maxQueueBytes: number;
+  /** Encoded bytes per RaftBatch write (at least one message is always written). */
+  maxBatchBytes: number;
+  /** Reconnect backoff: first delay, doubled per failure up to the max, jittered. */
+  backoffMinMs: number;
+  backoffMaxMs: number;
+  /** A stream not accepted by the peer within this time counts as failed. */
+  dialTimeoutMs: number;
+  /** HTTP/2 keepalive ping interval and ack timeout (detects silent partitions). */
+  keepaliveMs: number;
+  keepaliveTimeoutMs: number;
+  /** Snapshot payload bytes per chunk. */
+  snapshotChunkBytes: number;
+  /** Largest snapshot payload accepted from a peer. */
+  maxSnapshotBytes: number;
+}
+
+export const DEFAULT_LIMITS: TransportLimits = {
+  maxQueueMessages: 4096,
+  maxQueueBytes: 64 * 1024 * 1024,
+  maxBatchBytes: 1024 * 1024,
+  backoffMinMs: 100,
+  backoffMaxMs: 2000,
+  dialTimeoutMs: 2000,
+  keepaliveMs: 5000,
+  keepaliveTimeoutMs: 5000,
+  snapshotChunkBytes: 64 * 1024,
+  maxSnapshotBytes: 4 * 1024 * 1024 * 1024 - 1,
+};

@@ -1,0 +1,98 @@
+// The peer wire format (proto/etcdserverpb/peer.proto): RaftBatch carries many
+// encoded raftpb.Messages per gRPC message; SnapshotChunk carries a MsgSnap in
+// pieces. Hand-written protobuf, so each Message's bytes are copied once into the
+// batch on the way out and read in place (subarrays) on the way in.
+
+import { WireReader, WireWriter } from '../../raft/wire.js';
+
+const LEN = 2;
+
+/** Bytes of a varint. */
+function varintSize(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 0x80);
+    n++;
+  }
+  return n;
+}
+
+function writeVarint(buf: Buffer, pos: number, v: number): number {
+  while (v >= 0x80) {
+    buf[pos++] = (v % 0x80) | 0x80;
+    v = Math.floor(v / 0x80);
+  }
+  buf[pos++] = v;
+  return pos;
+}
+
+/** Size on the wire of one encoded message inside a RaftBatch (tag + length + bytes). */
+export function batchEntrySize(encoded: Uint8Array): number {
+  return 1 + varintSize(encoded.length) + encoded.length;
+}
+
+/** RaftBatch { repeated bytes messages = 1; } */
+export function encodeRaftBatch(messages: readonly Uint8Array[]): Buffer {
+  let size = 0;
+  for (const m of messages) size += batchEntrySize(m);
+  const buf = Buffer.allocUnsafe(size);
+  let pos = 0;
+  for (const m of messages) {
+    buf[pos++] = (1 << 3) | LEN;
+    pos = writeVarint(buf, pos, m.length);
+    buf.set(m, pos);
+    pos += m.length;
+  }
+  return buf;
+}
+
+/** The encoded messages of a RaftBatch, as views into `buf`. */
+export function decodeRaftBatch(buf: Uint8Array): Uint8Array[] {
+  const r = new WireReader(buf);
+  const out: Uint8Array[] = [];
+  while (!r.done()) {
+    const [f, wt] = r.tag();
+    if (f === 1 && wt === LEN) out.push(r.bytes());
+    else r.skip(wt);
+  }
+  return out;
+}
+
+/**
+ * One piece of a snapshot transfer. The first chunk carries `message` (the MsgSnap,
+ * encoded, without its snapshot) and `payloadSize`; every chunk carries `data`; the
+ * last has `last` set and the CRC-32C of the whole payload.
+ */
+export interface SnapshotChunk {
+  message?: Uint8Array;
+  payloadSize: number;
+  data: Uint8Array;
+  last: boolean;
+  crc32c: number;
+}
+
+export function encodeSnapshotChunk(c: SnapshotChunk): Buffer {
+  const w = new WireWriter(c.data.length + (c.message?.length ?? 0) + 32)
+    .bytes(1, c.message)
+    .uint(2, c.payloadSize)
+    .bytes(3, c.data)
+    .bool(4, c.last)
+    .uint(5, c.crc32c);
+  const out = w.finish();
+  return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+}
+
+export function decodeSnapshotChunk(buf: Uint8Array): SnapshotChunk {
+  const r = new WireReader(buf);
+  const c: SnapshotChunk = { payloadSize: 0, data: new Uint8Array(0), last: false, crc32c: 0 };
+  while (!r.done()) {
+    const [f, wt] = r.tag();
+    if (f === 1 && wt === LEN) c.message = r.bytes();
+    else if (f === 2) c.payloadSize = r.varint();
+    else if (f === 3 && wt === LEN) c.data = r.bytes();
+    else if (f === 4) c.last = r.varint() !== 0;
+    else if (f === 5) c.crc32c = r.varint();
+    else r.skip(wt);
+  }
+  return c;
+}

@@ -1,0 +1,389 @@
+// The peer transport on loopback: real gRPC over HTTP/2 between transports in one
+// process, free ports, everything stopped after each test.
+
+import * as grpc from '@grpc/grpc-js';
+import * as net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EntryType, MessageType, type Message } from '../../src/raft/types.js';
+import { PeerTransport } from '../../src/server/transport/index.js';
+import { idMetadata, serializeChunk, deserializeAck, SNAPSHOT_PATH } from '../../src/server/transport/service.js';
+import type { TransportLimits, TransportLogger } from '../../src/server/transport/types.js';
+import type { SnapshotChunk } from '../../src/server/transport/wire.js';
+import { encodeMessage } from '../../src/raft/codec.js';
+
+interface LogLine {
+  level: string;
+  msg: string;
+  obj: Record<string, unknown>;
+}
+
+interface Member {
+  id: bigint;
+  t: PeerTransport;
+  received: Message[];
+  unreachable: bigint[];
+  snapStatus: [bigint, boolean][];
+  logs: LogLine[];
+  url: string;
+}
+
+const FAST: Partial<TransportLimits> = { backoffMinMs: 20, backoffMaxMs: 100, dialTimeoutMs: 1000 };
+
+const open: PeerTransport[] = [];
+const rawServers: net.Server[] = [];
+const rawSockets: net.Socket[] = [];
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((t) => t.stop()));
+  for (const s of rawSockets.splice(0)) s.destroy();
+  await Promise.all(rawServers.splice(0).map((s) => new Promise((r) => s.close(r))));
+});
+
+function capture(logs: LogLine[]): TransportLogger {
+  const at =
+    (level: string) =>
+    (obj: Record<string, unknown>, msg: string): void =>
+      void logs.push({ level, obj, msg });
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+async function member(id: bigint, opts: { clusterId?: bigint; port?: number; limits?: Partial<TransportLimits>; start?: boolean } = {}): Promise<Member> {
+  const received: Message[] = [];
+  const unreachable: bigint[] = [];
+  const snapStatus: [bigint, boolean][] = [];
+  const logs: LogLine[] = [];
+  const t = new PeerTransport({
+    localId: id,
+    clusterId: opts.clusterId ?? 0xc1n,
+    listenUrls: [new URL(`http://127.0.0.1:${opts.port ?? 0}`)],
+    logger: capture(logs),
+    onMessage: (m) => void received.push(m),
+    onUnreachable: (p) => void unreachable.push(p),
+    onSnapshotStatus: (p, ok) => void snapStatus.push([p, ok]),
+    limits: { ...FAST, ...opts.limits },
+  });
+  open.push(t);
+  if (opts.start !== false) await t.start();
+  return { id, t, received, unreachable, snapStatus, logs, url: `http://${t.addresses[0] ?? `127.0.0.1:${opts.port}`}` };
+}
+
+function link(...ms: Member[]): void {
+  for (const a of ms) for (const b of ms) if (a !== b) a.t.addPeer(b.id, [b.url]);
+}
+
+function msg(from: bigint, to: bigint, index: number, type = MessageType.MsgApp, size = 16): Message {
+  const data = new Uint8Array(size).fill(index & 0xff);
+  return {
+    type,
+    from,
+    to,
+    term: 2,
+    logTerm: 2,
+    index,
+    entries: type === MessageType.MsgApp ? [{ term: 2, index: index + 1, type: EntryType.Normal, data }] : [],
+    commit: index,
+    reject: false,
+    rejectHint: 0,
+  };
+}
+
+async function until(cond: () => boolean, what: string, ms = 4000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+const indexes = (ms: Message[], from: bigint): number[] => ms.filter((m) => m.from === from).map((m) => m.index);
+const range = (a: number, n: number): number[] => Array.from({ length: n }, (_, i) => a + i);
+
+describe('PeerTransport', () => {
+  it('two members exchange batches of messages, in order, intact', async () => {
+    const a = await member(1n);
+    const b = await member(2n);
+    link(a, b);
+    await until(() => a.t.isActive(2n) && b.t.isActive(1n), 'streams to become active');
+    // 20 sends of 50 messages each way; one turn of the event loop apart or not at all.
+    for (let i = 0; i < 20; i++) {
+      a.t.send(range(i * 50, 50).map((n) => msg(1n, 2n, n)));
+      b.t.send(range(i * 50, 50).map((n) => msg(2n, 1n, n, MessageType.MsgHeartbeat)));
+      if (i % 5 === 0) await new Promise((r) => setImmediate(r));
+    }
+    await until(() => a.received.length === 1000 && b.received.length === 1000, 'all messages');
+    expect(indexes(b.received, 1n)).toEqual(range(0, 1000));
+    expect(indexes(a.received, 2n)).toEqual(range(0, 1000));
+    expect(b.received[7]).toEqual({ ...msg(1n, 2n, 7), entries: [expect.objectContaining({ index: 8, term: 2 })] });
+    expect(Array.from(b.received[7]!.entries[0]!.data)).toEqual(Array(16).fill(7));
+    expect(a.received.every((m) => m.type === MessageType.MsgHeartbeat && m.to === 1n)).toBe(true);
+    expect(a.unreachable).toEqual([]);
+    expect(b.unreachable).toEqual([]);
+  });
+
+  it('three members: every pair delivers in order', async () => {
+    const ms = [await member(1n), await member(2n), await member(3n)];
+    link(...ms);
+    for (const x of ms) for (const y of ms) if (x !== y) await until(() => x.t.isActive(y.id), 'active');
+    for (let round = 0; round < 10; round++) {
+      for (const x of ms) {
+        for (const y of ms) if (x !== y) x.t.send(range(round * 30, 30).map((n) => msg(x.id, y.id, n)));
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    await until(() => ms.every((m) => m.received.length === 600), 'all messages');
+    for (const y of ms) {
+      for (const x of ms) if (x !== y) expect(indexes(y.received, x.id)).toEqual(range(0, 300));
+    }
+  });
+
+  it('delivers a large MsgSnap intact on its own stream and reports success', async () => {
+    const a = await member(1n);
+    const b = await member(2n);
+    link(a, b);
+    await until(() => a.t.isActive(2n), 'active');
+    const data = new Uint8Array(3 * 1024 * 1024 + 12345);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 2654435761) >>> 24;
+    const snap: Message = {
+      ...msg(1n, 2n, 0, MessageType.MsgSnap),
+      snapshot: {
+        data,
+        metadata: { index: 500, term: 2, confState: { voters: [1n, 2n], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false } },
+      },
+    };
+    a.t.send([msg(1n, 2n, 1, MessageType.MsgHeartbeat), snap, msg(1n, 2n, 2, MessageType.MsgHeartbeat)]);
+    await until(() => a.snapStatus.length > 0, 'snapshot status');
+    expect(a.snapStatus).toEqual([[2n, true]]);
+    const got = b.received.find((m) => m.type === MessageType.MsgSnap)!;
+    expect(got.snapshot!.metadata).toEqual(snap.snapshot!.metadata);
+    expect(got.snapshot!.data.length).toBe(data.length);
+    expect(Buffer.compare(Buffer.from(got.snapshot!.data), Buffer.from(data))).toBe(0);
+    expect({ ...got, snapshot: undefined }).toEqual({ ...snap, snapshot: undefined });
+    // The heartbeats went their own way, in order.
+    expect(indexes(b.received.filter((m) => m.type === MessageType.MsgHeartbeat), 1n)).toEqual([1, 2]);
+    expect(a.unreachable).toEqual([]);
+  });
+
+  it('refuses a snapshot whose checksum does not match', async () => {
+    const b = await member(2n);
+    const client = new grpc.Client(b.t.addresses[0]!, grpc.credentials.createInsecure());
+    try {
+      const err = await new Promise<grpc.ServiceError | null>((resolve) => {
+        const call = client.makeClientStreamRequest<SnapshotChunk, unknown>(
+          SNAPSHOT_PATH, serializeChunk, deserializeAck, idMetadata(1n, 0xc1n, 2n), {}, (e) => resolve(e),
+        );
+        const header = encodeMessage(msg(1n, 2n, 0, MessageType.MsgSnap));
+        call.write({ message: header, payloadSize: 4, data: Uint8Array.of(1, 2), last: false, crc32c: 0 });
+        call.write({ payloadSize: 0, data: Uint8Array.of(3, 4), last: true, crc32c: 12345 });
+        call.end();
+      });
+      expect(err?.code).toBe(grpc.status.DATA_LOSS);
+      expect(err?.details).toMatch(/snapshot checksum mismatch/);
+      expect(b.received).toEqual([]);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('drops and reports messages to a down peer, then resumes after it comes back', async () => {
+    const port = await freePort();
+    const a = await member(1n);
+    a.t.addPeer(2n, [`http://127.0.0.1:${port}`]);
+    // Nobody listens: every send is dropped and reported.
+    await until(() => {
+      a.t.send([msg(1n, 2n, 0, MessageType.MsgHeartbeat)]);
+      return a.unreachable.includes(2n);
+    }, 'unreachable report');
+    expect(a.t.isActive(2n)).toBe(false);
+    expect(a.logs.some((l) => l.msg.startsWith('cannot reach peer'))).toBe(true);
+
+    // The peer comes up on that port: the transport reconnects by itself.
+    const b = await member(2n, { port });
+    b.t.addPeer(1n, [a.url]);
+    await until(() => a.t.isActive(2n), 'reconnect');
+    a.t.send(range(100, 10).map((n) => msg(1n, 2n, n)));
+    await until(() => b.received.length === 10, 'delivery after reconnect');
+    expect(indexes(b.received, 1n)).toEqual(range(100, 10));
+    expect(a.logs.some((l) => l.msg === 'peer became active')).toBe(true);
+
+    // It goes down again: the stream is lost, reported, and comes back once more.
+    a.unreachable.length = 0;
+    await b.t.stop();
+    await until(() => !a.t.isActive(2n), 'stream lost');
+    await until(() => a.unreachable.includes(2n), 'unreachable after loss');
+    expect(a.logs.some((l) => l.level === 'warn' && l.msg === 'peer became inactive (message stream lost)')).toBe(true);
+    const b2 = await member(2n, { port });
+    await until(() => a.t.isActive(2n), 'second reconnect');
+    a.t.send([msg(1n, 2n, 200)]);
+    await until(() => b2.received.length === 1, 'delivery after second reconnect');
+    expect(b2.received[0]!.index).toBe(200);
+  });
+
+  it('bounds the queue of a peer that does not answer, dropping and reporting the excess', async () => {
+    // A TCP server that accepts and never speaks HTTP/2: the stream stays "connecting".
+    const silent = net.createServer((s) => {
+      rawSockets.push(s);
+      s.on('error', () => {});
+    });
+    rawServers.push(silent);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as net.AddressInfo).port;
+    const a = await member(1n, { limits: { maxQueueMessages: 10, maxQueueBytes: 1 << 20, dialTimeoutMs: 300 } });
+    a.t.addPeer(2n, [`http://127.0.0.1:${port}`]);
+    a.t.send(range(0, 15).map((n) => msg(1n, 2n, n)));
+    await until(() => a.unreachable.includes(2n), 'unreachable report');
+    const drop = a.logs.find((l) => l.msg.startsWith('dropped raft message'))!;
+    expect(drop.obj).toMatchObject({ peer: '2', dropped: 1, queued: 10 });
+    // When the dial times out, what was queued is dropped too (and reported).
+    a.unreachable.length = 0;
+    await until(() => a.unreachable.includes(2n), 'unreachable after dial timeout');
+    expect(a.logs.some((l) => /did not accept the stream within 300 ms/.test(String(l.obj.reason)))).toBe(true);
+
+    // The byte bound as well.
+    const c = await member(3n, { limits: { maxQueueMessages: 1000, maxQueueBytes: 3000, dialTimeoutMs: 5000 } });
+    c.t.addPeer(2n, [`http://127.0.0.1:${port}`]);
+    c.t.send(range(0, 10).map((n) => msg(3n, 2n, n, MessageType.MsgApp, 1000)));
+    await until(() => c.unreachable.includes(2n), 'unreachable report (bytes)');
+    const dropBytes = c.logs.find((l) => l.msg.startsWith('dropped raft message'))!;
+    expect(dropBytes.obj.queued).toBe(2);
+  });
+
+  it('bounds the queue of a live stream too: the excess of one burst is dropped, the rest delivered in order', async () => {
+    const a = await member(1n, { limits: { maxQueueMessages: 100 } });
+    const b = await member(2n);
+    link(a, b);
+    await until(() => a.t.isActive(2n), 'active');
+    a.t.send(range(0, 150).map((n) => msg(1n, 2n, n)));
+    await until(() => b.received.length === 100 && a.unreachable.length > 0, 'delivery and report');
+    expect(indexes(b.received, 1n)).toEqual(range(0, 100));
+    expect(a.unreachable).toEqual([2n]); // one report per burst, not one per message
+    expect(a.logs.find((l) => l.msg.startsWith('dropped raft message'))!.level).toBe('warn');
+    expect(a.t.isActive(2n)).toBe(true);
+    a.t.send([msg(1n, 2n, 1000)]);
+    await until(() => b.received.length === 101, 'next message');
+  });
+
+  it('refuses a peer of another cluster, with a clear error on both sides', async () => {
+    const a = await member(1n, { clusterId: 0xaaaan });
+    const b = await member(2n, { clusterId: 0xbbbbn });
+    link(a, b);
+    await until(
+      () =>
+        a.logs.some((l) => l.level === 'error' && l.msg === 'cannot reach peer: cluster ID mismatch: local aaaa, remote bbbb') &&
+        b.logs.some((l) => l.level === 'error' && l.msg === 'cluster ID mismatch: local bbbb, remote aaaa'),
+      'mismatch errors',
+    );
+    a.t.send([msg(1n, 2n, 1)]);
+    b.t.send([msg(2n, 1n, 1)]);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(a.received).toEqual([]);
+    expect(b.received).toEqual([]);
+    expect(a.t.isActive(2n)).toBe(false);
+    expect(a.unreachable).toContain(2n);
+  });
+
+  it('refuses a stream addressed to another member id', async () => {
+    const a = await member(1n);
+    const b = await member(2n);
+    a.t.addPeer(5n, [b.url]); // wrong id for b's URL
+    await until(() => b.logs.some((l) => l.msg === 'member ID mismatch: local 2, addressed to 5'), 'refusal');
+    await until(() => a.logs.some((l) => l.level === 'error' && /member ID mismatch/.test(l.msg)), 'sender error');
+    expect(a.t.isActive(5n)).toBe(false);
+  });
+
+  it('updatePeer moves to new URLs; removePeer forgets the peer', async () => {
+    const a = await member(1n);
+    const b = await member(2n);
+    a.t.addPeer(2n, [`http://127.0.0.1:${await freePort()}`]);
+    await until(() => a.logs.some((l) => l.msg.startsWith('cannot reach peer')), 'dial failure');
+    a.t.updatePeer(2n, [b.url]);
+    await until(() => a.t.isActive(2n), 'active after update');
+    a.t.send([msg(1n, 2n, 9)]);
+    await until(() => b.received.length === 1, 'delivery');
+    a.t.removePeer(2n);
+    expect(a.t.hasPeer(2n)).toBe(false);
+    a.t.send([msg(1n, 2n, 10)]); // unknown peer: ignored, not reported
+    await new Promise((r) => setTimeout(r, 50));
+    expect(b.received).toHaveLength(1);
+    expect(a.unreachable).toEqual([]);
+  });
+
+  it('reports a snapshot to a down peer as failed', async () => {
+    const a = await member(1n);
+    a.t.addPeer(2n, [`http://127.0.0.1:${await freePort()}`]);
+    a.t.send([
+      {
+        ...msg(1n, 2n, 0, MessageType.MsgSnap),
+        snapshot: { data: new Uint8Array(100), metadata: { index: 5, term: 1, confState: { voters: [1n], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false } } },
+      },
+    ]);
+    await until(() => a.snapStatus.length > 0, 'snapshot status');
+    expect(a.snapStatus).toEqual([[2n, false]]);
+    expect(a.unreachable).toContain(2n);
+  });
+
+  it('fails a snapshot to a peer that never accepts it within the dial timeout', async () => {
+    const silent = net.createServer((s) => {
+      rawSockets.push(s);
+      s.on('error', () => {});
+    });
+    rawServers.push(silent);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const a = await member(1n, { limits: { dialTimeoutMs: 200 } });
+    a.t.addPeer(2n, [`http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`]);
+    const t0 = Date.now();
+    a.t.send([{ ...msg(1n, 2n, 0, MessageType.MsgSnap), snapshot: { data: new Uint8Array(10), metadata: { index: 5, term: 1, confState: { voters: [1n], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false } } } }]);
+    await until(() => a.snapStatus.length > 0, 'snapshot status');
+    expect(a.snapStatus).toEqual([[2n, false]]);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
+    expect(a.logs.some((l) => l.msg === 'failed to send snapshot to peer' && /did not accept the snapshot/.test(String(l.obj.err)))).toBe(true);
+  });
+
+  it('stop() closes listeners, connections and timers', async () => {
+    const before = resources();
+    const a = await member(1n);
+    const b = await member(2n);
+    const deadPort = await freePort();
+    link(a, b);
+    a.t.addPeer(3n, [`http://127.0.0.1:${deadPort}`]); // one peer in backoff
+    await until(() => a.t.isActive(2n) && b.t.isActive(1n), 'active');
+    a.t.send([msg(1n, 2n, 1)]);
+    await until(() => b.received.length === 1, 'delivery');
+    const ports = [a.t.addresses[0]!, b.t.addresses[0]!].map((x) => Number(x.split(':')[1]));
+    await Promise.all([a.t.stop(), b.t.stop()]);
+    await a.t.stop(); // idempotent
+    for (const port of ports) await expect(connect(port)).rejects.toThrow(/ECONNREFUSED/);
+    await until(() => sameResources(before, resources()), 'handles to close', 3000).catch(() => {
+      throw new Error(`open handles after stop: before ${JSON.stringify(before)}, after ${JSON.stringify(resources())}`);
+    });
+  });
+});
+
+function resources(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of process.getActiveResourcesInfo()) {
+    if (r === 'TCPSocketWrap' || r === 'TCPServerWrap' || r === 'Timeout' || r === 'Immediate') out[r] = (out[r] ?? 0) + 1;
+  }
+  return out;
+}
+
+function sameResources(a: Record<string, number>, b: Record<string, number>): boolean {
+  return ['TCPSocketWrap', 'TCPServerWrap', 'Timeout', 'Immediate'].every((k) => (b[k] ?? 0) <= (a[k] ?? 0));
+}
+
+function connect(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () => {
+      s.destroy();
+      resolve();
+    });
+    s.on('error', reject);
+  });
+}
