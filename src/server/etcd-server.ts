@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { ErrProposalDropped } from '../raft/index.js';
 import { type ReadState, type SoftState, StateType } from '../raft/types.js';
 import { MvccStore } from '../mvcc/index.js';
-import { encodeInternalRequest } from './api/codec/index.js';
+import { encodeInternalRequest, encodeInternalRequestRaw } from './api/codec/index.js';
 import type { Encodable, InternalRaftRequest, ResponseHeader } from './api/codec/types.js';
 import { Applier, type ApplyResult } from './applier.js';
 import { bootstrap, layout } from './bootstrap.js';
@@ -176,11 +176,17 @@ export class EtcdServer {
     };
   }
 
-  /** Proposes a request through Raft and resolves with its apply result. */
-  async propose(body: InternalRequestBody): Promise<unknown> {
+  /**
+   * Proposes a request through Raft and resolves with its apply result. `raw`, when
+   * given, is the request's own wire bytes and the InternalRaftRequest field that
+   * holds it: they go into the entry as they are (see encodeInternalRequestRaw).
+   */
+  async propose(body: InternalRequestBody, raw?: { field: number; bytes: Uint8Array }): Promise<unknown> {
     if (this.stopped) throw ErrStopped();
     const id = this.ids.next();
-    const data = encodeInternalRequest({ ...body, header: { ID: id } });
+    const data = raw
+      ? encodeInternalRequestRaw(id, raw.field, raw.bytes)
+      : encodeInternalRequest({ ...body, header: { ID: id } });
     if (data.length > this.cfg.maxRequestBytes) throw ErrRequestTooLarge();
     const d = deferred<ApplyResult>();
     this.waiters.set(id, d);

@@ -9,6 +9,7 @@ import type * as mvcc from '../../mvcc/types.js';
 import { ErrEmptyKey, ErrInvalidSortOption, EtcdError, Code } from '../errors.js';
 import type { EtcdServer } from '../etcd-server.js';
 import { deleteToPb, putToPb, rangeFromPb, rangeToPb, txnFromPb, txnToPb } from '../kv-convert.js';
+import { INTERNAL_FIELD, rawBytes } from './codec/index.js';
 import type * as pb from './codec/types.js';
 import { unary } from './unary.js';
 
@@ -23,6 +24,12 @@ function checkPut(r: pb.PutRequest): void {
   if (r.ignoreLease && r.lease !== 0n) throw new EtcdError(Code.INVALID_ARGUMENT, 'etcdserver: lease is provided');
 }
 
+/** The request's wire bytes, to go into the log entry unchanged (absent for in-process calls). */
+function asIs(field: number, req: object): { field: number; bytes: Uint8Array } | undefined {
+  const bytes = rawBytes(req);
+  return bytes && { field, bytes };
+}
+
 export function kvService(server: EtcdServer, logger: Logger): grpc.UntypedServiceImplementation {
   return {
     Range: unary<pb.RangeRequest, pb.RangeResponse>(logger, async (req) => {
@@ -33,17 +40,17 @@ export function kvService(server: EtcdServer, logger: Logger): grpc.UntypedServi
     }),
     Put: unary<pb.PutRequest, pb.PutResponse>(logger, async (req) => {
       checkPut(req);
-      const res = (await server.propose({ put: req })) as mvcc.PutResponse;
+      const res = (await server.propose({ put: req }, asIs(INTERNAL_FIELD.put, req))) as mvcc.PutResponse;
       return putToPb(res, server.header(res.revision));
     }),
     DeleteRange: unary<pb.DeleteRangeRequest, pb.DeleteRangeResponse>(logger, async (req) => {
       if (req.key.length === 0) throw ErrEmptyKey();
-      const res = (await server.propose({ deleteRange: req })) as mvcc.DeleteRangeResponse;
+      const res = (await server.propose({ deleteRange: req }, asIs(INTERNAL_FIELD.deleteRange, req))) as mvcc.DeleteRangeResponse;
       return deleteToPb(res, server.header(res.revision));
     }),
     Txn: unary<pb.TxnRequest, pb.TxnResponse>(logger, async (req) => {
       validateTxn(txnFromPb(req), server.cfg.maxTxnOps);
-      const res = (await server.propose({ txn: req })) as mvcc.TxnResponse;
+      const res = (await server.propose({ txn: req }, asIs(INTERNAL_FIELD.txn, req))) as mvcc.TxnResponse;
       return txnToPb(res, server.header(res.revision));
     }),
     Compact: unary<pb.CompactionRequest, pb.CompactionResponse>(logger, async (req) => {

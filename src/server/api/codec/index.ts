@@ -3,7 +3,8 @@
 
 export { apiServices, unimplementedHandlers, serviceDefinition, SERVICE_NAMES } from './services.js';
 export type { ApiServices } from './services.js';
-export { encodeInternalRequest, decodeInternalRequest } from './internal.js';
+export { encodeInternalRequest, decodeInternalRequest, encodeInternalRequestRaw, INTERNAL_FIELD } from './internal.js';
+export { rawBytes } from './raw.js';
 export { messageCodec, messageNames } from './registry.js';
 export type { MessageCodec } from './compile.js';
 export { protoDir } from './protodir.js';

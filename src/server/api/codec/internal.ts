@@ -1,6 +1,7 @@
 // Encoding of the Raft log payload (etcdserverpb.InternalRaftRequest, see
 // proto/etcdserverpb/internal.proto). Same conventions as the API codecs.
 
+import { WireWriter } from '../../../raft/wire.js';
 import { messageCodec } from './registry.js';
 import type { Encodable, InternalRaftRequest } from './types.js';
 
@@ -18,4 +19,19 @@ export function encodeInternalRequest(r: Encodable<InternalRaftRequest>): Uint8A
 
 export function decodeInternalRequest(b: Uint8Array): InternalRaftRequest {
   return codec().decode(b);
+}
+
+/** Field numbers of InternalRaftRequest (proto/etcdserverpb/internal.proto). */
+export const INTERNAL_FIELD = { header: 100, put: 4, deleteRange: 5, txn: 6 } as const;
+
+/**
+ * An InternalRaftRequest holding a header with `id` and one request given as the
+ * wire bytes it arrived in: it decodes exactly as what encodeInternalRequest would
+ * write for the decoded request (fields in another order), without a second encode.
+ */
+export function encodeInternalRequestRaw(id: bigint, field: number, request: Uint8Array): Uint8Array {
+  return new WireWriter(request.length + 32)
+    .message(INTERNAL_FIELD.header, (h) => h.uint64(1, id))
+    .bytes(field, request, true)
+    .finish();
 }

@@ -4,6 +4,7 @@
 
 import * as grpc from '@grpc/grpc-js';
 import { messageCodec } from './registry.js';
+import { withRawBytes } from './raw.js';
 import { schema } from './schema.js';
 
 export interface ApiServices {
@@ -42,7 +43,7 @@ export function serviceDefinition(fullName: string): grpc.ServiceDefinition {
       requestStream: !!m.requestStream,
       responseStream: !!m.responseStream,
       requestSerialize: (v: unknown) => req.encode(v as never),
-      requestDeserialize: (b: Buffer) => req.decode(b),
+      requestDeserialize: (b: Buffer) => withRawBytes(req.decode(b), b),
       responseSerialize: (v: unknown) => res.encode(v as never),
       responseDeserialize: (b: Buffer) => res.decode(b),
       // grpc-js also accepts implementations keyed by the lowerCamel name.
