@@ -12,9 +12,6 @@ import { ETCD_API_VERSION, ETCD_TS_VERSION } from './version.js';
 async function run(cfg: Config, logger: Logger): Promise<void> {
   for (const e of cfg.envUsed) logger.info({ env: e }, 'recognized and used environment variable');
   for (const e of cfg.envUnknown) logger.warn({ env: e }, 'unrecognized environment variable');
-  if (cfg.initialCluster.size > 1) {
-    throw new ConfigError('multi-member clusters (--initial-cluster with more than one member) are not supported by etcd-ts yet');
-  }
   if (cfg.quotaBackendBytes !== DEFAULT_QUOTA_BYTES) {
     logger.warn(
       { 'quota-backend-bytes': cfg.quotaBackendBytes },

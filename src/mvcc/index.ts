@@ -10,3 +10,6 @@ export {
 export { validateTxn, validatePut, validateKey, isTxnReadonly } from './txn.js';
 export { encodeKeyValue, decodeKeyValue } from './kv-codec.js';
 export * from './types.js';
+export { StateImageError, type ImageSummary } from './state-format.js';
+export type { ExportOptions, RestoreOptions } from './state-transfer.js';
+export { replaceStoreDir, recoverStoreDir, type StoreDirRecovery, type RecoverOptions } from './store-dir.js';

@@ -11,11 +11,15 @@
 
 import { Backend, META_FINISHED_COMPACT, META_SCHEDULED_COMPACT } from './backend.js';
 import { compactIndex, physicalCompact, ReadGuard, type KeepSet } from './compaction.js';
+import { rm } from 'node:fs/promises';
 import { errClosed, errCompacted, errFutureRev, MvccError } from './errors.js';
 import { hashByRev } from './hash.js';
 import { decodeKeyValue } from './kv-codec.js';
 import { toSkey } from './keys.js';
 import { rangeAt } from './range.js';
+import { StateImageError } from './state-format.js';
+import { exportImage, restoreImage, type ExportOptions, type RestoreOptions } from './state-transfer.js';
+import { recoverStoreDir } from './store-dir.js';
 import { parseRevKey, readU64, revKey, u64Bytes } from './revision.js';
 import { TreeIndex } from './tree-index.js';
 import { applyDeleteRange, applyPut, applyTxn } from './txn-apply.js';
@@ -58,6 +62,9 @@ export class MvccStore implements WriteContext {
     const full = {
       flushIntervalMs: 100, flushMaxOps: 10_000, compactBatchLimit: 1000, compactSleepMs: 10, cacheBytes: 4 << 20, ...opts,
     };
+    // Finish a directory swap (state transfer) that a crash interrupted, before
+    // LevelDB would create an empty store where the real one is about to land.
+    await recoverStoreDir(dir, { removeTemp: false });
     const backend = await Backend.open(dir, {
       flushIntervalMs: full.flushIntervalMs, flushMaxOps: full.flushMaxOps, cacheBytes: full.cacheBytes, logger: opts.logger,
     });
@@ -253,6 +260,47 @@ export class MvccStore implements WriteContext {
     const rev = revision <= 0 ? currentRev : revision;
     const hash = await hashByRev(this.backend, this.index, this.guard, compactRev, rev);
     return { hash, compactRevision: compactRev, revision: currentRev, hashRevision: rev };
+  }
+
+  // --- state transfer (Raft snapshot installation) ----------------------------
+
+  /**
+   * A consistent image of the whole LevelDB (revisions, meta incl. consistent
+   * index and compaction marks, and every raw key staged by other modules), as
+   * of a flush done when iteration starts: it holds at least every write applied
+   * before the first chunk is requested, and none made after the LevelDB
+   * snapshot is taken. Streams in bounded chunks; see state-format.ts.
+   */
+  exportState(opts?: ExportOptions): AsyncIterable<Uint8Array> {
+    const backend = this.backend;
+    const check = (): void => this.checkOpen();
+    return {
+      [Symbol.asyncIterator]: () => {
+        check();
+        return exportImage(backend, opts);
+      },
+    };
+  }
+
+  /**
+   * Restores an image into `dir` (must be missing or empty) and opens it. The
+   * CRC is verified before anything is opened; on any failure `dir` is removed.
+   */
+  static async restoreState(dir: string, chunks: AsyncIterable<Uint8Array>, opts: MvccOptions & RestoreOptions = {}): Promise<MvccStore> {
+    const summary = await restoreImage(dir, chunks, opts);
+    let store: MvccStore | undefined;
+    try {
+      store = await MvccStore.open(dir, opts);
+      const got = { consistentIndex: store.consistentIndex(), currentRevision: store.currentRevision(), compactRevision: store.compactRevision() };
+      if (got.consistentIndex !== summary.consistentIndex || got.currentRevision !== summary.currentRevision || got.compactRevision !== summary.compactRevision) {
+        throw new StateImageError(`restored store ${JSON.stringify(got)} disagrees with the image header ${JSON.stringify(summary)}`);
+      }
+      return store;
+    } catch (err) {
+      await store?.close().catch(() => {});
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
   }
 
   // --- lifecycle --------------------------------------------------------------

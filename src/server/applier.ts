@@ -19,6 +19,8 @@ export type ApplyResult = { ok: true; value: unknown } | { ok: false; error: Err
 export interface ApplierHooks {
   /** Called for every applied conf change: the Raft core must learn the new configuration. */
   applyConfChange(cc: ConfChange): ConfState;
+  /** The set of members changed (after `membership` was updated): the transport follows. */
+  membersChanged(cc: ConfChange): void;
   /** The proposer of request `id` (if it is this member and still waiting) gets `result`. */
   deliver(id: bigint, result: ApplyResult): void;
   /** The applied index moved forward. */
@@ -80,6 +82,7 @@ export class Applier {
       const cc = decodeConfChange(e.data);
       this.membership.applyConfChange(cc);
       this.hooks.applyConfChange(cc);
+      this.hooks.membersChanged(cc);
       if (fresh) this.store.setConsistentIndex(e.index);
     } else if (e.type === EntryType.Normal) {
       if (e.data.length === 0) {

@@ -77,6 +77,11 @@ function route(socket: net.Socket, handoff: (isH2: boolean) => void): void {
 export async function resolveHost(hostname: string): Promise<string> {
   const bare = hostname.replace(/^\[|\]$/g, '');
   if (net.isIP(bare)) return bare;
-  const { address } = await lookup(bare);
-  return address;
+  // IPv4 first, so "localhost" means 127.0.0.1 even where ::1 is listed first
+  // (clients such as etcdctl default to 127.0.0.1:2379).
+  try {
+    return (await lookup(bare, { family: 4 })).address;
+  } catch {
+    return (await lookup(bare)).address;
+  }
 }

@@ -4,18 +4,19 @@
 
 import type { Logger } from 'pino';
 import { ErrProposalDropped } from '../raft/index.js';
-import { type ReadState, type SoftState, StateType } from '../raft/types.js';
+import { type ConfChange, ConfChangeType, type ReadState, type SoftState, StateType } from '../raft/types.js';
 import { MvccStore } from '../mvcc/index.js';
 import { encodeInternalRequest, encodeInternalRequestRaw } from './api/codec/index.js';
 import type { Encodable, InternalRaftRequest, ResponseHeader } from './api/codec/types.js';
 import { Applier, type ApplyResult } from './applier.js';
 import { bootstrap, layout } from './bootstrap.js';
-import type { Config } from './config.js';
+import { type Config, urlString } from './config.js';
 import { ErrRequestTooLarge, ErrStopped, ErrTimeout, EtcdError, toEtcdError } from './errors.js';
 import { LogCompactor } from './log-compactor.js';
 import { Membership, type Member } from './membership.js';
 import { ServerMetrics } from './metrics.js';
-import { RaftNode, type Transport } from './raft-node.js';
+import { RaftNode } from './raft-node.js';
+import { PeerTransport } from './transport/index.js';
 import { ReadIndexer } from './read-index.js';
 import { RequestIdGenerator } from './request-id.js';
 import { Deadlines, IndexWaiter, deferred, type Deferred } from './waiters.js';
@@ -53,6 +54,7 @@ export class EtcdServer {
     private readonly raft: RaftNode,
     private readonly applier: Applier,
     private readonly compactor: LogCompactor,
+    private readonly transport: PeerTransport,
   ) {
     this.requestTimeoutMs = 5000 + 2 * cfg.electionMs;
     this.appliedWaiter = new IndexWaiter(applier.applied);
@@ -66,12 +68,25 @@ export class EtcdServer {
     );
   }
 
-  static async start(cfg: Config, logger: Logger, transport: Transport = { send() {} }): Promise<EtcdServer> {
+  static async start(cfg: Config, logger: Logger): Promise<EtcdServer> {
     const booted = await bootstrap(cfg, logger);
     const dirs = layout(cfg);
     const store = await MvccStore.open(dirs.dbDir, { logger });
     const membership = new Membership(booted.clusterId, booted.memberId);
     if (booted.snapshot) membership.restore(booted.snapshot.data);
+    let raftNode: RaftNode | undefined;
+    const transport = new PeerTransport({
+      localId: booted.memberId,
+      clusterId: booted.clusterId,
+      listenUrls: cfg.listenPeerUrls,
+      logger,
+      onMessage: (m) => raftNode?.step(m),
+      onUnreachable: (id) => raftNode?.reportUnreachable(id),
+      onSnapshotStatus: (id, ok) => raftNode?.reportSnapshot(id, ok),
+      isRemoved: (id) => membership.isRemoved(id),
+    });
+    for (const m of membership.list()) if (m.id !== booted.memberId) transport.addPeer(m.id, m.peerURLs);
+    await transport.start();
     let confState = booted.storage.initialState().confState;
     const compactor = new LogCompactor(
       {
@@ -93,6 +108,7 @@ export class EtcdServer {
       membership,
       {
         applyConfChange: (cc) => (confState = booted.raw.applyConfChange(cc)),
+        membersChanged: (cc) => followMembership(transport, membership, booted.memberId, cc),
         deliver: (id, result) => server?.deliver(id, result),
         applied: (index) => {
           server?.campaignIfSoleVoter();
@@ -103,7 +119,7 @@ export class EtcdServer {
       },
       logger,
     );
-    const raft = new RaftNode(
+    const raft = (raftNode = new RaftNode(
       booted.raw,
       booted.storage,
       booted.wal,
@@ -125,8 +141,8 @@ export class EtcdServer {
       },
       cfg.heartbeatMs,
       logger,
-    );
-    server = new EtcdServer(cfg, logger, booted.memberId, booted.clusterId, store, membership, raft, applier, compactor);
+    ));
+    server = new EtcdServer(cfg, logger, booted.memberId, booted.clusterId, store, membership, raft, applier, compactor, transport);
     raft.start();
     return server;
   }
@@ -236,14 +252,26 @@ export class EtcdServer {
     await this.reads.barrier();
   }
 
-  /** Publishes this member's name and client URLs through Raft, as etcd does at start-up. */
+  /**
+   * Publishes this member's name and client URLs through Raft, as etcd does at
+   * start-up, retrying until it commits (a member can start before a quorum of its
+   * peers is up). Clients are served once it has.
+   */
   async publish(): Promise<void> {
-    await this.propose({
-      clusterMemberAttrSet: {
-        memberID: this.memberId,
-        memberAttributes: { name: this.cfg.name, clientUrls: this.cfg.advertiseClientUrls.map((u) => u.href.replace(/\/$/, '')) },
-      },
-    });
+    for (;;) {
+      try {
+        await this.propose({
+          clusterMemberAttrSet: {
+            memberID: this.memberId,
+            memberAttributes: { name: this.cfg.name, clientUrls: this.cfg.advertiseClientUrls.map((u) => urlString(u)) },
+          },
+        });
+        return;
+      } catch (err) {
+        if (this.stopped) throw err;
+        this.logger.warn({ err: (err as Error).message }, 'failed to publish local member to cluster through raft');
+      }
+    }
   }
 
   members(): Member[] {
@@ -266,6 +294,7 @@ export class EtcdServer {
     if (this.stopped) return;
     this.stopped = true;
     await this.raft.stop();
+    await this.transport.stop();
     await this.applier.drained();
     await this.compactor.idle();
     const err = new EtcdError(ErrStopped().code, ErrStopped().message);
@@ -275,5 +304,23 @@ export class EtcdServer {
     for (const d of this.waiters.values()) d.resolve({ ok: false, error: err });
     await this.store.close();
     await this.raft.closeStorage();
+  }
+}
+
+/** Keeps the transport's peer list equal to the membership after a conf change. */
+function followMembership(transport: PeerTransport, membership: Membership, self: bigint, cc: ConfChange): void {
+  if (cc.nodeId === self) return;
+  const m = membership.get(cc.nodeId);
+  switch (cc.type) {
+    case ConfChangeType.AddNode:
+    case ConfChangeType.AddLearnerNode:
+      if (m && !transport.hasPeer(cc.nodeId)) transport.addPeer(cc.nodeId, m.peerURLs);
+      return;
+    case ConfChangeType.UpdateNode:
+      if (m) transport.updatePeer(cc.nodeId, m.peerURLs);
+      return;
+    case ConfChangeType.RemoveNode:
+      if (transport.hasPeer(cc.nodeId)) transport.removePeer(cc.nodeId);
+      return;
   }
 }

@@ -96,6 +96,17 @@ export class RaftNode {
     this.kick();
   }
 
+  /** The transport dropped messages to `id`: Raft slows down probing it. */
+  reportUnreachable(id: bigint): void {
+    this.raw.reportUnreachable(id);
+    this.kick();
+  }
+
+  reportSnapshot(id: bigint, ok: boolean): void {
+    this.raw.reportSnapshot(id, ok);
+    this.kick();
+  }
+
   campaign(): void {
     this.raw.campaign();
     this.kick();

@@ -31,6 +31,11 @@ export interface MemberOptions {
   dataDir?: string;
   extraArgs?: string[];
   startTimeoutMs?: number;
+  /** Fixed ports (a cluster needs every member's ports before any starts); free ones otherwise. */
+  clientPort?: number;
+  peerPort?: number;
+  /** --initial-cluster value; defaults to this member alone (`<name>=<peer url>`). */
+  initialCluster?: string;
 }
 
 export class Member {
@@ -50,11 +55,24 @@ export class Member {
 
   static async create(opts: MemberOptions = {}): Promise<Member> {
     const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'etcd-ts-e2e-')));
-    return new Member(dataDir, await freePort(), await freePort(), opts);
+    return new Member(dataDir, opts.clientPort ?? (await freePort()), opts.peerPort ?? (await freePort()), opts);
   }
 
   get endpoint(): string {
     return `127.0.0.1:${this.clientPort}`;
+  }
+
+  get clientUrl(): string {
+    return `http://127.0.0.1:${this.clientPort}`;
+  }
+
+  get peerUrl(): string {
+    return `http://127.0.0.1:${this.peerPort}`;
+  }
+
+  /** True while the current process has not exited. */
+  get running(): boolean {
+    return !!this.proc && this.proc.exitCode === null && this.proc.signalCode === null;
   }
 
   args(): string[] {
@@ -67,7 +85,7 @@ export class Member {
       '--advertise-client-urls', client,
       '--listen-peer-urls', peer,
       '--initial-advertise-peer-urls', peer,
-      '--initial-cluster', `${this.name}=${peer}`,
+      '--initial-cluster', this.opts.initialCluster ?? `${this.name}=${peer}`,
       ...(this.opts.extraArgs ?? []),
     ];
   }

@@ -1,0 +1,314 @@
+// Issue 4 acceptance: three bin/etcd-ts processes started with etcd's cluster flags
+// form one fault-tolerant store, driven by the official etcdctl and a grpc-js client.
+// One cluster is shared by the whole file (two cores): every case leaves all three
+// members running, and starts any that an earlier failure left stopped.
+//
+// ETCD_TS_E2E_IMPL=etcd runs the same file against the real etcd on PATH, which
+// keeps the expectations honest.
+
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Cluster, MaintenanceClient, parseJsonBigIds, sleep, waitFor } from './helpers/cluster.js';
+import { etcdctl, requireEtcdctl, type CtlResult } from './helpers/etcd-process.js';
+import { KvClient } from './helpers/kv-client.js';
+import type { Member } from './helpers/member.js';
+
+const IMPL = process.env.ETCD_TS_E2E_IMPL === 'etcd' ? 'etcd' : 'etcd-ts';
+const RUN = requireEtcdctl();
+
+/** Bound for a new leader after the old one died: a few election timeouts (1 s by default) plus pre-vote. */
+const ELECTION_BOUND_MS = 10_000;
+/** Bound for a restarted or lagging member to catch up. */
+const CATCH_UP_BOUND_MS = 15_000;
+
+interface CtlStatus {
+  Endpoint: string;
+  Status: { header: { member_id: string | number }; leader: string | number; raftIndex: number; raftAppliedIndex?: number };
+}
+interface CtlMember { ID: string | number; name: string; peerURLs: string[]; clientURLs?: string[] }
+
+function describeCtl(r: CtlResult): string {
+  return `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
+}
+
+async function ctlOk(m: Member, args: string[]): Promise<string> {
+  const r = await etcdctl(m.clientPort, args);
+  expect(r.code, `etcdctl ${args.join(' ')} via ${m.name}: ${describeCtl(r)}`).toBe(0);
+  return r.stdout;
+}
+
+describe.skipIf(!RUN)(`three-member cluster (${IMPL})`, () => {
+  let cluster: Cluster;
+  const maint = new Map<Member, MaintenanceClient>();
+
+  const statusOf = (m: Member, timeoutMs = 2_000) => maint.get(m)!.status(timeoutMs);
+
+  /** The leader id as every given member sees it, once they all agree on one (not `exclude`). */
+  async function agreedLeader(members: Member[], timeoutMs: number, exclude?: bigint): Promise<bigint> {
+    return waitFor(`one leader agreed by ${members.map((m) => m.name).join(',')}`, timeoutMs, async () => {
+      const ids = await Promise.all(members.map(async (m) => (await statusOf(m, 1_000)).leader));
+      const first = ids[0]!;
+      if (first === 0n || first === exclude || ids.some((id) => id !== first)) return undefined;
+      return first;
+    });
+  }
+
+  async function memberById(id: bigint): Promise<Member> {
+    for (const m of cluster.running()) {
+      const st = await statusOf(m);
+      if (st.header!.memberId === id) return m;
+    }
+    throw new Error(`no running member has id ${id.toString(16)}`);
+  }
+
+  /** Polls until every member reports the same applied index (and it holds still for a moment). */
+  async function waitAllApplied(timeoutMs = CATCH_UP_BOUND_MS): Promise<bigint> {
+    let prev: bigint | undefined;
+    return waitFor('every member at the same applied index', timeoutMs, async () => {
+      const idx = await Promise.all(cluster.members.map(async (m) => (await statusOf(m, 1_000)).raftAppliedIndex));
+      const same = idx.every((i) => i === idx[0]);
+      if (!same) {
+        prev = undefined;
+        return undefined;
+      }
+      if (prev === idx[0]) return idx[0];
+      prev = idx[0];
+      return undefined;
+    }, 200);
+  }
+
+  beforeAll(async () => {
+    cluster = await Cluster.create({ impl: IMPL });
+    for (const m of cluster.members) maint.set(m, new MaintenanceClient(m.endpoint));
+    await cluster.start();
+    await agreedLeader(cluster.members, ELECTION_BOUND_MS);
+  });
+
+  afterAll(async () => {
+    for (const c of maint.values()) c.close();
+    await cluster?.cleanup();
+  });
+
+  // A case that failed half-way may leave members stopped: the next one starts them.
+  beforeEach(async (ctx) => {
+    if (!cluster) return;
+    // On failure, the tail of each member's log (the current process only).
+    ctx.onTestFailed(() => {
+      for (const m of cluster.members) console.error(`--- ${m.name} (${m.running ? 'running' : 'stopped'}) log tail ---\n${m.log().slice(-4_000)}`);
+    });
+    const stopped = cluster.members.filter((m) => !m.running);
+    if (stopped.length) await cluster.start(stopped);
+    await agreedLeader(cluster.members, ELECTION_BOUND_MS);
+  });
+
+  it('member list and endpoint status --cluster show three members and one leader', async () => {
+    const [a, b, c] = cluster.members as [Member, Member, Member];
+
+    // Table: "<hex id>, started, <name>, <peer urls>, <client urls>, <is learner>"
+    const table = await ctlOk(b, ['member', 'list']);
+    const rows = table.trim().split('\n').map((l) => l.split(', '));
+    expect(rows, table).toHaveLength(3);
+    for (const m of cluster.members) {
+      const row = rows.find((r) => r[2] === m.name);
+      expect(row, `${m.name} in\n${table}`).toBeDefined();
+      expect(row![0]).toMatch(/^[0-9a-f]{1,16}$/);
+      expect(row![1]).toBe('started');
+      expect(row![3]).toBe(m.peerUrl);
+      expect(row![4]).toBe(m.clientUrl);
+    }
+
+    const listJson = parseJsonBigIds(await ctlOk(c, ['member', 'list', '-w', 'json'])) as { members: CtlMember[] };
+    expect(listJson.members).toHaveLength(3);
+    const ids = new Set<string>();
+    for (const m of cluster.members) {
+      const entry = listJson.members.find((e) => e.name === m.name);
+      expect(entry, `${m.name} in member list -w json`).toBeDefined();
+      expect(entry!.peerURLs).toEqual([m.peerUrl]);
+      expect(entry!.clientURLs).toEqual([m.clientUrl]);
+      ids.add(String(entry!.ID));
+      // The table's hex id is the JSON's decimal id.
+      const row = rows.find((r) => r[2] === m.name)!;
+      expect(BigInt(`0x${row[0]}`).toString()).toBe(String(entry!.ID));
+    }
+    expect(ids.size).toBe(3);
+
+    // --cluster: etcdctl learns the client URLs from the member list, then asks each.
+    for (const via of [a, b, c]) {
+      const statuses = parseJsonBigIds(await ctlOk(via, ['endpoint', 'status', '--cluster', '-w', 'json'])) as CtlStatus[];
+      expect(statuses.map((s) => s.Endpoint).sort()).toEqual(cluster.members.map((m) => m.clientUrl).sort());
+      expect(new Set(statuses.map((s) => String(s.Status.header.member_id)))).toEqual(ids);
+      const leaders = new Set(statuses.map((s) => String(s.Status.leader)));
+      expect(leaders.size, JSON.stringify(statuses)).toBe(1);
+      const [leader] = [...leaders];
+      expect(ids.has(leader!), `leader ${leader} is one of the members`).toBe(true);
+      // Exactly one member is the leader it names.
+      expect(statuses.filter((s) => String(s.Status.header.member_id) === leader)).toHaveLength(1);
+    }
+  });
+
+  it('a write through one member is read through each of the others, linearizable and serializable', async () => {
+    const [a, b, c] = cluster.members as [Member, Member, Member];
+    for (const [writer, readers] of [[a, [b, c]], [b, [c, a]], [c, [a, b]]] as const) {
+      const key = `rw/${writer.name}`;
+      const value = `written-through-${writer.name}-${Date.now()}`;
+      expect(await ctlOk(writer, ['put', key, value])).toBe('OK\n');
+      for (const r of readers) {
+        // Linearizable (the default): must see the acknowledged write at once.
+        expect(await ctlOk(r, ['get', key]), `linearizable get via ${r.name}`).toBe(`${key}\n${value}\n`);
+      }
+    }
+    // Serializable reads answer from local state and may lag; they converge within a bound.
+    const key = 'rw/serializable';
+    const value = `s-${Date.now()}`;
+    expect(await ctlOk(a, ['put', key, value])).toBe('OK\n');
+    for (const r of [b, c]) {
+      await waitFor(`serializable read of ${key} via ${r.name}`, CATCH_UP_BOUND_MS, async () => {
+        const out = await ctlOk(r, ['get', key, '--consistency=s']);
+        return out === `${key}\n${value}\n` ? true : undefined;
+      });
+    }
+  });
+
+  it('kill -9 of the leader: a new leader, writes continue, the old leader restarts and catches up', async () => {
+    const oldLeaderId = await agreedLeader(cluster.members, ELECTION_BOUND_MS);
+    const oldLeader = await memberById(oldLeaderId);
+    const survivors = cluster.members.filter((m) => m !== oldLeader);
+
+    await oldLeader.kill9();
+    const killedAt = Date.now();
+    const newLeaderId = await agreedLeader(survivors, ELECTION_BOUND_MS, oldLeaderId);
+    const electionMs = Date.now() - killedAt;
+    expect(survivors.map((m) => m.name)).toContain((await memberById(newLeaderId)).name);
+    expect(electionMs).toBeLessThan(ELECTION_BOUND_MS);
+
+    // Writes through each survivor; linearizable reads through the other.
+    for (const [w, r] of [[survivors[0]!, survivors[1]!], [survivors[1]!, survivors[0]!]]) {
+      const key = `failover/${w.name}`;
+      expect(await ctlOk(w, ['put', key, `via-${w.name}`])).toBe('OK\n');
+      expect(await ctlOk(r, ['get', key])).toBe(`${key}\nvia-${w.name}\n`);
+    }
+    const whileDown = `written-while-${oldLeader.name}-was-down-${Date.now()}`;
+    expect(await ctlOk(survivors[0]!, ['put', 'failover/while-down', whileDown])).toBe('OK\n');
+
+    // Same data dir and ports; the initial-cluster flags are ignored on restart.
+    await cluster.start([oldLeader]);
+    await waitFor(`${oldLeader.name} serves the key written while it was down (serializable)`, CATCH_UP_BOUND_MS, async () => {
+      const r = await etcdctl(oldLeader.clientPort, ['get', 'failover/while-down', '--consistency=s']);
+      return r.code === 0 && r.stdout === `failover/while-down\n${whileDown}\n` ? true : undefined;
+    }, 200);
+    // And linearizable through it, plus a write through it.
+    expect(await ctlOk(oldLeader, ['get', 'failover/while-down'])).toBe(`failover/while-down\n${whileDown}\n`);
+    expect(await ctlOk(oldLeader, ['put', 'failover/after', 'back'])).toBe('OK\n');
+    expect(await ctlOk(survivors[1]!, ['get', 'failover/after'])).toBe('failover/after\nback\n');
+  });
+
+  it('two members alone accept writes; one alone refuses them with a timeout; the cluster recovers', async () => {
+    const [a, b, c] = cluster.members as [Member, Member, Member];
+
+    await c.stop();
+    await agreedLeader([a, b], ELECTION_BOUND_MS);
+    expect(await ctlOk(a, ['put', 'quorum/two', 'yes'])).toBe('OK\n');
+    expect(await ctlOk(b, ['get', 'quorum/two'])).toBe('quorum/two\nyes\n');
+
+    await b.stop();
+    // etcdctl gives up after its --command-timeout (5 s, the helper's) or the server
+    // answers "request timed out" / "no leader" first; either way: no OK, non-zero exit.
+    const refused = await etcdctl(a.clientPort, ['put', 'quorum/one', 'no'], '', 20_000);
+    expect(refused.code, describeCtl(refused)).not.toBe(0);
+    expect(refused.stdout).not.toContain('OK');
+    expect(refused.stderr).toMatch(/request timed out|context deadline exceeded|no leader/);
+
+    // Restart both together (each needs a quorum to publish itself and become ready).
+    await cluster.start([b, c]);
+    await agreedLeader(cluster.members, ELECTION_BOUND_MS);
+    expect(await ctlOk(c, ['put', 'quorum/recovered', 'yes'])).toBe('OK\n');
+    for (const m of cluster.members) {
+      expect(await ctlOk(m, ['get', 'quorum/recovered'])).toBe('quorum/recovered\nyes\n');
+      expect(await ctlOk(m, ['get', 'quorum/two'])).toBe('quorum/two\nyes\n');
+    }
+  });
+
+  it('writes in a loop across all endpoints while members are killed and restarted: nothing acknowledged is lost, HashKV agrees', async () => {
+    const WRITERS = 4;
+    const ROUNDS = 4;
+    const acked = new Map<string, string>();
+    const clients = cluster.members.map((m) => new KvClient(m.endpoint));
+    let stop = false;
+    let attempts = 0;
+    let failures = 0;
+
+    const writer = async (w: number): Promise<void> => {
+      let i = 0;
+      let target = w % clients.length;
+      while (!stop) {
+        const key = `chaos/${w}/${String(i).padStart(6, '0')}`;
+        const value = `w${w}-i${i}-via${target}`;
+        i++;
+        attempts++;
+        try {
+          await clients[target]!.put(key, value);
+          acked.set(key, value);
+        } catch {
+          failures++; // not acknowledged: the key may or may not exist at the end
+          await sleep(50);
+        }
+        target = (target + 1) % clients.length;
+      }
+    };
+
+    const rand = (n: number): number => Math.floor(Math.random() * n);
+    const log: string[] = [];
+    const chaos = async (): Promise<void> => {
+      for (let round = 0; round < ROUNDS; round++) {
+        await sleep(800 + rand(700));
+        // Mostly one member at a time (quorum kept); the last round takes two down briefly.
+        const victims = round === ROUNDS - 1 ? [...cluster.members].sort(() => Math.random() - 0.5).slice(0, 2) : [cluster.members[rand(3)]!];
+        for (const v of victims) await v.kill9();
+        log.push(`round ${round}: killed ${victims.map((v) => v.name).join('+')} at ${acked.size} acked`);
+        await sleep(500 + rand(1000));
+        await cluster.start(victims);
+        log.push(`round ${round}: restarted at ${acked.size} acked`);
+      }
+      await sleep(1_000);
+    };
+
+    const writers = Array.from({ length: WRITERS }, (_, w) => writer(w));
+    try {
+      await chaos();
+    } finally {
+      stop = true;
+      await Promise.all(writers);
+    }
+    for (const c of clients) c.close();
+    expect(acked.size, `${attempts} attempts, ${failures} failures\n${log.join('\n')}`).toBeGreaterThan(100);
+
+    // Quiesce: a leader everyone agrees on, and every member applied the same log.
+    await agreedLeader(cluster.members, ELECTION_BOUND_MS);
+    await waitAllApplied();
+
+    // Every acknowledged write is on every member (serializable: each member's own state).
+    const revisions: number[] = [];
+    for (const m of cluster.members) {
+      const kv = new KvClient(m.endpoint);
+      try {
+        const res = await kv.range({ key: Buffer.from('chaos/'), rangeEnd: Buffer.from('chaos0'), serializable: true });
+        const found = new Map(res.kvs.map((e) => [e.key.toString(), e.value.toString()]));
+        const missing = [...acked].filter(([k, v]) => found.get(k) !== v);
+        expect(missing, `${m.name}: acknowledged writes missing or wrong\n${log.join('\n')}`).toEqual([]);
+        revisions.push(Number(res.header!.revision));
+      } finally {
+        kv.close();
+      }
+    }
+    expect(new Set(revisions).size, `revisions ${revisions.join(',')}`).toBe(1);
+
+    // Same HashKV at the same revision on all three.
+    const rev = revisions[0]!;
+    const hashes = await Promise.all(cluster.members.map((m) => maint.get(m)!.hashKV(rev)));
+    // hash_revision is absent in etcd 3.4's HashKVResponse (0); when set it must be the one asked for.
+    for (const h of hashes) if (h.hashRevision !== 0n) expect(Number(h.hashRevision)).toBe(rev);
+    const distinct = new Set(hashes.map((h) => h.hash));
+    expect(distinct.size, `HashKV at ${rev}: ${hashes.map((h, i) => `${cluster.members[i]!.name}=${h.hash}`).join(' ')}`).toBe(1);
+  });
+
+  it.todo('with --snapshot-count set low, a member stopped while the others write well past the snapshot point catches up through a snapshot of the MVCC state (not wired yet)');
+});

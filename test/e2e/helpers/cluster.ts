@@ -1,0 +1,142 @@
+// A local cluster of real member processes for e2e tests, started with the flags an
+// operator would write (--initial-cluster a=...,b=...,c=..., a token, state new) on
+// free loopback ports, plus a small Maintenance client (Status, HashKV) over grpc-js
+// for polling with bounded deadlines.
+
+import * as grpc from '@grpc/grpc-js';
+import { apiServices } from '../../../src/server/api/codec/index.js';
+import type * as pb from '../../../src/server/api/codec/types.js';
+import { freePort, Member } from './member.js';
+
+export interface ClusterOptions {
+  /** 'etcd-ts' (bin/etcd-ts) or 'etcd' (the real one on PATH, to check the tests themselves). */
+  impl?: 'etcd-ts' | 'etcd';
+  size?: number;
+  names?: string[];
+  token?: string;
+  extraArgs?: string[];
+  startTimeoutMs?: number;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `probe` until it returns a value other than undefined; throws with the last error/value after `timeoutMs`. */
+export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+      last = 'not yet';
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() >= deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${last instanceof Error ? last.message : String(last)}`);
+    }
+    await sleep(intervalMs);
+  }
+}
+
+async function distinctFreePorts(n: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < n) ports.add(await freePort());
+  return [...ports];
+}
+
+export class Cluster {
+  private constructor(readonly members: Member[]) {}
+
+  static async create(opts: ClusterOptions = {}): Promise<Cluster> {
+    const size = opts.size ?? 3;
+    const names = opts.names ?? Array.from({ length: size }, (_, i) => String.fromCharCode(97 + i));
+    const ports = await distinctFreePorts(2 * size);
+    const initialCluster = names.map((n, i) => `${n}=http://127.0.0.1:${ports[2 * i + 1]}`).join(',');
+    const members: Member[] = [];
+    for (let i = 0; i < size; i++) {
+      members.push(
+        await Member.create({
+          impl: opts.impl,
+          name: names[i],
+          clientPort: ports[2 * i],
+          peerPort: ports[2 * i + 1],
+          initialCluster,
+          startTimeoutMs: opts.startTimeoutMs ?? 30_000,
+          extraArgs: [
+            '--initial-cluster-token', opts.token ?? `etcd-ts-e2e-${process.pid}`,
+            '--initial-cluster-state', 'new',
+            ...(opts.extraArgs ?? []),
+          ],
+        }),
+      );
+    }
+    return new Cluster(members);
+  }
+
+  /** Starts the given members (default: every stopped one) together: a member is ready only once a quorum has published it. */
+  async start(which: Member[] = this.members.filter((m) => !m.running)): Promise<void> {
+    const results = await Promise.allSettled(which.map((m) => m.start()));
+    const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${which[i]!.name}: ${(r.reason as Error).message}`] : []));
+    if (failed.length) throw new Error(`members failed to start:\n${failed.join('\n')}`);
+  }
+
+  running(): Member[] {
+    return this.members.filter((m) => m.running);
+  }
+
+  /** Comma-separated client endpoints (host:port) of every member. */
+  endpoints(which: Member[] = this.members): string {
+    return which.map((m) => m.endpoint).join(',');
+  }
+
+  /** Stops every member by PID and removes the data dirs. */
+  async cleanup(): Promise<void> {
+    await Promise.allSettled(this.members.map((m) => m.cleanup()));
+  }
+}
+
+type Unary = (req: unknown, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void;
+
+/** Maintenance.Status and Maintenance.HashKV against one member, each call with its own deadline. */
+export class MaintenanceClient {
+  private readonly client: grpc.Client & Record<string, Unary>;
+
+  constructor(endpoint: string) {
+    const Ctor = grpc.makeGenericClientConstructor(apiServices().Maintenance, 'Maintenance');
+    this.client = new Ctor(endpoint, grpc.credentials.createInsecure(), {
+      'grpc.use_local_subchannel_pool': 1,
+      // Members come and go: reconnect quickly once one is back.
+      'grpc.initial_reconnect_backoff_ms': 100,
+      'grpc.max_reconnect_backoff_ms': 500,
+    }) as unknown as grpc.Client & Record<string, Unary>;
+  }
+
+  private call<Res>(method: string, req: unknown, timeoutMs: number): Promise<Res> {
+    return new Promise((res, rej) => {
+      this.client[method]!.call(this.client, req, { deadline: new Date(Date.now() + timeoutMs) }, (err, v) =>
+        err ? rej(err) : res(v as Res),
+      );
+    });
+  }
+
+  status(timeoutMs = 2_000): Promise<pb.StatusResponse> {
+    return this.call('Status', {}, timeoutMs);
+  }
+
+  hashKV(revision: number, timeoutMs = 5_000): Promise<pb.HashKVResponse> {
+    return this.call('HashKV', { revision: BigInt(revision) }, timeoutMs);
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+/**
+ * etcdctl's JSON prints 64-bit ids (member, cluster, leader) as bare numbers, which
+ * JSON.parse would round; this quotes every integer of 16+ digits first.
+ */
+export function parseJsonBigIds(text: string): unknown {
+  return JSON.parse(text.replace(/([:[,]\s*)(-?\d{16,})(?=\s*[,}\]])/g, '$1"$2"'));
+}
