@@ -40,12 +40,15 @@ async function run(cfg: Config, logger: Logger): Promise<void> {
   process.on('SIGTERM', () => void stop('terminated'));
   process.on('SIGINT', () => void stop('interrupt'));
 
-  listeners = await listenClients(cfg.listenClientUrls, grpcServer, httpHandler(server));
+  // As etcd does, clients are served only once this member's attributes are
+  // committed: every member a client can reach then appears in the member list
+  // with its client URLs.
   await server.publish();
   logger.info(
     { 'local-member-id': server.memberId.toString(16), 'cluster-id': server.clusterId.toString(16), name: cfg.name },
     'published local member to cluster through raft',
   );
+  listeners = await listenClients(cfg.listenClientUrls, grpcServer, httpHandler(server));
   logger.info({ 'cluster-version': '3.4' }, 'enabled capabilities for version');
   for (const l of listeners) {
     logger.info({ address: l.address }, 'ready to serve client requests');

@@ -186,7 +186,8 @@ export class ImageParser {
 
   /** Call when the stream ends: a missing trailer means truncation. */
   finish(): void {
-    if (!this.done) throw new StateImageError(`truncated: stream ended after ${this.pairs} pairs without a trailer`);
+    // A corrupted length field also ends up here (it asks for bytes that never come).
+    if (!this.done) throw new StateImageError(`truncated or corrupt: stream ended inside a frame (${this.pendingLen} bytes pending) after ${this.pairs} pairs, without a trailer`);
   }
 
   // Bytes needed before the next item can be parsed (or at least sized).

@@ -55,7 +55,9 @@ export async function* exportImage(backend: Backend, opts: ExportOptions = {}): 
   const readBatch = opts.readBatch ?? 1000;
   await backend.flush();
   const db = backend.db;
-  // Taken synchronously after the flush settles: nothing between could be lost.
+  // Taken as soon as the flush settles. Batches committed later (timer flushes,
+  // compaction deletes) are not in the image; since each is atomic and whole,
+  // the image is never torn either way.
   const snapshot = db.snapshot();
   try {
     const w = new ChunkWriter(chunkBytes);

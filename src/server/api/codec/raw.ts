@@ -5,7 +5,10 @@
 const RAW_BYTES = Symbol('etcd-ts.rawBytes');
 
 export function withRawBytes<T>(decoded: T, bytes: Uint8Array): T {
-  if (decoded !== null && typeof decoded === 'object') (decoded as Record<symbol, unknown>)[RAW_BYTES] = bytes;
+  // Not enumerable: the decoded request stays a plain object to everything else.
+  if (decoded !== null && typeof decoded === 'object') {
+    Object.defineProperty(decoded, RAW_BYTES, { value: bytes, enumerable: false });
+  }
   return decoded;
 }
 
