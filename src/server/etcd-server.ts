@@ -127,16 +127,22 @@ export class EtcdServer {
       transport,
       {
         onCommitted: (entries) => applier.push(entries),
-        onSnapshot: () => {
-          throw new Error('installing a Raft snapshot is not supported yet');
+        installSnapshot: async (snap) => {
+          // The MVCC half exists (exportState/restoreState); shipping it is the next step.
+          // Until then, refuse: installing the membership without the data would serve stale keys.
+          throw new Error(
+            `the leader sent a snapshot at index ${snap.metadata.index} (this member is behind its log); installing snapshots is not supported by etcd-ts yet`,
+          );
         },
         onReadStates: (states: ReadState[]) => server?.reads.onReadStates(states),
         onSoftState: (s: SoftState) => server?.onSoftState(s),
         onWalSync: (seconds) => metricsOf()?.walFsync.observe(seconds),
         onFatal: (err) => {
-          logger.fatal({ err }, 'stopping: storage failure');
-          process.exitCode = 1;
-          void server?.stop();
+          // Nothing safe is left to do (a failed WAL write, a snapshot we cannot
+          // install): stop and exit non-zero so a supervisor sees it.
+          logger.fatal({ err: err.message }, 'member stopping');
+          logger.flush();
+          void (server?.stop() ?? Promise.resolve()).finally(() => process.exit(1));
         },
       },
       cfg.heartbeatMs,

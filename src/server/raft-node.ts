@@ -19,7 +19,12 @@ export interface Transport {
 export interface RaftNodeHandlers {
   /** Committed entries, in log order; called once per Ready, never concurrently with itself. */
   onCommitted(entries: Entry[]): void;
-  onSnapshot(snapshot: Snapshot): void;
+  /**
+   * A snapshot from the leader is about to be installed: bring the application
+   * state to it first. It runs before anything of the snapshot is persisted, so a
+   * failure leaves the member's disk state as it was.
+   */
+  installSnapshot(snapshot: Snapshot): Promise<void>;
   onReadStates(states: ReadState[]): void;
   onSoftState(state: SoftState): void;
   /** Seconds one WAL write + fsync took (a Ready's worth of entries). */
@@ -135,7 +140,9 @@ export class RaftNode {
           if (changed) this.handlers.onSoftState(this.softState);
         }
         if (rd.snapshot && rd.snapshot.metadata.index > 0) {
-          // The snapshot file goes first: a WAL marker must never point at a snapshot we do not have.
+          // Application state first, then the snapshot file, then the WAL marker: after a
+          // crash at any point, whatever the WAL names is backed by what is on disk.
+          await this.handlers.installSnapshot(rd.snapshot);
           await this.snapshotter.save(rd.snapshot);
           await this.wal.saveSnapshot({ index: rd.snapshot.metadata.index, term: rd.snapshot.metadata.term });
           this.storage.applySnapshot(rd.snapshot);
@@ -168,7 +175,6 @@ export class RaftNode {
         }
         if (rd.entries.length > 0) this.storage.append(rd.entries);
         if (rd.messages.length > 0) this.transport.send(rd.messages);
-        if (rd.snapshot && rd.snapshot.metadata.index > 0) this.handlers.onSnapshot(rd.snapshot);
         if (rd.readStates.length > 0) this.handlers.onReadStates(rd.readStates);
         if (committed.length > 0) this.handlers.onCommitted(committed);
         this.raw.advance(rd);
