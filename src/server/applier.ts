@@ -35,7 +35,7 @@ export class Applier {
   private markIdle: () => void = () => {};
 
   constructor(
-    private readonly store: MvccStore,
+    private store: MvccStore,
     private readonly membership: Membership,
     private readonly hooks: ApplierHooks,
     private readonly logger: Logger,
@@ -45,6 +45,12 @@ export class Applier {
 
   get applied(): number {
     return this.appliedIndex;
+  }
+
+  /** A snapshot from the leader replaced the store: continue from what it holds. */
+  setStore(store: MvccStore): void {
+    this.store = store;
+    if (store.consistentIndex() > this.appliedIndex) this.appliedIndex = store.consistentIndex();
   }
 
   /** Queue committed entries; they are applied asynchronously, strictly in order. */

@@ -5,7 +5,8 @@
 import type { Logger } from 'pino';
 import { ErrProposalDropped } from '../raft/index.js';
 import { type ConfChange, ConfChangeType, type ReadState, type SoftState, StateType } from '../raft/types.js';
-import { MvccStore } from '../mvcc/index.js';
+import { MvccStore, recoverStoreDir } from '../mvcc/index.js';
+import { decodeSnapshotData, encodeSnapshotData, exportStoreImage, installStoreImage } from './snapshot-data.js';
 import { encodeInternalRequest, encodeInternalRequestRaw } from './api/codec/index.js';
 import type { Encodable, InternalRaftRequest, ResponseHeader } from './api/codec/types.js';
 import { Applier, type ApplyResult } from './applier.js';
@@ -49,7 +50,7 @@ export class EtcdServer {
     readonly logger: Logger,
     readonly memberId: bigint,
     readonly clusterId: bigint,
-    readonly store: MvccStore,
+    private readonly stores: { current: MvccStore },
     readonly membership: Membership,
     private readonly raft: RaftNode,
     private readonly applier: Applier,
@@ -71,9 +72,11 @@ export class EtcdServer {
   static async start(cfg: Config, logger: Logger): Promise<EtcdServer> {
     const booted = await bootstrap(cfg, logger);
     const dirs = layout(cfg);
-    const store = await MvccStore.open(dirs.dbDir, { logger });
+    await recoverStoreDir(dirs.dbDir);
+    // Replaced as a whole when a snapshot from the leader is installed.
+    const stores = { current: await MvccStore.open(dirs.dbDir, { logger }) };
     const membership = new Membership(booted.clusterId, booted.memberId);
-    if (booted.snapshot) membership.restore(booted.snapshot.data);
+    if (booted.snapshot) membership.restore(decodeSnapshotData(booted.snapshot.data).membership);
     let raftNode: RaftNode | undefined;
     const transport = new PeerTransport({
       localId: booted.memberId,
@@ -94,7 +97,7 @@ export class EtcdServer {
         storage: booted.storage,
         wal: booted.wal,
         snapshotter: booted.snapshotter,
-        store,
+        store: () => stores.current,
         membership,
         confState: () => confState,
         logger,
@@ -104,7 +107,7 @@ export class EtcdServer {
     let server: EtcdServer | undefined;
     const metricsOf = (): ServerMetrics | undefined => server?.metrics;
     const applier = new Applier(
-      store,
+      stores.current,
       membership,
       {
         applyConfChange: (cc) => (confState = booted.raw.applyConfChange(cc)),
@@ -128,11 +131,25 @@ export class EtcdServer {
       {
         onCommitted: (entries) => applier.push(entries),
         installSnapshot: async (snap) => {
-          // The MVCC half exists (exportState/restoreState); shipping it is the next step.
-          // Until then, refuse: installing the membership without the data would serve stale keys.
-          throw new Error(
-            `the leader sent a snapshot at index ${snap.metadata.index} (this member is behind its log); installing snapshots is not supported by etcd-ts yet`,
+          const { membership: members, image } = decodeSnapshotData(snap.data);
+          if (!image) throw new Error(`snapshot at index ${snap.metadata.index} from the leader carries no store image`);
+          await applier.drained();
+          stores.current = await installStoreImage(dirs.dbDir, image, stores.current, logger);
+          applier.setStore(stores.current);
+          membership.restore(members);
+          syncPeers(transport, membership, booted.memberId);
+          confState = snap.metadata.confState;
+          return { metadata: snap.metadata, data: encodeSnapshotData({ membership: members }) };
+        },
+        prepareSnapshot: async (m) => {
+          const snap = m.snapshot!;
+          const { membership: members } = decodeSnapshotData(snap.data);
+          const image = await exportStoreImage(stores.current);
+          logger.info(
+            { to: m.to.toString(16), index: snap.metadata.index, bytes: image.length },
+            'sending a snapshot with the store image to a follower behind the log',
           );
+          return { ...m, snapshot: { ...snap, data: encodeSnapshotData({ membership: members, image }) } };
         },
         onReadStates: (states: ReadState[]) => server?.reads.onReadStates(states),
         onSoftState: (s: SoftState) => server?.onSoftState(s),
@@ -148,7 +165,7 @@ export class EtcdServer {
       cfg.heartbeatMs,
       logger,
     ));
-    server = new EtcdServer(cfg, logger, booted.memberId, booted.clusterId, store, membership, raft, applier, compactor, transport);
+    server = new EtcdServer(cfg, logger, booted.memberId, booted.clusterId, stores, membership, raft, applier, compactor, transport);
     raft.start();
     return server;
   }
@@ -179,6 +196,11 @@ export class EtcdServer {
       this.leaderChanged.resolve();
       this.leaderChanged = deferred();
     }
+  }
+
+  /** The MVCC store (replaced as a whole when a snapshot from the leader is installed). */
+  get store(): MvccStore {
+    return this.stores.current;
   }
 
   get leader(): bigint {
@@ -311,6 +333,16 @@ export class EtcdServer {
     await this.store.close();
     await this.raft.closeStorage();
   }
+}
+
+/** Makes the transport's peer list equal to the membership (after a snapshot replaced it). */
+function syncPeers(transport: PeerTransport, membership: Membership, self: bigint): void {
+  const wanted = new Map(membership.list().filter((m) => m.id !== self).map((m) => [m.id, m]));
+  for (const [id, m] of wanted) {
+    if (transport.hasPeer(id)) transport.updatePeer(id, m.peerURLs);
+    else transport.addPeer(id, m.peerURLs);
+  }
+  for (const id of transport.peerIds()) if (!wanted.has(id)) transport.removePeer(id);
 }
 
 /** Keeps the transport's peer list equal to the membership after a conf change. */

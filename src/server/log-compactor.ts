@@ -13,6 +13,7 @@ import type { ConfState } from '../raft/types.js';
 import type { MvccStore } from '../mvcc/index.js';
 import type { Snapshotter, WAL } from '../wal/index.js';
 import type { Membership } from './membership.js';
+import { encodeSnapshotData } from './snapshot-data.js';
 
 /** Entries kept in memory below a snapshot so a lagging follower can still be fed from the log. */
 export const CATCH_UP_ENTRIES = 5000;
@@ -23,7 +24,8 @@ export interface LogCompactorDeps {
   storage: MemoryStorage;
   wal: WAL;
   snapshotter: Snapshotter;
-  store: MvccStore;
+  /** The current store (a snapshot from the leader may replace it). */
+  store: () => MvccStore;
   membership: Membership;
   confState: () => ConfState;
   logger: Logger;
@@ -55,11 +57,11 @@ export class LogCompactor {
   private async snapshot(index: number): Promise<void> {
     const started = performance.now();
     // The membership and conf state must be read now, at `index`, before later entries change them.
-    const data = this.d.membership.toSnapshot();
+    const data = encodeSnapshotData({ membership: this.d.membership.toSnapshot() });
     const confState = this.d.confState();
-    await this.d.store.flush();
-    if (this.d.store.consistentIndex() < index) {
-      throw new Error(`store consistent index ${this.d.store.consistentIndex()} behind snapshot index ${index}`);
+    await this.d.store().flush();
+    if (this.d.store().consistentIndex() < index) {
+      throw new Error(`store consistent index ${this.d.store().consistentIndex()} behind snapshot index ${index}`);
     }
     const snap = this.d.storage.createSnapshot(index, confState, data);
     await this.d.snapshotter.save(snap);

@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import type { MemoryStorage, RawNode } from '../raft/index.js';
 import type { Entry, HardState, Message, ReadState, Snapshot, SoftState } from '../raft/types.js';
-import { StateType } from '../raft/types.js';
+import { MessageType, StateType } from '../raft/types.js';
 import type { Snapshotter, WAL } from '../wal/index.js';
 
 export interface Transport {
@@ -24,7 +24,9 @@ export interface RaftNodeHandlers {
    * state to it first. It runs before anything of the snapshot is persisted, so a
    * failure leaves the member's disk state as it was.
    */
-  installSnapshot(snapshot: Snapshot): Promise<void>;
+  installSnapshot(snapshot: Snapshot): Promise<Snapshot>;
+  /** An outgoing MsgSnap gets the application state it must carry (the driver sends the result). */
+  prepareSnapshot(m: Message): Promise<Message>;
   onReadStates(states: ReadState[]): void;
   onSoftState(state: SoftState): void;
   /** Seconds one WAL write + fsync took (a Ready's worth of entries). */
@@ -101,6 +103,22 @@ export class RaftNode {
     this.kick();
   }
 
+  /** Snapshots first get the state they carry (asynchronously); everything else goes at once. */
+  private send(messages: Message[]): void {
+    const plain = messages.filter((m) => m.type !== MessageType.MsgSnap);
+    if (plain.length > 0) this.transport.send(plain);
+    for (const m of messages) {
+      if (m.type !== MessageType.MsgSnap) continue;
+      this.handlers.prepareSnapshot(m).then(
+        (full) => this.transport.send([full]),
+        (err: Error) => {
+          this.logger.warn({ err: err.message, to: m.to.toString(16) }, 'failed to prepare a snapshot for a follower');
+          this.reportSnapshot(m.to, false);
+        },
+      );
+    }
+  }
+
   /** The transport dropped messages to `id`: Raft slows down probing it. */
   reportUnreachable(id: bigint): void {
     this.raw.reportUnreachable(id);
@@ -142,10 +160,11 @@ export class RaftNode {
         if (rd.snapshot && rd.snapshot.metadata.index > 0) {
           // Application state first, then the snapshot file, then the WAL marker: after a
           // crash at any point, whatever the WAL names is backed by what is on disk.
-          await this.handlers.installSnapshot(rd.snapshot);
-          await this.snapshotter.save(rd.snapshot);
-          await this.wal.saveSnapshot({ index: rd.snapshot.metadata.index, term: rd.snapshot.metadata.term });
-          this.storage.applySnapshot(rd.snapshot);
+          // What is kept is the member's own form of it (membership only, no store image).
+          const local = await this.handlers.installSnapshot(rd.snapshot);
+          await this.snapshotter.save(local);
+          await this.wal.saveSnapshot({ index: local.metadata.index, term: local.metadata.term });
+          this.storage.applySnapshot(local);
           this.persistedIndex = rd.snapshot.metadata.index;
         }
         // Committed entries already on disk are applied while this Ready's entries are
@@ -174,7 +193,7 @@ export class RaftNode {
           this.commitIndex = rd.hardState.commit;
         }
         if (rd.entries.length > 0) this.storage.append(rd.entries);
-        if (rd.messages.length > 0) this.transport.send(rd.messages);
+        if (rd.messages.length > 0) this.send(rd.messages);
         if (rd.readStates.length > 0) this.handlers.onReadStates(rd.readStates);
         if (committed.length > 0) this.handlers.onCommitted(committed);
         this.raw.advance(rd);

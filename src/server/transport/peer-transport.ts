@@ -131,6 +131,11 @@ export class PeerTransport {
     peer.update(urls);
   }
 
+  /** Ids of the peers messages are sent to. */
+  peerIds(): bigint[] {
+    return [...this.peers.keys()];
+  }
+
   hasPeer(id: bigint): boolean {
     return this.peers.has(id);
   }

@@ -7,17 +7,27 @@ import type * as pb from '../../../src/server/api/codec/types.js';
 
 type Unary<Req, Res> = (req: Req, cb: (err: grpc.ServiceError | null, res: Res) => void) => void;
 
+export interface KvClientOptions {
+  /** Deadline of each call (default 10 s). */
+  timeoutMs?: number;
+  /** Extra grpc-js channel options (e.g. a short reconnect backoff for members that come and go). */
+  channelOptions?: grpc.ChannelOptions;
+}
+
 export class KvClient {
   private readonly client: grpc.Client & Record<string, Unary<unknown, unknown>>;
+  private readonly timeoutMs: number;
 
-  constructor(endpoint: string) {
+  constructor(endpoint: string, opts: KvClientOptions = {}) {
     const Ctor = grpc.makeGenericClientConstructor(apiServices().KV, 'KV');
     this.client = new Ctor(endpoint, grpc.credentials.createInsecure(), {
       'grpc.use_local_subchannel_pool': 1,
+      ...opts.channelOptions,
     }) as unknown as grpc.Client & Record<string, Unary<unknown, unknown>>;
+    this.timeoutMs = opts.timeoutMs ?? 10_000;
   }
 
-  private call<Req, Res>(method: string, req: Req, timeoutMs = 10_000): Promise<Res> {
+  private call<Req, Res>(method: string, req: Req, timeoutMs = this.timeoutMs): Promise<Res> {
     return new Promise((res, rej) => {
       const deadline = new Date(Date.now() + timeoutMs);
       (this.client[method] as unknown as (r: Req, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, v: Res) => void) => void).call(
