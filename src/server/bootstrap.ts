@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { MemoryStorage, RawNode, seededRandom } from '../raft/index.js';
 import { WireReader, WireWriter } from '../raft/wire.js';
 import { type Snapshot } from '../raft/types.js';
-import { Snapshotter, WAL } from '../wal/index.js';
+import { Snapshotter, WAL, WalSnapshotNotFoundError } from '../wal/index.js';
 import type { Config } from './config.js';
 import { clusterIdFor, memberIdFor } from './ids.js';
 import { encodeMemberContext } from './membership.js';
@@ -80,9 +80,8 @@ export async function bootstrap(cfg: Config, logger: Logger): Promise<Booted> {
   });
 
   if (await WAL.exists(dirs.walDir)) {
-    const snapshot = await snapshotter.load();
-    const snapPoint = snapshot ? { index: snapshot.metadata.index, term: snapshot.metadata.term } : undefined;
-    const { wal, metadata, hardState, entries } = await WAL.open(dirs.walDir, snapPoint, { logger });
+    const { snapshot, opened } = await openFromNewestSnapshot(dirs.walDir, snapshotter, logger);
+    const { wal, metadata, hardState, entries } = opened;
     const { memberId, clusterId } = decodeMetadata(metadata);
     const storage = new MemoryStorage();
     if (snapshot) storage.applySnapshot(snapshot);
@@ -130,4 +129,26 @@ export async function bootstrap(cfg: Config, logger: Logger): Promise<Booted> {
     'starting local member',
   );
   return { memberId, clusterId, wal, snapshotter, storage, raw, snapshot: undefined, fresh: true };
+}
+
+/**
+ * Opens the WAL from the newest snapshot it has a marker for. A crash between
+ * saving a snapshot file and writing its WAL marker leaves a newest snapshot the
+ * WAL never heard of; the one before it (or none) is then where replay starts.
+ */
+export async function openFromNewestSnapshot(
+  walDir: string,
+  snapshotter: Snapshotter,
+  logger: Logger,
+): Promise<{ snapshot: Snapshot | undefined; opened: Awaited<ReturnType<typeof WAL.open>> }> {
+  for await (const snapshot of snapshotter.newestFirst()) {
+    const { index, term } = snapshot.metadata;
+    try {
+      return { snapshot, opened: await WAL.open(walDir, { index, term }, { logger }) };
+    } catch (err) {
+      if (!(err instanceof WalSnapshotNotFoundError)) throw err;
+      logger.warn({ index, term }, 'snapshot has no WAL marker (crash while saving it); trying an older one');
+    }
+  }
+  return { snapshot: undefined, opened: await WAL.open(walDir, undefined, { logger }) };
 }

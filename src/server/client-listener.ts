@@ -6,6 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { lookup } from 'node:dns/promises';
+import { holdForFirstRequest } from './h2/first-request.js';
 
 const H2_PREFACE_START = Buffer.from('PRI');
 
@@ -30,9 +31,14 @@ export async function listenClients(
       sockets.add(socket);
       socket.once('close', () => sockets.delete(socket));
       socket.setNoDelay(true);
-      route(socket, (isH2) => {
-        if (isH2) injector.injectConnection(socket);
-        else httpServer.emit('connection', socket);
+      route(socket, (isH2, seen) => {
+        if (isH2) holdForFirstRequest(socket, seen, () => injector.injectConnection(socket));
+        else {
+          socket.pause();
+          socket.unshift(seen);
+          httpServer.emit('connection', socket);
+          socket.resume();
+        }
       });
     });
     await new Promise<void>((resolve, reject) => {
@@ -54,20 +60,14 @@ export async function listenClients(
   return listeners;
 }
 
-/** Waits for enough bytes to classify the connection, then puts them back. */
-function route(socket: net.Socket, handoff: (isH2: boolean) => void): void {
+/** Waits for enough bytes to classify the connection; hands them over with it. */
+function route(socket: net.Socket, handoff: (isH2: boolean, seen: Buffer) => void): void {
   let seen = Buffer.alloc(0);
   const onData = (chunk: Buffer): void => {
     seen = Buffer.concat([seen, chunk]);
     if (seen.length < H2_PREFACE_START.length && seen.equals(H2_PREFACE_START.subarray(0, seen.length))) return;
     socket.off('data', onData);
-    socket.pause();
-    socket.unshift(seen);
-    const isH2 = seen.subarray(0, 3).equals(H2_PREFACE_START);
-    handoff(isH2);
-    // HTTP/2 sessions drain the buffered bytes themselves; resuming would emit them as
-    // 'data' to nobody and lose the preface. The HTTP/1 parser reads 'data' events.
-    if (!isH2) socket.resume();
+    handoff(seen.subarray(0, 3).equals(H2_PREFACE_START), seen);
   };
   socket.on('data', onData);
   socket.once('error', () => socket.destroy());

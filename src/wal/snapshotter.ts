@@ -54,15 +54,27 @@ export class Snapshotter {
 
   /** The newest snapshot that reads back intact, or undefined if there is none. */
   async load(): Promise<Snapshot | undefined> {
+    for await (const s of this.newestFirst()) return s;
+    return undefined;
+  }
+
+  /**
+   * Intact snapshots, newest first (corrupt files are set aside as they are met). A
+   * crash between saving a snapshot file and its WAL marker leaves a newest file the
+   * WAL does not know: the caller then takes the next one (etcd's LoadNewestAvailable).
+   */
+  async *newestFirst(): AsyncGenerator<Snapshot> {
     for (const name of (await this.names()).reverse()) {
       const path = join(this.dir, name);
       const s = await this.read(path);
-      if (s) return s;
+      if (s) {
+        yield s;
+        continue;
+      }
       const broken = `${path}.broken`;
       await rename(path, broken);
       this.logger.warn({ file: path, movedTo: broken }, 'snapshot file is corrupt; set aside, trying an older one');
     }
-    return undefined;
   }
 
   /** Deletes all but the newest `keep` snapshot files. */

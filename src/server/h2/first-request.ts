@@ -1,0 +1,79 @@
+// Holds a new HTTP/2 connection until its first request has arrived, so that
+// request's :authority can be repaired (authority-repair.ts), then hands the
+// connection to the gRPC server with the bytes read so far put back.
+//
+// A gRPC client sends its first request only after the server's SETTINGS, so we
+// send an empty SETTINGS frame ourselves (it changes nothing) and drop the
+// client's acknowledgement of it: Node's HTTP/2 session, which sends its own
+// SETTINGS once it takes over, must never see an ACK it did not ask for.
+
+import type * as net from 'node:net';
+import { repairHeadersFrame } from './authority-repair.js';
+
+const PREFACE_LENGTH = 24; // "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+const FRAME_HEADER = 9;
+const TYPE_HEADERS = 0x1;
+const TYPE_SETTINGS = 0x4;
+const FLAG_ACK = 0x1;
+const EMPTY_SETTINGS = Buffer.from([0, 0, 0, TYPE_SETTINGS, 0, 0, 0, 0, 0]);
+/** An idle client (connected, no request yet) is handed over after this long. */
+const WAIT_FOR_REQUEST_MS = 100;
+/** A client that never acknowledges our SETTINGS is handed over anyway. */
+const WAIT_FOR_ACK_MS = 2000;
+
+export function holdForFirstRequest(socket: net.Socket, initial: Buffer, handoff: () => void): void {
+  let buf = initial;
+  let scanned = PREFACE_LENGTH;
+  let acked = false;
+  let sawRequest = false;
+  let done = false;
+  let idleTimer: NodeJS.Timeout | undefined;
+
+  const finish = (): void => {
+    if (done) return;
+    done = true;
+    clearTimeout(idleTimer);
+    clearTimeout(ackTimer);
+    socket.off('data', onData);
+    socket.pause();
+    socket.unshift(buf);
+    handoff();
+  };
+  const ackTimer = setTimeout(finish, WAIT_FOR_ACK_MS);
+
+  const scan = (): void => {
+    while (!done && buf.length - scanned >= FRAME_HEADER) {
+      const length = buf.readUIntBE(scanned, 3);
+      const type = buf[scanned + 3]!;
+      const flags = buf[scanned + 4]!;
+      const end = scanned + FRAME_HEADER + length;
+      if (buf.length < end) return;
+      if (type === TYPE_SETTINGS && flags & FLAG_ACK && !acked) {
+        acked = true;
+        buf = Buffer.concat([buf.subarray(0, scanned), buf.subarray(end)]);
+        if (sawRequest) return finish();
+        idleTimer = setTimeout(finish, WAIT_FOR_REQUEST_MS);
+        continue;
+      }
+      if (type === TYPE_HEADERS) {
+        const repaired = repairHeadersFrame(buf.subarray(scanned, end));
+        if (repaired) buf = Buffer.concat([buf.subarray(0, scanned), repaired, buf.subarray(end)]);
+        sawRequest = true;
+        if (acked) return finish();
+        // Keep reading until the ACK is in, so it can still be dropped.
+        scanned += repaired ? repaired.length : end - scanned;
+        continue;
+      }
+      scanned = end;
+    }
+  };
+
+  const onData = (chunk: Buffer): void => {
+    buf = Buffer.concat([buf, chunk]);
+    scan();
+  };
+
+  socket.on('data', onData);
+  socket.write(EMPTY_SETTINGS);
+  scan();
+}
