@@ -85,6 +85,9 @@ export async function bootstrap(cfg: Config, logger: Logger): Promise<Booted> {
     const { memberId, clusterId } = decodeMetadata(metadata);
     const storage = new MemoryStorage();
     if (snapshot) storage.applySnapshot(snapshot);
+    // Commit-index-only hard states are not written on their own (raft-node.ts), so the
+    // last one on disk may trail a snapshot taken since; a snapshot is committed state.
+    if (snapshot && hardState.commit < snapshot.metadata.index) hardState.commit = snapshot.metadata.index;
     storage.setHardState(hardState);
     storage.append(entries);
     logger.info(
