@@ -318,8 +318,33 @@ export class EtcdServer {
     };
   }
 
+  /**
+   * A leader that stops hands leadership to its most up-to-date voter first (as
+   * etcd does), so the cluster does not sit out an election timeout with requests
+   * forwarded to a member that is gone. Bounded by two election timeouts.
+   */
+  private async transferLeadershipForStop(): Promise<void> {
+    if (!this.raft.isLeader) return;
+    let target: bigint | undefined;
+    let best = -1;
+    for (const [id, p] of this.raft.raw.status().progress) {
+      if (id === this.memberId || p.isLearner || p.match <= best) continue;
+      best = p.match;
+      target = id;
+    }
+    if (target === undefined) return;
+    this.logger.info({ to: target.toString(16) }, 'leader stopping: transferring leadership');
+    this.raft.transferLeadership(target);
+    const deadline = Date.now() + 2 * this.cfg.electionMs;
+    while (this.raft.leader === this.memberId && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    if (this.raft.leader === this.memberId) this.logger.warn({}, 'leadership transfer did not finish before stopping');
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
+    await this.transferLeadershipForStop().catch((err: Error) =>
+      this.logger.warn({ err: err.message }, 'leadership transfer before stopping failed'),
+    );
     this.stopped = true;
     await this.raft.stop();
     await this.transport.stop();

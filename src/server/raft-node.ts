@@ -130,6 +130,11 @@ export class RaftNode {
     this.kick();
   }
 
+  transferLeadership(to: bigint): void {
+    this.raw.transferLeadership(to);
+    this.kick();
+  }
+
   campaign(): void {
     this.raw.campaign();
     this.kick();
