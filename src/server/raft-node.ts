@@ -181,6 +181,18 @@ export class RaftNode {
           this.handlers.onCommitted(early);
           committed = committed.slice(early.length);
         }
+        // A leader's appends and heartbeats go out before its own write, so the
+        // followers' fsyncs run in parallel with the leader's (Raft thesis §10.2.1):
+        // the leader counts its own copy only once it is on disk. Everything else
+        // (votes, acknowledgements) must wait until what it promises is durable.
+        let messages = rd.messages;
+        if (this.isLeader && messages.length > 0) {
+          const early = messages.filter(isLeaderBroadcast);
+          if (early.length > 0) {
+            this.send(early);
+            messages = messages.filter((m) => !isLeaderBroadcast(m));
+          }
+        }
         if (rd.hardState) this.unsavedHardState = rd.hardState;
         if (rd.entries.length > 0 || rd.mustSync) {
           // A hard state whose only change is the commit index need not be on disk
@@ -198,7 +210,7 @@ export class RaftNode {
           this.commitIndex = rd.hardState.commit;
         }
         if (rd.entries.length > 0) this.storage.append(rd.entries);
-        if (rd.messages.length > 0) this.send(rd.messages);
+        if (messages.length > 0) this.send(messages);
         if (rd.readStates.length > 0) this.handlers.onReadStates(rd.readStates);
         if (committed.length > 0) this.handlers.onCommitted(committed);
         this.raw.advance(rd);
@@ -225,4 +237,8 @@ export class RaftNode {
     if (this.unsavedHardState) await this.wal.save(this.unsavedHardState, []);
     await this.wal.close();
   }
+}
+
+function isLeaderBroadcast(m: Message): boolean {
+  return m.type === MessageType.MsgApp || m.type === MessageType.MsgHeartbeat;
 }

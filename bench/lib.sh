@@ -1,0 +1,207 @@
+# Shell helpers shared by bench/run-compare.sh (one member) and
+# bench/run-cluster-compare.sh (three members). Source it after `set -euo pipefail`
+# and after setting ROOT; then call bench_init.
+#
+# Every server process is started through start_member, which records its PID;
+# the EXIT trap stops each recorded PID (SIGTERM, then SIGKILL after 10 s) and
+# removes the temp dir (unless KEEP=1). Nothing is ever signalled by name.
+# shellcheck shell=bash
+
+ETCD_BIN="${ETCD_BIN:-etcd}"
+TRANSPORT="${TRANSPORT:-h2}"
+PORT_LO="${PORT_LO:-40000}"
+PORT_HI="${PORT_HI:-49999}"
+
+MEMBER_PIDS=()
+
+# stop_pid PID: SIGTERM, up to 10 s for it to exit, then SIGKILL; reaps it.
+stop_pid() {
+  local pid="$1"
+  [[ -n "$pid" ]] || return 0
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+# stop_members: stops every member started so far (all at once: SIGTERM to each,
+# then the wait), and forgets them.
+stop_members() {
+  local pid
+  for pid in "${MEMBER_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${MEMBER_PIDS[@]}"; do stop_pid "$pid"; done
+  MEMBER_PIDS=()
+}
+
+BENCH_PID=""
+bench_cleanup() {
+  stop_pid "$BENCH_PID"
+  stop_members
+  if [[ "${KEEP:-0}" == 1 ]]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
+}
+
+# bench_init PREFIX: temp dir $WORK, results file $RESULTS, traps, build, $BENCH.
+bench_init() {
+  WORK="$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")"
+  RESULTS="$WORK/results.jsonl"
+  : >"$RESULTS"
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT TERM
+  if [[ "${SKIP_BUILD:-0}" != 1 ]]; then (cd "$ROOT" && npm run build --silent); fi
+  BENCH=(node "$ROOT/dist/bench/cli.js")
+}
+
+# A loopback port in PORT_LO..PORT_HI that nobody accepts on (and not handed out before).
+USED_PORTS=" "
+free_port() {
+  local p
+  for _ in $(seq 1 500); do
+    p=$((PORT_LO + RANDOM % (PORT_HI - PORT_LO + 1)))
+    [[ "$USED_PORTS" == *" $p "* ]] && continue
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      USED_PORTS+="$p "
+      echo "$p"
+      return 0
+    fi
+  done
+  echo "no free port found in $PORT_LO-$PORT_HI" >&2
+  return 1
+}
+# Sets PORT to a free port (in the current shell, so USED_PORTS remembers it:
+# $(free_port) would run in a subshell and forget).
+alloc_port() {
+  free_port >"$WORK/.port"
+  PORT="$(<"$WORK/.port")"
+}
+
+# start_member KIND DIR FLAGS...: starts one server (etcd-ts or etcd) with etcd's
+# flags, log in DIR/server.log; appends its PID to MEMBER_PIDS and sets LAST_PID.
+start_member() {
+  local kind="$1" dir="$2"; shift 2
+  mkdir -p "$dir"
+  case "$kind" in
+    etcd-ts) (cd "$dir" && exec "$ROOT/bin/etcd-ts" "$@") >"$dir/server.log" 2>&1 & ;;
+    etcd) (cd "$dir" && exec "$ETCD_BIN" "$@") >"$dir/server.log" 2>&1 & ;;
+    *) echo "unknown server $kind" >&2; return 1 ;;
+  esac
+  LAST_PID=$!
+  MEMBER_PIDS+=("$LAST_PID")
+}
+
+# wait_healthy KIND SECONDS ENDPOINT... : waits (bounded) until every member
+# started is alive, logged "ready to serve client requests", and
+# `etcdctl endpoint health` over all ENDPOINTS succeeds.
+wait_healthy() {
+  local kind="$1" secs="$2"; shift 2
+  local eps; eps="$(IFS=,; echo "$*")"
+  local deadline=$((SECONDS + secs)) pid log
+  while ((SECONDS < deadline)); do
+    for pid in "${MEMBER_PIDS[@]}"; do
+      if ! kill -0 "$pid" 2>/dev/null; then
+        echo "$kind member (pid $pid) exited during start-up; logs:" >&2
+        for log in "$WORK/$kind"/server.log "$WORK/$kind"/*/server.log; do
+          [[ -f "$log" ]] && { echo "--- $log" >&2; tail -20 "$log" >&2; }
+        done
+        return 1
+      fi
+    done
+    local ready=1
+    for log in "$WORK/$kind"/server.log "$WORK/$kind"/*/server.log; do
+      [[ -f "$log" ]] || continue
+      grep -q "ready to serve client requests" "$log" 2>/dev/null || ready=0
+    done
+    if ((ready)) && etcdctl --endpoints "$eps" --command-timeout=2s endpoint health >/dev/null 2>&1; then
+      return 0
+    fi
+    sleep 0.2
+  done
+  echo "$kind did not become healthy within ${secs}s; logs:" >&2
+  for log in "$WORK/$kind"/server.log "$WORK/$kind"/*/server.log; do
+    [[ -f "$log" ]] && { echo "--- $log" >&2; tail -20 "$log" >&2; }
+  done
+  return 1
+}
+
+# record_proc KIND MEMBER PID: appends the process's peak RSS (VmHWM, KiB) and
+# CPU time (utime + stime, seconds) to the results.
+record_proc() {
+  local kind="$1" member="$2" pid="$3" hwm cpu
+  hwm="$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")"
+  cpu="$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$pid/stat")"
+  printf '{"server":"%s","label":"_proc","member":"%s","hwmKiB":%s,"cpuSec":%s}\n' \
+    "$kind" "$member" "$hwm" "$cpu" >>"$RESULTS"
+}
+
+# run_bench KIND LABEL ENDPOINTS BENCH-ARGS... : runs the load generator against
+# ENDPOINTS (comma-separated) and appends {"server","label","summary"} to the results.
+run_bench() {
+  local kind="$1" label="$2" eps="$3"; shift 3
+  echo "== $kind: $label" >&2
+  local out
+  # In the background (PID recorded) so that the trap can stop it too; `wait`
+  # lets a signal's trap run at once.
+  "${BENCH[@]}" "$@" --endpoints "$eps" --key-size "$KEY_SIZE" --key-space "$KEY_SPACE" \
+    --transport "$TRANSPORT" --no-progress >"$WORK/bench.out" 2>"$WORK/bench.err" &
+  BENCH_PID=$!
+  wait "$BENCH_PID" || true
+  BENCH_PID=""
+  out="$(tail -1 "$WORK/bench.out")"
+  if [[ "$out" != \{* ]]; then tail -5 "$WORK/bench.err" >&2; fi
+  if [[ "$out" != \{* ]]; then echo "bench failed ($kind $label)" >&2; return 1; fi
+  echo "$out" >&2
+  printf '{"server":"%s","label":"%s","summary":%s}\n' "$kind" "$label" "$out" >>"$RESULTS"
+}
+
+# print_table: the side-by-side table of $RESULTS (servers as columns, in the
+# order they ran, plus first/second ratio when there are two). With several
+# members per server, peak RSS is the largest member's and CPU the sum.
+# TABLE_METRICS: which rows per label (default "req/s p50 p99").
+print_table() {
+  node - "$RESULTS" "${TABLE_METRICS:-req/s p50 p99}" <<'JS'
+const fs = require('node:fs');
+const rows = fs.readFileSync(process.argv[2], 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+const metrics = process.argv[3].split(/\s+/);
+const servers = [...new Set(rows.map((r) => r.server))];
+const labels = [...new Set(rows.filter((r) => !r.label.startsWith('_')).map((r) => r.label))];
+const get = (s, l) => rows.find((r) => r.server === s && r.label === l);
+const procs = (s) => rows.filter((r) => r.server === s && r.label === '_proc');
+const multi = servers.some((s) => procs(s).length > 1);
+const cols = ['metric', ...servers];
+if (servers.length === 2) cols.push(`${servers[0]}/${servers[1]}`);
+const table = [];
+const add = (name, vals) => {
+  const row = [name, ...vals.map((v) => (v === undefined ? '-' : String(v)))];
+  if (servers.length === 2) row.push(vals[0] !== undefined && vals[1] ? (vals[0] / vals[1]).toFixed(2) + 'x' : '-');
+  table.push(row);
+};
+for (const l of labels) {
+  const s = servers.map((sv) => get(sv, l)?.summary);
+  if (metrics.includes('req/s')) add(`${l} req/s`, s.map((x) => x?.requestsPerSec));
+  if (metrics.includes('p50')) add(`${l} p50 ms`, s.map((x) => x?.latencyMs.p50));
+  if (metrics.includes('p99')) add(`${l} p99 ms`, s.map((x) => x?.latencyMs.p99));
+  const errs = s.map((x) => x?.errors ?? 0);
+  if (errs.some((e) => e)) add(`${l} errors`, errs);
+}
+const mib = (k) => Math.round(k / 1024);
+const maxOf = (xs) => (xs.length ? Math.max(...xs) : undefined);
+const sumOf = (xs) => (xs.length ? Math.round(xs.reduce((a, b) => a + b, 0) * 10) / 10 : undefined);
+if (multi) {
+  add('peak RSS MiB, max member', servers.map((sv) => { const m = maxOf(procs(sv).map((p) => p.hwmKiB)); return m === undefined ? undefined : mib(m); }));
+  const members = [...new Set(rows.filter((r) => r.label === '_proc').map((r) => r.member))];
+  for (const m of members) {
+    add(`  peak RSS MiB, ${m}`, servers.map((sv) => { const p = procs(sv).find((x) => x.member === m); return p ? mib(p.hwmKiB) : undefined; }));
+  }
+  add('server CPU s, all members', servers.map((sv) => sumOf(procs(sv).map((p) => p.cpuSec))));
+} else {
+  add('peak RSS MiB', servers.map((sv) => (procs(sv)[0] ? mib(procs(sv)[0].hwmKiB) : undefined)));
+  add('server CPU s', servers.map((sv) => procs(sv)[0]?.cpuSec));
+}
+const w = cols.map((c, i) => Math.max(c.length, ...table.map((r) => r[i].length)));
+const fmt = (r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
+console.log(fmt(cols));
+console.log(w.map((n) => '-'.repeat(n)).join('  '));
+for (const r of table) console.log(fmt(r));
+JS
+}
