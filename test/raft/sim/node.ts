@@ -15,6 +15,7 @@ import {
   StateType,
   decodeConfChange,
   emptyConfState,
+  seededRandom,
 } from '../../../src/raft/index.js';
 
 export interface NodeOptions {
@@ -127,13 +128,5 @@ export class SimNode {
   }
 }
 
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The core's own PRNG, so the simulation and the nodes draw from one kind of source. */
+export const seeded = seededRandom;
