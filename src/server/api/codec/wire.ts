@@ -99,20 +99,7 @@ function readU64Slow(c: Cursor): bigint {
 
 /** Signed 64-bit (int64; negative values are 10-byte two's complement). */
 export function readI64(c: Cursor): bigint {
-  // Same small-value fast path as readU64: a 1..4 byte varint is non-negative.
-  const b = c.buf;
-  let p = c.pos;
-  let x = b[p++];
-  if (x < 0x80) { c.pos = p; return BigInt(x); }
-  let v = x & 0x7f;
-  x = b[p++]; v |= (x & 0x7f) << 7;
-  if (x < 0x80) { c.pos = p; return BigInt(v); }
-  x = b[p++]; v |= (x & 0x7f) << 14;
-  if (x < 0x80) { c.pos = p; return BigInt(v); }
-  x = b[p++]; v |= (x & 0x7f) << 21;
-  if (x < 0x80) { c.pos = p; return BigInt(v); }
-  const u = readU64Slow(c);
-  return u < 0x8000000000000000n ? u : BigInt.asIntN(64, u);
+  return BigInt.asIntN(64, readU64(c));
 }
 
 /** Length-delimited bytes, copied: decoded objects must not pin the input. */
