@@ -20,7 +20,7 @@ export interface ApplierHooks {
   /** Called for every applied conf change: the Raft core must learn the new configuration. */
   applyConfChange(cc: ConfChange): ConfState;
   /** The set of members changed (after `membership` was updated): the transport follows. */
-  membersChanged(cc: ConfChange): void;
+  membersChanged(): void;
   /** The proposer of request `id` (if it is this member and still waiting) gets `result`. */
   deliver(id: bigint, result: ApplyResult): void;
   /** The applied index moved forward. */
@@ -88,7 +88,7 @@ export class Applier {
       const cc = decodeConfChange(e.data);
       this.membership.applyConfChange(cc);
       this.hooks.applyConfChange(cc);
-      this.hooks.membersChanged(cc);
+      this.hooks.membersChanged();
       if (fresh) this.store.setConsistentIndex(e.index);
     } else if (e.type === EntryType.Normal) {
       if (e.data.length === 0) {

@@ -4,7 +4,7 @@
 
 import type { Logger } from 'pino';
 import { ErrProposalDropped } from '../raft/index.js';
-import { type ConfChange, ConfChangeType, type ReadState, type SoftState, StateType } from '../raft/types.js';
+import { type ReadState, type SoftState, StateType } from '../raft/types.js';
 import { MvccStore, recoverStoreDir } from '../mvcc/index.js';
 import { decodeSnapshotData, encodeSnapshotData, exportStoreImage, installStoreImage } from './snapshot-data.js';
 import { encodeInternalRequest, encodeInternalRequestRaw } from './api/codec/index.js';
@@ -88,7 +88,7 @@ export class EtcdServer {
       onSnapshotStatus: (id, ok) => raftNode?.reportSnapshot(id, ok),
       isRemoved: (id) => membership.isRemoved(id),
     });
-    for (const m of membership.list()) if (m.id !== booted.memberId) transport.addPeer(m.id, m.peerURLs);
+    syncPeers(transport, membership, booted.memberId);
     await transport.start();
     let confState = booted.storage.initialState().confState;
     const compactor = new LogCompactor(
@@ -111,7 +111,7 @@ export class EtcdServer {
       membership,
       {
         applyConfChange: (cc) => (confState = booted.raw.applyConfChange(cc)),
-        membersChanged: (cc) => followMembership(transport, membership, booted.memberId, cc),
+        membersChanged: () => syncPeers(transport, membership, booted.memberId),
         deliver: (id, result) => server?.deliver(id, result),
         applied: (index) => {
           server?.campaignIfSoleVoter();
@@ -360,7 +360,11 @@ export class EtcdServer {
   }
 }
 
-/** Makes the transport's peer list equal to the membership (after a snapshot replaced it). */
+/**
+ * Makes the transport's peer list equal to the membership: at start-up, after each
+ * conf change and after a snapshot replaced the membership. Unchanged peers are
+ * left alone (updatePeer with the same URLs does nothing).
+ */
 function syncPeers(transport: PeerTransport, membership: Membership, self: bigint): void {
   const wanted = new Map(membership.list().filter((m) => m.id !== self).map((m) => [m.id, m]));
   for (const [id, m] of wanted) {
@@ -368,22 +372,4 @@ function syncPeers(transport: PeerTransport, membership: Membership, self: bigin
     else transport.addPeer(id, m.peerURLs);
   }
   for (const id of transport.peerIds()) if (!wanted.has(id)) transport.removePeer(id);
-}
-
-/** Keeps the transport's peer list equal to the membership after a conf change. */
-function followMembership(transport: PeerTransport, membership: Membership, self: bigint, cc: ConfChange): void {
-  if (cc.nodeId === self) return;
-  const m = membership.get(cc.nodeId);
-  switch (cc.type) {
-    case ConfChangeType.AddNode:
-    case ConfChangeType.AddLearnerNode:
-      if (m && !transport.hasPeer(cc.nodeId)) transport.addPeer(cc.nodeId, m.peerURLs);
-      return;
-    case ConfChangeType.UpdateNode:
-      if (m) transport.updatePeer(cc.nodeId, m.peerURLs);
-      return;
-    case ConfChangeType.RemoveNode:
-      if (transport.hasPeer(cc.nodeId)) transport.removePeer(cc.nodeId);
-      return;
-  }
 }
