@@ -21,7 +21,8 @@
 # LEADER_FIRST (1: the leader's endpoint is listed first, so the 1-client runs and
 # the first connection go to the leader in both clusters; 0: a,b,c order),
 # KEY_SIZE (8), VAL_SIZE (256), KEY_SPACE (10000), TIMEOUT_MS (10000, per request),
-# TRANSPORT (h2 | grpc), ETCD_BIN (etcd), ETCDTS_NODE_OPTS, KEEP=1, SKIP_BUILD=1.
+# TRANSPORT (h2 | grpc), ETCD_BIN (etcd), ETCDTS_NODE_OPTS, KEEP=1, SKIP_BUILD=1,
+# WARMUP_TOTAL (10000 requests of each workload, 16 clients, not recorded; 0 = off).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -99,6 +100,7 @@ for kind in $SERVERS; do
   echo "== $kind: leader ${leader_name:-?} ($leader); endpoints $eplist" >&2
   printf '{"server":"%s","label":"_leader","member":"%s"}\n' "$kind" "${leader_name:-?}" >>"$RESULTS"
 
+  warm_up "$kind" "$eplist" $WORKLOADS
   for w in $WORKLOADS; do
     for c in $CLIENT_COUNTS; do
       case "$w" in

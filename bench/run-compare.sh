@@ -13,7 +13,8 @@
 # RANGE_TOTAL (20000), TXN_TOTAL (0 = skip), KEY_SIZE (8), VAL_SIZE (256),
 # KEY_SPACE (10000), TRANSPORT (h2: the light client; grpc: @grpc/grpc-js), ETCD_BIN (etcd), ETCDTS_NODE_OPTS (extra node flags for
 # our server, e.g. --cpu-prof; profiles land in the kept dir), KEEP=1 keeps the
-# temp dir (logs, profiles), SKIP_BUILD=1 skips `npm run build`.
+# temp dir (logs, profiles), SKIP_BUILD=1 skips `npm run build`, WARMUP_TOTAL
+# (10000 requests of each workload before measuring, not recorded; 0 = off).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -45,6 +46,7 @@ for kind in $SERVERS; do
   wait_healthy "$kind" 30 "127.0.0.1:$cport"
   ep="127.0.0.1:$cport"
   common=(--clients "$CLIENTS" --conns "$CONNS")
+  warm_up "$kind" "$ep" put range-l range-s $([[ "$TXN_TOTAL" != 0 ]] && echo txn)
   run_bench "$kind" put "$ep" put "${common[@]}" --total "$PUT_TOTAL" --val-size "$VAL_SIZE"
   run_bench "$kind" "range l" "$ep" range "${common[@]}" --total "$RANGE_TOTAL" --consistency l
   run_bench "$kind" "range s" "$ep" range "${common[@]}" --total "$RANGE_TOTAL" --consistency s
