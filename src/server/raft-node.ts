@@ -140,11 +140,18 @@ export class RaftNode {
     this.kick();
   }
 
-  /** Schedules the Ready loop; many calls in one turn of the event loop cost one run. */
+  /**
+   * Schedules the Ready loop as a microtask: it runs as soon as the current
+   * callback returns (everything stepped or proposed in that callback goes into one
+   * Ready), not after a further turn of the event loop. That turn cost a put about
+   * 0.2 ms on each hop (leader → follower → leader). Batching under load does not
+   * depend on it: while a Ready's WAL write is in flight, proposals pile up in the
+   * core and the next Ready takes them all.
+   */
   kick(): void {
     if (this.running || this.scheduled || this.stopped) return;
     this.scheduled = true;
-    setImmediate(() => {
+    queueMicrotask(() => {
       this.scheduled = false;
       void this.loop();
     });

@@ -7,9 +7,10 @@
 //                      └── backoff (100 ms doubling to 2 s, jittered) ◄┘
 //
 // send() never blocks: while connecting or active, encoded messages go into a
-// bounded queue that is written as RaftBatch frames (many messages per write) once
-// per turn of the event loop, and only while gRPC accepts more (write() → true, or
-// after 'drain'). A full queue, a peer in backoff, or a stream that fails with
+// bounded queue that is written as RaftBatch frames (many messages per write) in a
+// microtask after the caller's synchronous work (so one Ready's messages to a peer
+// share a write, and a leader's appends reach the socket before its own WAL write
+// completes), and only while gRPC accepts more (write() → true, or after 'drain'). A full queue, a peer in backoff, or a stream that fails with
 // messages still queued means dropped messages: the peer is reported unreachable
 // and Raft retries on its own (probe, heartbeat, next MsgApp).
 
@@ -48,7 +49,8 @@ export class MessageStream {
   private readonly queue: BoundedQueue;
   private readonly backoff: Backoff;
   private timer: NodeJS.Timeout | undefined;
-  private flushHandle: NodeJS.Immediate | undefined;
+  /** A flush is queued as a microtask (cleared by teardown to cancel it). */
+  private flushQueued = false;
   private waitingDrain = false;
   /** The last failure logged; the same failure again is logged at debug only. */
   private lastFailure = '';
@@ -78,9 +80,11 @@ export class MessageStream {
   send(encoded: Uint8Array): boolean {
     if (this._state !== 'active' && this._state !== 'connecting') return false;
     if (!this.queue.push(encoded)) return false;
-    if (this._state === 'active' && this.flushHandle === undefined && !this.waitingDrain) {
-      this.flushHandle = setImmediate(() => {
-        this.flushHandle = undefined;
+    if (this._state === 'active' && !this.flushQueued && !this.waitingDrain) {
+      this.flushQueued = true;
+      queueMicrotask(() => {
+        if (!this.flushQueued) return; // torn down meanwhile
+        this.flushQueued = false;
         this.flush();
       });
     }
@@ -107,8 +111,7 @@ export class MessageStream {
   private teardown(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.flushHandle !== undefined) clearImmediate(this.flushHandle);
-    this.flushHandle = undefined;
+    this.flushQueued = false;
     this.waitingDrain = false;
     const call = this.call;
     this.call = undefined;
@@ -186,8 +189,7 @@ export class MessageStream {
     if (this._state === 'stopped') return;
     const wasActive = this._state === 'active';
     clearTimeout(this.timer);
-    if (this.flushHandle !== undefined) clearImmediate(this.flushHandle);
-    this.flushHandle = undefined;
+    this.flushQueued = false;
     this.waitingDrain = false;
     const dropped = this.queue.clear();
     if (dropped > 0 || wasActive) this.ctx.reportUnreachable(this.peerId);
