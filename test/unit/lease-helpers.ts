@@ -1,0 +1,43 @@
+// Shared helpers for the lease unit tests.
+
+import { seededRandom } from '../../src/raft/index.js';
+import { Lessor, type LessorOptions, type LeaseId, toLeaseId } from '../../src/lease/index.js';
+
+export class FakeClock {
+  constructor(public t = 1_000_000) {}
+  now(): number {
+    return this.t;
+  }
+  advance(ms: number): void {
+    this.t += ms;
+  }
+}
+
+export const id = (n: number | bigint): LeaseId => toLeaseId(n);
+export const k = (s: string): Uint8Array => new TextEncoder().encode(s);
+export const str = (b: Uint8Array): string => new TextDecoder().decode(b);
+
+/** Records what the lessor stored, keyed by id, as the backend would hold it. */
+export class MemStorage {
+  readonly records = new Map<LeaseId, Uint8Array>();
+  puts = 0;
+  deletes = 0;
+  put(leaseId: LeaseId, record: Uint8Array): void {
+    this.records.set(leaseId, record);
+    this.puts++;
+  }
+  delete(leaseId: LeaseId): void {
+    this.records.delete(leaseId);
+    this.deletes++;
+  }
+}
+
+export function newLessor(opts: LessorOptions = {}): { lessor: Lessor; clock: FakeClock; storage: MemStorage } {
+  const clock = new FakeClock();
+  const storage = new MemStorage();
+  const lessor = new Lessor({ clock, storage, minTtl: 1, ...opts });
+  return { lessor, clock, storage };
+}
+
+/** Deterministic PRNG (the raft core's mulberry32) so a failing random test can be replayed. */
+export const rng = seededRandom;
