@@ -298,6 +298,53 @@ describe('PeerTransport', () => {
     expect(a.t.isActive(5n)).toBe(false);
   });
 
+  it('unary calls to a service added on the peer port carry our ids; calls from another cluster are refused', async () => {
+    const echoDef: grpc.ServiceDefinition = {
+      Echo: {
+        path: '/test.Echo/Echo',
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: (b: Buffer) => b,
+        requestDeserialize: (b: Buffer) => b,
+        responseSerialize: (b: Buffer) => b,
+        responseDeserialize: (b: Buffer) => b,
+      },
+    };
+    const callers: bigint[] = [];
+    const withEcho = async (id: bigint, clusterId?: bigint): Promise<Member> => {
+      const m = await member(id, { clusterId, start: false });
+      m.t.addService(echoDef, {
+        Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
+          const from = m.t.admit(call, cb, 'echo');
+          if (from === undefined) return;
+          callers.push(from);
+          cb(null, Buffer.concat([Buffer.from('echo:'), call.request]));
+        },
+      });
+      await m.t.start();
+      m.url = `http://${m.t.addresses[0]}`;
+      return m;
+    };
+    const a = await withEcho(1n);
+    const b = await withEcho(2n);
+    link(a, b);
+    const id = (x: Buffer): Buffer => x;
+    const res = await a.t.unary(2n, '/test.Echo/Echo', id, id, Buffer.from('hi'), 2000);
+    expect(res.toString()).toBe('echo:hi');
+    expect(callers).toEqual([1n]);
+    expect(() => b.t.addService(echoDef, {})).toThrow(/after start/);
+
+    await expect(a.t.unary(9n, '/test.Echo/Echo', id, id, Buffer.from('x'), 500)).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+
+    const other = await withEcho(3n, 0xbbbbn);
+    a.t.addPeer(3n, [other.url]);
+    await expect(a.t.unary(3n, '/test.Echo/Echo', id, id, Buffer.from('x'), 2000)).rejects.toMatchObject({
+      code: grpc.status.FAILED_PRECONDITION,
+      details: 'cluster ID mismatch: local bbbb, remote c1',
+    });
+    expect(callers).toEqual([1n]);
+  });
+
   it('updatePeer moves to new URLs; removePeer forgets the peer', async () => {
     const a = await member(1n);
     const b = await member(2n);

@@ -8,8 +8,8 @@ import { type Message, MessageType } from '../../raft/types.js';
 import type { PeerContext } from './context.js';
 import { listenPeers, type PeerListener } from './listener.js';
 import { Peer } from './peer.js';
-import { raftServiceHandlers } from './receiver.js';
-import { hex, raftServiceDefinition } from './service.js';
+import { admit, raftServiceHandlers } from './receiver.js';
+import { hex, idMetadata, raftServiceDefinition } from './service.js';
 import { DEFAULT_LIMITS, type PeerTransportOptions, type TransportLimits } from './types.js';
 
 /** A dropped-message warning per peer at most this often. */
@@ -31,6 +31,7 @@ export class PeerTransport {
   private pendingSnapshots: [bigint, boolean][] = [];
   private callbackHandle: NodeJS.Immediate | undefined;
   private readonly dropLog = new Map<bigint, { at: number; count: number }>();
+  private readonly extraServices: [grpc.ServiceDefinition, grpc.UntypedServiceImplementation][] = [];
 
   constructor(private readonly opts: PeerTransportOptions) {
     this.localId = opts.localId;
@@ -84,6 +85,7 @@ export class PeerTransport {
         },
       ),
     );
+    for (const [def, impl] of this.extraServices) server.addService(def, impl);
     this.server = server;
     this.injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
     this.listeners = await listenPeers(this.opts.listenUrls, this.injector);
@@ -92,6 +94,57 @@ export class PeerTransport {
       'listening for peers',
     );
     for (const p of this.peers.values()) p.start();
+  }
+
+  /**
+   * Another service on the peer port (say, lease renewals forwarded by followers).
+   * Before start(). Its handlers admit each call first (see admit()).
+   */
+  addService(def: grpc.ServiceDefinition, impl: grpc.UntypedServiceImplementation): void {
+    if (this.started) throw new Error('PeerTransport: addService() after start()');
+    this.extraServices.push([def, impl]);
+  }
+
+  /**
+   * For handlers of services added with addService: the calling member's id if the
+   * call comes from a member of this cluster addressed to us; otherwise the call
+   * has been refused (FAILED_PRECONDITION, as the message stream refuses).
+   */
+  admit<R>(call: grpc.ServerUnaryCall<unknown, R>, callback: grpc.sendUnaryData<R>, what: string): bigint | undefined {
+    const ctx = { localId: this.localId, clusterId: this.clusterId, logger: this.opts.logger, isRemoved: this.opts.isRemoved?.bind(this.opts) };
+    return admit(ctx, call, callback, what);
+  }
+
+  /**
+   * One unary call to a peer's service on its peer port, carrying our member and
+   * cluster ids. Fails with the gRPC error (UNAVAILABLE when the peer is unknown
+   * or down, DEADLINE_EXCEEDED after timeoutMs).
+   */
+  unary<Req, Res>(
+    id: bigint,
+    path: string,
+    serialize: (r: Req) => Buffer,
+    deserialize: (b: Buffer) => Res,
+    req: Req,
+    timeoutMs: number,
+  ): Promise<Res> {
+    const peer = this.peers.get(id);
+    if (peer === undefined || this.stopped) {
+      return Promise.reject(Object.assign(new Error(`peer ${hex(id)} is not known`), { code: grpc.status.UNAVAILABLE }));
+    }
+    return new Promise<Res>((resolve, reject) => {
+      peer
+        .unaryClient()
+        .makeUnaryRequest<Req, Res>(
+          path,
+          serialize,
+          deserialize,
+          req,
+          idMetadata(this.localId, this.clusterId, id),
+          { deadline: Date.now() + timeoutMs },
+          (err, res) => (err ? reject(err) : resolve(res!)),
+        );
+    });
   }
 
   /** host:port of every listener, as bound (port 0 resolved). */

@@ -1,6 +1,7 @@
 // One remote member as the transport sees it: its URLs, a gRPC client for the
-// message stream and a separate one (a separate TCP connection) for snapshots,
-// the outbound message stream and the snapshot sender.
+// message stream, a separate one (a separate TCP connection) for snapshots and
+// another for unary calls (requests forwarded to the leader, such as lease
+// renewals), the outbound message stream and the snapshot sender.
 
 import * as grpc from '@grpc/grpc-js';
 import type { Message } from '../../raft/types.js';
@@ -40,6 +41,8 @@ export class Peer {
   private msgClientUrl = '';
   private snapClient: grpc.Client | undefined;
   private snapClientUrl = '';
+  private rpcClient: grpc.Client | undefined;
+  private rpcClientUrl = '';
   readonly stream: MessageStream;
   readonly snapshots: SnapshotSender;
 
@@ -74,6 +77,17 @@ export class Peer {
       }
       return this.snapClient;
     });
+  }
+
+  /** The client for unary calls to this peer, on its current URL (made on first use). */
+  unaryClient(): grpc.Client {
+    const url = this.currentUrl();
+    if (this.rpcClient === undefined || this.rpcClientUrl !== url) {
+      this.rpcClient?.close();
+      this.rpcClient = this.newClient(url);
+      this.rpcClientUrl = url;
+    }
+    return this.rpcClient;
   }
 
   get peerUrls(): readonly string[] {
@@ -120,8 +134,10 @@ export class Peer {
   private closeClients(): void {
     this.msgClient?.close();
     this.snapClient?.close();
+    this.rpcClient?.close();
     this.msgClient = undefined;
     this.snapClient = undefined;
+    this.rpcClient = undefined;
   }
 }
 

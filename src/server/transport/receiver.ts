@@ -21,14 +21,22 @@ export interface ReceiverContext {
 }
 
 type AnyCall = grpc.ServerReadableStream<unknown, Ack>;
+type AdmitCall = Pick<AnyCall, 'metadata' | 'getPeer'>;
+
+/** What admit() needs to know. */
+export type AdmitContext = Pick<ReceiverContext, 'localId' | 'clusterId' | 'logger' | 'isRemoved'>;
 
 /** Ends with an error status carrying our ids, so the sender can say what was wrong. */
-function refuse(ctx: ReceiverContext, callback: grpc.sendUnaryData<Ack>, code: grpc.status, details: string): void {
+function refuse<R>(ctx: AdmitContext, callback: grpc.sendUnaryData<R>, code: grpc.status, details: string): void {
   callback({ code, details, metadata: idMetadata(ctx.localId, ctx.clusterId) }, null);
 }
 
-/** The sender's id if the call may proceed; otherwise refuses it and returns undefined. */
-function admit(ctx: ReceiverContext, call: AnyCall, callback: grpc.sendUnaryData<Ack>, what: string): bigint | undefined {
+/**
+ * The sender's id if the call may proceed (our cluster, addressed to us, not a
+ * removed member); otherwise refuses it and returns undefined. Every call on the
+ * peer port goes through here, the message stream and other services alike.
+ */
+export function admit<R>(ctx: AdmitContext, call: AdmitCall, callback: grpc.sendUnaryData<R>, what: string): bigint | undefined {
   const from = readId(call.metadata, MD_FROM);
   const cluster = readId(call.metadata, MD_CLUSTER_ID);
   const to = readId(call.metadata, MD_TO);
