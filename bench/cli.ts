@@ -2,6 +2,7 @@
 //   npm run bench -- put --clients 16 --total 20000 --val-size 256 --key-space 10000
 //   npm run bench -- range --clients 16 --consistency s --key-space 10000
 //   npm run bench -- txn --clients 16
+//   npm run bench -- watch --watchers 1000 --streams 10 --rate 200 --total 2000 --val-size 64
 // Report on stdout, then one line of JSON; progress on stderr every second.
 
 import { ArgError, USAGE, parseArgs, type BenchOptions } from './load/args.js';
@@ -9,6 +10,7 @@ import { H2Pool } from './load/h2.js';
 import { KvPool, type KvTransport } from './load/pool.js';
 import { formatReport, summarize } from './load/report.js';
 import { runWorkload } from './load/runner.js';
+import { formatWatchReport, runWatchBench } from './load/watch.js';
 import { makeWorkload } from './load/workloads.js';
 
 async function preload(pool: KvTransport, opts: BenchOptions): Promise<void> {
@@ -36,6 +38,13 @@ async function main(): Promise<number> {
   if (opts.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
+  }
+  if (opts.workload === 'watch') {
+    const summary = await runWatchBench(opts, (line) => {
+      if (opts.progress) process.stderr.write(`${line}\n`);
+    });
+    process.stdout.write(`${formatWatchReport(summary)}\n\n${JSON.stringify(summary)}\n`);
+    return summary.putErrors || summary.missingEvents ? 1 : 0;
   }
   const pool: KvTransport =
     opts.transport === 'h2' ? new H2Pool(opts.endpoints, opts.conns) : new KvPool(opts.endpoints, opts.conns);

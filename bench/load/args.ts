@@ -3,7 +3,7 @@
 // --key-size, --val-size, --key-space-size (alias --key-space), --consistency,
 // --sequential-keys. Both `--flag=v` and `--flag v`; unknown flags are errors.
 
-export type WorkloadName = 'put' | 'range' | 'txn';
+export type WorkloadName = 'put' | 'range' | 'txn' | 'watch';
 
 export interface BenchOptions {
   workload: WorkloadName;
@@ -30,12 +30,19 @@ export interface BenchOptions {
   timeoutMs: number;
   /** 'grpc' (@grpc/grpc-js, default) or 'h2' (minimal gRPC on node:http2, lighter). */
   transport: 'grpc' | 'h2';
+  /** Watch: watchers on the key prefix, spread over `streams` streams on `conns` connections. */
+  watchers: number;
+  streams: number;
+  /** Watch: puts per second the writer issues (open loop). */
+  rate: number;
+  /** Watch: where the watchers connect (default: --endpoints; the writer uses --endpoints). */
+  watchEndpoints: string[];
   /** Progress line on stderr every second. */
   progress: boolean;
   help: boolean;
 }
 
-export const USAGE = `usage: npm run bench -- put|range|txn [flags]
+export const USAGE = `usage: npm run bench -- put|range|txn|watch [flags]
 
   --endpoints host:port[,…]   gRPC endpoints (default 127.0.0.1:2379)
   --clients N                 concurrent in-flight requests (default 1)
@@ -53,10 +60,16 @@ export const USAGE = `usage: npm run bench -- put|range|txn [flags]
   --timeout MS                per-request deadline (default 0: none)
   --transport grpc|h2         client: @grpc/grpc-js (default) or minimal gRPC on node:http2,
                               which costs the generator far less CPU per request
+  --watchers N                watch: watchers on the prefix (default 100)
+  --streams N                 watch: Watch streams they are spread over (default 10)
+  --rate N                    watch: puts per second, at a fixed pace (default 100)
+  --watch-endpoints host:port[,…]  watch: where watchers connect (default --endpoints)
   --no-progress               no per-second progress on stderr
 
 Prints a report on stdout, then one line of JSON (the summary, for scripts).
-txn: Txn(If mod_revision(key) > 0, Then Put(key, value), Else Put(key, value)).`;
+txn: Txn(If mod_revision(key) > 0, Then Put(key, value), Else Put(key, value)).
+watch: --watchers watchers on --prefix (default "w/"), --total puts under it at --rate per second;
+reports events delivered per second and the delivery latency (put issued → event received).`;
 
 const DEFAULTS: Omit<BenchOptions, 'workload'> = {
   endpoints: ['127.0.0.1:2379'],
@@ -74,12 +87,16 @@ const DEFAULTS: Omit<BenchOptions, 'workload'> = {
   preload: false,
   timeoutMs: 0,
   transport: 'grpc',
+  watchers: 100,
+  streams: 10,
+  rate: 100,
+  watchEndpoints: [],
   progress: true,
   help: false,
 };
 
 type Kind = 'int' | 'nonneg' | 'bool' | 'string';
-const FLAGS: Record<string, { field: keyof BenchOptions | 'endpointsRaw'; kind: Kind }> = {
+const FLAGS: Record<string, { field: keyof BenchOptions | 'endpointsRaw' | 'watchEndpointsRaw'; kind: Kind }> = {
   endpoints: { field: 'endpointsRaw', kind: 'string' },
   clients: { field: 'clients', kind: 'int' },
   conns: { field: 'conns', kind: 'int' },
@@ -96,6 +113,10 @@ const FLAGS: Record<string, { field: keyof BenchOptions | 'endpointsRaw'; kind: 
   preload: { field: 'preload', kind: 'bool' },
   timeout: { field: 'timeoutMs', kind: 'nonneg' },
   transport: { field: 'transport', kind: 'string' },
+  watchers: { field: 'watchers', kind: 'int' },
+  streams: { field: 'streams', kind: 'int' },
+  rate: { field: 'rate', kind: 'int' },
+  'watch-endpoints': { field: 'watchEndpointsRaw', kind: 'string' },
   progress: { field: 'progress', kind: 'bool' },
   help: { field: 'help', kind: 'bool' },
 };
@@ -113,6 +134,16 @@ function parseInt10(name: string, v: string, min: number): number {
   const n = Number(v);
   if (!Number.isSafeInteger(n) || n < min) throw new ArgError(`invalid value "${v}" for flag --${name}: must be >= ${min}`);
   return n;
+}
+
+function parseEndpoints(flag: string, raw: string): string[] {
+  const eps = raw
+    .split(',')
+    .map((s) => s.trim().replace(/^https?:\/\//, '').replace(/\/+$/, ''))
+    .filter((s) => s.length > 0);
+  if (eps.length === 0) throw new ArgError(`--${flag}: no endpoint given`);
+  for (const e of eps) if (!/^[^\s:]+:\d+$/.test(e) && !/^\[[0-9a-fA-F:.]+\]:\d+$/.test(e)) throw new ArgError(`--${flag}: "${e}" is not host:port`);
+  return eps;
 }
 
 /** Parses argv (without node and script). Throws ArgError with a clear message. */
@@ -156,14 +187,12 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     else opts[spec.field] = value;
   }
   if (opts.endpointsRaw !== undefined) {
-    const eps = String(opts.endpointsRaw)
-      .split(',')
-      .map((s) => s.trim().replace(/^https?:\/\//, '').replace(/\/+$/, ''))
-      .filter((s) => s.length > 0);
-    if (eps.length === 0) throw new ArgError('--endpoints: no endpoint given');
-    for (const e of eps) if (!/^[^\s:]+:\d+$/.test(e) && !/^\[[0-9a-fA-F:.]+\]:\d+$/.test(e)) throw new ArgError(`--endpoints: "${e}" is not host:port`);
-    opts.endpoints = eps;
+    opts.endpoints = parseEndpoints('endpoints', String(opts.endpointsRaw));
     delete opts.endpointsRaw;
+  }
+  if (opts.watchEndpointsRaw !== undefined) {
+    opts.watchEndpoints = parseEndpoints('watch-endpoints', String(opts.watchEndpointsRaw));
+    delete opts.watchEndpointsRaw;
   }
   if (opts.consistency !== 'l' && opts.consistency !== 's') {
     throw new ArgError(`invalid value "${String(opts.consistency)}" for flag --consistency: want l or s`);
@@ -176,11 +205,16 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     out.workload = (workload ?? 'put') as WorkloadName;
     return out;
   }
-  if (workload === undefined) throw new ArgError('missing workload: put, range or txn');
-  if (workload !== 'put' && workload !== 'range' && workload !== 'txn') {
-    throw new ArgError(`unknown workload "${workload}": want put, range or txn`);
+  if (workload === undefined) throw new ArgError('missing workload: put, range, txn or watch');
+  if (workload !== 'put' && workload !== 'range' && workload !== 'txn' && workload !== 'watch') {
+    throw new ArgError(`unknown workload "${workload}": want put, range, txn or watch`);
   }
   out.workload = workload;
+  if (workload === 'watch') {
+    if (out.watchEndpoints.length === 0) out.watchEndpoints = out.endpoints;
+    if (out.prefix === '') out.prefix = 'w/';
+    if (out.streams > out.watchers) out.streams = out.watchers;
+  }
   const minKey = Buffer.byteLength(out.prefix) + String(out.keySpace - 1).length;
   if (out.keySize < minKey) {
     throw new ArgError(`--key-size ${out.keySize} is too small for prefix "${out.prefix}" and --key-space ${out.keySpace} (need >= ${minKey})`);

@@ -72,5 +72,7 @@ export function makeWorkload(opts: BenchOptions): Workload {
       return rangeWorkload(opts);
     case 'txn':
       return txnWorkload(opts);
+    case 'watch':
+      throw new Error('the watch workload runs through runWatchBench (load/watch.ts)');
   }
 }

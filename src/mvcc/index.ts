@@ -13,3 +13,10 @@ export * from './types.js';
 export { StateImageError, type ImageSummary } from './state-format.js';
 export type { ExportOptions, RestoreOptions } from './state-transfer.js';
 export { replaceStoreDir, recoverStoreDir, type StoreDirRecovery, type RecoverOptions } from './store-dir.js';
+export { WatchHub, type WatchHubOptions, type WatchHubStats, type HubStore } from './watch-hub.js';
+export {
+  WatchStream, WatchError, AUTO_WATCH_ID, INVALID_WATCH_ID, type WatchRequest as MvccWatchRequest,
+  ErrEmptyWatcherRangeText, ErrWatcherDuplicateIdText,
+} from './watch-stream.js';
+export type { WatchResponse as MvccWatchResponse, WatchSink, WatchFilters } from './watcher.js';
+export { EVENT_OVERHEAD_BYTES } from './event-reader.js';

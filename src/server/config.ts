@@ -28,6 +28,8 @@ export interface Config {
   preVote: boolean;
   strictReconfigCheck: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  /** Period of progress notifications to watchers that asked for them (etcd: 10 min, ≥ 100 ms). */
+  watchProgressNotifyIntervalMs: number;
   /** Environment variables that were used, and ETCD_* ones that were not (etcd warns about those). */
   envUsed: string[];
   envUnknown: string[];
@@ -125,6 +127,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}): ParseRes
     preVote: bool(get('pre-vote')),
     strictReconfigCheck: bool(get('strict-reconfig-check')),
     logLevel: logLevel === 'panic' ? 'fatal' : (logLevel as Config['logLevel']),
+    watchProgressNotifyIntervalMs: progressInterval(duration(get('experimental-watch-progress-notify-interval'), 'experimental-watch-progress-notify-interval')),
     envUsed,
     envUnknown,
   };
@@ -164,6 +167,9 @@ function checkValue(spec: FlagSpec, value: string): void {
     case 'urls':
       urls(value, spec.name);
       break;
+    case 'duration':
+      duration(value, spec.name);
+      break;
     default:
       break;
   }
@@ -187,6 +193,39 @@ function int(v: string, name: string): number {
   const n = Number(v);
   if (!Number.isSafeInteger(n)) throw new ConfigError(`invalid value "${v}" for flag -${name}: value out of range`);
   return n;
+}
+
+const DURATION_UNITS_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A Go duration ("10m", "1h30m", "1.5s", "250ms", "0") in milliseconds. */
+export function duration(v: string, name: string): number {
+  const bad = (): ConfigError => new ConfigError(`invalid value "${v}" for flag -${name}: parse error`);
+  let s = v.trim();
+  let sign = 1;
+  if (s.startsWith('-') || s.startsWith('+')) {
+    if (s[0] === '-') sign = -1;
+    s = s.slice(1);
+  }
+  if (s === '0') return 0;
+  if (s === '') throw bad();
+  let total = 0;
+  const re = /^(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/;
+  while (s.length > 0) {
+    const m = re.exec(s);
+    if (!m) throw bad();
+    total += Number(m[1]) * DURATION_UNITS_MS[m[2]!]!;
+    s = s.slice(m[0].length);
+  }
+  return sign * total;
+}
+
+const DEFAULT_WATCH_PROGRESS_MS = 10 * 60_000;
+const MIN_WATCH_PROGRESS_MS = 100;
+
+/** etcd keeps its default for a value ≤ 0 and raises anything below the minimum to it. */
+function progressInterval(ms: number): number {
+  if (ms <= 0) return DEFAULT_WATCH_PROGRESS_MS;
+  return Math.max(ms, MIN_WATCH_PROGRESS_MS);
 }
 
 /** etcd's canonical URL text: no trailing slash on a bare host. */

@@ -73,5 +73,9 @@ async function metrics(server: EtcdServer): Promise<[string, string]> {
   const st = await server.status();
   server.metrics.dbSize.set(st.dbSize);
   server.metrics.proposalsCommitted.set(st.raftIndex);
+  const w = server.watchHub.stats();
+  server.metrics.watchers.set(w.synced + w.unsynced + w.victims);
+  server.metrics.slowWatchers.set(w.unsynced + w.victims);
+  server.metrics.watchVictimized.set(w.victimized);
   return [server.metrics.registry.contentType, await server.metrics.registry.metrics()];
 }

@@ -18,6 +18,19 @@ export class ServerMetrics {
     buckets: [0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096, 8.192],
     registers: [this.registry],
   });
+  readonly watchStreams = new Gauge({ name: 'etcd_debugging_mvcc_watch_stream_total', help: 'Total number of watch streams.', registers: [this.registry] });
+  readonly watchers = new Gauge({ name: 'etcd_debugging_mvcc_watcher_total', help: 'Total number of watchers.', registers: [this.registry] });
+  readonly slowWatchers = new Gauge({ name: 'etcd_debugging_mvcc_slow_watcher_total', help: 'Total number of unsynced slow watchers.', registers: [this.registry] });
+  readonly watchVictimized = new Gauge({
+    name: 'etcdts_watch_slow_consumer_total',
+    help: 'Times a watcher was moved aside because its stream could not take more responses.',
+    registers: [this.registry],
+  });
+  readonly watchBufferedBytes = new Gauge({
+    name: 'etcdts_watch_send_buffer_bytes',
+    help: 'Watch responses waiting to be sent to clients, over all streams (estimated bytes in memory).',
+    registers: [this.registry],
+  });
   readonly dbSize = new Gauge({ name: 'etcd_mvcc_db_total_size_in_bytes', help: 'Total size of the underlying database physically allocated in bytes.', registers: [this.registry] });
 
   constructor() {

@@ -8,14 +8,13 @@
 // `endpoint status` only — version, db size and raft index (see the last test).
 // When etcd is on PATH, the same sequence also runs against it, which keeps the
 // literals honest.
-import { execFileSync } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiServices, type RangeRequest, type RangeResponse } from '../../src/server/api/codec/index.js';
 import { label, MEMBER_ARGS, normalise, STEPS, type Expected, type Step } from './helpers/kv-sequence.js';
 import {
-  etcdctl, HAVE_ETCD, HAVE_ETCDCTL, requireEtcdctl, startMember, stopMember, type Member,
+  etcdctl, etcdIs34, HAVE_ETCDCTL, requireEtcdctl, startMember, stopMember, type Member,
 } from './helpers/etcd-process.js';
 
 const EXPECTED: Expected[] = [
@@ -270,14 +269,6 @@ function runSequence(getMember: () => Member): void {
   });
 }
 
-function etcdIs34(): boolean {
-  if (!HAVE_ETCD) return false;
-  try {
-    return /etcd Version: 3\.4\./.test(execFileSync('etcd', ['--version'], { encoding: 'utf8', timeout: 10_000 }));
-  } catch {
-    return false;
-  }
-}
 
 type Unary<Req, Res> = (req: Req, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Res) => void) => void;
 

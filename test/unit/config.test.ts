@@ -73,6 +73,18 @@ describe('flags', () => {
     expect(() => run(['--name', 'other'])).toThrow(/couldn't find local name "other"/);
   });
 
+  it('--experimental-watch-progress-notify-interval: Go durations, etcd default 10m, at least 100ms', () => {
+    const flag = '--experimental-watch-progress-notify-interval';
+    expect(run([]).watchProgressNotifyIntervalMs).toBe(600_000);
+    expect(run([flag, '1h2m3.5s']).watchProgressNotifyIntervalMs).toBe(3_723_500);
+    expect(run([`${flag}=250ms`]).watchProgressNotifyIntervalMs).toBe(250);
+    expect(run([flag, '10ms']).watchProgressNotifyIntervalMs).toBe(100);
+    expect(run([flag, '0']).watchProgressNotifyIntervalMs).toBe(600_000);
+    expect(run([], { ETCD_EXPERIMENTAL_WATCH_PROGRESS_NOTIFY_INTERVAL: '2s' }).watchProgressNotifyIntervalMs).toBe(2000);
+    expect(() => run([flag, '5'])).toThrow('invalid value "5" for flag -experimental-watch-progress-notify-interval: parse error');
+    expect(() => run([flag, '1x'])).toThrow(/parse error/);
+  });
+
   it('answers --version and --help without a config', () => {
     expect(parseArgs(['--version']).kind).toBe('version');
     expect(parseArgs(['--help']).kind).toBe('help');

@@ -1,6 +1,6 @@
 // Shared e2e helpers: free loopback ports, a member process (ours or the real
 // etcd) started and stopped by PID with bounded waits, etcdctl with a timeout.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { Member } from './member.js';
@@ -19,6 +19,16 @@ export function onPath(cmd: string): boolean {
 
 export const HAVE_ETCDCTL = onPath('etcdctl');
 export const HAVE_ETCD = onPath('etcd');
+
+/** The etcd on PATH is 3.4 (the version recorded outputs come from). */
+export function etcdIs34(): boolean {
+  if (!HAVE_ETCD) return false;
+  try {
+    return /etcd Version: 3\.4\./.test(execFileSync('etcd', ['--version'], { encoding: 'utf8', timeout: 10_000 }));
+  } catch {
+    return false;
+  }
+}
 export const IN_CI = process.env.CI === 'true';
 
 /**

@@ -59,6 +59,10 @@ export class KvClient {
     return this.call('DeleteRange', req);
   }
 
+  compact(revision: number, physical = false): Promise<pb.CompactionResponse> {
+    return this.call('Compact', { revision: BigInt(revision), physical });
+  }
+
   close(): void {
     this.client.close();
   }

@@ -1,0 +1,217 @@
+// The send side of one Watch stream: a bounded FIFO between the watch hub and
+// the gRPC call. Responses are encoded and written in order, as fast as the
+// call accepts them; when the call's write buffer is full (the client reads
+// slowly, HTTP/2 flow control has stopped us) responses wait here, and once
+// the backlog reaches its limits — bytes, or a number of responses like etcd's
+// 128-slot channel per stream, scaled with the stream's watchers since one
+// revision can mean one response per watcher — the queue refuses more: the hub
+// then keeps the refused response with its watcher (a victim) and nothing else
+// accumulates. When the backlog falls to half, `onRoom` tells the hub to offer
+// them again.
+//
+// Control responses (created, canceled) and event-less ones (progress,
+// compacted) are never refused: they are small and the client's own requests
+// produce them. Like etcd's 16-slot control channel, too many of them waiting
+// makes the stream stop reading requests (`onControlFull`) until they are out,
+// so a client cannot grow the backlog without bound; event backlog alone does
+// not, so a congested client can still cancel watchers.
+
+import { EVENT_OVERHEAD_BYTES, type MvccWatchResponse, type WatchSink } from '../../mvcc/index.js';
+
+import type { WatchOutput } from './watch-output.js';
+
+export type QueueItem = { kind: 'events'; res: MvccWatchResponse } | { kind: 'control'; msg: Buffer };
+
+export interface WatchQueueHooks {
+  /** Turns an events item into framed wire messages (several when fragmented); may need a read (prev_kv). */
+  encode(res: MvccWatchResponse): Buffer[] | Promise<Buffer[]>;
+  /** The event backlog is back under half its limits after refusing a response: offer again. */
+  onRoom(): void;
+  /** Too many control responses wait: stop reading requests. */
+  onControlFull(): void;
+  /** They are down to half: read requests again. */
+  onControlRoom(): void;
+  /** Encoding failed (a bug or a closed store): the stream must end. */
+  onError(err: unknown): void;
+  /** Backlog size changes, for the buffered-bytes gauge. */
+  onBytes?(delta: number): void;
+}
+
+const RESPONSE_OVERHEAD_BYTES = 64;
+/** Control responses allowed to wait before requests stop being read (etcd: 16, blocking). */
+const MAX_CONTROL_WAITING = 64;
+/** Responses are written in batches of about this many bytes (one HTTP/2 write each). */
+const BATCH_BYTES = 64 * 1024;
+
+function itemBytes(item: QueueItem): number {
+  if (item.kind === 'control') return item.msg.length + RESPONSE_OVERHEAD_BYTES;
+  let n = RESPONSE_OVERHEAD_BYTES;
+  for (const ev of item.res.events) n += ev.kv.key.length + ev.kv.value.length + EVENT_OVERHEAD_BYTES;
+  return n;
+}
+
+export class WatchSendQueue implements WatchSink {
+  private items: (QueueItem | undefined)[] = [];
+  private sizes: number[] = [];
+  private head = 0;
+  private bytes = 0;
+  private writable = true;
+  private busy = false;
+  private scheduled = false;
+  private pressured = false;
+  private controls = 0;
+  private controlPaused = false;
+  private closed = false;
+
+  constructor(
+    private readonly out: WatchOutput,
+    private readonly maxBytes: number,
+    /** Responses allowed to wait (read at each check: it follows the stream's watcher count). */
+    private readonly maxItems: () => number,
+    private readonly hooks: WatchQueueHooks,
+  ) {}
+
+  private get count(): number {
+    return this.items.length - this.head;
+  }
+
+  private over(): boolean {
+    return this.bytes >= this.maxBytes || this.count >= this.maxItems();
+  }
+
+  /** Bytes waiting (estimated in-memory size of the queued responses). */
+  get backlogBytes(): number {
+    return this.bytes;
+  }
+
+  /** WatchSink: an events response from the hub. */
+  send(res: MvccWatchResponse): boolean {
+    if (this.closed) return true; // nobody will read it; the watchers are being canceled
+    if (res.events.length > 0 && this.over()) {
+      this.pressured = true;
+      return false;
+    }
+    this.push({ kind: 'events', res });
+    return true;
+  }
+
+  /** A control response, already encoded and framed. */
+  control(msg: Buffer): void {
+    if (this.closed) return;
+    this.push({ kind: 'control', msg });
+    if (++this.controls >= MAX_CONTROL_WAITING && !this.controlPaused) {
+      this.controlPaused = true;
+      this.hooks.onControlFull();
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.hooks.onBytes?.(-this.bytes);
+    this.items = [];
+    this.sizes = [];
+    this.bytes = 0;
+  }
+
+  private push(item: QueueItem): void {
+    const n = itemBytes(item);
+    this.items.push(item);
+    this.sizes.push(n);
+    this.bytes += n;
+    this.hooks.onBytes?.(n);
+    // Written from a microtask, not from inside the hub's delivery loop: the
+    // apply path only pays for the push.
+    if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(() => {
+        this.scheduled = false;
+        this.pump();
+      });
+    }
+  }
+
+  private pump(): void {
+    if (this.busy || this.closed || !this.writable) return;
+    let batch: Buffer[] = [];
+    let batchBytes = 0;
+    while (this.head < this.items.length) {
+      const item = this.items[this.head]!;
+      let bufs: Buffer[] | Promise<Buffer[]>;
+      if (item.kind === 'control') {
+        bufs = [item.msg];
+      } else {
+        try {
+          bufs = this.hooks.encode(item.res);
+        } catch (err) {
+          this.hooks.onError(err);
+          return;
+        }
+      }
+      if (!Array.isArray(bufs)) {
+        // A read is needed (prev_kv): what is encoded goes first, order is kept.
+        this.flush(batch);
+        this.busy = true;
+        bufs.then(
+          (b) => {
+            this.busy = false;
+            if (this.closed) return;
+            this.take();
+            this.flush(b);
+            this.pump();
+          },
+          (err: unknown) => {
+            this.busy = false;
+            this.hooks.onError(err);
+          },
+        );
+        return;
+      }
+      this.take();
+      for (const b of bufs) {
+        batch.push(b);
+        batchBytes += b.length;
+      }
+      if (batchBytes >= BATCH_BYTES) {
+        if (!this.flush(batch)) return;
+        batch = [];
+        batchBytes = 0;
+      }
+    }
+    this.flush(batch);
+  }
+
+  /** Writes a batch; false when the output is full (pumping resumes on 'drain'). */
+  private flush(batch: Buffer[]): boolean {
+    if (batch.length > 0 && !this.closed && !this.out.write(batch) && this.writable) {
+      this.writable = false;
+      this.out.onceDrain(() => {
+        this.writable = true;
+        this.pump();
+      });
+    }
+    return this.writable;
+  }
+
+  /** The head item is encoded: drop it from the backlog, maybe report room. */
+  private take(): void {
+    const n = this.sizes[this.head]!;
+    if (this.items[this.head]!.kind === 'control' && --this.controls <= MAX_CONTROL_WAITING / 2 && this.controlPaused) {
+      this.controlPaused = false;
+      this.hooks.onControlRoom();
+    }
+    this.items[this.head] = undefined;
+    this.head++;
+    this.bytes -= n;
+    this.hooks.onBytes?.(-n);
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.sizes = this.sizes.slice(this.head);
+      this.head = 0;
+    }
+    if (this.pressured && this.bytes <= this.maxBytes / 2 && this.count <= this.maxItems() / 2) {
+      this.pressured = false;
+      this.hooks.onRoom();
+    }
+  }
+}

@@ -1,0 +1,157 @@
+import { EventEmitter } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import type { MvccWatchResponse } from '../../src/mvcc/index.js';
+import type { Event } from '../../src/mvcc/types.js';
+import { watchOutput, type WatchOutput } from '../../src/server/api/watch-output.js';
+import { WatchSendQueue } from '../../src/server/api/watch-queue.js';
+
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** An output that takes `room` writes before it reports full, then waits for drain(). */
+class FakeOutput extends EventEmitter implements WatchOutput {
+  readonly direct = true;
+  written: string[] = [];
+  writes = 0;
+  constructor(public room = Infinity) {
+    super();
+  }
+  write(framed: Buffer[]): boolean {
+    this.writes++;
+    for (const f of framed) this.written.push(f.toString());
+    return --this.room > 0;
+  }
+  onceDrain(fn: () => void): void {
+    this.once('drain', fn);
+  }
+  drain(room: number): void {
+    this.room = room;
+    this.emit('drain');
+  }
+}
+
+const ev = (rev: number, value = 'v'): Event => ({
+  type: 'PUT', kv: { key: Buffer.from('k'), value: Buffer.from(value), createRevision: rev, modRevision: rev, version: 1, lease: 0n },
+});
+const res = (rev: number, value?: string): MvccWatchResponse => ({ watchId: 0n, events: [ev(rev, value)], revision: rev, compactRevision: 0 });
+
+function queue(out: FakeOutput, maxBytes = 1 << 20, maxItems = 100, encode?: (r: MvccWatchResponse) => Buffer[] | Promise<Buffer[]>) {
+  const log: string[] = [];
+  const q = new WatchSendQueue(out, maxBytes, () => maxItems, {
+    encode: encode ?? ((r) => [Buffer.from(`ev${r.revision}`)]),
+    onRoom: () => log.push('room'),
+    onControlFull: () => log.push('control full'),
+    onControlRoom: () => log.push('control room'),
+    onError: (err) => log.push(`error ${(err as Error).message}`),
+  });
+  return { q, log };
+}
+
+describe('watch send queue', () => {
+  it('writes control and event responses in order, batched into few writes', async () => {
+    const out = new FakeOutput();
+    const { q } = queue(out);
+    q.control(Buffer.from('created'));
+    for (let i = 1; i <= 5; i++) expect(q.send(res(i))).toBe(true);
+    await tick();
+    expect(out.written).toEqual(['created', 'ev1', 'ev2', 'ev3', 'ev4', 'ev5']);
+    expect(out.writes).toBe(1);
+    expect(q.backlogBytes).toBe(0);
+  });
+
+  it('refuses events (never control responses) once the backlog reaches its count or byte limit, and reports room at half', async () => {
+    const out = new FakeOutput(1);
+    const { q, log } = queue(out, 1 << 20, 4);
+    expect(q.send(res(1))).toBe(true);
+    await tick(); // written; the output is now full
+    for (let i = 2; i <= 5; i++) expect(q.send(res(i))).toBe(true);
+    expect(q.send(res(6))).toBe(false);
+    q.control(Buffer.from('canceled')); // still taken
+    expect(q.send({ watchId: -1n, events: [], revision: 6, compactRevision: 0 })).toBe(true); // progress: taken
+    out.drain(Infinity);
+    await tick();
+    expect(log).toEqual(['room']);
+    expect(out.written).toEqual(['ev1', 'ev2', 'ev3', 'ev4', 'ev5', 'canceled', 'ev6']);
+
+    const small = new FakeOutput(1);
+    const bytes = queue(small, 300, 1000);
+    bytes.q.send(res(1));
+    await tick();
+    expect(bytes.q.send(res(2, 'x'.repeat(400)))).toBe(true); // under budget when offered
+    expect(bytes.q.send(res(3))).toBe(false);
+  });
+
+  it('stops reading requests while too many control responses wait, and reads again at half', async () => {
+    const out = new FakeOutput(1);
+    const { q, log } = queue(out);
+    q.control(Buffer.from('c0'));
+    await tick(); // written; the output is now full
+    for (let i = 1; i < 64; i++) q.control(Buffer.from(`c${i}`));
+    expect(log).toEqual([]);
+    q.control(Buffer.from('c64'));
+    expect(log).toEqual(['control full']);
+    out.drain(Infinity);
+    await tick();
+    expect(log).toEqual(['control full', 'control room']);
+    expect(out.written).toHaveLength(65);
+  });
+
+  it('keeps order across an encode that needs a read (prev_kv)', async () => {
+    const out = new FakeOutput();
+    const { q } = queue(out, 1 << 20, 100, (r) =>
+      r.revision === 2 ? new Promise((ok) => setTimeout(() => ok([Buffer.from('ev2-slow')]), 20)) : [Buffer.from(`ev${r.revision}`)]);
+    for (let i = 1; i <= 3; i++) q.send(res(i));
+    q.control(Buffer.from('ctl'));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(out.written).toEqual(['ev1', 'ev2-slow', 'ev3', 'ctl']);
+  });
+
+  it('after close nothing more is written and sends are swallowed', async () => {
+    const out = new FakeOutput(1);
+    const { q } = queue(out);
+    q.send(res(1));
+    await tick();
+    q.send(res(2));
+    q.close();
+    out.drain(Infinity);
+    await tick();
+    expect(out.written).toEqual(['ev1']);
+    expect(q.send(res(3))).toBe(true);
+    expect(q.backlogBytes).toBe(0);
+  });
+});
+
+describe('watch output', () => {
+  const framed = (s: string): Buffer => {
+    const body = Buffer.from(s);
+    const f = Buffer.alloc(5 + body.length);
+    f.writeUInt32BE(body.length, 1);
+    body.copy(f, 5);
+    return f;
+  };
+
+  it("writes a batch in one write to grpc-js's HTTP/2 stream, after the response headers", () => {
+    const h2 = Object.assign(new EventEmitter(), {
+      chunks: [] as Buffer[], destroyed: false, writableEnded: false, respond: () => {},
+      write(b: Buffer) { this.chunks.push(b); return true; },
+    });
+    let headers = 0;
+    const call = Object.assign(new EventEmitter(), { call: { stream: h2, maybeSendMetadata: () => headers++ }, write: () => { throw new Error('not this path'); } });
+    const out = watchOutput(call as never);
+    expect(out.direct).toBe(true);
+    expect(out.write([framed('a'), framed('bc')])).toBe(true);
+    expect(headers).toBe(1);
+    expect(h2.chunks).toEqual([Buffer.concat([framed('a'), framed('bc')])]);
+    h2.destroyed = true;
+    expect(out.write([framed('d')])).toBe(true);
+    expect(h2.chunks).toHaveLength(1);
+  });
+
+  it('falls back to one call.write per message (unframed) when grpc-js internals are not there', () => {
+    const msgs: Buffer[] = [];
+    const call = Object.assign(new EventEmitter(), { write: (m: Buffer) => (msgs.push(m), msgs.length < 2) });
+    const out = watchOutput(call as never);
+    expect(out.direct).toBe(false);
+    expect(out.write([framed('a'), framed('bc')])).toBe(false);
+    expect(msgs.map((m) => m.toString())).toEqual(['a', 'bc']);
+  });
+});
