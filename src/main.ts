@@ -3,7 +3,7 @@
 
 import { ConfigError, DEFAULT_QUOTA_BYTES, parseArgs, usage, type Config } from './server/config.js';
 import { createLogger, type Logger } from './server/logger.js';
-import { EtcdServer } from './server/etcd-server.js';
+import { composeServer } from './server/compose.js';
 import { createGrpcServer } from './server/api/grpc-server.js';
 import { listenClients, type ClientListener } from './server/client-listener.js';
 import { httpHandler } from './server/http.js';
@@ -22,7 +22,7 @@ async function run(cfg: Config, logger: Logger): Promise<void> {
     { 'etcd-ts-version': ETCD_TS_VERSION, 'api-version': ETCD_API_VERSION, 'data-dir': cfg.dataDir, name: cfg.name },
     'starting etcd-ts',
   );
-  const server = await EtcdServer.start(cfg, logger);
+  const server = await composeServer(cfg, logger);
   const grpcServer = createGrpcServer(server, logger);
   let listeners: ClientListener[] = [];
   let stopping = false;

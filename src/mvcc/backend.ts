@@ -137,6 +137,12 @@ export class Backend {
     this.schedule();
   }
 
+  /** Every raw value whose key starts with `prefix` (one byte), after a flush. */
+  async scanRaw(prefix: number): Promise<Uint8Array[]> {
+    await this.flush();
+    return this.db.values({ gte: new Uint8Array([prefix]), lt: new Uint8Array([prefix + 1]) }).all();
+  }
+
   async getRaw(key: Uint8Array): Promise<Uint8Array | undefined> {
     const s = Buffer.from(key).toString('latin1');
     if (this.raw.has(s)) return this.raw.get(s) ?? undefined;

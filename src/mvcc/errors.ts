@@ -1,7 +1,7 @@
 // Error texts are matched by clients (clientv3, etcdctl) on the message, so they
 // are copied verbatim from etcd. The gRPC layer maps `code` to a status code.
 
-export type MvccErrorCode = 'compacted' | 'future-rev' | 'key-not-found' | 'closed';
+export type MvccErrorCode = 'compacted' | 'future-rev' | 'key-not-found' | 'lease-not-found' | 'closed';
 
 export class MvccError extends Error {
   readonly code: MvccErrorCode;
@@ -15,10 +15,12 @@ export class MvccError extends Error {
 export const ErrCompactedText = 'mvcc: required revision has been compacted';
 export const ErrFutureRevText = 'mvcc: required revision is a future revision';
 export const ErrKeyNotFoundText = 'etcdserver: key not found';
+export const ErrLeaseNotFoundText = 'etcdserver: requested lease not found';
 
 export const errCompacted = (): MvccError => new MvccError('compacted', ErrCompactedText);
 export const errFutureRev = (): MvccError => new MvccError('future-rev', ErrFutureRevText);
 export const errKeyNotFound = (): MvccError => new MvccError('key-not-found', ErrKeyNotFoundText);
+export const errLeaseNotFound = (): MvccError => new MvccError('lease-not-found', ErrLeaseNotFoundText);
 export const errClosed = (): MvccError => new MvccError('closed', 'mvcc: closed');
 
 export type ValidationErrorCode =

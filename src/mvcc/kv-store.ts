@@ -53,6 +53,7 @@ export class MvccStore implements WriteContext {
   private closing = false;
   private closed = false;
   private readonly logger: MvccLogger | undefined;
+  private leaseCheck: (lease: bigint) => boolean = () => true;
 
   private constructor(readonly backend: Backend, private readonly opts: Required<Omit<MvccOptions, 'logger'>> & MvccOptions) {
     this.logger = opts.logger;
@@ -126,6 +127,12 @@ export class MvccStore implements WriteContext {
   consistentIndex(): number { return this.backend.consistentIndex(); }
 
   setConsistentIndex(i: number): void { this.backend.setConsistentIndex(i); }
+
+  /** Puts with a lease are refused (requested lease not found) unless `check` says it exists. */
+  setLeaseChecker(check: (lease: bigint) => boolean): void { this.leaseCheck = check; }
+
+  /** WriteContext. */
+  leaseExists(lease: bigint): boolean { return this.leaseCheck(lease); }
 
   onEvents(listener: EventListener): () => void {
     this.listeners.add(listener);

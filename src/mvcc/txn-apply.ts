@@ -4,7 +4,7 @@
 // keys must exist, range revisions must be readable) and only then applied, so a
 // transaction either fails before changing anything or applies completely.
 
-import { errCompacted, errFutureRev, errKeyNotFound } from './errors.js';
+import { errCompacted, errFutureRev, errKeyNotFound, errLeaseNotFound } from './errors.js';
 import { keyRange } from './keys.js';
 import type { KeyRevInfo } from './key-index.js';
 import { compareNeedsValue, compareRange } from './txn.js';
@@ -26,6 +26,8 @@ export function plainRange(key: Uint8Array, rangeEnd: Uint8Array): RangeRequest 
 // Synchronous unless the previous value is needed and not buffered: plain puts
 // never wait on LevelDB.
 export function applyPut(tw: WriteTxn, p: PutRequest): PutResponse | Promise<PutResponse> {
+  // A plain Put checks its lease before anything else, as etcd's applier does.
+  if (p.lease !== 0n && !tw.ctx.leaseExists(p.lease)) throw errLeaseNotFound();
   if (!(p.prevKv || p.ignoreValue || p.ignoreLease)) return { revision: tw.put(p.key, p.value, p.lease) };
   const prev = tw.getOne(p.key);
   if (prev instanceof Promise) return prev.then((kv) => finishPut(tw, p, kv));
@@ -94,6 +96,7 @@ function checkRequests(ctx: WriteContext, tw: WriteTxn, req: TxnRequest, paths: 
       if ((p.ignoreValue || p.ignoreLease) && rangeInfos(ctx, p.key, new Uint8Array(0), curRev).length === 0) {
         throw errKeyNotFound();
       }
+      if (p.lease !== 0n && !ctx.leaseExists(p.lease)) throw errLeaseNotFound();
     } else if ('range' in op) {
       const r = op.range.revision;
       if (r === 0) continue;

@@ -14,6 +14,8 @@ export interface WriteContext extends ReadContext {
   currentRevision(): number;
   /** Publishes a finished revision: bumps the store revision, queues it, emits events. */
   commitWrite(rev: number, changes: KeyValue[], consistentIndex: number): void;
+  /** Whether a put may attach this lease (the lessor lives outside src/mvcc). */
+  leaseExists(lease: bigint): boolean;
 }
 
 export class WriteTxn {
@@ -21,7 +23,7 @@ export class WriteTxn {
   readonly changes: KeyValue[] = [];
   private ended = false;
 
-  constructor(private readonly ctx: WriteContext) {
+  constructor(readonly ctx: WriteContext) {
     this.beginRev = ctx.currentRevision();
   }
 

@@ -7,7 +7,8 @@
 import type { Logger } from 'pino';
 import { decodeConfChange } from '../raft/codec.js';
 import { type ConfChange, type ConfState, type Entry, EntryType } from '../raft/types.js';
-import type { MvccStore } from '../mvcc/index.js';
+import { type Lessor, toLeaseId } from '../lease/index.js';
+import type { MvccStore, RequestOp } from '../mvcc/index.js';
 import { decodeInternalRequest } from './api/codec/index.js';
 import type { InternalRaftRequest } from './api/codec/types.js';
 import { deleteFromPb, putFromPb, txnFromPb } from './kv-convert.js';
@@ -25,6 +26,8 @@ export interface ApplierHooks {
   deliver(id: bigint, result: ApplyResult): void;
   /** The applied index moved forward. */
   applied(index: number): void;
+  /** The empty entry a leader appends at the start of its term was applied (etcd promotes the lessor here). */
+  termStarted(term: number): void;
 }
 
 export class Applier {
@@ -37,6 +40,7 @@ export class Applier {
   constructor(
     private store: MvccStore,
     private readonly membership: Membership,
+    private readonly lessor: Lessor,
     private readonly hooks: ApplierHooks,
     private readonly logger: Logger,
   ) {
@@ -92,8 +96,9 @@ export class Applier {
       if (fresh) this.store.setConsistentIndex(e.index);
     } else if (e.type === EntryType.Normal) {
       if (e.data.length === 0) {
-        // The empty entry a new leader appends: nothing to do but advance the index.
+        // The empty entry a new leader appends: everything of earlier terms is applied.
         if (fresh) this.store.setConsistentIndex(e.index);
+        this.hooks.termStarted(e.term);
       } else {
         await this.applyRequest(e, decodeInternalRequest(e.data), fresh);
       }
@@ -126,6 +131,27 @@ export class Applier {
     if (req.put) return this.store.put(putFromPb(req.put), index);
     if (req.deleteRange) return this.store.deleteRange(deleteFromPb(req.deleteRange), index);
     if (req.txn) return this.store.txn(txnFromPb(req.txn), index);
+    if (req.leaseGrant) {
+      const granted = this.lessor.grant(toLeaseId(req.leaseGrant.ID), req.leaseGrant.TTL);
+      this.store.setConsistentIndex(index); // same batch as the lease record
+      return granted;
+    }
+    if (req.leaseRevoke) {
+      // Throws (not found) before anything changes; the keys go in one revision.
+      const keys = this.lessor.revoke(toLeaseId(req.leaseRevoke.ID));
+      if (keys.length === 0) {
+        this.store.setConsistentIndex(index);
+        return undefined;
+      }
+      const deletes: RequestOp[] = keys.map((key) => ({ deleteRange: { key, rangeEnd: new Uint8Array(0), prevKv: false } }));
+      await this.store.txn({ compare: [], success: deletes, failure: [] }, index);
+      return undefined;
+    }
+    if (req.leaseCheckpoint) {
+      for (const c of req.leaseCheckpoint.checkpoints) this.lessor.checkpoint(toLeaseId(c.ID), c.remainingTTL);
+      this.store.setConsistentIndex(index);
+      return undefined;
+    }
     if (req.compaction) {
       const { done } = await this.store.compact(Number(req.compaction.revision), index);
       return { done };

@@ -1,6 +1,7 @@
 // The errors clients see. etcd's clients (clientv3, etcdctl, etcd3 on npm) match
 // on the exact message text and the gRPC status code, so both are etcd's own.
 
+import { LeaseError } from '../lease/errors.js';
 import { MvccError, TxnValidationError } from '../mvcc/errors.js';
 
 /** gRPC status codes, by number, so this module needs no gRPC import. */
@@ -59,10 +60,13 @@ export function toEtcdError(err: unknown): EtcdError {
         return ErrFutureRev();
       case 'key-not-found':
         return new EtcdError(Code.INVALID_ARGUMENT, 'etcdserver: key not found');
+      case 'lease-not-found':
+        return ErrLeaseNotFound();
       default:
         return ErrStopped();
     }
   }
+  if (err instanceof LeaseError) return new EtcdError(Code[err.status], err.message);
   if (err instanceof TxnValidationError) return new EtcdError(Code.INVALID_ARGUMENT, err.message);
   const msg = err instanceof Error ? err.message : String(err);
   return new EtcdError(Code.UNKNOWN, msg);

@@ -1,23 +1,23 @@
 // EtcdServer: propose → wait for apply → answer, and ReadIndex for linearizable
-// reads. It composes the Raft driver, the WAL, the MVCC store and the applier; the
-// API adapters in ./api talk only to this class.
+// reads, over the parts compose.ts builds (the Raft driver, the WAL, the MVCC
+// store, the applier, the lessor); the API adapters in ./api talk only to this class.
 
 import type { Logger } from 'pino';
 import { ErrProposalDropped } from '../raft/index.js';
 import { type ReadState, type SoftState, StateType } from '../raft/types.js';
-import { MvccStore, recoverStoreDir } from '../mvcc/index.js';
-import { decodeSnapshotData, encodeSnapshotData, exportStoreImage, installStoreImage } from './snapshot-data.js';
+import type { MvccStore, WatchHub } from '../mvcc/index.js';
 import { encodeInternalRequest, encodeInternalRequestRaw } from './api/codec/index.js';
 import type { Encodable, InternalRaftRequest, ResponseHeader } from './api/codec/types.js';
-import { Applier, type ApplyResult } from './applier.js';
-import { bootstrap, layout } from './bootstrap.js';
+import type { Lessor } from '../lease/index.js';
+import type { Applier, ApplyResult } from './applier.js';
+import type { LeaseCoordinator } from './leases.js';
 import { type Config, urlString } from './config.js';
 import { ErrRequestTooLarge, ErrStopped, ErrTimeout, EtcdError, toEtcdError } from './errors.js';
-import { LogCompactor } from './log-compactor.js';
-import { Membership, type Member } from './membership.js';
+import type { LogCompactor } from './log-compactor.js';
+import type { Member, Membership } from './membership.js';
 import { ServerMetrics } from './metrics.js';
-import { RaftNode } from './raft-node.js';
-import { PeerTransport } from './transport/index.js';
+import type { RaftNode } from './raft-node.js';
+import type { PeerTransport } from './transport/index.js';
 import { ReadIndexer } from './read-index.js';
 import { RequestIdGenerator } from './request-id.js';
 import { Deadlines, IndexWaiter, deferred, type Deferred } from './waiters.js';
@@ -33,6 +33,23 @@ export interface ServerStatus {
   isLearner: boolean;
 }
 
+/** What composeServer hands the server. */
+export interface ServerParts {
+  cfg: Config;
+  logger: Logger;
+  memberId: bigint;
+  clusterId: bigint;
+  stores: { current: MvccStore };
+  membership: Membership;
+  raft: RaftNode;
+  applier: Applier;
+  compactor: LogCompactor;
+  transport: PeerTransport;
+  watchHub: WatchHub;
+  lessor: Lessor;
+  leases: LeaseCoordinator;
+}
+
 export class EtcdServer {
   private readonly waiters = new Map<bigint, Deferred<ApplyResult>>();
   private readonly appliedWaiter: IndexWaiter;
@@ -45,18 +62,31 @@ export class EtcdServer {
   /** How long a request may wait for its entry to commit and apply (etcd: 5 s + 2 election timeouts). */
   readonly requestTimeoutMs: number;
 
-  private constructor(
-    readonly cfg: Config,
-    readonly logger: Logger,
-    readonly memberId: bigint,
-    readonly clusterId: bigint,
-    private readonly stores: { current: MvccStore },
-    readonly membership: Membership,
-    private readonly raft: RaftNode,
-    private readonly applier: Applier,
-    private readonly compactor: LogCompactor,
-    private readonly transport: PeerTransport,
-  ) {
+  readonly cfg: Config;
+  readonly logger: Logger;
+  readonly memberId: bigint;
+  readonly clusterId: bigint;
+  readonly membership: Membership;
+  /** Every watcher of this member, fed from the store it applies to. */
+  readonly watchHub: WatchHub;
+  readonly leases: LeaseCoordinator;
+  private readonly stores: { current: MvccStore };
+  private readonly raft: RaftNode;
+  private readonly applier: Applier;
+  private readonly compactor: LogCompactor;
+  private readonly transport: PeerTransport;
+  private readonly lessor: Lessor;
+
+  /** Built by composeServer (compose.ts), which wires the parts together. */
+  constructor(parts: ServerParts) {
+    ({
+      cfg: this.cfg, logger: this.logger, memberId: this.memberId, clusterId: this.clusterId, stores: this.stores,
+      membership: this.membership, raft: this.raft, applier: this.applier, compactor: this.compactor,
+      transport: this.transport, watchHub: this.watchHub, lessor: this.lessor, leases: this.leases,
+    } = parts);
+    const cfg = this.cfg;
+    const applier = this.applier;
+    const memberId = this.memberId;
     this.requestTimeoutMs = 5000 + 2 * cfg.electionMs;
     this.appliedWaiter = new IndexWaiter(applier.applied);
     this.ids = new RequestIdGenerator(memberId);
@@ -69,108 +99,20 @@ export class EtcdServer {
     );
   }
 
-  static async start(cfg: Config, logger: Logger): Promise<EtcdServer> {
-    const booted = await bootstrap(cfg, logger);
-    const dirs = layout(cfg);
-    await recoverStoreDir(dirs.dbDir);
-    // Replaced as a whole when a snapshot from the leader is installed.
-    const stores = { current: await MvccStore.open(dirs.dbDir, { logger }) };
-    const membership = new Membership(booted.clusterId, booted.memberId);
-    if (booted.snapshot) membership.restore(decodeSnapshotData(booted.snapshot.data).membership);
-    let raftNode: RaftNode | undefined;
-    const transport = new PeerTransport({
-      localId: booted.memberId,
-      clusterId: booted.clusterId,
-      listenUrls: cfg.listenPeerUrls,
-      logger,
-      onMessage: (m) => raftNode?.step(m),
-      onUnreachable: (id) => raftNode?.reportUnreachable(id),
-      onSnapshotStatus: (id, ok) => raftNode?.reportSnapshot(id, ok),
-      isRemoved: (id) => membership.isRemoved(id),
-    });
-    syncPeers(transport, membership, booted.memberId);
-    await transport.start();
-    let confState = booted.storage.initialState().confState;
-    const compactor = new LogCompactor(
-      {
-        snapshotCount: cfg.snapshotCount,
-        storage: booted.storage,
-        wal: booted.wal,
-        snapshotter: booted.snapshotter,
-        store: () => stores.current,
-        membership,
-        confState: () => confState,
-        logger,
-      },
-      booted.snapshot?.metadata.index ?? 0,
-    );
-    let server: EtcdServer | undefined;
-    const metricsOf = (): ServerMetrics | undefined => server?.metrics;
-    const applier = new Applier(
-      stores.current,
-      membership,
-      {
-        applyConfChange: (cc) => (confState = booted.raw.applyConfChange(cc)),
-        membersChanged: () => syncPeers(transport, membership, booted.memberId),
-        deliver: (id, result) => server?.deliver(id, result),
-        applied: (index) => {
-          server?.campaignIfSoleVoter();
-          server?.appliedWaiter.advance(index);
-          metricsOf()?.proposalsApplied.set(index);
-          compactor.maybeSnapshot(index);
-        },
-      },
-      logger,
-    );
-    const raft = (raftNode = new RaftNode(
-      booted.raw,
-      booted.storage,
-      booted.wal,
-      booted.snapshotter,
-      transport,
-      {
-        onCommitted: (entries) => applier.push(entries),
-        installSnapshot: async (snap) => {
-          const { membership: members, image } = decodeSnapshotData(snap.data);
-          if (!image) throw new Error(`snapshot at index ${snap.metadata.index} from the leader carries no store image`);
-          await applier.drained();
-          stores.current = await installStoreImage(dirs.dbDir, image, stores.current, logger);
-          applier.setStore(stores.current);
-          membership.restore(members);
-          syncPeers(transport, membership, booted.memberId);
-          confState = snap.metadata.confState;
-          return { metadata: snap.metadata, data: encodeSnapshotData({ membership: members }) };
-        },
-        prepareSnapshot: async (m) => {
-          const snap = m.snapshot!;
-          const { membership: members } = decodeSnapshotData(snap.data);
-          const image = await exportStoreImage(stores.current);
-          logger.info(
-            { to: m.to.toString(16), index: snap.metadata.index, bytes: image.length },
-            'sending a snapshot with the store image to a follower behind the log',
-          );
-          return { ...m, snapshot: { ...snap, data: encodeSnapshotData({ membership: members, image }) } };
-        },
-        onReadStates: (states: ReadState[]) => server?.reads.onReadStates(states),
-        onSoftState: (s: SoftState) => server?.onSoftState(s),
-        onWalSync: (seconds) => metricsOf()?.walFsync.observe(seconds),
-        onFatal: (err) => {
-          // Nothing safe is left to do (a failed WAL write, a snapshot we cannot
-          // install): stop and exit non-zero so a supervisor sees it.
-          logger.fatal({ err: err.message }, 'member stopping');
-          logger.flush();
-          void (server?.stop() ?? Promise.resolve()).finally(() => process.exit(1));
-        },
-      },
-      cfg.heartbeatMs,
-      logger,
-    ));
-    server = new EtcdServer(cfg, logger, booted.memberId, booted.clusterId, stores, membership, raft, applier, compactor, transport);
-    raft.start();
-    return server;
-  }
 
   private soleVoterChecked = false;
+
+  /** The applier moved the applied index. */
+  onApplied(index: number): void {
+    this.campaignIfSoleVoter();
+    this.appliedWaiter.advance(index);
+    this.metrics.proposalsApplied.set(index);
+  }
+
+  /** ReadIndex answers from the Raft driver. */
+  onReadStates(states: ReadState[]): void {
+    this.reads.onReadStates(states);
+  }
 
   /**
    * A lone voter need not wait out an election timeout to lead itself (etcd advances
@@ -184,18 +126,37 @@ export class EtcdServer {
     if (voters.length === 1 && voters[0]!.id === this.memberId && this.raft.leader === 0n) this.raft.campaign();
   }
 
-  private onSoftState(s: SoftState): void {
+  /** Raft's soft state changed (from the Raft driver). */
+  onSoftState(s: SoftState): void {
     this.logger.info(
       { 'local-member-id': this.memberId.toString(16), leader: s.lead.toString(16), state: StateType[s.raftState] },
       s.lead === 0n ? 'raft lost leader' : 'raft elected leader',
     );
     this.metrics.hasLeader.set(s.lead !== 0n ? 1 : 0);
     this.metrics.isLeader.set(s.raftState === StateType.Leader ? 1 : 0);
+    // Only a leader's leases expire; it starts counting once it has applied its first entry.
+    if (s.raftState !== StateType.Leader) this.lessor.demote();
     if (s.lead !== 0n) {
       this.metrics.leaderChanges.inc();
       this.leaderChanged.resolve();
       this.leaderChanged = deferred();
     }
+  }
+
+  /** Resolves once everything committed so far is applied here. */
+  waitAppliedCommitted(): Promise<void> {
+    return this.appliedWaiter.wait(this.raft.committedIndex);
+  }
+
+  nextRequestId(): bigint {
+    return this.ids.next();
+  }
+
+  /** Resolves when a leader is elected or changes, or after timeoutMs. */
+  async leaderChange(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.leaderChanged.promise, new Promise((r) => (timer = setTimeout(r, Math.max(0, timeoutMs))))]);
+    clearTimeout(timer);
   }
 
   /** The MVCC store (replaced as a whole when a snapshot from the leader is installed). */
@@ -209,6 +170,11 @@ export class EtcdServer {
 
   get isLeader(): boolean {
     return this.raft.isLeader;
+  }
+
+  /** The current Raft term (what response headers carry as raft_term). */
+  get term(): number {
+    return this.raft.currentTerm;
   }
 
   header(revision = this.store.currentRevision()): ResponseHeader {
@@ -270,7 +236,8 @@ export class EtcdServer {
     }
   }
 
-  private deliver(id: bigint, result: ApplyResult): void {
+  /** The applier's result for request `id`, to its proposer if that is this member. */
+  deliver(id: bigint, result: ApplyResult): void {
     this.waiters.get(id)?.resolve(result);
   }
 
@@ -346,6 +313,8 @@ export class EtcdServer {
       this.logger.warn({ err: err.message }, 'leadership transfer before stopping failed'),
     );
     this.stopped = true;
+    this.leases.stop();
+    this.lessor.demote();
     await this.raft.stop();
     await this.transport.stop();
     await this.applier.drained();
@@ -355,21 +324,8 @@ export class EtcdServer {
     this.proposalDeadlines.stop();
     this.appliedWaiter.failAll(err);
     for (const d of this.waiters.values()) d.resolve({ ok: false, error: err });
+    this.watchHub.close();
     await this.store.close();
     await this.raft.closeStorage();
   }
-}
-
-/**
- * Makes the transport's peer list equal to the membership: at start-up, after each
- * conf change and after a snapshot replaced the membership. Unchanged peers are
- * left alone (updatePeer with the same URLs does nothing).
- */
-function syncPeers(transport: PeerTransport, membership: Membership, self: bigint): void {
-  const wanted = new Map(membership.list().filter((m) => m.id !== self).map((m) => [m.id, m]));
-  for (const [id, m] of wanted) {
-    if (transport.hasPeer(id)) transport.updatePeer(id, m.peerURLs);
-    else transport.addPeer(id, m.peerURLs);
-  }
-  for (const id of transport.peerIds()) if (!wanted.has(id)) transport.removePeer(id);
 }

@@ -118,3 +118,29 @@ describe('mvcc events', () => {
     expect(seen).toEqual([[2, ['PUT:a@2']], [3, ['PUT:b@3']], [4, ['DELETE:a@4', 'DELETE:b@4']]]);
   });
 });
+
+describe('mvcc puts with a lease', () => {
+  const isLease = (err: unknown): boolean => err instanceof MvccError && err.code === 'lease-not-found';
+
+  it('a put naming a lease the checker does not know fails with no revision, before any other check', async () => {
+    const s = await t.open();
+    s.setLeaseChecker((l) => l === 7n);
+    expect((await s.put(pr('k', 'v', { lease: 7n }), 1)).revision).toBe(2);
+    await expect(s.put(pr('k', 'v2', { lease: 8n }), 2)).rejects.toSatisfy(isLease);
+    // etcd checks the lease before ignore_value's key-must-exist rule.
+    await expect(s.put(pr('missing', '', { lease: 8n, ignoreValue: true }), 3)).rejects.toSatisfy(isLease);
+    expect(s.currentRevision()).toBe(2);
+    expect(s.consistentIndex()).toBe(3);
+  });
+
+  it('a txn checks leases on the branch it takes only', async () => {
+    const s = await t.open();
+    s.setLeaseChecker((l) => l === 7n);
+    const put = (lease: bigint) => ({ put: pr('k', 'v', { lease }) });
+    // The failure branch names an unknown lease but is not taken.
+    const ok = await s.txn({ compare: [], success: [put(7n)], failure: [put(9n)] }, 1);
+    expect(ok.succeeded).toBe(true);
+    await expect(s.txn({ compare: [], success: [put(9n)], failure: [] }, 2)).rejects.toSatisfy(isLease);
+    expect(s.currentRevision()).toBe(2);
+  });
+});

@@ -7,7 +7,9 @@ import type { EtcdServer } from '../etcd-server.js';
 import { apiServices, SERVICE_NAMES, unimplementedHandlers, type ApiServices } from './codec/index.js';
 import { clusterService } from './cluster.js';
 import { kvService } from './kv.js';
+import { leaseService } from './lease.js';
 import { maintenanceService } from './maintenance.js';
+import { watchDefinition, watchService } from './watch.js';
 
 /** etcd allows this much gRPC framing on top of --max-request-bytes. */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -23,10 +25,13 @@ export function createGrpcServer(server: EtcdServer, logger: Logger): grpc.Serve
     KV: kvService(server, logger),
     Maintenance: maintenanceService(server, logger),
     Cluster: clusterService(server, logger),
+    Watch: watchService(server, logger),
+    Lease: leaseService(server, logger),
   };
   const defs = apiServices();
   for (const name of Object.keys(SERVICE_NAMES) as (keyof ApiServices)[]) {
-    const def = defs[name];
+    // Watch responses are encoded by the stream itself (shared event bytes across watchers).
+    const def = name === 'Watch' ? watchDefinition(defs.Watch) : defs[name];
     g.addService(def, { ...unimplementedHandlers(def, name), ...built[name] });
   }
   return g;

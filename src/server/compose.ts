@@ -1,0 +1,165 @@
+// Builds a member: bootstrap (WAL, snapshot, ids), the MVCC store, watch hub and
+// lessor, the peer transport, the applier and the Raft driver, wired to one
+// EtcdServer. Everything here is composition; behaviour lives in the parts.
+
+import type { Logger } from 'pino';
+import type { ReadState, SoftState } from '../raft/types.js';
+import { MvccStore, recoverStoreDir, WatchHub } from '../mvcc/index.js';
+import { Lessor, minLeaseTtl, rawLeaseStorage } from '../lease/index.js';
+import { Applier } from './applier.js';
+import { bootstrap, layout } from './bootstrap.js';
+import type { Config } from './config.js';
+import { EtcdServer } from './etcd-server.js';
+import { bindLessor, LEASE_PREFIX, LeaseCoordinator } from './leases.js';
+import { LogCompactor } from './log-compactor.js';
+import { Membership } from './membership.js';
+import type { ServerMetrics } from './metrics.js';
+import { RaftNode } from './raft-node.js';
+import { decodeSnapshotData, encodeSnapshotData, exportStoreImage, installStoreImage } from './snapshot-data.js';
+import { PeerTransport } from './transport/index.js';
+
+export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdServer> {
+  const booted = await bootstrap(cfg, logger);
+  const dirs = layout(cfg);
+  await recoverStoreDir(dirs.dbDir);
+  // Replaced as a whole when a snapshot from the leader is installed.
+  const stores = { current: await MvccStore.open(dirs.dbDir, { logger }) };
+  const watchHub = new WatchHub(stores.current, { logger });
+  const lessor = new Lessor({
+    minTtl: minLeaseTtl(Math.round(cfg.electionMs / cfg.heartbeatMs), cfg.heartbeatMs),
+    storage: rawLeaseStorage({ prefix: new Uint8Array([LEASE_PREFIX]), stage: (k, v) => stores.current.backend.stageRaw(k, v) }),
+    expiredRetryMs: 5000 + 2 * cfg.electionMs,
+  });
+  await bindLessor(lessor, stores.current, logger);
+  const membership = new Membership(booted.clusterId, booted.memberId);
+  if (booted.snapshot) membership.restore(decodeSnapshotData(booted.snapshot.data).membership);
+  let raftNode: RaftNode | undefined;
+  const transport = new PeerTransport({
+    localId: booted.memberId,
+    clusterId: booted.clusterId,
+    listenUrls: cfg.listenPeerUrls,
+    logger,
+    onMessage: (m) => raftNode?.step(m),
+    onUnreachable: (id) => raftNode?.reportUnreachable(id),
+    onSnapshotStatus: (id, ok) => raftNode?.reportSnapshot(id, ok),
+    isRemoved: (id) => membership.isRemoved(id),
+  });
+  let server: EtcdServer | undefined;
+  const leases = new LeaseCoordinator(
+    {
+      logger,
+      requestTimeoutMs: 5000 + 2 * cfg.electionMs,
+      isLeader: () => raftNode?.isLeader ?? false,
+      leader: () => raftNode?.leader ?? 0n,
+      propose: (body) => server!.propose(body),
+      waitAppliedCommitted: () => server!.waitAppliedCommitted(),
+      nextRequestId: () => server!.nextRequestId(),
+      callPeer: (id, path, ser, de, req, timeoutMs) => transport.unary(id, path, ser, de, req, timeoutMs),
+      leaderChange: (timeoutMs) => server!.leaderChange(timeoutMs),
+    },
+    () => lessor,
+  );
+  transport.addService(...leases.peerService((call, cb, what) => transport.admit(call, cb, what)));
+  syncPeers(transport, membership, booted.memberId);
+  await transport.start();
+  let confState = booted.storage.initialState().confState;
+  const compactor = new LogCompactor(
+    {
+      snapshotCount: cfg.snapshotCount,
+      storage: booted.storage,
+      wal: booted.wal,
+      snapshotter: booted.snapshotter,
+      store: () => stores.current,
+      membership,
+      confState: () => confState,
+      logger,
+    },
+    booted.snapshot?.metadata.index ?? 0,
+  );
+  const metricsOf = (): ServerMetrics | undefined => server?.metrics;
+  const applier = new Applier(
+    stores.current,
+    membership,
+    lessor,
+    {
+      applyConfChange: (cc) => (confState = booted.raw.applyConfChange(cc)),
+      membersChanged: () => syncPeers(transport, membership, booted.memberId),
+      deliver: (id, result) => server?.deliver(id, result),
+      applied: (index) => {
+        server?.onApplied(index);
+        compactor.maybeSnapshot(index);
+      },
+      termStarted: (term) => {
+        // Everything of earlier terms is applied: a new leader's leases start counting.
+        if (raftNode?.isLeader && term === raftNode.currentTerm) lessor.promote(cfg.electionMs);
+      },
+    },
+    logger,
+  );
+  const raft = (raftNode = new RaftNode(
+    booted.raw,
+    booted.storage,
+    booted.wal,
+    booted.snapshotter,
+    transport,
+    {
+      onCommitted: (entries) => applier.push(entries),
+      installSnapshot: async (snap) => {
+        const { membership: members, image } = decodeSnapshotData(snap.data);
+        if (!image) throw new Error(`snapshot at index ${snap.metadata.index} from the leader carries no store image`);
+        await applier.drained();
+        stores.current = await installStoreImage(dirs.dbDir, image, stores.current, logger);
+        applier.setStore(stores.current);
+        await bindLessor(lessor, stores.current, logger);
+        watchHub.setStore(stores.current);
+        membership.restore(members);
+        syncPeers(transport, membership, booted.memberId);
+        confState = snap.metadata.confState;
+        return { metadata: snap.metadata, data: encodeSnapshotData({ membership: members }) };
+      },
+      prepareSnapshot: async (m) => {
+        const snap = m.snapshot!;
+        const { membership: members } = decodeSnapshotData(snap.data);
+        const image = await exportStoreImage(stores.current);
+        logger.info(
+          { to: m.to.toString(16), index: snap.metadata.index, bytes: image.length },
+          'sending a snapshot with the store image to a follower behind the log',
+        );
+        return { ...m, snapshot: { ...snap, data: encodeSnapshotData({ membership: members, image }) } };
+      },
+      onReadStates: (states: ReadState[]) => server?.onReadStates(states),
+      onSoftState: (s: SoftState) => server?.onSoftState(s),
+      onWalSync: (seconds) => metricsOf()?.walFsync.observe(seconds),
+      onFatal: (err) => {
+        // Nothing safe is left to do (a failed WAL write, a snapshot we cannot
+        // install): stop and exit non-zero so a supervisor sees it.
+        logger.fatal({ err: err.message }, 'member stopping');
+        logger.flush();
+        void (server?.stop() ?? Promise.resolve()).finally(() => process.exit(1));
+      },
+    },
+    cfg.heartbeatMs,
+    logger,
+  ));
+  server = new EtcdServer({
+    cfg, logger, memberId: booted.memberId, clusterId: booted.clusterId, stores, membership, raft, applier, compactor,
+    transport, watchHub, lessor, leases,
+  });
+  raft.start();
+  leases.start();
+  return server;
+}
+
+/**
+ * Makes the transport's peer list equal to the membership: at start-up, after each
+ * conf change and after a snapshot replaced the membership. Unchanged peers are
+ * left alone (updatePeer with the same URLs does nothing).
+ */
+function syncPeers(transport: PeerTransport, membership: Membership, self: bigint): void {
+  const wanted = new Map(membership.list().filter((m) => m.id !== self).map((m) => [m.id, m]));
+  for (const [id, m] of wanted) {
+    if (transport.hasPeer(id)) transport.updatePeer(id, m.peerURLs);
+    else transport.addPeer(id, m.peerURLs);
+  }
+  for (const id of transport.peerIds()) if (!wanted.has(id)) transport.removePeer(id);
+}
