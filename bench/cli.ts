@@ -3,10 +3,12 @@
 //   npm run bench -- range --clients 16 --consistency s --key-space 10000
 //   npm run bench -- txn --clients 16
 //   npm run bench -- watch --watchers 1000 --streams 10 --rate 200 --total 2000 --val-size 64
+//   npm run bench -- lease-keepalive --leases 1000 --streams 10 --clients 100 --total 50000
 // Report on stdout, then one line of JSON; progress on stderr every second.
 
 import { ArgError, USAGE, parseArgs, type BenchOptions } from './load/args.js';
 import { H2Pool } from './load/h2.js';
+import { formatLeaseKeepAliveReport, runLeaseKeepAliveBench } from './load/lease.js';
 import { KvPool, type KvTransport } from './load/pool.js';
 import { formatReport, summarize } from './load/report.js';
 import { runWorkload } from './load/runner.js';
@@ -45,6 +47,13 @@ async function main(): Promise<number> {
     });
     process.stdout.write(`${formatWatchReport(summary)}\n\n${JSON.stringify(summary)}\n`);
     return summary.putErrors || summary.missingEvents ? 1 : 0;
+  }
+  if (opts.workload === 'lease-keepalive') {
+    const summary = await runLeaseKeepAliveBench(opts, (line) => {
+      if (opts.progress) process.stderr.write(`${line}\n`);
+    });
+    process.stdout.write(`${formatLeaseKeepAliveReport(summary)}\n\n${JSON.stringify(summary)}\n`);
+    return summary.errors ? 1 : 0;
   }
   const pool: KvTransport =
     opts.transport === 'h2' ? new H2Pool(opts.endpoints, opts.conns) : new KvPool(opts.endpoints, opts.conns);

@@ -3,7 +3,7 @@
 // --key-size, --val-size, --key-space-size (alias --key-space), --consistency,
 // --sequential-keys. Both `--flag=v` and `--flag v`; unknown flags are errors.
 
-export type WorkloadName = 'put' | 'range' | 'txn' | 'watch';
+export type WorkloadName = 'put' | 'range' | 'txn' | 'watch' | 'lease-keepalive';
 
 export interface BenchOptions {
   workload: WorkloadName;
@@ -37,12 +37,15 @@ export interface BenchOptions {
   rate: number;
   /** Watch: where the watchers connect (default: --endpoints; the writer uses --endpoints). */
   watchEndpoints: string[];
+  /** Lease-keepalive: leases granted (TTL `ttl` seconds) and kept alive over `streams` streams. */
+  leases: number;
+  ttl: number;
   /** Progress line on stderr every second. */
   progress: boolean;
   help: boolean;
 }
 
-export const USAGE = `usage: npm run bench -- put|range|txn|watch [flags]
+export const USAGE = `usage: npm run bench -- put|range|txn|watch|lease-keepalive [flags]
 
   --endpoints host:port[,…]   gRPC endpoints (default 127.0.0.1:2379)
   --clients N                 concurrent in-flight requests (default 1)
@@ -61,15 +64,20 @@ export const USAGE = `usage: npm run bench -- put|range|txn|watch [flags]
   --transport grpc|h2         client: @grpc/grpc-js (default) or minimal gRPC on node:http2,
                               which costs the generator far less CPU per request
   --watchers N                watch: watchers on the prefix (default 100)
-  --streams N                 watch: Watch streams they are spread over (default 10)
+  --streams N                 watch: Watch streams they are spread over (default 10);
+                              lease-keepalive: LeaseKeepAlive streams
   --rate N                    watch: puts per second, at a fixed pace (default 100)
   --watch-endpoints host:port[,…]  watch: where watchers connect (default --endpoints)
+  --leases N                  lease-keepalive: leases to grant and keep alive (default 1000)
+  --ttl N                     lease-keepalive: their TTL in seconds (default 60)
   --no-progress               no per-second progress on stderr
 
 Prints a report on stdout, then one line of JSON (the summary, for scripts).
 txn: Txn(If mod_revision(key) > 0, Then Put(key, value), Else Put(key, value)).
 watch: --watchers watchers on --prefix (default "w/"), --total puts under it at --rate per second;
-reports events delivered per second and the delivery latency (put issued → event received).`;
+reports events delivered per second and the delivery latency (put issued → event received).
+lease-keepalive: --total keep-alives for --leases leases, round-robin, --clients in flight over --streams streams;
+reports keep-alives per second and their latency; the leases are revoked at the end.`;
 
 const DEFAULTS: Omit<BenchOptions, 'workload'> = {
   endpoints: ['127.0.0.1:2379'],
@@ -91,6 +99,8 @@ const DEFAULTS: Omit<BenchOptions, 'workload'> = {
   streams: 10,
   rate: 100,
   watchEndpoints: [],
+  leases: 1000,
+  ttl: 60,
   progress: true,
   help: false,
 };
@@ -117,6 +127,8 @@ const FLAGS: Record<string, { field: keyof BenchOptions | 'endpointsRaw' | 'watc
   streams: { field: 'streams', kind: 'int' },
   rate: { field: 'rate', kind: 'int' },
   'watch-endpoints': { field: 'watchEndpointsRaw', kind: 'string' },
+  leases: { field: 'leases', kind: 'int' },
+  ttl: { field: 'ttl', kind: 'int' },
   progress: { field: 'progress', kind: 'bool' },
   help: { field: 'help', kind: 'bool' },
 };
@@ -205,9 +217,9 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     out.workload = (workload ?? 'put') as WorkloadName;
     return out;
   }
-  if (workload === undefined) throw new ArgError('missing workload: put, range, txn or watch');
-  if (workload !== 'put' && workload !== 'range' && workload !== 'txn' && workload !== 'watch') {
-    throw new ArgError(`unknown workload "${workload}": want put, range, txn or watch`);
+  if (workload === undefined) throw new ArgError('missing workload: put, range, txn, watch or lease-keepalive');
+  if (workload !== 'put' && workload !== 'range' && workload !== 'txn' && workload !== 'watch' && workload !== 'lease-keepalive') {
+    throw new ArgError(`unknown workload "${workload}": want put, range, txn, watch or lease-keepalive`);
   }
   out.workload = workload;
   if (workload === 'watch') {

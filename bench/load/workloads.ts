@@ -74,5 +74,7 @@ export function makeWorkload(opts: BenchOptions): Workload {
       return txnWorkload(opts);
     case 'watch':
       throw new Error('the watch workload runs through runWatchBench (load/watch.ts)');
+    case 'lease-keepalive':
+      throw new Error('the lease-keepalive workload runs through runLeaseKeepAliveBench (load/lease.ts)');
   }
 }

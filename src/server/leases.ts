@@ -127,7 +127,8 @@ export class LeaseCoordinator {
     for (;;) {
       if (this.host.isLeader()) {
         await this.host.waitAppliedCommitted();
-        if (this.host.isLeader()) return this.localTimeToLive(toLeaseId(id), keys);
+        // A new leader answers once its lessor is promoted (its term's first entry applied).
+        if (this.host.isLeader() && this.lessor.isPrimary) return this.localTimeToLive(toLeaseId(id), keys);
       } else {
         const leader = this.host.leader();
         if (leader !== 0n) {
@@ -165,8 +166,14 @@ export class LeaseCoordinator {
         if (!this.host.isLeader()) return cb(notLeader, null);
         this.host.waitAppliedCommitted().then(
           () => {
-            if (!this.host.isLeader()) return cb(notLeader, null);
-            const r = this.localTimeToLive(toLeaseId(call.request.ID), call.request.keys);
+            // Not promoted yet (a new leader): the follower asks again.
+            if (!this.host.isLeader() || !this.lessor.isPrimary) return cb(notLeader, null);
+            let r: TimeToLiveResult;
+            try {
+              r = this.localTimeToLive(toLeaseId(call.request.ID), call.request.keys);
+            } catch (err) {
+              return cb({ code: Code.UNAVAILABLE, details: (err as Error).message } as grpc.ServiceError, null);
+            }
             cb(null, { ID: call.request.ID, TTL: BigInt(r.ttl), grantedTTL: BigInt(r.grantedTtl), keys: r.keys });
           },
           (err: Error) => cb({ code: Code.UNAVAILABLE, details: err.message } as grpc.ServiceError, null),

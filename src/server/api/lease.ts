@@ -2,14 +2,17 @@
 // are answered by the leader (forwarded from a follower, see ../leases.ts);
 // LeaseLeases is answered from this member's applied state.
 
-import type * as grpc from '@grpc/grpc-js';
+import { Metadata, type ServerDuplexStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { toEtcdError } from '../errors.js';
+import { type EtcdError, toEtcdError } from '../errors.js';
 import type { EtcdServer } from '../etcd-server.js';
 import type * as pb from './codec/types.js';
 import { unary } from './unary.js';
 
-export function leaseService(server: EtcdServer, logger: Logger): grpc.UntypedServiceImplementation {
+/** Renewals of one LeaseKeepAlive stream running at once (see LeaseKeepAlive). */
+const MAX_RENEWALS_IN_FLIGHT = 64;
+
+export function leaseService(server: EtcdServer, logger: Logger): UntypedServiceImplementation {
   const leases = server.leases;
   return {
     LeaseGrant: unary<pb.LeaseGrantRequest, pb.LeaseGrantResponse>(logger, async (req) => {
@@ -34,30 +37,49 @@ export function leaseService(server: EtcdServer, logger: Logger): grpc.UntypedSe
       header: server.header(),
       leases: leases.lessor.leases().map((ID) => ({ ID })),
     })),
-    LeaseKeepAlive: (call: grpc.ServerDuplexStream<pb.LeaseKeepAliveRequest, pb.LeaseKeepAliveResponse>) => {
+    LeaseKeepAlive: (call: ServerDuplexStream<pb.LeaseKeepAliveRequest, pb.LeaseKeepAliveResponse>) => {
       // Answers go out in request order even though renewals may finish out of order.
       let chain: Promise<void> = Promise.resolve();
       let ended = false;
-      const end = (err?: grpc.ServiceError): void => {
+      const end = (err?: EtcdError): void => {
         if (ended) return;
         ended = true;
-        if (err) call.destroy(err as Error);
+        // grpc-js sends a server stream's status on 'error' (destroy() would end
+        // it without one, leaving the client waiting forever).
+        if (err) call.emit('error', Object.assign(new Error(err.message), { code: err.code, details: err.message, metadata: new Metadata() }));
         else call.end();
+      };
+      // A client may send a burst (clientv3 renews every due lease in one tick): at
+      // most this many renewals run at once per stream, then reading pauses and
+      // HTTP/2 flow control holds the rest at the client. Unbounded, a burst of
+      // thousands on a follower becomes thousands of concurrent calls to the
+      // leader, which starve both members' Raft heartbeats. (etcd answers one
+      // request of a stream at a time.)
+      let inFlight = 0;
+      let paused = false;
+      const settled = (): void => {
+        inFlight--;
+        if (paused && inFlight <= MAX_RENEWALS_IN_FLIGHT / 2) {
+          paused = false;
+          call.resume();
+        }
       };
       call.on('data', (req: pb.LeaseKeepAliveRequest) => {
         const renewed = leases.renew(req.ID);
+        if (++inFlight >= MAX_RENEWALS_IN_FLIGHT && !paused) {
+          paused = true;
+          call.pause();
+        }
+        renewed.then(settled, settled);
         chain = chain.then(async () => {
           if (ended) return;
           try {
             const r = await renewed;
             if (!ended) call.write({ header: server.header(), ID: req.ID, TTL: BigInt(r.ttl) });
           } catch (err) {
-            const e = toEtcdError(err);
-            end({ code: e.code, details: e.message, message: e.message, name: 'Error' } as grpc.ServiceError);
+            end(toEtcdError(err));
           }
         });
-        // A renewal that fails is reported through the chain above.
-        renewed.catch(() => {});
       });
       call.on('end', () => void chain.then(() => end()));
       call.on('error', () => (ended = true));

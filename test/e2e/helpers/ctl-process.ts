@@ -1,0 +1,65 @@
+// A long-running etcdctl (`lease keep-alive`, `watch`) as a child process:
+// output collected as it comes, every wait bounded, stopped by PID.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+
+export class CtlProcess {
+  stdout = '';
+  stderr = '';
+  code: number | null = null;
+  private readonly exited: Promise<number | null>;
+
+  private constructor(private readonly proc: ChildProcess) {
+    proc.stdout!.on('data', (b: Buffer) => (this.stdout += b.toString()));
+    proc.stderr!.on('data', (b: Buffer) => (this.stderr += b.toString()));
+    this.exited = new Promise((res) => proc.once('exit', (code) => res((this.code = code))));
+  }
+
+  /** Starts `etcdctl --endpoints=<endpoints> <args>` (API v3); `endpoints` is a port or a host:port list. */
+  static start(endpoints: number | string, args: string[]): CtlProcess {
+    const eps = typeof endpoints === 'number' ? `127.0.0.1:${endpoints}` : endpoints;
+    const proc = spawn('etcdctl', [`--endpoints=${eps}`, '--dial-timeout=3s', ...args], {
+      env: { ...process.env, ETCDCTL_API: '3' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return new CtlProcess(proc);
+  }
+
+  get pid(): number | undefined {
+    return this.proc.pid;
+  }
+
+  get running(): boolean {
+    return this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  lines(): string[] {
+    return this.stdout.split('\n').slice(0, -1);
+  }
+
+  /** Waits until `cond` holds (checked every 20 ms); throws if the process exits first or after `ms`. */
+  async until(what: string, cond: () => boolean, ms = 15_000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!cond()) {
+      if (!this.running) throw new Error(`etcdctl exited (${this.code}) before ${what}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
+      if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Resolves with the exit code, or undefined if it is still running after `ms`. */
+  async exit(ms: number): Promise<number | null | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<undefined>((res) => (timer = setTimeout(() => res(undefined), ms)));
+    const r = await Promise.race([this.exited, timeout]);
+    clearTimeout(timer);
+    return r;
+  }
+
+  /** SIGKILL by PID; resolves once it has exited. */
+  async kill(): Promise<void> {
+    if (!this.running) return;
+    this.proc.kill('SIGKILL');
+    await this.exited;
+  }
+}

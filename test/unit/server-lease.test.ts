@@ -1,0 +1,201 @@
+// The server's lease plumbing around the lessor: the LeaseKeepAlive stream
+// (src/server/api/lease.ts) over a loopback grpc-js server with a fake server
+// behind it, and the LeaseCoordinator (src/server/leases.ts) with a fake host.
+
+import * as grpc from '@grpc/grpc-js';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Lessor, toLeaseId } from '../../src/lease/index.js';
+import { apiServices } from '../../src/server/api/codec/index.js';
+import type * as pb from '../../src/server/api/codec/types.js';
+import { leaseService } from '../../src/server/api/lease.js';
+import { ErrNoLeader } from '../../src/server/errors.js';
+import type { EtcdServer } from '../../src/server/etcd-server.js';
+import { LeaseCoordinator, type LeaseHost, type RenewResult } from '../../src/server/leases.js';
+
+const logger = pino({ level: 'silent' });
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+interface Pending { id: bigint; resolve(r: RenewResult): void; reject(e: Error): void }
+
+/** A Lease service whose renewals wait until the test settles them. */
+async function keepAliveServer(): Promise<{ port: number; pending: Pending[]; maxInFlight: () => number; close(): void }> {
+  const pending: Pending[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const fake = {
+    leases: {
+      renew: (id: bigint) => {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        return new Promise<RenewResult>((resolve, reject) => pending.push({ id, resolve, reject })).finally(() => inFlight--);
+      },
+    },
+    header: () => ({ clusterId: 1n, memberId: 2n, revision: 3n, raftTerm: 4n }),
+  } as unknown as EtcdServer;
+  const server = new grpc.Server();
+  server.addService(apiServices().Lease, leaseService(fake, logger));
+  const port = await new Promise<number>((res, rej) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? rej(err) : res(p))),
+  );
+  return { port, pending, maxInFlight: () => maxInFlight, close: () => server.forceShutdown() };
+}
+
+type KeepAliveCall = grpc.ClientDuplexStream<pb.Encodable<pb.LeaseKeepAliveRequest>, pb.LeaseKeepAliveResponse>;
+
+function keepAliveCall(port: number): { client: grpc.Client; call: KeepAliveCall } {
+  const Ctor = grpc.makeGenericClientConstructor(apiServices().Lease, 'Lease');
+  const client = new Ctor(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & { LeaseKeepAlive(): KeepAliveCall };
+  const call = client.LeaseKeepAlive();
+  call.on('error', () => {}); // CANCELLED when a case ends it; cases that expect an error listen too
+  return { client, call };
+}
+
+async function until(what: string, cond: () => boolean, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+describe('LeaseKeepAlive stream (api/lease.ts)', () => {
+  const cleanups: (() => void)[] = [];
+  afterEach(() => {
+    for (const c of cleanups.splice(0)) c();
+  });
+
+  it('answers in request order when renewals finish out of order', async () => {
+    const srv = await keepAliveServer();
+    const { client, call } = keepAliveCall(srv.port);
+    cleanups.push(() => client.close(), srv.close);
+    const got: bigint[] = [];
+    call.on('data', (r: pb.LeaseKeepAliveResponse) => got.push(r.ID));
+    for (const id of [1n, 2n, 3n]) call.write({ ID: id });
+    await until('three renewals', () => srv.pending.length === 3);
+    srv.pending[2]!.resolve({ id: toLeaseId(3n), ttl: 30 });
+    srv.pending[1]!.resolve({ id: toLeaseId(2n), ttl: 20 });
+    await sleep(50);
+    expect(got).toEqual([]);
+    srv.pending[0]!.resolve({ id: toLeaseId(1n), ttl: 10 });
+    await until('three answers', () => got.length === 3);
+    expect(got).toEqual([1n, 2n, 3n]);
+    call.cancel();
+  });
+
+  it('a failed renewal ends the stream with its status (the client is not left waiting)', async () => {
+    const srv = await keepAliveServer();
+    const { client, call } = keepAliveCall(srv.port);
+    cleanups.push(() => client.close(), srv.close);
+    const status = new Promise<grpc.ServiceError | string>((res) => {
+      const timer = setTimeout(() => res('no status within 3 s'), 3_000);
+      call.on('error', (e: grpc.ServiceError) => {
+        clearTimeout(timer);
+        res(e);
+      });
+      call.on('data', () => {});
+    });
+    call.write({ ID: 7n });
+    await until('the renewal', () => srv.pending.length === 1);
+    srv.pending[0]!.reject(ErrNoLeader());
+    expect(await status).toMatchObject({ code: grpc.status.UNAVAILABLE, details: 'etcdserver: no leader' });
+  });
+
+  it('a burst is renewed at most 64 at a time; every request is still answered', async () => {
+    const srv = await keepAliveServer();
+    const { client, call } = keepAliveCall(srv.port);
+    cleanups.push(() => client.close(), srv.close);
+    let answered = 0;
+    call.on('data', () => answered++);
+    const N = 1_000;
+    for (let i = 1; i <= N; i++) call.write({ ID: BigInt(i) });
+    let settled = 0;
+    while (answered < N) {
+      await until('renewals to arrive', () => srv.pending.length > settled, 5_000);
+      expect(srv.pending.length - settled).toBeLessThanOrEqual(64);
+      while (settled < srv.pending.length) {
+        const p = srv.pending[settled++]!;
+        p.resolve({ id: toLeaseId(p.id), ttl: 5 });
+      }
+      await sleep(5);
+    }
+    expect(answered).toBe(N);
+    expect(srv.maxInFlight()).toBeLessThanOrEqual(64);
+    expect(srv.pending.map((p) => p.id)).toEqual(Array.from({ length: N }, (_, i) => BigInt(i + 1)));
+    call.cancel();
+  });
+});
+
+describe('LeaseCoordinator (leases.ts)', () => {
+  function coordinator(over: Partial<LeaseHost> = {}): { coord: LeaseCoordinator; lessor: Lessor; host: LeaseHost } {
+    const lessor = new Lessor({ minTtl: 1 });
+    const host: LeaseHost = {
+      logger,
+      requestTimeoutMs: 1_000,
+      isLeader: () => true,
+      leader: () => 1n,
+      propose: async () => undefined,
+      waitAppliedCommitted: async () => undefined,
+      nextRequestId: () => 42n,
+      callPeer: async () => {
+        throw new Error('no peers');
+      },
+      leaderChange: (ms) => sleep(Math.min(ms, 20)),
+      ...over,
+    };
+    return { coord: new LeaseCoordinator(host, () => lessor), lessor, host };
+  }
+
+  /** Calls the peer service's TimeToLive handler directly, as the transport would. */
+  function peerTimeToLive(coord: LeaseCoordinator, id: bigint): Promise<{ err: grpc.ServiceError | null; res: unknown }> {
+    const [, impl] = coord.peerService(() => 1n);
+    return new Promise((res) => {
+      (impl.TimeToLive as grpc.handleUnaryCall<pb.LeaseTimeToLiveRequest, unknown>)(
+        { request: { ID: id, keys: true } } as grpc.ServerUnaryCall<pb.LeaseTimeToLiveRequest, unknown>,
+        (err, v) => res({ err: err as grpc.ServiceError | null, res: v }),
+      );
+    });
+  }
+
+  it('a leader not promoted yet answers a forwarded TimeToLive with "not leader" (the follower retries) instead of throwing', async () => {
+    const { coord, lessor } = coordinator();
+    lessor.grant(toLeaseId(5n), 30);
+    const before = await peerTimeToLive(coord, 5n);
+    expect(before.err).toMatchObject({ details: 'etcdserver: not leader' });
+    lessor.promote(0);
+    const after = await peerTimeToLive(coord, 5n);
+    expect(after.err).toBeNull();
+    expect(after.res).toMatchObject({ ID: 5n, grantedTTL: 30n });
+  });
+
+  it('TimeToLive on a leader waits for its lessor to be promoted', async () => {
+    const { coord, lessor } = coordinator();
+    lessor.grant(toLeaseId(5n), 30);
+    const answer = coord.timeToLive(5n, false);
+    await sleep(60);
+    lessor.promote(0);
+    const r = await answer;
+    expect(r.grantedTtl).toBe(30);
+    expect(r.ttl).toBeGreaterThan(28);
+  });
+
+  it('a follower forwards a renewal to the leader, retrying while the leader cannot be reached', async () => {
+    let calls = 0;
+    const { coord } = coordinator({
+      isLeader: () => false,
+      leader: () => 9n,
+      callPeer: async <Req, Res>(id: bigint, _path: string, _ser: (r: Req) => Buffer, de: (b: Buffer) => Res) => {
+        expect(id).toBe(9n);
+        if (++calls < 3) throw new Error('unavailable');
+        return { ID: 5n, TTL: 30n, header: undefined } as unknown as ReturnType<typeof de>;
+      },
+    });
+    expect(await coord.renew(5n)).toEqual({ id: 5n, ttl: 30 });
+    expect(calls).toBe(3);
+  });
+
+  it('a follower with no leader gives up after the request timeout with "no leader"', async () => {
+    const { coord } = coordinator({ isLeader: () => false, leader: () => 0n, requestTimeoutMs: 100 });
+    await expect(coord.renew(5n)).rejects.toMatchObject({ message: 'etcdserver: no leader' });
+  });
+});
