@@ -7,7 +7,7 @@
 // keeps the expectations honest.
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Cluster, MaintenanceClient, parseJsonBigIds, sleep, waitFor } from './helpers/cluster.js';
+import { Cluster, leaderLookups, MaintenanceClient, parseJsonBigIds, sleep, waitFor } from './helpers/cluster.js';
 import { etcdctl, requireEtcdctl, type CtlResult } from './helpers/etcd-process.js';
 import { KvClient } from './helpers/kv-client.js';
 import type { Member } from './helpers/member.js';
@@ -40,25 +40,7 @@ describe.skipIf(!RUN)(`three-member cluster (${IMPL})`, () => {
   let cluster: Cluster;
   const maint = new Map<Member, MaintenanceClient>();
 
-  const statusOf = (m: Member, timeoutMs = 2_000) => maint.get(m)!.status(timeoutMs);
-
-  /** The leader id as every given member sees it, once they all agree on one (not `exclude`). */
-  async function agreedLeader(members: Member[], timeoutMs: number, exclude?: bigint): Promise<bigint> {
-    return waitFor(`one leader agreed by ${members.map((m) => m.name).join(',')}`, timeoutMs, async () => {
-      const ids = await Promise.all(members.map(async (m) => (await statusOf(m, 1_000)).leader));
-      const first = ids[0]!;
-      if (first === 0n || first === exclude || ids.some((id) => id !== first)) return undefined;
-      return first;
-    });
-  }
-
-  async function memberById(id: bigint): Promise<Member> {
-    for (const m of cluster.running()) {
-      const st = await statusOf(m);
-      if (st.header!.memberId === id) return m;
-    }
-    throw new Error(`no running member has id ${id.toString(16)}`);
-  }
+  const { statusOf, agreedLeader, memberById } = leaderLookups(() => cluster.running(), maint);
 
   /** Polls until every member reports the same applied index (and it holds still for a moment). */
   async function waitAllApplied(timeoutMs = CATCH_UP_BOUND_MS): Promise<bigint> {

@@ -133,6 +133,31 @@ export class MaintenanceClient {
   }
 }
 
+/** Leader lookups over one MaintenanceClient per member (every call bounded). */
+export function leaderLookups(running: () => Member[], maint: Map<Member, MaintenanceClient>) {
+  const statusOf = (m: Member, timeoutMs = 2_000): Promise<pb.StatusResponse> => maint.get(m)!.status(timeoutMs);
+  return {
+    statusOf,
+    /** The leader id as every given member sees it, once they all agree on one (not `exclude`). */
+    agreedLeader(members: Member[], timeoutMs: number, exclude?: bigint): Promise<bigint> {
+      return waitFor(`one leader agreed by ${members.map((m) => m.name).join(',')}`, timeoutMs, async () => {
+        const ids = await Promise.all(members.map(async (m) => (await statusOf(m, 1_000)).leader));
+        const first = ids[0]!;
+        if (first === 0n || first === exclude || ids.some((id) => id !== first)) return undefined;
+        return first;
+      });
+    },
+    /** The running member with this id. */
+    async memberById(id: bigint): Promise<Member> {
+      for (const m of running()) {
+        const st = await statusOf(m);
+        if (st.header!.memberId === id) return m;
+      }
+      throw new Error(`no running member has id ${id.toString(16)}`);
+    },
+  };
+}
+
 /**
  * etcdctl's JSON prints 64-bit ids (member, cluster, leader) as bare numbers, which
  * JSON.parse would round; this quotes every integer of 16+ digits first.

@@ -1,5 +1,6 @@
-// A long-running etcdctl (`lease keep-alive`, `watch`) as a child process:
-// output collected as it comes, every wait bounded, stopped by PID.
+// A long-running etcdctl (`lease keep-alive`, `watch`, `watch -i`) as a child
+// process: output collected as it comes, stdin writable when asked for
+// (interactive mode), every wait bounded, stopped by PID.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 
@@ -15,12 +16,15 @@ export class CtlProcess {
     this.exited = new Promise((res) => proc.once('exit', (code) => res((this.code = code))));
   }
 
-  /** Starts `etcdctl --endpoints=<endpoints> <args>` (API v3); `endpoints` is a port or a host:port list. */
-  static start(endpoints: number | string, args: string[]): CtlProcess {
+  /**
+   * Starts `etcdctl --endpoints=<endpoints> <args>` (API v3); `endpoints` is a port
+   * or a host:port list. With `stdin`, write() and endInput() feed it.
+   */
+  static start(endpoints: number | string, args: string[], opts: { stdin?: boolean } = {}): CtlProcess {
     const eps = typeof endpoints === 'number' ? `127.0.0.1:${endpoints}` : endpoints;
     const proc = spawn('etcdctl', [`--endpoints=${eps}`, '--dial-timeout=3s', ...args], {
       env: { ...process.env, ETCDCTL_API: '3' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
     return new CtlProcess(proc);
   }
@@ -35,6 +39,21 @@ export class CtlProcess {
 
   lines(): string[] {
     return this.stdout.split('\n').slice(0, -1);
+  }
+
+  /** Complete lines of stdout so far. */
+  lineCount(): number {
+    let n = 0;
+    for (const c of this.stdout) if (c === '\n') n++;
+    return n;
+  }
+
+  write(text: string): void {
+    this.proc.stdin!.write(text);
+  }
+
+  endInput(): void {
+    this.proc.stdin!.end();
   }
 
   /** Waits until `cond` holds (checked every 20 ms); throws if the process exits first or after `ms`. */
@@ -54,6 +73,14 @@ export class CtlProcess {
     const r = await Promise.race([this.exited, timeout]);
     clearTimeout(timer);
     return r;
+  }
+
+  /** The exit code; if it is still running after `ms`, kills it and throws. */
+  async exitOrKill(ms = 15_000): Promise<number | null> {
+    const code = await this.exit(ms);
+    if (code !== undefined) return code;
+    await this.kill();
+    throw new Error(`etcdctl did not exit within ${ms} ms\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
   }
 
   /** SIGKILL by PID; resolves once it has exited. */

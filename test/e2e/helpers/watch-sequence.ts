@@ -9,7 +9,7 @@
 // event, say) would still show up in the output.
 
 import { etcdctl } from './etcd-process.js';
-import { CtlWatch } from './ctl-watch.js';
+import { CtlProcess } from './ctl-process.js';
 
 export interface Turn {
   /** Written to etcdctl's stdin (interactive mode). */
@@ -123,36 +123,36 @@ export async function runStep(ep: Endpoints, s: WatchStep): Promise<Expected> {
     return { cmd, code: r.code, stdout: [normalise(r.stdout)], stderr: normalise(r.stderr) };
   }
   if (s.kind === 'watch-exit') {
-    const w = CtlWatch.start(ep.watcher, s.args);
-    const code = await w.exit();
+    const w = CtlProcess.start(ep.watcher, s.args, { stdin: true });
+    const code = await w.exitOrKill();
     return { cmd, code, stdout: [normalise(w.stdout)], stderr: normalise(w.stderr) };
   }
   if (s.kind === 'watch') {
-    const w = CtlWatch.start(ep.watcher, s.args);
+    const w = CtlProcess.start(ep.watcher, s.args, { stdin: true });
     try {
       await runDuring(ep, s.during);
-      await w.until(`${s.lines} lines of ${cmd}`, () => w.lines() >= s.lines);
+      await w.until(`${s.lines} lines of ${cmd}`, () => w.lineCount() >= s.lines);
       await settle();
     } finally {
       await w.kill();
     }
     return { cmd, code: null, stdout: [normalise(w.stdout)], stderr: normalise(w.stderr) };
   }
-  const w = CtlWatch.start(ep.watcher, ['watch', '-i']);
+  const w = CtlProcess.start(ep.watcher, ['watch', '-i'], { stdin: true });
   const chunks: string[] = [];
   let code: number | null = null;
   try {
     let seen = 0;
     for (const t of s.turns) {
-      const lines = w.lines() + (t.lines ?? 0);
+      const lines = w.lineCount() + (t.lines ?? 0);
       const errLines = w.stderr.split('\n').length - 1 + (t.errLines ?? 0);
       if (t.stdin) w.write(t.stdin);
       await runDuring(ep, t.during);
       if (t.end) {
         w.endInput();
-        code = await w.exit();
+        code = await w.exitOrKill();
       } else {
-        await w.until(`turn ${JSON.stringify(t.stdin)}`, () => w.lines() >= lines && w.stderr.split('\n').length - 1 >= errLines);
+        await w.until(`turn ${JSON.stringify(t.stdin)}`, () => w.lineCount() >= lines && w.stderr.split('\n').length - 1 >= errLines);
         await settle();
       }
       chunks.push(normalise(w.stdout.slice(seen)));
