@@ -65,6 +65,10 @@ describe('flags', () => {
     expect(() => run(['--listen-client-urls', 'https://127.0.0.1:2379'])).toThrow(/TLS/);
     expect(run(['--max-wals', '5']).name).toBe('default');
     expect(run(['--logger=zap', '--log-outputs=stderr']).name).toBe('default');
+    // Leases are always checkpointed, so either value means what etcd-ts does.
+    expect(run(['--experimental-enable-lease-checkpoint=true']).name).toBe('default');
+    expect(run(['--experimental-enable-lease-checkpoint=false']).name).toBe('default');
+    expect(() => run(['--experimental-enable-lease-checkpoint=maybe'])).toThrow();
   });
 
   it('checks the election timeout against the heartbeat, and that this member is in the initial cluster', () => {
