@@ -112,7 +112,7 @@ export class LeaseCoordinator {
       } else {
         const leader = this.host.leader();
         if (leader !== 0n) {
-          const res = await this.forward(leader, RENEW_PATH, keepAliveReq(), keepAliveRes(), { ID: id, header: undefined, TTL: 0n } as never, deadline);
+          const res = await this.forward(leader, RENEW_PATH, keepAliveReq(), keepAliveRes(), { ID: id }, deadline);
           if (res !== undefined) return { id: toLeaseId(id), ttl: Number(res.TTL) };
         }
       }
