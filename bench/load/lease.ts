@@ -16,6 +16,7 @@ import { apiServices } from '../../src/server/api/codec/index.js';
 import type * as pb from '../../src/server/api/codec/types.js';
 import type { BenchOptions } from './args.js';
 import { LatencyRecorder, type LatencyStats } from './histogram.js';
+import { latencySummary, r3 } from './report.js';
 
 export interface LeaseKeepAliveSummary {
   workload: 'lease-keepalive';
@@ -51,7 +52,6 @@ const UNARY_TIMEOUT_MS = 30_000;
 /** A stream with no answer for this long fails the run (a server that stopped answering). */
 const STALL_MS = 30_000;
 
-const r3 = (x: number): number => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : x);
 
 function unary<Res>(fn: Unary, stub: grpc.Client, req: unknown): Promise<Res> {
   return new Promise((res, rej) =>
@@ -175,10 +175,7 @@ export async function runLeaseKeepAliveBench(opts: BenchOptions, progress: (line
       grantsPerSec: Math.round(opts.leases / grantSec),
       revokesPerSec: Math.round(opts.leases / revokeSec),
       clientCpuSec: r3((cpu.user + cpu.system) / 1e6),
-      latencyMs: {
-        fastest: r3(st.fastest), slowest: r3(st.slowest), average: r3(st.average), stddev: r3(st.stddev),
-        p50: r3(st.p50), p90: r3(st.p90), p99: r3(st.p99), p999: r3(st.p999),
-      },
+      latencyMs: latencySummary(st),
     };
   } finally {
     for (const c of streams) c.cancel();

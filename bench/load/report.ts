@@ -21,10 +21,18 @@ export interface Summary {
   latencyMs: Omit<LatencyStats, 'count'>;
 }
 
-const r3 = (x: number): number => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : x);
+/** Rounded to 3 decimals for the JSON summary. */
+export const r3 = (x: number): number => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : x);
+
+/** The latency part of every workload's summary, in milliseconds, rounded. */
+export function latencySummary(st: LatencyStats): Omit<LatencyStats, 'count'> {
+  return {
+    fastest: r3(st.fastest), slowest: r3(st.slowest), average: r3(st.average), stddev: r3(st.stddev),
+    p50: r3(st.p50), p90: r3(st.p90), p99: r3(st.p99), p999: r3(st.p999),
+  };
+}
 
 export function summarize(opts: BenchOptions, res: RunResult): Summary {
-  const st = res.recorder.stats();
   return {
     workload: opts.workload,
     endpoints: opts.endpoints,
@@ -39,16 +47,7 @@ export function summarize(opts: BenchOptions, res: RunResult): Summary {
     errors: res.errors,
     durationSec: r3(res.durationSec),
     requestsPerSec: Math.round((res.completed - res.errors) / res.durationSec),
-    latencyMs: {
-      fastest: r3(st.fastest),
-      slowest: r3(st.slowest),
-      average: r3(st.average),
-      stddev: r3(st.stddev),
-      p50: r3(st.p50),
-      p90: r3(st.p90),
-      p99: r3(st.p99),
-      p999: r3(st.p999),
-    },
+    latencyMs: latencySummary(res.recorder.stats()),
   };
 }
 

@@ -15,6 +15,7 @@ import { apiServices } from '../../src/server/api/codec/index.js';
 import type * as pb from '../../src/server/api/codec/types.js';
 import type { BenchOptions } from './args.js';
 import { LatencyRecorder, type LatencyStats } from './histogram.js';
+import { latencySummary, r3 } from './report.js';
 import { keySpaceRange, makeKey } from './keys.js';
 import { KvPool } from './pool.js';
 
@@ -47,7 +48,6 @@ export interface WatchSummary {
 
 type WatchCall = grpc.ClientDuplexStream<pb.Encodable<pb.WatchRequest>, pb.WatchResponse>;
 
-const r3 = (x: number): number => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : x);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function until(what: string, ms: number, cond: () => boolean): Promise<void> {
@@ -154,10 +154,7 @@ export async function runWatchBench(opts: BenchOptions, progress: (line: string)
       eventsPerSec: Math.round(delivered / durationSec),
       durationSec: r3(durationSec),
       clientCpuSec: r3((cpu.user + cpu.system) / 1e6),
-      latencyMs: {
-        fastest: r3(st.fastest), slowest: r3(st.slowest), average: r3(st.average), stddev: r3(st.stddev),
-        p50: r3(st.p50), p90: r3(st.p90), p99: r3(st.p99), p999: r3(st.p999),
-      },
+      latencyMs: latencySummary(st),
     };
   } finally {
     for (const c of calls) c.cancel();
