@@ -7,7 +7,7 @@
 // keeps the expectations honest.
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Cluster, leaderLookups, MaintenanceClient, parseJsonBigIds, sleep, waitFor } from './helpers/cluster.js';
+import { Cluster, eachCaseOnCluster, leaderLookups, MaintenanceClient, parseJsonBigIds, sleep, waitFor } from './helpers/cluster.js';
 import { etcdctl, requireEtcdctl, type CtlResult } from './helpers/etcd-process.js';
 import { KvClient } from './helpers/kv-client.js';
 import type { Member } from './helpers/member.js';
@@ -72,16 +72,7 @@ describe.skipIf(!RUN)(`three-member cluster (${IMPL})`, () => {
   });
 
   // A case that failed half-way may leave members stopped: the next one starts them.
-  beforeEach(async (ctx) => {
-    if (!cluster) return;
-    // On failure, the tail of each member's log (the current process only).
-    ctx.onTestFailed(() => {
-      for (const m of cluster.members) console.error(`--- ${m.name} (${m.running ? 'running' : 'stopped'}) log tail ---\n${m.log().slice(-4_000)}`);
-    });
-    const stopped = cluster.members.filter((m) => !m.running);
-    if (stopped.length) await cluster.start(stopped);
-    await agreedLeader(cluster.members, ELECTION_BOUND_MS);
-  });
+  beforeEach(eachCaseOnCluster(() => cluster, () => agreedLeader(cluster.members, ELECTION_BOUND_MS)));
 
   it('member list (table and -w json) shows three members with names, peer and client URLs', async () => {
     const [, b, c] = cluster.members as [Member, Member, Member];

@@ -13,7 +13,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { Etcd3, type Lease } from 'etcd3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Cluster, leaderLookups, MaintenanceClient, parseJsonBigIds, sleep, waitFor } from './helpers/cluster.js';
+import { Cluster, eachCaseOnCluster, leaderLookups, MaintenanceClient, parseJsonBigIds, sleep, waitFor } from './helpers/cluster.js';
 import { CtlProcess } from './helpers/ctl-process.js';
 import { etcdctl, requireEtcdctl, type CtlResult } from './helpers/etcd-process.js';
 import { KvClient } from './helpers/kv-client.js';
@@ -122,15 +122,7 @@ describe.skipIf(!RUN)(`leases on a three-member cluster (${IMPL})`, () => {
     await cluster?.cleanup();
   });
 
-  beforeEach(async (ctx) => {
-    if (!cluster) return;
-    ctx.onTestFailed(() => {
-      for (const m of cluster.members) console.error(`--- ${m.name} (${m.running ? 'running' : 'stopped'}) log tail ---\n${m.log().slice(-4_000)}`);
-    });
-    const stopped = cluster.members.filter((m) => !m.running);
-    if (stopped.length) await cluster.start(stopped);
-    await agreedLeader(cluster.members, ELECTION_BOUND_MS);
-  });
+  beforeEach(eachCaseOnCluster(() => cluster, () => agreedLeader(cluster.members, ELECTION_BOUND_MS)));
 
   it('a lease id above 2^53 (2^60+7) through followers: grant, put, timetolive and keep-alive forwarded to the leader, revoke', async () => {
     const { leader, followers } = await leaderAndFollowers();

@@ -11,7 +11,7 @@
 import { Etcd3, type IKeyValue } from 'etcd3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type * as pb from '../../src/server/api/codec/types.js';
-import { Cluster, MaintenanceClient, sleep, waitFor } from './helpers/cluster.js';
+import { Cluster, eachCaseOnCluster, MaintenanceClient, sleep, waitFor } from './helpers/cluster.js';
 import { requireEtcdctl } from './helpers/etcd-process.js';
 import { KvClient } from './helpers/kv-client.js';
 import type { Member } from './helpers/member.js';
@@ -67,15 +67,7 @@ describe.skipIf(!RUN)(`watch on a three-member cluster (${IMPL})`, () => {
     await cluster?.cleanup();
   });
 
-  beforeEach(async (ctx) => {
-    if (!cluster) return;
-    ctx.onTestFailed(() => {
-      for (const m of cluster.members) console.error(`--- ${m.name} (${m.running ? 'running' : 'stopped'}) log tail ---\n${m.log().slice(-4_000)}`);
-    });
-    const stopped = cluster.members.filter((m) => !m.running);
-    if (stopped.length) await cluster.start(stopped);
-    await leaderOf();
-  });
+  beforeEach(eachCaseOnCluster(() => cluster, leaderOf));
 
   it('etcd3 client: a prefix watched on one member, written through another: every event once, in order', async () => {
     const [a, , c] = cluster.members as [Member, Member, Member];

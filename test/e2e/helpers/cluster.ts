@@ -4,6 +4,7 @@
 // for polling with bounded deadlines.
 
 import * as grpc from '@grpc/grpc-js';
+import type { TestContext } from 'vitest';
 import { apiServices } from '../../../src/server/api/codec/index.js';
 import type * as pb from '../../../src/server/api/codec/types.js';
 import { freePort, Member } from './member.js';
@@ -131,6 +132,24 @@ export class MaintenanceClient {
   close(): void {
     this.client.close();
   }
+}
+
+/**
+ * The beforeEach of a file sharing one cluster: on failure, print each member's log
+ * tail (the current process only); members a failed case left stopped are started
+ * again, then `ready` waits (bounded) for a leader.
+ */
+export function eachCaseOnCluster(cluster: () => Cluster | undefined, ready: () => Promise<unknown>) {
+  return async (ctx: TestContext): Promise<void> => {
+    const c = cluster();
+    if (!c) return;
+    ctx.onTestFailed(() => {
+      for (const m of c.members) console.error(`--- ${m.name} (${m.running ? 'running' : 'stopped'}) log tail ---\n${m.log().slice(-4_000)}`);
+    });
+    const stopped = c.members.filter((m) => !m.running);
+    if (stopped.length) await c.start(stopped);
+    await ready();
+  };
 }
 
 /** Leader lookups over one MaintenanceClient per member (every call bounded). */
