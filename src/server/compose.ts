@@ -9,7 +9,7 @@ import { Lessor, minLeaseTtl, rawLeaseStorage } from '../lease/index.js';
 import { Applier } from './applier.js';
 import { bootstrap, layout } from './bootstrap.js';
 import type { Config } from './config.js';
-import { EtcdServer } from './etcd-server.js';
+import { EtcdServer, requestTimeoutMs } from './etcd-server.js';
 import { bindLessor, LEASE_PREFIX, LeaseCoordinator } from './leases.js';
 import { LogCompactor } from './log-compactor.js';
 import { Membership } from './membership.js';
@@ -28,7 +28,8 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
   const lessor = new Lessor({
     minTtl: minLeaseTtl(Math.round(cfg.electionMs / cfg.heartbeatMs), cfg.heartbeatMs),
     storage: rawLeaseStorage({ prefix: new Uint8Array([LEASE_PREFIX]), stage: (k, v) => stores.current.backend.stageRaw(k, v) }),
-    expiredRetryMs: 5000 + 2 * cfg.electionMs,
+    // An expired lease whose revoke did not apply within a request timeout is proposed again.
+    expiredRetryMs: requestTimeoutMs(cfg),
   });
   await bindLessor(lessor, stores.current, logger);
   const membership = new Membership(booted.clusterId, booted.memberId);
@@ -48,7 +49,7 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
   const leases = new LeaseCoordinator(
     {
       logger,
-      requestTimeoutMs: 5000 + 2 * cfg.electionMs,
+      requestTimeoutMs: requestTimeoutMs(cfg),
       isLeader: () => raftNode?.isLeader ?? false,
       leader: () => raftNode?.leader ?? 0n,
       propose: (body) => server!.propose(body),

@@ -22,6 +22,9 @@ import { ReadIndexer } from './read-index.js';
 import { RequestIdGenerator } from './request-id.js';
 import { Deadlines, IndexWaiter, deferred, type Deferred } from './waiters.js';
 
+/** How long a request may wait for its entry to commit and apply (etcd: 5 s + 2 election timeouts). */
+export const requestTimeoutMs = (cfg: Config): number => 5000 + 2 * cfg.electionMs;
+
 export type InternalRequestBody = Omit<Encodable<InternalRaftRequest>, 'header' | 'ID'>;
 
 export interface ServerStatus {
@@ -59,7 +62,7 @@ export class EtcdServer {
   private stopped = false;
   readonly metrics = new ServerMetrics();
   private leaderChanged: Deferred<void> = deferred();
-  /** How long a request may wait for its entry to commit and apply (etcd: 5 s + 2 election timeouts). */
+  /** See requestTimeoutMs(). */
   readonly requestTimeoutMs: number;
 
   readonly cfg: Config;
@@ -87,7 +90,7 @@ export class EtcdServer {
     const cfg = this.cfg;
     const applier = this.applier;
     const memberId = this.memberId;
-    this.requestTimeoutMs = 5000 + 2 * cfg.electionMs;
+    this.requestTimeoutMs = requestTimeoutMs(cfg);
     this.appliedWaiter = new IndexWaiter(applier.applied);
     this.ids = new RequestIdGenerator(memberId);
     this.proposalDeadlines = new Deadlines(this.requestTimeoutMs, ErrTimeout);

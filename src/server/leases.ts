@@ -103,41 +103,46 @@ export class LeaseCoordinator {
   }
 
   /** One keep-alive: answered by the leader, forwarded there from a follower. */
-  async renew(id: bigint): Promise<RenewResult> {
-    const deadline = Date.now() + this.host.requestTimeoutMs;
-    for (;;) {
-      if (this.host.isLeader()) {
-        const r = await this.renewAsLeader(toLeaseId(id), deadline);
-        if (r !== undefined) return r;
-      } else {
-        const leader = this.host.leader();
-        if (leader !== 0n) {
-          const res = await this.forward(leader, RENEW_PATH, keepAliveReq(), keepAliveRes(), { ID: id }, deadline);
-          if (res !== undefined) return { id: toLeaseId(id), ttl: Number(res.TTL) };
-        }
-      }
-      if (Date.now() >= deadline) throw this.host.leader() === 0n ? ErrNoLeader() : ErrTimeout();
-      await this.host.leaderChange(Math.min(200, deadline - Date.now()));
-    }
+  renew(id: bigint): Promise<RenewResult> {
+    return this.leaderAnswer(
+      (deadline) => this.renewAsLeader(toLeaseId(id), deadline),
+      async (leader, deadline) => {
+        const res = await this.forward(leader, RENEW_PATH, keepAliveReq(), keepAliveRes(), { ID: id }, deadline);
+        return res && { id: toLeaseId(id), ttl: Number(res.TTL) };
+      },
+    );
   }
 
   /** TimeToLive is the leader's answer (only it keeps deadlines). */
-  async timeToLive(id: bigint, keys: boolean): Promise<TimeToLiveResult> {
-    const deadline = Date.now() + this.host.requestTimeoutMs;
-    for (;;) {
-      if (this.host.isLeader()) {
+  timeToLive(id: bigint, keys: boolean): Promise<TimeToLiveResult> {
+    return this.leaderAnswer(
+      async () => {
         await this.host.waitAppliedCommitted();
         // A new leader answers once its lessor is promoted (its term's first entry applied).
-        if (this.host.isLeader() && this.lessor.isPrimary) return this.localTimeToLive(toLeaseId(id), keys);
-      } else {
-        const leader = this.host.leader();
-        if (leader !== 0n) {
-          const res = await this.forward(leader, TIME_TO_LIVE_PATH, ttlReq(), ttlRes(), { ID: id, keys }, deadline);
-          if (res !== undefined) {
-            return { id: toLeaseId(id), ttl: Number(res.TTL), grantedTtl: Number(res.grantedTTL), keys: res.keys };
-          }
-        }
-      }
+        return this.host.isLeader() && this.lessor.isPrimary ? this.localTimeToLive(toLeaseId(id), keys) : undefined;
+      },
+      async (leader, deadline) => {
+        const res = await this.forward(leader, TIME_TO_LIVE_PATH, ttlReq(), ttlRes(), { ID: id, keys }, deadline);
+        return res && { id: toLeaseId(id), ttl: Number(res.TTL), grantedTtl: Number(res.grantedTTL), keys: res.keys };
+      },
+    );
+  }
+
+  /**
+   * The leader's answer within a request timeout: `local` on the leader, `remote`
+   * (a forward) on a follower; either gives undefined when leadership is moving, and
+   * the question is asked again once the leader changes (or after 200 ms).
+   */
+  private async leaderAnswer<T>(
+    local: (deadline: number) => Promise<T | undefined>,
+    remote: (leader: bigint, deadline: number) => Promise<T | undefined>,
+  ): Promise<T> {
+    const deadline = Date.now() + this.host.requestTimeoutMs;
+    for (;;) {
+      let answer: T | undefined;
+      if (this.host.isLeader()) answer = await local(deadline);
+      else if (this.host.leader() !== 0n) answer = await remote(this.host.leader(), deadline);
+      if (answer !== undefined) return answer;
       if (Date.now() >= deadline) throw this.host.leader() === 0n ? ErrNoLeader() : ErrTimeout();
       await this.host.leaderChange(Math.min(200, deadline - Date.now()));
     }
