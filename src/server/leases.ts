@@ -10,7 +10,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import {
-  type Lessor, LeaseError, leaseIdFromRequestId, MAX_LEASE_TTL, RateLimiter, toLeaseId, type LeaseId,
+  type Lessor, LeaseError, leaseIdFromRequestId, MAX_LEASE_TTL, monotonicClock, RateLimiter, toLeaseId, type LeaseId,
 } from '../lease/index.js';
 import type { MvccStore } from '../mvcc/index.js';
 import { messageCodec } from './api/codec/index.js';
@@ -65,7 +65,7 @@ const ttlRes = () => messageCodec<pb.LeaseTimeToLiveResponse>('etcdserverpb.Leas
 
 export class LeaseCoordinator {
   private timer: NodeJS.Timeout | undefined;
-  private readonly revokeLimiter = new RateLimiter(1000, { now: () => Date.now() });
+  private readonly revokeLimiter = new RateLimiter(1000, monotonicClock);
   private revokesInFlight = 0;
   private checkpointInFlight = false;
 
@@ -137,14 +137,14 @@ export class LeaseCoordinator {
     local: (deadline: number) => Promise<T | undefined>,
     remote: (leader: bigint, deadline: number) => Promise<T | undefined>,
   ): Promise<T> {
-    const deadline = Date.now() + this.host.requestTimeoutMs;
+    const deadline = monotonicClock.now() + this.host.requestTimeoutMs;
     for (;;) {
       let answer: T | undefined;
       if (this.host.isLeader()) answer = await local(deadline);
       else if (this.host.leader() !== 0n) answer = await remote(this.host.leader(), deadline);
       if (answer !== undefined) return answer;
-      if (Date.now() >= deadline) throw this.host.leader() === 0n ? ErrNoLeader() : ErrTimeout();
-      await this.host.leaderChange(Math.min(200, deadline - Date.now()));
+      if (monotonicClock.now() >= deadline) throw this.host.leader() === 0n ? ErrNoLeader() : ErrTimeout();
+      await this.host.leaderChange(Math.min(200, deadline - monotonicClock.now()));
     }
   }
 
@@ -160,7 +160,7 @@ export class LeaseCoordinator {
       Renew: (call: grpc.ServerUnaryCall<pb.LeaseKeepAliveRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => {
         if (admit(call, cb, 'lease renew') === undefined) return;
         if (!this.host.isLeader()) return cb(notLeader, null);
-        const deadline = Date.now() + this.host.requestTimeoutMs;
+        const deadline = monotonicClock.now() + this.host.requestTimeoutMs;
         this.renewAsLeader(toLeaseId(call.request.ID), deadline).then(
           (r) => (r === undefined ? cb(notLeader, null) : cb(null, { ID: call.request.ID, TTL: BigInt(r.ttl) })),
           (err: Error) => cb({ code: Code.UNAVAILABLE, details: err.message } as grpc.ServiceError, null),
@@ -243,7 +243,7 @@ export class LeaseCoordinator {
         if (err.code === 'not-found') return { id, ttl: 0 };
         if (err.code === 'not-primary') return undefined;
         // Expired, its revoke on the way: answer once it is gone (TTL 0), as etcd does.
-        if (Date.now() >= deadline) throw ErrTimeout();
+        if (monotonicClock.now() >= deadline) throw ErrTimeout();
         await new Promise((r) => setTimeout(r, 50));
         if (!lessor.has(id)) return { id, ttl: 0 };
       }
@@ -270,7 +270,7 @@ export class LeaseCoordinator {
     deadline: number,
   ): Promise<Res | undefined> {
     try {
-      return await this.host.callPeer(leader, path, (r: Req) => reqCodec.encode(r), (b) => resCodec.decode(b), req, Math.max(1, deadline - Date.now()));
+      return await this.host.callPeer(leader, path, (r: Req) => reqCodec.encode(r), (b) => resCodec.decode(b), req, Math.max(1, deadline - monotonicClock.now()));
     } catch (err) {
       this.host.logger.debug({ leader: leader.toString(16), path, err: (err as Error).message }, 'lease request to the leader failed; retrying');
       return undefined;
