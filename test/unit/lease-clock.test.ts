@@ -6,7 +6,7 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Lessor, RateLimiter, monotonicClock, toLeaseId } from '../../src/lease/index.js';
-import { LeaseCoordinator, type LeaseHost } from '../../src/server/leases.js';
+import { LeaseCoordinator, type LeaseHost } from '../../src/server/lease/index.js';
 
 const HOUR = 3_600_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,6 +1,6 @@
 // The server's lease plumbing around the lessor: the LeaseKeepAlive stream
 // (src/server/api/lease.ts) over a loopback grpc-js server with a fake server
-// behind it, and the LeaseCoordinator (src/server/leases.ts) with a fake host.
+// behind it, and the LeaseCoordinator and its peer service (src/server/lease/) with a fake host.
 
 import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
@@ -11,7 +11,7 @@ import type * as pb from '../../src/server/api/codec/types.js';
 import { leaseService } from '../../src/server/api/lease.js';
 import { ErrNoLeader } from '../../src/server/errors.js';
 import type { EtcdServer } from '../../src/server/etcd-server.js';
-import { LeaseCoordinator, type LeaseHost, type RenewResult } from '../../src/server/leases.js';
+import { LeaseCoordinator, type LeaseHost, leasePeerService, type RenewResult } from '../../src/server/lease/index.js';
 
 const logger = pino({ level: 'silent' });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -128,7 +128,7 @@ describe('LeaseKeepAlive stream (api/lease.ts)', () => {
   });
 });
 
-describe('LeaseCoordinator (leases.ts)', () => {
+describe('LeaseCoordinator and peer service (lease/coordinator.ts, lease/peer-service.ts)', () => {
   function coordinator(over: Partial<LeaseHost> = {}): { coord: LeaseCoordinator; lessor: Lessor; host: LeaseHost } {
     const lessor = new Lessor({ minTtl: 1 });
     const host: LeaseHost = {
@@ -149,8 +149,8 @@ describe('LeaseCoordinator (leases.ts)', () => {
   }
 
   /** Calls the peer service's TimeToLive handler directly, as the transport would. */
-  function peerTimeToLive(coord: LeaseCoordinator, id: bigint): Promise<{ err: grpc.ServiceError | null; res: unknown }> {
-    const [, impl] = coord.peerService(() => 1n);
+  function peerTimeToLive(host: LeaseHost, coord: LeaseCoordinator, id: bigint): Promise<{ err: grpc.ServiceError | null; res: unknown }> {
+    const [, impl] = leasePeerService(host, coord, () => 1n);
     return new Promise((res) => {
       (impl.TimeToLive as grpc.handleUnaryCall<pb.LeaseTimeToLiveRequest, unknown>)(
         { request: { ID: id, keys: true } } as grpc.ServerUnaryCall<pb.LeaseTimeToLiveRequest, unknown>,
@@ -160,12 +160,12 @@ describe('LeaseCoordinator (leases.ts)', () => {
   }
 
   it('a leader not promoted yet answers a forwarded TimeToLive with "not leader" (the follower retries) instead of throwing', async () => {
-    const { coord, lessor } = coordinator();
+    const { coord, lessor, host } = coordinator();
     lessor.grant(toLeaseId(5n), 30);
-    const before = await peerTimeToLive(coord, 5n);
+    const before = await peerTimeToLive(host, coord, 5n);
     expect(before.err).toMatchObject({ details: 'etcdserver: not leader' });
     lessor.promote(0);
-    const after = await peerTimeToLive(coord, 5n);
+    const after = await peerTimeToLive(host, coord, 5n);
     expect(after.err).toBeNull();
     expect(after.res).toMatchObject({ ID: 5n, grantedTTL: 30n });
   });
