@@ -8,7 +8,7 @@ export {
   ErrLeaseNotFoundText, ErrLeaseExistsText, ErrLeaseTtlTooLargeText, ErrNotPrimaryText, ErrLeaseExpiredText,
 } from './errors.js';
 export {
-  type LeaseId, type Clock, NO_LEASE, MAX_LEASE_TTL, toLeaseId, leaseIdFromRequestId, formatLeaseId, minLeaseTtl, systemClock,
+  type LeaseId, type MonotonicClock, NO_LEASE, MAX_LEASE_TTL, toLeaseId, leaseIdFromRequestId, formatLeaseId, minLeaseTtl, monotonicClock,
 } from './types.js';
 export {
   type LeaseRecord, type LeaseStorage, noStorage, encodeLeaseRecord, decodeLeaseRecord,

@@ -19,12 +19,12 @@ import { errLeaseExists, errLeaseNotFound, errLeaseTtlTooLarge, errNotPrimary } 
 import { Lease, LeaseTable } from './lease-table.js';
 import { decodeLeaseRecord, encodeLeaseRecord, noStorage, type LeaseStorage } from './record.js';
 import { LeaderSchedule, type Checkpoint } from './schedule.js';
-import { keyToStr, MAX_LEASE_TTL, NO_LEASE, systemClock, type Clock, type LeaseId } from './types.js';
+import { keyToStr, MAX_LEASE_TTL, NO_LEASE, monotonicClock, type MonotonicClock, type LeaseId } from './types.js';
 
 export interface LessorOptions {
   /** Shortest TTL granted, in seconds (see minLeaseTtl); shorter requests get this. Default 1. */
   minTtl?: number;
-  clock?: Clock;
+  clock?: MonotonicClock;
   /** Where records go; default: nowhere (state lives in memory only). */
   storage?: LeaseStorage;
   /** How often the leader checkpoints a long lease's remaining TTL (etcd: 5 min). */
@@ -74,7 +74,7 @@ export class Lessor {
   constructor(opts: LessorOptions = {}) {
     this.minTtl = opts.minTtl ?? 1;
     this.storage = opts.storage ?? noStorage;
-    this.schedule = new LeaderSchedule(this.table, opts.clock ?? systemClock, {
+    this.schedule = new LeaderSchedule(this.table, opts.clock ?? monotonicClock, {
       checkpointIntervalMs: opts.checkpointIntervalMs ?? 5 * 60_000,
       expiredRetryMs: opts.expiredRetryMs ?? 3000,
       revokeRate: opts.revokeRate ?? 1000,

@@ -4,7 +4,7 @@
 // out of the log. The leader loop asks how many it may propose now, passes that
 // as the limit to Lessor.expired(), and takes what it actually proposed.
 
-import type { Clock } from './types.js';
+import type { MonotonicClock } from './types.js';
 
 export class RateLimiter {
   private tokens: number;
@@ -17,7 +17,7 @@ export class RateLimiter {
    */
   constructor(
     private readonly perSecond: number,
-    private readonly clock: Clock,
+    private readonly clock: MonotonicClock,
     private readonly burst = perSecond,
   ) {
     if (!(perSecond > 0) || !(burst >= 1)) throw new RangeError('rate limiter: rate and burst must be positive');
@@ -39,7 +39,7 @@ export class RateLimiter {
 
   private refill(): void {
     const now = this.clock.now();
-    // A clock that steps back must not mint tokens later; just restart from it.
+    // A monotonic clock does not step back, but an injected one might: mint nothing then.
     if (now > this.last) this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) * this.perSecond) / 1000);
     this.last = now;
   }

@@ -7,7 +7,7 @@ import { errLeaseExpired } from './errors.js';
 import type { Lease, LeaseTable } from './lease-table.js';
 import { LeaseQueue } from './lease-queue.js';
 import { spreadDeadlines } from './spread.js';
-import type { Clock, LeaseId } from './types.js';
+import type { LeaseId, MonotonicClock } from './types.js';
 
 export interface ScheduleOptions {
   checkpointIntervalMs: number;
@@ -30,7 +30,7 @@ export class LeaderSchedule {
 
   constructor(
     private readonly table: LeaseTable,
-    private readonly clock: Clock,
+    private readonly clock: MonotonicClock,
     private readonly opts: ScheduleOptions,
   ) {}
 

@@ -6,6 +6,7 @@
 // numbers, so they cannot be confused either).
 
 import { Buffer } from 'node:buffer';
+import { performance } from 'node:perf_hooks';
 
 export type LeaseId = bigint & { readonly __brand: 'LeaseId' };
 
@@ -52,12 +53,20 @@ export function minLeaseTtl(electionTicks: number, heartbeatMs: number): number 
   return Math.ceil((Math.floor((3 * electionTicks) / 2) * heartbeatMs) / 1000);
 }
 
-/** Wall time in milliseconds; injected so tests need no real time. */
-export interface Clock {
+/**
+ * A monotonic clock in milliseconds: it only moves forward, at the rate of real
+ * time, and a wall-clock step (NTP, a manual date change) does not move it; its
+ * zero is arbitrary, so its readings mean something only relative to each other.
+ * Every lease deadline, expiry, checkpoint and rate limit runs on one, as etcd's
+ * do on Go's monotonic time. Injected so tests need no real time; never inject
+ * Date.now (a step of the wall clock would revoke live leases or keep dead ones).
+ */
+export interface MonotonicClock {
   now(): number;
 }
 
-export const systemClock: Clock = { now: () => Date.now() };
+/** The process's monotonic clock (performance.now()). */
+export const monotonicClock: MonotonicClock = { now: () => performance.now() };
 
 // Keys are byte strings; Sets and Maps compare Uint8Arrays by identity, so keys
 // are held as latin1 strings (one UTF-16 unit per byte): equal bytes give equal

@@ -10,7 +10,7 @@ import { Applier } from './applier.js';
 import { bootstrap, layout } from './bootstrap.js';
 import type { Config } from './config.js';
 import { EtcdServer, requestTimeoutMs } from './etcd-server.js';
-import { bindLessor, LEASE_PREFIX, LeaseCoordinator } from './leases.js';
+import { bindLessor, LEASE_PREFIX, LeaseCoordinator, LeaseExpiryLoop, type LeaseHost, leasePeerService } from './lease/index.js';
 import { LogCompactor } from './log-compactor.js';
 import { Membership } from './membership.js';
 import type { ServerMetrics } from './metrics.js';
@@ -46,21 +46,20 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
     isRemoved: (id) => membership.isRemoved(id),
   });
   let server: EtcdServer | undefined;
-  const leases = new LeaseCoordinator(
-    {
-      logger,
-      requestTimeoutMs: requestTimeoutMs(cfg),
-      isLeader: () => raftNode?.isLeader ?? false,
-      leader: () => raftNode?.leader ?? 0n,
-      propose: (body) => server!.propose(body),
-      waitAppliedCommitted: () => server!.waitAppliedCommitted(),
-      nextRequestId: () => server!.nextRequestId(),
-      callPeer: (id, path, ser, de, req, timeoutMs) => transport.unary(id, path, ser, de, req, timeoutMs),
-      leaderChange: (timeoutMs) => server!.leaderChange(timeoutMs),
-    },
-    () => lessor,
-  );
-  transport.addService(...leases.peerService((call, cb, what) => transport.admit(call, cb, what)));
+  const leaseHost: LeaseHost = {
+    logger,
+    requestTimeoutMs: requestTimeoutMs(cfg),
+    isLeader: () => raftNode?.isLeader ?? false,
+    leader: () => raftNode?.leader ?? 0n,
+    propose: (body) => server!.propose(body),
+    waitAppliedCommitted: () => server!.waitAppliedCommitted(),
+    nextRequestId: () => server!.nextRequestId(),
+    callPeer: (id, path, ser, de, req, timeoutMs) => transport.unary(id, path, ser, de, req, timeoutMs),
+    leaderChange: (timeoutMs) => server!.leaderChange(timeoutMs),
+  };
+  const leases = new LeaseCoordinator(leaseHost, () => lessor);
+  const leaseExpiry = new LeaseExpiryLoop(leaseHost, () => lessor);
+  transport.addService(...leasePeerService(leaseHost, leases, (call, cb, what) => transport.admit(call, cb, what)));
   syncPeers(transport, membership, booted.memberId);
   await transport.start();
   let confState = booted.storage.initialState().confState;
@@ -144,10 +143,10 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
   ));
   server = new EtcdServer({
     cfg, logger, memberId: booted.memberId, clusterId: booted.clusterId, stores, membership, raft, applier, compactor,
-    transport, watchHub, lessor, leases,
+    transport, watchHub, lessor, leases, leaseExpiry,
   });
   raft.start();
-  leases.start();
+  leaseExpiry.start();
   return server;
 }
 

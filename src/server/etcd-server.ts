@@ -7,11 +7,12 @@ import { ErrProposalDropped } from '../raft/index.js';
 import { type ReadState, type SoftState, StateType } from '../raft/types.js';
 import type { MvccStore, WatchHub } from '../mvcc/index.js';
 import { encodeInternalRequest, encodeInternalRequestRaw } from './api/codec/index.js';
-import type { Encodable, InternalRaftRequest, ResponseHeader } from './api/codec/types.js';
+import type { ResponseHeader } from './api/codec/types.js';
 import type { Lessor } from '../lease/index.js';
 import type { Applier, ApplyResult } from './applier.js';
-import type { LeaseCoordinator } from './leases.js';
+import type { LeaseCoordinator, LeaseExpiryLoop } from './lease/index.js';
 import { type Config, urlString } from './config.js';
+import type { InternalRequestBody } from './proposal.js';
 import { ErrRequestTooLarge, ErrStopped, ErrTimeout, EtcdError, toEtcdError } from './errors.js';
 import type { LogCompactor } from './log-compactor.js';
 import type { Member, Membership } from './membership.js';
@@ -25,7 +26,6 @@ import { Deadlines, IndexWaiter, deferred, type Deferred } from './waiters.js';
 /** How long a request may wait for its entry to commit and apply (etcd: 5 s + 2 election timeouts). */
 export const requestTimeoutMs = (cfg: Config): number => 5000 + 2 * cfg.electionMs;
 
-export type InternalRequestBody = Omit<Encodable<InternalRaftRequest>, 'header' | 'ID'>;
 
 export interface ServerStatus {
   leader: bigint;
@@ -51,6 +51,7 @@ export interface ServerParts {
   watchHub: WatchHub;
   lessor: Lessor;
   leases: LeaseCoordinator;
+  leaseExpiry: LeaseExpiryLoop;
 }
 
 export class EtcdServer {
@@ -73,6 +74,7 @@ export class EtcdServer {
   /** Every watcher of this member, fed from the store it applies to. */
   readonly watchHub: WatchHub;
   readonly leases: LeaseCoordinator;
+  private readonly leaseExpiry: LeaseExpiryLoop;
   private readonly stores: { current: MvccStore };
   private readonly raft: RaftNode;
   private readonly applier: Applier;
@@ -86,6 +88,7 @@ export class EtcdServer {
       cfg: this.cfg, logger: this.logger, memberId: this.memberId, clusterId: this.clusterId, stores: this.stores,
       membership: this.membership, raft: this.raft, applier: this.applier, compactor: this.compactor,
       transport: this.transport, watchHub: this.watchHub, lessor: this.lessor, leases: this.leases,
+      leaseExpiry: this.leaseExpiry,
     } = parts);
     const cfg = this.cfg;
     const applier = this.applier;
@@ -316,7 +319,7 @@ export class EtcdServer {
       this.logger.warn({ err: err.message }, 'leadership transfer before stopping failed'),
     );
     this.stopped = true;
-    this.leases.stop();
+    this.leaseExpiry.stop();
     this.lessor.demote();
     await this.raft.stop();
     await this.transport.stop();

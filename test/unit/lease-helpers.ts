@@ -1,9 +1,9 @@
 // Shared helpers for the lease unit tests.
 
 import { seededRandom } from '../../src/raft/index.js';
-import { Lessor, type LessorOptions, type LeaseId, toLeaseId } from '../../src/lease/index.js';
+import { Lessor, type LessorOptions, type LeaseId, type MonotonicClock, toLeaseId } from '../../src/lease/index.js';
 
-export class FakeClock {
+export class FakeClock implements MonotonicClock {
   constructor(public t = 1_000_000) {}
   now(): number {
     return this.t;

@@ -1,17 +1,19 @@
 // The server's lease plumbing around the lessor: the LeaseKeepAlive stream
 // (src/server/api/lease.ts) over a loopback grpc-js server with a fake server
-// behind it, and the LeaseCoordinator (src/server/leases.ts) with a fake host.
+// behind it, and the LeaseCoordinator and its peer service (src/server/lease/) with a fake host.
 
 import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Lessor, toLeaseId } from '../../src/lease/index.js';
 import { apiServices } from '../../src/server/api/codec/index.js';
 import type * as pb from '../../src/server/api/codec/types.js';
 import { leaseService } from '../../src/server/api/lease.js';
 import { ErrNoLeader } from '../../src/server/errors.js';
 import type { EtcdServer } from '../../src/server/etcd-server.js';
-import { LeaseCoordinator, type LeaseHost, type RenewResult } from '../../src/server/leases.js';
+import { LeaseCoordinator, LeaseExpiryLoop, type LeaseHost, leasePeerService, type RenewResult } from '../../src/server/lease/index.js';
+import type { InternalRequestBody } from '../../src/server/proposal.js';
+import { newLessor } from './lease-helpers.js';
 
 const logger = pino({ level: 'silent' });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -128,7 +130,7 @@ describe('LeaseKeepAlive stream (api/lease.ts)', () => {
   });
 });
 
-describe('LeaseCoordinator (leases.ts)', () => {
+describe('LeaseCoordinator and peer service (lease/coordinator.ts, lease/peer-service.ts)', () => {
   function coordinator(over: Partial<LeaseHost> = {}): { coord: LeaseCoordinator; lessor: Lessor; host: LeaseHost } {
     const lessor = new Lessor({ minTtl: 1 });
     const host: LeaseHost = {
@@ -149,8 +151,8 @@ describe('LeaseCoordinator (leases.ts)', () => {
   }
 
   /** Calls the peer service's TimeToLive handler directly, as the transport would. */
-  function peerTimeToLive(coord: LeaseCoordinator, id: bigint): Promise<{ err: grpc.ServiceError | null; res: unknown }> {
-    const [, impl] = coord.peerService(() => 1n);
+  function peerTimeToLive(host: LeaseHost, coord: LeaseCoordinator, id: bigint): Promise<{ err: grpc.ServiceError | null; res: unknown }> {
+    const [, impl] = leasePeerService(host, coord, () => 1n);
     return new Promise((res) => {
       (impl.TimeToLive as grpc.handleUnaryCall<pb.LeaseTimeToLiveRequest, unknown>)(
         { request: { ID: id, keys: true } } as grpc.ServerUnaryCall<pb.LeaseTimeToLiveRequest, unknown>,
@@ -160,12 +162,12 @@ describe('LeaseCoordinator (leases.ts)', () => {
   }
 
   it('a leader not promoted yet answers a forwarded TimeToLive with "not leader" (the follower retries) instead of throwing', async () => {
-    const { coord, lessor } = coordinator();
+    const { coord, lessor, host } = coordinator();
     lessor.grant(toLeaseId(5n), 30);
-    const before = await peerTimeToLive(coord, 5n);
+    const before = await peerTimeToLive(host, coord, 5n);
     expect(before.err).toMatchObject({ details: 'etcdserver: not leader' });
     lessor.promote(0);
-    const after = await peerTimeToLive(coord, 5n);
+    const after = await peerTimeToLive(host, coord, 5n);
     expect(after.err).toBeNull();
     expect(after.res).toMatchObject({ ID: 5n, grantedTTL: 30n });
   });
@@ -199,5 +201,49 @@ describe('LeaseCoordinator (leases.ts)', () => {
   it('a follower with no leader gives up after the request timeout with "no leader"', async () => {
     const { coord } = coordinator({ isLeader: () => false, leader: () => 0n, requestTimeoutMs: 100 });
     await expect(coord.renew(5n)).rejects.toMatchObject({ message: 'etcdserver: no leader' });
+  });
+});
+
+describe('LeaseExpiryLoop (lease/expiry-loop.ts)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  function loop(isLeader = true) {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const { lessor, clock } = newLessor({ checkpointIntervalMs: 60_000 });
+    const proposed: InternalRequestBody[] = [];
+    const expiry = new LeaseExpiryLoop({ logger, isLeader: () => isLeader, propose: async (b) => void proposed.push(b) }, () => lessor);
+    expiry.start();
+    return { expiry, lessor, clock, proposed };
+  }
+
+  it('on the leader, proposes a revoke for each expired lease and one checkpoint entry for long leases', async () => {
+    const { expiry, lessor, clock, proposed } = loop();
+    lessor.promote(0);
+    lessor.grant(toLeaseId(1n), 1);
+    lessor.grant(toLeaseId(2n), 600);
+    clock.advance(61_000);
+    vi.advanceTimersByTime(500);
+    expect(proposed).toEqual([
+      { leaseRevoke: { ID: 1n } },
+      { leaseCheckpoint: { checkpoints: [{ ID: 2n, remainingTTL: 539n }] } },
+    ]);
+    expiry.stop();
+    clock.advance(10_000);
+    vi.advanceTimersByTime(5_000);
+    expect(proposed).toHaveLength(2);
+  });
+
+  it('proposes nothing on a follower, nor on a leader not promoted yet', () => {
+    for (const isLeader of [false, true]) {
+      const { expiry, lessor, clock, proposed } = loop(isLeader);
+      lessor.grant(toLeaseId(1n), 1);
+      if (!isLeader) lessor.promote(0);
+      clock.advance(5_000);
+      vi.advanceTimersByTime(1_000);
+      expect(proposed).toEqual([]);
+      expiry.stop();
+    }
   });
 });

@@ -1,5 +1,5 @@
 // Lease service: grant and revoke go through Raft; keep-alives and time-to-live
-// are answered by the leader (forwarded from a follower, see ../leases.ts);
+// are answered by the leader (forwarded from a follower, see ../lease/coordinator.ts);
 // LeaseLeases is answered from this member's applied state.
 
 import { Metadata, type ServerDuplexStream, type UntypedServiceImplementation } from '@grpc/grpc-js';

@@ -1,0 +1,47 @@
+// The leader's side of forwarded lease requests: the peer-port service
+// (peer-protocol.ts) a follower's coordinator calls with keep-alives and
+// time-to-live requests. A member that is not the leader (or not promoted yet)
+// answers "not leader" and the follower asks again.
+
+import type * as grpc from '@grpc/grpc-js';
+import { monotonicClock, toLeaseId } from '../../lease/index.js';
+import type * as pb from '../api/codec/types.js';
+import { Code } from '../errors.js';
+import type { LeaseCoordinator } from './coordinator.js';
+import type { LeaseHost } from './host.js';
+import { peerLeaseServiceDefinition } from './peer-protocol.js';
+
+/** Checks a peer call (the transport's admit); undefined: refused, and answered already. */
+export type AdmitPeerCall = <R>(call: grpc.ServerUnaryCall<unknown, R>, cb: grpc.sendUnaryData<R>, what: string) => bigint | undefined;
+
+export function leasePeerService(
+  host: Pick<LeaseHost, 'isLeader' | 'requestTimeoutMs'>,
+  leader: Pick<LeaseCoordinator, 'renewAsLeader' | 'timeToLiveAsLeader'>,
+  admit: AdmitPeerCall,
+): [grpc.ServiceDefinition, grpc.UntypedServiceImplementation] {
+  const notLeader = { code: Code.FAILED_PRECONDITION, details: 'etcdserver: not leader' } as grpc.ServiceError;
+  const unavailable = (err: Error) => ({ code: Code.UNAVAILABLE, details: err.message }) as grpc.ServiceError;
+  const impl: grpc.UntypedServiceImplementation = {
+    Renew: (call: grpc.ServerUnaryCall<pb.LeaseKeepAliveRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      if (admit(call, cb, 'lease renew') === undefined) return;
+      if (!host.isLeader()) return cb(notLeader, null);
+      const deadline = monotonicClock.now() + host.requestTimeoutMs;
+      leader.renewAsLeader(toLeaseId(call.request.ID), deadline).then(
+        (r) => (r === undefined ? cb(notLeader, null) : cb(null, { ID: call.request.ID, TTL: BigInt(r.ttl) })),
+        (err: Error) => cb(unavailable(err), null),
+      );
+    },
+    TimeToLive: (call: grpc.ServerUnaryCall<pb.LeaseTimeToLiveRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      if (admit(call, cb, 'lease time-to-live') === undefined) return;
+      if (!host.isLeader()) return cb(notLeader, null);
+      leader.timeToLiveAsLeader(toLeaseId(call.request.ID), call.request.keys).then(
+        // Not the leader any more, or not promoted yet (a new leader): the follower asks again.
+        (r) => (r === undefined
+          ? cb(notLeader, null)
+          : cb(null, { ID: call.request.ID, TTL: BigInt(r.ttl), grantedTTL: BigInt(r.grantedTtl), keys: r.keys })),
+        (err: Error) => cb(unavailable(err), null),
+      );
+    },
+  };
+  return [peerLeaseServiceDefinition(), impl];
+}
