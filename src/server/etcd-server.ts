@@ -9,7 +9,7 @@ import type { MvccStore, WatchHub } from '../mvcc/index.js';
 import { encodeInternalRequest, encodeInternalRequestRaw } from './api/codec/index.js';
 import type { Encodable, InternalRaftRequest, ResponseHeader } from './api/codec/types.js';
 import type { Lessor } from '../lease/index.js';
-import type { Applier, ApplyResult } from './applier.js';
+import type { Applier, ApplyResult } from './apply/index.js';
 import type { LeaseCoordinator } from './leases.js';
 import { type Config, urlString } from './config.js';
 import { ErrRequestTooLarge, ErrStopped, ErrTimeout, EtcdError, toEtcdError } from './errors.js';
@@ -213,7 +213,7 @@ export class EtcdServer {
       await this.proposeWhenLeaderKnown(data, deadline);
       result = await applied;
     } catch (err) {
-      if (!d.settled) d.resolve({ ok: false, error: err as Error }); // nobody awaits `applied` now
+      if (!d.settled) d.resolve({ ok: false, error: toEtcdError(err) }); // nobody awaits `applied` now
       this.metrics.proposalsFailed.inc();
       throw err;
     } finally {
