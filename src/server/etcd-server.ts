@@ -9,10 +9,10 @@ import type { MvccStore, WatchHub } from '../mvcc/index.js';
 import { encodeInternalRequest, encodeInternalRequestRaw } from './api/codec/index.js';
 import type { Encodable, InternalRaftRequest, ResponseHeader } from './api/codec/types.js';
 import type { Lessor } from '../lease/index.js';
-import type { Applier, ApplyResult } from './apply/index.js';
+import { type Applier, type ApplyResult, MAX_GAP_BETWEEN_APPLY_AND_COMMIT_INDEX } from './apply/index.js';
 import type { LeaseCoordinator } from './leases.js';
 import { type Config, urlString } from './config.js';
-import { ErrRequestTooLarge, ErrStopped, ErrTimeout, EtcdError, toEtcdError } from './errors.js';
+import { ErrRequestTooLarge, ErrStopped, ErrTimeout, ErrTooManyRequests, EtcdError, toEtcdError } from './errors.js';
 import type { LogCompactor } from './log-compactor.js';
 import type { Member, Membership } from './membership.js';
 import { ServerMetrics } from './metrics.js';
@@ -196,6 +196,8 @@ export class EtcdServer {
    */
   async propose(body: InternalRequestBody, raw?: { field: number; bytes: Uint8Array }): Promise<unknown> {
     if (this.stopped) throw ErrStopped();
+    // The applier is far behind what is committed: do not queue more (as etcd).
+    if (this.raft.committedIndex - this.applier.applied > MAX_GAP_BETWEEN_APPLY_AND_COMMIT_INDEX) throw ErrTooManyRequests();
     const id = this.ids.next();
     const data = raw
       ? encodeInternalRequestRaw(id, raw.field, raw.bytes)

@@ -21,6 +21,12 @@ import { kvHandler } from './kv.js';
 import { leaseHandler } from './lease.js';
 import { ApplyFailure, type ApplyResult, settle } from './result.js';
 
+/**
+ * etcd's maxGapBetweenApplyAndCommitIndex: past this many committed entries not
+ * yet applied, new proposals are refused (etcdserver: too many requests).
+ */
+export const MAX_GAP_BETWEEN_APPLY_AND_COMMIT_INDEX = 5000;
+
 export interface ApplierHooks {
   /** Called for every applied conf change: the Raft core must learn the new configuration. */
   applyConfChange(cc: ConfChange): ConfState;
