@@ -25,7 +25,9 @@ export function fatalStopper(ports: FatalStopPorts): FatalStop {
       return;
     }
     stopping = true;
-    ports.logger.fatal({ ...fields, err: err.message, stack: err.stack }, `${err.message}; member stopping`);
+    // The stack that says most: where the underlying failure was raised.
+    const stack = err.cause instanceof Error ? err.cause.stack : err.stack;
+    ports.logger.fatal({ ...fields, err: err.message, stack }, `${err.message}; member stopping`);
     ports.logger.flush();
     const timer = setTimeout(() => ports.exit(1), ports.graceMs ?? 15_000);
     void ports

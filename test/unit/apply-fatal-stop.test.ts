@@ -28,6 +28,7 @@ describe('fatalStopper', () => {
     expect(fatals).toHaveLength(1);
     expect(fatals[0]!['index']).toBe(7);
     expect(fatals[0]!['msg']).toBe('cannot apply committed entry 7: put failed: Error: IO error: No space left on device; member stopping');
+    expect(String(fatals[0]!['stack'])).toMatch(/^Error: IO error: No space left on device\n/); // the cause's stack
   });
 
   it('exits 1 even when stopping fails or hangs', async () => {

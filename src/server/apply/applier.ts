@@ -128,7 +128,11 @@ export class Applier {
   private fail(failure: ApplyFailure): void {
     this.failure = failure;
     this.queue = [];
-    this.hooks.fatal(failure);
+    try {
+      this.hooks.fatal(failure);
+    } catch {
+      // Nothing more to do here: the applier has stopped either way.
+    }
   }
 
   /** Applies `e` and advances the applied index, or says why it cannot. */
