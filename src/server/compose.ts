@@ -6,10 +6,11 @@ import type { Logger } from 'pino';
 import type { ReadState, SoftState } from '../raft/types.js';
 import { MvccStore, recoverStoreDir, WatchHub } from '../mvcc/index.js';
 import { Lessor, minLeaseTtl, rawLeaseStorage } from '../lease/index.js';
-import { Applier } from './applier.js';
+import { Applier } from './apply/index.js';
 import { bootstrap, layout } from './bootstrap.js';
 import type { Config } from './config.js';
 import { EtcdServer, requestTimeoutMs } from './etcd-server.js';
+import { fatalStopper } from './fatal-stop.js';
 import { bindLessor, LEASE_PREFIX, LeaseCoordinator, LeaseExpiryLoop, type LeaseHost, leasePeerService } from './lease/index.js';
 import { LogCompactor } from './log-compactor.js';
 import { Membership } from './membership.js';
@@ -77,6 +78,9 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
     booted.snapshot?.metadata.index ?? 0,
   );
   const metricsOf = (): ServerMetrics | undefined => server?.metrics;
+  // Nothing safe is left to do (a failed WAL write, a snapshot we cannot install,
+  // an entry we cannot apply): stop and exit non-zero so a supervisor sees it.
+  const fatalStop = fatalStopper({ logger, stop: () => server?.stop() ?? Promise.resolve(), exit: (code) => process.exit(code) });
   const applier = new Applier(
     stores.current,
     membership,
@@ -93,8 +97,8 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
         // Everything of earlier terms is applied: a new leader's leases start counting.
         if (raftNode?.isLeader && term === raftNode.currentTerm) lessor.promote(cfg.electionMs);
       },
+      fatal: (failure) => fatalStop(failure, { index: failure.index }),
     },
-    logger,
   );
   const raft = (raftNode = new RaftNode(
     booted.raw,
@@ -130,13 +134,7 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
       onReadStates: (states: ReadState[]) => server?.onReadStates(states),
       onSoftState: (s: SoftState) => server?.onSoftState(s),
       onWalSync: (seconds) => metricsOf()?.walFsync.observe(seconds),
-      onFatal: (err) => {
-        // Nothing safe is left to do (a failed WAL write, a snapshot we cannot
-        // install): stop and exit non-zero so a supervisor sees it.
-        logger.fatal({ err: err.message }, 'member stopping');
-        logger.flush();
-        void (server?.stop() ?? Promise.resolve()).finally(() => process.exit(1));
-      },
+      onFatal: (err) => fatalStop(err),
     },
     cfg.heartbeatMs,
     logger,

@@ -40,6 +40,7 @@ export const ErrDuplicateKey = e(Code.INVALID_ARGUMENT, 'etcdserver: duplicate k
 export const ErrCompacted = e(Code.OUT_OF_RANGE, 'etcdserver: mvcc: required revision has been compacted');
 export const ErrFutureRev = e(Code.OUT_OF_RANGE, 'etcdserver: mvcc: required revision is a future revision');
 export const ErrNoSpace = e(Code.RESOURCE_EXHAUSTED, 'etcdserver: mvcc: database space exceeded');
+export const ErrTooManyRequests = e(Code.RESOURCE_EXHAUSTED, 'etcdserver: too many requests');
 export const ErrNoLeader = e(Code.UNAVAILABLE, 'etcdserver: no leader');
 export const ErrTimeout = e(Code.UNAVAILABLE, 'etcdserver: request timed out');
 export const ErrTimeoutLeaderFail = e(

@@ -9,11 +9,11 @@ import type { MvccStore, WatchHub } from '../mvcc/index.js';
 import { encodeInternalRequest, encodeInternalRequestRaw } from './api/codec/index.js';
 import type { ResponseHeader } from './api/codec/types.js';
 import type { Lessor } from '../lease/index.js';
-import type { Applier, ApplyResult } from './applier.js';
+import { type Applier, type ApplyResult, MAX_GAP_BETWEEN_APPLY_AND_COMMIT_INDEX } from './apply/index.js';
 import type { LeaseCoordinator, LeaseExpiryLoop } from './lease/index.js';
 import { type Config, urlString } from './config.js';
 import type { InternalRequestBody } from './proposal.js';
-import { ErrRequestTooLarge, ErrStopped, ErrTimeout, EtcdError, toEtcdError } from './errors.js';
+import { ErrRequestTooLarge, ErrStopped, ErrTimeout, ErrTooManyRequests, EtcdError, toEtcdError } from './errors.js';
 import type { LogCompactor } from './log-compactor.js';
 import type { Member, Membership } from './membership.js';
 import { ServerMetrics } from './metrics.js';
@@ -199,6 +199,8 @@ export class EtcdServer {
    */
   async propose(body: InternalRequestBody, raw?: { field: number; bytes: Uint8Array }): Promise<unknown> {
     if (this.stopped) throw ErrStopped();
+    // The applier is far behind what is committed: do not queue more (as etcd).
+    if (this.raft.committedIndex - this.applier.applied > MAX_GAP_BETWEEN_APPLY_AND_COMMIT_INDEX) throw ErrTooManyRequests();
     const id = this.ids.next();
     const data = raw
       ? encodeInternalRequestRaw(id, raw.field, raw.bytes)
@@ -216,7 +218,7 @@ export class EtcdServer {
       await this.proposeWhenLeaderKnown(data, deadline);
       result = await applied;
     } catch (err) {
-      if (!d.settled) d.resolve({ ok: false, error: err as Error }); // nobody awaits `applied` now
+      if (!d.settled) d.resolve({ ok: false, error: toEtcdError(err) }); // nobody awaits `applied` now
       this.metrics.proposalsFailed.inc();
       throw err;
     } finally {

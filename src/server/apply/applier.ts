@@ -1,0 +1,190 @@
+// The one writer of server state: committed entries are applied here, one at a
+// time, in log order. KV effects are applied once — entries at or below the
+// store's consistent index were already applied before a restart and are skipped —
+// while cluster-state entries (conf changes, member attributes) are replayed every
+// time, because membership is rebuilt from the log at start-up.
+//
+// An entry that cannot be applied for a reason of this member's own (disk,
+// LevelDB, a bug, an entry this build does not know) is an ApplyFailure: the
+// applied index stays below it, nobody is answered with it, nothing after it is
+// applied, and hooks.fatal is called once to stop the member (as etcd panics).
+
+import { decodeConfChange } from '../../raft/codec.js';
+import { type ConfChange, type ConfState, type Entry, EntryType } from '../../raft/types.js';
+import type { Lessor } from '../../lease/index.js';
+import type { MvccStore } from '../../mvcc/index.js';
+import { decodeInternalRequest } from '../api/codec/index.js';
+import type { InternalRaftRequest } from '../api/codec/types.js';
+import type { Membership } from '../membership.js';
+import type { RequestHandler } from './handler.js';
+import { kvHandler } from './kv.js';
+import { leaseHandler } from './lease.js';
+import { ApplyFailure, type ApplyResult, settle } from './result.js';
+
+/**
+ * etcd's maxGapBetweenApplyAndCommitIndex: past this many committed entries not
+ * yet applied, new proposals are refused (etcdserver: too many requests).
+ */
+export const MAX_GAP_BETWEEN_APPLY_AND_COMMIT_INDEX = 5000;
+
+export interface ApplierHooks {
+  /** Called for every applied conf change: the Raft core must learn the new configuration. */
+  applyConfChange(cc: ConfChange): ConfState;
+  /** The set of members changed (after `membership` was updated): the transport follows. */
+  membersChanged(): void;
+  /** The proposer of request `id` (if it is this member and still waiting) gets its deterministic answer. */
+  deliver(id: bigint, result: ApplyResult): void;
+  /** The applied index moved forward. */
+  applied(index: number): void;
+  /** The empty entry a leader appends at the start of its term was applied (etcd promotes the lessor here). */
+  termStarted(term: number): void;
+  /** Entry `failure.index` cannot be applied here: the member must stop. Called at most once; nothing is applied after. */
+  fatal(failure: ApplyFailure): void;
+}
+
+/** The handler of the one request `req` holds, or undefined when this build knows none. */
+function handlerFor(req: InternalRaftRequest): RequestHandler | undefined {
+  return kvHandler(req) ?? leaseHandler(req);
+}
+
+/** The request fields an entry holds, to name an unknown request in the fatal log line. */
+function requestFields(req: InternalRaftRequest): string {
+  const names = Object.entries(req)
+    .filter(([k, v]) => v !== undefined && k !== 'header' && k !== 'ID')
+    .map(([k]) => k);
+  return names.length > 0 ? names.join(', ') : 'none';
+}
+
+export class Applier {
+  private queue: Entry[] = [];
+  private draining = false;
+  private appliedIndex: number;
+  private failure: ApplyFailure | undefined;
+  private idle: Promise<void> = Promise.resolve();
+  private markIdle: () => void = () => {};
+
+  constructor(
+    private store: MvccStore,
+    private readonly membership: Membership,
+    private readonly lessor: Lessor,
+    private readonly hooks: ApplierHooks,
+  ) {
+    this.appliedIndex = store.consistentIndex();
+  }
+
+  get applied(): number {
+    return this.appliedIndex;
+  }
+
+  /** Why this applier stopped, if an entry could not be applied. */
+  get failed(): ApplyFailure | undefined {
+    return this.failure;
+  }
+
+  /** A snapshot from the leader replaced the store: continue from what it holds. */
+  setStore(store: MvccStore): void {
+    this.store = store;
+    if (store.consistentIndex() > this.appliedIndex) this.appliedIndex = store.consistentIndex();
+  }
+
+  /** Queue committed entries; they are applied asynchronously, strictly in order. Ignored once failed. */
+  push(entries: Entry[]): void {
+    if (this.failure) return;
+    for (const e of entries) this.queue.push(e);
+    if (!this.draining) {
+      this.draining = true;
+      this.idle = new Promise((r) => (this.markIdle = r));
+      void this.drain();
+    }
+  }
+
+  /** Resolves when everything queued so far has been applied (or the applier failed). */
+  async drained(): Promise<void> {
+    await this.idle;
+  }
+
+  // Never rejects: every failure ends in fail().
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue;
+        this.queue = [];
+        for (const e of batch) {
+          const failure = await this.applyEntry(e);
+          if (failure) return this.fail(failure);
+        }
+        try {
+          this.hooks.applied(this.appliedIndex);
+        } catch (err) {
+          return this.fail(new ApplyFailure(this.appliedIndex, 'handling the applied index failed', err));
+        }
+      }
+    } finally {
+      this.draining = false;
+      this.markIdle();
+    }
+  }
+
+  private fail(failure: ApplyFailure): void {
+    this.failure = failure;
+    this.queue = [];
+    try {
+      this.hooks.fatal(failure);
+    } catch {
+      // Nothing more to do here: the applier has stopped either way.
+    }
+  }
+
+  /** Applies `e` and advances the applied index, or says why it cannot. */
+  private async applyEntry(e: Entry): Promise<ApplyFailure | undefined> {
+    try {
+      const fresh = e.index > this.store.consistentIndex();
+      if (e.type === EntryType.ConfChange) {
+        const cc = decodeConfChange(e.data);
+        this.membership.applyConfChange(cc);
+        this.hooks.applyConfChange(cc);
+        this.hooks.membersChanged();
+        if (fresh) this.store.setConsistentIndex(e.index);
+      } else if (e.type === EntryType.Normal && e.data.length === 0) {
+        // The empty entry a new leader appends: everything of earlier terms is applied.
+        if (fresh) this.store.setConsistentIndex(e.index);
+        this.hooks.termStarted(e.term);
+      } else if (e.type === EntryType.Normal) {
+        let req: InternalRaftRequest;
+        try {
+          req = decodeInternalRequest(e.data);
+        } catch (err) {
+          return new ApplyFailure(e.index, 'the entry does not decode as an InternalRaftRequest', err);
+        }
+        const failure = await this.applyRequest(e, req, fresh);
+        if (failure) return failure;
+      } else {
+        return new ApplyFailure(e.index, `unknown entry type ${String(EntryType[e.type] ?? e.type)}`);
+      }
+    } catch (err) {
+      return new ApplyFailure(e.index, 'unexpected exception', err);
+    }
+    if (e.index > this.appliedIndex) this.appliedIndex = e.index;
+    return undefined;
+  }
+
+  private async applyRequest(e: Entry, req: InternalRaftRequest, fresh: boolean): Promise<ApplyFailure | undefined> {
+    const id = req.header?.ID ?? req.ID;
+    if (req.clusterMemberAttrSet) {
+      const attrs = req.clusterMemberAttrSet;
+      this.membership.setAttributes(attrs.memberID, attrs.memberAttributes?.name ?? '', attrs.memberAttributes?.clientUrls ?? []);
+      if (fresh) this.store.setConsistentIndex(e.index);
+      this.hooks.deliver(id, { ok: true, value: undefined });
+      return undefined;
+    }
+    const handler = handlerFor(req);
+    if (!handler) return new ApplyFailure(e.index, `unknown request in entry (fields: ${requestFields(req)})`);
+    if (!fresh) return undefined;
+    const outcome = await settle(() => handler.run({ store: this.store, lessor: this.lessor }, e.index));
+    if (outcome.kind === 'environmental') return new ApplyFailure(e.index, `${handler.name} failed`, outcome.cause);
+    // A deterministic error is the request's answer: the entry is applied all the same.
+    if (!outcome.result.ok && this.store.consistentIndex() < e.index) this.store.setConsistentIndex(e.index);
+    this.hooks.deliver(id, outcome.result);
+    return undefined;
+  }
+}

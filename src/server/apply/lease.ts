@@ -1,0 +1,47 @@
+// Lease requests: grant, revoke (with its keys), checkpoint.
+
+import { toLeaseId } from '../../lease/index.js';
+import type { RequestOp } from '../../mvcc/index.js';
+import type { InternalRaftRequest } from '../api/codec/types.js';
+import type { RequestHandler } from './handler.js';
+
+export function leaseHandler(req: InternalRaftRequest): RequestHandler | undefined {
+  const { leaseGrant, leaseRevoke, leaseCheckpoint } = req;
+  if (leaseGrant) {
+    return {
+      name: 'leaseGrant',
+      run: ({ store, lessor }, index) => {
+        const granted = lessor.grant(toLeaseId(leaseGrant.ID), leaseGrant.TTL);
+        store.setConsistentIndex(index); // same batch as the lease record
+        return granted;
+      },
+    };
+  }
+  if (leaseRevoke) {
+    return {
+      name: 'leaseRevoke',
+      run: async ({ store, lessor }, index) => {
+        // Throws (not found) before anything changes; the keys go in one revision.
+        const keys = lessor.revoke(toLeaseId(leaseRevoke.ID));
+        if (keys.length === 0) {
+          store.setConsistentIndex(index);
+          return undefined;
+        }
+        const deletes: RequestOp[] = keys.map((key) => ({ deleteRange: { key, rangeEnd: new Uint8Array(0), prevKv: false } }));
+        await store.txn({ compare: [], success: deletes, failure: [] }, index);
+        return undefined;
+      },
+    };
+  }
+  if (leaseCheckpoint) {
+    return {
+      name: 'leaseCheckpoint',
+      run: ({ store, lessor }, index) => {
+        for (const c of leaseCheckpoint.checkpoints) lessor.checkpoint(toLeaseId(c.ID), c.remainingTTL);
+        store.setConsistentIndex(index);
+        return undefined;
+      },
+    };
+  }
+  return undefined;
+}
