@@ -191,9 +191,12 @@ export class RaftNode {
           this.persistedIndex = rd.snapshot.metadata.index;
         }
         // Committed entries already on disk are applied while this Ready's entries are
-        // written (as etcd does): a write then waits for one fsync, not two.
+        // written (as etcd does): a write then waits for one fsync, not two. Not those
+        // this Ready rewrites: a new leader's entries replacing uncommitted ones on disk
+        // can come committed in the same Ready, at indexes already written.
         let committed = rd.committedEntries;
-        const durable = committed.findIndex((e) => e.index > this.persistedIndex);
+        const onDisk = rd.entries.length > 0 ? Math.min(this.persistedIndex, rd.entries[0]!.index - 1) : this.persistedIndex;
+        const durable = committed.findIndex((e) => e.index > onDisk);
         const early = durable < 0 ? committed : committed.slice(0, durable);
         if (early.length > 0) {
           this.handlers.onCommitted(early);
