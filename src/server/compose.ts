@@ -16,6 +16,7 @@ import { LogCompactor } from './log-compactor.js';
 import { Membership } from './membership.js';
 import type { ServerMetrics } from './metrics.js';
 import { RaftNode } from './raft-node.js';
+import { systemClock, walLog } from './raft-ports.js';
 import { decodeSnapshotData, encodeSnapshotData, exportStoreImage, installStoreImage } from './snapshot-data.js';
 import { PeerTransport } from './transport/index.js';
 
@@ -103,9 +104,7 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
   const raft = (raftNode = new RaftNode(
     booted.raw,
     booted.storage,
-    booted.wal,
-    booted.snapshotter,
-    transport,
+    { clock: systemClock, log: walLog(booted.wal, booted.snapshotter), transport },
     {
       onCommitted: (entries) => applier.push(entries),
       installSnapshot: async (snap) => {

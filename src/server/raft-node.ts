@@ -2,6 +2,13 @@
 // snapshot files) and the network (a Transport), and runs the Ready loop:
 // persist → send → hand committed entries to the applier → advance.
 //
+// All three come in as ports (raft-ports.ts): real timers, the WAL and the peer
+// transport in production; a manual clock, an in-memory log and an in-memory
+// network in the deterministic simulation (test/sim/), which runs this same class.
+// The loop itself is scheduled with queueMicrotask, not through the Clock: a
+// microtask involves no time and runs in a deterministic order, so a simulation
+// needs no control over it (it drains it, e.g. by awaiting setImmediate).
+//
 // Batching falls out of the loop's shape: while one Ready is being fsync'ed,
 // proposals keep arriving and pile up in the core, and the next Ready carries
 // them all in one WAL write, one fsync and one append message per follower.
@@ -10,10 +17,15 @@ import type { Logger } from 'pino';
 import type { MemoryStorage, RawNode } from '../raft/index.js';
 import type { Entry, HardState, Message, ReadState, Snapshot, SoftState } from '../raft/types.js';
 import { MessageType, StateType } from '../raft/types.js';
-import type { Snapshotter, WAL } from '../wal/index.js';
+import type { Cancel, Clock, DurableLog, Transport } from './raft-ports.js';
 
-export interface Transport {
-  send(messages: Message[]): void;
+export type { Cancel, Clock, DurableLog, Transport } from './raft-ports.js';
+
+/** What the driver reaches the outside world through. */
+export interface RaftNodePorts {
+  clock: Clock;
+  log: DurableLog;
+  transport: Transport;
 }
 
 export interface RaftNodeHandlers {
@@ -35,8 +47,10 @@ export interface RaftNodeHandlers {
 }
 
 export class RaftNode {
-  private timer: NodeJS.Timeout | undefined;
+  private cancelTicks: Cancel | undefined;
   private running = false;
+  /** The Ready loop in progress (it never rejects: failures go to onFatal). */
+  private looping: Promise<void> = Promise.resolve();
   private scheduled = false;
   private stopped = false;
   private softState: SoftState;
@@ -50,9 +64,7 @@ export class RaftNode {
   constructor(
     readonly raw: RawNode,
     private readonly storage: MemoryStorage,
-    private readonly wal: WAL,
-    private readonly snapshotter: Snapshotter,
-    private readonly transport: Transport,
+    private readonly ports: RaftNodePorts,
     private readonly handlers: RaftNodeHandlers,
     private readonly tickMs: number,
     private readonly logger: Logger,
@@ -65,10 +77,10 @@ export class RaftNode {
   }
 
   start(): void {
-    this.timer = setInterval(() => {
+    this.cancelTicks = this.ports.clock.every(this.tickMs, () => {
       this.raw.tick();
       this.kick();
-    }, this.tickMs);
+    });
     this.kick();
   }
 
@@ -106,11 +118,11 @@ export class RaftNode {
   /** Snapshots first get the state they carry (asynchronously); everything else goes at once. */
   private send(messages: Message[]): void {
     const plain = messages.filter((m) => m.type !== MessageType.MsgSnap);
-    if (plain.length > 0) this.transport.send(plain);
+    if (plain.length > 0) this.ports.transport.send(plain);
     for (const m of messages) {
       if (m.type !== MessageType.MsgSnap) continue;
       this.handlers.prepareSnapshot(m).then(
-        (full) => this.transport.send([full]),
+        (full) => this.ports.transport.send([full]),
         (err: Error) => {
           this.logger.warn({ err: err.message, to: m.to.toString(16) }, 'failed to prepare a snapshot for a follower');
           this.reportSnapshot(m.to, false);
@@ -153,7 +165,7 @@ export class RaftNode {
     this.scheduled = true;
     queueMicrotask(() => {
       this.scheduled = false;
-      void this.loop();
+      this.looping = this.loop();
     });
   }
 
@@ -174,15 +186,17 @@ export class RaftNode {
           // crash at any point, whatever the WAL names is backed by what is on disk.
           // What is kept is the member's own form of it (membership only, no store image).
           const local = await this.handlers.installSnapshot(rd.snapshot);
-          await this.snapshotter.save(local);
-          await this.wal.saveSnapshot({ index: local.metadata.index, term: local.metadata.term });
+          await this.ports.log.saveSnapshot(local);
           this.storage.applySnapshot(local);
           this.persistedIndex = rd.snapshot.metadata.index;
         }
         // Committed entries already on disk are applied while this Ready's entries are
-        // written (as etcd does): a write then waits for one fsync, not two.
+        // written (as etcd does): a write then waits for one fsync, not two. Not those
+        // this Ready rewrites: a new leader's entries replacing uncommitted ones on disk
+        // can come committed in the same Ready, at indexes already written.
         let committed = rd.committedEntries;
-        const durable = committed.findIndex((e) => e.index > this.persistedIndex);
+        const onDisk = rd.entries.length > 0 ? Math.min(this.persistedIndex, rd.entries[0]!.index - 1) : this.persistedIndex;
+        const durable = committed.findIndex((e) => e.index > onDisk);
         const early = durable < 0 ? committed : committed.slice(0, durable);
         if (early.length > 0) {
           this.handlers.onCommitted(early);
@@ -205,10 +219,10 @@ export class RaftNode {
           // A hard state whose only change is the commit index need not be on disk
           // (a restarted member learns the commit again); it rides along with the next
           // write instead of costing a write of its own.
-          const t0 = performance.now();
-          await this.wal.save(this.unsavedHardState, rd.entries);
+          const t0 = this.ports.clock.now();
+          await this.ports.log.save(this.unsavedHardState, rd.entries);
           this.unsavedHardState = undefined;
-          this.handlers.onWalSync((performance.now() - t0) / 1000);
+          this.handlers.onWalSync((this.ports.clock.now() - t0) / 1000);
         }
         if (rd.entries.length > 0) this.persistedIndex = rd.entries[rd.entries.length - 1]!.index;
         if (rd.hardState) {
@@ -233,16 +247,21 @@ export class RaftNode {
     if (!this.stopped && this.raw.hasReady()) this.kick();
   }
 
+  /**
+   * No more ticks, no more Readies; resolves once the Ready in progress (if any)
+   * is done: its write finished, its messages sent, its entries handed over.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    while (this.running) await new Promise((r) => setTimeout(r, 5));
+    this.cancelTicks?.();
+    this.cancelTicks = undefined;
+    while (this.running) await this.looping;
   }
 
-  /** After stop(): flush and close the WAL. */
+  /** After stop(): flush and close the log. */
   async closeStorage(): Promise<void> {
-    if (this.unsavedHardState) await this.wal.save(this.unsavedHardState, []);
-    await this.wal.close();
+    if (this.unsavedHardState) await this.ports.log.save(this.unsavedHardState, []);
+    await this.ports.log.close();
   }
 }
 

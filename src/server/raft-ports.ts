@@ -1,0 +1,64 @@
+// The ports of the Raft driver (raft-node.ts): its clock, its log storage and its
+// transport. Production plugs in real timers, the WAL + snapshot files and the peer
+// transport; the deterministic simulation (test/sim/) plugs in a manual clock, an
+// in-memory log and an in-memory network, and runs the very same driver.
+
+import type { Entry, HardState, Message, Snapshot } from '../raft/types.js';
+import type { Snapshotter, WAL } from '../wal/index.js';
+
+/** Stops a timer started by Clock.every. Calling it twice is harmless. */
+export type Cancel = () => void;
+
+/** Time as the driver sees it: the tick timer and a clock to measure durations. */
+export interface Clock {
+  /** Calls `fn` every `ms` milliseconds until cancelled. */
+  every(ms: number, fn: () => void): Cancel;
+  /** Monotonic milliseconds (only differences mean anything). */
+  now(): number;
+}
+
+/**
+ * The member's durable Raft state, as the driver writes it. Every method resolves
+ * only once what it wrote is on disk (fsync), and writes become durable in the
+ * order they were made.
+ */
+export interface DurableLog {
+  /**
+   * Appends `entries` (an entry at an index already written replaces it and
+   * everything after it), then `hardState` unless undefined.
+   */
+  save(hardState: HardState | undefined, entries: Entry[]): Promise<void>;
+  /**
+   * Makes `snapshot` the base of the log: the snapshot itself first, then the
+   * log's record of it, so whatever the log names is backed by what is on disk.
+   */
+  saveSnapshot(snapshot: Snapshot): Promise<void>;
+  /** Waits for pending writes, then closes; later writes fail. */
+  close(): Promise<void>;
+}
+
+/** Outgoing Raft messages. What comes back (messages, unreachable peers, snapshot status) goes to RaftNode's methods. */
+export interface Transport {
+  send(messages: Message[]): void;
+}
+
+/** Real timers; `now` is performance.now(). */
+export const systemClock: Clock = {
+  every(ms, fn) {
+    const timer = setInterval(fn, ms);
+    return () => clearInterval(timer);
+  },
+  now: () => performance.now(),
+};
+
+/** The production DurableLog: the WAL, plus snapshot files written by the Snapshotter. */
+export function walLog(wal: WAL, snapshotter: Snapshotter): DurableLog {
+  return {
+    save: (hardState, entries) => wal.save(hardState, entries),
+    saveSnapshot: async (snapshot) => {
+      await snapshotter.save(snapshot);
+      await wal.saveSnapshot({ index: snapshot.metadata.index, term: snapshot.metadata.term });
+    },
+    close: () => wal.close(),
+  };
+}

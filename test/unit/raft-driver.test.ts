@@ -1,0 +1,256 @@
+// The Raft driver (src/server/raft-node.ts) over in-memory ports: three real
+// RaftNode instances, a manual clock, logs that record what was "fsynced", and a
+// network that delivers only when told. Checks the Ready-loop contracts the driver
+// promises, on every step (quorum durability before apply, acknowledgements only
+// after the save they promise) and in targeted scenarios (held saves).
+
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Entry, type Message, MessageType } from '../../src/raft/index.js';
+import { DriverCluster, type DriverMember } from '../sim/driver-cluster.js';
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const IDS = [1n, 2n, 3n];
+
+let violations: string[] = [];
+
+/** A cluster whose every onCommitted and every sent message is checked against the driver's contracts. */
+function checkedCluster(seed = 1, ids = IDS): DriverCluster {
+  const c = new DriverCluster(ids, { seed });
+  const quorum = Math.floor(ids.length / 2) + 1;
+  // The first entries are the bootstrap conf changes: committed by fiat, not by replication.
+  const bootstrap = ids.length;
+  const durableOn = (m: DriverMember, e: Entry): boolean => m.log.entry(e.index)?.term === e.term;
+  for (const member of c.members) {
+    member.onCommitted = (self, entries) => {
+      for (const e of entries) {
+        if (!durableOn(self, e)) violations.push(`${self.id} applied ${e.index}/${e.term} before its own save`);
+        const copies = c.members.filter((m) => durableOn(m, e)).length;
+        if (e.index > bootstrap && copies < quorum) {
+          violations.push(`${self.id} applied ${e.index}/${e.term} durable on ${copies} member(s) only`);
+        }
+      }
+    };
+  }
+  c.net.onSend = (m: Message) => {
+    const from = c.member(m.from);
+    if (m.type === MessageType.MsgAppResp && !m.reject) {
+      const e = from.log.entry(m.index);
+      const coveredBySnapshot = (from.log.snapshot?.metadata.index ?? 0) >= m.index;
+      if (!e && !coveredBySnapshot && m.index > 0) {
+        violations.push(`${m.from} acknowledged index ${m.index} before it was durable (durable up to ${from.log.lastIndex})`);
+      }
+    }
+    if (m.type === MessageType.MsgVoteResp && !m.reject) {
+      const hs = from.log.hardState;
+      if (hs.term !== m.term || hs.vote !== m.to) violations.push(`${m.from} granted a vote in term ${m.term} before saving it`);
+    }
+  };
+  return c;
+}
+
+let cluster: DriverCluster | undefined;
+
+afterEach(async () => {
+  for (const m of cluster?.members ?? []) m.log.release();
+  await cluster?.stop();
+  cluster = undefined;
+  const seen = violations;
+  violations = [];
+  expect(seen).toEqual([]);
+});
+
+async function started(seed = 1): Promise<{ c: DriverCluster; leader: DriverMember; followers: DriverMember[] }> {
+  const c = (cluster = checkedCluster(seed));
+  c.start();
+  const leader = await c.electLeader();
+  return { c, leader, followers: c.members.filter((m) => m !== leader) };
+}
+
+/** The append messages `from` sent that carry an entry with `data`. */
+function sentAppendsWith(c: DriverCluster, from: DriverMember, data: string): Message[] {
+  return c.net.sent.filter(
+    (m) => m.from === from.id && m.type === MessageType.MsgApp && m.entries.some((e) => dec.decode(e.data) === data),
+  );
+}
+
+function pendingHas(member: DriverMember, data: string): boolean {
+  return member.log.pending.some((w) => w.kind === 'save' && w.entries.some((e) => dec.decode(e.data) === data));
+}
+
+describe('RaftNode over in-memory ports', () => {
+  it('elects a leader with ticks of a manual clock and replicates proposals to every applier, in order', async () => {
+    const { c, leader, followers } = await started();
+    expect(c.leaders()).toEqual([leader]);
+    leader.node.propose(enc.encode('a'));
+    leader.node.propose(enc.encode('b'));
+    followers[0]!.node.propose(enc.encode('c')); // forwarded to the leader
+    await c.settle();
+    await c.tick(2); // heartbeats carry the last commit index to everyone
+    for (const m of c.members) expect(m.appliedData).toEqual(['a', 'b', 'c']);
+    // Every member handed the same log to its applier, bootstrap entries and the leader's empty entry included.
+    const logs = c.members.map((m) => m.committed.map((e) => `${e.index}/${e.term}`));
+    expect(logs[1]).toEqual(logs[0]);
+    expect(logs[2]).toEqual(logs[0]);
+    // One tick timer per member, no real timers.
+    expect(c.clock.timerCount).toBe(3);
+  });
+
+  it('is deterministic: the same seed gives the same messages', async () => {
+    const run = async (): Promise<string[]> => {
+      const { c, leader } = await started(7);
+      leader.node.propose(enc.encode('x'));
+      await c.tick(3);
+      const trace = c.net.sent.map((m) => `${m.type}:${m.from}>${m.to}@${m.term}/${m.index}/${m.commit}`);
+      await c.stop();
+      cluster = undefined;
+      return trace;
+    };
+    const first = await run();
+    expect(await run()).toEqual(first);
+    expect(first.length).toBeGreaterThan(10);
+  });
+
+  it('hands an entry to onCommitted only once it is durable on a quorum', async () => {
+    const { c, leader, followers } = await started();
+    const [f1, f2] = followers as [DriverMember, DriverMember];
+    f1.log.hold();
+    f2.log.hold();
+    leader.node.propose(enc.encode('x'));
+    await c.settle();
+    // On the leader's disk only: one copy of three is not a quorum.
+    expect(pendingHas(f1, 'x') && pendingHas(f2, 'x')).toBe(true);
+    expect(leader.log.entries.some((e) => dec.decode(e.data) === 'x')).toBe(true);
+    for (const m of c.members) expect(m.appliedData).toEqual([]);
+
+    f1.log.release();
+    await c.settle();
+    // Leader + f1: a quorum. The leader applies; f2, whose save is still open, does not.
+    expect(leader.appliedData).toEqual(['x']);
+    expect(f2.appliedData).toEqual([]);
+
+    f2.log.release();
+    await c.settle();
+    await c.tick(2);
+    for (const m of c.members) expect(m.appliedData).toEqual(['x']);
+  });
+
+  it("sends a follower's acknowledgement only after its save resolved", async () => {
+    const { c, leader, followers } = await started();
+    const f1 = followers[0]!;
+    f1.log.hold();
+    leader.node.propose(enc.encode('y'));
+    await c.settle();
+    const index = sentAppendsWith(c, leader, 'y')[0]!.entries.find((e) => dec.decode(e.data) === 'y')!.index;
+    const acks = (): Message[] =>
+      c.net.sent.filter((m) => m.from === f1.id && m.type === MessageType.MsgAppResp && !m.reject && m.index >= index);
+    expect(pendingHas(f1, 'y')).toBe(true);
+    expect(acks()).toEqual([]);
+    // Heartbeats meanwhile change nothing: the follower's loop waits on its write.
+    await c.tick(3);
+    expect(acks()).toEqual([]);
+
+    f1.log.release();
+    await c.settle();
+    expect(acks().length).toBeGreaterThan(0);
+    expect(f1.log.entry(index)).toBeDefined();
+  });
+
+  it('broadcasts the leader appends before its own save finishes (Raft thesis 10.2.1)', async () => {
+    const { c, leader, followers } = await started();
+    leader.log.hold();
+    leader.node.propose(enc.encode('z'));
+    await c.settle();
+    // The leader's write is still open, yet both followers got the entry and saved it.
+    expect(pendingHas(leader, 'z')).toBe(true);
+    expect(new Set(sentAppendsWith(c, leader, 'z').map((m) => m.to))).toEqual(new Set(followers.map((f) => f.id)));
+    for (const f of followers) expect(f.log.entries.some((e) => dec.decode(e.data) === 'z')).toBe(true);
+    // Nobody applies yet: the leader waits for its own write, the followers for the commit index.
+    for (const m of c.members) expect(m.appliedData).toEqual([]);
+
+    leader.log.release();
+    await c.settle();
+    await c.tick(2);
+    for (const m of c.members) expect(m.appliedData).toEqual(['z']);
+  });
+
+  it('stop() with a manual clock terminates, waits for the Ready in progress and cancels the tick timer', async () => {
+    const { c, leader, followers } = await started();
+    const f1 = followers[0]!;
+    f1.log.hold();
+    leader.node.propose(enc.encode('w'));
+    await c.settle();
+    expect(pendingHas(f1, 'w')).toBe(true);
+
+    let stopped = false;
+    const stopping = f1.node.stop().then(() => (stopped = true));
+    await c.settle();
+    expect(stopped).toBe(false); // its Ready is still waiting for the write
+    f1.log.release();
+    await stopping;
+    expect(stopped).toBe(true);
+    // The Ready in progress finished: its acknowledgement went out after the write.
+    expect(c.net.sent.some((m) => m.from === f1.id && m.type === MessageType.MsgAppResp && !m.reject)).toBe(true);
+
+    await leader.node.stop();
+    await followers[1]!.node.stop(); // an idle member stops at once
+    expect(c.clock.timerCount).toBe(0);
+    const sent = c.net.sent.length;
+    c.clock.advance(10 * c.opts.tickMs);
+    leader.node.propose(enc.encode('after stop'));
+    await c.settle();
+    expect(c.net.sent.length).toBe(sent);
+
+    await f1.node.closeStorage();
+    expect(f1.log.closed).toBe(true);
+  });
+
+  it('a failed save stops the member through onFatal, with nothing acknowledged', async () => {
+    const { c, leader, followers } = await started();
+    const f1 = followers[0]!;
+    f1.log.fail(new Error('disk on fire'));
+    leader.node.propose(enc.encode('v'));
+    await c.settle();
+    expect(f1.fatal?.message).toBe('disk on fire');
+    const index = sentAppendsWith(c, leader, 'v')[0]!.entries[0]!.index;
+    expect(c.net.sent.some((m) => m.from === f1.id && m.type === MessageType.MsgAppResp && !m.reject && m.index >= index)).toBe(false);
+    // The other two still make a quorum.
+    await c.tick(2);
+    expect(leader.appliedData).toEqual(['v']);
+    expect(f1.appliedData).toEqual([]);
+  });
+});
+
+describe('RaftNode over in-memory ports, five members', () => {
+  it('does not apply a committed entry that replaces an uncommitted one on disk before saving it', async () => {
+    // L appends x to A only, then L and A are cut off; B, C, D elect a leader that
+    // commits its own entry at x's index. When A hears from it again, one Ready
+    // carries the replacement entry and the commit index covering it, at an index
+    // A had already saved (with x): it must still be saved before it is applied.
+    const c = (cluster = checkedCluster(3, [1n, 2n, 3n, 4n, 5n]));
+    c.start();
+    const leader = await c.electLeader();
+    const [a, ...rest] = c.members.filter((m) => m !== leader) as [DriverMember, ...DriverMember[]];
+    c.net.drop = (m) => m.from === leader.id && m.to !== a.id;
+    leader.node.propose(enc.encode('x'));
+    await c.settle();
+    const x = a.log.entries.find((e) => dec.decode(e.data) === 'x');
+    expect(x).toBeDefined();
+    for (const m of c.members) expect(m.appliedData).toEqual([]);
+
+    const cutOff = new Set([leader.id, a.id]);
+    c.net.drop = (m) => cutOff.has(m.from) !== cutOff.has(m.to);
+    let next: DriverMember | undefined;
+    for (let i = 0; i < 200 && !next; i++) {
+      await c.tick();
+      next = rest.find((m) => m.node.isLeader && m.node.committedIndex >= x!.index);
+    }
+    expect(next).toBeDefined();
+
+    c.net.drop = () => false;
+    await c.tick(5);
+    expect(a.log.entry(x!.index)?.term).toBe(next!.node.currentTerm);
+    const replaced = a.committed.find((e) => e.index === x!.index);
+    expect(replaced?.term).toBe(next!.node.currentTerm);
+  });
+});
