@@ -99,6 +99,12 @@ export class EtcdServer {
       (index) => this.appliedWaiter.wait(index),
       this.requestTimeoutMs,
       Math.max(100, cfg.electionMs / 2),
+      {
+        memberId,
+        leader: () => this.raft.leader,
+        // See read-index.ts: long enough for an election (randomized timeout, pre-vote).
+        noLeaderWaitMs: Math.min(this.requestTimeoutMs, 3 * cfg.electionMs),
+      },
     );
   }
 
@@ -139,6 +145,7 @@ export class EtcdServer {
     this.metrics.isLeader.set(s.raftState === StateType.Leader ? 1 : 0);
     // Only a leader's leases expire; it starts counting once it has applied its first entry.
     if (s.raftState !== StateType.Leader) this.lessor.demote();
+    this.reads.onLeader(s.lead);
     if (s.lead !== 0n) {
       this.metrics.leaderChanges.inc();
       this.leaderChanged.resolve();
