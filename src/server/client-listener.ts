@@ -15,11 +15,23 @@ export interface ClientListener {
   close(): Promise<void>;
 }
 
+export interface ClientListenerOptions {
+  /** A connection that has not sent enough bytes to be classified by then is closed. */
+  firstBytesTimeoutMs?: number;
+  /** An HTTP/2 connection whose preface is not complete by then is closed (first-request.ts). */
+  firstRequestTimeoutMs?: number;
+}
+
+/** Classifying needs 3 bytes; a client that cannot send them in this long is not a client. */
+const FIRST_BYTES_TIMEOUT_MS = 5_000;
+
 export async function listenClients(
   urls: URL[],
   grpcServer: grpc.Server,
   httpHandler: http.RequestListener,
+  opts: ClientListenerOptions = {},
 ): Promise<ClientListener[]> {
+  const firstBytesTimeoutMs = opts.firstBytesTimeoutMs ?? FIRST_BYTES_TIMEOUT_MS;
   const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   const httpServer = http.createServer(httpHandler);
   httpServer.keepAliveTimeout = 30_000;
@@ -31,8 +43,12 @@ export async function listenClients(
       sockets.add(socket);
       socket.once('close', () => sockets.delete(socket));
       socket.setNoDelay(true);
-      route(socket, (isH2, seen) => {
-        if (isH2) holdForFirstRequest(socket, seen, () => injector.injectConnection(socket));
+      route(socket, firstBytesTimeoutMs, (isH2, seen) => {
+        if (isH2) {
+          holdForFirstRequest(socket, seen, () => injector.injectConnection(socket), {
+            timeoutMs: opts.firstRequestTimeoutMs,
+          });
+        }
         else {
           socket.pause();
           socket.unshift(seen);
@@ -49,7 +65,7 @@ export async function listenClients(
       });
     });
     listeners.push({
-      address: `${host}:${url.port}`,
+      address: `${host}:${(server.address() as net.AddressInfo).port}`,
       close: () =>
         new Promise<void>((resolve) => {
           server.close(() => resolve());
@@ -60,16 +76,27 @@ export async function listenClients(
   return listeners;
 }
 
-/** Waits for enough bytes to classify the connection; hands them over with it. */
-function route(socket: net.Socket, handoff: (isH2: boolean, seen: Buffer) => void): void {
+/**
+ * Waits for enough bytes to classify the connection; hands them over with it. A
+ * connection that does not send them within timeoutMs is closed (it would otherwise
+ * hold a socket, and the memory behind it, forever).
+ */
+function route(socket: net.Socket, timeoutMs: number, handoff: (isH2: boolean, seen: Buffer) => void): void {
   let seen = Buffer.alloc(0);
+  const timer = setTimeout(() => {
+    socket.off('data', onData);
+    socket.destroy();
+  }, timeoutMs);
+  timer.unref();
   const onData = (chunk: Buffer): void => {
     seen = Buffer.concat([seen, chunk]);
     if (seen.length < H2_PREFACE_START.length && seen.equals(H2_PREFACE_START.subarray(0, seen.length))) return;
+    clearTimeout(timer);
     socket.off('data', onData);
     handoff(seen.subarray(0, 3).equals(H2_PREFACE_START), seen);
   };
   socket.on('data', onData);
+  socket.once('close', () => clearTimeout(timer));
   socket.once('error', () => socket.destroy());
 }
 
