@@ -317,12 +317,20 @@ export class EtcdServer {
     if (this.raft.leader === this.memberId) this.logger.warn({}, 'leadership transfer did not finish before stopping');
   }
 
+  private readonly stopHooks: (() => void)[] = [];
+
+  /** Runs fn when the server stops (API adapters clear their timers with it). */
+  onStop(fn: () => void): void {
+    this.stopHooks.push(fn);
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     await this.transferLeadershipForStop().catch((err: Error) =>
       this.logger.warn({ err: err.message }, 'leadership transfer before stopping failed'),
     );
     this.stopped = true;
+    for (const fn of this.stopHooks.splice(0)) fn();
     this.leases.stop();
     this.lessor.demote();
     await this.raft.stop();
