@@ -18,12 +18,17 @@ export interface ClientListener {
 export interface ClientListenerOptions {
   /** A connection that has not sent enough bytes to be classified by then is closed. */
   firstBytesTimeoutMs?: number;
-  /** An HTTP/2 connection whose preface is not complete by then is closed (first-request.ts). */
+  /**
+   * An HTTP/2 connection whose preface is not complete by then is closed
+   * (first-request.ts); an HTTP/1 one whose first request's headers are not.
+   */
   firstRequestTimeoutMs?: number;
 }
 
 /** Classifying needs 3 bytes; a client that cannot send them in this long is not a client. */
 const FIRST_BYTES_TIMEOUT_MS = 5_000;
+/** An HTTP client must have sent its first request's headers by then. */
+const HTTP_FIRST_REQUEST_TIMEOUT_MS = 10_000;
 
 export async function listenClients(
   urls: URL[],
@@ -35,6 +40,15 @@ export async function listenClients(
   const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   const httpServer = http.createServer(httpHandler);
   httpServer.keepAliveTimeout = 30_000;
+  // Node enforces headersTimeout only for servers that listen themselves; ours gets
+  // its connections injected, so the first request's deadline is ours to keep.
+  const httpFirstRequest = new WeakMap<net.Socket, NodeJS.Timeout>();
+  httpServer.on('request', (req: http.IncomingMessage) => {
+    const socket = req.socket as net.Socket;
+    clearTimeout(httpFirstRequest.get(socket));
+    httpFirstRequest.delete(socket);
+  });
+  const httpFirstRequestMs = opts.firstRequestTimeoutMs ?? HTTP_FIRST_REQUEST_TIMEOUT_MS;
   const listeners: ClientListener[] = [];
   for (const url of urls) {
     const host = await resolveHost(url.hostname);
@@ -50,6 +64,10 @@ export async function listenClients(
           });
         }
         else {
+          const timer = setTimeout(() => socket.destroy(), httpFirstRequestMs);
+          timer.unref();
+          httpFirstRequest.set(socket, timer);
+          socket.once('close', () => clearTimeout(timer));
           socket.pause();
           socket.unshift(seen);
           httpServer.emit('connection', socket);

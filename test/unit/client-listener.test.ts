@@ -60,4 +60,11 @@ describe('client listener: connections that never say enough', () => {
     expect(ms).toBeGreaterThanOrEqual(100);
     expect(ms).toBeLessThan(1_500);
   });
+
+  it('closes an HTTP connection that never completes its first request', async () => {
+    const port = await listen({ firstBytesTimeoutMs: 150, firstRequestTimeoutMs: 200 });
+    const ms = await closedAfter(port, Buffer.from('GET /health HTTP/1.1\r\n'), 5_000);
+    expect(ms).toBeGreaterThanOrEqual(100);
+    expect(ms).toBeLessThan(1_500);
+  });
 });
