@@ -5,6 +5,13 @@
 // Batching: requests that arrive while the newest round's heartbeats have not yet
 // been handed to the driver join that round (it will leave after them). Once a
 // round has been handed out, new requests open the next round.
+//
+// Names: a request's context is its caller's id, unique only per caller, so the
+// leader never uses it to name anything shared. A duplicate is the same member
+// asking again with the same context (its retry); two members may well pick the same
+// bytes. A round is named by the leader itself (a counter; this object lives for one
+// term of one leader, and older terms' acknowledgements are dropped by term), so a
+// late acknowledgement of a finished round can never count for a newer one.
 
 import type { Message, NodeId } from './types.js';
 import { bytesKey } from './util.js';
@@ -26,29 +33,26 @@ interface Round {
 export class ReadOnly {
   private readonly rounds = new Map<string, Round>();
   private readonly queue: Round[] = [];
-  /** Every request context pending, to drop duplicates (the caller's retries). */
+  /** Every request pending, by asker and context, to drop duplicates (the caller's retries). */
   private readonly pendingCtx = new Set<string>();
-  private anonRounds = 0;
+  private roundSeq = 0;
 
   /** Queue a request; returns the context of a round to broadcast, or undefined if it joined one. */
   addRequest(index: number, m: Message, selfId: NodeId): Uint8Array | undefined {
-    let key = bytesKey(m.context);
-    if (key !== '') {
-      if (this.pendingCtx.has(key)) return undefined;
-      this.pendingCtx.add(key);
+    const reqKey = pendingKey(m);
+    if (reqKey !== undefined) {
+      if (this.pendingCtx.has(reqKey)) return undefined;
+      this.pendingCtx.add(reqKey);
     }
     const last = this.queue.length > 0 ? this.queue[this.queue.length - 1] : undefined;
     if (last && !last.sent) {
       last.requests.push({ index, req: m });
       return undefined;
     }
-    // A round needs a non-empty id to be echoed back; invent one for an empty context.
-    let ctx = m.context;
-    if (key === '') {
-      ctx = new TextEncoder().encode(`\u0000round-${++this.anonRounds}`);
-      key = bytesKey(ctx);
-    }
-    const round: Round = { key, ctx: ctx!, requests: [{ index, req: m }], acks: new Set([selfId]), sent: false };
+    // The round's own name, echoed back by the followers' heartbeat responses.
+    const ctx = new TextEncoder().encode(`\u0000round-${++this.roundSeq}`);
+    const key = bytesKey(ctx);
+    const round: Round = { key, ctx, requests: [{ index, req: m }], acks: new Set([selfId]), sent: false };
     this.rounds.set(key, round);
     this.queue.push(round);
     return round.ctx;
@@ -78,7 +82,8 @@ export class ReadOnly {
       const r = this.queue[n];
       for (const q of r.requests) {
         out.push(q);
-        this.pendingCtx.delete(bytesKey(q.req.context));
+        const reqKey = pendingKey(q.req);
+        if (reqKey !== undefined) this.pendingCtx.delete(reqKey);
       }
       this.rounds.delete(r.key);
       if (r === target) break;
@@ -94,4 +99,10 @@ export class ReadOnly {
   pendingCount(): number {
     return this.pendingCtx.size;
   }
+}
+
+/** A request's identity: who asked, and its context; undefined for an empty context (never deduplicated). */
+function pendingKey(m: Message): string | undefined {
+  const ctx = bytesKey(m.context);
+  return ctx === '' ? undefined : `${m.from}:${ctx}`;
 }

@@ -102,6 +102,12 @@ export class EtcdServer {
       (index) => this.appliedWaiter.wait(index),
       this.requestTimeoutMs,
       Math.max(100, cfg.electionMs / 2),
+      {
+        memberId,
+        leader: () => this.raft.leader,
+        // See read-index.ts: long enough for an election (randomized timeout, pre-vote).
+        noLeaderWaitMs: Math.min(this.requestTimeoutMs, 3 * cfg.electionMs),
+      },
     );
   }
 
@@ -142,6 +148,7 @@ export class EtcdServer {
     this.metrics.isLeader.set(s.raftState === StateType.Leader ? 1 : 0);
     // Only a leader's leases expire; it starts counting once it has applied its first entry.
     if (s.raftState !== StateType.Leader) this.lessor.demote();
+    this.reads.onLeader(s.lead);
     if (s.lead !== 0n) {
       this.metrics.leaderChanges.inc();
       this.leaderChanged.resolve();
@@ -315,12 +322,20 @@ export class EtcdServer {
     if (this.raft.leader === this.memberId) this.logger.warn({}, 'leadership transfer did not finish before stopping');
   }
 
+  private readonly stopHooks: (() => void)[] = [];
+
+  /** Runs fn when the server stops (API adapters clear their timers with it). */
+  onStop(fn: () => void): void {
+    this.stopHooks.push(fn);
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     await this.transferLeadershipForStop().catch((err: Error) =>
       this.logger.warn({ err: err.message }, 'leadership transfer before stopping failed'),
     );
     this.stopped = true;
+    for (const fn of this.stopHooks.splice(0)) fn();
     this.leaseExpiry.stop();
     this.lessor.demote();
     await this.raft.stop();

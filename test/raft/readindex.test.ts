@@ -83,4 +83,46 @@ describe('ReadIndex', () => {
     c.process();
     expect(c.n(1).readStates.map((r) => r.ctx)).toEqual(['']);
   });
+  it('two followers asking with the same context at once are both answered in one round', () => {
+    // Contexts are the caller's ids: two members may pick the same bytes. The leader
+    // must not take the second for a retry of the first (it would stall until the
+    // caller's retry timer, or forever).
+    const c = new Cluster([1, 2, 3]);
+    c.n(1).rn.campaign();
+    c.process();
+    c.propose(1, 'v');
+    c.log = [];
+    c.n(2).rn.readIndex(bytes('same'));
+    c.n(3).rn.readIndex(bytes('same'));
+    c.process();
+    const committed = c.n(1).raft.raftLog.committed;
+    expect(c.n(2).readStates).toEqual([{ index: committed, ctx: 'same' }]);
+    expect(c.n(3).readStates).toEqual([{ index: committed, ctx: 'same' }]);
+    expect(c.count(MessageType.MsgHeartbeat)).toBe(2);
+  });
+
+  it('a late acknowledgement of an old round does not confirm a newer round of the same context', () => {
+    const c = new Cluster([1, 2, 3]);
+    c.n(1).rn.campaign();
+    c.process();
+    c.propose(1, 'v');
+    c.log = [];
+    c.n(2).rn.readIndex(bytes('r'));
+    c.process();
+    expect(c.n(2).readStates.length).toBe(1);
+    const staleAck = c.log.find((m) => m.type === MessageType.MsgHeartbeatResp && m.from === 3n);
+    expect(staleAck).toBeDefined();
+    // A new round, with the same request context, whose heartbeats never arrive.
+    c.dropFn = (m) => m.type === MessageType.MsgHeartbeat || m.type === MessageType.MsgHeartbeatResp;
+    c.n(3).rn.readIndex(bytes('r'));
+    c.process();
+    expect(c.n(3).readStates).toEqual([]);
+    // The old round's acknowledgement turns up late: it proves nothing about now.
+    c.n(1).rn.step({ ...staleAck!, context: staleAck!.context ? new Uint8Array(staleAck!.context) : undefined });
+    c.process();
+    expect(c.n(3).readStates).toEqual([]);
+    c.heal();
+    c.tick(1);
+    expect(c.n(3).readStates.map((r) => r.ctx)).toEqual(['r']);
+  });
 });

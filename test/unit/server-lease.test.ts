@@ -3,6 +3,7 @@
 // behind it, and the LeaseCoordinator and its peer service (src/server/lease/) with a fake host.
 
 import * as grpc from '@grpc/grpc-js';
+import { EventEmitter } from 'node:events';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Lessor, toLeaseId } from '../../src/lease/index.js';
@@ -245,5 +246,58 @@ describe('LeaseExpiryLoop (lease/expiry-loop.ts)', () => {
       expect(proposed).toEqual([]);
       expiry.stop();
     }
+  });
+});
+
+describe('LeaseKeepAlive stream backpressure (api/lease.ts)', () => {
+  /** A stream whose write() reports a full buffer until 'drain' is emitted. */
+  class FakeCall extends EventEmitter {
+    written: bigint[] = [];
+    full = false;
+    paused = false;
+    write(r: pb.LeaseKeepAliveResponse): boolean {
+      this.written.push(r.ID);
+      return !this.full;
+    }
+    pause(): this {
+      this.paused = true;
+      return this;
+    }
+    resume(): this {
+      this.paused = false;
+      return this;
+    }
+    end(): void {}
+    isPaused(): boolean {
+      return this.paused;
+    }
+  }
+
+  function fakeServer(): EtcdServer {
+    return {
+      leases: { renew: (id: bigint) => Promise.resolve({ id: toLeaseId(id), ttl: 5 }) },
+      header: () => ({ clusterId: 1n, memberId: 2n, revision: 3n, raftTerm: 4n }),
+    } as unknown as EtcdServer;
+  }
+
+  it('stops reading and writing while the stream does not drain, and goes on after drain', async () => {
+    const call = new FakeCall();
+    const handler = leaseService(fakeServer(), logger).LeaseKeepAlive as (c: unknown) => void;
+    handler(call);
+    call.full = true;
+    call.emit('data', { ID: 1n });
+    await sleep(10);
+    expect(call.written).toEqual([1n]);
+    expect(call.paused).toBe(true); // no more requests read while the answers cannot go out
+    // Requests already in flight (read before the pause took effect) are renewed,
+    // but their answers wait for 'drain' instead of piling up in the stream.
+    for (let i = 2n; i <= 100n; i++) call.emit('data', { ID: i });
+    await sleep(20);
+    expect(call.written).toEqual([1n]);
+    call.full = false;
+    call.emit('drain');
+    await sleep(20);
+    expect(call.written).toEqual(Array.from({ length: 100 }, (_, i) => BigInt(i + 1)));
+    expect(call.paused).toBe(false);
   });
 });

@@ -393,6 +393,22 @@ describe('PeerTransport', () => {
     expect(a.logs.some((l) => l.msg === 'failed to send snapshot to peer' && /did not accept the snapshot/.test(String(l.obj.err)))).toBe(true);
   });
 
+  it('refuses a raft message larger than the bound: the stream is closed with a warning, later messages flow', async () => {
+    const a = await member(1n);
+    const b = await member(2n, { limits: { maxMessageBytes: 64 * 1024 } });
+    link(a, b);
+    await until(() => a.t.isActive(2n) && b.t.isActive(1n), 'streams to become active');
+    a.t.send([msg(1n, 2n, 1, MessageType.MsgApp, 200 * 1024)]);
+    await until(() => b.logs.some((l) => l.level === 'warn' && /larger than/.test(l.msg)), 'a warning on the receiver');
+    expect(b.received).toEqual([]);
+    // The sender reconnects; messages within the bound are delivered again.
+    await until(() => {
+      a.t.send([msg(1n, 2n, 2, MessageType.MsgApp, 1024)]);
+      return b.received.length > 0;
+    }, 'a small message after the refusal', 4000);
+    expect(b.received.every((m) => m.entries[0]!.data.length === 1024)).toBe(true);
+  });
+
   it('stop() closes listeners, connections and timers', async () => {
     const before = resources();
     const a = await member(1n);

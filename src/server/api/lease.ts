@@ -50,34 +50,62 @@ export function leaseService(server: EtcdServer, logger: Logger): UntypedService
         else call.end();
       };
       // A client may send a burst (clientv3 renews every due lease in one tick): at
-      // most this many renewals run at once per stream, then reading pauses and
-      // HTTP/2 flow control holds the rest at the client. Unbounded, a burst of
-      // thousands on a follower becomes thousands of concurrent calls to the
-      // leader, which starve both members' Raft heartbeats. (etcd answers one
-      // request of a stream at a time.)
+      // most this many requests are being renewed or answered at once per stream,
+      // then reading pauses and HTTP/2 flow control holds the rest at the client.
+      // Unbounded, a burst of thousands on a follower becomes thousands of
+      // concurrent calls to the leader, which starve both members' Raft heartbeats.
+      // (etcd answers one request of a stream at a time.) Answers respect the
+      // stream's backpressure too: once write() reports a full buffer (a client
+      // that does not read), nothing more is written until 'drain', and no more
+      // requests are read, so what a stream holds stays bounded.
       let inFlight = 0;
       let paused = false;
-      const settled = (): void => {
-        inFlight--;
-        if (paused && inFlight <= MAX_RENEWALS_IN_FLIGHT / 2) {
+      let drained: Promise<void> | undefined;
+      const pauseOrResume = (): void => {
+        const stop = inFlight >= MAX_RENEWALS_IN_FLIGHT || drained !== undefined;
+        if (stop && !paused) {
+          paused = true;
+          call.pause();
+        } else if (paused && !drained && inFlight <= MAX_RENEWALS_IN_FLIGHT / 2) {
           paused = false;
           call.resume();
         }
       };
+      const answered = (): void => {
+        inFlight--;
+        pauseOrResume();
+      };
+      const waitDrain = (): Promise<void> =>
+        (drained ??= new Promise<void>((resolve) => {
+          const done = (): void => {
+            call.off('drain', done);
+            call.off('close', done);
+            drained = undefined;
+            resolve();
+            pauseOrResume();
+          };
+          call.on('drain', done);
+          call.on('close', done);
+        }));
       call.on('data', (req: pb.LeaseKeepAliveRequest) => {
         const renewed = leases.renew(req.ID);
-        if (++inFlight >= MAX_RENEWALS_IN_FLIGHT && !paused) {
-          paused = true;
-          call.pause();
-        }
-        renewed.then(settled, settled);
+        renewed.catch(() => {}); // seen (and answered) in request order below
+        inFlight++;
+        pauseOrResume();
         chain = chain.then(async () => {
-          if (ended) return;
           try {
+            if (ended) return;
             const r = await renewed;
-            if (!ended) call.write({ header: server.header(), ID: req.ID, TTL: BigInt(r.ttl) });
+            if (drained) await drained;
+            if (ended) return;
+            if (!call.write({ header: server.header(), ID: req.ID, TTL: BigInt(r.ttl) })) {
+              void waitDrain();
+              pauseOrResume();
+            }
           } catch (err) {
             end(toEtcdError(err));
+          } finally {
+            answered();
           }
         });
       });

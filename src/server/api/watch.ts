@@ -251,6 +251,7 @@ export function watchService(server: EtcdServer, logger: Logger): grpc.UntypedSe
     for (const s of [...needLeader]) s.abort(err.code, err.message);
   }, server.cfg.electionMs);
   monitor.unref();
+  server.onStop(() => clearInterval(monitor));
 
   return {
     Watch: ((call: grpc.ServerDuplexStream<pb.WatchRequest, Buffer>) => {

@@ -18,10 +18,21 @@ const FLAG_ACK = 0x1;
 const EMPTY_SETTINGS = Buffer.from([0, 0, 0, TYPE_SETTINGS, 0, 0, 0, 0, 0]);
 /** An idle client (connected, no request yet) is handed over after this long. */
 const WAIT_FOR_REQUEST_MS = 100;
-/** A client that never acknowledges our SETTINGS is handed over anyway. */
+/**
+ * A client that never acknowledges our SETTINGS is handed over anyway after this
+ * long, if it sent the whole connection preface; one that did not is closed.
+ */
 const WAIT_FOR_ACK_MS = 2000;
+/** More than this held back (frames before the ACK) is handed over as it is. */
+const MAX_HELD_BYTES = 256 * 1024;
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
-export function holdForFirstRequest(socket: net.Socket, initial: Buffer, handoff: () => void): void {
+export interface HoldOptions {
+  /** See WAIT_FOR_ACK_MS. */
+  timeoutMs?: number;
+}
+
+export function holdForFirstRequest(socket: net.Socket, initial: Buffer, handoff: () => void, opts: HoldOptions = {}): void {
   let buf = initial;
   let scanned = PREFACE_LENGTH;
   let acked = false;
@@ -39,7 +50,22 @@ export function holdForFirstRequest(socket: net.Socket, initial: Buffer, handoff
     socket.unshift(buf);
     handoff();
   };
-  const ackTimer = setTimeout(finish, WAIT_FOR_ACK_MS);
+  const ackTimer = setTimeout(() => {
+    if (buf.length >= PREFACE_LENGTH && buf.subarray(0, PREFACE_LENGTH).equals(PREFACE)) return finish();
+    // Not even a whole preface: nothing for the HTTP/2 server to take over.
+    done = true;
+    clearTimeout(idleTimer);
+    socket.off('data', onData);
+    socket.destroy();
+  }, opts.timeoutMs ?? WAIT_FOR_ACK_MS);
+  ackTimer.unref();
+  socket.once('close', () => {
+    if (done) return;
+    done = true;
+    clearTimeout(idleTimer);
+    clearTimeout(ackTimer);
+    socket.off('data', onData);
+  });
 
   const scan = (): void => {
     while (!done && buf.length - scanned >= FRAME_HEADER) {
@@ -71,6 +97,7 @@ export function holdForFirstRequest(socket: net.Socket, initial: Buffer, handoff
   const onData = (chunk: Buffer): void => {
     buf = Buffer.concat([buf, chunk]);
     scan();
+    if (!done && buf.length > MAX_HELD_BYTES) finish();
   };
 
   socket.on('data', onData);

@@ -58,7 +58,9 @@ export class PeerTransport {
     if (this.started || this.stopped) throw new Error('PeerTransport: start() called twice or after stop()');
     this.started = true;
     const server = new grpc.Server({
-      'grpc.max_receive_message_length': -1,
+      // A RaftBatch holds up to maxBatchBytes, and always at least one message (each
+      // checked against maxMessageBytes in the receiver); snapshot chunks are small.
+      'grpc.max_receive_message_length': this.limits.maxBatchBytes + this.limits.maxMessageBytes + 1024,
       'grpc.max_send_message_length': -1,
       'grpc.keepalive_time_ms': this.limits.keepaliveMs,
       'grpc.keepalive_timeout_ms': this.limits.keepaliveTimeoutMs,
@@ -71,6 +73,7 @@ export class PeerTransport {
           clusterId: this.clusterId,
           logger: this.opts.logger,
           maxSnapshotBytes: this.limits.maxSnapshotBytes,
+          maxMessageBytes: this.limits.maxMessageBytes,
           onMessage: (m) => {
             if (!this.stopped) this.opts.onMessage(m);
           },

@@ -16,6 +16,8 @@ export interface ReceiverContext {
   clusterId: bigint;
   logger: TransportLogger;
   maxSnapshotBytes: number;
+  /** Largest encoded Raft message accepted on a message stream (TransportLimits). */
+  maxMessageBytes?: number;
   onMessage(m: Message): void;
   isRemoved?(id: bigint): boolean;
 }
@@ -87,9 +89,17 @@ export function raftServiceHandlers(
       call.sendMetadata(idMetadata(ctx.localId, ctx.clusterId));
       ctx.logger.info({ peer: hex(from), remote: call.getPeer() }, 'accepted message stream from peer');
       let finished = false;
+      const maxBytes = ctx.maxMessageBytes ?? Number.POSITIVE_INFINITY;
       call.on('data', (batch: Uint8Array[]) => {
         if (finished) return;
         for (const bytes of batch) {
+          if (bytes.length > maxBytes) {
+            finished = true;
+            const details = `raft message of ${bytes.length} bytes is larger than the limit of ${maxBytes}`;
+            ctx.logger.warn({ peer: hex(from), bytes: bytes.length, limit: maxBytes }, `closing message stream from peer: ${details}`);
+            refuse(ctx, callback, grpc.status.RESOURCE_EXHAUSTED, details);
+            return;
+          }
           let m: Message;
           try {
             m = decodeMessage(bytes);
@@ -107,7 +117,9 @@ export function raftServiceHandlers(
         finished = true;
         callback(null, {});
       });
-      call.on('error', () => {
+      call.on('error', (err: Error) => {
+        // Among others, grpc-js's own refusal of a frame over max_receive_message_length.
+        if (!finished) ctx.logger.warn({ peer: hex(from), err: err.message }, 'message stream from peer failed');
         finished = true;
       });
     },

@@ -51,6 +51,14 @@ export interface TransportLimits {
   snapshotChunkBytes: number;
   /** Largest snapshot payload accepted from a peer. */
   maxSnapshotBytes: number;
+  /**
+   * Largest encoded Raft message accepted on a message stream; a larger one closes
+   * the stream (RESOURCE_EXHAUSTED, with a warning). The largest we send is a MsgApp:
+   * MaxSizePerMsg (1 MiB) of entries, or one entry of up to --max-request-bytes
+   * beyond it, plus headers. Snapshots travel on their own calls (maxSnapshotBytes).
+   * etcd's rafthttp refuses messages over 512 MiB.
+   */
+  maxMessageBytes: number;
 }
 
 export const DEFAULT_LIMITS: TransportLimits = {
@@ -64,4 +72,5 @@ export const DEFAULT_LIMITS: TransportLimits = {
   keepaliveTimeoutMs: 5000,
   snapshotChunkBytes: 64 * 1024,
   maxSnapshotBytes: 4 * 1024 * 1024 * 1024 - 1,
+  maxMessageBytes: 64 * 1024 * 1024,
 };
