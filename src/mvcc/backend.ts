@@ -7,14 +7,11 @@
 
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Level } from 'level';
 import { decodeKeyValue, encodedLeaseBytes, encodedSize, encodeInto } from './kv-codec.js';
 import { revKey, revKeyInto, u64Bytes, readU64, REV_KEY_LEN } from './revision.js';
 import type { KeyValue, MvccLogger } from './types.js';
 import { KvCache } from './kv-cache.js';
-
-type Db = Level<Uint8Array, Uint8Array>;
-type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
+import { openLevelDb, type BatchOp, type KvDb, type OpenDb } from './db.js';
 
 const enc = new TextEncoder();
 export const metaKey = (name: string): Uint8Array => enc.encode('m' + name);
@@ -68,6 +65,8 @@ export interface BackendOptions {
   /** Decoded-record cache size; 0 disables it. */
   cacheBytes: number;
   logger?: MvccLogger;
+  /** The database behind the store (default: LevelDB); tests inject a crashable one. */
+  openDb?: OpenDb;
 }
 
 export class Backend {
@@ -87,12 +86,12 @@ export class Backend {
   private closed = false;
   private readonly cache: KvCache;
 
-  private constructor(readonly db: Db, readonly dir: string, private readonly opts: BackendOptions) {
+  private constructor(readonly db: KvDb, readonly dir: string, private readonly opts: BackendOptions) {
     this.cache = new KvCache(opts.cacheBytes);
   }
 
   static async open(dir: string, opts: BackendOptions): Promise<Backend> {
-    const db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view', cacheSize: 2 << 20, writeBufferSize: 1 << 20 });
+    const db = (opts.openDb ?? openLevelDb)(dir);
     await db.open();
     const b = new Backend(db, dir, opts);
     const ci = await b.getRaw(META_CONSISTENT_INDEX);

@@ -55,7 +55,7 @@ export class MvccStore implements WriteContext {
   private readonly logger: MvccLogger | undefined;
   private leaseCheck: (lease: bigint) => boolean = () => true;
 
-  private constructor(readonly backend: Backend, private readonly opts: Required<Omit<MvccOptions, 'logger'>> & MvccOptions) {
+  private constructor(readonly backend: Backend, private readonly opts: Required<Omit<MvccOptions, 'logger' | 'openDb'>> & MvccOptions) {
     this.logger = opts.logger;
   }
 
@@ -68,6 +68,7 @@ export class MvccStore implements WriteContext {
     await recoverStoreDir(dir, { removeTemp: false });
     const backend = await Backend.open(dir, {
       flushIntervalMs: full.flushIntervalMs, flushMaxOps: full.flushMaxOps, cacheBytes: full.cacheBytes, logger: opts.logger,
+      openDb: opts.openDb,
     });
     const store = new MvccStore(backend, full);
     await store.restore();
