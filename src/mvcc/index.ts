@@ -3,7 +3,7 @@
 
 export { MvccStore, type EventListener, type HashKVResult } from './kv-store.js';
 export {
-  MvccError, TxnValidationError, type MvccErrorCode, type ValidationErrorCode,
+  MvccError, TxnValidationError, StorageFailure, type MvccErrorCode, type ValidationErrorCode,
   ErrCompactedText, ErrFutureRevText, ErrKeyNotFoundText, ErrEmptyKeyText, ErrTooManyOpsText,
   ErrDuplicateKeyText, ErrValueProvidedText, ErrLeaseProvidedText,
 } from './errors.js';

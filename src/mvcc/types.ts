@@ -98,4 +98,9 @@ export interface MvccOptions {
   compactSleepMs?: number;
   /** Opens the database of the store directory (default LevelDB); tests inject crashable ones. */
   openDb?: OpenDb;
+  /**
+   * Called once when storage fails (a LevelDB batch, or a read a write needed):
+   * the store then rejects every write with StorageFailure; the member must stop.
+   */
+  onStorageFailure?: (err: Error) => void;
 }
