@@ -6,6 +6,8 @@
 //   <dir>.old     the replaced store, waiting to be deleted
 //
 // replaceStoreDir steps, and what recovery does if the process dies after each:
+//   0. fsync every file of incoming and incoming itself: the image must be on
+//      disk before anything points at it (the snapshot marker comes after).
 //   1. rename incoming → <dir>.new, fsync parent   COMMIT POINT. Before it: the
 //      incoming dir is a leftover, deleted; the old store stays. After it: the
 //      new image wins (roll forward).
@@ -33,10 +35,27 @@ async function syncDir(dir: string): Promise<void> {
   try { await fh.sync(); } finally { await fh.close(); }
 }
 
+/**
+ * Makes a closed store directory durable: every file's data and the directory's
+ * entries. LevelDB syncs the writes it was asked to sync, but not necessarily
+ * the names of the files it created while opening and compacting.
+ */
+export async function syncTree(dir: string): Promise<void> {
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) await syncTree(join(dir, e.name));
+    else if (e.isFile()) {
+      const fh = await open(join(dir, e.name), 'r+');
+      try { await fh.sync(); } finally { await fh.close(); }
+    }
+  }
+  await syncDir(dir);
+}
+
 /** Replaces the store at `current` with the restored one at `incoming`. Both stores must be closed. */
 export async function replaceStoreDir(current: string, incoming: string): Promise<void> {
   const parent = dirname(current);
   const next = current + '.new', old = current + '.old';
+  await syncTree(incoming);
   // A stale .new can only exist if recovery was skipped; the incoming image is newer.
   await rm(next, { recursive: true, force: true });
   await rename(incoming, next);

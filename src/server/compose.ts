@@ -4,10 +4,10 @@
 
 import type { Logger } from 'pino';
 import type { ReadState, SoftState } from '../raft/types.js';
-import { MvccStore, recoverStoreDir, WatchHub } from '../mvcc/index.js';
+import { MvccStore, recoverStoreDir, WatchHub, type MvccOptions } from '../mvcc/index.js';
 import { Lessor, minLeaseTtl, rawLeaseStorage } from '../lease/index.js';
 import { Applier } from './applier.js';
-import { bootstrap, layout } from './bootstrap.js';
+import { assertStoreCoversSnapshot, bootstrap, layout } from './bootstrap.js';
 import type { Config } from './config.js';
 import { EtcdServer, requestTimeoutMs } from './etcd-server.js';
 import { bindLessor, LEASE_PREFIX, LeaseCoordinator } from './leases.js';
@@ -22,8 +22,28 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
   const booted = await bootstrap(cfg, logger);
   const dirs = layout(cfg);
   await recoverStoreDir(dirs.dbDir);
+  let server: EtcdServer | undefined;
+  // Nothing safe is left to do (a failed WAL or LevelDB write, a snapshot we
+  // cannot install): stop and exit non-zero so a supervisor sees it.
+  const stopFatally = (err: Error, msg: string): void => {
+    logger.fatal({ err: err.message }, msg);
+    logger.flush();
+    void (server?.stop() ?? Promise.resolve()).finally(() => process.exit(1));
+  };
+  const storeOpts: MvccOptions = {
+    logger,
+    onStorageFailure: (err) => stopFatally(err, 'storage failed; member stopping'),
+  };
   // Replaced as a whole when a snapshot from the leader is installed.
-  const stores = { current: await MvccStore.open(dirs.dbDir, { logger }) };
+  const stores = { current: await MvccStore.open(dirs.dbDir, storeOpts) };
+  try {
+    // Never serve a gap: the WAL replays only what follows the newest snapshot.
+    assertStoreCoversSnapshot(stores.current.consistentIndex(), booted.snapshot?.metadata.index);
+  } catch (err) {
+    await stores.current.close().catch(() => {});
+    await booted.wal.close().catch(() => {});
+    throw err;
+  }
   const watchHub = new WatchHub(stores.current, { logger });
   const lessor = new Lessor({
     minTtl: minLeaseTtl(Math.round(cfg.electionMs / cfg.heartbeatMs), cfg.heartbeatMs),
@@ -45,7 +65,6 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
     onSnapshotStatus: (id, ok) => raftNode?.reportSnapshot(id, ok),
     isRemoved: (id) => membership.isRemoved(id),
   });
-  let server: EtcdServer | undefined;
   const leases = new LeaseCoordinator(
     {
       logger,
@@ -109,7 +128,7 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
         const { membership: members, image } = decodeSnapshotData(snap.data);
         if (!image) throw new Error(`snapshot at index ${snap.metadata.index} from the leader carries no store image`);
         await applier.drained();
-        stores.current = await installStoreImage(dirs.dbDir, image, stores.current, logger);
+        stores.current = await installStoreImage(dirs.dbDir, image, stores.current, logger, storeOpts);
         applier.setStore(stores.current);
         await bindLessor(lessor, stores.current, logger);
         watchHub.setStore(stores.current);
@@ -131,13 +150,7 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
       onReadStates: (states: ReadState[]) => server?.onReadStates(states),
       onSoftState: (s: SoftState) => server?.onSoftState(s),
       onWalSync: (seconds) => metricsOf()?.walFsync.observe(seconds),
-      onFatal: (err) => {
-        // Nothing safe is left to do (a failed WAL write, a snapshot we cannot
-        // install): stop and exit non-zero so a supervisor sees it.
-        logger.fatal({ err: err.message }, 'member stopping');
-        logger.flush();
-        void (server?.stop() ?? Promise.resolve()).finally(() => process.exit(1));
-      },
+      onFatal: (err) => stopFatally(err, 'member stopping'),
     },
     cfg.heartbeatMs,
     logger,
