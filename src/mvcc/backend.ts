@@ -161,7 +161,7 @@ export class Backend {
       this.ciDirty = true;
     }
     if (this.pendingOps >= this.opts.flushMaxOps) this.flushInBackground();
-    else if (this.ciDirty) this.schedule();
+    else if (this.hasPending()) this.schedule();
   }
 
   /** Makes a revision's record visible to reads; it is persisted only after commitRevision. */
