@@ -4,6 +4,7 @@
 // only way to test the store's durability rules without pulling a plug.
 
 import { Level } from 'level';
+import { syncTree } from './fsync.js';
 
 export type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
 
@@ -60,14 +61,23 @@ type LevelOpts = Parameters<Lvl['getMany']>[1];
 export class LevelKvDb implements KvDb {
   private readonly db: Lvl;
 
-  constructor(dir: string) {
+  constructor(private readonly dir: string) {
     this.db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view', cacheSize: 2 << 20, writeBufferSize: 1 << 20 });
   }
 
   open(): Promise<void> { return this.db.open(); }
   close(): Promise<void> { return this.db.close(); }
   batch(ops: BatchOp[], opts?: { sync?: boolean }): Promise<void> {
-    return opts?.sync ? this.db.batch(ops, { sync: true }) : this.db.batch(ops);
+    return opts?.sync ? this.syncedBatch(ops) : this.db.batch(ops);
+  }
+
+  // LevelDB's sync covers only its current log file: writes still in a log it
+  // switched away from (its memtable not yet in a table) could be lost with a
+  // newer synced batch surviving. Syncing every file after the batch makes
+  // "a synced batch makes everything before it durable" hold. Rare (snapshots).
+  private async syncedBatch(ops: BatchOp[]): Promise<void> {
+    await this.db.batch(ops, { sync: true });
+    await syncTree(this.dir, { live: true });
   }
   get(key: Uint8Array): Promise<Uint8Array | undefined> { return this.db.get(key); }
   getMany(keys: Uint8Array[], opts?: { snapshot?: DbSnapshot }): Promise<(Uint8Array | undefined)[]> {

@@ -19,7 +19,8 @@
 // already has. Rolling back after the Raft snapshot was recorded would leave a
 // store behind the WAL's first entry, which nothing can repair.
 
-import { open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { readdir, rename, rm, stat } from 'node:fs/promises';
+import { syncDir, syncTree } from './fsync.js';
 import { basename, dirname, join } from 'node:path';
 
 async function exists(p: string): Promise<boolean> {
@@ -29,32 +30,12 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
-/** Makes renames inside `dir` durable (Linux allows fsync on a directory fd). */
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try { await fh.sync(); } finally { await fh.close(); }
-}
-
-/**
- * Makes a closed store directory durable: every file's data and the directory's
- * entries. LevelDB syncs the writes it was asked to sync, but not necessarily
- * the names of the files it created while opening and compacting.
- */
-export async function syncTree(dir: string): Promise<void> {
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    if (e.isDirectory()) await syncTree(join(dir, e.name));
-    else if (e.isFile()) {
-      const fh = await open(join(dir, e.name), 'r+');
-      try { await fh.sync(); } finally { await fh.close(); }
-    }
-  }
-  await syncDir(dir);
-}
-
 /** Replaces the store at `current` with the restored one at `incoming`. Both stores must be closed. */
 export async function replaceStoreDir(current: string, incoming: string): Promise<void> {
   const parent = dirname(current);
   const next = current + '.new', old = current + '.old';
+  // LevelDB syncs the writes it is asked to, not necessarily the names of the
+  // files it created while opening and compacting: sync the whole image.
   await syncTree(incoming);
   // A stale .new can only exist if recovery was skipped; the incoming image is newer.
   await rm(next, { recursive: true, force: true });

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MvccError, MvccStore, StorageFailure, type MvccOptions } from '../../src/mvcc/index.js';
 import { CrashableDisks } from './crashable-db.js';
-import { b, pr, rr, str } from './mvcc-helpers.js';
+import { b, pr, rr, str, TmpStores } from './mvcc-helpers.js';
 
 const NO_TIMER = 3_600_000;
 const opened: MvccStore[] = [];
@@ -80,6 +80,37 @@ describe('a batch never splits an entry from its consistent index (kill -9)', ()
     const r2 = await open(disks, dir);
     expect(str((await r2.backend.getRaw(b('lXYZ')))!)).toBe('record');
     expect(r2.consistentIndex()).toBe(7);
+  });
+});
+
+describe('sync', () => {
+  it('makes the applied index durable on real LevelDB, and only then reports it', async () => {
+    const tmp = new TmpStores();
+    try {
+      const s = await tmp.open(undefined, { flushIntervalMs: NO_TIMER });
+      await s.put(pr('a', '1'), 3);
+      await s.flush();
+      expect(s.durableConsistentIndex()).toBe(0); // written, not synced
+      await s.put(pr('b', '2'), 4);
+      expect(await s.sync()).toBe(4);
+      expect(s.durableConsistentIndex()).toBe(4);
+    } finally {
+      await tmp.cleanup();
+    }
+  });
+
+  it('does not count an unsynced batch as durable (crashable db)', async () => {
+    const disks = new CrashableDisks();
+    const dir = newDir();
+    const s = await open(disks, dir);
+    await s.put(pr('a', '1'), 1);
+    expect(await s.sync()).toBe(1);
+    await s.put(pr('b', '2'), 2);
+    await s.flush();
+    expect(s.durableConsistentIndex()).toBe(1);
+    disks.disk(dir).powerLoss();
+    const r = await open(disks, dir);
+    expect(r.consistentIndex()).toBe(1);
   });
 });
 
