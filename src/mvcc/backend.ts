@@ -147,7 +147,7 @@ export class Backend {
   setConsistentIndex(i: number): void {
     if (this.failure) throw this.failure;
     if (this.openMains.length > 0) {
-      for (const m of this.openMains) this.pendingMains.push(m);
+      for (let j = 0; j < this.openMains.length; j++) this.pendingMains.push(this.openMains[j]!);
       this.pendingOps += this.openOps;
       this.openMains.length = 0;
       this.openOps = 0;

@@ -261,6 +261,8 @@ export class MvccStore implements WriteContext {
 
   async compact(revision: number, consistentIndex: number): Promise<{ done: Promise<void> }> {
     this.checkOpen();
+    // Before anything changes: a failed store must not half-apply the compaction.
+    this.backend.assertWritable();
     if (revision <= this.compactMainRev) { this.backend.setConsistentIndex(consistentIndex); throw errCompacted(); }
     if (revision > this.currentRev) { this.backend.setConsistentIndex(consistentIndex); throw errFutureRev(); }
     this.compactMainRev = revision;
