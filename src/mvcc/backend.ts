@@ -4,17 +4,30 @@
 // consistent index rides in the same batch as the writes it covers: after a
 // crash, LevelDB holds exactly the entries up to the stored index, and the WAL
 // replays the rest.
+//
+// Entry boundaries: whatever one Raft entry stages (revisions, raw keys) stays
+// out of every batch until setConsistentIndex ends that entry, so a batch can
+// never hold an entry's effects without its index, nor its index without all
+// of its effects, however the flush was triggered (size, timer, an explicit
+// flush from the compactor or a hash while an entry awaits a read).
+//
+// Durability: ordinary batches are not synced (the WAL covers them). A synced
+// batch (flush({ sync: true })) makes it and every earlier write durable; the
+// index it carries is the durable consistent index, the only one that may let
+// WAL segments go.
+//
+// Failure: a batch that fails puts the backend in a failed state for good:
+// every later write, flush and index update throws StorageFailure, and
+// onFailure is told once. The index never advances past a failed batch.
 
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Level } from 'level';
 import { decodeKeyValue, encodedLeaseBytes, encodedSize, encodeInto } from './kv-codec.js';
 import { revKey, revKeyInto, u64Bytes, readU64, REV_KEY_LEN } from './revision.js';
 import type { KeyValue, MvccLogger } from './types.js';
 import { KvCache } from './kv-cache.js';
-
-type Db = Level<Uint8Array, Uint8Array>;
-type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
+import { StorageFailure } from './errors.js';
+import { openLevelDb, type BatchOp, type KvDb, type OpenDb } from './db.js';
 
 const enc = new TextEncoder();
 export const metaKey = (name: string): Uint8Array => enc.encode('m' + name);
@@ -68,45 +81,87 @@ export interface BackendOptions {
   /** Decoded-record cache size; 0 disables it. */
   cacheBytes: number;
   logger?: MvccLogger;
+  /** The database behind the store (default: LevelDB); tests inject a crashable one. */
+  openDb?: OpenDb;
+  /** Called once when the backend enters the failed state (the member must stop). */
+  onFailure?: (err: StorageFailure) => void;
 }
+
+const SYNC = { sync: true };
 
 export class Backend {
   /** main revision → KeyValues by sub; holds unflushed and in-flight revisions. */
   private readonly overlay = new Map<number, KeyValue[]>();
+  /** Revisions of ended entries, waiting for the next batch. */
   private pendingMains: number[] = [];
   private pendingOps = 0;
-  /** Non-revision keys (meta, other modules' buckets): latin1 key → value, null = delete. */
+  /** Revisions of the entry being applied: they join a batch only when it ends. */
+  private readonly openMains: number[] = [];
+  private openOps = 0;
+  /** Non-revision keys (meta, other modules' buckets) of ended entries: latin1 key → value, null = delete. */
   private raw = new Map<string, Uint8Array | null>();
+  /** Raw keys staged by the entry being applied. */
+  private readonly rawOpen = new Map<string, Uint8Array | null>();
   private readonly rawInflight: Map<string, Uint8Array | null>[] = [];
+  /** Index of the last ended entry (in memory). */
   private ci = 0;
   private ciDirty = false;
+  /** Index carried by the newest synced batch (or found on disk at open). */
+  private durableCi = 0;
   private chain: Promise<void> = Promise.resolve();
   private inflight = 0;
   private timer: NodeJS.Timeout | undefined;
-  private failure: Error | undefined;
+  private failure: StorageFailure | undefined;
   private closed = false;
   private readonly cache: KvCache;
 
-  private constructor(readonly db: Db, readonly dir: string, private readonly opts: BackendOptions) {
+  private constructor(readonly db: KvDb, readonly dir: string, private readonly opts: BackendOptions) {
     this.cache = new KvCache(opts.cacheBytes);
   }
 
   static async open(dir: string, opts: BackendOptions): Promise<Backend> {
-    const db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view', cacheSize: 2 << 20, writeBufferSize: 1 << 20 });
+    const db = (opts.openDb ?? openLevelDb)(dir);
     await db.open();
     const b = new Backend(db, dir, opts);
     const ci = await b.getRaw(META_CONSISTENT_INDEX);
     b.ci = ci ? readU64(ci) : 0;
+    // LevelDB's recovery at open writes what it replays into synced tables.
+    b.durableCi = b.ci;
     return b;
   }
 
   consistentIndex(): number { return this.ci; }
 
+  /** The consistent index covered by a synced batch: state a power loss cannot take back. */
+  durableConsistentIndex(): number { return this.durableCi; }
+
+  /** Throws the failure if the backend has failed (checked before a write changes anything). */
+  assertWritable(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  /**
+   * Ends the entry at index `i`: everything it staged joins the next batch,
+   * together with `i`. Every applied entry calls this once, after its effects.
+   */
   setConsistentIndex(i: number): void {
-    if (i <= this.ci) return;
-    this.ci = i;
-    this.ciDirty = true;
-    this.schedule();
+    if (this.failure) throw this.failure;
+    if (this.openMains.length > 0) {
+      for (let j = 0; j < this.openMains.length; j++) this.pendingMains.push(this.openMains[j]!);
+      this.pendingOps += this.openOps;
+      this.openMains.length = 0;
+      this.openOps = 0;
+    }
+    if (this.rawOpen.size > 0) {
+      for (const [k, v] of this.rawOpen) this.raw.set(k, v);
+      this.rawOpen.clear();
+    }
+    if (i > this.ci) {
+      this.ci = i;
+      this.ciDirty = true;
+    }
+    if (this.pendingOps >= this.opts.flushMaxOps) this.flushInBackground();
+    else if (this.hasPending()) this.schedule();
   }
 
   /** Makes a revision's record visible to reads; it is persisted only after commitRevision. */
@@ -116,25 +171,24 @@ export class Backend {
     arr[sub] = kv;
   }
 
-  /** Queues every record of revision `main` for the next batch. */
+  /** Queues every record of revision `main` with the current entry (batched once the entry ends). */
   commitRevision(main: number): void {
+    if (this.failure) throw this.failure;
     const arr = this.overlay.get(main);
     if (arr === undefined) return;
-    this.pendingMains.push(main);
-    this.pendingOps += arr.length;
-    if (this.pendingOps >= this.opts.flushMaxOps) void this.flush().catch(() => {});
-    else this.schedule();
+    this.openMains.push(main);
+    this.openOps += arr.length;
   }
 
   /** Drops records of a revision that was never committed (failed transaction). */
   discardRevision(main: number): void {
-    if (!this.pendingMains.includes(main)) this.overlay.delete(main);
+    if (!this.pendingMains.includes(main) && !this.openMains.includes(main)) this.overlay.delete(main);
   }
 
-  /** Stages a non-revision key (meta, lease, auth …) into the next batch. */
+  /** Stages a non-revision key (meta, lease, auth …) with the current entry. */
   stageRaw(key: Uint8Array, value: Uint8Array | null): void {
-    this.raw.set(Buffer.from(key).toString('latin1'), value);
-    this.schedule();
+    if (this.failure) throw this.failure;
+    this.rawOpen.set(Buffer.from(key).toString('latin1'), value);
   }
 
   /** Every raw value whose key starts with `prefix` (one byte), after a flush. */
@@ -145,6 +199,7 @@ export class Backend {
 
   async getRaw(key: Uint8Array): Promise<Uint8Array | undefined> {
     const s = Buffer.from(key).toString('latin1');
+    if (this.rawOpen.has(s)) return this.rawOpen.get(s) ?? undefined;
     if (this.raw.has(s)) return this.raw.get(s) ?? undefined;
     for (let i = this.rawInflight.length - 1; i >= 0; i--) {
       const m = this.rawInflight[i]!;
@@ -193,28 +248,50 @@ export class Backend {
     });
   }
 
-  /** Applying should pause when the buffer has grown far past a batch (disk slower than applies). */
+  /**
+   * Applying should pause when the buffer has grown far past a batch while one
+   * is being written (disk slower than applies). Only one background batch is
+   * in flight at a time, so the buffer does grow, and this resolves once the
+   * batch in flight is done (and the next one started). Rejects once failed.
+   */
   backpressure(): Promise<void> | undefined {
-    if (this.pendingOps >= 2 * this.opts.flushMaxOps && this.inflight > 0) return this.chain;
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.pendingOps + this.openOps >= 2 * this.opts.flushMaxOps && this.inflight > 0) return this.chain;
     return undefined;
   }
 
   private schedule(): void {
-    if (this.timer !== undefined || this.closed) return;
+    if (this.timer !== undefined || this.closed || this.failure) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      void this.flush().catch(() => {});
+      this.flushInBackground();
     }, this.opts.flushIntervalMs);
     this.timer.unref();
   }
 
-  /** Commits everything staged so far; resolves once it is in LevelDB. */
-  flush(): Promise<void> {
+  // Size and timer flushes: one batch in flight at a time; the next starts when
+  // it completes. Errors are reported through fail(), not here.
+  private flushInBackground(): void {
+    if (this.inflight > 0 || this.closed || this.failure) return;
+    void this.flush().catch(() => {});
+  }
+
+  private hasPending(): boolean {
+    return this.pendingMains.length > 0 || this.raw.size > 0 || this.ciDirty;
+  }
+
+  /**
+   * Commits every ended entry staged so far; resolves once it is in LevelDB.
+   * With `sync`, also once it (and all earlier writes) is durable: then
+   * durableConsistentIndex() covers everything applied before the call.
+   */
+  flush(opts?: { sync?: boolean }): Promise<void> {
     if (this.timer !== undefined) { clearTimeout(this.timer); this.timer = undefined; }
     if (this.failure) return Promise.reject(this.failure);
+    const sync = opts?.sync === true;
+    if (!this.hasPending() && !sync) return this.chain;
     const mains = this.pendingMains;
     const raw = this.raw;
-    if (mains.length === 0 && raw.size === 0 && !this.ciDirty) return this.chain;
     this.pendingMains = [];
     this.pendingOps = 0;
     this.raw = new Map();
@@ -226,19 +303,19 @@ export class Backend {
       const key = Buffer.from(k, 'latin1');
       ops.push(v === null ? { type: 'del', key } : { type: 'put', key, value: v });
     }
-    ops.push({ type: 'put', key: META_CONSISTENT_INDEX, value: u64Bytes(this.ci) });
+    const batchCi = this.ci;
+    ops.push({ type: 'put', key: META_CONSISTENT_INDEX, value: u64Bytes(batchCi) });
     this.rawInflight.push(raw);
     this.inflight++;
     const run = async (): Promise<void> => {
       try {
-        await this.db.batch(ops);
+        await this.db.batch(ops, sync ? SYNC : undefined);
       } catch (err) {
-        this.failure = err as Error;
-        this.opts.logger?.error({ err }, 'mvcc: backend commit failed');
-        throw err;
-      } finally {
         this.inflight--;
+        throw this.fail(err);
       }
+      this.inflight--;
+      if (sync && batchCi > this.durableCi) this.durableCi = batchCi;
       for (const main of mains) {
         const kvs = this.overlay.get(main)!;
         for (let sub = 0; sub < kvs.length; sub++) if (!isTombstoneKv(kvs[sub]!)) this.cache.set(main, sub, kvs[sub]!);
@@ -246,22 +323,51 @@ export class Backend {
       }
       const i = this.rawInflight.indexOf(raw);
       if (i >= 0) this.rawInflight.splice(i, 1);
+      // What piled up while this batch was written goes next.
+      if (this.pendingOps >= this.opts.flushMaxOps) this.flushInBackground();
+      else if (this.hasPending()) this.schedule();
     };
     this.chain = this.chain.then(run);
     return this.chain;
   }
 
-  /** Writes straight to LevelDB, outside the buffered batches (physical compaction). */
-  async writeDirect(ops: BatchOp[]): Promise<void> {
-    await this.db.batch(ops);
+  /**
+   * Enters the failed state (a LevelDB write failed, or a write met an
+   * environmental error half-way): the store must stop rather than diverge.
+   * Returns the StorageFailure every later write gets.
+   */
+  fail(err: unknown): StorageFailure {
+    if (this.failure) return this.failure;
+    const f = err instanceof StorageFailure
+      ? err
+      : new StorageFailure(`mvcc: storage failure: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    this.failure = f;
+    if (this.timer !== undefined) { clearTimeout(this.timer); this.timer = undefined; }
+    this.opts.logger?.error({ err }, 'mvcc: storage failed; the store accepts no more writes');
+    try { this.opts.onFailure?.(f); } catch (e) { this.opts.logger?.error({ err: e }, 'mvcc: onFailure callback threw'); }
+    return f;
   }
 
+  /** Writes straight to LevelDB, outside the buffered batches (physical compaction). */
+  async writeDirect(ops: BatchOp[]): Promise<void> {
+    if (this.failure) throw this.failure;
+    try {
+      await this.db.batch(ops);
+    } catch (err) {
+      throw this.fail(err);
+    }
+  }
+
+  /** Flushes ended entries (an entry still being applied is left to the WAL) and closes. */
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.flush();
-    this.closed = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    await this.db.close();
+    try {
+      if (!this.failure) await this.flush();
+    } finally {
+      this.closed = true;
+      if (this.timer !== undefined) clearTimeout(this.timer);
+      await this.db.close();
+    }
   }
 
   async size(): Promise<number> {

@@ -12,6 +12,18 @@ export class MvccError extends Error {
   }
 }
 
+/**
+ * The disk failed under the store (a LevelDB write, or a read a write needed).
+ * Environmental, never a request's answer: the store accepts no more writes and
+ * the member must stop, since its peers applied the entry and it could not.
+ */
+export class StorageFailure extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StorageFailure';
+  }
+}
+
 export const ErrCompactedText = 'mvcc: required revision has been compacted';
 export const ErrFutureRevText = 'mvcc: required revision is a future revision';
 export const ErrKeyNotFoundText = 'etcdserver: key not found';

@@ -3,13 +3,14 @@
 
 export { MvccStore, type EventListener, type HashKVResult } from './kv-store.js';
 export {
-  MvccError, TxnValidationError, type MvccErrorCode, type ValidationErrorCode,
+  MvccError, TxnValidationError, StorageFailure, type MvccErrorCode, type ValidationErrorCode,
   ErrCompactedText, ErrFutureRevText, ErrKeyNotFoundText, ErrEmptyKeyText, ErrTooManyOpsText,
   ErrDuplicateKeyText, ErrValueProvidedText, ErrLeaseProvidedText,
 } from './errors.js';
 export { validateTxn, validatePut, validateKey, isTxnReadonly } from './txn.js';
 export { encodeKeyValue, decodeKeyValue } from './kv-codec.js';
 export * from './types.js';
+export type { KvDb, OpenDb, BatchOp, DbRange, DbIterator, DbList, DbSnapshot } from './db.js';
 export { StateImageError, type ImageSummary } from './state-format.js';
 export type { ExportOptions, RestoreOptions } from './state-transfer.js';
 export { replaceStoreDir, recoverStoreDir, type StoreDirRecovery, type RecoverOptions } from './store-dir.js';

@@ -79,8 +79,34 @@ export class KeyIndex {
     return true;
   }
 
+  /**
+   * Reverts the newest change, which must be (main, sub): a put, or with
+   * `tombstone` a delete (its revision plus the empty generation it opened).
+   * Used to roll back a write that failed half-way.
+   */
+  undo(main: number, sub: number, tombstone: boolean): void {
+    const gens = this.generations;
+    if (tombstone) gens.pop();
+    const g = gens[gens.length - 1];
+    const n = g ? g.revs.length : 0;
+    if (!g || g.revs[n - 2] !== main || g.revs[n - 1] !== sub) {
+      throw new Error(`mvcc: cannot undo ${main}.${sub}: not the newest revision of the key`);
+    }
+    g.revs.length = n - 2;
+    g.ver--;
+    if (g.revs.length === 0) { g.createdMain = 0; g.createdSub = 0; g.ver = 0; }
+    // In-index keys always keep their newest revision (compaction keeps it), so
+    // the previous modification is the newest revision left.
+    this.modMain = 0;
+    this.modSub = 0;
+    for (let i = gens.length - 1; i >= 0; i--) {
+      const r = gens[i]!.revs;
+      if (r.length > 0) { this.modMain = r[r.length - 2]!; this.modSub = r[r.length - 1]!; break; }
+    }
+  }
+
   isEmpty(): boolean {
-    return this.generations.length === 1 && this.generations[0]!.isEmpty();
+    return this.generations.length === 0 || (this.generations.length === 1 && this.generations[0]!.isEmpty());
   }
 
   /** Is the key live now (not deleted)? */

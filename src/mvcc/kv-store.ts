@@ -12,7 +12,7 @@
 import { Backend, META_FINISHED_COMPACT, META_SCHEDULED_COMPACT } from './backend.js';
 import { compactIndex, physicalCompact, ReadGuard, type KeepSet } from './compaction.js';
 import { rm } from 'node:fs/promises';
-import { errClosed, errCompacted, errFutureRev, MvccError } from './errors.js';
+import { errClosed, errCompacted, errFutureRev, MvccError, TxnValidationError } from './errors.js';
 import { hashByRev } from './hash.js';
 import { decodeKeyValue } from './kv-codec.js';
 import { toSkey } from './keys.js';
@@ -55,7 +55,7 @@ export class MvccStore implements WriteContext {
   private readonly logger: MvccLogger | undefined;
   private leaseCheck: (lease: bigint) => boolean = () => true;
 
-  private constructor(readonly backend: Backend, private readonly opts: Required<Omit<MvccOptions, 'logger'>> & MvccOptions) {
+  private constructor(readonly backend: Backend, private readonly opts: Required<Omit<MvccOptions, 'logger' | 'openDb' | 'onStorageFailure'>> & MvccOptions) {
     this.logger = opts.logger;
   }
 
@@ -68,6 +68,7 @@ export class MvccStore implements WriteContext {
     await recoverStoreDir(dir, { removeTemp: false });
     const backend = await Backend.open(dir, {
       flushIntervalMs: full.flushIntervalMs, flushMaxOps: full.flushMaxOps, cacheBytes: full.cacheBytes, logger: opts.logger,
+      openDb: opts.openDb, onFailure: opts.onStorageFailure,
     });
     const store = new MvccStore(backend, full);
     await store.restore();
@@ -126,7 +127,20 @@ export class MvccStore implements WriteContext {
   compactRev(): number { return this.compactMainRev; }
   consistentIndex(): number { return this.backend.consistentIndex(); }
 
+  /** The consistent index a power loss cannot take back (see sync()). */
+  durableConsistentIndex(): number { return this.backend.durableConsistentIndex(); }
+
+  /** Ends the entry at index `i` (see Backend.setConsistentIndex). Throws StorageFailure once storage failed. */
   setConsistentIndex(i: number): void { this.backend.setConsistentIndex(i); }
+
+  /**
+   * Writes everything applied so far in a synced batch; resolves with the durable
+   * consistent index. For snapshots: never on the apply path.
+   */
+  async sync(): Promise<number> {
+    await this.backend.flush({ sync: true });
+    return this.backend.durableConsistentIndex();
+  }
 
   /** Puts with a lease are refused (requested lease not found) unless `check` says it exists. */
   setLeaseChecker(check: (lease: bigint) => boolean): void { this.leaseCheck = check; }
@@ -154,6 +168,8 @@ export class MvccStore implements WriteContext {
 
   /** WriteContext: publish one revision. */
   commitWrite(rev: number, changes: KeyValue[], consistentIndex: number): void {
+    // Checked before publishing anything, so a failed store rolls the write back whole.
+    this.backend.assertWritable();
     if (changes.length > 0) {
       this.currentRev = rev;
       this.backend.commitRevision(rev);
@@ -167,8 +183,10 @@ export class MvccStore implements WriteContext {
     }
   }
 
-  // Runs one write; if it throws before changing anything, the entry still counts
-  // as applied (etcd returns the error to the client but the index advances).
+  // Runs one write. A deterministic error (the request's answer, the same on
+  // every member) rolls back whatever the write changed and still counts the
+  // entry as applied, as etcd does. Any other error (disk, bug) rolls back too,
+  // but the entry is not applied and the store stops: see failWrite.
   // Not async: a write that needs no LevelDB read completes synchronously and
   // costs the caller a single await.
   private write<T>(consistentIndex: number, fn: (tw: WriteTxn) => T | Promise<T>): Promise<T> {
@@ -184,23 +202,44 @@ export class MvccStore implements WriteContext {
     }
     if (result instanceof Promise) {
       return result.then(
-        (v) => { tw.end(consistentIndex); return v; },
+        (v) => { this.endWrite(tw, consistentIndex); return v; },
         (err) => { throw this.failWrite(tw, consistentIndex, err); },
       );
     }
-    tw.end(consistentIndex);
+    try {
+      this.endWrite(tw, consistentIndex);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return Promise.resolve(result);
   }
 
-  private failWrite(tw: WriteTxn, consistentIndex: number, err: unknown): unknown {
-    if (tw.changes.length > 0) {
-      // A failure after changes started would leave the index half-updated; all
-      // checks run before the first change, so this is a bug, not bad input.
-      this.logger?.error({ err }, 'mvcc: write failed after partial apply');
-      return new Error(`mvcc: write failed after partial apply: ${(err as Error).message}`);
+  private endWrite(tw: WriteTxn, consistentIndex: number): void {
+    try {
+      tw.end(consistentIndex);
+    } catch (err) {
+      throw this.failWrite(tw, consistentIndex, err);
     }
-    tw.end(consistentIndex);
-    return err;
+  }
+
+  private failWrite(tw: WriteTxn, consistentIndex: number, err: unknown): unknown {
+    // The index and overlay go back exactly to before the write: a deterministic
+    // error leaves no trace, and a failed store holds no half-applied entry.
+    tw.rollback();
+    if (isDeterministic(err)) {
+      try {
+        tw.end(consistentIndex);
+      } catch (endErr) {
+        return endErr; // storage failed meanwhile: the entry is not applied
+      }
+      return err;
+    }
+    // Closing mid-write is a shutdown, not a failure: the WAL replays the entry.
+    if (err instanceof MvccError && err.code === 'closed') return err;
+    // The disk (or a bug) failed half-way: the peers applied this entry and we
+    // could not, so the store stops rather than diverge.
+    this.logger?.error({ err, index: consistentIndex }, 'mvcc: write failed for an environmental reason; stopping the store');
+    return this.backend.fail(err);
   }
 
   put(req: PutRequest, consistentIndex: number): Promise<PutResponse> {
@@ -222,6 +261,8 @@ export class MvccStore implements WriteContext {
 
   async compact(revision: number, consistentIndex: number): Promise<{ done: Promise<void> }> {
     this.checkOpen();
+    // Before anything changes: a failed store must not half-apply the compaction.
+    this.backend.assertWritable();
     if (revision <= this.compactMainRev) { this.backend.setConsistentIndex(consistentIndex); throw errCompacted(); }
     if (revision > this.currentRev) { this.backend.setConsistentIndex(consistentIndex); throw errFutureRev(); }
     this.compactMainRev = revision;
@@ -323,6 +364,11 @@ export class MvccStore implements WriteContext {
   }
 
   dbSize(): Promise<number> { return this.backend.size(); }
+}
+
+/** Errors that are a request's answer, the same on every member. */
+function isDeterministic(err: unknown): boolean {
+  return (err instanceof MvccError && err.code !== 'closed') || err instanceof TxnValidationError;
 }
 
 export { MvccError };

@@ -18,8 +18,9 @@ import { META_CONSISTENT_INDEX, META_FINISHED_COMPACT, META_SCHEDULED_COMPACT } 
 import { parseRevKey, readU64, revKey } from './revision.js';
 import { ChunkWriter, encodeHeader, ImageParser, StateImageError, type ImageSummary } from './state-format.js';
 
+import type { DbSnapshot, KvDb } from './db.js';
+
 type Db = Level<Uint8Array, Uint8Array>;
-type Snapshot = ReturnType<Db['snapshot']>;
 type Op = { type: 'put'; key: Uint8Array; value: Uint8Array };
 
 export interface ExportOptions {
@@ -36,7 +37,7 @@ export interface RestoreOptions {
 
 // Mirrors what MvccStore.restore() derives at open, read from the same snapshot
 // as the body; restoreState checks the reopened store against it.
-async function readSummary(db: Db, snapshot: Snapshot): Promise<ImageSummary> {
+async function readSummary(db: KvDb, snapshot: DbSnapshot): Promise<ImageSummary> {
   const [ci, finished, scheduled] = await db.getMany([META_CONSISTENT_INDEX, META_FINISHED_COMPACT, META_SCHEDULED_COMPACT], { snapshot });
   const last = await db.keys({ gte: revKey(0, 0), lt: new Uint8Array([0x6c]), reverse: true, limit: 1, snapshot }).all();
   const finishedRev = finished ? readU64(finished) : -1;

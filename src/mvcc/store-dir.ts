@@ -6,6 +6,8 @@
 //   <dir>.old     the replaced store, waiting to be deleted
 //
 // replaceStoreDir steps, and what recovery does if the process dies after each:
+//   0. fsync every file of incoming and incoming itself: the image must be on
+//      disk before anything points at it (the snapshot marker comes after).
 //   1. rename incoming → <dir>.new, fsync parent   COMMIT POINT. Before it: the
 //      incoming dir is a leftover, deleted; the old store stays. After it: the
 //      new image wins (roll forward).
@@ -17,7 +19,8 @@
 // already has. Rolling back after the Raft snapshot was recorded would leave a
 // store behind the WAL's first entry, which nothing can repair.
 
-import { open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { readdir, rename, rm, stat } from 'node:fs/promises';
+import { syncDir, syncTree } from './fsync.js';
 import { basename, dirname, join } from 'node:path';
 
 async function exists(p: string): Promise<boolean> {
@@ -27,16 +30,13 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
-/** Makes renames inside `dir` durable (Linux allows fsync on a directory fd). */
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try { await fh.sync(); } finally { await fh.close(); }
-}
-
 /** Replaces the store at `current` with the restored one at `incoming`. Both stores must be closed. */
 export async function replaceStoreDir(current: string, incoming: string): Promise<void> {
   const parent = dirname(current);
   const next = current + '.new', old = current + '.old';
+  // LevelDB syncs the writes it is asked to, not necessarily the names of the
+  // files it created while opening and compacting: sync the whole image.
+  await syncTree(incoming);
   // A stale .new can only exist if recovery was skipped; the incoming image is newer.
   await rm(next, { recursive: true, force: true });
   await rename(incoming, next);

@@ -2,6 +2,8 @@
 // convert protobuf messages to and from exactly these shapes, so the names follow
 // etcdserverpb / mvccpb field names in camelCase.
 
+import type { OpenDb } from './db.js';
+
 export interface KeyValue {
   key: Uint8Array;
   createRevision: number;
@@ -94,4 +96,11 @@ export interface MvccOptions {
   compactBatchLimit?: number;
   /** Pause between physical-compaction batches so writers get the disk (etcd: 10 ms). */
   compactSleepMs?: number;
+  /** Opens the database of the store directory (default LevelDB); tests inject crashable ones. */
+  openDb?: OpenDb;
+  /**
+   * Called once when storage fails (a LevelDB batch, or a read a write needed):
+   * the store then rejects every write with StorageFailure; the member must stop.
+   */
+  onStorageFailure?: (err: Error) => void;
 }

@@ -87,8 +87,29 @@ export class WriteTxn {
   /** Publishes the revision (if anything changed) and records the consistent index. */
   end(consistentIndex: number): void {
     if (this.ended) return;
-    this.ended = true;
     this.ctx.commitWrite(this.changes.length > 0 ? this.beginRev + 1 : this.beginRev, this.changes, consistentIndex);
+    this.ended = true;
+  }
+
+  /**
+   * Undoes every change in the key index and the read overlay (the write
+   * failed), newest first, so each undo meets the state its change left.
+   * Nothing was published: end() had not run.
+   */
+  rollback(): void {
+    if (this.ended) return;
+    const rev = this.beginRev + 1;
+    const index = this.ctx.index;
+    for (let sub = this.changes.length - 1; sub >= 0; sub--) {
+      const kv = this.changes[sub]!;
+      const skey = toSkey(kv.key);
+      const ki = index.get(skey)!;
+      ki.undo(rev, sub, isTombstoneKv(kv));
+      // A key this write created has no history left: it was never there.
+      if (ki.isEmpty()) index.remove(skey);
+    }
+    this.changes.length = 0;
+    this.ctx.backend.discardRevision(rev);
   }
 }
 

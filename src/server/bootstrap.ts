@@ -134,6 +134,28 @@ export async function bootstrap(cfg: Config, logger: Logger): Promise<Booted> {
   return { memberId, clusterId, wal, snapshotter, storage, raw, snapshot: undefined, fresh: true };
 }
 
+/** The store misses entries the WAL no longer has: serving it would serve a gap. */
+export class StoreBehindSnapshotError extends Error {
+  constructor(consistentIndex: number, snapshotIndex: number) {
+    super(
+      `the store's consistent index ${consistentIndex} is below the snapshot index ${snapshotIndex}: ` +
+        'entries in between are in neither the store nor the WAL (store data lost, e.g. a power loss ' +
+        'before it was synced, or a member/db from elsewhere); refusing to start',
+    );
+    this.name = 'StoreBehindSnapshotError';
+  }
+}
+
+/**
+ * Start-up check: the WAL replays only entries after the newest snapshot, so
+ * the store must hold every entry up to it.
+ */
+export function assertStoreCoversSnapshot(consistentIndex: number, snapshotIndex: number | undefined): void {
+  if (snapshotIndex !== undefined && consistentIndex < snapshotIndex) {
+    throw new StoreBehindSnapshotError(consistentIndex, snapshotIndex);
+  }
+}
+
 /**
  * Opens the WAL from the newest snapshot it has a marker for. A crash between
  * saving a snapshot file and writing its WAL marker leaves a newest snapshot the

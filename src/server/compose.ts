@@ -4,10 +4,10 @@
 
 import type { Logger } from 'pino';
 import type { ReadState, SoftState } from '../raft/types.js';
-import { MvccStore, recoverStoreDir, WatchHub } from '../mvcc/index.js';
+import { MvccStore, recoverStoreDir, WatchHub, type MvccOptions } from '../mvcc/index.js';
 import { Lessor, minLeaseTtl, rawLeaseStorage } from '../lease/index.js';
 import { Applier } from './apply/index.js';
-import { bootstrap, layout } from './bootstrap.js';
+import { assertStoreCoversSnapshot, bootstrap, layout } from './bootstrap.js';
 import type { Config } from './config.js';
 import { EtcdServer, requestTimeoutMs } from './etcd-server.js';
 import { fatalStopper } from './fatal-stop.js';
@@ -24,8 +24,24 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
   const booted = await bootstrap(cfg, logger);
   const dirs = layout(cfg);
   await recoverStoreDir(dirs.dbDir);
+  let server: EtcdServer | undefined;
+  // A failed WAL or LevelDB write, a snapshot we cannot install, an entry we
+  // cannot apply: one orderly fatal stop, exit non-zero (fatal-stop.ts).
+  const fatalStop = fatalStopper({ logger, stop: () => server?.stop() ?? Promise.resolve(), exit: (code) => process.exit(code) });
+  const storeOpts: MvccOptions = {
+    logger,
+    onStorageFailure: (err) => fatalStop(err, { reason: 'storage failed' }),
+  };
   // Replaced as a whole when a snapshot from the leader is installed.
-  const stores = { current: await MvccStore.open(dirs.dbDir, { logger }) };
+  const stores = { current: await MvccStore.open(dirs.dbDir, storeOpts) };
+  try {
+    // Never serve a gap: the WAL replays only what follows the newest snapshot.
+    assertStoreCoversSnapshot(stores.current.consistentIndex(), booted.snapshot?.metadata.index);
+  } catch (err) {
+    await stores.current.close().catch(() => {});
+    await booted.wal.close().catch(() => {});
+    throw err;
+  }
   const watchHub = new WatchHub(stores.current, { logger });
   const lessor = new Lessor({
     minTtl: minLeaseTtl(Math.round(cfg.electionMs / cfg.heartbeatMs), cfg.heartbeatMs),
@@ -49,7 +65,6 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
     // A MsgApp carries 1 MiB of entries, or one entry of up to --max-request-bytes.
     limits: { maxMessageBytes: Math.max(64 * 1024 * 1024, 2 * cfg.maxRequestBytes + 2 * 1024 * 1024) },
   });
-  let server: EtcdServer | undefined;
   const leaseHost: LeaseHost = {
     logger,
     requestTimeoutMs: requestTimeoutMs(cfg),
@@ -81,9 +96,6 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
     booted.snapshot?.metadata.index ?? 0,
   );
   const metricsOf = (): ServerMetrics | undefined => server?.metrics;
-  // Nothing safe is left to do (a failed WAL write, a snapshot we cannot install,
-  // an entry we cannot apply): stop and exit non-zero so a supervisor sees it.
-  const fatalStop = fatalStopper({ logger, stop: () => server?.stop() ?? Promise.resolve(), exit: (code) => process.exit(code) });
   const applier = new Applier(
     stores.current,
     membership,
@@ -113,7 +125,7 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
         const { membership: members, image } = decodeSnapshotData(snap.data);
         if (!image) throw new Error(`snapshot at index ${snap.metadata.index} from the leader carries no store image`);
         await applier.drained();
-        stores.current = await installStoreImage(dirs.dbDir, image, stores.current, logger);
+        stores.current = await installStoreImage(dirs.dbDir, image, stores.current, logger, storeOpts);
         applier.setStore(stores.current);
         await bindLessor(lessor, stores.current, logger);
         watchHub.setStore(stores.current);

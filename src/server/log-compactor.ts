@@ -3,9 +3,11 @@
 // in-memory log keeps only a tail for followers that are slightly behind.
 //
 // The KV state itself is not in the snapshot: it lives in LevelDB, whose batches
-// carry the consistent index. So the store is flushed first — once its consistent
-// index on disk covers the snapshot index, the entries below it are never needed
-// for replay again. The snapshot data carries the membership.
+// carry the consistent index. Ordinary batches are not synced (the WAL covers
+// them), so the store is written in a synced batch first: only once its durable
+// consistent index covers the snapshot index are the entries below it never
+// needed for replay again, even after a power loss. The sync runs here, in this
+// background task, never on the apply path. The snapshot data carries the membership.
 
 import type { Logger } from 'pino';
 import type { MemoryStorage } from '../raft/index.js';
@@ -59,9 +61,9 @@ export class LogCompactor {
     // The membership and conf state must be read now, at `index`, before later entries change them.
     const data = encodeSnapshotData({ membership: this.d.membership.toSnapshot() });
     const confState = this.d.confState();
-    await this.d.store().flush();
-    if (this.d.store().consistentIndex() < index) {
-      throw new Error(`store consistent index ${this.d.store().consistentIndex()} behind snapshot index ${index}`);
+    const durable = await this.d.store().sync();
+    if (durable < index) {
+      throw new Error(`store durable consistent index ${durable} behind snapshot index ${index}; WAL kept`);
     }
     const snap = this.d.storage.createSnapshot(index, confState, data);
     await this.d.snapshotter.save(snap);

@@ -9,7 +9,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
-import { MvccStore, recoverStoreDir, replaceStoreDir } from '../mvcc/index.js';
+import { MvccStore, recoverStoreDir, replaceStoreDir, type MvccOptions } from '../mvcc/index.js';
 
 const VERSION = 1;
 const HEADER = 5;
@@ -52,14 +52,17 @@ export async function exportStoreImage(store: MvccStore): Promise<Uint8Array> {
 /**
  * Replaces the store in `dbDir` with `image`: restored and CRC-checked in a
  * temporary directory first, then swapped in by renames that a crash rolls forward
- * (src/mvcc/store-dir.ts). `current` is closed on success; on failure it stays open
- * and untouched. Returns the store opened on the new data.
+ * (src/mvcc/store-dir.ts), which makes it durable (files and directories fsync'ed)
+ * before it returns: the caller records the snapshot only after that. `current`
+ * is closed on success; on failure it stays open and untouched. Returns the store
+ * opened on the new data with `storeOpts`.
  */
 export async function installStoreImage(
   dbDir: string,
   image: Uint8Array,
   current: MvccStore,
   logger: Logger,
+  storeOpts: MvccOptions = {},
 ): Promise<MvccStore> {
   const started = performance.now();
   const tmp = await mkdtemp(`${dirname(dbDir)}/${basename(dbDir)}.tmp-`);
@@ -67,12 +70,12 @@ export async function installStoreImage(
   async function* once(): AsyncGenerator<Uint8Array> {
     yield image;
   }
-  const restored = await MvccStore.restoreState(tmp, once(), { logger });
+  const restored = await MvccStore.restoreState(tmp, once(), { ...storeOpts, logger });
   await restored.close();
   await current.close();
   await replaceStoreDir(dbDir, tmp);
   await recoverStoreDir(dbDir);
-  const reopened = await MvccStore.open(dbDir, { logger });
+  const reopened = await MvccStore.open(dbDir, { ...storeOpts, logger });
   logger.info(
     {
       bytes: image.length,
