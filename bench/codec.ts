@@ -5,9 +5,9 @@
 
 import Long from 'long';
 import protobuf from 'protobufjs';
-import { messageCodec } from '../src/server/api/codec/index.js';
+import { messageCodec } from '../src/pb/index.js';
 import { join } from 'node:path';
-import { protoDir } from '../src/server/api/codec/protodir.js';
+import { protoDir } from '../src/pb/protodir.js';
 import { decodeKeyValue, encodeKeyValue } from '../src/mvcc/kv-codec.js';
 import { encodeEvent, encodeHeader, encodeWatchResponse } from '../src/server/api/watch-encode.js';
 import { decodeRaftBatch, encodeRaftBatch } from '../src/server/transport/wire.js';

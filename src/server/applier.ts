@@ -9,8 +9,8 @@ import { decodeConfChange } from '../raft/codec.js';
 import { type ConfChange, type ConfState, type Entry, EntryType } from '../raft/types.js';
 import { type Lessor, toLeaseId } from '../lease/index.js';
 import type { MvccStore, RequestOp } from '../mvcc/index.js';
-import { decodeInternalRequest } from './api/codec/index.js';
-import type { InternalRaftRequest } from './api/codec/types.js';
+import { decodeInternalRequest } from '../pb/index.js';
+import type { InternalRaftRequest } from '../pb/types.js';
 import { deleteFromPb, putFromPb, txnFromPb } from './kv-convert.js';
 import type { Membership } from './membership.js';
 

@@ -13,8 +13,8 @@ import {
   type Lessor, LeaseError, leaseIdFromRequestId, MAX_LEASE_TTL, RateLimiter, toLeaseId, type LeaseId,
 } from '../lease/index.js';
 import type { MvccStore } from '../mvcc/index.js';
-import { messageCodec } from './api/codec/index.js';
-import type * as pb from './api/codec/types.js';
+import { messageCodec } from '../pb/index.js';
+import type * as pb from '../pb/types.js';
 import { Code, ErrNoLeader, ErrTimeout, EtcdError } from './errors.js';
 import type { InternalRequestBody } from './etcd-server.js';
 
