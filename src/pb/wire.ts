@@ -1,8 +1,28 @@
-// Low-level protobuf wire reading and 64-bit helpers used by the compiled
-// codecs (compile.ts). Reading is our own (a cursor over a Buffer) so that
-// 64-bit varints come out as bigint directly and bytes fields come out as
-// Buffers without a conversion pass. Writing reuses protobufjs's Writer, which
-// is already fast; we only feed its 64-bit methods with {low, high} pairs.
+// The project's one protobuf wire toolkit, used by every layer but src/raft
+// (which keeps a private minimal writer, src/raft/wire.ts, to stay free of
+// imports; test/unit/pb-wire.test.ts checks that both write the same bytes).
+//
+// 64-bit integers, everywhere:
+//   - number: an integer; 0 ≤ v < 2^53 takes the fast path, negative values are
+//     int64 (10-byte two's complement, as Go writes them).
+//   - bigint: -2^63 ≤ v < 2^64; negative values are int64 (10-byte two's
+//     complement), the rest uint64. Anything outside is a RangeError, never wrapped.
+//
+// Sections:
+//   - Cursor readers (readU32, readU64, readI64, readUint53, readBytes, readView,
+//     readString, skipField): fast, bounds-checked, used by the compiled codecs
+//     (compile.ts) and by hand-written decoders on hot paths (mvcc KeyValue).
+//   - Raw writers into a caller-sized buffer (varintSize, writeVarint, tagSize,
+//     writeTag, lenFieldSize, writeLenField): for encoders that size a message
+//     first and write it in one allocation (mvcc KeyValue, watch fan-out, peer batches).
+//   - WireWriter / WireReader: a convenient builder and reader for small messages
+//     (lease records, WAL metadata, snapshot chunks, the Raft log payload header).
+//   - writeLong: 64-bit values into a protobufjs Writer (the compiled encoders).
+//
+// Reading is our own (a cursor over a Buffer) so that 64-bit varints come out as
+// bigint directly and bytes fields come out as Buffers without a conversion pass.
+// The compiled encoders reuse protobufjs's Writer, which is already fast; we only
+// feed its 64-bit methods with {low, high} pairs.
 
 import protobuf from 'protobufjs';
 
@@ -11,6 +31,18 @@ export interface Cursor {
   buf: Buffer;
   pos: number;
 }
+
+/**
+ * A cursor over any Uint8Array: enough for the readers that only index the bytes
+ * (varints, views, skipping). Every Cursor is one.
+ */
+export interface ByteCursor {
+  buf: Uint8Array;
+  pos: number;
+}
+
+/** Wire types. */
+export const WireType = { VARINT: 0, I64: 1, LEN: 2, SGROUP: 3, EGROUP: 4, I32: 5 } as const;
 
 /** Shared zero-length Buffer for absent bytes fields (nothing to mutate in it). */
 export const EMPTY_BYTES: Buffer = Buffer.alloc(0);
@@ -27,7 +59,7 @@ function malformed(what: string): never {
  * Varint truncated to its low 32 bits, as unsigned. Used for tags, lengths,
  * uint32, and (with `| 0`) int32/enum, whose negative values are 10 bytes long.
  */
-export function readU32(c: Cursor): number {
+export function readU32(c: ByteCursor): number {
   const b = c.buf;
   let p = c.pos;
   let x = b[p++];
@@ -55,7 +87,7 @@ export function readU32(c: Cursor): number {
  * version and count) are read as a small integer first: BigInt() of a small
  * integer is much cheaper than building the bigint piecewise.
  */
-export function readU64(c: Cursor): bigint {
+export function readU64(c: ByteCursor): bigint {
   const b = c.buf;
   let p = c.pos;
   let x = b[p++];
@@ -70,7 +102,7 @@ export function readU64(c: Cursor): bigint {
   return readU64Slow(c);
 }
 
-function readU64Slow(c: Cursor): bigint {
+function readU64Slow(c: ByteCursor): bigint {
   const b = c.buf;
   let p = c.pos;
   // Up to 7 bytes (49 bits) fit exactly in a double.
@@ -98,8 +130,45 @@ function readU64Slow(c: Cursor): bigint {
 }
 
 /** Signed 64-bit (int64; negative values are 10-byte two's complement). */
-export function readI64(c: Cursor): bigint {
+export function readI64(c: ByteCursor): bigint {
   return BigInt.asIntN(64, readU64(c));
+}
+
+/**
+ * Unsigned varint as a number, for fields that hold values below 2^53
+ * (revisions, versions, terms, indexes, lengths). A larger value (or a negative
+ * int64) is malformed here rather than silently rounded.
+ */
+export function readUint53(c: ByteCursor): number {
+  const b = c.buf;
+  let p = c.pos;
+  let x = b[p++]!;
+  if (x < 0x80) { c.pos = p; return x; }
+  let v = x & 0x7f;
+  let mul = 0x80;
+  // 8 bytes carry 56 bits; a value below 2^53 never needs more.
+  for (let i = 1; i < 8; i++) {
+    x = b[p++]!;
+    if (x === undefined) malformed('varint (truncated)');
+    v += (x & 0x7f) * mul;
+    if (x < 0x80) {
+      if (v > Number.MAX_SAFE_INTEGER) break;
+      c.pos = p;
+      return v;
+    }
+    mul *= 0x80;
+  }
+  return malformed('varint (above 2^53)');
+}
+
+/** Length-delimited bytes as a view into the input (no copy; the caller decides). */
+export function readView(c: ByteCursor): Uint8Array {
+  const len = readU32(c);
+  const start = c.pos;
+  const end = start + len;
+  if (end > c.buf.length) malformed('length');
+  c.pos = end;
+  return c.buf.subarray(start, end);
 }
 
 /** Length-delimited bytes, copied: decoded objects must not pin the input. */
@@ -132,7 +201,7 @@ export function readString(c: Cursor): string {
 }
 
 /** Skips a field of the given wire type (unknown fields are dropped). */
-export function skipField(c: Cursor, wireType: number, depth = 0): void {
+export function skipField(c: ByteCursor, wireType: number, depth = 0): void {
   switch (wireType) {
     case 0:
       while (c.buf[c.pos++] >= 0x80) { /* varint */ }
@@ -186,4 +255,220 @@ export function writeLong(w: Writer, v: bigint | number): void {
 /** Thrown by generated decoders on a length/field mismatch. */
 export function bad(): never {
   return malformed('message (length mismatch or field number 0)');
+}
+
+// ------------------------------------------------------------------ raw writers
+
+const TWO53 = 2 ** 53;
+const TWO53N = 1n << 53n;
+const MIN_I64 = -(1n << 63n);
+const MAX_U64 = (1n << 64n) - 1n;
+
+/** A bigint as the unsigned 64-bit pattern it is written as (int64 negatives: two's complement). */
+function u64(v: bigint): bigint {
+  if (v < MIN_I64 || v > MAX_U64) throw new RangeError(`protobuf: ${v} does not fit in 64 bits`);
+  return v < 0n ? BigInt.asUintN(64, v) : v;
+}
+
+/**
+ * Bytes of the varint of v (see the 64-bit rules at the top). Small bigints
+ * (ids, revisions, terms below 2^53) take the number path: much cheaper than
+ * bigint arithmetic.
+ */
+export function varintSize(v: number | bigint): number {
+  if (typeof v === 'bigint' && v >= 0n && v < TWO53N) v = Number(v);
+  if (typeof v === 'number' && v >= 0 && v < TWO53) {
+    if (v < 0x80) return 1;
+    if (v < 0x4000) return 2;
+    if (v < 0x200000) return 3;
+    if (v < 0x10000000) return 4;
+    let n = 4;
+    v = Math.floor(v / 0x10000000);
+    while (v >= 1) { v = Math.floor(v / 0x80); n++; }
+    return n;
+  }
+  let b = u64(BigInt(v));
+  let n = 1;
+  while (b >= 0x80n) { b >>= 7n; n++; }
+  return n;
+}
+
+/** Writes the varint of v at buf[o…] (room for varintSize(v) bytes); returns the end offset. */
+export function writeVarint(buf: Uint8Array, o: number, v: number | bigint): number {
+  if (typeof v === 'bigint' && v >= 0n && v < TWO53N) v = Number(v);
+  if (typeof v === 'number' && v >= 0 && v < TWO53) {
+    // Above 2^31 bit operations would overflow: divide instead.
+    while (v >= 0x80) {
+      buf[o++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    buf[o++] = v;
+    return o;
+  }
+  let b = u64(BigInt(v));
+  while (b >= 0x80n) {
+    buf[o++] = Number(b & 0x7fn) | 0x80;
+    b >>= 7n;
+  }
+  buf[o++] = Number(b);
+  return o;
+}
+
+/** Bytes of a field's tag. */
+export function tagSize(field: number): number {
+  return varintSize(field * 8);
+}
+
+/** Writes a field's tag (field number and wire type); returns the end offset. */
+export function writeTag(buf: Uint8Array, o: number, field: number, wireType: number): number {
+  return writeVarint(buf, o, field * 8 + wireType);
+}
+
+/** Size of a whole length-delimited field: tag + length + body. */
+export function lenFieldSize(field: number, bodyLen: number): number {
+  return tagSize(field) + varintSize(bodyLen) + bodyLen;
+}
+
+/** Writes a length-delimited field (tag, length, body); returns the end offset. */
+export function writeLenField(buf: Uint8Array, o: number, field: number, body: Uint8Array): number {
+  o = writeTag(buf, o, field, WireType.LEN);
+  o = writeVarint(buf, o, body.length);
+  buf.set(body, o);
+  return o + body.length;
+}
+
+// ------------------------------------------------------------------ WireWriter / WireReader
+
+/**
+ * Builder for small messages. Scalars at their proto3 default (0, 0n, false,
+ * empty bytes) are left out unless stated otherwise.
+ */
+export class WireWriter {
+  private buf: Uint8Array;
+  private pos = 0;
+
+  constructor(initial = 64) {
+    this.buf = new Uint8Array(Math.max(initial, 16));
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+  }
+
+  private varint(v: number | bigint): void {
+    this.ensure(10);
+    this.pos = writeVarint(this.buf, this.pos, v);
+  }
+
+  private tag(field: number, wireType: number): void {
+    this.varint(field * 8 + wireType);
+  }
+
+  /** Non-negative integer below 2^53 (uint32, or a uint64 known to be small). */
+  uint(field: number, v: number): this {
+    if (v !== 0) {
+      if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`field ${field}: not a uint: ${v}`);
+      this.tag(field, WireType.VARINT);
+      this.varint(v);
+    }
+    return this;
+  }
+
+  /** uint64 (0 ≤ v < 2^64); a negative bigint is written as int64 would be. */
+  uint64(field: number, v: bigint | number): this {
+    if (v != 0) {
+      this.tag(field, WireType.VARINT);
+      this.varint(v);
+    }
+    return this;
+  }
+
+  /** int64 (-2^63 ≤ v < 2^63): negative values are 10-byte two's complement. */
+  int64(field: number, v: bigint | number): this {
+    if (typeof v === 'bigint' && v >= 1n << 63n) throw new RangeError(`field ${field}: ${v} is not an int64`);
+    return this.uint64(field, v);
+  }
+
+  bool(field: number, v: boolean): this {
+    if (v) {
+      this.tag(field, WireType.VARINT);
+      this.varint(1);
+    }
+    return this;
+  }
+
+  /** Bytes; empty is left out unless `always` (repeated or presence-sensitive fields). */
+  bytes(field: number, v: Uint8Array | undefined, always = false): this {
+    if (v === undefined || (v.length === 0 && !always)) return this;
+    this.tag(field, WireType.LEN);
+    this.varint(v.length);
+    this.ensure(v.length);
+    this.buf.set(v, this.pos);
+    this.pos += v.length;
+    return this;
+  }
+
+  /** A nested message, always written (presence matters for sub-messages). */
+  message(field: number, encode: (w: WireWriter) => void): this {
+    const inner = new WireWriter();
+    encode(inner);
+    return this.bytes(field, inner.finish(), true);
+  }
+
+  /** The bytes written, in an ArrayBuffer of their own. */
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.pos);
+  }
+}
+
+/**
+ * Reader for small messages: `while (!r.done()) { const [field, wt] = r.tag(); … }`.
+ * Every read is bounds-checked (RangeError on truncated or malformed input);
+ * bytes come out as views into the input.
+ */
+export class WireReader {
+  private readonly c: ByteCursor;
+
+  constructor(buf: Uint8Array) {
+    this.c = { buf, pos: 0 };
+  }
+
+  done(): boolean {
+    return this.c.pos >= this.c.buf.length;
+  }
+
+  /** The next tag as [field, wireType]. */
+  tag(): [number, number] {
+    const t = readUint53(this.c);
+    return [Math.floor(t / 8), t % 8];
+  }
+
+  /** A varint below 2^53 as a number. */
+  varint(): number {
+    return readUint53(this.c);
+  }
+
+  /** A uint64 varint as bigint. */
+  bigVarint(): bigint {
+    return readU64(this.c);
+  }
+
+  /** An int64 varint as bigint (10-byte negatives come back negative). */
+  int64(): bigint {
+    return readI64(this.c);
+  }
+
+  bytes(): Uint8Array {
+    return readView(this.c);
+  }
+
+  skip(wireType: number): void {
+    if (wireType === WireType.SGROUP || wireType === WireType.EGROUP) malformed(`wire type ${wireType}`);
+    skipField(this.c, wireType);
+  }
 }
