@@ -16,11 +16,9 @@ import { KvCache } from './kv-cache.js';
 type Db = Level<Uint8Array, Uint8Array>;
 type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
 
-const enc = new TextEncoder();
-export const metaKey = (name: string): Uint8Array => enc.encode('m' + name);
-export const META_CONSISTENT_INDEX = metaKey('consistent_index');
-export const META_SCHEDULED_COMPACT = metaKey('scheduledCompactRev');
-export const META_FINISHED_COMPACT = metaKey('finishedCompactRev');
+import { META_CONSISTENT_INDEX } from './keyspace.js';
+// The meta keys are defined in keyspace.ts; re-exported for existing importers.
+export { metaKey, META_CONSISTENT_INDEX, META_SCHEDULED_COMPACT, META_FINISHED_COMPACT } from './keyspace.js';
 
 /** A stored revision: tombstones are KeyValues with createRevision 0 (as in etcd's events). */
 export const isTombstoneKv = (kv: KeyValue): boolean => kv.createRevision === 0;

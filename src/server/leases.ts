@@ -13,6 +13,7 @@ import {
   type Lessor, LeaseError, leaseIdFromRequestId, MAX_LEASE_TTL, RateLimiter, toLeaseId, type LeaseId,
 } from '../lease/index.js';
 import type { MvccStore } from '../mvcc/index.js';
+import { LEASE_PREFIX as LEASE_BUCKET } from '../mvcc/keyspace.js';
 import { messageCodec } from '../pb/index.js';
 import type * as pb from '../pb/types.js';
 import { Code, ErrNoLeader, ErrTimeout, EtcdError } from './errors.js';
@@ -295,7 +296,7 @@ function unaryDef<Req, Res>(
 }
 
 /** Backend key prefix of lease records ('l': after the revision keys 'k…', before meta 'm…'). */
-export const LEASE_PREFIX = 0x6c;
+export const LEASE_PREFIX = LEASE_BUCKET;
 
 /**
  * Binds the lessor to a store (at start-up and after a snapshot replaced the
