@@ -5,9 +5,14 @@
 
 import Long from 'long';
 import protobuf from 'protobufjs';
-import { messageCodec } from '../src/server/api/codec/index.js';
+import { messageCodec } from '../src/pb/index.js';
 import { join } from 'node:path';
-import { protoDir } from '../src/server/api/codec/protodir.js';
+import { protoDir } from '../src/pb/protodir.js';
+import { decodeKeyValue, encodeKeyValue } from '../src/mvcc/kv-codec.js';
+import { encodeEvent, encodeHeader, encodeWatchResponse } from '../src/server/api/watch-encode.js';
+import { decodeRaftBatch, encodeRaftBatch } from '../src/server/transport/wire.js';
+import { decodeLeaseRecord, encodeLeaseRecord } from '../src/lease/record.js';
+import type { LeaseId } from '../src/lease/types.js';
 
 function bench(label: string, fn: () => void, ms = 1000): number {
   for (let i = 0; i < 20_000; i++) fn(); // warm up the JIT
@@ -81,3 +86,22 @@ bench('PutRequest encode+decode', () => { PutT.decode(PutT.encode(putPb).finish(
 bench('PutRequest encode+decode+toObject(bigint)', () => { PutT.toObject(PutT.decode(PutT.encode(putPb).finish()), conv); });
 bench('RangeResponse(10 kvs) encode+decode', () => { RangeT.decode(RangeT.encode(rangePb).finish()); });
 bench('RangeResponse(10 kvs) encode+decode+toObject(bigint)', () => { RangeT.toObject(RangeT.decode(RangeT.encode(rangePb).finish()), conv); });
+
+// The hand-written encoders on the hot paths (stored KeyValues, watch fan-out,
+// peer batches, lease records), all on the shared wire toolkit.
+const storedKv = { key: put.key, createRevision: 1000, modRevision: 120000, version: 5, value: Buffer.alloc(128, 1), lease: 0x694d77ef0a1e2b0cn };
+const storedBytes = encodeKeyValue(storedKv);
+const ev = { type: 'PUT' as const, kv: storedKv };
+const hdr = { clusterId: 0xfedcba9876543210n, memberId: 0x8e9e05c52164694dn, revision: 123456, raftTerm: 7n };
+const msgs = Array.from({ length: 16 }, (_, i) => Buffer.alloc(100 + i * 50, i));
+const batch = encodeRaftBatch(msgs);
+const leaseRec = { id: 0x694d77ef0a1e2b0cn as LeaseId, ttl: 60, remainingTtl: 30 };
+const leaseBytes = encodeLeaseRecord(leaseRec);
+console.log('\nhand-written encoders');
+bench('mvcc KeyValue encode', () => { encodeKeyValue(storedKv); });
+bench('mvcc KeyValue decode', () => { decodeKeyValue(storedBytes); });
+bench('watch header + response(1 event) encode', () => { encodeWatchResponse({ header: encodeHeader(hdr), watchId: 3n }, [encodeEvent({ ...ev })]); });
+bench('peer RaftBatch(16 msgs) encode', () => { encodeRaftBatch(msgs); });
+bench('peer RaftBatch(16 msgs) decode', () => { decodeRaftBatch(batch); });
+bench('lease record encode', () => { encodeLeaseRecord(leaseRec); });
+bench('lease record decode', () => { decodeLeaseRecord(leaseBytes); });

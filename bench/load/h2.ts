@@ -7,7 +7,7 @@
 
 import * as http2 from 'node:http2';
 import type * as grpc from '@grpc/grpc-js';
-import { apiServices } from '../../src/server/api/codec/index.js';
+import { apiServices } from '../../src/server/api/services.js';
 import type { KvTransport, UnaryCallback, UnaryFn, UnaryMethod } from './pool.js';
 
 const { HTTP2_HEADER_METHOD, HTTP2_HEADER_PATH, HTTP2_HEADER_CONTENT_TYPE, HTTP2_HEADER_TE } = http2.constants;

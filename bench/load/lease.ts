@@ -12,8 +12,8 @@
 // leases). An answer with TTL 0 (the lease is gone) counts as an error.
 
 import * as grpc from '@grpc/grpc-js';
-import { apiServices } from '../../src/server/api/codec/index.js';
-import type * as pb from '../../src/server/api/codec/types.js';
+import { apiServices } from '../../src/server/api/services.js';
+import type * as pb from '../../src/pb/types.js';
 import type { BenchOptions } from './args.js';
 import { LatencyRecorder, type LatencyStats } from './histogram.js';
 import { latencySummary, r3 } from './report.js';

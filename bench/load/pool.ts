@@ -4,7 +4,7 @@
 // spread round-robin over the endpoints; callers pick one by index.
 
 import * as grpc from '@grpc/grpc-js';
-import { apiServices } from '../../src/server/api/codec/index.js';
+import { apiServices } from '../../src/server/api/services.js';
 
 export type UnaryMethod = 'Range' | 'Put' | 'DeleteRange' | 'Txn' | 'Compact';
 export type UnaryCallback = (err: grpc.ServiceError | null, res?: unknown) => void;

@@ -11,8 +11,8 @@
 // when the wait ends are counted, never silently dropped.
 
 import * as grpc from '@grpc/grpc-js';
-import { apiServices } from '../../src/server/api/codec/index.js';
-import type * as pb from '../../src/server/api/codec/types.js';
+import { apiServices } from '../../src/server/api/services.js';
+import type * as pb from '../../src/pb/types.js';
 import type { BenchOptions } from './args.js';
 import { LatencyRecorder, type LatencyStats } from './histogram.js';
 import { latencySummary, r3 } from './report.js';

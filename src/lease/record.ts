@@ -6,7 +6,7 @@
 // rebuilt from the live keys (as etcd does), and a lease and its keys can never
 // disagree on disk.
 
-import { WireReader, WireWriter } from '../raft/wire.js';
+import { WireReader, WireWriter } from '../pb/wire.js';
 import type { LeaseId } from './types.js';
 
 export interface LeaseRecord {
@@ -39,9 +39,9 @@ const WIRE_VARINT = 0;
 export function encodeLeaseRecord(r: LeaseRecord): Uint8Array {
   // int64 on the wire: the writer stores negatives as 10-byte two's complement.
   return new WireWriter(32)
-    .uint64(FIELD_ID, r.id)
-    .uint64(FIELD_TTL, BigInt(r.ttl))
-    .uint64(FIELD_REMAINING, BigInt(r.remainingTtl))
+    .int64(FIELD_ID, r.id)
+    .int64(FIELD_TTL, r.ttl)
+    .int64(FIELD_REMAINING, r.remainingTtl)
     .finish();
 }
 
@@ -54,7 +54,7 @@ export function decodeLeaseRecord(b: Uint8Array): LeaseRecord {
       r.skip(wire);
       continue;
     }
-    const v = BigInt.asIntN(64, r.bigVarint());
+    const v = r.int64();
     if (field === FIELD_ID) rec.id = v as LeaseId;
     else if (field === FIELD_TTL) rec.ttl = Number(v);
     else rec.remainingTtl = Number(v);

@@ -29,11 +29,7 @@ import { KvCache } from './kv-cache.js';
 import { StorageFailure } from './errors.js';
 import { openLevelDb, type BatchOp, type KvDb, type OpenDb } from './db.js';
 
-const enc = new TextEncoder();
-export const metaKey = (name: string): Uint8Array => enc.encode('m' + name);
-export const META_CONSISTENT_INDEX = metaKey('consistent_index');
-export const META_SCHEDULED_COMPACT = metaKey('scheduledCompactRev');
-export const META_FINISHED_COMPACT = metaKey('finishedCompactRev');
+import { META_CONSISTENT_INDEX } from './keyspace.js';
 
 /** A stored revision: tombstones are KeyValues with createRevision 0 (as in etcd's events). */
 export const isTombstoneKv = (kv: KeyValue): boolean => kv.createRevision === 0;

@@ -6,7 +6,7 @@
 // finished at the next open.
 
 import type { Backend } from './backend.js';
-import { META_FINISHED_COMPACT } from './backend.js';
+import { META_FINISHED_COMPACT } from './keyspace.js';
 import { revKey, parseRevKey, u64Bytes } from './revision.js';
 import type { TreeIndex } from './tree-index.js';
 import type { MvccLogger } from './types.js';

@@ -3,32 +3,16 @@
 // the exact wire layout keeps the stored bytes identical to etcd's, so HashKV
 // agrees with a real etcd member holding the same history.
 
+import { readI64, readU32, readUint53, readView, skipField, varintSize as varintLen, writeVarint, type ByteCursor } from '../pb/wire.js';
 import type { KeyValue } from './types.js';
 
 const EMPTY = new Uint8Array(0);
 
-function varintLen(n: number): number {
-  let len = 1;
-  while (n >= 128) { n = Math.floor(n / 128); len++; }
-  return len;
-}
-
-function writeVarint(buf: Uint8Array, off: number, n: number): number {
-  while (n >= 128) {
-    buf[off++] = (n % 128) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  buf[off++] = n;
-  return off;
-}
-
 // Leases are int64; negative values take 10 bytes as two's-complement uint64.
 function leaseBytes(lease: bigint): Uint8Array {
-  let v = BigInt.asUintN(64, lease);
-  const out: number[] = [];
-  while (v >= 128n) { out.push(Number(v & 127n) | 0x80); v >>= 7n; }
-  out.push(Number(v));
-  return Uint8Array.from(out);
+  const out = new Uint8Array(varintLen(lease));
+  writeVarint(out, 0, lease);
+  return out;
 }
 
 export function encodeKeyValue(kv: KeyValue): Uint8Array {
@@ -72,33 +56,26 @@ export function encodeInto(kv: KeyValue, lb: Uint8Array | undefined, buf: Uint8A
 
 export function decodeKeyValue(buf: Uint8Array): KeyValue {
   const kv: KeyValue = { key: EMPTY, createRevision: 0, modRevision: 0, version: 0, value: EMPTY, lease: 0n };
-  let o = 0;
+  const c: ByteCursor = { buf, pos: 0 };
   const n = buf.length;
-  while (o < n) {
-    const tag = buf[o++]!;
-    const field = tag >>> 3, wire = tag & 7;
-    if (wire === 0) {
-      if (field === 6) {
-        let v = 0n, shift = 0n, b: number;
-        do { b = buf[o++]!; v |= BigInt(b & 127) << shift; shift += 7n; } while (b & 0x80);
-        kv.lease = BigInt.asIntN(64, v);
-        continue;
+  try {
+    while (c.pos < n) {
+      const tag = readU32(c);
+      switch (tag) {
+        case 0x0a: kv.key = readView(c); continue;
+        case 0x10: kv.createRevision = readUint53(c); continue;
+        case 0x18: kv.modRevision = readUint53(c); continue;
+        case 0x20: kv.version = readUint53(c); continue;
+        case 0x2a: kv.value = readView(c); continue;
+        case 0x30: kv.lease = readI64(c); continue;
       }
-      let v = 0, mul = 1, b: number;
-      do { b = buf[o++]!; v += (b & 127) * mul; mul *= 128; } while (b & 0x80);
-      if (field === 2) kv.createRevision = v;
-      else if (field === 3) kv.modRevision = v;
-      else if (field === 4) kv.version = v;
-    } else if (wire === 2) {
-      let len = 0, mul = 1, b: number;
-      do { b = buf[o++]!; len += (b & 127) * mul; mul *= 128; } while (b & 0x80);
-      const bytes = buf.subarray(o, o + len);
-      o += len;
-      if (field === 1) kv.key = bytes;
-      else if (field === 5) kv.value = bytes;
-    } else {
-      throw new Error(`mvcc: corrupt KeyValue record (wire type ${wire})`);
+      const wire = tag & 7;
+      if (wire !== 0 && wire !== 2) throw new Error(`mvcc: corrupt KeyValue record (wire type ${wire})`);
+      skipField(c, wire);
     }
+  } catch (err) {
+    if (err instanceof RangeError) throw new Error(`mvcc: corrupt KeyValue record (${err.message})`);
+    throw err;
   }
   return kv;
 }

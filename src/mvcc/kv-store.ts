@@ -9,7 +9,9 @@
 // immutable per revision, and physical compaction waits for reads that might
 // still need what it deletes (ReadGuard).
 
-import { Backend, META_FINISHED_COMPACT, META_SCHEDULED_COMPACT } from './backend.js';
+import { Backend } from './backend.js';
+import { META_FINISHED_COMPACT, META_SCHEDULED_COMPACT } from './keyspace.js';
+import { REVISIONS_END } from './keyspace.js';
 import { compactIndex, physicalCompact, ReadGuard, type KeepSet } from './compaction.js';
 import { rm } from 'node:fs/promises';
 import { errClosed, errCompacted, errFutureRev, MvccError, TxnValidationError } from './errors.js';
@@ -84,7 +86,7 @@ export class MvccStore implements WriteContext {
     const scheduledRev = scheduled ? readU64(scheduled) : 0;
 
     let maxMain = 1;
-    const it = this.backend.db.iterator({ gte: revKey(0, 0), lt: new Uint8Array([0x6c]) });
+    const it = this.backend.db.iterator({ gte: revKey(0, 0), lt: REVISIONS_END });
     try {
       for (;;) {
         const entries = await it.nextv(10_000);

@@ -2,11 +2,12 @@
 // inside one. Both stay below 2^53, so plain numbers are used (no bigint cost on
 // the hot path).
 //
-// Backend key layout: 'k' + BE64(main) + BE64(sub) [+ 't' for tombstones]. Big-endian
+// Backend key layout (keyspace.ts): 'k' + BE64(main) + BE64(sub) [+ 't' for tombstones]. Big-endian
 // makes LevelDB's byte order equal revision order, which compaction, index rebuild
 // and hashing rely on.
 
-export const KEY_PREFIX = 0x6b; // 'k'
+import { REV_PREFIX as KEY_PREFIX } from './keyspace.js'; // 'k'
+
 export const TOMBSTONE_MARK = 0x74; // 't'
 export const REV_KEY_LEN = 17;
 

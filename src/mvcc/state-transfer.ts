@@ -14,7 +14,7 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { Level } from 'level';
 import type { Backend } from './backend.js';
-import { META_CONSISTENT_INDEX, META_FINISHED_COMPACT, META_SCHEDULED_COMPACT } from './backend.js';
+import { META_CONSISTENT_INDEX, META_FINISHED_COMPACT, META_SCHEDULED_COMPACT, REVISIONS_END } from './keyspace.js';
 import { parseRevKey, readU64, revKey } from './revision.js';
 import { ChunkWriter, encodeHeader, ImageParser, StateImageError, type ImageSummary } from './state-format.js';
 
@@ -39,7 +39,7 @@ export interface RestoreOptions {
 // as the body; restoreState checks the reopened store against it.
 async function readSummary(db: KvDb, snapshot: DbSnapshot): Promise<ImageSummary> {
   const [ci, finished, scheduled] = await db.getMany([META_CONSISTENT_INDEX, META_FINISHED_COMPACT, META_SCHEDULED_COMPACT], { snapshot });
-  const last = await db.keys({ gte: revKey(0, 0), lt: new Uint8Array([0x6c]), reverse: true, limit: 1, snapshot }).all();
+  const last = await db.keys({ gte: revKey(0, 0), lt: REVISIONS_END, reverse: true, limit: 1, snapshot }).all();
   const finishedRev = finished ? readU64(finished) : -1;
   const scheduledRev = scheduled ? readU64(scheduled) : 0;
   const maxMain = last.length > 0 ? parseRevKey(last[0]!).main : 1;

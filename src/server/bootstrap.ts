@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { MemoryStorage, RawNode, seededRandom } from '../raft/index.js';
-import { WireReader, WireWriter } from '../raft/wire.js';
+import { WireReader, WireWriter } from '../pb/wire.js';
 import { type Snapshot } from '../raft/types.js';
 import { Snapshotter, WAL, WalSnapshotNotFoundError } from '../wal/index.js';
 import type { Config } from './config.js';

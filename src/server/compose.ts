@@ -4,14 +4,14 @@
 
 import type { Logger } from 'pino';
 import type { ReadState, SoftState } from '../raft/types.js';
-import { MvccStore, recoverStoreDir, WatchHub, type MvccOptions } from '../mvcc/index.js';
+import { LEASE_PREFIX, MvccStore, recoverStoreDir, WatchHub, type MvccOptions } from '../mvcc/index.js';
 import { Lessor, minLeaseTtl, rawLeaseStorage } from '../lease/index.js';
 import { Applier } from './apply/index.js';
 import { assertStoreCoversSnapshot, bootstrap, layout } from './bootstrap.js';
 import type { Config } from './config.js';
 import { EtcdServer, requestTimeoutMs } from './etcd-server.js';
 import { fatalStopper } from './fatal-stop.js';
-import { bindLessor, LEASE_PREFIX, LeaseCoordinator, LeaseExpiryLoop, type LeaseHost, leasePeerService } from './lease/index.js';
+import { bindLessor, LeaseCoordinator, LeaseExpiryLoop, type LeaseHost, leasePeerService } from './lease/index.js';
 import { LogCompactor } from './log-compactor.js';
 import { Membership } from './membership.js';
 import type { ServerMetrics } from './metrics.js';

@@ -2,7 +2,7 @@
 // members) and the MVCC store's domain types (revisions as numbers, lease ids as
 // bigint). Revisions stay below 2^53 for the life of any real cluster.
 
-import type * as pb from './api/codec/types.js';
+import type * as pb from '../pb/types.js';
 import type * as mvcc from '../mvcc/types.js';
 
 const EMPTY = new Uint8Array(0);

@@ -3,6 +3,6 @@
 // that propose (the lease coordinator and expiry loop) need not import
 // etcd-server.ts, which imports them.
 
-import type { Encodable, InternalRaftRequest } from './api/codec/types.js';
+import type { Encodable, InternalRaftRequest } from '../pb/types.js';
 
 export type InternalRequestBody = Omit<Encodable<InternalRaftRequest>, 'header' | 'ID'>;

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EntryType } from '../../src/raft/types.js';
-import { encodeInternalRequest } from '../../src/server/api/codec/index.js';
+import { encodeInternalRequest } from '../../src/pb/index.js';
 import { WAL } from '../../src/wal/index.js';
 import { Member } from './helpers/member.js';
 

@@ -8,12 +8,8 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
-import {
-  apiServices,
-  unimplementedHandlers,
-  type ApiServices,
-  type PutRequest,
-} from '../../src/server/api/codec/index.js';
+import type { PutRequest } from '../../src/pb/index.js';
+import { apiServices, unimplementedHandlers, type ApiServices } from '../../src/server/api/services.js';
 
 function onPath(cmd: string): boolean {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {

@@ -11,7 +11,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiServices, type RangeRequest, type RangeResponse } from '../../src/server/api/codec/index.js';
+import { type RangeRequest, type RangeResponse } from '../../src/pb/index.js';
+import { apiServices } from '../../src/server/api/services.js';
 import { label, MEMBER_ARGS, normalise, STEPS, type Expected, type Step } from './helpers/kv-sequence.js';
 import {
   etcdctl, etcdIs34, HAVE_ETCDCTL, requireEtcdctl, startMember, stopMember, type Member,

@@ -10,7 +10,7 @@
 
 import { Etcd3, type IKeyValue } from 'etcd3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type * as pb from '../../src/server/api/codec/types.js';
+import type * as pb from '../../src/pb/types.js';
 import { Cluster, eachCaseOnCluster, MaintenanceClient, sleep, waitFor } from './helpers/cluster.js';
 import { requireEtcdctl } from './helpers/etcd-process.js';
 import { KvClient } from './helpers/kv-client.js';

@@ -4,7 +4,7 @@
 // progress_notify, fragmentation. Every case runs against bin/etcd-ts and, when
 // etcd 3.4 is on PATH, against it too: the expectations are etcd's behaviour.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type * as pb from '../../src/server/api/codec/types.js';
+import type * as pb from '../../src/pb/types.js';
 import { etcdIs34, startMember, stopMember, type Member } from './helpers/etcd-process.js';
 import { KvClient } from './helpers/kv-client.js';
 import { WatchClient } from './helpers/watch-client.js';

@@ -4,8 +4,8 @@
 import { vi } from 'vitest';
 import { type Entry, EntryType } from '../../src/raft/types.js';
 import type { MvccStore } from '../../src/mvcc/index.js';
-import { encodeInternalRequest } from '../../src/server/api/codec/index.js';
-import type { Encodable, InternalRaftRequest } from '../../src/server/api/codec/types.js';
+import { encodeInternalRequest } from '../../src/pb/index.js';
+import type { Encodable, InternalRaftRequest } from '../../src/pb/types.js';
 import { Applier, type ApplierHooks, type ApplyFailure, type ApplyResult } from '../../src/server/apply/index.js';
 import { toLeaseId } from '../../src/lease/index.js';
 import { Membership } from '../../src/server/membership.js';

@@ -5,7 +5,7 @@ import {
   encodeInternalRequestRaw,
   INTERNAL_FIELD,
   messageCodec,
-} from '../../src/server/api/codec/index.js';
+} from '../../src/pb/index.js';
 
 describe('InternalRaftRequest from raw request bytes', () => {
   it('decodes exactly like the re-encoded request', () => {

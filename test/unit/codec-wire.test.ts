@@ -2,7 +2,7 @@
 // Go's etcd client would send them) decode to the expected objects, and our
 // encoder produces the same bytes.
 import { describe, expect, it } from 'vitest';
-import { messageCodec, type Compare, type MemberListResponse, type PutRequest, type WatchRequest } from '../../src/server/api/codec/index.js';
+import { messageCodec, type Compare, type MemberListResponse, type PutRequest, type WatchRequest } from '../../src/pb/index.js';
 
 const hex = (s: string) => Buffer.from(s, 'hex');
 

@@ -1,12 +1,10 @@
 // Round-trips and decoded-object conventions of the etcd API codec.
 import { describe, expect, it } from 'vitest';
 import {
-  apiServices,
   decodeInternalRequest,
   encodeInternalRequest,
   messageCodec,
   messageNames,
-  unimplementedHandlers,
   type Compare,
   type InternalRaftRequest,
   type MemberListResponse,
@@ -16,7 +14,8 @@ import {
   type TxnResponse,
   type WatchRequest,
   type WatchResponse,
-} from '../../src/server/api/codec/index.js';
+} from '../../src/pb/index.js';
+import { apiServices, unimplementedHandlers } from '../../src/server/api/services.js';
 
 const b = (s: string) => Buffer.from(s);
 const BIG = 0xfedcba9876543210n; // > 2^63: exercises uint64

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Event, KeyValue } from '../../src/mvcc/types.js';
-import { messageCodec, type WatchResponse } from '../../src/server/api/codec/index.js';
+import { messageCodec, type WatchResponse } from '../../src/pb/index.js';
 import {
   encodeEvent, encodeFragments, encodeHeader, encodeWatchResponse, GRPC_PREFIX_BYTES,
 } from '../../src/server/api/watch-encode.js';

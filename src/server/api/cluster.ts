@@ -3,7 +3,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { EtcdServer } from '../etcd-server.js';
-import type * as pb from './codec/types.js';
+import type * as pb from '../../pb/types.js';
 import { unary } from './unary.js';
 
 export function clusterService(server: EtcdServer, logger: Logger): grpc.UntypedServiceImplementation {

@@ -4,7 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { EtcdServer } from '../etcd-server.js';
-import { apiServices, SERVICE_NAMES, unimplementedHandlers, type ApiServices } from './codec/index.js';
+import { apiServices, SERVICE_NAMES, unimplementedHandlers, type ApiServices } from './services.js';
 import { clusterService } from './cluster.js';
 import { kvService } from './kv.js';
 import { leaseService } from './lease.js';

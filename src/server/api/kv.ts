@@ -9,8 +9,8 @@ import type * as mvcc from '../../mvcc/types.js';
 import { ErrEmptyKey, ErrInvalidSortOption, EtcdError, Code } from '../errors.js';
 import type { EtcdServer } from '../etcd-server.js';
 import { deleteToPb, putToPb, rangeFromPb, rangeToPb, txnFromPb, txnToPb } from '../kv-convert.js';
-import { INTERNAL_FIELD, rawBytes } from './codec/index.js';
-import type * as pb from './codec/types.js';
+import { INTERNAL_FIELD, rawBytes } from '../../pb/index.js';
+import type * as pb from '../../pb/types.js';
 import { unary } from './unary.js';
 
 function checkRange(r: pb.RangeRequest): void {

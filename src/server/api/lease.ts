@@ -6,7 +6,7 @@ import { Metadata, type ServerDuplexStream, type UntypedServiceImplementation } 
 import type { Logger } from 'pino';
 import { type EtcdError, toEtcdError } from '../errors.js';
 import type { EtcdServer } from '../etcd-server.js';
-import type * as pb from './codec/types.js';
+import type * as pb from '../../pb/types.js';
 import { unary } from './unary.js';
 
 /** Renewals of one LeaseKeepAlive stream running at once (see LeaseKeepAlive). */

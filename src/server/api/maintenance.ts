@@ -6,8 +6,8 @@ import type { Logger } from 'pino';
 import { ETCD_API_VERSION } from '../../version.js';
 import { Code, EtcdError } from '../errors.js';
 import type { EtcdServer } from '../etcd-server.js';
-import type * as pb from './codec/types.js';
-import { AlarmAction } from './codec/types.js';
+import type * as pb from '../../pb/types.js';
+import { AlarmAction } from '../../pb/types.js';
 import { unary } from './unary.js';
 
 export function maintenanceService(server: EtcdServer, logger: Logger): grpc.UntypedServiceImplementation {

@@ -11,6 +11,7 @@
 //   Event          1 type (DELETE = 1), 2 kv, 3 prev_kv
 
 import { encodeKeyValue } from '../../mvcc/kv-codec.js';
+import { varintSize as varintLen, writeVarint } from '../../pb/wire.js';
 import type { Event, KeyValue } from '../../mvcc/types.js';
 
 export interface HeaderFields {
@@ -29,41 +30,6 @@ export interface ResponseFields {
   compactRevision?: number;
   cancelReason?: string;
   fragment?: boolean;
-}
-
-const TWO64 = 1n << 64n;
-
-const SAFE = 2n ** 53n;
-/** Numbers stay on the fast path; a bigint does too when it is small (watch ids, revisions, terms). */
-const small = (v: bigint | number): bigint | number => (typeof v === 'bigint' && v >= 0n && v < SAFE ? Number(v) : v);
-
-/** Varint length of a non-negative integer below 2^64 (negative int64s take ten bytes, two's complement). */
-function varintLen(v: bigint | number): number {
-  v = small(v);
-  if (typeof v === 'number' && v >= 0 && v < 2 ** 53) {
-    let n = 1;
-    while (v >= 128) { v = Math.floor(v / 128); n++; }
-    return n;
-  }
-  let b = BigInt(v);
-  if (b < 0n) b += TWO64;
-  let n = 1;
-  while (b >= 128n) { b >>= 7n; n++; }
-  return n;
-}
-
-function writeVarint(buf: Buffer, o: number, v: bigint | number): number {
-  v = small(v);
-  if (typeof v === 'number' && v >= 0 && v < 2 ** 53) {
-    while (v >= 128) { buf[o++] = (v % 128) | 0x80; v = Math.floor(v / 128); }
-    buf[o++] = v;
-    return o;
-  }
-  let b = BigInt(v);
-  if (b < 0n) b += TWO64;
-  while (b >= 128n) { buf[o++] = Number(b & 127n) | 0x80; b >>= 7n; }
-  buf[o++] = Number(b);
-  return o;
 }
 
 /** A length-delimited field's full size: tag + length varint + body. */

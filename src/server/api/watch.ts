@@ -16,8 +16,8 @@ import {
 } from '../../mvcc/index.js';
 import { ErrNoLeader } from '../errors.js';
 import type { EtcdServer } from '../etcd-server.js';
-import type * as pb from './codec/types.js';
-import { FilterType } from './codec/types.js';
+import type * as pb from '../../pb/types.js';
+import { FilterType } from '../../pb/types.js';
 import { encodeEvent, encodeFragments, encodeHeader, encodeWatchResponse, type ResponseFields } from './watch-encode.js';
 import { watchOutput } from './watch-output.js';
 import { WatchSendQueue } from './watch-queue.js';

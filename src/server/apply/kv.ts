@@ -1,6 +1,6 @@
 // KV requests: put, delete range, txn, compaction.
 
-import type { InternalRaftRequest } from '../api/codec/types.js';
+import type { InternalRaftRequest } from '../../pb/types.js';
 import { deleteFromPb, putFromPb, txnFromPb } from '../kv-convert.js';
 import type { RequestHandler } from './handler.js';
 

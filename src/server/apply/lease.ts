@@ -2,7 +2,7 @@
 
 import { toLeaseId } from '../../lease/index.js';
 import type { RequestOp } from '../../mvcc/index.js';
-import type { InternalRaftRequest } from '../api/codec/types.js';
+import type { InternalRaftRequest } from '../../pb/types.js';
 import type { RequestHandler } from './handler.js';
 
 export function leaseHandler(req: InternalRaftRequest): RequestHandler | undefined {

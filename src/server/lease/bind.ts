@@ -2,10 +2,7 @@
 
 import type { Logger } from 'pino';
 import { type Lessor, toLeaseId, type LeaseId } from '../../lease/index.js';
-import type { MvccStore } from '../../mvcc/index.js';
-
-/** Backend key prefix of lease records ('l': after the revision keys 'k…', before meta 'm…'). */
-export const LEASE_PREFIX = 0x6c;
+import { LEASE_PREFIX, type MvccStore } from '../../mvcc/index.js';
 
 /**
  * Binds the lessor to a store (at start-up and after a snapshot replaced the

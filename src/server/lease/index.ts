@@ -10,7 +10,7 @@
 //
 // This file only re-exports.
 
-export { bindLessor, LEASE_PREFIX } from './bind.js';
+export { bindLessor } from './bind.js';
 export { ErrLeaseTtlTooLarge, LeaseCoordinator, type RenewResult, type TimeToLiveResult } from './coordinator.js';
 export { LeaseExpiryLoop } from './expiry-loop.js';
 export type { LeaseHost } from './host.js';

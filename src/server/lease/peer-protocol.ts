@@ -4,8 +4,8 @@
 // peer-service.ts its server.
 
 import type * as grpc from '@grpc/grpc-js';
-import { messageCodec } from '../api/codec/index.js';
-import type * as pb from '../api/codec/types.js';
+import { messageCodec } from '../../pb/index.js';
+import type * as pb from '../../pb/types.js';
 
 export const RENEW_PATH = '/etcdts.peer.Lease/Renew';
 export const TIME_TO_LIVE_PATH = '/etcdts.peer.Lease/TimeToLive';

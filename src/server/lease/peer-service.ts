@@ -5,7 +5,7 @@
 
 import type * as grpc from '@grpc/grpc-js';
 import { monotonicClock, toLeaseId } from '../../lease/index.js';
-import type * as pb from '../api/codec/types.js';
+import type * as pb from '../../pb/types.js';
 import { Code } from '../errors.js';
 import type { LeaseCoordinator } from './coordinator.js';
 import type { LeaseHost } from './host.js';

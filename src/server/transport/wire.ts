@@ -3,32 +3,13 @@
 // pieces. Hand-written protobuf, so each Message's bytes are copied once into the
 // batch on the way out and read in place (subarrays) on the way in.
 
-import { WireReader, WireWriter } from '../../raft/wire.js';
+import { lenFieldSize, WireReader, WireWriter, writeLenField } from '../../pb/wire.js';
 
 const LEN = 2;
 
-/** Bytes of a varint. */
-function varintSize(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 0x80);
-    n++;
-  }
-  return n;
-}
-
-function writeVarint(buf: Buffer, pos: number, v: number): number {
-  while (v >= 0x80) {
-    buf[pos++] = (v % 0x80) | 0x80;
-    v = Math.floor(v / 0x80);
-  }
-  buf[pos++] = v;
-  return pos;
-}
-
 /** Size on the wire of one encoded message inside a RaftBatch (tag + length + bytes). */
 export function batchEntrySize(encoded: Uint8Array): number {
-  return 1 + varintSize(encoded.length) + encoded.length;
+  return lenFieldSize(1, encoded.length);
 }
 
 /** RaftBatch { repeated bytes messages = 1; } */
@@ -37,12 +18,7 @@ export function encodeRaftBatch(messages: readonly Uint8Array[]): Buffer {
   for (const m of messages) size += batchEntrySize(m);
   const buf = Buffer.allocUnsafe(size);
   let pos = 0;
-  for (const m of messages) {
-    buf[pos++] = (1 << 3) | LEN;
-    pos = writeVarint(buf, pos, m.length);
-    buf.set(m, pos);
-    pos += m.length;
-  }
+  for (const m of messages) pos = writeLenField(buf, pos, 1, m);
   return buf;
 }
 

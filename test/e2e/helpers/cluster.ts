@@ -5,8 +5,8 @@
 
 import * as grpc from '@grpc/grpc-js';
 import type { TestContext } from 'vitest';
-import { apiServices } from '../../../src/server/api/codec/index.js';
-import type * as pb from '../../../src/server/api/codec/types.js';
+import { apiServices } from '../../../src/server/api/services.js';
+import type * as pb from '../../../src/pb/types.js';
 import { freePort, Member } from './member.js';
 
 export interface ClusterOptions {

@@ -2,8 +2,8 @@
 // need exact control (no client-side retries that could hide a lost write).
 
 import * as grpc from '@grpc/grpc-js';
-import { apiServices } from '../../../src/server/api/codec/index.js';
-import type * as pb from '../../../src/server/api/codec/types.js';
+import { apiServices } from '../../../src/server/api/services.js';
+import type * as pb from '../../../src/pb/types.js';
 
 type Unary<Req, Res> = (req: Req, cb: (err: grpc.ServiceError | null, res: Res) => void) => void;
 

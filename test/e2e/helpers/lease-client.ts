@@ -4,8 +4,8 @@
 // over one LeaseKeepAlive stream that many leases can share.
 
 import * as grpc from '@grpc/grpc-js';
-import { apiServices } from '../../../src/server/api/codec/index.js';
-import type * as pb from '../../../src/server/api/codec/types.js';
+import { apiServices } from '../../../src/server/api/services.js';
+import type * as pb from '../../../src/pb/types.js';
 
 type Unary = (req: unknown, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void;
 type KeepAliveCall = grpc.ClientDuplexStream<pb.Encodable<pb.LeaseKeepAliveRequest>, pb.LeaseKeepAliveResponse>;

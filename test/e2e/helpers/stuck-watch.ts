@@ -4,8 +4,8 @@
 // reads. Resumed, it decodes everything that arrived.
 
 import * as http2 from 'node:http2';
-import { messageCodec } from '../../../src/server/api/codec/index.js';
-import type * as pb from '../../../src/server/api/codec/types.js';
+import { messageCodec } from '../../../src/pb/index.js';
+import type * as pb from '../../../src/pb/types.js';
 
 const requestCodec = messageCodec<pb.WatchRequest>('etcdserverpb.WatchRequest');
 const responseCodec = messageCodec<pb.WatchResponse>('etcdserverpb.WatchResponse');

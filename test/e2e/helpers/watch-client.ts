@@ -3,8 +3,8 @@
 // resumption). Every wait is bounded.
 
 import * as grpc from '@grpc/grpc-js';
-import { apiServices } from '../../../src/server/api/codec/index.js';
-import type * as pb from '../../../src/server/api/codec/types.js';
+import { apiServices } from '../../../src/server/api/services.js';
+import type * as pb from '../../../src/pb/types.js';
 
 export type CreateRequest = pb.Encodable<pb.WatchCreateRequest>;
 

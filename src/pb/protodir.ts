@@ -21,7 +21,7 @@ export function protoDir(): string {
     return (cached = resolve(override));
   }
   let dir = dirname(fileURLToPath(import.meta.url));
-  // src/server/api/codec is 4 levels below the root, dist/src/server/api/codec 5.
+  // src/pb is 2 levels below the root, dist/src/pb 3.
   for (let i = 0; i < 8; i++) {
     const candidate = join(dir, 'proto');
     if (existsSync(join(candidate, MARKER))) return (cached = candidate);

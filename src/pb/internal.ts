@@ -1,7 +1,7 @@
 // Encoding of the Raft log payload (etcdserverpb.InternalRaftRequest, see
 // proto/etcdserverpb/internal.proto). Same conventions as the API codecs.
 
-import { WireWriter } from '../../../raft/wire.js';
+import { WireWriter } from './wire.js';
 import { messageCodec } from './registry.js';
 import type { Encodable, InternalRaftRequest } from './types.js';
 

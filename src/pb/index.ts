@@ -1,8 +1,7 @@
-// Public surface of the etcd v3 API codec: protos loaded at runtime, compiled
-// encoders/decoders with bigint 64-bit fields, grpc-js service definitions.
+// The etcd message codecs, below every layer that uses them: protos loaded at
+// runtime, compiled encoders/decoders with bigint 64-bit fields, the Raft log
+// payload (InternalRaftRequest). gRPC service definitions are in server/api/services.ts.
 
-export { apiServices, unimplementedHandlers, serviceDefinition, SERVICE_NAMES } from './services.js';
-export type { ApiServices } from './services.js';
 export { encodeInternalRequest, decodeInternalRequest, encodeInternalRequestRaw, INTERNAL_FIELD } from './internal.js';
 export { rawBytes } from './raw.js';
 export { messageCodec, messageNames } from './registry.js';

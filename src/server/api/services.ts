@@ -3,9 +3,9 @@
 // types.ts, never protobufjs instances).
 
 import * as grpc from '@grpc/grpc-js';
-import { messageCodec } from './registry.js';
-import { withRawBytes } from './raw.js';
-import { schema } from './schema.js';
+import { messageCodec } from '../../pb/registry.js';
+import { withRawBytes } from '../../pb/raw.js';
+import { schema } from '../../pb/schema.js';
 
 export interface ApiServices {
   KV: grpc.ServiceDefinition;

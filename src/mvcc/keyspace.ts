@@ -1,0 +1,46 @@
+// The backend keyspace: every key in member/db (LevelDB) begins with one byte
+// naming its bucket (etcd's bbolt buckets, flattened into one ordered keyspace).
+// This file is the only place that says which byte is which.
+//
+//   byte       bucket     key                                          value
+//   'k' 0x6b   revisions  'k' + BE64(main) + BE64(sub) [+ 't' tombstone]  mvccpb.KeyValue (revision.ts, kv-codec.ts)
+//   'l' 0x6c   leases     'l' + BE64(lease id)                           leasepb.Lease (src/lease/record.ts)
+//   'm' 0x6d   meta       'm' + name (consistent_index, …)               BE64 numbers
+//
+// What relies on the order (LevelDB compares keys bytewise):
+//   - Within the revisions bucket, big-endian main then sub makes key order
+//     revision order: compaction, index rebuild, hashing and event reads walk
+//     revisions by iterating a key range.
+//   - A bucket is exactly the range [byte, byte + 1): start-up rebuilds the index
+//     from [REV_PREFIX, REVISIONS_END), state transfer finds the last revision by
+//     reading that range backwards, and Backend.scanRaw(prefix) reads one bucket.
+//     So no key of another bucket may begin with a bucket's byte, and a new bucket
+//     (auth, members, alarms …) takes a new byte of its own here.
+//   - The state image (state-transfer.ts) copies every key whatever its bucket,
+//     so a new bucket travels in snapshots without changes there.
+
+/** Revisions: 'k'. */
+export const REV_PREFIX = 0x6b;
+/** Lease records: 'l'. */
+export const LEASE_PREFIX = 0x6c;
+/** Meta keys (consistent index, compaction marks): 'm'. */
+export const META_PREFIX = 0x6d;
+
+/** Every bucket, by name (tools, tests). */
+export const BUCKETS = { revisions: REV_PREFIX, lease: LEASE_PREFIX, meta: META_PREFIX } as const;
+
+/** Exclusive upper bound of a bucket's keys: the first key of the next byte. */
+export function bucketEnd(prefix: number): Uint8Array {
+  return new Uint8Array([prefix + 1]);
+}
+
+/** Exclusive upper bound of the revision keys. */
+export const REVISIONS_END: Uint8Array = bucketEnd(REV_PREFIX);
+
+const enc = new TextEncoder();
+
+/** A meta key: 'm' + name. */
+export const metaKey = (name: string): Uint8Array => enc.encode(String.fromCharCode(META_PREFIX) + name);
+export const META_CONSISTENT_INDEX = metaKey('consistent_index');
+export const META_SCHEDULED_COMPACT = metaKey('scheduledCompactRev');
+export const META_FINISHED_COMPACT = metaKey('finishedCompactRev');
