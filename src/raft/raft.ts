@@ -5,6 +5,7 @@
 
 import { type RaftConfig, type RaftLogger, noopLogger, seededRandom, validateConfig } from './config.js';
 import { decodeConfChange } from './codec.js';
+import type { ConfChangeRaft, ElectionRaft, FollowerRaft, LeaderRaft, ReplicationRaft } from './core.js';
 import { ErrProposalDropped } from './errors.js';
 import { applyConfChange } from './confchange.js';
 import { hup } from './election.js';
@@ -32,7 +33,7 @@ import { CAMPAIGN_TRANSFER, EMPTY_BYTES, bytesEqual, newMessage, voteRespType } 
 
 const NO_LIMIT = Number.MAX_SAFE_INTEGER;
 
-export class Raft {
+export class Raft implements ElectionRaft, ReplicationRaft, LeaderRaft, FollowerRaft, ConfChangeRaft {
   readonly id: NodeId;
   term = 0;
   vote: NodeId = NONE;
