@@ -1,5 +1,7 @@
 // The Raft state machine proper: terms, roles, elections, and the plumbing shared
-// by all roles. Role-specific message handling lives in leader.ts and follower.ts.
+// by all roles. Role-specific message handling lives in leader.ts and follower.ts,
+// elections in election.ts, membership changes in confchange.ts; those helpers see
+// this class only through the interfaces of core.ts, which it implements.
 // Nothing here performs I/O: outputs accumulate in `msgs` / `readStates` and the
 // log's unstable part, and RawNode hands them to the driver.
 
