@@ -3,10 +3,10 @@
 // majorities always overlap. A leader that is removed (or demoted) steps down.
 
 import { bcastAppend } from './leader.js';
-import type { Raft } from './raft.js';
+import type { ConfChangeRaft } from './core.js';
 import { type ConfChange, type ConfState, ConfChangeType, NONE, StateType } from './types.js';
 
-export function applyConfChange(r: Raft, cc: ConfChange): ConfState {
+export function applyConfChange(r: ConfChangeRaft, cc: ConfChange): ConfState {
   const next = r.raftLog.lastIndex() + 1;
   if (cc.nodeId === NONE) {
     // An empty change (e.g. a refused proposal's placeholder): only unblocks the next one.

@@ -1,12 +1,12 @@
 // Elections: deciding to campaign, the pre-vote and vote phases, counting votes.
 
-import type { Raft } from './raft.js';
+import type { ElectionRaft } from './core.js';
 import type { VoteResult } from './quorum.js';
 import { cmpId } from './tracker.js';
 import { type NodeId, EntryType, MessageType, StateType } from './types.js';
 import { CAMPAIGN_TRANSFER, newMessage } from './util.js';
 
-export function hup(r: Raft, transfer: boolean): void {
+export function hup(r: ElectionRaft, transfer: boolean): void {
   if (r.state === StateType.Leader) return;
   if (!r.promotable()) {
     r.logger.warn({ id: String(r.id) }, 'is unpromotable and can not campaign');
@@ -26,7 +26,7 @@ export function hup(r: Raft, transfer: boolean): void {
 }
 
 /** Start a (pre-)election; real=false runs the pre-vote phase. */
-export function campaign(r: Raft, real: boolean, transfer: boolean): void {
+export function campaign(r: ElectionRaft, real: boolean, transfer: boolean): void {
   let voteMsg: MessageType;
   let term: number;
   if (!real) {
@@ -56,7 +56,7 @@ export function campaign(r: Raft, real: boolean, transfer: boolean): void {
   }
 }
 
-export function poll(r: Raft, id: NodeId, granted: boolean): VoteResult {
+export function poll(r: ElectionRaft, id: NodeId, granted: boolean): VoteResult {
   r.trk.recordVote(id, granted);
   return r.trk.tallyVotes().result;
 }

@@ -4,11 +4,11 @@
 import { ErrProposalDropped } from './errors.js';
 import { campaign, poll } from './election.js';
 import { bcastAppend } from './leader.js';
-import type { Raft } from './raft.js';
+import type { FollowerRaft } from './core.js';
 import { type Message, type Snapshot, MessageType, NONE, StateType } from './types.js';
 import { CAMPAIGN_TRANSFER, EMPTY_BYTES, newMessage } from './util.js';
 
-function handleAppendEntries(r: Raft, m: Message): void {
+function handleAppendEntries(r: FollowerRaft, m: Message): void {
   const log = r.raftLog;
   if (m.index < log.committed) {
     // Everything up to our commit index matches any leader's log; say where we are.
@@ -35,14 +35,14 @@ function handleAppendEntries(r: Raft, m: Message): void {
   r.send(resp);
 }
 
-function handleHeartbeat(r: Raft, m: Message): void {
+function handleHeartbeat(r: FollowerRaft, m: Message): void {
   r.raftLog.commitTo(m.commit);
   const resp = newMessage(MessageType.MsgHeartbeatResp, m.from, r.id);
   if (m.context) resp.context = m.context;
   r.send(resp);
 }
 
-function handleSnapshot(r: Raft, m: Message): void {
+function handleSnapshot(r: FollowerRaft, m: Message): void {
   const resp = newMessage(MessageType.MsgAppResp, m.from, r.id);
   if (m.snapshot && restore(r, m.snapshot)) {
     resp.index = r.raftLog.lastIndex();
@@ -53,7 +53,7 @@ function handleSnapshot(r: Raft, m: Message): void {
 }
 
 /** Install a leader's snapshot; false if it is stale or our log already covers it. */
-export function restore(r: Raft, s: Snapshot): boolean {
+export function restore(r: FollowerRaft, s: Snapshot): boolean {
   const meta = s.metadata;
   if (meta.index <= r.raftLog.committed) return false;
   if (r.state !== StateType.Follower) {
@@ -78,7 +78,7 @@ export function restore(r: Raft, s: Snapshot): boolean {
   return true;
 }
 
-export function stepFollower(r: Raft, m: Message): void {
+export function stepFollower(r: FollowerRaft, m: Message): void {
   switch (m.type) {
     case MessageType.MsgProp:
       if (r.lead === NONE) throw new ErrProposalDropped('no leader');
@@ -124,7 +124,7 @@ export function stepFollower(r: Raft, m: Message): void {
 }
 
 
-export function stepCandidate(r: Raft, m: Message): void {
+export function stepCandidate(r: FollowerRaft, m: Message): void {
   const myVoteResp = r.state === StateType.PreCandidate ? MessageType.MsgPreVoteResp : MessageType.MsgVoteResp;
   switch (m.type) {
     case MessageType.MsgProp:

@@ -2,7 +2,7 @@
 // control, commit, heartbeats, ReadIndex, leadership transfer.
 
 import { ErrCompacted, ErrProposalDropped, ErrSnapshotTemporarilyUnavailable, ErrUnavailable } from './errors.js';
-import type { Raft } from './raft.js';
+import type { LeaderRaft, ReplicationRaft } from './core.js';
 import { type Entry, type Message, type NodeId, EntryType, MessageType, NONE } from './types.js';
 import { EMPTY_BYTES, newMessage } from './util.js';
 
@@ -11,7 +11,7 @@ import { EMPTY_BYTES, newMessage } from './util.js';
  * follower's flow control allows it. With sendIfEmpty=false, only when there is
  * something new. Returns whether a message was sent.
  */
-export function maybeSendAppend(r: Raft, to: NodeId, sendIfEmpty: boolean): boolean {
+export function maybeSendAppend(r: ReplicationRaft, to: NodeId, sendIfEmpty: boolean): boolean {
   const pr = r.trk.progress.get(to);
   if (!pr || pr.isPaused()) return false;
   const log = r.raftLog;
@@ -61,17 +61,17 @@ export function maybeSendAppend(r: Raft, to: NodeId, sendIfEmpty: boolean): bool
   return true;
 }
 
-export function sendAppend(r: Raft, to: NodeId): void {
+export function sendAppend(r: ReplicationRaft, to: NodeId): void {
   maybeSendAppend(r, to, true);
 }
 
-export function bcastAppend(r: Raft, sendIfEmpty = true): void {
+export function bcastAppend(r: ReplicationRaft, sendIfEmpty = true): void {
   for (const id of r.trk.progress.keys()) {
     if (id !== r.id) maybeSendAppend(r, id, sendIfEmpty);
   }
 }
 
-function sendHeartbeat(r: Raft, to: NodeId, ctx: Uint8Array | undefined): void {
+function sendHeartbeat(r: LeaderRaft, to: NodeId, ctx: Uint8Array | undefined): void {
   const pr = r.trk.progress.get(to)!;
   // A follower must never be told a commit index beyond what it is known to hold.
   const m = newMessage(MessageType.MsgHeartbeat, to, r.id);
@@ -80,17 +80,17 @@ function sendHeartbeat(r: Raft, to: NodeId, ctx: Uint8Array | undefined): void {
   r.send(m);
 }
 
-export function bcastHeartbeat(r: Raft, ctx?: Uint8Array): void {
+export function bcastHeartbeat(r: LeaderRaft, ctx?: Uint8Array): void {
   if (ctx === undefined) ctx = r.readOnly.lastPendingRequestCtx();
   for (const id of r.trk.progress.keys()) if (id !== r.id) sendHeartbeat(r, id, ctx);
 }
 
-function sendTimeoutNow(r: Raft, to: NodeId): void {
+function sendTimeoutNow(r: LeaderRaft, to: NodeId): void {
   r.send(newMessage(MessageType.MsgTimeoutNow, to, r.id));
 }
 
 /** Answer a read at `index`: locally via readStates, or to the follower that asked. */
-function readIndexResponse(r: Raft, req: Message, index: number): void {
+function readIndexResponse(r: LeaderRaft, req: Message, index: number): void {
   if (req.from === NONE || req.from === r.id) {
     r.readStates.push({ index, requestCtx: req.context ?? EMPTY_BYTES });
     return;
@@ -101,7 +101,7 @@ function readIndexResponse(r: Raft, req: Message, index: number): void {
   r.send(m);
 }
 
-function handleReadIndex(r: Raft, m: Message): void {
+function handleReadIndex(r: LeaderRaft, m: Message): void {
   if (!r.committedEntryInCurrentTerm()) {
     // Our commit index may lag the true one until an entry of our term commits.
     r.pendingReadIndexMessages.push(m);
@@ -115,7 +115,7 @@ function handleReadIndex(r: Raft, m: Message): void {
   if (roundCtx !== undefined) bcastHeartbeat(r, roundCtx);
 }
 
-function handlePropose(r: Raft, m: Message): void {
+function handlePropose(r: LeaderRaft, m: Message): void {
   if (m.entries.length === 0) throw new Error(`${r.id} stepped empty MsgProp`);
   if (!r.trk.progress.has(r.id)) throw new ErrProposalDropped('leader was removed from the configuration');
   if (r.leadTransferee !== NONE) throw new ErrProposalDropped('leadership transfer in progress');
@@ -139,7 +139,7 @@ function handlePropose(r: Raft, m: Message): void {
   r.appendPending = true;
 }
 
-function handleTransferLeader(r: Raft, m: Message): void {
+function handleTransferLeader(r: LeaderRaft, m: Message): void {
   const transferee = m.from;
   const pr = r.trk.progress.get(transferee);
   if (!pr || pr.isLearner) return;
@@ -155,7 +155,7 @@ function handleTransferLeader(r: Raft, m: Message): void {
   else sendAppend(r, transferee);
 }
 
-export function stepLeader(r: Raft, m: Message): void {
+export function stepLeader(r: LeaderRaft, m: Message): void {
   switch (m.type) {
     case MessageType.MsgBeat:
       bcastHeartbeat(r);

@@ -1,10 +1,13 @@
 // The Raft state machine proper: terms, roles, elections, and the plumbing shared
-// by all roles. Role-specific message handling lives in leader.ts and follower.ts.
+// by all roles. Role-specific message handling lives in leader.ts and follower.ts,
+// elections in election.ts, membership changes in confchange.ts; those helpers see
+// this class only through the interfaces of core.ts, which it implements.
 // Nothing here performs I/O: outputs accumulate in `msgs` / `readStates` and the
 // log's unstable part, and RawNode hands them to the driver.
 
 import { type RaftConfig, type RaftLogger, noopLogger, seededRandom, validateConfig } from './config.js';
 import { decodeConfChange } from './codec.js';
+import type { ConfChangeRaft, ElectionRaft, FollowerRaft, LeaderRaft, ReplicationRaft } from './core.js';
 import { ErrProposalDropped } from './errors.js';
 import { applyConfChange } from './confchange.js';
 import { hup } from './election.js';
@@ -32,7 +35,7 @@ import { CAMPAIGN_TRANSFER, EMPTY_BYTES, bytesEqual, newMessage, voteRespType } 
 
 const NO_LIMIT = Number.MAX_SAFE_INTEGER;
 
-export class Raft {
+export class Raft implements ElectionRaft, ReplicationRaft, LeaderRaft, FollowerRaft, ConfChangeRaft {
   readonly id: NodeId;
   term = 0;
   vote: NodeId = NONE;
