@@ -84,6 +84,10 @@ export function etcdctl(port: number, args: string[], stdin = '', timeoutMs = 20
         res({ code, stdout, stderr });
       },
     );
-    child.stdin?.end(stdin);
+    // etcdctl may exit before it reads its input (a refused command): the pipe then
+    // breaks (EPIPE), which is the command's result, not the test's error.
+    child.stdin?.on('error', () => {});
+    if (stdin === '') child.stdin?.end();
+    else child.stdin?.end(stdin);
   });
 }
