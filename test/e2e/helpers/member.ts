@@ -43,6 +43,8 @@ export class Member {
   /** Everything the current process wrote to stderr and stdout (for failure messages). */
   stderr = '';
   readonly name: string;
+  /** Between pause() and resume(). */
+  private paused = false;
 
   private constructor(
     readonly dataDir: string,
@@ -94,6 +96,7 @@ export class Member {
   async start(): Promise<void> {
     const timeoutMs = this.opts.startTimeoutMs ?? 20_000;
     this.stderr = '';
+    this.paused = false;
     const proc =
       this.opts.impl === 'etcd'
         ? spawn('etcd', this.args(), { stdio: ['ignore', 'pipe', 'pipe'] })
@@ -126,6 +129,23 @@ export class Member {
     return this.stderr;
   }
 
+  /**
+   * SIGSTOP: the process keeps its sockets and files but runs nothing (what peers
+   * send it waits in its socket buffers) until resume().
+   */
+  pause(): void {
+    if (!this.running) return;
+    this.proc!.kill('SIGSTOP');
+    this.paused = true;
+  }
+
+  /** SIGCONT after pause(). */
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    if (this.running) this.proc!.kill('SIGCONT');
+  }
+
   /** kill -9: no chance to flush anything. */
   async kill9(): Promise<void> {
     await this.signalAndWait('SIGKILL', 10_000);
@@ -133,6 +153,7 @@ export class Member {
 
   /** SIGTERM, then SIGKILL if it has not exited within the bound. Returns the exit code. */
   async stop(boundMs = 10_000): Promise<number | null> {
+    this.resume(); // a stopped process would not act on SIGTERM
     const code = await this.signalAndWait('SIGTERM', boundMs);
     if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) await this.signalAndWait('SIGKILL', boundMs);
     return code;
