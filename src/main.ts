@@ -6,7 +6,7 @@ import { createLogger, type Logger } from './server/logger.js';
 import { composeServer } from './server/compose.js';
 import { createGrpcServer } from './server/api/grpc-server.js';
 import { listenClients, type ClientListener } from './server/client-listener.js';
-import { httpHandler } from './server/http.js';
+import { httpHandler } from './server/api/http.js';
 import { ETCD_API_VERSION, ETCD_TS_VERSION } from './version.js';
 
 async function run(cfg: Config, logger: Logger): Promise<void> {
@@ -23,7 +23,20 @@ async function run(cfg: Config, logger: Logger): Promise<void> {
     'starting etcd-ts',
   );
   const server = await composeServer(cfg, logger);
-  const grpcServer = createGrpcServer(server, logger);
+  // The adapters see the member only through the ports of server/api/ports.ts
+  // (the compiler checks here that EtcdServer provides them).
+  const api = {
+    info: server,
+    kv: server,
+    watch: server,
+    lease: server.leases,
+    cluster: server,
+    maintenance: server,
+    health: server,
+    metrics: server,
+    limits: server.cfg,
+  };
+  const grpcServer = createGrpcServer(api, logger);
   let listeners: ClientListener[] = [];
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
@@ -48,7 +61,7 @@ async function run(cfg: Config, logger: Logger): Promise<void> {
     { 'local-member-id': server.memberId.toString(16), 'cluster-id': server.clusterId.toString(16), name: cfg.name },
     'published local member to cluster through raft',
   );
-  listeners = await listenClients(cfg.listenClientUrls, grpcServer, httpHandler(server));
+  listeners = await listenClients(cfg.listenClientUrls, grpcServer, httpHandler(api));
   logger.info({ 'cluster-version': '3.4' }, 'enabled capabilities for version');
   for (const l of listeners) {
     logger.info({ address: l.address }, 'ready to serve client requests');

@@ -1,17 +1,22 @@
 // EtcdServer: propose → wait for apply → answer, and ReadIndex for linearizable
 // reads, over the parts compose.ts builds (the Raft driver, the WAL, the MVCC
-// store, the applier, the lessor); the API adapters in ./api talk only to this class.
+// store, the applier, the lessor). The API adapters in ./api never see this class:
+// they talk to the narrow ports of api/ports.ts, which it satisfies (main.ts
+// hands it over; the KV requests, Status, HashKV, metrics are answered here).
 
 import type { Logger } from 'pino';
 import { ErrProposalDropped } from '../raft/index.js';
 import { type ReadState, type SoftState, StateType } from '../raft/types.js';
-import type { MvccStore, WatchHub } from '../mvcc/index.js';
-import { encodeInternalRequest, encodeInternalRequestRaw } from '../pb/index.js';
+import { type HashKVResult, type MvccStore, type WatchHub } from '../mvcc/index.js';
+import type * as mvcc from '../mvcc/types.js';
+import { encodeInternalRequest, encodeInternalRequestRaw, INTERNAL_FIELD, rawBytes } from '../pb/index.js';
+import type * as pb from '../pb/types.js';
 import type { ResponseHeader } from '../pb/types.js';
 import type { Lessor } from '../lease/index.js';
 import { type Applier, type ApplyResult, MAX_GAP_BETWEEN_APPLY_AND_COMMIT_INDEX } from './apply/index.js';
 import type { LeaseCoordinator, LeaseExpiryLoop } from './lease/index.js';
 import { type Config, urlString } from './config.js';
+import { deleteToPb, putToPb, rangeFromPb, rangeToPb, txnToPb } from './kv-convert.js';
 import type { InternalRequestBody } from './proposal.js';
 import { ErrRequestTooLarge, ErrStopped, ErrTimeout, ErrTooManyRequests, EtcdError, toEtcdError } from './errors.js';
 import type { LogCompactor } from './log-compactor.js';
@@ -26,6 +31,12 @@ import { Deadlines, IndexWaiter, deferred, type Deferred } from './waiters.js';
 /** How long a request may wait for its entry to commit and apply (etcd: 5 s + 2 election timeouts). */
 export const requestTimeoutMs = (cfg: Config): number => 5000 + 2 * cfg.electionMs;
 
+
+/** The request's wire bytes, to go into the log entry unchanged (absent for in-process calls). */
+function asIs(field: number, req: object): { field: number; bytes: Uint8Array } | undefined {
+  const bytes = rawBytes(req);
+  return bytes && { field, bytes };
+}
 
 export interface ServerStatus {
   leader: bigint;
@@ -256,6 +267,35 @@ export class EtcdServer {
     this.waiters.get(id)?.resolve(result);
   }
 
+  // --- the KV requests (api/ports.ts RaftKV), validated by the adapter ----------
+
+  async range(req: pb.RangeRequest): Promise<pb.RangeResponse> {
+    if (!req.serializable) await this.linearizableReadBarrier();
+    const res = await this.store.range(rangeFromPb(req));
+    return rangeToPb(res, this.header(res.revision));
+  }
+
+  async put(req: pb.PutRequest): Promise<pb.PutResponse> {
+    const res = (await this.propose({ put: req }, asIs(INTERNAL_FIELD.put, req))) as mvcc.PutResponse;
+    return putToPb(res, this.header(res.revision));
+  }
+
+  async deleteRange(req: pb.DeleteRangeRequest): Promise<pb.DeleteRangeResponse> {
+    const res = (await this.propose({ deleteRange: req }, asIs(INTERNAL_FIELD.deleteRange, req))) as mvcc.DeleteRangeResponse;
+    return deleteToPb(res, this.header(res.revision));
+  }
+
+  async txn(req: pb.TxnRequest): Promise<pb.TxnResponse> {
+    const res = (await this.propose({ txn: req }, asIs(INTERNAL_FIELD.txn, req))) as mvcc.TxnResponse;
+    return txnToPb(res, this.header(res.revision));
+  }
+
+  async compact(req: pb.CompactionRequest): Promise<pb.CompactionResponse> {
+    const res = (await this.propose({ compaction: req })) as { done: Promise<void> };
+    if (req.physical) await res.done;
+    return { header: this.header() };
+  }
+
   /** Waits until this member has applied everything committed before the call (ReadIndex). */
   async linearizableReadBarrier(): Promise<void> {
     if (this.stopped) throw ErrStopped();
@@ -286,6 +326,23 @@ export class EtcdServer {
 
   members(): Member[] {
     return this.membership.list();
+  }
+
+  /** Hash of the keyspace up to revision (0: the current one). */
+  hashKV(revision: number): Promise<HashKVResult> {
+    return this.store.hashKV(revision);
+  }
+
+  /** /metrics: the gauges read from state at scrape time are refreshed first. */
+  async scrapeMetrics(): Promise<{ contentType: string; body: string }> {
+    const st = await this.status();
+    this.metrics.dbSize.set(st.dbSize);
+    this.metrics.proposalsCommitted.set(st.raftIndex);
+    const w = this.watchHub.stats();
+    this.metrics.watchers.set(w.synced + w.unsynced + w.victims);
+    this.metrics.slowWatchers.set(w.unsynced + w.victims);
+    this.metrics.watchVictimized.set(w.victimized);
+    return { contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() };
   }
 
   async status(): Promise<ServerStatus> {

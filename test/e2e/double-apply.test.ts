@@ -33,7 +33,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type * as pb from '../../src/server/api/codec/types.js';
+import type * as pb from '../../src/pb/types.js';
 import { Cluster, eachCaseOnCluster, leaderLookups, MaintenanceClient, sleep, waitFor } from './helpers/cluster.js';
 import { KvClient } from './helpers/kv-client.js';
 import type { Member } from './helpers/member.js';

@@ -5,7 +5,10 @@
 //   (b) nothing outside src/server/api imports from src/server/api;
 //   (c) src/raft imports nothing outside src/raft (`node:*` only as types, no packages);
 //   (d) src/wal, src/mvcc, src/lease, src/auth, src/snapshot never import src/server;
-//   (e) src/pb imports nothing from server, mvcc, lease, wal, auth, snapshot.
+//   (e) src/pb imports nothing from server, mvcc, lease, wal, auth, snapshot;
+//   (f) nothing in src/server/api imports src/server/etcd-server.ts or
+//       src/server/compose.ts: the adapters see the member through the ports of
+//       src/server/api/ports.ts only (type-only imports count too).
 // A self-test runs the same checker on a synthetic tree with violations and a
 // cycle, so a checker that silently finds nothing fails too.
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
@@ -33,7 +36,11 @@ const KNOWN_CYCLES: { edge: string; why: string }[] = [
  */
 const API_ENTRY_IMPORTS: ReadonlySet<string> = new Set([
   'src/main.ts -> src/server/api/grpc-server.ts',
+  'src/main.ts -> src/server/api/http.ts',
 ]);
+
+/** The concrete member and its assembly: what API adapters must not import (rule f). */
+const CONCRETE_SERVER = ['src/server/etcd-server.ts', 'src/server/compose.ts'];
 
 // ------------------------------------------------------------------ the checker
 
@@ -104,7 +111,7 @@ function readGraph(root: string): Graph {
 
 const under = (path: string, dir: string) => path === dir || path.startsWith(dir + '/');
 
-/** Violations of rules (b)–(e), one line each: "rule: from -> to". */
+/** Violations of rules (b)–(f), one line each: "rule: from -> to". */
 function layerViolations(graph: Graph, apiEntries: ReadonlySet<string> = new Set()): string[] {
   const out: string[] = [];
   const lower = ['src/wal', 'src/mvcc', 'src/lease', 'src/auth', 'src/snapshot'];
@@ -126,6 +133,9 @@ function layerViolations(graph: Graph, apiEntries: ReadonlySet<string> = new Set
       }
       if (imp.internal && under(from, 'src/pb') && ['src/server', ...lower].some((d) => under(to, d))) {
         out.push(`(e) src/pb must stay below server/mvcc/lease/wal: ${edge}`);
+      }
+      if (imp.internal && under(from, 'src/server/api') && CONCRETE_SERVER.includes(to)) {
+        out.push(`(f) src/server/api must use the ports, not the concrete server: ${edge}`);
       }
     }
   }
@@ -244,6 +254,10 @@ describe('layering checker, on a synthetic tree', () => {
       'export type { Handler };',
     ].join('\n'),
     'src/server/api/kv.ts': "export const serve = 1; export type Handler = () => void;\n",
+    // (f), even as a type-only import; the port file it should use instead is fine.
+    'src/server/api/lease.ts': "import type { EtcdServer } from '../etcd-server.js';\nimport type { LeaseApi } from './ports.js';\nexport type S = EtcdServer | LeaseApi;\n",
+    'src/server/api/ports.ts': "export interface LeaseApi { renew(): void }\n",
+    'src/server/etcd-server.ts': "export class EtcdServer {}\n",
     'src/pb/codec.ts': "export * from '../lease/lessor.js';\n", // (e)
     'src/lease/lessor.ts': "export const lessor = 1;\n",
     // A cycle of three through a type-only import, and an allowed one of two.
@@ -275,6 +289,7 @@ describe('layering checker, on a synthetic tree', () => {
       '(c) src/raft imports outside src/raft: src/raft/core.ts -> src/mvcc/store.ts',
       '(d) src/mvcc must not import src/server: src/mvcc/store.ts -> src/server/api/kv.ts',
       '(e) src/pb must stay below server/mvcc/lease/wal: src/pb/codec.ts -> src/lease/lessor.ts',
+      '(f) src/server/api must use the ports, not the concrete server: src/server/api/lease.ts -> src/server/etcd-server.ts (type)',
     ]);
   });
 

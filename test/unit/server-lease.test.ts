@@ -1,6 +1,6 @@
 // The server's lease plumbing around the lessor: the LeaseKeepAlive stream
-// (src/server/api/lease.ts) over a loopback grpc-js server with a fake server
-// behind it, and the LeaseCoordinator and its peer service (src/server/lease/) with a fake host.
+// (src/server/api/lease.ts) over a loopback grpc-js server with a fake LeaseApi
+// port behind it, and the LeaseCoordinator and its peer service (src/server/lease/) with a fake host.
 
 import * as grpc from '@grpc/grpc-js';
 import { EventEmitter } from 'node:events';
@@ -11,12 +11,21 @@ import { apiServices } from '../../src/server/api/services.js';
 import type * as pb from '../../src/pb/types.js';
 import { leaseService } from '../../src/server/api/lease.js';
 import { ErrNoLeader } from '../../src/server/errors.js';
-import type { EtcdServer } from '../../src/server/etcd-server.js';
+import type { HeaderSource, LeaseApi } from '../../src/server/api/ports.js';
 import { LeaseCoordinator, LeaseExpiryLoop, type LeaseHost, leasePeerService, type RenewResult } from '../../src/server/lease/index.js';
 import type { InternalRequestBody } from '../../src/server/proposal.js';
 import { newLessor } from './lease-helpers.js';
 
 const logger = pino({ level: 'silent' });
+const info: HeaderSource = { header: () => ({ clusterId: 1n, memberId: 2n, revision: 3n, raftTerm: 4n }) };
+
+/** A LeaseApi whose keep-alives go to `renew`; the stream uses nothing else. */
+function fakeLeases(renew: LeaseApi['renew']): LeaseApi {
+  const unused = (): never => {
+    throw new Error('not used by LeaseKeepAlive');
+  };
+  return { renew, grant: unused, revoke: unused, timeToLive: unused, leases: unused };
+}
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface Pending { id: bigint; resolve(r: RenewResult): void; reject(e: Error): void }
@@ -26,18 +35,13 @@ async function keepAliveServer(): Promise<{ port: number; pending: Pending[]; ma
   const pending: Pending[] = [];
   let inFlight = 0;
   let maxInFlight = 0;
-  const fake = {
-    leases: {
-      renew: (id: bigint) => {
-        inFlight++;
-        maxInFlight = Math.max(maxInFlight, inFlight);
-        return new Promise<RenewResult>((resolve, reject) => pending.push({ id, resolve, reject })).finally(() => inFlight--);
-      },
-    },
-    header: () => ({ clusterId: 1n, memberId: 2n, revision: 3n, raftTerm: 4n }),
-  } as unknown as EtcdServer;
+  const leases = fakeLeases((id) => {
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    return new Promise<RenewResult>((resolve, reject) => pending.push({ id, resolve, reject })).finally(() => inFlight--);
+  });
   const server = new grpc.Server();
-  server.addService(apiServices().Lease, leaseService(fake, logger));
+  server.addService(apiServices().Lease, leaseService(leases, info, logger));
   const port = await new Promise<number>((res, rej) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? rej(err) : res(p))),
   );
@@ -273,16 +277,10 @@ describe('LeaseKeepAlive stream backpressure (api/lease.ts)', () => {
     }
   }
 
-  function fakeServer(): EtcdServer {
-    return {
-      leases: { renew: (id: bigint) => Promise.resolve({ id: toLeaseId(id), ttl: 5 }) },
-      header: () => ({ clusterId: 1n, memberId: 2n, revision: 3n, raftTerm: 4n }),
-    } as unknown as EtcdServer;
-  }
 
   it('stops reading and writing while the stream does not drain, and goes on after drain', async () => {
     const call = new FakeCall();
-    const handler = leaseService(fakeServer(), logger).LeaseKeepAlive as (c: unknown) => void;
+    const handler = leaseService(fakeLeases(async () => ({ ttl: 5 })), info, logger).LeaseKeepAlive as (c: unknown) => void;
     handler(call);
     call.full = true;
     call.emit('data', { ID: 1n });

@@ -5,7 +5,8 @@
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { watchService } from '../../src/server/api/watch.js';
-import type { EtcdServer } from '../../src/server/etcd-server.js';
+import type { ServerInfo, WatchSource } from '../../src/server/api/ports.js';
+import type { WatchHub } from '../../src/mvcc/index.js';
 import { ReadIndexer } from '../../src/server/read-index.js';
 
 // Fake timers count unref'd timers too (process.getActiveResourcesInfo() does not).
@@ -17,14 +18,15 @@ describe('timers of a stopped server', () => {
 
   it('the Watch service clears its leader monitor when the server stops', () => {
     const onStop: (() => void)[] = [];
-    const fake = {
-      cfg: { electionMs: 1000, watchProgressNotifyIntervalMs: 600_000 },
-      leader: 1n,
-      watchHub: {},
-      onStop: (fn: () => void) => void onStop.push(fn),
-    } as unknown as EtcdServer;
+    const source: WatchSource = {
+      watchHub: {} as WatchHub, // no stream is opened: the hub is never touched
+      metrics: { watchStreams: { inc() {}, dec() {} }, watchBufferedBytes: { inc() {} } },
+      onStop: (fn) => void onStop.push(fn),
+    };
+    const info: ServerInfo = { memberId: 1n, clusterId: 2n, leader: 1n, term: 3, header: () => ({ clusterId: 2n, memberId: 1n, revision: 0n, raftTerm: 3n }) };
+    const limits = { maxRequestBytes: 1.5 * 1024 * 1024, electionMs: 1000, watchProgressNotifyIntervalMs: 600_000 };
     const before = timers();
-    watchService(fake, pino({ level: 'silent' }));
+    watchService(source, info, limits, pino({ level: 'silent' }));
     expect(timers()).toBe(before + 1);
     for (const fn of onStop) fn();
     expect(timers()).toBe(before);

@@ -3,30 +3,30 @@
 
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { EtcdServer } from '../etcd-server.js';
 import { apiServices, SERVICE_NAMES, unimplementedHandlers, type ApiServices } from './services.js';
 import { clusterService } from './cluster.js';
 import { kvService } from './kv.js';
 import { leaseService } from './lease.js';
 import { maintenanceService } from './maintenance.js';
 import { watchDefinition, watchService } from './watch.js';
+import type { ClientApi } from './ports.js';
 
 /** etcd allows this much gRPC framing on top of --max-request-bytes. */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
 
-export function createGrpcServer(server: EtcdServer, logger: Logger): grpc.Server {
+export function createGrpcServer(api: ClientApi, logger: Logger): grpc.Server {
   const g = new grpc.Server({
-    'grpc.max_receive_message_length': server.cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES,
+    'grpc.max_receive_message_length': api.limits.maxRequestBytes + GRPC_OVERHEAD_BYTES,
     'grpc.max_send_message_length': 2 ** 31 - 1,
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 5000,
   });
   const built: Partial<Record<keyof ApiServices, grpc.UntypedServiceImplementation>> = {
-    KV: kvService(server, logger),
-    Maintenance: maintenanceService(server, logger),
-    Cluster: clusterService(server, logger),
-    Watch: watchService(server, logger),
-    Lease: leaseService(server, logger),
+    KV: kvService(api.kv, api.limits, logger),
+    Maintenance: maintenanceService(api.maintenance, api.info, api.limits, logger),
+    Cluster: clusterService(api.cluster, api.info, logger),
+    Watch: watchService(api.watch, api.info, api.limits, logger),
+    Lease: leaseService(api.lease, api.info, logger),
   };
   const defs = apiServices();
   for (const name of Object.keys(SERVICE_NAMES) as (keyof ApiServices)[]) {

@@ -1,16 +1,15 @@
 // KV service: validates requests as etcd's v3rpc layer does, then hands them to
-// the server — writes through Raft, reads after a ReadIndex barrier (or at once
-// when serializable).
+// the RaftKV port — writes through Raft, reads after a ReadIndex barrier (or at
+// once when serializable). kvHandlers is the one implementation per RPC: the gRPC
+// service wraps it here, the /v3 JSON gateway maps JSON onto the same requests.
 
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { validateTxn } from '../../mvcc/index.js';
-import type * as mvcc from '../../mvcc/types.js';
 import { ErrEmptyKey, ErrInvalidSortOption, EtcdError, Code } from '../errors.js';
-import type { EtcdServer } from '../etcd-server.js';
-import { deleteToPb, putToPb, rangeFromPb, rangeToPb, txnFromPb, txnToPb } from '../kv-convert.js';
-import { INTERNAL_FIELD, rawBytes } from '../../pb/index.js';
+import { txnFromPb } from '../kv-convert.js';
 import type * as pb from '../../pb/types.js';
+import type { ApiLimits, RaftKV } from './ports.js';
 import { unary } from './unary.js';
 
 function checkRange(r: pb.RangeRequest): void {
@@ -24,39 +23,44 @@ function checkPut(r: pb.PutRequest): void {
   if (r.ignoreLease && r.lease !== 0n) throw new EtcdError(Code.INVALID_ARGUMENT, 'etcdserver: lease is provided');
 }
 
-/** The request's wire bytes, to go into the log entry unchanged (absent for in-process calls). */
-function asIs(field: number, req: object): { field: number; bytes: Uint8Array } | undefined {
-  const bytes = rawBytes(req);
-  return bytes && { field, bytes };
+export interface KvHandlers {
+  Range(req: pb.RangeRequest): Promise<pb.RangeResponse>;
+  Put(req: pb.PutRequest): Promise<pb.PutResponse>;
+  DeleteRange(req: pb.DeleteRangeRequest): Promise<pb.DeleteRangeResponse>;
+  Txn(req: pb.TxnRequest): Promise<pb.TxnResponse>;
+  Compact(req: pb.CompactionRequest): Promise<pb.CompactionResponse>;
 }
 
-export function kvService(server: EtcdServer, logger: Logger): grpc.UntypedServiceImplementation {
+/** Each KV RPC: validate, then the port. */
+export function kvHandlers(kv: RaftKV, limits: Pick<ApiLimits, 'maxTxnOps'>): KvHandlers {
   return {
-    Range: unary<pb.RangeRequest, pb.RangeResponse>(logger, async (req) => {
+    Range: async (req) => {
       checkRange(req);
-      if (!req.serializable) await server.linearizableReadBarrier();
-      const res = await server.store.range(rangeFromPb(req));
-      return rangeToPb(res, server.header(res.revision));
-    }),
-    Put: unary<pb.PutRequest, pb.PutResponse>(logger, async (req) => {
+      return kv.range(req);
+    },
+    Put: async (req) => {
       checkPut(req);
-      const res = (await server.propose({ put: req }, asIs(INTERNAL_FIELD.put, req))) as mvcc.PutResponse;
-      return putToPb(res, server.header(res.revision));
-    }),
-    DeleteRange: unary<pb.DeleteRangeRequest, pb.DeleteRangeResponse>(logger, async (req) => {
+      return kv.put(req);
+    },
+    DeleteRange: async (req) => {
       if (req.key.length === 0) throw ErrEmptyKey();
-      const res = (await server.propose({ deleteRange: req }, asIs(INTERNAL_FIELD.deleteRange, req))) as mvcc.DeleteRangeResponse;
-      return deleteToPb(res, server.header(res.revision));
-    }),
-    Txn: unary<pb.TxnRequest, pb.TxnResponse>(logger, async (req) => {
-      validateTxn(txnFromPb(req), server.cfg.maxTxnOps);
-      const res = (await server.propose({ txn: req }, asIs(INTERNAL_FIELD.txn, req))) as mvcc.TxnResponse;
-      return txnToPb(res, server.header(res.revision));
-    }),
-    Compact: unary<pb.CompactionRequest, pb.CompactionResponse>(logger, async (req) => {
-      const res = (await server.propose({ compaction: req })) as { done: Promise<void> };
-      if (req.physical) await res.done;
-      return { header: server.header() };
-    }),
+      return kv.deleteRange(req);
+    },
+    Txn: async (req) => {
+      validateTxn(txnFromPb(req), limits.maxTxnOps);
+      return kv.txn(req);
+    },
+    Compact: async (req) => kv.compact(req),
+  };
+}
+
+export function kvService(kv: RaftKV, limits: Pick<ApiLimits, 'maxTxnOps'>, logger: Logger): grpc.UntypedServiceImplementation {
+  const h = kvHandlers(kv, limits);
+  return {
+    Range: unary<pb.RangeRequest, pb.RangeResponse>(logger, (req) => h.Range(req)),
+    Put: unary<pb.PutRequest, pb.PutResponse>(logger, (req) => h.Put(req)),
+    DeleteRange: unary<pb.DeleteRangeRequest, pb.DeleteRangeResponse>(logger, (req) => h.DeleteRange(req)),
+    Txn: unary<pb.TxnRequest, pb.TxnResponse>(logger, (req) => h.Txn(req)),
+    Compact: unary<pb.CompactionRequest, pb.CompactionResponse>(logger, (req) => h.Compact(req)),
   };
 }

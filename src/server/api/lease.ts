@@ -1,42 +1,60 @@
 // Lease service: grant and revoke go through Raft; keep-alives and time-to-live
 // are answered by the leader (forwarded from a follower, see ../lease/coordinator.ts);
-// LeaseLeases is answered from this member's applied state.
+// LeaseLeases is answered from this member's applied state. All of it behind the
+// LeaseApi port.
 
 import { Metadata, type ServerDuplexStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { type EtcdError, toEtcdError } from '../errors.js';
-import type { EtcdServer } from '../etcd-server.js';
 import type * as pb from '../../pb/types.js';
+import type { HeaderSource, LeaseApi } from './ports.js';
 import { unary } from './unary.js';
 
 /** Renewals of one LeaseKeepAlive stream running at once (see LeaseKeepAlive). */
 const MAX_RENEWALS_IN_FLIGHT = 64;
 
-export function leaseService(server: EtcdServer, logger: Logger): UntypedServiceImplementation {
-  const leases = server.leases;
+export interface LeaseHandlers {
+  LeaseGrant(req: pb.LeaseGrantRequest): Promise<pb.LeaseGrantResponse>;
+  LeaseRevoke(req: pb.LeaseRevokeRequest): Promise<pb.LeaseRevokeResponse>;
+  LeaseTimeToLive(req: pb.LeaseTimeToLiveRequest): Promise<pb.LeaseTimeToLiveResponse>;
+  LeaseLeases(req: pb.LeaseLeasesRequest): Promise<pb.LeaseLeasesResponse>;
+}
+
+/** Each unary Lease RPC (the gRPC service and the JSON gateway share these). */
+export function leaseHandlers(leases: LeaseApi, info: HeaderSource): LeaseHandlers {
   return {
-    LeaseGrant: unary<pb.LeaseGrantRequest, pb.LeaseGrantResponse>(logger, async (req) => {
+    LeaseGrant: async (req) => {
       const r = await leases.grant(req.TTL, req.ID);
-      return { header: server.header(), ID: r.id, TTL: BigInt(r.ttl), error: '' };
-    }),
-    LeaseRevoke: unary<pb.LeaseRevokeRequest, pb.LeaseRevokeResponse>(logger, async (req) => {
+      return { header: info.header(), ID: r.id, TTL: BigInt(r.ttl), error: '' };
+    },
+    LeaseRevoke: async (req) => {
       await leases.revoke(req.ID);
-      return { header: server.header() };
-    }),
-    LeaseTimeToLive: unary<pb.LeaseTimeToLiveRequest, pb.LeaseTimeToLiveResponse>(logger, async (req) => {
+      return { header: info.header() };
+    },
+    LeaseTimeToLive: async (req) => {
       const r = await leases.timeToLive(req.ID, req.keys);
       return {
-        header: server.header(),
+        header: info.header(),
         ID: req.ID,
         TTL: BigInt(r.ttl),
         grantedTTL: BigInt(r.grantedTtl),
         keys: r.keys.map((k) => Buffer.from(k.buffer, k.byteOffset, k.byteLength)),
       };
+    },
+    LeaseLeases: async () => ({
+      header: info.header(),
+      leases: leases.leases().map((ID) => ({ ID })),
     }),
-    LeaseLeases: unary<pb.LeaseLeasesRequest, pb.LeaseLeasesResponse>(logger, async () => ({
-      header: server.header(),
-      leases: leases.lessor.leases().map((ID) => ({ ID })),
-    })),
+  };
+}
+
+export function leaseService(leases: LeaseApi, info: HeaderSource, logger: Logger): UntypedServiceImplementation {
+  const h = leaseHandlers(leases, info);
+  return {
+    LeaseGrant: unary<pb.LeaseGrantRequest, pb.LeaseGrantResponse>(logger, (req) => h.LeaseGrant(req)),
+    LeaseRevoke: unary<pb.LeaseRevokeRequest, pb.LeaseRevokeResponse>(logger, (req) => h.LeaseRevoke(req)),
+    LeaseTimeToLive: unary<pb.LeaseTimeToLiveRequest, pb.LeaseTimeToLiveResponse>(logger, (req) => h.LeaseTimeToLive(req)),
+    LeaseLeases: unary<pb.LeaseLeasesRequest, pb.LeaseLeasesResponse>(logger, (req) => h.LeaseLeases(req)),
     LeaseKeepAlive: (call: ServerDuplexStream<pb.LeaseKeepAliveRequest, pb.LeaseKeepAliveResponse>) => {
       // Answers go out in request order even though renewals may finish out of order.
       let chain: Promise<void> = Promise.resolve();
@@ -98,7 +116,7 @@ export function leaseService(server: EtcdServer, logger: Logger): UntypedService
             const r = await renewed;
             if (drained) await drained;
             if (ended) return;
-            if (!call.write({ header: server.header(), ID: req.ID, TTL: BigInt(r.ttl) })) {
+            if (!call.write({ header: info.header(), ID: req.ID, TTL: BigInt(r.ttl) })) {
               void waitDrain();
               pauseOrResume();
             }

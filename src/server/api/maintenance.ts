@@ -5,17 +5,28 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ETCD_API_VERSION } from '../../version.js';
 import { Code, EtcdError } from '../errors.js';
-import type { EtcdServer } from '../etcd-server.js';
 import type * as pb from '../../pb/types.js';
 import { AlarmAction } from '../../pb/types.js';
+import type { ApiLimits, HeaderSource, MaintenanceApi } from './ports.js';
 import { unary } from './unary.js';
 
-export function maintenanceService(server: EtcdServer, logger: Logger): grpc.UntypedServiceImplementation {
+export interface MaintenanceHandlers {
+  Status(req: pb.StatusRequest): Promise<pb.Encodable<pb.StatusResponse>>;
+  HashKV(req: pb.HashKVRequest): Promise<pb.Encodable<pb.HashKVResponse>>;
+  Alarm(req: pb.AlarmRequest): Promise<pb.Encodable<pb.AlarmResponse>>;
+}
+
+/** Each Maintenance RPC built so far (the gRPC service and the JSON gateway share these). */
+export function maintenanceHandlers(
+  m: MaintenanceApi,
+  info: HeaderSource,
+  limits: Pick<ApiLimits, 'quotaBackendBytes'>,
+): MaintenanceHandlers {
   return {
-    Status: unary<pb.StatusRequest, pb.Encodable<pb.StatusResponse>>(logger, async () => {
-      const st = await server.status();
+    Status: async () => {
+      const st = await m.status();
       return {
-        header: server.header(),
+        header: info.header(),
         version: ETCD_API_VERSION,
         dbSize: BigInt(st.dbSize),
         dbSizeInUse: BigInt(st.dbSize),
@@ -25,25 +36,39 @@ export function maintenanceService(server: EtcdServer, logger: Logger): grpc.Unt
         raftAppliedIndex: BigInt(st.raftAppliedIndex),
         errors: [],
         isLearner: st.isLearner,
-        dbSizeQuota: BigInt(server.cfg.quotaBackendBytes),
+        dbSizeQuota: BigInt(limits.quotaBackendBytes),
       };
-    }),
-    HashKV: unary<pb.HashKVRequest, pb.Encodable<pb.HashKVResponse>>(logger, async (req) => {
+    },
+    HashKV: async (req) => {
       const rev = Number(req.revision);
-      const res = await server.store.hashKV(rev);
+      const res = await m.hashKV(rev);
       return {
-        header: server.header(),
+        header: info.header(),
         hash: res.hash,
         compactRevision: BigInt(res.compactRevision),
         hashRevision: BigInt(res.revision),
       };
-    }),
-    Alarm: unary<pb.AlarmRequest, pb.Encodable<pb.AlarmResponse>>(logger, async (req) => {
+    },
+    Alarm: async (req) => {
       if (req.action !== AlarmAction.GET) {
         throw new EtcdError(Code.UNIMPLEMENTED, 'etcd-ts: activating or deactivating alarms is not implemented yet');
       }
       // No alarm is ever raised yet (quota and corruption checks come with their issue).
-      return { header: server.header(), alarms: [] };
-    }),
+      return { header: info.header(), alarms: [] };
+    },
+  };
+}
+
+export function maintenanceService(
+  m: MaintenanceApi,
+  info: HeaderSource,
+  limits: Pick<ApiLimits, 'quotaBackendBytes'>,
+  logger: Logger,
+): grpc.UntypedServiceImplementation {
+  const h = maintenanceHandlers(m, info, limits);
+  return {
+    Status: unary<pb.StatusRequest, pb.Encodable<pb.StatusResponse>>(logger, (req) => h.Status(req)),
+    HashKV: unary<pb.HashKVRequest, pb.Encodable<pb.HashKVResponse>>(logger, (req) => h.HashKV(req)),
+    Alarm: unary<pb.AlarmRequest, pb.Encodable<pb.AlarmResponse>>(logger, (req) => h.Alarm(req)),
   };
 }

@@ -15,12 +15,12 @@ import {
   INVALID_WATCH_ID, WatchStream, type KeyValue, type MvccWatchResponse, type WatchHub,
 } from '../../mvcc/index.js';
 import { ErrNoLeader } from '../errors.js';
-import type { EtcdServer } from '../etcd-server.js';
 import type * as pb from '../../pb/types.js';
 import { FilterType } from '../../pb/types.js';
 import { encodeEvent, encodeFragments, encodeHeader, encodeWatchResponse, type ResponseFields } from './watch-encode.js';
 import { watchOutput } from './watch-output.js';
 import { WatchSendQueue } from './watch-queue.js';
+import type { ApiLimits, ServerInfo, WatchMetrics, WatchSource } from './ports.js';
 
 /** etcd allows this much gRPC framing on top of --max-request-bytes (fragments are cut below the sum). */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -37,8 +37,9 @@ const MAX_NO_LEADER_CHECKS = 3;
 const EMPTY = new Uint8Array(0);
 
 interface Shared {
-  server: EtcdServer;
   hub: WatchHub;
+  metrics: WatchMetrics;
+  progressNotifyIntervalMs: number;
   logger: Logger;
   fragmentBytes: number;
   queueBytes: number;
@@ -53,10 +54,10 @@ class HeaderCache {
   private term = -1;
   private readonly byRev = new Map<number, Buffer>();
 
-  constructor(private readonly server: EtcdServer) {}
+  constructor(private readonly info: ServerInfo) {}
 
   get(revision: number): Buffer {
-    const term = this.server.term;
+    const term = this.info.term;
     if (term !== this.term) {
       this.term = term;
       this.byRev.clear();
@@ -65,7 +66,7 @@ class HeaderCache {
     if (h === undefined) {
       // Responses of a stream follow revisions upwards: a few recent ones suffice.
       if (this.byRev.size >= 64) this.byRev.clear();
-      h = encodeHeader({ clusterId: this.server.clusterId, memberId: this.server.memberId, revision, raftTerm: BigInt(term) });
+      h = encodeHeader({ clusterId: this.info.clusterId, memberId: this.info.memberId, revision, raftTerm: BigInt(term) });
       this.byRev.set(revision, h);
     }
     return h;
@@ -87,7 +88,7 @@ class ServerWatchStream {
     private readonly sh: Shared,
     private readonly onClose: () => void,
   ) {
-    const metrics = sh.server.metrics;
+    const metrics = sh.metrics;
     this.queue = new WatchSendQueue(watchOutput(call), sh.queueBytes, () => streamQueueItems(this.ws.size), {
       encode: (res) => this.encode(res),
       onRoom: () => sh.hub.kick(),
@@ -165,7 +166,7 @@ class ServerWatchStream {
   /** etcd: every interval (10 min + up to 10% jitter), watchers sent nothing since the last tick get a progress notification if synced. */
   private startProgressTicker(): void {
     if (this.progressTimer !== undefined) return;
-    const base = this.sh.server.cfg.watchProgressNotifyIntervalMs;
+    const base = this.sh.progressNotifyIntervalMs;
     this.progressTimer = setInterval(() => {
       for (const [id, idle] of this.progress) {
         if (idle) this.ws.requestProgress(id);
@@ -211,7 +212,7 @@ class ServerWatchStream {
     clearInterval(this.progressTimer);
     this.ws.close();
     this.queue.close();
-    this.sh.server.metrics.watchStreams.dec();
+    this.sh.metrics.watchStreams.dec();
     this.onClose();
   }
 }
@@ -230,14 +231,20 @@ export function watchDefinition(def: grpc.ServiceDefinition): grpc.ServiceDefini
   return out as grpc.ServiceDefinition;
 }
 
-export function watchService(server: EtcdServer, logger: Logger): grpc.UntypedServiceImplementation {
+export function watchService(
+  source: WatchSource,
+  info: ServerInfo,
+  limits: Pick<ApiLimits, 'maxRequestBytes' | 'electionMs' | 'watchProgressNotifyIntervalMs'>,
+  logger: Logger,
+): grpc.UntypedServiceImplementation {
   const sh: Shared = {
-    server,
-    hub: server.watchHub,
+    hub: source.watchHub,
+    metrics: source.metrics,
+    progressNotifyIntervalMs: limits.watchProgressNotifyIntervalMs,
     logger,
-    fragmentBytes: server.cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES,
+    fragmentBytes: limits.maxRequestBytes + GRPC_OVERHEAD_BYTES,
     queueBytes: STREAM_QUEUE_BYTES,
-    headers: new HeaderCache(server),
+    headers: new HeaderCache(info),
   };
   // Streams opened with clientv3's WithRequireLeader ("hasleader" metadata)
   // are refused without a leader, and canceled once the member has been
@@ -245,18 +252,18 @@ export function watchService(server: EtcdServer, logger: Logger): grpc.UntypedSe
   const needLeader = new Set<ServerWatchStream>();
   let noLeaderChecks = 0;
   const monitor = setInterval(() => {
-    noLeaderChecks = server.leader === 0n ? noLeaderChecks + 1 : 0;
+    noLeaderChecks = info.leader === 0n ? noLeaderChecks + 1 : 0;
     if (noLeaderChecks < MAX_NO_LEADER_CHECKS) return;
     const err = ErrNoLeader();
     for (const s of [...needLeader]) s.abort(err.code, err.message);
-  }, server.cfg.electionMs);
+  }, limits.electionMs);
   monitor.unref();
-  server.onStop(() => clearInterval(monitor));
+  source.onStop(() => clearInterval(monitor));
 
   return {
     Watch: ((call: grpc.ServerDuplexStream<pb.WatchRequest, Buffer>) => {
       const requireLeader = call.metadata.get('hasleader')[0] === 'true';
-      if (requireLeader && server.leader === 0n) {
+      if (requireLeader && info.leader === 0n) {
         const err = ErrNoLeader();
         call.emit('error', Object.assign(new Error(err.message), { code: err.code, details: err.message, metadata: new grpc.Metadata() }));
         return;

@@ -47,6 +47,11 @@ export class LeaseCoordinator {
     return (await this.host.propose({ leaseGrant: { TTL: ttl, ID: leaseId } })) as { id: LeaseId; ttl: number };
   }
 
+  /** The leases this member has applied (LeaseLeases answers from local state, as etcd does). */
+  leases(): LeaseId[] {
+    return this.lessor.leases();
+  }
+
   async revoke(id: bigint): Promise<void> {
     await this.host.propose({ leaseRevoke: { ID: id } });
   }

@@ -1,9 +1,10 @@
 // Plain HTTP on the client port: /health and /version as etcd 3.4 answers them;
-// /metrics in Prometheus text format. (The /v3 JSON gateway comes with its issue.)
+// /metrics in Prometheus text format. (The /v3 JSON gateway comes with its issue,
+// over the handlers the gRPC services use.)
 
 import type * as http from 'node:http';
-import { ETCD_API_VERSION, ETCD_CLUSTER_VERSION } from '../version.js';
-import type { EtcdServer } from './etcd-server.js';
+import { ETCD_API_VERSION, ETCD_CLUSTER_VERSION } from '../../version.js';
+import type { HealthSource, MetricsSource } from './ports.js';
 
 function reply(res: http.ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
   res.writeHead(status, {
@@ -16,21 +17,21 @@ function reply(res: http.ServerResponse, status: number, body: string, type = 't
   res.end(body);
 }
 
-export function httpHandler(server: EtcdServer): http.RequestListener {
+export function httpHandler(api: { health: HealthSource; metrics: MetricsSource }): http.RequestListener {
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://local');
     switch (url.pathname) {
       case '/health':
         if (req.method !== 'GET') return reply(res, 405, 'Method Not Allowed');
-        void health(server, url).then(([ok, reason]) => {
+        void health(api.health, url).then(([ok, reason]) => {
           const body = ok ? '{"health":"true"}' : JSON.stringify({ health: 'false', reason });
           reply(res, ok ? 200 : 503, body);
         });
         return;
       case '/metrics':
         if (req.method !== 'GET') return reply(res, 405, 'Method Not Allowed');
-        void metrics(server).then(
-          ([type, body]) => reply(res, 200, body, type),
+        void api.metrics.scrapeMetrics().then(
+          (m) => reply(res, 200, m.body, m.contentType),
           (err: Error) => reply(res, 500, err.message),
         );
         return;
@@ -44,38 +45,26 @@ export function httpHandler(server: EtcdServer): http.RequestListener {
 }
 
 /** Healthy: a leader is known and a read can be served (linearizable unless ?serializable=true). */
-async function health(server: EtcdServer, url: URL): Promise<[boolean, string]> {
-  if (server.leader === 0n) return [false, 'RAFT NO LEADER'];
+async function health(source: HealthSource, url: URL): Promise<[boolean, string]> {
+  if (source.leader === 0n) return [false, 'RAFT NO LEADER'];
   try {
-    if (url.searchParams.get('serializable') !== 'true') await server.linearizableReadBarrier();
-    await server.store.range({
+    await source.range({
       key: Buffer.from('health'),
       rangeEnd: Buffer.alloc(0),
-      limit: 0,
-      revision: 0,
+      limit: 0n,
+      revision: 0n,
       sortOrder: 0,
       sortTarget: 0,
-      serializable: true,
+      serializable: url.searchParams.get('serializable') === 'true',
       keysOnly: false,
       countOnly: false,
-      minModRevision: 0,
-      maxModRevision: 0,
-      minCreateRevision: 0,
-      maxCreateRevision: 0,
+      minModRevision: 0n,
+      maxModRevision: 0n,
+      minCreateRevision: 0n,
+      maxCreateRevision: 0n,
     });
     return [true, ''];
   } catch (err) {
     return [false, `RANGE ERROR:${(err as Error).message}`];
   }
-}
-
-async function metrics(server: EtcdServer): Promise<[string, string]> {
-  const st = await server.status();
-  server.metrics.dbSize.set(st.dbSize);
-  server.metrics.proposalsCommitted.set(st.raftIndex);
-  const w = server.watchHub.stats();
-  server.metrics.watchers.set(w.synced + w.unsynced + w.victims);
-  server.metrics.slowWatchers.set(w.unsynced + w.victims);
-  server.metrics.watchVictimized.set(w.victimized);
-  return [server.metrics.registry.contentType, await server.metrics.registry.metrics()];
 }

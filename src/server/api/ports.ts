@@ -1,0 +1,156 @@
+// What the API adapters (gRPC services, HTTP endpoints, later the /v3 JSON
+// gateway) need from a member, as small interfaces: the adapters depend on these,
+// never on the concrete EtcdServer (test/unit/layering.test.ts enforces it).
+// EtcdServer satisfies them structurally; src/main.ts hands them over as one
+// ClientApi, which is where the compiler checks that it does. (etcd's shape:
+// RaftKV, Lessor, the ClusterServer's and Maintenance server's getters in
+// server/etcdserver/v3_server.go and api/v3rpc.)
+//
+// The split of work: an adapter decodes, validates the request as etcd's v3rpc
+// layer does, calls a port and encodes the answer. What a request does (Raft
+// proposals, the ReadIndex barrier, the raw-bytes fast path, headers) is behind
+// the port, so every transport reaches the same code path.
+
+import type { WatchHub } from '../../mvcc/index.js';
+import type * as pb from '../../pb/types.js';
+
+/** Response headers: cluster id, member id, Raft term, and a revision (the store's current one by default). */
+export interface HeaderSource {
+  header(revision?: number): pb.ResponseHeader;
+}
+
+/** Who this member is and what Raft says now (etcd's RaftStatusGetter, plus the ids headers carry). */
+export interface ServerInfo extends HeaderSource {
+  readonly memberId: bigint;
+  readonly clusterId: bigint;
+  /** The known leader; 0n when there is none. */
+  readonly leader: bigint;
+  /** The current Raft term. */
+  readonly term: number;
+}
+
+/**
+ * The KV requests (etcd's RaftKV): writes go through Raft, reads wait for a
+ * ReadIndex barrier unless serializable. Requests arrive validated; answers
+ * carry their header. A request decoded from the wire keeps its bytes (see
+ * pb/raw.ts), which then go into the log entry unchanged; a request built in
+ * process (the JSON gateway) is encoded.
+ */
+export interface RaftKV {
+  range(req: pb.RangeRequest): Promise<pb.RangeResponse>;
+  put(req: pb.PutRequest): Promise<pb.PutResponse>;
+  deleteRange(req: pb.DeleteRangeRequest): Promise<pb.DeleteRangeResponse>;
+  txn(req: pb.TxnRequest): Promise<pb.TxnResponse>;
+  /** Resolves once the compaction is applied; with `physical`, once its keys are gone from the backend too. */
+  compact(req: pb.CompactionRequest): Promise<pb.CompactionResponse>;
+}
+
+/** Waits until this member has applied everything committed before the call (ReadIndex). */
+export interface ReadBarrier {
+  linearizableReadBarrier(): Promise<void>;
+}
+
+/** What the Watch service's streams feed from. */
+export interface WatchSource {
+  /** Every watcher of this member, fed from the store it applies to. */
+  readonly watchHub: WatchHub;
+  readonly metrics: WatchMetrics;
+  /** Runs fn when the member stops (the service clears its timers with it). */
+  onStop(fn: () => void): void;
+}
+
+/** The gauges the Watch service keeps up to date. */
+export interface WatchMetrics {
+  readonly watchStreams: { inc(): void; dec(): void };
+  readonly watchBufferedBytes: { inc(value: number): void };
+}
+
+/**
+ * Leases (etcd's Lessor interface): grant and revoke through Raft; renew and
+ * time-to-live answered by the leader (forwarded from a follower); the list from
+ * this member's applied state.
+ */
+export interface LeaseApi {
+  /** id 0n: the member picks one. */
+  grant(ttl: bigint, id: bigint): Promise<{ id: bigint; ttl: number }>;
+  revoke(id: bigint): Promise<void>;
+  /** ttl 0 when the lease does not exist (any more). */
+  renew(id: bigint): Promise<{ ttl: number }>;
+  /** ttl -1 when the lease does not exist. */
+  timeToLive(id: bigint, keys: boolean): Promise<{ ttl: number; grantedTtl: number; keys: Uint8Array[] }>;
+  leases(): bigint[];
+}
+
+export interface ClusterMember {
+  id: bigint;
+  name: string;
+  peerURLs: string[];
+  clientURLs: string[];
+  isLearner: boolean;
+}
+
+/** Cluster membership as this member has applied it. Member add/remove/update/promote plug in here. */
+export interface ClusterApi extends ReadBarrier {
+  members(): ClusterMember[];
+}
+
+export interface MemberStatus {
+  leader: bigint;
+  raftIndex: number;
+  raftTerm: number;
+  raftAppliedIndex: number;
+  dbSize: number;
+  isLearner: boolean;
+}
+
+export interface KvHash {
+  hash: number;
+  compactRevision: number;
+  /** The revision hashed up to. */
+  revision: number;
+}
+
+/** The Maintenance service's view of the member. Alarms, defragment, snapshot and leader transfer plug in here. */
+export interface MaintenanceApi {
+  status(): Promise<MemberStatus>;
+  /** Hash of the keyspace up to revision (0: the current one), as etcd's HashKV computes it. */
+  hashKV(revision: number): Promise<KvHash>;
+}
+
+/** The flags the adapters enforce or report. */
+export interface ApiLimits {
+  /** --max-request-bytes (gRPC messages may exceed it by etcd's framing allowance). */
+  readonly maxRequestBytes: number;
+  /** --max-txn-ops. */
+  readonly maxTxnOps: number;
+  /** --quota-backend-bytes (reported by Status). */
+  readonly quotaBackendBytes: number;
+  /** --election-timeout: how often require-leader watch streams check for a leader. */
+  readonly electionMs: number;
+  /** Interval of progress notifications to watchers that asked for them. */
+  readonly watchProgressNotifyIntervalMs: number;
+}
+
+/** The Prometheus text of /metrics. */
+export interface MetricsSource {
+  scrapeMetrics(): Promise<{ contentType: string; body: string }>;
+}
+
+/** /health: a leader is known and a read can be served. */
+export interface HealthSource {
+  readonly leader: bigint;
+  range(req: pb.RangeRequest): Promise<unknown>;
+}
+
+/** Everything the client port serves, port by port (main.ts builds it from the EtcdServer). */
+export interface ClientApi {
+  info: ServerInfo;
+  kv: RaftKV;
+  watch: WatchSource;
+  lease: LeaseApi;
+  cluster: ClusterApi;
+  maintenance: MaintenanceApi;
+  health: HealthSource;
+  metrics: MetricsSource;
+  limits: ApiLimits;
+}
