@@ -5,28 +5,27 @@
 // hands it over; the KV requests, Status, HashKV, metrics are answered here).
 
 import type { Logger } from 'pino';
-import { ErrProposalDropped } from '../raft/index.js';
 import { type ReadState, type SoftState, StateType } from '../raft/types.js';
 import { type HashKVResult, type MvccStore, type WatchHub } from '../mvcc/index.js';
 import type * as mvcc from '../mvcc/types.js';
-import { encodeInternalRequest, encodeInternalRequestRaw, INTERNAL_FIELD, rawBytes } from '../pb/index.js';
+import { INTERNAL_FIELD, rawBytes } from '../pb/index.js';
 import type * as pb from '../pb/types.js';
 import type { ResponseHeader } from '../pb/types.js';
 import type { Lessor } from '../lease/index.js';
-import { type Applier, type ApplyResult, MAX_GAP_BETWEEN_APPLY_AND_COMMIT_INDEX } from './apply/index.js';
+import type { Applier, ApplyResult } from './apply/index.js';
 import type { LeaseCoordinator, LeaseExpiryLoop } from './lease/index.js';
 import { type Config, urlString } from './config.js';
 import { deleteToPb, putToPb, rangeFromPb, rangeToPb, txnToPb } from './kv-convert.js';
 import type { InternalRequestBody } from './proposal.js';
-import { ErrRequestTooLarge, ErrStopped, ErrTimeout, ErrTooManyRequests, EtcdError, toEtcdError } from './errors.js';
+import { ErrStopped, EtcdError } from './errors.js';
 import type { LogCompactor } from './log-compactor.js';
 import type { Member, Membership } from './membership.js';
 import { ServerMetrics } from './metrics.js';
 import type { RaftNode } from './raft-node.js';
 import type { PeerTransport } from './transport/index.js';
 import { ReadIndexer } from './read-index.js';
-import { RequestIdGenerator } from './request-id.js';
-import { Deadlines, IndexWaiter, deferred, type Deferred } from './waiters.js';
+import { Proposer, type RawRequest } from './proposer.js';
+import { IndexWaiter } from './waiters.js';
 
 /** How long a request may wait for its entry to commit and apply (etcd: 5 s + 2 election timeouts). */
 export const requestTimeoutMs = (cfg: Config): number => 5000 + 2 * cfg.electionMs;
@@ -66,14 +65,11 @@ export interface ServerParts {
 }
 
 export class EtcdServer {
-  private readonly waiters = new Map<bigint, Deferred<ApplyResult>>();
   private readonly appliedWaiter: IndexWaiter;
-  private readonly ids: RequestIdGenerator;
+  private readonly proposer: Proposer;
   private readonly reads: ReadIndexer;
-  private readonly proposalDeadlines: Deadlines;
   private stopped = false;
   readonly metrics = new ServerMetrics();
-  private leaderChanged: Deferred<void> = deferred();
   /** See requestTimeoutMs(). */
   readonly requestTimeoutMs: number;
 
@@ -106,8 +102,15 @@ export class EtcdServer {
     const memberId = this.memberId;
     this.requestTimeoutMs = requestTimeoutMs(cfg);
     this.appliedWaiter = new IndexWaiter(applier.applied);
-    this.ids = new RequestIdGenerator(memberId);
-    this.proposalDeadlines = new Deadlines(this.requestTimeoutMs, ErrTimeout);
+    this.proposer = new Proposer({
+      memberId,
+      maxRequestBytes: cfg.maxRequestBytes,
+      requestTimeoutMs: this.requestTimeoutMs,
+      metrics: this.metrics,
+      propose: (data) => this.raft.propose(data),
+      committedIndex: () => this.raft.committedIndex,
+      appliedIndex: () => applier.applied,
+    });
     this.reads = new ReadIndexer(
       (ctx) => this.raft.readIndex(ctx),
       (index) => this.appliedWaiter.wait(index),
@@ -162,8 +165,7 @@ export class EtcdServer {
     this.reads.onLeader(s.lead);
     if (s.lead !== 0n) {
       this.metrics.leaderChanges.inc();
-      this.leaderChanged.resolve();
-      this.leaderChanged = deferred();
+      this.proposer.leaderElected();
     }
   }
 
@@ -173,14 +175,12 @@ export class EtcdServer {
   }
 
   nextRequestId(): bigint {
-    return this.ids.next();
+    return this.proposer.nextRequestId();
   }
 
   /** Resolves when a leader is elected or changes, or after timeoutMs. */
-  async leaderChange(timeoutMs: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.leaderChanged.promise, new Promise((r) => (timer = setTimeout(r, Math.max(0, timeoutMs))))]);
-    clearTimeout(timer);
+  leaderChange(timeoutMs: number): Promise<void> {
+    return this.proposer.leaderChange(timeoutMs);
   }
 
   /** The MVCC store (replaced as a whole when a snapshot from the leader is installed). */
@@ -211,60 +211,17 @@ export class EtcdServer {
   }
 
   /**
-   * Proposes a request through Raft and resolves with its apply result. `raw`, when
-   * given, is the request's own wire bytes and the InternalRaftRequest field that
-   * holds it: they go into the entry as they are (see encodeInternalRequestRaw).
+   * Proposes a request through Raft and resolves with its apply result (see
+   * proposer.ts). `raw`, when given, is the request's own wire bytes.
    */
-  async propose(body: InternalRequestBody, raw?: { field: number; bytes: Uint8Array }): Promise<unknown> {
-    if (this.stopped) throw ErrStopped();
-    // The applier is far behind what is committed: do not queue more (as etcd).
-    if (this.raft.committedIndex - this.applier.applied > MAX_GAP_BETWEEN_APPLY_AND_COMMIT_INDEX) throw ErrTooManyRequests();
-    const id = this.ids.next();
-    const data = raw
-      ? encodeInternalRequestRaw(id, raw.field, raw.bytes)
-      : encodeInternalRequest({ ...body, header: { ID: id } });
-    if (data.length > this.cfg.maxRequestBytes) throw ErrRequestTooLarge();
-    const d = deferred<ApplyResult>();
-    this.waiters.set(id, d);
-    this.metrics.proposalsPending.inc();
-    const deadline = Date.now() + this.requestTimeoutMs;
-    let result: ApplyResult;
-    // The clock starts now, so time spent waiting for a leader counts too.
-    const applied = this.proposalDeadlines.track(d);
-    applied.catch(() => {}); // it may time out while we still wait for a leader; handled below
-    try {
-      await this.proposeWhenLeaderKnown(data, deadline);
-      result = await applied;
-    } catch (err) {
-      if (!d.settled) d.resolve({ ok: false, error: toEtcdError(err) }); // nobody awaits `applied` now
-      this.metrics.proposalsFailed.inc();
-      throw err;
-    } finally {
-      this.waiters.delete(id);
-      this.metrics.proposalsPending.dec();
-    }
-    if (!result.ok) throw toEtcdError(result.error);
-    return result.value;
-  }
-
-  private async proposeWhenLeaderKnown(data: Uint8Array, deadline: number): Promise<void> {
-    for (;;) {
-      try {
-        this.raft.propose(data);
-        return;
-      } catch (err) {
-        if (!(err instanceof ErrProposalDropped)) throw err;
-      }
-      const left = deadline - Date.now();
-      if (left <= 0 || this.stopped) throw this.stopped ? ErrStopped() : ErrTimeout();
-      // No leader to take it (or a leadership transfer is under way): wait for one, briefly.
-      await Promise.race([this.leaderChanged.promise, new Promise((r) => setTimeout(r, Math.min(left, 50)))]);
-    }
+  propose(body: InternalRequestBody, raw?: RawRequest): Promise<unknown> {
+    if (this.stopped) return Promise.reject(ErrStopped());
+    return this.proposer.propose(body, raw);
   }
 
   /** The applier's result for request `id`, to its proposer if that is this member. */
   deliver(id: bigint, result: ApplyResult): void {
-    this.waiters.get(id)?.resolve(result);
+    this.proposer.deliver(id, result);
   }
 
   // --- the KV requests (api/ports.ts RaftKV), validated by the adapter ----------
@@ -392,6 +349,7 @@ export class EtcdServer {
       this.logger.warn({ err: err.message }, 'leadership transfer before stopping failed'),
     );
     this.stopped = true;
+    this.proposer.refuseNew();
     for (const fn of this.stopHooks.splice(0)) fn();
     this.leaseExpiry.stop();
     this.lessor.demote();
@@ -401,9 +359,8 @@ export class EtcdServer {
     await this.compactor.idle();
     const err = new EtcdError(ErrStopped().code, ErrStopped().message);
     this.reads.failAll(err);
-    this.proposalDeadlines.stop();
     this.appliedWaiter.failAll(err);
-    for (const d of this.waiters.values()) d.resolve({ ok: false, error: err });
+    this.proposer.failPending(err);
     this.watchHub.close();
     await this.store.close();
     await this.raft.closeStorage();

@@ -1,0 +1,132 @@
+// Propose and wait: a request becomes a Raft entry with a unique id, and its
+// proposer waits for the applier's result for that id (or a deadline). Kept apart
+// from EtcdServer so the request side (KV, leases, membership later) shares one
+// path, and the waiting rules live in one place:
+// - the clock starts at the call, so time spent waiting for a leader counts;
+// - no leader (or a transfer under way): the proposal is retried when a leader is
+//   known, briefly, until the deadline;
+// - the applier far behind what is committed: refused at once, as etcd does.
+
+import { ErrProposalDropped } from '../raft/index.js';
+import { encodeInternalRequest, encodeInternalRequestRaw } from '../pb/index.js';
+import { type ApplyResult, MAX_GAP_BETWEEN_APPLY_AND_COMMIT_INDEX } from './apply/index.js';
+import { ErrRequestTooLarge, ErrStopped, ErrTimeout, ErrTooManyRequests, type EtcdError, toEtcdError } from './errors.js';
+import type { ServerMetrics } from './metrics.js';
+import type { InternalRequestBody } from './proposal.js';
+import { RequestIdGenerator } from './request-id.js';
+import { Deadlines, deferred, type Deferred } from './waiters.js';
+
+/** What the proposer needs from the Raft driver and the applier. */
+export interface ProposerPorts {
+  memberId: bigint;
+  maxRequestBytes: number;
+  requestTimeoutMs: number;
+  metrics: ServerMetrics;
+  /** Hands an entry to Raft; throws ErrProposalDropped while there is no leader. */
+  propose(data: Uint8Array): void;
+  committedIndex(): number;
+  appliedIndex(): number;
+}
+
+/** A request's own wire bytes and the InternalRaftRequest field that holds them. */
+export interface RawRequest {
+  field: number;
+  bytes: Uint8Array;
+}
+
+export class Proposer {
+  private readonly waiters = new Map<bigint, Deferred<ApplyResult>>();
+  private readonly ids: RequestIdGenerator;
+  private readonly deadlines: Deadlines;
+  private leaderChanged: Deferred<void> = deferred();
+  private stopped = false;
+
+  constructor(private readonly p: ProposerPorts) {
+    this.ids = new RequestIdGenerator(p.memberId);
+    this.deadlines = new Deadlines(p.requestTimeoutMs, ErrTimeout);
+  }
+
+  nextRequestId(): bigint {
+    return this.ids.next();
+  }
+
+  /**
+   * Proposes a request and resolves with its apply result. `raw`, when given, goes
+   * into the entry as it is (see encodeInternalRequestRaw): no second encoding.
+   */
+  async propose(body: InternalRequestBody, raw?: RawRequest): Promise<unknown> {
+    if (this.stopped) throw ErrStopped();
+    if (this.p.committedIndex() - this.p.appliedIndex() > MAX_GAP_BETWEEN_APPLY_AND_COMMIT_INDEX) throw ErrTooManyRequests();
+    const id = this.ids.next();
+    const data = raw
+      ? encodeInternalRequestRaw(id, raw.field, raw.bytes)
+      : encodeInternalRequest({ ...body, header: { ID: id } });
+    if (data.length > this.p.maxRequestBytes) throw ErrRequestTooLarge();
+    const d = deferred<ApplyResult>();
+    this.waiters.set(id, d);
+    const metrics = this.p.metrics;
+    metrics.proposalsPending.inc();
+    const deadline = Date.now() + this.p.requestTimeoutMs;
+    let result: ApplyResult;
+    const applied = this.deadlines.track(d);
+    applied.catch(() => {}); // it may time out while we still wait for a leader; handled below
+    try {
+      await this.proposeWhenLeaderKnown(data, deadline);
+      result = await applied;
+    } catch (err) {
+      if (!d.settled) d.resolve({ ok: false, error: toEtcdError(err) }); // nobody awaits `applied` now
+      metrics.proposalsFailed.inc();
+      throw err;
+    } finally {
+      this.waiters.delete(id);
+      metrics.proposalsPending.dec();
+    }
+    if (!result.ok) throw toEtcdError(result.error);
+    return result.value;
+  }
+
+  private async proposeWhenLeaderKnown(data: Uint8Array, deadline: number): Promise<void> {
+    for (;;) {
+      try {
+        this.p.propose(data);
+        return;
+      } catch (err) {
+        if (!(err instanceof ErrProposalDropped)) throw err;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0 || this.stopped) throw this.stopped ? ErrStopped() : ErrTimeout();
+      // No leader to take it (or a leadership transfer is under way): wait for one, briefly.
+      await this.leaderChange(Math.min(left, 50));
+    }
+  }
+
+  /** The applier's result for request `id`, to its proposer if that is this member. */
+  deliver(id: bigint, result: ApplyResult): void {
+    this.waiters.get(id)?.resolve(result);
+  }
+
+  /** A leader was elected or changed: proposals waiting for one go now. */
+  leaderElected(): void {
+    this.leaderChanged.resolve();
+    this.leaderChanged = deferred();
+  }
+
+  /** Resolves when a leader is elected or changes, or after timeoutMs. */
+  async leaderChange(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.leaderChanged.promise, new Promise((r) => (timer = setTimeout(r, Math.max(0, timeoutMs))))]);
+    clearTimeout(timer);
+  }
+
+  /** The member is stopping: new proposals fail with ErrStopped, and so do those waiting for a leader. */
+  refuseNew(): void {
+    this.stopped = true;
+  }
+
+  /** After the applier has drained: every proposal still waiting fails with `err`. */
+  failPending(err: EtcdError): void {
+    this.stopped = true;
+    this.deadlines.stop();
+    for (const d of this.waiters.values()) d.resolve({ ok: false, error: err });
+  }
+}
