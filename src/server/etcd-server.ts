@@ -37,15 +37,6 @@ function asIs(field: number, req: object): { field: number; bytes: Uint8Array } 
   return bytes && { field, bytes };
 }
 
-export interface ServerStatus {
-  leader: bigint;
-  raftIndex: number;
-  raftTerm: number;
-  raftAppliedIndex: number;
-  dbSize: number;
-  isLearner: boolean;
-}
-
 /** What composeServer hands the server. */
 export interface ServerParts {
   cfg: Config;
@@ -302,7 +293,8 @@ export class EtcdServer {
     return { contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() };
   }
 
-  async status(): Promise<ServerStatus> {
+  /** This member's Raft and store figures (Maintenance.Status; the shape is api/ports.ts MemberStatus). */
+  async status(): Promise<{ leader: bigint; raftIndex: number; raftTerm: number; raftAppliedIndex: number; dbSize: number; isLearner: boolean }> {
     const me = this.membership.get(this.memberId);
     return {
       leader: this.raft.leader,

@@ -3,10 +3,10 @@
 // These cases use the clock production uses (no injected clock) and step the
 // wall clock with a Date.now stub.
 
-import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Lessor, RateLimiter, monotonicClock, toLeaseId } from '../../src/lease/index.js';
-import { LeaseCoordinator, type LeaseHost } from '../../src/server/lease/index.js';
+import { LeaseCoordinator } from '../../src/server/lease/index.js';
+import { fakeLeaseHost } from './lease-helpers.js';
 
 const HOUR = 3_600_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -63,19 +63,7 @@ describe('lease deadlines ignore wall-clock steps', () => {
   it('a forwarded request gives up after the request timeout even while the wall clock stands still', async () => {
     const frozen = realNow();
     vi.spyOn(Date, 'now').mockImplementation(() => frozen);
-    const host: LeaseHost = {
-      logger: pino({ level: 'silent' }),
-      requestTimeoutMs: 100,
-      isLeader: () => false,
-      leader: () => 0n,
-      propose: async () => undefined,
-      waitAppliedCommitted: async () => undefined,
-      nextRequestId: () => 42n,
-      callPeer: async () => {
-        throw new Error('no peers');
-      },
-      leaderChange: (ms) => sleep(Math.min(ms, 20)),
-    };
+    const host = fakeLeaseHost({ requestTimeoutMs: 100, isLeader: () => false, leader: () => 0n });
     const coord = new LeaseCoordinator(host, () => new Lessor());
     const t0 = performance.now();
     const outcome = await Promise.race([coord.renew(5n).catch((e: Error) => e.message), sleep(1_000).then(() => 'still waiting after 1 s')]);

@@ -1,7 +1,9 @@
 // Shared helpers for the lease unit tests.
 
 import { seededRandom } from '../../src/raft/index.js';
+import { pino } from 'pino';
 import { Lessor, type LessorOptions, type LeaseId, type MonotonicClock, toLeaseId } from '../../src/lease/index.js';
+import type { LeaseHost } from '../../src/server/lease/index.js';
 
 export class FakeClock implements MonotonicClock {
   constructor(public t = 1_000_000) {}
@@ -41,3 +43,23 @@ export function newLessor(opts: LessorOptions = {}): { lessor: Lessor; clock: Fa
 
 /** Deterministic PRNG (the raft core's mulberry32) so a failing random test can be replayed. */
 export const rng = seededRandom;
+
+const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A LeaseHost for coordinator tests: a leader (id 1) with no peers to call; `over` changes any part. */
+export function fakeLeaseHost(over: Partial<LeaseHost> = {}): LeaseHost {
+  return {
+    logger: pino({ level: 'silent' }),
+    requestTimeoutMs: 1_000,
+    isLeader: () => true,
+    leader: () => 1n,
+    propose: async () => undefined,
+    waitAppliedCommitted: async () => undefined,
+    nextRequestId: () => 42n,
+    callPeer: async () => {
+      throw new Error('no peers');
+    },
+    leaderChange: (ms) => pause(Math.min(ms, 20)),
+    ...over,
+  };
+}

@@ -14,7 +14,7 @@ import { ErrNoLeader } from '../../src/server/errors.js';
 import type { HeaderSource, LeaseApi } from '../../src/server/api/ports.js';
 import { LeaseCoordinator, LeaseExpiryLoop, type LeaseHost, leasePeerService, type RenewResult } from '../../src/server/lease/index.js';
 import type { InternalRequestBody } from '../../src/server/proposal.js';
-import { newLessor } from './lease-helpers.js';
+import { fakeLeaseHost, newLessor } from './lease-helpers.js';
 
 const logger = pino({ level: 'silent' });
 const info: HeaderSource = { header: () => ({ clusterId: 1n, memberId: 2n, revision: 3n, raftTerm: 4n }) };
@@ -138,20 +138,7 @@ describe('LeaseKeepAlive stream (api/lease.ts)', () => {
 describe('LeaseCoordinator and peer service (lease/coordinator.ts, lease/peer-service.ts)', () => {
   function coordinator(over: Partial<LeaseHost> = {}): { coord: LeaseCoordinator; lessor: Lessor; host: LeaseHost } {
     const lessor = new Lessor({ minTtl: 1 });
-    const host: LeaseHost = {
-      logger,
-      requestTimeoutMs: 1_000,
-      isLeader: () => true,
-      leader: () => 1n,
-      propose: async () => undefined,
-      waitAppliedCommitted: async () => undefined,
-      nextRequestId: () => 42n,
-      callPeer: async () => {
-        throw new Error('no peers');
-      },
-      leaderChange: (ms) => sleep(Math.min(ms, 20)),
-      ...over,
-    };
+    const host = fakeLeaseHost({ logger, ...over });
     return { coord: new LeaseCoordinator(host, () => lessor), lessor, host };
   }
 
