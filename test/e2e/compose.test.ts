@@ -106,6 +106,11 @@ describe.runIf(RUN)('compose.yaml', () => {
     expect(get.stdout.trim()).toBe('v2');
   });
 
+  it('without --enable-pprof (not in compose.yaml) /debug/pprof/ is 404, as in etcd', async () => {
+    const res = await fetch(`http://127.0.0.1:${clientPort('etcd1')}/debug/pprof/`, { signal: AbortSignal.timeout(5_000) });
+    expect(res.status).toBe(404);
+  });
+
   it('each member keeps its data in its volume', () => {
     for (const [s, p] of procs) {
       const vol = (services[s]!.volumes as string[])[0]!.split(':')[0]!;
