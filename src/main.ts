@@ -7,6 +7,7 @@ import { composeServer } from './server/compose.js';
 import { createGrpcServer } from './server/api/grpc-server.js';
 import { listenClients, type ClientListener } from './server/client-listener.js';
 import { httpHandler } from './server/api/http.js';
+import { withPprof } from './server/api/pprof.js';
 import { ETCD_API_VERSION, ETCD_TS_VERSION } from './version.js';
 
 async function run(cfg: Config, logger: Logger): Promise<void> {
@@ -61,7 +62,7 @@ async function run(cfg: Config, logger: Logger): Promise<void> {
     { 'local-member-id': server.memberId.toString(16), 'cluster-id': server.clusterId.toString(16), name: cfg.name },
     'published local member to cluster through raft',
   );
-  listeners = await listenClients(cfg.listenClientUrls, grpcServer, httpHandler(api));
+  listeners = await listenClients(cfg.listenClientUrls, grpcServer, withPprof(cfg.enablePprof, httpHandler(api)));
   logger.info({ 'cluster-version': '3.4' }, 'enabled capabilities for version');
   for (const l of listeners) {
     logger.info({ address: l.address }, 'ready to serve client requests');

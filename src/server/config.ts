@@ -30,6 +30,8 @@ export interface Config {
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'fatal';
   /** Period of progress notifications to watchers that asked for them (etcd: 10 min, ≥ 100 ms). */
   watchProgressNotifyIntervalMs: number;
+  /** --enable-pprof: /debug/pprof/ on the client port (api/pprof.ts). */
+  enablePprof: boolean;
   /** Environment variables that were used, and ETCD_* ones that were not (etcd warns about those). */
   envUsed: string[];
   envUnknown: string[];
@@ -128,6 +130,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}): ParseRes
     strictReconfigCheck: bool(get('strict-reconfig-check')),
     logLevel: logLevel === 'panic' ? 'fatal' : (logLevel as Config['logLevel']),
     watchProgressNotifyIntervalMs: progressInterval(duration(get('experimental-watch-progress-notify-interval'), 'experimental-watch-progress-notify-interval')),
+    enablePprof: bool(get('enable-pprof')),
     envUsed,
     envUnknown,
   };

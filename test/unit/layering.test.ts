@@ -37,6 +37,7 @@ const KNOWN_CYCLES: { edge: string; why: string }[] = [
 const API_ENTRY_IMPORTS: ReadonlySet<string> = new Set([
   'src/main.ts -> src/server/api/grpc-server.ts',
   'src/main.ts -> src/server/api/http.ts',
+  'src/main.ts -> src/server/api/pprof.ts',
 ]);
 
 /** The concrete member and its assembly: what API adapters must not import (rule f). */
