@@ -6,13 +6,21 @@ import { createLogger, type Logger } from './server/logger.js';
 import { composeServer } from './server/compose.js';
 import { createGrpcServer } from './server/api/grpc-server.js';
 import { listenClients, type ClientListener } from './server/client-listener.js';
-import { httpHandler } from './server/api/http.js';
+import { httpHandler, withAccessControl } from './server/api/http.js';
+import { requestTimeoutMs } from './server/etcd-server.js';
+import { listenMetrics } from './server/metrics-listener.js';
 import { withPprof } from './server/api/pprof.js';
 import { ETCD_API_VERSION, ETCD_TS_VERSION } from './version.js';
 
 async function run(cfg: Config, logger: Logger): Promise<void> {
   for (const e of cfg.envUsed) logger.info({ env: e }, 'recognized and used environment variable');
   for (const e of cfg.envUnknown) logger.warn({ env: e }, 'unrecognized environment variable');
+  if (cfg.configFile) {
+    logger.info(
+      { path: cfg.configFile, 'ignored-keys': cfg.configFileUnknown },
+      'loaded server configuration, other configuration command line flags and environment variables will be ignored if provided',
+    );
+  }
   if (cfg.quotaBackendBytes !== DEFAULT_QUOTA_BYTES) {
     logger.warn(
       { 'quota-backend-bytes': cfg.quotaBackendBytes },
@@ -37,7 +45,12 @@ async function run(cfg: Config, logger: Logger): Promise<void> {
     metrics: server,
     limits: server.cfg,
   };
-  const grpcServer = createGrpcServer(api, logger);
+  const grpcServer = createGrpcServer(api, logger, {
+    maxConcurrentStreams: cfg.maxConcurrentStreams,
+    keepaliveMinTimeMs: cfg.grpcKeepaliveMinTimeMs,
+    keepaliveIntervalMs: cfg.grpcKeepaliveIntervalMs,
+    keepaliveTimeoutMs: cfg.grpcKeepaliveTimeoutMs,
+  });
   let listeners: ClientListener[] = [];
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
@@ -62,10 +75,13 @@ async function run(cfg: Config, logger: Logger): Promise<void> {
     { 'local-member-id': server.memberId.toString(16), 'cluster-id': server.clusterId.toString(16), name: cfg.name },
     'published local member to cluster through raft',
   );
-  listeners = await listenClients(cfg.listenClientUrls, grpcServer, withPprof(cfg.enablePprof, httpHandler(api)));
+  const timeouts = { requestTimeoutMs: requestTimeoutMs(cfg) };
+  const access = { cors: cfg.cors, hostWhitelist: cfg.hostWhitelist };
+  listeners = await listenClients(cfg.listenClientUrls, grpcServer, withAccessControl(withPprof(cfg.enablePprof, httpHandler(api, timeouts)), access));
+  listeners.push(...(await listenMetrics(cfg.listenMetricsUrls, httpHandler(api, { ...timeouts, metricsOnly: true }))));
   logger.info({ 'cluster-version': '3.4' }, 'enabled capabilities for version');
   for (const l of listeners) {
-    logger.info({ address: l.address }, 'ready to serve client requests');
+    logger.info({ address: l.address }, l.metrics ? 'serving metrics and health' : 'ready to serve client requests');
   }
 }
 

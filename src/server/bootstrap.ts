@@ -10,7 +10,8 @@ import { MemoryStorage, RawNode, seededRandom } from '../raft/index.js';
 import { WireReader, WireWriter } from '../pb/wire.js';
 import { type Snapshot } from '../raft/types.js';
 import { Snapshotter, WAL, WalSnapshotNotFoundError } from '../wal/index.js';
-import type { Config } from './config.js';
+import { type Config, urlString } from './config.js';
+import { membersOf, standaloneEntries } from './force-new-cluster.js';
 import { clusterIdFor, memberIdFor } from './ids.js';
 import { encodeMemberContext } from './membership.js';
 
@@ -81,13 +82,31 @@ export async function bootstrap(cfg: Config, logger: Logger): Promise<Booted> {
 
   if (await WAL.exists(dirs.walDir)) {
     const { snapshot, opened } = await openFromNewestSnapshot(dirs.walDir, snapshotter, logger);
-    const { wal, metadata, hardState, entries } = opened;
+    const { wal, metadata, hardState } = opened;
+    let { entries } = opened;
     const { memberId, clusterId } = decodeMetadata(metadata);
     const storage = new MemoryStorage();
     if (snapshot) storage.applySnapshot(snapshot);
     // Commit-index-only hard states are not written on their own (raft-node.ts), so the
     // last one on disk may trail a snapshot taken since; a snapshot is committed state.
     if (snapshot && hardState.commit < snapshot.metadata.index) hardState.commit = snapshot.metadata.index;
+    if (cfg.forceNewCluster) {
+      entries = entries.filter((e) => e.index <= hardState.commit);
+      const forced = standaloneEntries({
+        self: memberId,
+        members: membersOf(snapshot?.metadata.confState, entries),
+        commit: hardState.commit,
+        term: hardState.term,
+        selfContext: encodeMemberContext({ id: memberId, name: cfg.name, peerURLs: cfg.initialAdvertisePeerUrls.map(urlString), isLearner: false }),
+      });
+      if (forced.length > 0) hardState.commit = forced[forced.length - 1]!.index;
+      await wal.save(hardState, forced);
+      entries = [...entries, ...forced];
+      logger.warn(
+        { 'local-member-id': memberId.toString(16), 'removed-members': forced.length, 'commit-index': hardState.commit },
+        'forcing restart member in a one-member cluster (--force-new-cluster)',
+      );
+    }
     storage.setHardState(hardState);
     storage.append(entries);
     logger.info(

@@ -12,6 +12,8 @@ const H2_PREFACE_START = Buffer.from('PRI');
 
 export interface ClientListener {
   address: string;
+  /** A --listen-metrics-urls listener (metrics-listener.ts). */
+  metrics?: boolean;
   close(): Promise<void>;
 }
 

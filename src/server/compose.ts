@@ -30,6 +30,10 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
   const fatalStop = fatalStopper({ logger, stop: () => server?.stop() ?? Promise.resolve(), exit: (code) => process.exit(code) });
   const storeOpts: MvccOptions = {
     logger,
+    // --backend-batch-interval / --backend-batch-limit (0: the store's defaults) and the compaction batch size.
+    ...(cfg.backendBatchIntervalMs > 0 ? { flushIntervalMs: cfg.backendBatchIntervalMs } : {}),
+    ...(cfg.backendBatchLimit > 0 ? { flushMaxOps: cfg.backendBatchLimit } : {}),
+    ...(cfg.compactionBatchLimit > 0 ? { compactBatchLimit: cfg.compactionBatchLimit } : {}),
     onStorageFailure: (err) => fatalStop(err, { reason: 'storage failed' }),
   };
   // Replaced as a whole when a snapshot from the leader is installed.
@@ -92,6 +96,8 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
       membership,
       confState: () => confState,
       logger,
+      maxSnapshots: cfg.maxSnapshots,
+      maxWals: cfg.maxWals,
     },
     booted.snapshot?.metadata.index ?? 0,
   );

@@ -4,6 +4,7 @@
 // and a fatal error when both are given.
 
 import { FLAG_BY_NAME, FLAGS, type FlagSpec, flagToEnv } from './flags.js';
+import { ConfigFileError, readConfigFile } from './config-file.js';
 
 export class ConfigError extends Error {}
 
@@ -32,6 +33,36 @@ export interface Config {
   watchProgressNotifyIntervalMs: number;
   /** --enable-pprof: /debug/pprof/ on the client port (api/pprof.ts). */
   enablePprof: boolean;
+  /** --force-new-cluster: restart as a one-member cluster, keeping the data (force-new-cluster.ts). */
+  forceNewCluster: boolean;
+  /** --max-snapshots / --max-wals: files kept (0: all). */
+  maxSnapshots: number;
+  maxWals: number;
+  /** --backend-batch-interval / --backend-batch-limit: the store's batch commits (0: 100 ms / 10 000 writes). */
+  backendBatchIntervalMs: number;
+  backendBatchLimit: number;
+  /** --experimental-compaction-batch-limit: revisions deleted per compaction batch. */
+  compactionBatchLimit: number;
+  /** --experimental-warning-apply-duration: applies slower than this are logged. */
+  warningApplyDurationMs: number;
+  /** --max-concurrent-streams and the --grpc-keepalive-* durations (0: disabled). */
+  maxConcurrentStreams: number;
+  grpcKeepaliveMinTimeMs: number;
+  grpcKeepaliveIntervalMs: number;
+  grpcKeepaliveTimeoutMs: number;
+  /** --metrics: 'extensive' adds the server-side gRPC handling-time histograms. */
+  metrics: 'basic' | 'extensive';
+  /** --listen-metrics-urls: extra HTTP listeners for /metrics and /health. */
+  listenMetricsUrls: URL[];
+  /** --cors and --host-whitelist (empty or "*": all). */
+  cors: string[];
+  hostWhitelist: string[];
+  /** --initial-election-tick-advance: a fresh member's first election comes after one tick instead of a whole timeout. */
+  initialElectionTickAdvance: boolean;
+  /** --config-file, when the configuration came from one (flags and ETCD_* were then ignored). */
+  configFile: string;
+  /** Keys of the config file etcd does not know (ignored, as etcd does). */
+  configFileUnknown: string[];
   /** Environment variables that were used, and ETCD_* ones that were not (etcd warns about those). */
   envUsed: string[];
   envUnknown: string[];
@@ -64,6 +95,22 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}): ParseRes
     given.set(name, value); // as in Go's flag package, the last one wins
   }
 
+  if (bool(given.get('help') ?? 'false')) return { kind: 'help' };
+  if (bool(given.get('version') ?? 'false')) return { kind: 'version' };
+  // As etcd: a configuration file replaces the command line and the environment.
+  const configFile = given.get('config-file') || env[flagToEnv('config-file')] || '';
+  if (configFile !== '') {
+    let file;
+    try {
+      file = readConfigFile(configFile);
+    } catch (err) {
+      if (err instanceof ConfigFileError) throw new ConfigError(err.message);
+      throw err;
+    }
+    for (const [name, value] of file.values) checkValue(FLAG_BY_NAME.get(name)!, value);
+    return { kind: 'run', config: build(file.values, [], [], configFile, file.unknown) };
+  }
+
   const envUsed: string[] = [];
   for (const spec of FLAGS) {
     const key = flagToEnv(spec.name);
@@ -81,13 +128,13 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}): ParseRes
   const envUnknown = Object.keys(env).filter((k) => k.startsWith('ETCD_') && !known.has(k));
 
   for (const [name, value] of given) checkValue(FLAG_BY_NAME.get(name)!, value);
+  return { kind: 'run', config: build(given, envUsed, envUnknown, '', []) };
+}
 
+function build(given: Map<string, string>, envUsed: string[], envUnknown: string[], configFile: string, configFileUnknown: string[]): Config {
   const get = (name: string): string => given.get(name) ?? FLAG_BY_NAME.get(name)!.default;
-  if (bool(get('help'))) return { kind: 'help' };
-  if (bool(get('version'))) return { kind: 'version' };
-
   const name = get('name');
-  const dataDir = given.get('data-dir') ?? `${name}.etcd`;
+  const dataDir = given.get('data-dir') || `${name}.etcd`;
   const heartbeatMs = int(get('heartbeat-interval'), 'heartbeat-interval');
   const electionMs = int(get('election-timeout'), 'election-timeout');
   if (heartbeatMs <= 0) throw new ConfigError('--heartbeat-interval must be > 0');
@@ -103,7 +150,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}): ParseRes
   if (state !== 'new' && state !== 'existing') {
     throw new ConfigError(`invalid value "${state}" for flag -initial-cluster-state: valid values are "new", "existing"`);
   }
-  const logLevel = get('log-level');
+  const logLevel = bool(get('debug')) ? 'debug' : get('log-level');
   if (!['debug', 'info', 'warn', 'error', 'panic', 'fatal'].includes(logLevel)) {
     throw new ConfigError(`unknown log level: ${logLevel}`);
   }
@@ -131,6 +178,24 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}): ParseRes
     logLevel: logLevel === 'panic' ? 'fatal' : (logLevel as Config['logLevel']),
     watchProgressNotifyIntervalMs: progressInterval(duration(get('experimental-watch-progress-notify-interval'), 'experimental-watch-progress-notify-interval')),
     enablePprof: bool(get('enable-pprof')),
+    forceNewCluster: bool(get('force-new-cluster')),
+    maxSnapshots: nonNegative(get('max-snapshots'), 'max-snapshots'),
+    maxWals: nonNegative(get('max-wals'), 'max-wals'),
+    backendBatchIntervalMs: duration(get('backend-batch-interval'), 'backend-batch-interval'),
+    backendBatchLimit: int(get('backend-batch-limit'), 'backend-batch-limit'),
+    compactionBatchLimit: int(get('experimental-compaction-batch-limit'), 'experimental-compaction-batch-limit'),
+    warningApplyDurationMs: duration(get('experimental-warning-apply-duration'), 'experimental-warning-apply-duration'),
+    maxConcurrentStreams: nonNegative(get('max-concurrent-streams'), 'max-concurrent-streams'),
+    grpcKeepaliveMinTimeMs: duration(get('grpc-keepalive-min-time'), 'grpc-keepalive-min-time'),
+    grpcKeepaliveIntervalMs: duration(get('grpc-keepalive-interval'), 'grpc-keepalive-interval'),
+    grpcKeepaliveTimeoutMs: duration(get('grpc-keepalive-timeout'), 'grpc-keepalive-timeout'),
+    metrics: get('metrics') as Config['metrics'],
+    listenMetricsUrls: urls(get('listen-metrics-urls'), 'listen-metrics-urls'),
+    cors: list(get('cors')),
+    hostWhitelist: list(get('host-whitelist')),
+    initialElectionTickAdvance: bool(get('initial-election-tick-advance')),
+    configFile,
+    configFileUnknown,
     envUsed,
     envUnknown,
   };
@@ -150,7 +215,17 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}): ParseRes
       `--initial-cluster has ${name}=${mine.join(',')} but missing from --initial-advertise-peer-urls=${adv.join(',')}`,
     );
   }
-  return { kind: 'run', config: cfg };
+  return cfg;
+}
+
+function list(v: string): string[] {
+  return v.split(',').map((x) => x.trim()).filter((x) => x !== '');
+}
+
+function nonNegative(v: string, name: string): number {
+  const n = int(v, name);
+  if (n < 0) throw new ConfigError(`invalid value "${v}" for flag -${name}: value out of range`);
+  return n;
 }
 
 function checkValue(spec: FlagSpec, value: string): void {
@@ -179,8 +254,17 @@ function checkValue(spec: FlagSpec, value: string): void {
   if (spec.name === 'logger' && !['zap', 'capnslog'].includes(value)) {
     throw new ConfigError(`invalid logger type: ${value}`);
   }
-  if (spec.name === 'log-outputs' && !['default', 'stderr'].includes(value)) {
-    throw new ConfigError(`--log-outputs=${value} is not supported by etcd-ts yet (only stderr)`);
+  if (spec.name === 'metrics' && !['basic', 'extensive'].includes(value)) {
+    throw new ConfigError(`unknown metrics: ${value}`);
+  }
+  if ((spec.name === 'log-outputs' || spec.name === 'log-output') && !['default', 'stderr'].includes(value)) {
+    throw new ConfigError(`--${spec.name}=${value} is not supported by etcd-ts yet (only stderr)`);
+  }
+  if (spec.name === 'experimental-enable-v2v3' && value !== '') {
+    throw new ConfigError('--experimental-enable-v2v3 is not supported: etcd-ts serves only the v3 API');
+  }
+  if (spec.name === 'experimental-backend-bbolt-freelist-type' && !['array', 'map'].includes(value)) {
+    throw new ConfigError(`invalid value "${value}" for flag -${spec.name}: 'array' or 'map'`);
   }
   if (spec.name === 'enable-v2' && bool(value)) {
     throw new ConfigError('--enable-v2 is not supported: etcd-ts serves only the v3 API');

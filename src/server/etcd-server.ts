@@ -183,6 +183,11 @@ export class EtcdServer {
     return this.raft.leader;
   }
 
+  /** Whether this member is a learner, as the applied membership says (/readyz non_learner). */
+  isLearner(): boolean {
+    return this.membership.get(this.memberId)?.isLearner ?? false;
+  }
+
   get isLeader(): boolean {
     return this.raft.isLeader;
   }

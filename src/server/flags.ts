@@ -1,7 +1,9 @@
 // etcd's command-line flags: names, defaults, and which ones etcd-ts honours.
 // Operators keep their scripts, so every flag etcd 3.4 knows is known here too:
-// a supported flag is parsed and used, an unsupported one is refused with a clear
-// message (never silently ignored), and a flag etcd does not have is an error.
+// a supported flag is parsed and used (or, where it has no meaning for etcd-ts,
+// accepted for a reason the README's flags table gives), one whose feature comes
+// with its own issue (TLS, auth, discovery, proxy) is refused with a clear message
+// unless set to its default, and a flag etcd does not have is an error.
 
 export type FlagKind = 'string' | 'int' | 'bool' | 'urls' | 'duration';
 
@@ -59,15 +61,15 @@ export const FLAGS: FlagSpec[] = [
   s('enable-pprof', 'bool', 'false', 'Enable runtime profiling data via HTTP server. Address is at client URL + "/debug/pprof/" (V8 CPU profiles and heap snapshots).'),
   s('version', 'bool', 'false', 'Print the version and exit.'),
   s('help', 'bool', 'false', 'Show this help and exit.'),
-  later('initial-election-tick-advance', 'bool', 'true', ['true', 'false']),
-  later('max-snapshots', 'int', '5'),
-  later('max-wals', 'int', '5'),
-  later('backend-batch-interval', 'duration', ''),
-  later('backend-batch-limit', 'int', '0'),
-  later('max-concurrent-streams', 'int', 'math.MaxUint32'),
-  later('grpc-keepalive-min-time', 'duration', '5s'),
-  later('grpc-keepalive-interval', 'duration', '2h'),
-  later('grpc-keepalive-timeout', 'duration', '20s'),
+  s('initial-election-tick-advance', 'bool', 'true', 'Whether to fast-forward initial election ticks on boot for faster election.'),
+  s('max-snapshots', 'int', '5', 'Maximum number of snapshot files to retain (0 is unlimited).'),
+  s('max-wals', 'int', '5', 'Maximum number of wal files to retain (0 is unlimited).'),
+  s('backend-batch-interval', 'duration', '0', 'BackendBatchInterval is the maximum time before commit the backend transaction (0: 100ms).'),
+  s('backend-batch-limit', 'int', '0', 'BackendBatchLimit is the maximum operations before commit the backend transaction (0: 10000).'),
+  s('max-concurrent-streams', 'int', '4294967295', 'Maximum concurrent streams that each client can open at a time.'),
+  s('grpc-keepalive-min-time', 'duration', '5s', 'Minimum interval duration that a client should wait before pinging server.'),
+  s('grpc-keepalive-interval', 'duration', '2h', 'Frequency duration of server-to-client ping to check if a connection is alive (0 to disable).'),
+  s('grpc-keepalive-timeout', 'duration', '20s', 'Additional duration of wait before closing a non-responsive connection (0 to disable).'),
   later('discovery', 'string', ''),
   later('discovery-fallback', 'string', 'proxy'),
   later('discovery-proxy', 'string', ''),
@@ -91,13 +93,13 @@ export const FLAGS: FlagSpec[] = [
   later('peer-auto-tls', 'bool', 'false'),
   later('peer-crl-file', 'string', ''),
   later('cipher-suites', 'string', ''),
-  later('cors', 'string', '*'),
-  later('host-whitelist', 'string', '*'),
+  s('cors', 'string', '*', 'Comma-separated white list of origins for CORS, or cross-origin resource sharing, (empty or * means allow all).'),
+  s('host-whitelist', 'string', '*', 'Acceptable hostnames from HTTP client requests, if server is not secure (empty means allow all).'),
   later('auth-token', 'string', 'simple'),
   later('bcrypt-cost', 'int', '10'),
   later('auth-token-ttl', 'int', '300'),
-  later('metrics', 'string', 'basic'),
-  later('listen-metrics-urls', 'urls', ''),
+  s('metrics', 'string', 'basic', "Set level of detail for exported metrics, specify 'extensive' to include server side grpc histogram metrics."),
+  s('listen-metrics-urls', 'urls', '', 'List of URLs to listen on for the metrics and health endpoints.'),
   later('proxy', 'string', 'off'),
   later('proxy-failure-wait', 'int', '5000'),
   later('proxy-refresh-interval', 'int', '30000'),
@@ -106,18 +108,22 @@ export const FLAGS: FlagSpec[] = [
   later('proxy-read-timeout', 'int', '0'),
   later('experimental-initial-corrupt-check', 'bool', 'false'),
   later('experimental-corrupt-check-time', 'duration', '0s'),
-  later('experimental-enable-v2v3', 'string', ''),
-  later('experimental-backend-bbolt-freelist-type', 'string', 'array'),
+  s('experimental-enable-v2v3', 'string', '', 'v3 prefix for serving emulated v2 state; etcd-ts has no v2 API, so only empty is accepted.'),
+  s('experimental-backend-bbolt-freelist-type', 'string', 'array', "bbolt's freelist type ('array' or 'map'); accepted, meaningless for the LevelDB backend."),
   // Long leases' remaining TTL is always checkpointed through Raft (what `true` asks for);
   // `false`, etcd 3.4's default, is accepted because checkpointing only ever keeps a lease longer.
   later('experimental-enable-lease-checkpoint', 'bool', 'false', ['false', 'true']),
-  later('experimental-compaction-batch-limit', 'int', '1000'),
-  later('experimental-peer-skip-client-san-verification', 'bool', 'false'),
-  later('experimental-warning-apply-duration', 'duration', '100ms'),
-  later('force-new-cluster', 'bool', 'false'),
-  later('debug', 'bool', 'false'),
-  later('log-package-levels', 'string', ''),
-  later('config-file', 'string', ''),
+  s('experimental-enable-lease-checkpoint-persist', 'bool', 'false', 'Remaining TTLs of checkpointed leases are always kept across restarts by etcd-ts; accepted.'),
+  s('experimental-compaction-batch-limit', 'int', '1000', 'Sets the maximum revisions deleted in each compaction batch.'),
+  s('experimental-peer-skip-client-san-verification', 'bool', 'false', 'Skip verification of SAN field in client certificate for peer connections; accepted, meaningless without peer TLS.'),
+  s('experimental-warning-apply-duration', 'duration', '100ms', 'Time duration after which a warning is generated if request takes more time.'),
+  s('force-new-cluster', 'bool', 'false', 'Force to create a new one member cluster.'),
+  s('debug', 'bool', 'false', 'Enable debug-level logging for etcd (same as --log-level=debug).'),
+  s('log-package-levels', 'string', '', "capnslog's per-package levels; accepted, etcd-ts has one logger (use --log-level)."),
+  s('log-output', 'string', 'default', "Deprecated in etcd 3.4 for --log-outputs; accepted ('default' and 'stderr')."),
+  s('enable-grpc-gateway', 'bool', 'true', 'Enable GRPC gateway (the /v3 JSON gateway comes with its own issue).'),
+  s('unsafe-no-fsync', 'bool', 'false', 'Disables fsync, unsafe, will cause data loss; accepted, etcd-ts always fsyncs its WAL.'),
+  s('config-file', 'string', '', 'Path to the server configuration file. Note that if a configuration file is provided, other command line flags and environment variables will be ignored.'),
 ];
 
 export const FLAG_BY_NAME = new Map(FLAGS.map((f) => [f.name, f]));

@@ -19,7 +19,8 @@ import { encodeSnapshotData } from './snapshot-data.js';
 
 /** Entries kept in memory below a snapshot so a lagging follower can still be fed from the log. */
 export const CATCH_UP_ENTRIES = 5000;
-const SNAPSHOT_FILES_KEPT = 5;
+/** etcd's --max-snapshots and --max-wals defaults. */
+const FILES_KEPT = 5;
 
 export interface LogCompactorDeps {
   snapshotCount: number;
@@ -31,6 +32,9 @@ export interface LogCompactorDeps {
   membership: Membership;
   confState: () => ConfState;
   logger: Logger;
+  /** --max-snapshots / --max-wals: files kept (0: all, as in etcd); default 5 each. */
+  maxSnapshots?: number;
+  maxWals?: number;
 }
 
 export class LogCompactor {
@@ -73,8 +77,10 @@ export class LogCompactor {
       const compactTo = index - CATCH_UP_ENTRIES;
       if (compactTo >= this.d.storage.firstIndex()) this.d.storage.compact(compactTo);
     }
-    await this.d.wal.releaseTo(index);
-    await this.d.snapshotter.purge(SNAPSHOT_FILES_KEPT);
+    const maxWals = this.d.maxWals ?? FILES_KEPT;
+    if (maxWals > 0) await this.d.wal.releaseTo(index, maxWals);
+    const maxSnapshots = this.d.maxSnapshots ?? FILES_KEPT;
+    if (maxSnapshots > 0) await this.d.snapshotter.purge(maxSnapshots);
     this.d.logger.info(
       { 'snapshot-index': index, term: snap.metadata.term, took: `${(performance.now() - started).toFixed(1)}ms` },
       'saved snapshot',

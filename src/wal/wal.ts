@@ -233,7 +233,7 @@ export class WAL {
    * all older than the newest segment whose first index is ≤ index. Call it only
    * once the snapshot at `index` and its marker are durable.
    */
-  async releaseTo(index: number): Promise<void> {
+  async releaseTo(index: number, maxFiles = 0): Promise<void> {
     const segs = await listSegments(this.dir);
     let keepFrom = 0;
     for (let i = segs.length - 1; i >= 0; i--) {
@@ -242,6 +242,8 @@ export class WAL {
         break;
       }
     }
+    // --max-wals: of the segments no longer needed, only as many go as leave maxFiles (0: none kept back).
+    if (maxFiles > 0) keepFrom = Math.min(keepFrom, Math.max(0, segs.length - maxFiles));
     const doomed = segs.slice(0, keepFrom).filter((s) => s.seq < this.seq);
     if (doomed.length === 0) return;
     for (const s of doomed) await unlink(join(this.dir, s.name));

@@ -14,13 +14,34 @@ import type { ClientApi } from './ports.js';
 /** etcd allows this much gRPC framing on top of --max-request-bytes. */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
 
-export function createGrpcServer(api: ClientApi, logger: Logger): grpc.Server {
-  const g = new grpc.Server({
+/** --max-concurrent-streams and --grpc-keepalive-* (etcd's defaults when absent). */
+export interface GrpcTransportOptions {
+  maxConcurrentStreams?: number;
+  /** A client pinging more often than this is told to go away. */
+  keepaliveMinTimeMs?: number;
+  /** Server-to-client pings on an idle connection (0: none). */
+  keepaliveIntervalMs?: number;
+  /** How long a ping may go unanswered before the connection is closed. */
+  keepaliveTimeoutMs?: number;
+}
+
+export function grpcServerOptions(api: ClientApi, t: GrpcTransportOptions = {}): grpc.ServerOptions {
+  const opts: grpc.ServerOptions = {
     'grpc.max_receive_message_length': api.limits.maxRequestBytes + GRPC_OVERHEAD_BYTES,
     'grpc.max_send_message_length': 2 ** 31 - 1,
     'grpc.keepalive_permit_without_calls': 1,
-    'grpc.http2.min_ping_interval_without_data_ms': 5000,
-  });
+    'grpc.http2.min_ping_interval_without_data_ms': t.keepaliveMinTimeMs ?? 5000,
+    'grpc.max_concurrent_streams': Math.min(t.maxConcurrentStreams ?? 2 ** 32 - 1, 2 ** 31 - 1),
+  };
+  const interval = t.keepaliveIntervalMs ?? 2 * 3_600_000;
+  if (interval > 0) opts['grpc.keepalive_time_ms'] = interval;
+  const timeout = t.keepaliveTimeoutMs ?? 20_000;
+  if (timeout > 0) opts['grpc.keepalive_timeout_ms'] = timeout;
+  return opts;
+}
+
+export function createGrpcServer(api: ClientApi, logger: Logger, transport: GrpcTransportOptions = {}): grpc.Server {
+  const g = new grpc.Server(grpcServerOptions(api, transport));
   const built: Partial<Record<keyof ApiServices, grpc.UntypedServiceImplementation>> = {
     KV: kvService(api.kv, api.limits, logger),
     Maintenance: maintenanceService(api.maintenance, api.info, api.limits, logger),

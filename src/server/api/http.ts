@@ -1,70 +1,63 @@
-// Plain HTTP on the client port: /health and /version as etcd 3.4 answers them;
-// /metrics in Prometheus text format. (The /v3 JSON gateway comes with its issue,
+// Plain HTTP on the client port: /health, /livez, /readyz (health.ts) and
+// /version as etcd answers them; /metrics in Prometheus text format. The same
+// handler, metricsOnly, serves --listen-metrics-urls (/metrics and /health). (The /v3 JSON gateway comes with its issue,
 // over the handlers the gRPC services use.)
 
 import type * as http from 'node:http';
 import { ETCD_API_VERSION, ETCD_CLUSTER_VERSION } from '../../version.js';
+import { goError, reply } from './access.js';
+import { HealthProbes } from './health.js';
 import type { HealthSource, MetricsSource } from './ports.js';
 
-function reply(res: http.ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
-  res.writeHead(status, {
-    'Content-Type': type,
-    'Content-Length': Buffer.byteLength(body),
-    'Access-Control-Allow-Origin': '*',
-    'Access-Control-Allow-Methods': 'POST, GET, OPTIONS, PUT, DELETE',
-    'Access-Control-Allow-Headers': 'accept, content-type, authorization',
-  });
-  res.end(body);
+export { withAccessControl } from './access.js';
+
+export interface HttpHandlerOptions {
+  /** Bound on the reads /health, /livez and /readyz make (etcd: the request timeout). */
+  requestTimeoutMs?: number;
+  /** The metrics listeners (--listen-metrics-urls) serve /metrics and /health only. */
+  metricsOnly?: boolean;
 }
 
-export function httpHandler(api: { health: HealthSource; metrics: MetricsSource }): http.RequestListener {
+export function httpHandler(
+  api: { health: HealthSource; metrics: MetricsSource },
+  opts: HttpHandlerOptions = {},
+): http.RequestListener {
+  const probes = new HealthProbes(api.health, opts.requestTimeoutMs);
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://local');
+    if (url.pathname === '/health' || (!opts.metricsOnly && /^\/(livez|readyz)(\/|$)/.test(url.pathname))) {
+      if (req.method !== 'GET') {
+        res.setHeader('Allow', 'GET');
+        return goError(res, 405, 'Method Not Allowed');
+      }
+      void probes.answer(url.pathname, url.searchParams).then((a) => {
+        if (!a) return goError(res, 404, '404 page not found');
+        if (a.error) res.setHeader('X-Content-Type-Options', 'nosniff');
+        reply(res, a.status, a.body);
+      });
+      return;
+    }
+    if (opts.metricsOnly && url.pathname !== '/metrics') return goError(res, 404, '404 page not found');
     switch (url.pathname) {
-      case '/health':
-        if (req.method !== 'GET') return reply(res, 405, 'Method Not Allowed');
-        void health(api.health, url).then(([ok, reason]) => {
-          const body = ok ? '{"health":"true"}' : JSON.stringify({ health: 'false', reason });
-          reply(res, ok ? 200 : 503, body);
-        });
-        return;
       case '/metrics':
-        if (req.method !== 'GET') return reply(res, 405, 'Method Not Allowed');
         void api.metrics.scrapeMetrics().then(
           (m) => reply(res, 200, m.body, m.contentType),
           (err: Error) => reply(res, 500, err.message),
         );
         return;
       case '/version':
-        if (req.method !== 'GET') return reply(res, 405, 'Method Not Allowed');
-        return reply(res, 200, JSON.stringify({ etcdserver: ETCD_API_VERSION, etcdcluster: ETCD_CLUSTER_VERSION }));
+        return versionReply(req, res);
       default:
-        return reply(res, 404, '404 page not found\n');
+        return goError(res, 404, '404 page not found');
     }
   };
 }
 
-/** Healthy: a leader is known and a read can be served (linearizable unless ?serializable=true). */
-async function health(source: HealthSource, url: URL): Promise<[boolean, string]> {
-  if (source.leader === 0n) return [false, 'RAFT NO LEADER'];
-  try {
-    await source.range({
-      key: Buffer.from('health'),
-      rangeEnd: Buffer.alloc(0),
-      limit: 0n,
-      revision: 0n,
-      sortOrder: 0,
-      sortTarget: 0,
-      serializable: url.searchParams.get('serializable') === 'true',
-      keysOnly: false,
-      countOnly: false,
-      minModRevision: 0n,
-      maxModRevision: 0n,
-      minCreateRevision: 0n,
-      maxCreateRevision: 0n,
-    });
-    return [true, ''];
-  } catch (err) {
-    return [false, `RANGE ERROR:${(err as Error).message}`];
+/** GET /version, on the client and the peer port: {"etcdserver":…,"etcdcluster":…} as JSON. */
+export function versionReply(req: http.IncomingMessage, res: http.ServerResponse): void {
+  if (req.method !== 'GET') {
+    res.setHeader('Allow', 'GET');
+    return goError(res, 405, 'Method Not Allowed');
   }
+  reply(res, 200, JSON.stringify({ etcdserver: ETCD_API_VERSION, etcdcluster: ETCD_CLUSTER_VERSION }), 'application/json');
 }

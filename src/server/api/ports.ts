@@ -136,10 +136,14 @@ export interface MetricsSource {
   scrapeMetrics(): Promise<{ contentType: string; body: string }>;
 }
 
-/** /health: a leader is known and a read can be served. */
+/** /health, /livez, /readyz (api/health.ts): a leader is known, reads can be served, no alarm. */
 export interface HealthSource {
   readonly leader: bigint;
   range(req: pb.RangeRequest): Promise<unknown>;
+  /** Names of the active alarms ("NOSPACE", "CORRUPT", as etcd's AlarmType); absent: none. */
+  activeAlarms?(): string[];
+  /** True while this member is a learner (/readyz non_learner); absent: never. */
+  isLearner?(): boolean;
 }
 
 /** Everything the client port serves, port by port (main.ts builds it from the EtcdServer). */
