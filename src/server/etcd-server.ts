@@ -18,6 +18,7 @@ import { type Config, urlString } from './config.js';
 import { deleteToPb, putToPb, rangeFromPb, rangeToPb, txnToPb } from './kv-convert.js';
 import type { InternalRequestBody } from './proposal.js';
 import { ErrStopped, EtcdError } from './errors.js';
+import { moveLeader } from './leader-transfer.js';
 import type { LogCompactor } from './log-compactor.js';
 import type { Member, Membership } from './membership.js';
 import { ServerMetrics } from './metrics.js';
@@ -304,6 +305,32 @@ export class EtcdServer {
       dbSize: await this.store.dbSize(),
       isLearner: me?.isLearner ?? false,
     };
+  }
+
+  /** Maintenance.MoveLeader (leader-transfer.ts); `deadline` is the caller's, in epoch ms. */
+  moveLeader(target: bigint, deadline: number): Promise<void> {
+    if (this.stopped) return Promise.reject(ErrStopped());
+    return moveLeader(
+      {
+        memberId: this.memberId,
+        leader: () => this.raft.leader,
+        member: (id) => this.membership.get(id),
+        transferLeadership: (to) => this.raft.transferLeadership(to),
+        tickMs: this.cfg.heartbeatMs,
+      },
+      target,
+      deadline,
+      this.logger,
+    );
+  }
+
+  /** Maintenance.Defragment: compacts the backend's files; reads, writes and watches go on meanwhile. */
+  async defragment(): Promise<void> {
+    if (this.stopped) throw ErrStopped();
+    this.logger.info({}, 'starting defragment');
+    const started = Date.now();
+    await this.store.defragment();
+    this.logger.info({ tookMs: Date.now() - started }, 'finished defragment');
   }
 
   /**
