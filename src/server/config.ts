@@ -3,6 +3,7 @@
 // dashes, environment variables only for flags not given on the command line,
 // and a fatal error when both are given.
 
+import { parseCompactionRetention, type AutoCompactionConfig } from './auto-compactor.js';
 import { FLAG_BY_NAME, FLAGS, type FlagSpec, flagToEnv } from './flags.js';
 
 export class ConfigError extends Error {}
@@ -30,6 +31,8 @@ export interface Config {
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'fatal';
   /** Period of progress notifications to watchers that asked for them (etcd: 10 min, ≥ 100 ms). */
   watchProgressNotifyIntervalMs: number;
+  /** --auto-compaction-mode / --auto-compaction-retention (auto-compactor.ts); retention 0: off. */
+  autoCompaction: AutoCompactionConfig;
   /** Environment variables that were used, and ETCD_* ones that were not (etcd warns about those). */
   envUsed: string[];
   envUnknown: string[];
@@ -127,6 +130,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}): ParseRes
     preVote: bool(get('pre-vote')),
     strictReconfigCheck: bool(get('strict-reconfig-check')),
     logLevel: logLevel === 'panic' ? 'fatal' : (logLevel as Config['logLevel']),
+    autoCompaction: autoCompaction(get('auto-compaction-mode'), get('auto-compaction-retention')),
     watchProgressNotifyIntervalMs: progressInterval(duration(get('experimental-watch-progress-notify-interval'), 'experimental-watch-progress-notify-interval')),
     envUsed,
     envUnknown,
@@ -277,4 +281,12 @@ export function usage(): string {
   lines.push('', 'Known etcd flags that etcd-ts does not support yet (refused when set to another value):');
   lines.push('  ' + FLAGS.filter((f) => !f.supported).map((f) => `--${f.name}`).join(' '));
   return lines.join('\n') + '\n';
+}
+
+function autoCompaction(mode: string, retention: string): AutoCompactionConfig {
+  try {
+    return parseCompactionRetention(mode, retention);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
 }

@@ -19,6 +19,7 @@ import { deleteToPb, putToPb, rangeFromPb, rangeToPb, txnToPb } from './kv-conve
 import type { InternalRequestBody } from './proposal.js';
 import { ErrStopped, EtcdError } from './errors.js';
 import { moveLeader } from './leader-transfer.js';
+import { AutoCompactor } from './auto-compactor.js';
 import type { LogCompactor } from './log-compactor.js';
 import type { Member, Membership } from './membership.js';
 import { ServerMetrics } from './metrics.js';
@@ -115,7 +116,17 @@ export class EtcdServer {
         noLeaderWaitMs: Math.min(this.requestTimeoutMs, 3 * cfg.electionMs),
       },
     );
+    this.autoCompactor = new AutoCompactor(cfg.autoCompaction, {
+      rev: () => this.store.currentRevision(),
+      isLeader: () => this.raft.isLeader,
+      compact: async (rev) => { await this.compact({ revision: BigInt(rev), physical: false }); },
+      log: this.logger,
+    });
+    this.autoCompactor.start();
   }
+
+  /** --auto-compaction-*: proposes compactions while this member leads. */
+  private readonly autoCompactor: AutoCompactor;
 
 
   private soleVoterChecked = false;
@@ -371,6 +382,7 @@ export class EtcdServer {
     this.proposer.refuseNew();
     for (const fn of this.stopHooks.splice(0)) fn();
     this.leaseExpiry.stop();
+    await this.autoCompactor.stop();
     this.lessor.demote();
     await this.raft.stop();
     await this.transport.stop();
