@@ -116,7 +116,7 @@ export class EtcdServer {
         noLeaderWaitMs: Math.min(this.requestTimeoutMs, 3 * cfg.electionMs),
       },
     );
-    this.autoCompactor = new AutoCompactor(cfg.autoCompaction, {
+    this.autoCompactor = new AutoCompactor(cfg.autoCompaction ?? { mode: 'periodic', retention: 0 }, {
       rev: () => this.store.currentRevision(),
       isLeader: () => this.raft.isLeader,
       compact: async (rev) => { await this.compact({ revision: BigInt(rev), physical: false }); },
