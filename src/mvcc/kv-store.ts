@@ -366,6 +366,9 @@ export class MvccStore implements WriteContext {
   }
 
   dbSize(): Promise<number> { return this.backend.size(); }
+
+  /** Rewrites the backend without its garbage (Maintenance.Defragment); never blocks reads or writes. */
+  defragment(): Promise<void> { return this.backend.defragment(); }
 }
 
 /** Errors that are a request's answer, the same on every member. */

@@ -3,6 +3,7 @@
 // dashes, environment variables only for flags not given on the command line,
 // and a fatal error when both are given.
 
+import { parseCompactionRetention, type AutoCompactionConfig } from './auto-compactor.js';
 import { FLAG_BY_NAME, FLAGS, type FlagSpec, flagToEnv } from './flags.js';
 import { ConfigFileError, readConfigFile } from './config-file.js';
 
@@ -63,6 +64,8 @@ export interface Config {
   configFile: string;
   /** Keys of the config file etcd does not know (ignored, as etcd does). */
   configFileUnknown: string[];
+  /** --auto-compaction-mode / --auto-compaction-retention (auto-compactor.ts); retention 0: off. */
+  autoCompaction: AutoCompactionConfig;
   /** Environment variables that were used, and ETCD_* ones that were not (etcd warns about those). */
   envUsed: string[];
   envUnknown: string[];
@@ -176,6 +179,7 @@ function build(given: Map<string, string>, envUsed: string[], envUnknown: string
     preVote: bool(get('pre-vote')),
     strictReconfigCheck: bool(get('strict-reconfig-check')),
     logLevel: logLevel === 'panic' ? 'fatal' : (logLevel as Config['logLevel']),
+    autoCompaction: autoCompaction(get('auto-compaction-mode'), get('auto-compaction-retention')),
     watchProgressNotifyIntervalMs: progressInterval(duration(get('experimental-watch-progress-notify-interval'), 'experimental-watch-progress-notify-interval')),
     enablePprof: bool(get('enable-pprof')),
     forceNewCluster: bool(get('force-new-cluster')),
@@ -364,4 +368,12 @@ export function usage(): string {
   lines.push('', 'Known etcd flags that etcd-ts does not support yet (refused when set to another value):');
   lines.push('  ' + FLAGS.filter((f) => !f.supported).map((f) => `--${f.name}`).join(' '));
   return lines.join('\n') + '\n';
+}
+
+function autoCompaction(mode: string, retention: string): AutoCompactionConfig {
+  try {
+    return parseCompactionRetention(mode, retention);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
 }

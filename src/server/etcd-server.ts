@@ -18,6 +18,8 @@ import { type Config, urlString } from './config.js';
 import { deleteToPb, putToPb, rangeFromPb, rangeToPb, txnToPb } from './kv-convert.js';
 import type { InternalRequestBody } from './proposal.js';
 import { ErrStopped, EtcdError } from './errors.js';
+import { moveLeader } from './leader-transfer.js';
+import { AutoCompactor } from './auto-compactor.js';
 import type { LogCompactor } from './log-compactor.js';
 import type { Member, Membership } from './membership.js';
 import { ServerMetrics } from './metrics.js';
@@ -114,7 +116,17 @@ export class EtcdServer {
         noLeaderWaitMs: Math.min(this.requestTimeoutMs, 3 * cfg.electionMs),
       },
     );
+    this.autoCompactor = new AutoCompactor(cfg.autoCompaction ?? { mode: 'periodic', retention: 0 }, {
+      rev: () => this.store.currentRevision(),
+      isLeader: () => this.raft.isLeader,
+      compact: async (rev) => { await this.compact({ revision: BigInt(rev), physical: false }); },
+      log: this.logger,
+    });
+    this.autoCompactor.start();
   }
+
+  /** --auto-compaction-*: proposes compactions while this member leads. */
+  private readonly autoCompactor: AutoCompactor;
 
 
   private soleVoterChecked = false;
@@ -311,6 +323,32 @@ export class EtcdServer {
     };
   }
 
+  /** Maintenance.MoveLeader (leader-transfer.ts); `deadline` is the caller's, in epoch ms. */
+  moveLeader(target: bigint, deadline: number): Promise<void> {
+    if (this.stopped) return Promise.reject(ErrStopped());
+    return moveLeader(
+      {
+        memberId: this.memberId,
+        leader: () => this.raft.leader,
+        member: (id) => this.membership.get(id),
+        transferLeadership: (to) => this.raft.transferLeadership(to),
+        tickMs: this.cfg.heartbeatMs,
+      },
+      target,
+      deadline,
+      this.logger,
+    );
+  }
+
+  /** Maintenance.Defragment: compacts the backend's files; reads, writes and watches go on meanwhile. */
+  async defragment(): Promise<void> {
+    if (this.stopped) throw ErrStopped();
+    this.logger.info({}, 'starting defragment');
+    const started = Date.now();
+    await this.store.defragment();
+    this.logger.info({ tookMs: Date.now() - started }, 'finished defragment');
+  }
+
   /**
    * A leader that stops hands leadership to its most up-to-date voter first (as
    * etcd does), so the cluster does not sit out an election timeout with requests
@@ -349,6 +387,7 @@ export class EtcdServer {
     this.proposer.refuseNew();
     for (const fn of this.stopHooks.splice(0)) fn();
     this.leaseExpiry.stop();
+    await this.autoCompactor.stop();
     this.lessor.demote();
     await this.raft.stop();
     await this.transport.stop();

@@ -59,11 +59,18 @@ describe('flags', () => {
     expect(() => run(['positional'])).toThrow(/'positional' is not a valid flag/);
   });
 
+  it('--auto-compaction-mode/--auto-compaction-retention as etcd parses them', () => {
+    expect(run([]).autoCompaction).toEqual({ mode: 'periodic', retention: 0 });
+    expect(run(['--auto-compaction-retention', '1']).autoCompaction).toEqual({ mode: 'periodic', retention: 3_600_000 });
+    expect(run(['--auto-compaction-mode', 'revision', '--auto-compaction-retention', '1000']).autoCompaction).toEqual({ mode: 'revision', retention: 1000 });
+    expect(() => run(['--auto-compaction-mode', 'daily'])).toThrow('unknown auto-compaction-mode "daily"');
+  });
+
   it('refuses etcd flags it does not support yet, unless given their default', () => {
-    expect(() => run(['--auto-compaction-retention', '1h'])).toThrow(/--auto-compaction-retention is not supported by etcd-ts yet/);
+    expect(() => run(['--proxy', 'on'])).toThrow(/--proxy is not supported by etcd-ts yet/);
     expect(() => run(['--cert-file', '/x.pem'])).toThrow(/not supported/);
     expect(() => run(['--listen-client-urls', 'https://127.0.0.1:2379'])).toThrow(/TLS/);
-    expect(run(['--max-wals', '5']).name).toBe('default');
+    expect(run(['--proxy', 'off']).name).toBe('default');
     expect(run(['--logger=zap', '--log-outputs=stderr']).name).toBe('default');
     // Leases are always checkpointed, so either value means what etcd-ts does.
     expect(run(['--experimental-enable-lease-checkpoint=true']).name).toBe('default');

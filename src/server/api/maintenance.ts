@@ -1,4 +1,5 @@
-// Maintenance service: the parts built so far (Status, HashKV, Alarm listing);
+// Maintenance service: the parts built so far (Status, HashKV, Alarm listing,
+// MoveLeader, Defragment);
 // the rest answers UNIMPLEMENTED until its issue lands.
 
 import type * as grpc from '@grpc/grpc-js';
@@ -14,7 +15,13 @@ export interface MaintenanceHandlers {
   Status(req: pb.StatusRequest): Promise<pb.Encodable<pb.StatusResponse>>;
   HashKV(req: pb.HashKVRequest): Promise<pb.Encodable<pb.HashKVResponse>>;
   Alarm(req: pb.AlarmRequest): Promise<pb.Encodable<pb.AlarmResponse>>;
+  /** `deadline`: the call's deadline in epoch ms (Infinity: none). */
+  MoveLeader(req: pb.MoveLeaderRequest, deadline: number): Promise<pb.Encodable<pb.DefragmentResponse>>;
+  Defragment(req: Record<string, never>): Promise<pb.Encodable<pb.DefragmentResponse>>;
 }
+
+/** How long a MoveLeader without a deadline may wait (etcdctl always sends one: --command-timeout). */
+const MOVE_LEADER_DEFAULT_MS = 5000;
 
 /** Each Maintenance RPC built so far (the gRPC service and the JSON gateway share these). */
 export function maintenanceHandlers(
@@ -56,6 +63,14 @@ export function maintenanceHandlers(
       // No alarm is ever raised yet (quota and corruption checks come with their issue).
       return { header: info.header(), alarms: [] };
     },
+    MoveLeader: async (req, deadline) => {
+      await m.moveLeader(BigInt(req.targetID), Number.isFinite(deadline) ? deadline : Date.now() + MOVE_LEADER_DEFAULT_MS);
+      return { header: info.header() };
+    },
+    Defragment: async () => {
+      await m.defragment();
+      return { header: info.header() };
+    },
   };
 }
 
@@ -70,5 +85,15 @@ export function maintenanceService(
     Status: unary<pb.StatusRequest, pb.Encodable<pb.StatusResponse>>(logger, (req) => h.Status(req)),
     HashKV: unary<pb.HashKVRequest, pb.Encodable<pb.HashKVResponse>>(logger, (req) => h.HashKV(req)),
     Alarm: unary<pb.AlarmRequest, pb.Encodable<pb.AlarmResponse>>(logger, (req) => h.Alarm(req)),
+    MoveLeader: unary<pb.MoveLeaderRequest, pb.Encodable<pb.DefragmentResponse>>(logger, (req, call) =>
+      h.MoveLeader(req, callDeadline(call.getDeadline())),
+    ),
+    Defragment: unary<Record<string, never>, pb.Encodable<pb.DefragmentResponse>>(logger, (req) => h.Defragment(req)),
   };
+}
+
+/** A grpc-js deadline as epoch ms (Infinity when the client set none). */
+function callDeadline(d: grpc.Deadline): number {
+  if (d instanceof Date) return d.getTime();
+  return typeof d === 'number' && Number.isFinite(d) ? d : Infinity;
 }

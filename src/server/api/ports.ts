@@ -115,6 +115,10 @@ export interface MaintenanceApi {
   status(): Promise<MemberStatus>;
   /** Hash of the keyspace up to revision (0: the current one), as etcd's HashKV computes it. */
   hashKV(revision: number): Promise<KvHash>;
+  /** Hands leadership to `target` (this member must lead); resolves once it leads, rejects at `deadline` (epoch ms). */
+  moveLeader(target: bigint, deadline: number): Promise<void>;
+  /** Compacts the backend's files without blocking reads, writes or watches. */
+  defragment(): Promise<void>;
 }
 
 /** The flags the adapters enforce or report. */

@@ -99,7 +99,7 @@ export class Cluster {
 
 type Unary = (req: unknown, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void;
 
-/** Maintenance.Status and Maintenance.HashKV against one member, each call with its own deadline. */
+/** Maintenance.Status, HashKV, MoveLeader and Defragment against one member, each call with its own deadline. */
 export class MaintenanceClient {
   private readonly client: grpc.Client & Record<string, Unary>;
 
@@ -127,6 +127,14 @@ export class MaintenanceClient {
 
   hashKV(revision: number, timeoutMs = 5_000): Promise<pb.HashKVResponse> {
     return this.call('HashKV', { revision: BigInt(revision) }, timeoutMs);
+  }
+
+  moveLeader(targetID: bigint, timeoutMs = 5_000): Promise<pb.DefragmentResponse> {
+    return this.call('MoveLeader', { targetID }, timeoutMs);
+  }
+
+  defragment(timeoutMs = 60_000): Promise<pb.DefragmentResponse> {
+    return this.call('Defragment', {}, timeoutMs);
   }
 
   close(): void {
