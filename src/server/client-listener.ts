@@ -1,14 +1,13 @@
 // One client port for gRPC and plain HTTP, as etcd serves both on 2379: the first
-// bytes of a connection tell them apart (HTTP/2's preface starts with "PRI"), and
-// the socket is handed to gRPC or to the HTTP server accordingly.
+// bytes of a connection tell them apart (first-bytes.ts), and the socket is handed
+// to gRPC or to the HTTP server accordingly.
 
 import * as grpc from '@grpc/grpc-js';
-import * as http from 'node:http';
+import type * as http from 'node:http';
 import * as net from 'node:net';
 import { lookup } from 'node:dns/promises';
+import { FIRST_BYTES_TIMEOUT_MS, Http1Acceptor, route } from './first-bytes.js';
 import { holdForFirstRequest } from './h2/first-request.js';
-
-const H2_PREFACE_START = Buffer.from('PRI');
 
 export interface ClientListener {
   address: string;
@@ -27,11 +26,6 @@ export interface ClientListenerOptions {
   firstRequestTimeoutMs?: number;
 }
 
-/** Classifying needs 3 bytes; a client that cannot send them in this long is not a client. */
-const FIRST_BYTES_TIMEOUT_MS = 5_000;
-/** An HTTP client must have sent its first request's headers by then. */
-const HTTP_FIRST_REQUEST_TIMEOUT_MS = 10_000;
-
 export async function listenClients(
   urls: URL[],
   grpcServer: grpc.Server,
@@ -40,17 +34,7 @@ export async function listenClients(
 ): Promise<ClientListener[]> {
   const firstBytesTimeoutMs = opts.firstBytesTimeoutMs ?? FIRST_BYTES_TIMEOUT_MS;
   const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-  const httpServer = http.createServer(httpHandler);
-  httpServer.keepAliveTimeout = 30_000;
-  // Node enforces headersTimeout only for servers that listen themselves; ours gets
-  // its connections injected, so the first request's deadline is ours to keep.
-  const httpFirstRequest = new WeakMap<net.Socket, NodeJS.Timeout>();
-  httpServer.on('request', (req: http.IncomingMessage) => {
-    const socket = req.socket as net.Socket;
-    clearTimeout(httpFirstRequest.get(socket));
-    httpFirstRequest.delete(socket);
-  });
-  const httpFirstRequestMs = opts.firstRequestTimeoutMs ?? HTTP_FIRST_REQUEST_TIMEOUT_MS;
+  const http1 = new Http1Acceptor(httpHandler, opts.firstRequestTimeoutMs);
   const listeners: ClientListener[] = [];
   for (const url of urls) {
     const host = await resolveHost(url.hostname);
@@ -65,16 +49,7 @@ export async function listenClients(
             timeoutMs: opts.firstRequestTimeoutMs,
           });
         }
-        else {
-          const timer = setTimeout(() => socket.destroy(), httpFirstRequestMs);
-          timer.unref();
-          httpFirstRequest.set(socket, timer);
-          socket.once('close', () => clearTimeout(timer));
-          socket.pause();
-          socket.unshift(seen);
-          httpServer.emit('connection', socket);
-          socket.resume();
-        }
+        else http1.accept(socket, seen);
       });
     });
     await new Promise<void>((resolve, reject) => {
@@ -94,30 +69,6 @@ export async function listenClients(
     });
   }
   return listeners;
-}
-
-/**
- * Waits for enough bytes to classify the connection; hands them over with it. A
- * connection that does not send them within timeoutMs is closed (it would otherwise
- * hold a socket, and the memory behind it, forever).
- */
-function route(socket: net.Socket, timeoutMs: number, handoff: (isH2: boolean, seen: Buffer) => void): void {
-  let seen = Buffer.alloc(0);
-  const timer = setTimeout(() => {
-    socket.off('data', onData);
-    socket.destroy();
-  }, timeoutMs);
-  timer.unref();
-  const onData = (chunk: Buffer): void => {
-    seen = Buffer.concat([seen, chunk]);
-    if (seen.length < H2_PREFACE_START.length && seen.equals(H2_PREFACE_START.subarray(0, seen.length))) return;
-    clearTimeout(timer);
-    socket.off('data', onData);
-    handoff(seen.subarray(0, 3).equals(H2_PREFACE_START), seen);
-  };
-  socket.on('data', onData);
-  socket.once('close', () => clearTimeout(timer));
-  socket.once('error', () => socket.destroy());
 }
 
 /** URLs may name hosts (http://localhost:2379): listen on what the name resolves to. */

@@ -66,6 +66,8 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
     onUnreachable: (id) => raftNode?.reportUnreachable(id),
     onSnapshotStatus: (id, ok) => raftNode?.reportSnapshot(id, ok),
     isRemoved: (id) => membership.isRemoved(id),
+    // GET /members on the peer port (etcd's peer handler).
+    members: () => membership.list(),
     // A MsgApp carries 1 MiB of entries, or one entry of up to --max-request-bytes.
     limits: { maxMessageBytes: Math.max(64 * 1024 * 1024, 2 * cfg.maxRequestBytes + 2 * 1024 * 1024) },
   });

@@ -2,12 +2,15 @@
 // process, free ports, everything stopped after each test.
 
 import * as grpc from '@grpc/grpc-js';
+import * as http from 'node:http';
 import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EntryType, MessageType, type Message } from '../../src/raft/types.js';
 import { PeerTransport } from '../../src/server/transport/index.js';
 import { idMetadata, serializeChunk, deserializeAck, SNAPSHOT_PATH } from '../../src/server/transport/service.js';
-import type { TransportLimits, TransportLogger } from '../../src/server/transport/types.js';
+import type { PeerMemberInfo, TransportLimits, TransportLogger } from '../../src/server/transport/types.js';
+import { membersJson } from '../../src/server/transport/peer-http.js';
+import { ETCD_API_VERSION, ETCD_CLUSTER_VERSION } from '../../src/version.js';
 import type { SnapshotChunk } from '../../src/server/transport/wire.js';
 import { encodeMessage } from '../../src/raft/codec.js';
 
@@ -47,7 +50,10 @@ function capture(logs: LogLine[]): TransportLogger {
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
-async function member(id: bigint, opts: { clusterId?: bigint; port?: number; limits?: Partial<TransportLimits>; start?: boolean } = {}): Promise<Member> {
+async function member(
+  id: bigint,
+  opts: { clusterId?: bigint; port?: number; limits?: Partial<TransportLimits>; start?: boolean; members?: () => PeerMemberInfo[] } = {},
+): Promise<Member> {
   const received: Message[] = [];
   const unreachable: bigint[] = [];
   const snapStatus: [bigint, boolean][] = [];
@@ -61,6 +67,7 @@ async function member(id: bigint, opts: { clusterId?: bigint; port?: number; lim
     onUnreachable: (p) => void unreachable.push(p),
     onSnapshotStatus: (p, ok) => void snapStatus.push([p, ok]),
     limits: { ...FAST, ...opts.limits },
+    ...(opts.members ? { members: opts.members } : {}),
   });
   open.push(t);
   if (opts.start !== false) await t.start();
@@ -426,6 +433,110 @@ describe('PeerTransport', () => {
     await until(() => sameResources(before, resources()), 'handles to close', 3000).catch(() => {
       throw new Error(`open handles after stop: before ${JSON.stringify(before)}, after ${JSON.stringify(resources())}`);
     });
+  });
+});
+
+interface HttpAnswer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** One plain HTTP/1.1 request, as curl makes it. */
+function httpRequest(url: string, method = 'GET'): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+// What etcd 3.4.23 answers on its peer port (recorded with curl -si, one member
+// n1 and one added but not yet started):
+//   GET /version  200 application/json  {"etcdserver":"3.4.23","etcdcluster":"3.4.0"}
+//   GET /members  200 application/json, X-Etcd-Cluster-Id: d1cfaf999eb97a2a, Content-Length 186:
+//     [{"id":13668033151171901709,"peerURLs":["http://127.0.0.1:23801"],"name":"n1","clientURLs":["http://127.0.0.1:23791"]},{"id":16767034142477426868,"peerURLs":["http://127.0.0.1:23802"]}]\n
+//   GET /, /foo, /members/, /version/  404 text/plain; charset=utf-8, nosniff, "404 page not found\n"
+//   POST or HEAD /version, POST /members  405, Allow: GET, "Method Not Allowed\n"
+describe('PeerTransport: plain HTTP/1 on the peer port', () => {
+  it('answers /version and /members while gRPC peer streams run on the same port', async () => {
+    const list: PeerMemberInfo[] = [
+      { id: 2n, name: 'b', peerURLs: ['http://127.0.0.1:2'], clientURLs: ['http://127.0.0.1:12'], isLearner: false },
+      { id: 1n, name: 'a', peerURLs: ['http://127.0.0.1:1'], clientURLs: ['http://127.0.0.1:11'], isLearner: false },
+    ];
+    const a = await member(1n, { members: () => list });
+    const b = await member(2n);
+    link(a, b);
+    await until(() => a.t.isActive(2n) && b.t.isActive(1n), 'streams to become active');
+    a.t.send(range(0, 50).map((n) => msg(1n, 2n, n)));
+    b.t.send(range(0, 50).map((n) => msg(2n, 1n, n)));
+    const base = a.url;
+
+    const version = await httpRequest(`${base}/version`);
+    expect(version.status).toBe(200);
+    expect(version.headers['content-type']).toBe('application/json');
+    expect(version.body).toBe(`{"etcdserver":"${ETCD_API_VERSION}","etcdcluster":"${ETCD_CLUSTER_VERSION}"}`);
+    expect(Object.keys(JSON.parse(version.body) as object)).toEqual(['etcdserver', 'etcdcluster']);
+    expect((await httpRequest(`${base}/version?x=1`)).status).toBe(200);
+
+    const members = await httpRequest(`${base}/members`);
+    expect(members.status).toBe(200);
+    expect(members.headers['content-type']).toBe('application/json');
+    expect(members.headers['x-etcd-cluster-id']).toBe('c1');
+    expect(members.body).toBe(
+      '[{"id":1,"peerURLs":["http://127.0.0.1:1"],"name":"a","clientURLs":["http://127.0.0.1:11"]},' +
+        '{"id":2,"peerURLs":["http://127.0.0.1:2"],"name":"b","clientURLs":["http://127.0.0.1:12"]}]\n',
+    );
+
+    for (const path of ['/', '/foo', '/members/', '/version/', '/raft']) {
+      const r = await httpRequest(`${base}${path}`);
+      expect([path, r.status, r.headers['content-type'], r.headers['x-content-type-options'], r.body]).toEqual([
+        path,
+        404,
+        'text/plain; charset=utf-8',
+        'nosniff',
+        '404 page not found\n',
+      ]);
+    }
+    for (const [method, path] of [['POST', '/version'], ['HEAD', '/version'], ['POST', '/members']] as const) {
+      const r = await httpRequest(`${base}${path}`, method);
+      expect([method, path, r.status, r.headers.allow]).toEqual([method, path, 405, 'GET']);
+      expect(r.body).toBe(method === 'HEAD' ? '' : 'Method Not Allowed\n');
+    }
+    // A member without a member list (none given) does not serve /members.
+    expect((await httpRequest(`${b.url}/members`)).status).toBe(404);
+    expect((await httpRequest(`${b.url}/version`)).status).toBe(200);
+
+    // The Raft streams were never disturbed, and still carry messages both ways.
+    await until(() => a.received.length === 50 && b.received.length === 50, 'messages sent before the HTTP requests');
+    a.t.send(range(50, 50).map((n) => msg(1n, 2n, n)));
+    b.t.send(range(50, 50).map((n) => msg(2n, 1n, n)));
+    await until(() => a.received.length === 100 && b.received.length === 100, 'messages sent after the HTTP requests');
+    expect(indexes(b.received, 1n)).toEqual(range(0, 100));
+    expect(indexes(a.received, 2n)).toEqual(range(0, 100));
+    expect(a.unreachable).toEqual([]);
+    expect(b.unreachable).toEqual([]);
+  });
+
+  it("writes the member list as etcd's Go JSON does", () => {
+    const big = 13668033151171901709n;
+    const json = membersJson([
+      { id: 16767034142477426868n, name: '', peerURLs: ['http://127.0.0.1:23802'], clientURLs: [], isLearner: false },
+      { id: big, name: 'n1', peerURLs: ['http://127.0.0.1:23801'], clientURLs: ['http://127.0.0.1:23791'], isLearner: false },
+      { id: 5n, name: 'l<&>', peerURLs: ['http://h:1', 'http://h:2'], clientURLs: [], isLearner: true },
+    ]);
+    // Byte for byte what etcd 3.4.23 answered for the first two (see above).
+    expect(json).toBe(
+      '[{"id":5,"peerURLs":["http://h:1","http://h:2"],"isLearner":true,"name":"l\\u003c\\u0026\\u003e"},' +
+        '{"id":13668033151171901709,"peerURLs":["http://127.0.0.1:23801"],"name":"n1","clientURLs":["http://127.0.0.1:23791"]},' +
+        '{"id":16767034142477426868,"peerURLs":["http://127.0.0.1:23802"]}]',
+    );
+    expect(membersJson([])).toBe('[]');
   });
 });
 

@@ -5,19 +5,7 @@
 // the default, allows every origin); OPTIONS is answered 200 with the headers.
 
 import type * as http from 'node:http';
-
-/** Go's http.Error: plain text, nosniff, the message and a newline. */
-export function goError(res: http.ServerResponse, status: number, message: string): void {
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  reply(res, status, message + '\n');
-}
-
-export function reply(res: http.ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
-  res.setHeader('Content-Type', type);
-  res.setHeader('Content-Length', Buffer.byteLength(body));
-  res.writeHead(status);
-  res.end(body);
-}
+import { goError } from '../http-reply.js';
 
 export interface AccessOptions {
   /** --cors origins; empty or containing "*": all. */

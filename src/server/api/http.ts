@@ -4,8 +4,7 @@
 // over the handlers the gRPC services use.)
 
 import type * as http from 'node:http';
-import { ETCD_API_VERSION, ETCD_CLUSTER_VERSION } from '../../version.js';
-import { goError, reply } from './access.js';
+import { goError, reply, versionReply } from '../http-reply.js';
 import { HealthProbes } from './health.js';
 import type { HealthSource, MetricsSource } from './ports.js';
 
@@ -51,13 +50,4 @@ export function httpHandler(
         return goError(res, 404, '404 page not found');
     }
   };
-}
-
-/** GET /version, on the client and the peer port: {"etcdserver":…,"etcdcluster":…} as JSON. */
-export function versionReply(req: http.IncomingMessage, res: http.ServerResponse): void {
-  if (req.method !== 'GET') {
-    res.setHeader('Allow', 'GET');
-    return goError(res, 405, 'Method Not Allowed');
-  }
-  reply(res, 200, JSON.stringify({ etcdserver: ETCD_API_VERSION, etcdcluster: ETCD_CLUSTER_VERSION }), 'application/json');
 }

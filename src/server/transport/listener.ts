@@ -1,11 +1,15 @@
-// Listens on --listen-peer-urls and hands every connection to the gRPC server
-// (through a connection injector, as the client listener does, so that HTTP
-// endpoints such as /members or /version can later share the port by sniffing the
-// first bytes). Host names are resolved as the client listener resolves them.
+// Listens on --listen-peer-urls. The first bytes of each connection decide where it
+// goes (first-bytes.ts, shared with the client listener): an HTTP/2 preface → the
+// gRPC peer server, through a connection injector (every call is admitted there,
+// receiver.ts); anything else → a plain HTTP/1 handler (peer-http.ts: /version,
+// /members, as etcd serves them on 2380). Host names are resolved as the client
+// listener resolves them.
 
 import type * as grpc from '@grpc/grpc-js';
+import type * as http from 'node:http';
 import * as net from 'node:net';
 import { resolveHost } from '../client-listener.js';
+import { FIRST_BYTES_TIMEOUT_MS, Http1Acceptor, route } from '../first-bytes.js';
 
 export interface PeerListener {
   /** host:port actually bound (the real port when the URL said 0). */
@@ -14,10 +18,23 @@ export interface PeerListener {
   close(): Promise<void>;
 }
 
-export async function listenPeers(urls: URL[], injector: grpc.ConnectionInjector): Promise<PeerListener[]> {
+export interface PeerListenerOptions {
+  /** A connection that has not sent enough bytes to be classified by then is closed. */
+  firstBytesTimeoutMs?: number;
+  /** An HTTP/1 connection whose first request's headers are not in by then is closed. */
+  firstRequestTimeoutMs?: number;
+}
+
+export async function listenPeers(
+  urls: URL[],
+  injector: grpc.ConnectionInjector,
+  httpHandler: http.RequestListener,
+  opts: PeerListenerOptions = {},
+): Promise<PeerListener[]> {
+  const http1 = new Http1Acceptor(httpHandler, opts.firstRequestTimeoutMs);
   const out: PeerListener[] = [];
   try {
-    for (const url of urls) out.push(await listenOne(url, injector));
+    for (const url of urls) out.push(await listenOne(url, injector, http1, opts.firstBytesTimeoutMs ?? FIRST_BYTES_TIMEOUT_MS));
   } catch (err) {
     await Promise.all(out.map((l) => l.close()));
     throw err;
@@ -25,7 +42,7 @@ export async function listenPeers(urls: URL[], injector: grpc.ConnectionInjector
   return out;
 }
 
-async function listenOne(url: URL, injector: grpc.ConnectionInjector): Promise<PeerListener> {
+async function listenOne(url: URL, injector: grpc.ConnectionInjector, http1: Http1Acceptor, firstBytesTimeoutMs: number): Promise<PeerListener> {
   if (url.protocol !== 'http:') {
     throw new Error(`peer URL ${url.href}: only http:// peer URLs are supported (no TLS yet)`);
   }
@@ -34,9 +51,13 @@ async function listenOne(url: URL, injector: grpc.ConnectionInjector): Promise<P
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    socket.once('error', () => socket.destroy());
     socket.setNoDelay(true);
-    injector.injectConnection(socket);
+    route(socket, firstBytesTimeoutMs, (isH2, seen) => {
+      if (!isH2) return http1.accept(socket, seen);
+      socket.pause();
+      socket.unshift(seen);
+      injector.injectConnection(socket);
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

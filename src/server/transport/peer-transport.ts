@@ -1,5 +1,6 @@
 // PeerTransport: the Raft driver's Transport over gRPC (etcdts.peer.Raft). It owns
-// the listener on --listen-peer-urls, one Peer per remote member, and the deferral
+// the listener on --listen-peer-urls (gRPC, and plain HTTP/1 for /version and
+// /members: peer-http.ts), one Peer per remote member, and the deferral
 // of callbacks (onUnreachable / onSnapshotStatus never run inside send()).
 
 import * as grpc from '@grpc/grpc-js';
@@ -8,6 +9,7 @@ import { type Message, MessageType } from '../../raft/types.js';
 import type { PeerContext } from './context.js';
 import { listenPeers, type PeerListener } from './listener.js';
 import { Peer } from './peer.js';
+import { peerHttpHandler } from './peer-http.js';
 import { admit, raftServiceHandlers } from './receiver.js';
 import { hex, idMetadata, raftServiceDefinition } from './service.js';
 import { DEFAULT_LIMITS, type PeerTransportOptions, type TransportLimits } from './types.js';
@@ -91,7 +93,12 @@ export class PeerTransport {
     for (const [def, impl] of this.extraServices) server.addService(def, impl);
     this.server = server;
     this.injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-    this.listeners = await listenPeers(this.opts.listenUrls, this.injector);
+    const members = this.opts.members?.bind(this.opts);
+    this.listeners = await listenPeers(
+      this.opts.listenUrls,
+      this.injector,
+      peerHttpHandler({ clusterId: this.clusterId, ...(members ? { members } : {}) }),
+    );
     this.opts.logger.info(
       { member: hex(this.localId), cluster: hex(this.clusterId), listen: this.addresses },
       'listening for peers',

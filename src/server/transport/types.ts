@@ -30,6 +30,18 @@ export interface PeerTransportOptions {
   isRemoved?(id: bigint): boolean;
   /** Tuning; defaults in DEFAULT_LIMITS. */
   limits?: Partial<TransportLimits>;
+  /** The member list served as JSON on the peer port's GET /members (peer-http.ts); without it, 404. */
+  members?(): PeerMemberInfo[];
+}
+
+/** A member as GET /members on the peer port shows it (membership.ts's Member fits). */
+export interface PeerMemberInfo {
+  id: bigint;
+  /** Empty until the member has published its attributes. */
+  name: string;
+  peerURLs: string[];
+  clientURLs: string[];
+  isLearner: boolean;
 }
 
 export interface TransportLimits {

@@ -1,0 +1,75 @@
+// One port, two protocols, as etcd serves gRPC and plain HTTP on 2379 and Raft plus
+// /version and /members on 2380: the first bytes of a connection tell them apart
+// (HTTP/2's preface starts with "PRI"). Used by the client listener and the peer
+// listener alike: route() classifies, Http1Acceptor hands the rest to an HTTP/1
+// server with a deadline on its first request.
+
+import * as http from 'node:http';
+import type * as net from 'node:net';
+
+const H2_PREFACE_START = Buffer.from('PRI');
+
+/** Classifying needs 3 bytes; a client that cannot send them in this long is not a client. */
+export const FIRST_BYTES_TIMEOUT_MS = 5_000;
+/** An HTTP client must have sent its first request's headers by then. */
+export const HTTP_FIRST_REQUEST_TIMEOUT_MS = 10_000;
+
+/**
+ * Waits for enough bytes to classify the connection; hands them over with it
+ * (isH2: the bytes start an HTTP/2 preface). A connection that does not send them
+ * within timeoutMs is closed (it would otherwise hold a socket, and the memory
+ * behind it, forever).
+ */
+export function route(socket: net.Socket, timeoutMs: number, handoff: (isH2: boolean, seen: Buffer) => void): void {
+  let seen = Buffer.alloc(0);
+  const timer = setTimeout(() => {
+    socket.off('data', onData);
+    socket.destroy();
+  }, timeoutMs);
+  timer.unref();
+  const onData = (chunk: Buffer): void => {
+    seen = Buffer.concat([seen, chunk]);
+    if (seen.length < H2_PREFACE_START.length && seen.equals(H2_PREFACE_START.subarray(0, seen.length))) return;
+    clearTimeout(timer);
+    socket.off('data', onData);
+    handoff(seen.subarray(0, 3).equals(H2_PREFACE_START), seen);
+  };
+  socket.on('data', onData);
+  socket.once('close', () => clearTimeout(timer));
+  socket.once('error', () => socket.destroy());
+}
+
+/**
+ * An HTTP/1 server fed with sockets route() classified as not HTTP/2. Node
+ * enforces headersTimeout only for servers that listen themselves; ours gets its
+ * connections injected, so the first request's deadline is ours to keep.
+ */
+export class Http1Acceptor {
+  readonly server: http.Server;
+  private readonly firstRequest = new WeakMap<net.Socket, NodeJS.Timeout>();
+
+  constructor(
+    handler: http.RequestListener,
+    private readonly firstRequestTimeoutMs = HTTP_FIRST_REQUEST_TIMEOUT_MS,
+  ) {
+    this.server = http.createServer(handler);
+    this.server.keepAliveTimeout = 30_000;
+    this.server.on('request', (req: http.IncomingMessage) => {
+      const socket = req.socket as net.Socket;
+      clearTimeout(this.firstRequest.get(socket));
+      this.firstRequest.delete(socket);
+    });
+  }
+
+  /** Takes over a socket, with the bytes route() read from it put back. */
+  accept(socket: net.Socket, seen: Buffer): void {
+    const timer = setTimeout(() => socket.destroy(), this.firstRequestTimeoutMs);
+    timer.unref();
+    this.firstRequest.set(socket, timer);
+    socket.once('close', () => clearTimeout(timer));
+    socket.pause();
+    socket.unshift(seen);
+    this.server.emit('connection', socket);
+    socket.resume();
+  }
+}
