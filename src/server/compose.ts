@@ -4,9 +4,10 @@
 
 import type { Logger } from 'pino';
 import type { ReadState, SoftState } from '../raft/types.js';
-import { LEASE_PREFIX, MvccStore, recoverStoreDir, WatchHub, type MvccOptions } from '../mvcc/index.js';
+import { ALARM_PREFIX, LEASE_PREFIX, MvccStore, recoverStoreDir, WatchHub, type MvccOptions } from '../mvcc/index.js';
 import { Lessor, minLeaseTtl, rawLeaseStorage } from '../lease/index.js';
 import { Applier } from './apply/index.js';
+import { AlarmStore } from './alarms.js';
 import { assertStoreCoversSnapshot, bootstrap, layout } from './bootstrap.js';
 import type { Config } from './config.js';
 import { EtcdServer, requestTimeoutMs } from './etcd-server.js';
@@ -96,6 +97,9 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
     booted.snapshot?.metadata.index ?? 0,
   );
   const metricsOf = (): ServerMetrics | undefined => server?.metrics;
+  // Replicated like the keys: reloaded whenever the store is (start-up, snapshot install).
+  const alarms = new AlarmStore();
+  alarms.load(await stores.current.backend.scanRaw(ALARM_PREFIX));
   const applier = new Applier(
     stores.current,
     membership,
@@ -114,6 +118,7 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
       },
       fatal: (failure) => fatalStop(failure, { index: failure.index }),
     },
+    alarms,
   );
   const raft = (raftNode = new RaftNode(
     booted.raw,
@@ -128,6 +133,7 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
         stores.current = await installStoreImage(dirs.dbDir, image, stores.current, logger, storeOpts);
         applier.setStore(stores.current);
         await bindLessor(lessor, stores.current, logger);
+        alarms.load(await stores.current.backend.scanRaw(ALARM_PREFIX));
         watchHub.setStore(stores.current);
         membership.restore(members);
         syncPeers(transport, membership, booted.memberId);

@@ -123,7 +123,8 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}): ParseRes
     initialClusterToken: get('initial-cluster-token'),
     maxTxnOps: int(get('max-txn-ops'), 'max-txn-ops'),
     maxRequestBytes: int(get('max-request-bytes'), 'max-request-bytes'),
-    quotaBackendBytes: quota <= 0 ? DEFAULT_QUOTA_BYTES : quota,
+    // etcd: 0 means the default quota, a negative value disables it.
+    quotaBackendBytes: quota === 0 ? DEFAULT_QUOTA_BYTES : quota,
     preVote: bool(get('pre-vote')),
     strictReconfigCheck: bool(get('strict-reconfig-check')),
     logLevel: logLevel === 'panic' ? 'fatal' : (logLevel as Config['logLevel']),

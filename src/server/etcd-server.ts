@@ -26,6 +26,9 @@ import type { PeerTransport } from './transport/index.js';
 import { ReadIndexer } from './read-index.js';
 import { Proposer, type RawRequest } from './proposer.js';
 import { IndexWaiter } from './waiters.js';
+import type { Alarm } from './alarms.js';
+import { BackendQuota, costPut, costTxn } from './quota.js';
+import { AlarmAction, AlarmType } from '../pb/types.js';
 
 /** How long a request may wait for its entry to commit and apply (etcd: 5 s + 2 election timeouts). */
 export const requestTimeoutMs = (cfg: Config): number => 5000 + 2 * cfg.electionMs;
@@ -59,6 +62,7 @@ export class EtcdServer {
   private readonly appliedWaiter: IndexWaiter;
   private readonly proposer: Proposer;
   private readonly reads: ReadIndexer;
+  private readonly quota: BackendQuota;
   private stopped = false;
   readonly metrics = new ServerMetrics();
   /** See requestTimeoutMs(). */
@@ -101,6 +105,11 @@ export class EtcdServer {
       propose: (data) => this.raft.propose(data),
       committedIndex: () => this.raft.committedIndex,
       appliedIndex: () => applier.applied,
+    });
+    this.quota = new BackendQuota({
+      quotaBytes: cfg.quotaBackendBytes,
+      size: () => this.store.dbSize(),
+      raiseNoSpace: () => this.alarm({ action: AlarmAction.ACTIVATE, memberID: memberId, alarm: AlarmType.NOSPACE }),
     });
     this.reads = new ReadIndexer(
       (ctx) => this.raft.readIndex(ctx),
@@ -224,6 +233,7 @@ export class EtcdServer {
   }
 
   async put(req: pb.PutRequest): Promise<pb.PutResponse> {
+    await this.quota.check(costPut(req));
     const res = (await this.propose({ put: req }, asIs(INTERNAL_FIELD.put, req))) as mvcc.PutResponse;
     return putToPb(res, this.header(res.revision));
   }
@@ -234,6 +244,7 @@ export class EtcdServer {
   }
 
   async txn(req: pb.TxnRequest): Promise<pb.TxnResponse> {
+    await this.quota.check(costTxn(req));
     const res = (await this.propose({ txn: req }, asIs(INTERNAL_FIELD.txn, req))) as mvcc.TxnResponse;
     return txnToPb(res, this.header(res.revision));
   }
@@ -279,6 +290,16 @@ export class EtcdServer {
   /** Hash of the keyspace up to revision (0: the current one). */
   hashKV(revision: number): Promise<HashKVResult> {
     return this.store.hashKV(revision);
+  }
+
+  /** Maintenance.Alarm: every action goes through Raft (as in etcd 3.4); resolves with the alarms it answered. */
+  async alarm(req: pb.AlarmRequest): Promise<Alarm[]> {
+    return (await this.propose({ alarm: req })) as Alarm[];
+  }
+
+  /** The alarms active as this member has applied them (Status errors, /health). */
+  alarms(): Alarm[] {
+    return this.applier.alarms.get();
   }
 
   /** /metrics: the gauges read from state at scrape time are refreshed first. */

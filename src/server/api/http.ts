@@ -24,7 +24,7 @@ export function httpHandler(api: { health: HealthSource; metrics: MetricsSource 
       case '/health':
         if (req.method !== 'GET') return reply(res, 405, 'Method Not Allowed');
         void health(api.health, url).then(([ok, reason]) => {
-          const body = ok ? '{"health":"true"}' : JSON.stringify({ health: 'false', reason });
+          const body = ok ? '{"health":"true"}' : JSON.stringify(reason ? { health: 'false', reason } : { health: 'false' });
           reply(res, ok ? 200 : 503, body);
         });
         return;
@@ -44,8 +44,13 @@ export function httpHandler(api: { health: HealthSource; metrics: MetricsSource 
   };
 }
 
-/** Healthy: a leader is known and a read can be served (linearizable unless ?serializable=true). */
+/**
+ * Healthy: no alarm is active, a leader is known and a read can be served
+ * (linearizable unless ?serializable=true). etcd 3.4.23 answers an active alarm
+ * with a bare {"health":"false"} (recorded), so its reason is left empty.
+ */
 async function health(source: HealthSource, url: URL): Promise<[boolean, string]> {
+  if (source.alarms().length > 0) return [false, ''];
   if (source.leader === 0n) return [false, 'RAFT NO LEADER'];
   try {
     await source.range({

@@ -1,12 +1,11 @@
-// Maintenance service: the parts built so far (Status, HashKV, Alarm listing);
+// Maintenance service: the parts built so far (Status, HashKV, Alarm);
 // the rest answers UNIMPLEMENTED until its issue lands.
 
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ETCD_API_VERSION } from '../../version.js';
-import { Code, EtcdError } from '../errors.js';
+import { alarmText } from '../alarms.js';
 import type * as pb from '../../pb/types.js';
-import { AlarmAction } from '../../pb/types.js';
 import type { ApiLimits, HeaderSource, MaintenanceApi } from './ports.js';
 import { unary } from './unary.js';
 
@@ -34,7 +33,7 @@ export function maintenanceHandlers(
         raftIndex: BigInt(st.raftIndex),
         raftTerm: BigInt(st.raftTerm),
         raftAppliedIndex: BigInt(st.raftAppliedIndex),
-        errors: [],
+        errors: m.alarms().map(alarmText),
         isLearner: st.isLearner,
         dbSizeQuota: BigInt(limits.quotaBackendBytes),
       };
@@ -50,11 +49,8 @@ export function maintenanceHandlers(
       };
     },
     Alarm: async (req) => {
-      if (req.action !== AlarmAction.GET) {
-        throw new EtcdError(Code.UNIMPLEMENTED, 'etcd-ts: activating or deactivating alarms is not implemented yet');
-      }
-      // No alarm is ever raised yet (quota and corruption checks come with their issue).
-      return { header: info.header(), alarms: [] };
+      const alarms = await m.alarm(req);
+      return { header: info.header(), alarms: alarms.map((a) => ({ memberID: a.memberID, alarm: a.alarm })) };
     },
   };
 }

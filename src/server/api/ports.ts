@@ -115,6 +115,16 @@ export interface MaintenanceApi {
   status(): Promise<MemberStatus>;
   /** Hash of the keyspace up to revision (0: the current one), as etcd's HashKV computes it. */
   hashKV(revision: number): Promise<KvHash>;
+  /** Maintenance.Alarm, through Raft: the alarms the request answered (GET: the list; (DE)ACTIVATE: what changed). */
+  alarm(req: pb.AlarmRequest): Promise<ActiveAlarm[]>;
+  /** The active alarms as this member has applied them. */
+  alarms(): ActiveAlarm[];
+}
+
+/** An active alarm: which member raised which AlarmType. */
+export interface ActiveAlarm {
+  memberID: bigint;
+  alarm: number;
 }
 
 /** The flags the adapters enforce or report. */
@@ -136,9 +146,10 @@ export interface MetricsSource {
   scrapeMetrics(): Promise<{ contentType: string; body: string }>;
 }
 
-/** /health: a leader is known and a read can be served. */
+/** /health: no alarm is active, a leader is known and a read can be served. */
 export interface HealthSource {
   readonly leader: bigint;
+  alarms(): ActiveAlarm[];
   range(req: pb.RangeRequest): Promise<unknown>;
 }
 
