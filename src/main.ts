@@ -2,7 +2,7 @@
 // on SIGTERM/SIGINT (flush, close LevelDB and the WAL, exit 0).
 
 import { ConfigError, parseArgs, usage, type Config } from './server/config.js';
-import { logBackendQuota } from './server/quota.js';
+import { logBackendQuota, withGrantQuota } from './server/quota.js';
 import { createLogger, type Logger } from './server/logger.js';
 import { composeServer } from './server/compose.js';
 import { createGrpcServer } from './server/api/grpc-server.js';
@@ -25,7 +25,7 @@ async function run(cfg: Config, logger: Logger): Promise<void> {
     info: server,
     kv: server,
     watch: server,
-    lease: server.leases,
+    lease: withGrantQuota(server.leases, (cost) => server.checkQuota(cost)),
     cluster: server,
     maintenance: server,
     health: server,

@@ -292,6 +292,11 @@ export class EtcdServer {
     return this.store.hashKV(revision);
   }
 
+  /** etcd's quota check on the write path: raises NOSPACE and throws when a request of this cost does not fit. */
+  checkQuota(cost: number): Promise<void> {
+    return this.quota.check(cost);
+  }
+
   /** Maintenance.Alarm: every action goes through Raft (as in etcd 3.4); resolves with the alarms it answered. */
   async alarm(req: pb.AlarmRequest): Promise<Alarm[]> {
     return (await this.propose({ alarm: req })) as Alarm[];

@@ -82,3 +82,25 @@ export function logBackendQuota(cfg: { quotaBackendBytes: number }, logger: Logg
   }
   logger.info({ 'quota-name': 'v3-applier', 'quota-size-bytes': q }, 'enabled backend quota');
 }
+
+/**
+ * The lease API with etcd's quotaLeaseServer in front of LeaseGrant (cost: 64
+ * bytes); every other method is the lease API's own.
+ */
+export function withGrantQuota<L extends { grant(ttl: bigint, id: bigint): Promise<unknown> }>(
+  leases: L,
+  check: (cost: number) => Promise<void>,
+): L {
+  return new Proxy(leases, {
+    get(target, prop) {
+      if (prop === 'grant') {
+        return async (ttl: bigint, id: bigint) => {
+          await check(LEASE_OVERHEAD);
+          return target.grant(ttl, id);
+        };
+      }
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
