@@ -110,6 +110,13 @@ export class Backend {
   private failure: StorageFailure | undefined;
   private closed = false;
   private readonly cache: KvCache;
+  /**
+   * Bytes (keys + values) physical compaction deleted since this backend opened:
+   * still in the LevelDB files until LevelDB compacts them away, but no longer in
+   * use (Status.dbSizeInUse = size − this). Whatever reclaims them (defragment)
+   * calls resetFreed().
+   */
+  private freed = 0;
 
   private constructor(readonly db: KvDb, readonly dir: string, private readonly opts: BackendOptions) {
     this.cache = new KvCache(opts.cacheBytes);
@@ -364,6 +371,21 @@ export class Backend {
       if (this.timer !== undefined) clearTimeout(this.timer);
       await this.db.close();
     }
+  }
+
+  /** Physical compaction deleted these bytes. */
+  noteFreed(bytes: number): void {
+    this.freed += bytes;
+  }
+
+  /** LevelDB reclaimed the space of deleted keys (a full compaction of the files). */
+  resetFreed(): void {
+    this.freed = 0;
+  }
+
+  /** The size of the LevelDB files minus what compaction deleted and LevelDB has not reclaimed yet. */
+  async sizeInUse(): Promise<number> {
+    return Math.max(0, (await this.size()) - this.freed);
   }
 
   async size(): Promise<number> {

@@ -366,6 +366,8 @@ export class MvccStore implements WriteContext {
   }
 
   dbSize(): Promise<number> { return this.backend.size(); }
+  /** dbSize minus what compaction deleted that LevelDB still holds (Status.dbSizeInUse). */
+  dbSizeInUse(): Promise<number> { return this.backend.sizeInUse(); }
 }
 
 /** Errors that are a request's answer, the same on every member. */

@@ -320,7 +320,7 @@ export class EtcdServer {
   }
 
   /** This member's Raft and store figures (Maintenance.Status; the shape is api/ports.ts MemberStatus). */
-  async status(): Promise<{ leader: bigint; raftIndex: number; raftTerm: number; raftAppliedIndex: number; dbSize: number; isLearner: boolean }> {
+  async status(): Promise<{ leader: bigint; raftIndex: number; raftTerm: number; raftAppliedIndex: number; dbSize: number; dbSizeInUse: number; isLearner: boolean }> {
     const me = this.membership.get(this.memberId);
     return {
       leader: this.raft.leader,
@@ -328,6 +328,7 @@ export class EtcdServer {
       raftTerm: this.raft.currentTerm,
       raftAppliedIndex: this.applier.applied,
       dbSize: await this.store.dbSize(),
+      dbSizeInUse: await this.store.dbSizeInUse(),
       isLearner: me?.isLearner ?? false,
     };
   }

@@ -1,6 +1,7 @@
 // The alarm list as replicated state (apply/alarm.ts, alarms.ts) and the backend
 // quota on the write path (quota.ts): etcd 3.4.23's semantics.
 
+import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ALARM_PREFIX } from '../../src/mvcc/index.js';
 import { AlarmAction, AlarmType } from '../../src/pb/types.js';
@@ -112,5 +113,24 @@ describe('backend quota', () => {
   it('a negative quota disables it', async () => {
     const q = new BackendQuota({ quotaBytes: -1, size: async () => 1e12, raiseNoSpace: async () => {} });
     expect(await q.available(1e6)).toBe(true);
+  });
+});
+
+describe('Status.dbSizeInUse', () => {
+  it('drops by what physical compaction deleted; never above dbSize', async () => {
+    const r = await rig(stores);
+    // Incompressible values (LevelDB compresses its tables).
+    const big = (): string => randomBytes(5_000).toString('hex');
+    await apply(r, ...Array.from({ length: 10 }, (_, i) => put(i + 1, 'k', big())));
+    await r.store.flush();
+    const before = await r.store.dbSizeInUse();
+    expect(before).toBe(await r.store.dbSize());
+    await apply(r, req(11, { compaction: { revision: 10n } }));
+    await r.store.compactionDone();
+    const size = await r.store.dbSize();
+    const inUse = await r.store.dbSizeInUse();
+    // Eight old revisions (2..9; 10 is kept) of 10 KB each are gone from use, while LevelDB still holds their bytes.
+    expect(size - inUse).toBeGreaterThanOrEqual(8 * 10_000);
+    expect(inUse).toBeGreaterThan(10_000); // the live revision and the rest
   });
 });

@@ -28,7 +28,7 @@ export function maintenanceHandlers(
         header: info.header(),
         version: ETCD_API_VERSION,
         dbSize: BigInt(st.dbSize),
-        dbSizeInUse: BigInt(st.dbSize),
+        dbSizeInUse: BigInt(Math.min(st.dbSizeInUse ?? st.dbSize, st.dbSize)),
         leader: st.leader,
         raftIndex: BigInt(st.raftIndex),
         raftTerm: BigInt(st.raftTerm),

@@ -100,6 +100,8 @@ export interface MemberStatus {
   raftTerm: number;
   raftAppliedIndex: number;
   dbSize: number;
+  /** dbSize minus the space compaction freed that the files still hold (defaults to dbSize). */
+  dbSizeInUse?: number;
   isLearner: boolean;
 }
 
