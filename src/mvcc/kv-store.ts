@@ -10,6 +10,7 @@
 // still need what it deletes (ReadGuard).
 
 import { Backend } from './backend.js';
+import { hashBackend } from './backend-hash.js';
 import { META_FINISHED_COMPACT, META_SCHEDULED_COMPACT } from './keyspace.js';
 import { REVISIONS_END } from './keyspace.js';
 import { compactIndex, physicalCompact, ReadGuard, type KeepSet } from './compaction.js';
@@ -310,6 +311,13 @@ export class MvccStore implements WriteContext {
     const rev = revision <= 0 ? currentRev : revision;
     const hash = await hashByRev(this.backend, this.index, this.guard, compactRev, rev);
     return { hash, compactRevision: compactRev, revision: currentRev, hashRevision: rev };
+  }
+
+  /** Maintenance.Hash: the whole backend (backend-hash.ts), and the revision it holds. */
+  async hash(): Promise<{ hash: number; revision: number }> {
+    this.checkOpen();
+    const revision = this.currentRev;
+    return { hash: await hashBackend(this.backend), revision };
   }
 
   // --- state transfer (Raft snapshot installation) ----------------------------

@@ -287,6 +287,11 @@ export class EtcdServer {
     return this.membership.list();
   }
 
+  /** Maintenance.Hash: the whole backend of this member. */
+  hash(): Promise<{ hash: number; revision: number }> {
+    return this.store.hash();
+  }
+
   /** Hash of the keyspace up to revision (0: the current one). */
   hashKV(revision: number): Promise<HashKVResult> {
     return this.store.hashKV(revision);

@@ -134,3 +134,17 @@ describe('Status.dbSizeInUse', () => {
     expect(inUse).toBeGreaterThan(10_000); // the live revision and the rest
   });
 });
+
+describe('Maintenance.Hash (whole backend)', () => {
+  it('equal for stores that applied the same entries (consistent index ignored), different otherwise', async () => {
+    const r1 = await rig(stores);
+    const r2 = await rig(stores);
+    await apply(r1, put(1, 'a'), put(2, 'b'), activate(3, 1n, AlarmType.NOSPACE));
+    await apply(r2, put(1, 'a'), put(2, 'b'), activate(3, 1n, AlarmType.NOSPACE));
+    const h1 = await r1.store.hash();
+    expect(h1).toEqual(await r2.store.hash());
+    expect(h1.revision).toBe(3);
+    await apply(r2, deactivate(4, 1n, AlarmType.NOSPACE));
+    expect((await r2.store.hash()).hash).not.toBe(h1.hash);
+  });
+});

@@ -13,6 +13,7 @@ export interface MaintenanceHandlers {
   Status(req: pb.StatusRequest): Promise<pb.Encodable<pb.StatusResponse>>;
   HashKV(req: pb.HashKVRequest): Promise<pb.Encodable<pb.HashKVResponse>>;
   Alarm(req: pb.AlarmRequest): Promise<pb.Encodable<pb.AlarmResponse>>;
+  Hash(req: pb.HashRequest): Promise<pb.Encodable<pb.HashResponse>>;
 }
 
 /** Each Maintenance RPC built so far (the gRPC service and the JSON gateway share these). */
@@ -48,6 +49,10 @@ export function maintenanceHandlers(
         hashRevision: BigInt(res.revision),
       };
     },
+    Hash: async () => {
+      const res = await m.hash();
+      return { header: info.header(res.revision), hash: res.hash };
+    },
     Alarm: async (req) => {
       const alarms = await m.alarm(req);
       return { header: info.header(), alarms: alarms.map((a) => ({ memberID: a.memberID, alarm: a.alarm })) };
@@ -66,5 +71,6 @@ export function maintenanceService(
     Status: unary<pb.StatusRequest, pb.Encodable<pb.StatusResponse>>(logger, (req) => h.Status(req)),
     HashKV: unary<pb.HashKVRequest, pb.Encodable<pb.HashKVResponse>>(logger, (req) => h.HashKV(req)),
     Alarm: unary<pb.AlarmRequest, pb.Encodable<pb.AlarmResponse>>(logger, (req) => h.Alarm(req)),
+    Hash: unary<pb.HashRequest, pb.Encodable<pb.HashResponse>>(logger, (req) => h.Hash(req)),
   };
 }

@@ -117,6 +117,8 @@ export interface MaintenanceApi {
   status(): Promise<MemberStatus>;
   /** Hash of the keyspace up to revision (0: the current one), as etcd's HashKV computes it. */
   hashKV(revision: number): Promise<KvHash>;
+  /** Maintenance.Hash: CRC-32C of the whole backend, and the revision it holds. */
+  hash(): Promise<{ hash: number; revision: number }>;
   /** Maintenance.Alarm, through Raft: the alarms the request answered (GET: the list; (DE)ACTIVATE: what changed). */
   alarm(req: pb.AlarmRequest): Promise<ActiveAlarm[]>;
   /** The active alarms as this member has applied them. */
