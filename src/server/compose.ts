@@ -8,6 +8,7 @@ import { ALARM_PREFIX, LEASE_PREFIX, MvccStore, recoverStoreDir, WatchHub, type 
 import { Lessor, minLeaseTtl, rawLeaseStorage } from '../lease/index.js';
 import { Applier } from './apply/index.js';
 import { AlarmStore } from './alarms.js';
+import { CorruptionChecker, corruptionPeerService } from './corruption.js';
 import { assertStoreCoversSnapshot, bootstrap, layout } from './bootstrap.js';
 import type { Config } from './config.js';
 import { EtcdServer, requestTimeoutMs } from './etcd-server.js';
@@ -80,6 +81,11 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
   const leases = new LeaseCoordinator(leaseHost, () => lessor);
   const leaseExpiry = new LeaseExpiryLoop(leaseHost, () => lessor);
   transport.addService(...leasePeerService(leaseHost, leases, (call, cb, what) => transport.admit(call, cb, what)));
+  transport.addService(...corruptionPeerService(
+    (rev) => stores.current.hashKV(rev),
+    (revision) => server!.header(revision),
+    (call, cb, what) => transport.admit(call, cb, what),
+  ));
   syncPeers(transport, membership, booted.memberId);
   await transport.start();
   let confState = booted.storage.initialState().confState;
@@ -164,6 +170,18 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
   });
   raft.start();
   leaseExpiry.start();
+  const corruption = new CorruptionChecker({
+    memberId: booted.memberId,
+    logger,
+    peers: () => membership.list().map((m) => m.id).filter((id) => id !== booted.memberId),
+    hashKV: (rev) => stores.current.hashKV(rev),
+    callPeer: (id, path, ser, de, req, timeoutMs) => transport.unary(id, path, ser, de, req, timeoutMs),
+    isLeader: () => raft.isLeader,
+    propose: (body) => server!.propose(body),
+  });
+  if (cfg.initialCorruptCheck) await initialCorruptCheck(server, corruption, cfg);
+  corruption.start(cfg.corruptCheckTimeMs);
+  server.onStop(() => corruption.stop());
   return server;
 }
 
@@ -179,4 +197,20 @@ function syncPeers(transport: PeerTransport, membership: Membership, self: bigin
     else transport.addPeer(id, m.peerURLs);
   }
   for (const id of transport.peerIds()) if (!wanted.has(id)) transport.removePeer(id);
+}
+
+/**
+ * --experimental-initial-corrupt-check: once this member has a leader and has
+ * applied what is committed (its membership and keyspace rebuilt from the log),
+ * its HashKV must agree with the peers'; otherwise it stops and start-up fails.
+ */
+async function initialCorruptCheck(server: EtcdServer, checker: CorruptionChecker, cfg: Config): Promise<void> {
+  try {
+    if (server.leader === 0n) await server.leaderChange(requestTimeoutMs(cfg));
+    await Promise.race([server.waitAppliedCommitted(), new Promise((r) => setTimeout(r, requestTimeoutMs(cfg)).unref())]);
+    await checker.initialCheck();
+  } catch (err) {
+    await server.stop().catch(() => {});
+    throw err;
+  }
 }

@@ -30,6 +30,10 @@ export interface Config {
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'fatal';
   /** Period of progress notifications to watchers that asked for them (etcd: 10 min, ≥ 100 ms). */
   watchProgressNotifyIntervalMs: number;
+  /** --experimental-initial-corrupt-check: compare HashKV with the peers before serving. */
+  initialCorruptCheck: boolean;
+  /** --experimental-corrupt-check-time: the leader's periodic check (0: off). */
+  corruptCheckTimeMs: number;
   /** Environment variables that were used, and ETCD_* ones that were not (etcd warns about those). */
   envUsed: string[];
   envUnknown: string[];
@@ -128,6 +132,8 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}): ParseRes
     preVote: bool(get('pre-vote')),
     strictReconfigCheck: bool(get('strict-reconfig-check')),
     logLevel: logLevel === 'panic' ? 'fatal' : (logLevel as Config['logLevel']),
+    initialCorruptCheck: bool(get('experimental-initial-corrupt-check')),
+    corruptCheckTimeMs: duration(get('experimental-corrupt-check-time'), 'experimental-corrupt-check-time'),
     watchProgressNotifyIntervalMs: progressInterval(duration(get('experimental-watch-progress-notify-interval'), 'experimental-watch-progress-notify-interval')),
     envUsed,
     envUnknown,

@@ -104,8 +104,8 @@ export const FLAGS: FlagSpec[] = [
   later('proxy-dial-timeout', 'int', '1000'),
   later('proxy-write-timeout', 'int', '5000'),
   later('proxy-read-timeout', 'int', '0'),
-  later('experimental-initial-corrupt-check', 'bool', 'false'),
-  later('experimental-corrupt-check-time', 'duration', '0s'),
+  s('experimental-initial-corrupt-check', 'bool', 'false', 'Enable to check data corruption before serving any client/peer traffic.'),
+  s('experimental-corrupt-check-time', 'duration', '0s', 'Duration of time between cluster corruption check passes.'),
   later('experimental-enable-v2v3', 'string', ''),
   later('experimental-backend-bbolt-freelist-type', 'string', 'array'),
   // Long leases' remaining TTL is always checkpointed through Raft (what `true` asks for);
