@@ -54,7 +54,7 @@ export class AlarmStore {
     this.active.clear();
     for (const v of values) {
       const a = decodeAlarmValue(v);
-      if (a && a.alarm !== AlarmType.NONE) this.active.set(id(a), a);
+      if (a) this.active.set(id(a), a);
     }
   }
 

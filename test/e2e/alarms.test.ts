@@ -132,6 +132,21 @@ describe.skipIf(!RUN)(`alarms and the backend quota on a three-member cluster ($
     expect(sorted(r.stdout)).toBe(sorted(listed));
   });
 
+  it('compaction frees space in use: Status dbSizeInUse drops below dbSize on every member', async () => {
+    const [a] = cluster.members as [Member];
+    const st = await maint.get(a)!.status();
+    const rev = String(st.header!.revision);
+    const r = await ctl(a, ['compact', rev, '--physical']);
+    expect(r.code, describeCtl(r)).toBe(0);
+    expect(r.stdout).toBe(`compacted revision ${rev}\n`);
+    for (const m of cluster.members) {
+      await waitFor(`dbSizeInUse below dbSize on ${m.name}`, 10_000, async () => {
+        const s = await maint.get(m)!.status();
+        return s.dbSizeInUse < s.dbSize ? true : undefined;
+      });
+    }
+  });
+
   it('alarm disarm clears it everywhere; a put that still does not fit raises it again', async () => {
     const [a, b] = cluster.members as [Member, Member];
     const d = await ctl(b, ['alarm', 'disarm']);
