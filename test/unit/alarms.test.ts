@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ALARM_PREFIX } from '../../src/mvcc/index.js';
 import { AlarmAction, AlarmType } from '../../src/pb/types.js';
 import { AlarmStore, alarmText } from '../../src/server/alarms.js';
-import { BackendQuota, costPut, costTxn } from '../../src/server/quota.js';
+import { BackendQuota, costPut, costTxn, withGrantQuota } from '../../src/server/quota.js';
 import { apply, b, get, put, req, rig } from './apply-helpers.js';
 import { TmpStores } from './mvcc-helpers.js';
 
@@ -146,5 +146,23 @@ describe('Maintenance.Hash (whole backend)', () => {
     expect(h1.revision).toBe(3);
     await apply(r2, deactivate(4, 1n, AlarmType.NOSPACE));
     expect((await r2.store.hash()).hash).not.toBe(h1.hash);
+  });
+});
+
+describe('lease grants behind the quota', () => {
+  it('grant pays 64 bytes first; other methods are the lease API\'s own, bound to it', async () => {
+    const costs: number[] = [];
+    const api = {
+      n: 0,
+      async grant(ttl: bigint, id: bigint) { this.n++; return { id, ttl: Number(ttl) }; },
+      leases() { return [BigInt(this.n)]; },
+    };
+    const wrapped = withGrantQuota(api, async (c) => { costs.push(c); });
+    expect(await wrapped.grant(10n, 5n)).toEqual({ id: 5n, ttl: 10 });
+    expect(wrapped.leases()).toEqual([1n]);
+    expect(costs).toEqual([64]);
+    const refusing = withGrantQuota(api, async () => { throw new Error('etcdserver: mvcc: database space exceeded'); });
+    await expect(refusing.grant(10n, 6n)).rejects.toThrow('database space exceeded');
+    expect(api.n).toBe(1);
   });
 });
