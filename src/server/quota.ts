@@ -80,7 +80,9 @@ export function logBackendQuota(cfg: { quotaBackendBytes: number }, logger: Logg
       'quota exceeds the maximum value',
     );
   }
-  logger.info({ 'quota-name': 'v3-applier', 'quota-size-bytes': q }, 'enabled backend quota');
+  // config.ts turns 0 (etcd's "use the default") into the default's value.
+  const isDefault = q === 2 * 1024 * 1024 * 1024;
+  logger.info({ 'quota-name': 'v3-applier', 'quota-size-bytes': q }, isDefault ? 'enabled backend quota with default value' : 'enabled backend quota');
 }
 
 /**
