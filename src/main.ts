@@ -1,7 +1,8 @@
 // Entry point of bin/etcd-ts: flags → member → client listeners, and a clean stop
 // on SIGTERM/SIGINT (flush, close LevelDB and the WAL, exit 0).
 
-import { ConfigError, DEFAULT_QUOTA_BYTES, parseArgs, usage, type Config } from './server/config.js';
+import { ConfigError, parseArgs, usage, type Config } from './server/config.js';
+import { logBackendQuota, withGrantQuota } from './server/quota.js';
 import { createLogger, type Logger } from './server/logger.js';
 import { composeServer } from './server/compose.js';
 import { createGrpcServer } from './server/api/grpc-server.js';
@@ -21,12 +22,7 @@ async function run(cfg: Config, logger: Logger): Promise<void> {
       'loaded server configuration, other configuration command line flags and environment variables will be ignored if provided',
     );
   }
-  if (cfg.quotaBackendBytes !== DEFAULT_QUOTA_BYTES) {
-    logger.warn(
-      { 'quota-backend-bytes': cfg.quotaBackendBytes },
-      'the backend quota is reported in status but not enforced yet (NOSPACE alarms come with the maintenance work)',
-    );
-  }
+  logBackendQuota(cfg, logger);
   logger.info(
     { 'etcd-ts-version': ETCD_TS_VERSION, 'api-version': ETCD_API_VERSION, 'data-dir': cfg.dataDir, name: cfg.name },
     'starting etcd-ts',
@@ -38,7 +34,7 @@ async function run(cfg: Config, logger: Logger): Promise<void> {
     info: server,
     kv: server,
     watch: server,
-    lease: server.leases,
+    lease: withGrantQuota(server.leases, (cost) => server.checkQuota(cost)),
     cluster: server,
     maintenance: server,
     health: server,

@@ -113,6 +113,13 @@ export class Backend {
   private failure: StorageFailure | undefined;
   private closed = false;
   private readonly cache: KvCache;
+  /**
+   * Bytes (keys + values) physical compaction deleted since this backend opened:
+   * still in the LevelDB files until LevelDB compacts them away, but no longer in
+   * use (Status.dbSizeInUse = size − this). Whatever reclaims them (defragment)
+   * calls resetFreed().
+   */
+  private freed = 0;
 
   private constructor(readonly db: KvDb, readonly dir: string, private readonly opts: BackendOptions) {
     this.cache = new KvCache(opts.cacheBytes);
@@ -378,6 +385,23 @@ export class Backend {
   async defragment(): Promise<void> {
     if (this.closed) throw new Error('backend closed');
     await this.db.compactRange?.(DEFRAG_START, DEFRAG_END);
+    // LevelDB has rewritten its files: the space compaction freed is reclaimed.
+    this.resetFreed();
+  }
+
+  /** Physical compaction deleted these bytes. */
+  noteFreed(bytes: number): void {
+    this.freed += bytes;
+  }
+
+  /** LevelDB reclaimed the space of deleted keys (a full compaction of the files). */
+  resetFreed(): void {
+    this.freed = 0;
+  }
+
+  /** The size of the LevelDB files minus what compaction deleted and LevelDB has not reclaimed yet. */
+  async sizeInUse(): Promise<number> {
+    return Math.max(0, (await this.size()) - this.freed);
   }
 
   async size(): Promise<number> {

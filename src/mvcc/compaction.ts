@@ -106,16 +106,22 @@ export async function physicalCompact(backend: Backend, rev: number, keep: KeepS
   for (;;) {
     const range = first ? { gte: from, lt: end } : { gt: from, lt: end };
     first = false;
-    const keys = await backend.db.keys({ ...range, limit: opts.batchLimit }).all();
+    const entries = await backend.db.iterator({ ...range, limit: opts.batchLimit }).all();
+    const keys = entries.map(([k]) => k);
     const ops: ({ type: 'del'; key: Uint8Array } | { type: 'put'; key: Uint8Array; value: Uint8Array })[] = [];
-    for (const k of keys) {
+    let freed = 0;
+    for (const [k, v] of entries) {
       const r = parseRevKey(k);
-      if (r.tombstone || !isKept(keep, r.main, r.sub)) ops.push({ type: 'del', key: k });
+      if (r.tombstone || !isKept(keep, r.main, r.sub)) {
+        ops.push({ type: 'del', key: k });
+        freed += k.length + v.length;
+      }
     }
     deleted += ops.length;
     const last = keys.length < opts.batchLimit;
     if (last) ops.push({ type: 'put', key: META_FINISHED_COMPACT, value: u64Bytes(rev) });
     if (ops.length > 0) await backend.writeDirect(ops);
+    backend.noteFreed(freed);
     if (last) {
       opts.logger?.info({ compactRevision: rev, deleted, tookMs: Date.now() - started }, 'finished scheduled compaction');
       return true;

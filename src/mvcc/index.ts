@@ -21,4 +21,4 @@ export {
 } from './watch-stream.js';
 export type { WatchResponse as MvccWatchResponse, WatchSink, WatchFilters } from './watcher.js';
 export { EVENT_OVERHEAD_BYTES } from './event-reader.js';
-export { LEASE_PREFIX } from './keyspace.js';
+export { ALARM_PREFIX, LEASE_PREFIX } from './keyspace.js';

@@ -3,6 +3,7 @@
 // This file is the only place that says which byte is which.
 //
 //   byte       bucket     key                                          value
+//   'a' 0x61   alarms     'a' + BE64(member id) + alarm type (1 byte)     the same 9 bytes (src/server/alarms.ts)
 //   'k' 0x6b   revisions  'k' + BE64(main) + BE64(sub) [+ 't' tombstone]  mvccpb.KeyValue (revision.ts, kv-codec.ts)
 //   'l' 0x6c   leases     'l' + BE64(lease id)                           leasepb.Lease (src/lease/record.ts)
 //   'm' 0x6d   meta       'm' + name (consistent_index, …)               BE64 numbers
@@ -19,6 +20,13 @@
 //   - The state image (state-transfer.ts) copies every key whatever its bucket,
 //     so a new bucket travels in snapshots without changes there.
 
+/**
+ * Alarms: 'a'. The alarm list (NOSPACE, CORRUPT per member) is replicated state,
+ * like etcd's `alarm` bucket: it must survive a restart (a member that was out of
+ * space stays capped until an operator disarms it) and travel in store images, so
+ * it lives in the backend, written in the batch of the entry that changed it.
+ */
+export const ALARM_PREFIX = 0x61;
 /** Revisions: 'k'. */
 export const REV_PREFIX = 0x6b;
 /** Lease records: 'l'. */
@@ -27,7 +35,7 @@ export const LEASE_PREFIX = 0x6c;
 export const META_PREFIX = 0x6d;
 
 /** Every bucket, by name (tools, tests). */
-export const BUCKETS = { revisions: REV_PREFIX, lease: LEASE_PREFIX, meta: META_PREFIX } as const;
+export const BUCKETS = { alarm: ALARM_PREFIX, revisions: REV_PREFIX, lease: LEASE_PREFIX, meta: META_PREFIX } as const;
 
 /** Exclusive upper bound of a bucket's keys: the first key of the next byte. */
 export function bucketEnd(prefix: number): Uint8Array {

@@ -10,6 +10,7 @@
 // still need what it deletes (ReadGuard).
 
 import { Backend } from './backend.js';
+import { hashBackend } from './backend-hash.js';
 import { META_FINISHED_COMPACT, META_SCHEDULED_COMPACT } from './keyspace.js';
 import { REVISIONS_END } from './keyspace.js';
 import { compactIndex, physicalCompact, ReadGuard, type KeepSet } from './compaction.js';
@@ -312,6 +313,13 @@ export class MvccStore implements WriteContext {
     return { hash, compactRevision: compactRev, revision: currentRev, hashRevision: rev };
   }
 
+  /** Maintenance.Hash: the whole backend (backend-hash.ts), and the revision it holds. */
+  async hash(): Promise<{ hash: number; revision: number }> {
+    this.checkOpen();
+    const revision = this.currentRev;
+    return { hash: await hashBackend(this.backend), revision };
+  }
+
   // --- state transfer (Raft snapshot installation) ----------------------------
 
   /**
@@ -369,6 +377,8 @@ export class MvccStore implements WriteContext {
 
   /** Rewrites the backend without its garbage (Maintenance.Defragment); never blocks reads or writes. */
   defragment(): Promise<void> { return this.backend.defragment(); }
+  /** dbSize minus what compaction deleted that LevelDB still holds (Status.dbSizeInUse). */
+  dbSizeInUse(): Promise<number> { return this.backend.sizeInUse(); }
 }
 
 /** Errors that are a request's answer, the same on every member. */

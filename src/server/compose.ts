@@ -4,9 +4,11 @@
 
 import type { Logger } from 'pino';
 import type { ReadState, SoftState } from '../raft/types.js';
-import { LEASE_PREFIX, MvccStore, recoverStoreDir, WatchHub, type MvccOptions } from '../mvcc/index.js';
+import { ALARM_PREFIX, LEASE_PREFIX, MvccStore, recoverStoreDir, WatchHub, type MvccOptions } from '../mvcc/index.js';
 import { Lessor, minLeaseTtl, rawLeaseStorage } from '../lease/index.js';
 import { Applier } from './apply/index.js';
+import { AlarmStore } from './alarms.js';
+import { CorruptionChecker, corruptionPeerService } from './corruption.js';
 import { assertStoreCoversSnapshot, bootstrap, layout } from './bootstrap.js';
 import type { Config } from './config.js';
 import { EtcdServer, requestTimeoutMs } from './etcd-server.js';
@@ -85,6 +87,11 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
   const leases = new LeaseCoordinator(leaseHost, () => lessor);
   const leaseExpiry = new LeaseExpiryLoop(leaseHost, () => lessor);
   transport.addService(...leasePeerService(leaseHost, leases, (call, cb, what) => transport.admit(call, cb, what)));
+  transport.addService(...corruptionPeerService(
+    (rev) => stores.current.hashKV(rev),
+    (revision) => server!.header(revision),
+    (call, cb, what) => transport.admit(call, cb, what),
+  ));
   syncPeers(transport, membership, booted.memberId);
   await transport.start();
   let confState = booted.storage.initialState().confState;
@@ -104,6 +111,9 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
     booted.snapshot?.metadata.index ?? 0,
   );
   const metricsOf = (): ServerMetrics | undefined => server?.metrics;
+  // Replicated like the keys: reloaded whenever the store is (start-up, snapshot install).
+  const alarms = new AlarmStore();
+  alarms.load(await stores.current.backend.scanRaw(ALARM_PREFIX));
   const applier = new Applier(
     stores.current,
     membership,
@@ -122,6 +132,7 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
       },
       fatal: (failure) => fatalStop(failure, { index: failure.index }),
     },
+    alarms,
   );
   const raft = (raftNode = new RaftNode(
     booted.raw,
@@ -136,6 +147,7 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
         stores.current = await installStoreImage(dirs.dbDir, image, stores.current, logger, storeOpts);
         applier.setStore(stores.current);
         await bindLessor(lessor, stores.current, logger);
+        alarms.load(await stores.current.backend.scanRaw(ALARM_PREFIX));
         watchHub.setStore(stores.current);
         membership.restore(members);
         syncPeers(transport, membership, booted.memberId);
@@ -166,6 +178,18 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
   });
   raft.start();
   leaseExpiry.start();
+  const corruption = new CorruptionChecker({
+    memberId: booted.memberId,
+    logger,
+    peers: () => membership.list().map((m) => m.id).filter((id) => id !== booted.memberId),
+    hashKV: (rev) => stores.current.hashKV(rev),
+    callPeer: (id, path, ser, de, req, timeoutMs) => transport.unary(id, path, ser, de, req, timeoutMs),
+    isLeader: () => raft.isLeader,
+    propose: (body) => server!.propose(body),
+  });
+  if (cfg.initialCorruptCheck) await initialCorruptCheck(server, corruption, cfg);
+  corruption.start(cfg.corruptCheckTimeMs);
+  server.onStop(() => corruption.stop());
   return server;
 }
 
@@ -181,4 +205,20 @@ function syncPeers(transport: PeerTransport, membership: Membership, self: bigin
     else transport.addPeer(id, m.peerURLs);
   }
   for (const id of transport.peerIds()) if (!wanted.has(id)) transport.removePeer(id);
+}
+
+/**
+ * --experimental-initial-corrupt-check: once this member has a leader and has
+ * applied what is committed (its membership and keyspace rebuilt from the log),
+ * its HashKV must agree with the peers'; otherwise it stops and start-up fails.
+ */
+async function initialCorruptCheck(server: EtcdServer, checker: CorruptionChecker, cfg: Config): Promise<void> {
+  try {
+    if (server.leader === 0n) await server.leaderChange(requestTimeoutMs(cfg));
+    await Promise.race([server.waitAppliedCommitted(), new Promise((r) => setTimeout(r, requestTimeoutMs(cfg)).unref())]);
+    await checker.initialCheck();
+  } catch (err) {
+    await server.stop().catch(() => {});
+    throw err;
+  }
 }

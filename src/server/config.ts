@@ -66,6 +66,10 @@ export interface Config {
   configFileUnknown: string[];
   /** --auto-compaction-mode / --auto-compaction-retention (auto-compactor.ts); retention 0: off. */
   autoCompaction: AutoCompactionConfig;
+  /** --experimental-initial-corrupt-check: compare HashKV with the peers before serving. */
+  initialCorruptCheck: boolean;
+  /** --experimental-corrupt-check-time: the leader's periodic check (0: off). */
+  corruptCheckTimeMs: number;
   /** Environment variables that were used, and ETCD_* ones that were not (etcd warns about those). */
   envUsed: string[];
   envUnknown: string[];
@@ -175,11 +179,14 @@ function build(given: Map<string, string>, envUsed: string[], envUnknown: string
     initialClusterToken: get('initial-cluster-token'),
     maxTxnOps: int(get('max-txn-ops'), 'max-txn-ops'),
     maxRequestBytes: int(get('max-request-bytes'), 'max-request-bytes'),
-    quotaBackendBytes: quota <= 0 ? DEFAULT_QUOTA_BYTES : quota,
+    // etcd: 0 means the default quota, a negative value disables it.
+    quotaBackendBytes: quota === 0 ? DEFAULT_QUOTA_BYTES : quota,
     preVote: bool(get('pre-vote')),
     strictReconfigCheck: bool(get('strict-reconfig-check')),
     logLevel: logLevel === 'panic' ? 'fatal' : (logLevel as Config['logLevel']),
     autoCompaction: autoCompaction(get('auto-compaction-mode'), get('auto-compaction-retention')),
+    initialCorruptCheck: bool(get('experimental-initial-corrupt-check')),
+    corruptCheckTimeMs: duration(get('experimental-corrupt-check-time'), 'experimental-corrupt-check-time'),
     watchProgressNotifyIntervalMs: progressInterval(duration(get('experimental-watch-progress-notify-interval'), 'experimental-watch-progress-notify-interval')),
     enablePprof: bool(get('enable-pprof')),
     forceNewCluster: bool(get('force-new-cluster')),

@@ -28,6 +28,9 @@ import type { PeerTransport } from './transport/index.js';
 import { ReadIndexer } from './read-index.js';
 import { Proposer, type RawRequest } from './proposer.js';
 import { IndexWaiter } from './waiters.js';
+import { type Alarm, alarmName } from './alarms.js';
+import { BackendQuota, costPut, costTxn } from './quota.js';
+import { AlarmAction, AlarmType } from '../pb/types.js';
 
 /** How long a request may wait for its entry to commit and apply (etcd: 5 s + 2 election timeouts). */
 export const requestTimeoutMs = (cfg: Config): number => 5000 + 2 * cfg.electionMs;
@@ -61,6 +64,7 @@ export class EtcdServer {
   private readonly appliedWaiter: IndexWaiter;
   private readonly proposer: Proposer;
   private readonly reads: ReadIndexer;
+  private readonly quota: BackendQuota;
   private stopped = false;
   readonly metrics = new ServerMetrics();
   /** See requestTimeoutMs(). */
@@ -103,6 +107,11 @@ export class EtcdServer {
       propose: (data) => this.raft.propose(data),
       committedIndex: () => this.raft.committedIndex,
       appliedIndex: () => applier.applied,
+    });
+    this.quota = new BackendQuota({
+      quotaBytes: cfg.quotaBackendBytes,
+      size: () => this.store.dbSize(),
+      raiseNoSpace: () => this.alarm({ action: AlarmAction.ACTIVATE, memberID: memberId, alarm: AlarmType.NOSPACE }),
     });
     this.reads = new ReadIndexer(
       (ctx) => this.raft.readIndex(ctx),
@@ -241,6 +250,7 @@ export class EtcdServer {
   }
 
   async put(req: pb.PutRequest): Promise<pb.PutResponse> {
+    await this.quota.check(costPut(req));
     const res = (await this.propose({ put: req }, asIs(INTERNAL_FIELD.put, req))) as mvcc.PutResponse;
     return putToPb(res, this.header(res.revision));
   }
@@ -251,6 +261,7 @@ export class EtcdServer {
   }
 
   async txn(req: pb.TxnRequest): Promise<pb.TxnResponse> {
+    await this.quota.check(costTxn(req));
     const res = (await this.propose({ txn: req }, asIs(INTERNAL_FIELD.txn, req))) as mvcc.TxnResponse;
     return txnToPb(res, this.header(res.revision));
   }
@@ -293,9 +304,34 @@ export class EtcdServer {
     return this.membership.list();
   }
 
+  /** Maintenance.Hash: the whole backend of this member. */
+  hash(): Promise<{ hash: number; revision: number }> {
+    return this.store.hash();
+  }
+
   /** Hash of the keyspace up to revision (0: the current one). */
   hashKV(revision: number): Promise<HashKVResult> {
     return this.store.hashKV(revision);
+  }
+
+  /** etcd's quota check on the write path: raises NOSPACE and throws when a request of this cost does not fit. */
+  checkQuota(cost: number): Promise<void> {
+    return this.quota.check(cost);
+  }
+
+  /** Maintenance.Alarm: every action goes through Raft (as in etcd 3.4); resolves with the alarms it answered. */
+  async alarm(req: pb.AlarmRequest): Promise<Alarm[]> {
+    return (await this.propose({ alarm: req })) as Alarm[];
+  }
+
+  /** The alarms active as this member has applied them (Status errors, /health). */
+  alarms(): Alarm[] {
+    return this.applier.alarms.get();
+  }
+
+  /** The active alarms' names ("NOSPACE", "CORRUPT"), for /health and /readyz. */
+  activeAlarms(): string[] {
+    return this.alarms().map((a) => alarmName(a.alarm));
   }
 
   /** /metrics: the gauges read from state at scrape time are refreshed first. */
@@ -311,7 +347,7 @@ export class EtcdServer {
   }
 
   /** This member's Raft and store figures (Maintenance.Status; the shape is api/ports.ts MemberStatus). */
-  async status(): Promise<{ leader: bigint; raftIndex: number; raftTerm: number; raftAppliedIndex: number; dbSize: number; isLearner: boolean }> {
+  async status(): Promise<{ leader: bigint; raftIndex: number; raftTerm: number; raftAppliedIndex: number; dbSize: number; dbSizeInUse: number; isLearner: boolean }> {
     const me = this.membership.get(this.memberId);
     return {
       leader: this.raft.leader,
@@ -319,6 +355,7 @@ export class EtcdServer {
       raftTerm: this.raft.currentTerm,
       raftAppliedIndex: this.applier.applied,
       dbSize: await this.store.dbSize(),
+      dbSizeInUse: await this.store.dbSizeInUse(),
       isLearner: me?.isLearner ?? false,
     };
   }

@@ -106,8 +106,8 @@ export const FLAGS: FlagSpec[] = [
   later('proxy-dial-timeout', 'int', '1000'),
   later('proxy-write-timeout', 'int', '5000'),
   later('proxy-read-timeout', 'int', '0'),
-  later('experimental-initial-corrupt-check', 'bool', 'false'),
-  later('experimental-corrupt-check-time', 'duration', '0s'),
+  s('experimental-initial-corrupt-check', 'bool', 'false', 'Enable to check data corruption before serving any client/peer traffic.'),
+  s('experimental-corrupt-check-time', 'duration', '0s', 'Duration of time between cluster corruption check passes.'),
   s('experimental-enable-v2v3', 'string', '', 'v3 prefix for serving emulated v2 state; etcd-ts has no v2 API, so only empty is accepted.'),
   s('experimental-backend-bbolt-freelist-type', 'string', 'array', "bbolt's freelist type ('array' or 'map'); accepted, meaningless for the LevelDB backend."),
   // Long leases' remaining TTL is always checkpointed through Raft (what `true` asks for);

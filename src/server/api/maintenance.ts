@@ -1,13 +1,12 @@
-// Maintenance service: the parts built so far (Status, HashKV, Alarm listing,
+// Maintenance service: the parts built so far (Status, HashKV, Hash, Alarm,
 // MoveLeader, Defragment);
 // the rest answers UNIMPLEMENTED until its issue lands.
 
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ETCD_API_VERSION } from '../../version.js';
-import { Code, EtcdError } from '../errors.js';
+import { alarmText } from '../alarms.js';
 import type * as pb from '../../pb/types.js';
-import { AlarmAction } from '../../pb/types.js';
 import type { ApiLimits, HeaderSource, MaintenanceApi } from './ports.js';
 import { unary } from './unary.js';
 
@@ -18,6 +17,7 @@ export interface MaintenanceHandlers {
   /** `deadline`: the call's deadline in epoch ms (Infinity: none). */
   MoveLeader(req: pb.MoveLeaderRequest, deadline: number): Promise<pb.Encodable<pb.DefragmentResponse>>;
   Defragment(req: Record<string, never>): Promise<pb.Encodable<pb.DefragmentResponse>>;
+  Hash(req: pb.HashRequest): Promise<pb.Encodable<pb.HashResponse>>;
 }
 
 /** How long a MoveLeader without a deadline may wait (etcdctl always sends one: --command-timeout). */
@@ -36,12 +36,12 @@ export function maintenanceHandlers(
         header: info.header(),
         version: ETCD_API_VERSION,
         dbSize: BigInt(st.dbSize),
-        dbSizeInUse: BigInt(st.dbSize),
+        dbSizeInUse: BigInt(Math.min(st.dbSizeInUse ?? st.dbSize, st.dbSize)),
         leader: st.leader,
         raftIndex: BigInt(st.raftIndex),
         raftTerm: BigInt(st.raftTerm),
         raftAppliedIndex: BigInt(st.raftAppliedIndex),
-        errors: [],
+        errors: m.alarms().map(alarmText),
         isLearner: st.isLearner,
         dbSizeQuota: BigInt(limits.quotaBackendBytes),
       };
@@ -56,12 +56,14 @@ export function maintenanceHandlers(
         hashRevision: BigInt(res.revision),
       };
     },
+    Hash: async () => {
+      const res = await m.hash();
+      return { header: info.header(res.revision), hash: res.hash };
+    },
     Alarm: async (req) => {
-      if (req.action !== AlarmAction.GET) {
-        throw new EtcdError(Code.UNIMPLEMENTED, 'etcd-ts: activating or deactivating alarms is not implemented yet');
-      }
-      // No alarm is ever raised yet (quota and corruption checks come with their issue).
-      return { header: info.header(), alarms: [] };
+      const alarms = await m.alarm(req);
+      // etcd 3.4 answers Alarm without a header (recorded: `alarm list -w json` prints {} with no alarm).
+      return { header: undefined, alarms: alarms.map((a) => ({ memberID: a.memberID, alarm: a.alarm })) };
     },
     MoveLeader: async (req, deadline) => {
       await m.moveLeader(BigInt(req.targetID), Number.isFinite(deadline) ? deadline : Date.now() + MOVE_LEADER_DEFAULT_MS);
@@ -89,6 +91,7 @@ export function maintenanceService(
       h.MoveLeader(req, callDeadline(call.getDeadline())),
     ),
     Defragment: unary<Record<string, never>, pb.Encodable<pb.DefragmentResponse>>(logger, (req) => h.Defragment(req)),
+    Hash: unary<pb.HashRequest, pb.Encodable<pb.HashResponse>>(logger, (req) => h.Hash(req)),
   };
 }
 

@@ -100,6 +100,8 @@ export interface MemberStatus {
   raftTerm: number;
   raftAppliedIndex: number;
   dbSize: number;
+  /** dbSize minus the space compaction freed that the files still hold (defaults to dbSize). */
+  dbSizeInUse?: number;
   isLearner: boolean;
 }
 
@@ -119,6 +121,18 @@ export interface MaintenanceApi {
   moveLeader(target: bigint, deadline: number): Promise<void>;
   /** Compacts the backend's files without blocking reads, writes or watches. */
   defragment(): Promise<void>;
+  /** Maintenance.Hash: CRC-32C of the whole backend, and the revision it holds. */
+  hash(): Promise<{ hash: number; revision: number }>;
+  /** Maintenance.Alarm, through Raft: the alarms the request answered (GET: the list; (DE)ACTIVATE: what changed). */
+  alarm(req: pb.AlarmRequest): Promise<ActiveAlarm[]>;
+  /** The active alarms as this member has applied them. */
+  alarms(): ActiveAlarm[];
+}
+
+/** An active alarm: which member raised which AlarmType. */
+export interface ActiveAlarm {
+  memberID: bigint;
+  alarm: number;
 }
 
 /** The flags the adapters enforce or report. */
@@ -140,7 +154,7 @@ export interface MetricsSource {
   scrapeMetrics(): Promise<{ contentType: string; body: string }>;
 }
 
-/** /health, /livez, /readyz (api/health.ts): a leader is known, reads can be served, no alarm. */
+/** /health, /livez, /readyz (api/health.ts): no alarm is active, a leader is known, reads can be served. */
 export interface HealthSource {
   readonly leader: bigint;
   range(req: pb.RangeRequest): Promise<unknown>;

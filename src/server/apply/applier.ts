@@ -16,6 +16,8 @@ import type { MvccStore } from '../../mvcc/index.js';
 import { decodeInternalRequest } from '../../pb/index.js';
 import type { InternalRaftRequest } from '../../pb/types.js';
 import type { Membership } from '../membership.js';
+import { AlarmStore } from '../alarms.js';
+import { alarmHandler, alarmRefusal } from './alarm.js';
 import type { RequestHandler } from './handler.js';
 import { kvHandler } from './kv.js';
 import { leaseHandler } from './lease.js';
@@ -68,6 +70,8 @@ export class Applier {
     private readonly membership: Membership,
     private readonly lessor: Lessor,
     private readonly hooks: ApplierHooks,
+    /** The replicated alarm list (alarm.ts: what an active alarm refuses). */
+    readonly alarms: AlarmStore = new AlarmStore(),
   ) {
     this.appliedIndex = store.consistentIndex();
   }
@@ -177,9 +181,15 @@ export class Applier {
       this.hooks.deliver(id, { ok: true, value: undefined });
       return undefined;
     }
-    const handler = handlerFor(req);
+    const handler = handlerFor(req) ?? alarmHandler(req, this.alarms);
     if (!handler) return new ApplyFailure(e.index, `unknown request in entry (fields: ${requestFields(req)})`);
     if (!fresh) return undefined;
+    const refused = alarmRefusal(req, this.alarms);
+    if (refused) {
+      this.store.setConsistentIndex(e.index);
+      this.hooks.deliver(id, { ok: false, error: refused });
+      return undefined;
+    }
     const outcome = await settle(() => handler.run({ store: this.store, lessor: this.lessor }, e.index));
     if (outcome.kind === 'environmental') return new ApplyFailure(e.index, `${handler.name} failed`, outcome.cause);
     // A deterministic error is the request's answer: the entry is applied all the same.
