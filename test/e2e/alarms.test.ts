@@ -4,7 +4,8 @@
 // while deletes and reads work; /health answers 503 {"health":"false"}; Status
 // carries the alarm in `errors`; the alarm survives a restart (alarm bucket);
 // `alarm disarm` clears it everywhere, and a put that still does not fit raises it
-// again (as etcd does until the space is reclaimed: compaction + defrag).
+// again (as etcd does until the space is reclaimed); compaction + defrag reclaim it,
+// and after a disarm writes work again.
 //
 // Expected texts were recorded from etcd 3.4.23 / etcdctl 3.4.23 (single member,
 // --quota-backend-bytes=200000, 20 KB values): `alarm list` / `alarm disarm` print
@@ -162,5 +163,27 @@ describe.skipIf(!RUN)(`alarms and the backend quota on a three-member cluster ($
     const put = await ctl(a, ['put', 'again', VALUE]);
     expect(lastLine(put.stderr)).toBe(NOSPACE_ERR);
     await waitFor('the alarm raised again, listed by b', 5_000, async () => ((await ctl(b, ['alarm', 'list'])).stdout === alarmLine ? true : undefined));
+  });
+
+  it('compaction + defrag reclaim the space: after alarm disarm, writes work again', async () => {
+    const [a, b] = cluster.members as [Member, Member];
+    const del = await ctl(a, ['del', 'fill/', '--prefix']);
+    expect(del.code, describeCtl(del)).toBe(0);
+    const rev = String((await maint.get(a)!.status()).header!.revision);
+    const c = await ctl(a, ['compact', rev, '--physical']);
+    expect(c.stdout).toBe(`compacted revision ${rev}\n`);
+    const d = await ctl(a, ['defrag', '--cluster']);
+    expect(d.code, describeCtl(d)).toBe(0);
+    expect(d.stdout.split('\n').filter((l) => l.startsWith('Finished defragmenting etcd member[')).length).toBe(3);
+    for (const m of cluster.members) {
+      const st = await maint.get(m)!.status();
+      expect(st.dbSize, `${m.name} db size after defrag`).toBeLessThan(QUOTA);
+    }
+    expect((await ctl(b, ['alarm', 'disarm'])).code).toBe(0);
+    const put = await ctl(a, ['put', 'after-defrag', 'v']);
+    expect(put.code, describeCtl(put)).toBe(0);
+    expect(put.stdout).toBe('OK\n');
+    expect((await ctl(b, ['alarm', 'list'])).stdout).toBe('');
+    for (const m of cluster.members) expect((await health(m)).status).toBe(200);
   });
 });
