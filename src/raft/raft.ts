@@ -454,9 +454,9 @@ export class Raft implements ElectionRaft, ReplicationRaft, LeaderRaft, Follower
     this.heldBytes = 0;
     for (const m of held) {
       if (follow) {
-        // Still the peer's proposal (from is kept): the new leader takes it as forwarded.
-        m.to = this.lead;
-        this.send(m);
+        // Forwarded in our name, like our own proposals: a member only sends messages
+        // from itself (the leader does not look at a proposal's sender).
+        this.send({ ...m, to: this.lead, from: this.id });
         continue;
       }
       try {
