@@ -67,6 +67,8 @@ export interface LeaderRaft extends ReplicationRaft {
   committedEntryInCurrentTerm(): boolean;
   onLeaderCommitAdvanced(): void;
   abortLeaderTransfer(): void;
+  /** Keep a peer's proposal until it can be placed (throws ErrProposalDropped when the queue is full). */
+  holdProposal(m: Message): void;
 }
 
 /**
@@ -84,6 +86,8 @@ export interface FollowerRaft extends ElectionRaft, ReplicationRaft {
   becomeFollower(term: number, lead: NodeId): void;
   /** Re-enter the state machine (MsgTimeoutNow becomes a local MsgHup). */
   step(m: Message): void;
+  /** Keep a peer's proposal until a leader is known (throws ErrProposalDropped when the queue is full). */
+  holdProposal(m: Message): void;
 }
 
 /** confchange.ts: applying a committed membership change; a leader removed from it steps down. */

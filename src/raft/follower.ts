@@ -1,7 +1,6 @@
 // Message handling while follower, candidate or pre-candidate: accepting appends,
 // heartbeats and snapshots from the leader, counting votes, forwarding requests.
 
-import { ErrProposalDropped } from './errors.js';
 import { campaign, poll } from './election.js';
 import { bcastAppend } from './leader.js';
 import type { FollowerRaft } from './core.js';
@@ -81,7 +80,12 @@ export function restore(r: FollowerRaft, s: Snapshot): boolean {
 export function stepFollower(r: FollowerRaft, m: Message): void {
   switch (m.type) {
     case MessageType.MsgProp:
-      if (r.lead === NONE) throw new ErrProposalDropped('no leader');
+      // A peer's proposal (Raft.propose refuses local ones without a leader): keep it
+      // until a leader is known (Raft.holdProposal).
+      if (r.lead === NONE) {
+        r.holdProposal(m);
+        return;
+      }
       m.to = r.lead;
       r.send(m);
       return;
@@ -128,7 +132,9 @@ export function stepCandidate(r: FollowerRaft, m: Message): void {
   const myVoteResp = r.state === StateType.PreCandidate ? MessageType.MsgPreVoteResp : MessageType.MsgVoteResp;
   switch (m.type) {
     case MessageType.MsgProp:
-      throw new ErrProposalDropped('no leader');
+      // Only a peer's (Raft.propose refuses local ones): kept until we win or learn the leader.
+      r.holdProposal(m);
+      return;
     case MessageType.MsgApp:
       r.becomeFollower(m.term, m.from);
       handleAppendEntries(r, m);

@@ -118,7 +118,12 @@ function handleReadIndex(r: LeaderRaft, m: Message): void {
 function handlePropose(r: LeaderRaft, m: Message): void {
   if (m.entries.length === 0) throw new Error(`${r.id} stepped empty MsgProp`);
   if (!r.trk.progress.has(r.id)) throw new ErrProposalDropped('leader was removed from the configuration');
-  if (r.leadTransferee !== NONE) throw new ErrProposalDropped('leadership transfer in progress');
+  if (r.leadTransferee !== NONE) {
+    // Only a peer's proposal gets here (Raft.propose refuses local ones at once): it
+    // waits for the transfer's outcome instead of being dropped (Raft.holdProposal).
+    r.holdProposal(m);
+    return;
+  }
   const ents = m.entries;
   for (let i = 0; i < ents.length; i++) {
     const e = ents[i];

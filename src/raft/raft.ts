@@ -34,6 +34,9 @@ import { CAMPAIGN_TRANSFER, EMPTY_BYTES, bytesEqual, newMessage, voteRespType } 
 
 
 const NO_LIMIT = Number.MAX_SAFE_INTEGER;
+/** Bounds of the proposals held for a leader (see Raft.holdProposal). */
+const MAX_HELD_PROPOSALS = 4096;
+const MAX_HELD_BYTES = 64 * 1024 * 1024;
 
 export class Raft implements ElectionRaft, ReplicationRaft, LeaderRaft, FollowerRaft, ConfChangeRaft {
   readonly id: NodeId;
@@ -60,6 +63,15 @@ export class Raft implements ElectionRaft, ReplicationRaft, LeaderRaft, Follower
   appendPending = false;
   /** Last index of bootstrap entries: their conf changes are already in effect. */
   bootstrapIndex = 0;
+  /**
+   * Proposals forwarded by peers (MsgProp) that arrived when this member could not
+   * place them: it leads but is handing leadership over, or it knows no leader. See
+   * holdProposal.
+   */
+  heldProposals: Message[] = [];
+  private heldBytes = 0;
+  /** Ticks since the held queue became non-empty. */
+  private heldElapsed = 0;
 
   readonly checkQuorum: boolean;
   readonly preVote: boolean;
@@ -202,6 +214,14 @@ export class Raft implements ElectionRaft, ReplicationRaft, LeaderRaft, Follower
   tick(): void {
     if (this.state === StateType.Leader) this.tickHeartbeat();
     else this.tickElection();
+    if (this.heldProposals.length > 0 && ++this.heldElapsed >= 2 * this.electionTimeout) {
+      // Nowhere to put them for two election timeouts (a transfer gets one): give up.
+      // Their proposers' deadlines tell the clients.
+      this.logger.warn({ id: String(this.id), count: this.heldProposals.length }, 'dropping proposals held while no leader could take them');
+      this.heldProposals = [];
+      this.heldBytes = 0;
+    }
+    this.placeHeldProposals();
   }
 
   private tickElection(): void {
@@ -245,6 +265,11 @@ export class Raft implements ElectionRaft, ReplicationRaft, LeaderRaft, Follower
   // ---- the entry point for every message ----------------------------------
 
   step(m: Message): void {
+    this.stepMessage(m);
+    this.placeHeldProposals();
+  }
+
+  private stepMessage(m: Message): void {
     if (m.term === 0) {
       // local message
     } else if (m.term > this.term) {
@@ -378,14 +403,87 @@ export class Raft implements ElectionRaft, ReplicationRaft, LeaderRaft, Follower
   // ---- membership ------------------------------------------------------------
 
   applyConfChange(cc: ConfChange): ConfState {
-    return applyConfChange(this, cc);
+    const cs = applyConfChange(this, cc);
+    this.placeHeldProposals();
+    return cs;
+  }
+
+  // ---- proposals forwarded while no leader could take them ----------------------
+
+  /**
+   * Keep a proposal a peer forwarded to us that we cannot place now: we lead but a
+   * leadership transfer is under way (etcd-io/raft drops it), or we follow (or
+   * campaign) without knowing a leader. Dropping it is silent for its proposer: the
+   * drop happens here, not in its synchronous propose call, so it would only learn
+   * at its deadline. Held, it goes on as soon as there is somewhere to put it (see
+   * placeHeldProposals).
+   *
+   * Safe: a held proposal was never appended to any log, and it leaves the queue
+   * exactly once (appended, forwarded or dropped), so it is applied at most once.
+   *
+   * It lives here, in the core, rather than in the driver because only the core
+   * knows the moments that matter (a transfer starts, is aborted, a leader becomes
+   * known) as they happen, in the same step; a driver would have to infer them from
+   * Readies and status polls. It is still pure: no clock but ticks, no I/O.
+   * Bounded by count and bytes; beyond that the proposal is dropped as before.
+   */
+  holdProposal(m: Message): void {
+    let bytes = 0;
+    for (const e of m.entries) bytes += e.data.length;
+    if (this.heldProposals.length >= MAX_HELD_PROPOSALS || this.heldBytes + bytes > MAX_HELD_BYTES) {
+      throw new ErrProposalDropped('too many proposals held for a leader');
+    }
+    if (this.heldProposals.length === 0) this.heldElapsed = 0;
+    this.heldProposals.push(m);
+    this.heldBytes += bytes;
+  }
+
+  /**
+   * Held proposals go on once there is a place for them: appended to our log when we
+   * lead and no transfer is under way (a transfer was aborted, or we won an
+   * election), forwarded to the leader when we follow a known one (the transfer
+   * finished). Otherwise they stay.
+   */
+  private placeHeldProposals(): void {
+    if (this.heldProposals.length === 0) return;
+    const lead = this.state === StateType.Leader && this.leadTransferee === NONE;
+    const follow = this.state === StateType.Follower && this.lead !== NONE;
+    if (!lead && !follow) return;
+    const held = this.heldProposals;
+    this.heldProposals = [];
+    this.heldBytes = 0;
+    for (const m of held) {
+      if (follow) {
+        // Forwarded in our name, like our own proposals: a member only sends messages
+        // from itself (the leader does not look at a proposal's sender).
+        this.send({ ...m, to: this.lead, from: this.id });
+        continue;
+      }
+      try {
+        this.stepMessage(m);
+      } catch (e) {
+        // Removed from the configuration, or the uncommitted budget is spent.
+        if (!(e instanceof ErrProposalDropped)) throw e;
+        this.logger.info({ id: String(this.id), reason: e.message }, 'dropped a held proposal');
+      }
+    }
   }
 
   // ---- proposals (used by RawNode) ----------------------------------------------
 
+  /**
+   * A local proposal. When nobody can take it now it is refused synchronously
+   * (ErrProposalDropped), and its proposer retries once a leader is known; only
+   * proposals that peers forward get held (holdProposal).
+   */
   propose(m: Message): void {
-    if (this.state === StateType.Leader || this.state === StateType.Follower) {
-      if (this.state === StateType.Follower && this.lead === NONE) throw new ErrProposalDropped('no leader');
+    if (this.state === StateType.Leader) {
+      if (this.leadTransferee !== NONE) throw new ErrProposalDropped('leadership transfer in progress');
+      this.step(m);
+      return;
+    }
+    if (this.state === StateType.Follower) {
+      if (this.lead === NONE) throw new ErrProposalDropped('no leader');
       this.step(m);
       return;
     }

@@ -83,10 +83,13 @@ describe.skipIf(!RUN)(`maintenance: move-leader and defrag (${IMPL})`, () => {
     longestGap = Math.max(longestGap, Date.now() - last);
     console.log(`[maintenance] ${IMPL}: ${writes} writes across two leader moves; longest gap between acknowledged writes ${longestGap} ms; ${failures.join('; ') || 'no failed or slow put'}`);
     expect(writes).toBeGreaterThan(10);
-    // A put a follower forwards while the leader is handing over is dropped by Raft
-    // (etcd's raft does the same: no proposals during a transfer) and fails at its
-    // deadline, one election timeout; the next one succeeds at once.
-    expect(longestGap).toBeLessThan(ELECTION_MS + 500);
+    // A put a follower forwards while the leader is handing over is held by the
+    // leader's Raft core and goes to the new leader once it is known (etcd's raft
+    // drops it); a put on the leader itself is refused at once and retried. So no
+    // put waits for its deadline (one election timeout): the gap stays well below it
+    // (etcd-ts: 40-120 ms here, no failed put; etcd 3.4.23: 60-120 ms, its puts on the
+    // leader fail with "raft proposal dropped" and the writer moves on).
+    expect(longestGap).toBeLessThan(ELECTION_MS);
   });
 
   it('move-leader errors: follower endpoints only, a follower asked directly, an unknown target', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfChangeType, ErrProposalDropped, MessageType } from '../../src/raft/index.js';
+import { ConfChangeType, EntryType, ErrProposalDropped, MessageType } from '../../src/raft/index.js';
 import { Cluster, bytes } from './sim/cluster.js';
 
 const cc = (type: ConfChangeType, id: number) => ({ type, nodeId: BigInt(id), context: new Uint8Array(0) });
@@ -158,6 +158,101 @@ describe('replication', () => {
     expect(c.n(1).isLeader()).toBe(true);
     c.propose(1, 'z');
     expect(c.n(2).applied.at(-1)).toContain('z');
+  });
+
+  describe('proposals a follower forwards during a leadership transfer', () => {
+    /** How many times each member applied an entry with `data`. */
+    const appliedCount = (c: Cluster, data: string): number[] =>
+      [...c.nodes.values()].map((n) => n.applied.filter((s) => s.endsWith(`/${data}`)).length);
+
+    /** 1 leads; 3 lags (nothing reaches it), so a transfer to it stays in progress. */
+    const transferring = (to: number): Cluster => {
+      const c = new Cluster([1, 2, 3]);
+      c.n(1).rn.campaign();
+      c.process();
+      c.dropFn = (m) => m.to === 3n;
+      c.propose(1, 'lag');
+      c.n(1).rn.transferLeadership(BigInt(to));
+      c.process();
+      expect(c.n(1).rn.status().leadTransferee).toBe(BigInt(to));
+      return c;
+    };
+
+    it('are held by the leader, then forwarded to the new leader and committed once', () => {
+      const c = transferring(3);
+      const last = c.n(1).raft.raftLog.lastIndex();
+      c.n(2).rn.propose(bytes('fwd')); // 2's core forwards it to 1 as a MsgProp
+      c.process();
+      expect(c.n(1).raft.heldProposals.length).toBe(1);
+      expect(c.n(1).raft.raftLog.lastIndex()).toBe(last); // held, not appended
+      c.heal();
+      c.tickUntil(() => c.n(3).isLeader());
+      c.tick(3);
+      expect(c.n(1).raft.heldProposals).toEqual([]);
+      // The new leader's term: it was appended there, not by the old leader.
+      expect(c.n(3).applied.filter((s) => s.endsWith('/fwd'))).toEqual([`${c.n(3).raft.term}/0/fwd`]);
+      expect(appliedCount(c, 'fwd')).toEqual([1, 1, 1]);
+      expect(c.n(2).applied).toEqual(c.n(3).applied);
+      expect(c.n(1).applied).toEqual(c.n(3).applied);
+    });
+
+    it('when the proposer itself becomes leader, it gets its own proposal back and commits it once', () => {
+      const c = new Cluster([1, 2, 3]);
+      c.n(1).rn.campaign();
+      c.process();
+      c.dropFn = (m) => m.to === 2n && m.from === 1n; // 2 lags: the transfer to it waits
+      c.propose(1, 'lag');
+      c.n(1).rn.transferLeadership(2n);
+      c.process();
+      c.n(2).rn.propose(bytes('mine'));
+      c.process();
+      expect(c.n(1).raft.heldProposals.length).toBe(1);
+      c.heal();
+      c.tickUntil(() => c.n(2).isLeader());
+      c.tick(3);
+      expect(appliedCount(c, 'mine')).toEqual([1, 1, 1]);
+      expect(c.n(1).raft.heldProposals).toEqual([]);
+    });
+
+    it('are appended by the leader itself when the transfer is aborted', () => {
+      const c = transferring(3);
+      c.n(2).rn.propose(bytes('fwd'));
+      c.process();
+      expect(c.n(1).raft.heldProposals.length).toBe(1);
+      c.tick(11); // the transfer times out after an election timeout; 3 is still cut off
+      expect(c.n(1).rn.status().leadTransferee).toBe(0n);
+      expect(c.n(1).isLeader()).toBe(true);
+      expect(c.n(1).raft.heldProposals).toEqual([]);
+      expect(c.n(1).applied.filter((s) => s.endsWith('/fwd'))).toEqual([`${c.n(1).raft.term}/0/fwd`]);
+      c.heal();
+      c.tick(3);
+      expect(appliedCount(c, 'fwd')).toEqual([1, 1, 1]);
+    });
+
+    it('local proposals on the transferring leader are still refused synchronously (their proposer retries)', () => {
+      const c = transferring(3);
+      expect(() => c.n(1).rn.propose(bytes('local'))).toThrow(ErrProposalDropped);
+      expect(c.n(1).raft.heldProposals).toEqual([]);
+    });
+
+    it('a member without a leader holds a forwarded proposal, bounded in time', () => {
+      const c = new Cluster([1, 2, 3]);
+      c.isolate(2);
+      // What 1's core sends when it forwards a proposal: a MsgProp of term 0.
+      c.n(2).rn.step({
+        type: MessageType.MsgProp, to: 2n, from: 1n, term: 0, logTerm: 0, index: 0, commit: 0, reject: false, rejectHint: 0,
+        entries: [{ term: 0, index: 0, type: EntryType.Normal, data: bytes('orphan') }],
+      });
+      expect(c.n(2).raft.heldProposals.length).toBe(1);
+      c.tick(19); // 2 campaigns in vain meanwhile
+      expect(c.n(2).raft.heldProposals.length).toBe(1);
+      c.tick(1); // two election timeouts (electionTick 10)
+      expect(c.n(2).raft.heldProposals).toEqual([]);
+      c.heal();
+      c.electLeader();
+      c.tick(3);
+      expect(appliedCount(c, 'orphan')).toEqual([0, 0, 0]);
+    });
   });
 
   it('a lagging follower whose next entry was compacted gets a snapshot and catches up', () => {

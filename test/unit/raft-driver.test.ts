@@ -205,6 +205,40 @@ describe('RaftNode over in-memory ports', () => {
     expect(f1.log.closed).toBe(true);
   });
 
+  it('a proposal a follower forwards while the leader transfers leadership is committed once, soon after the transfer', async () => {
+    const { c, leader, followers } = await started();
+    const [transferee, proposer] = followers as [DriverMember, DriverMember];
+    // The transferee lags (nothing from the leader reaches it), so the transfer stays in progress.
+    c.net.drop = (m) => m.from === leader.id && m.to === transferee.id;
+    leader.node.propose(enc.encode('lag'));
+    await c.settle();
+    leader.node.transferLeadership(transferee.id);
+    await c.settle();
+    expect(leader.raw.status().leadTransferee).toBe(transferee.id);
+
+    proposer.node.propose(enc.encode('fwd')); // its core forwards it to the leader as a MsgProp
+    await c.settle();
+    expect(c.net.sent.some((m) => m.type === MessageType.MsgProp && m.from === proposer.id && m.to === leader.id)).toBe(true);
+    expect(leader.raw.raft.heldProposals.length).toBe(1); // held, not dropped, not appended
+    expect(leader.log.entries.some((e) => dec.decode(e.data) === 'fwd')).toBe(false);
+
+    c.net.drop = () => false;
+    let ticks = 0;
+    while (!proposer.appliedData.includes('fwd') && ticks < 50) {
+      await c.tick();
+      ticks++;
+    }
+    expect(transferee.node.isLeader).toBe(true);
+    // Within an election timeout of the transferee catching up: the proposer's client need not time out.
+    expect(ticks).toBeLessThan(c.opts.electionTick);
+    await c.tick(3);
+    for (const m of c.members) expect(m.appliedData.filter((d) => d === 'fwd')).toEqual(['fwd']);
+    const fwd = transferee.committed.find((e) => dec.decode(e.data) === 'fwd')!;
+    expect(fwd.term).toBe(transferee.node.currentTerm); // appended by the new leader
+    expect(leader.raw.raft.heldProposals).toEqual([]);
+    for (const m of c.members) expect(m.fatal).toBeUndefined();
+  });
+
   it('a failed save stops the member through onFatal, with nothing acknowledged', async () => {
     const { c, leader, followers } = await started();
     const f1 = followers[0]!;
