@@ -19,6 +19,7 @@ import { RaftNode } from './raft-node.js';
 import { systemClock, walLog } from './raft-ports.js';
 import { decodeSnapshotData, encodeSnapshotData, exportStoreImage, installStoreImage } from './snapshot-data.js';
 import { PeerTransport } from './transport/index.js';
+import { membershipPeerService } from './member-peer-service.js';
 
 export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdServer> {
   const booted = await bootstrap(cfg, logger);
@@ -51,6 +52,7 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
   });
   await bindLessor(lessor, stores.current, logger);
   const membership = new Membership(booted.clusterId, booted.memberId);
+  membership.maxLearners = cfg.maxLearners;
   if (booted.snapshot) membership.restore(decodeSnapshotData(booted.snapshot.data).membership);
   let raftNode: RaftNode | undefined;
   const transport = new PeerTransport({
@@ -79,6 +81,15 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
   const leases = new LeaseCoordinator(leaseHost, () => lessor);
   const leaseExpiry = new LeaseExpiryLoop(leaseHost, () => lessor);
   transport.addService(...leasePeerService(leaseHost, leases, (call, cb, what) => transport.admit(call, cb, what)));
+  transport.addService(
+    ...membershipPeerService(
+      () => ({ clusterId: booted.clusterId, members: membership.list() }),
+      (id) => server!.memberChanges.promoteAsLeader(id),
+      (call, cb, what) => transport.admit(call, cb, what),
+    ),
+  );
+  // A member joining an existing cluster reaches its peers before its log names them.
+  for (const m of booted.joinedMembers ?? []) if (m.id !== booted.memberId) transport.addPeer(m.id, m.peerURLs);
   syncPeers(transport, membership, booted.memberId);
   await transport.start();
   let confState = booted.storage.initialState().confState;
@@ -103,6 +114,11 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
     {
       applyConfChange: (cc) => (confState = booted.raw.applyConfChange(cc)),
       membersChanged: () => syncPeers(transport, membership, booted.memberId),
+      removedSelf: () => {
+        // As etcd: stop shortly after (the commit reaches the others first), exit non-zero.
+        logger.warn({ 'local-member-id': booted.memberId.toString(16) }, 'this member was removed from the cluster');
+        setTimeout(() => fatalStop(new Error('the member has been permanently removed from the cluster')), 1000).unref();
+      },
       deliver: (id, result) => server?.deliver(id, result),
       applied: (index) => {
         server?.onApplied(index);
@@ -172,5 +188,7 @@ function syncPeers(transport: PeerTransport, membership: Membership, self: bigin
     if (transport.hasPeer(id)) transport.updatePeer(id, m.peerURLs);
     else transport.addPeer(id, m.peerURLs);
   }
-  for (const id of transport.peerIds()) if (!wanted.has(id)) transport.removePeer(id);
+  // Only removed members are dropped: a joining member knows peers (from the cluster
+  // it joined) that the part of the log it has applied does not name yet.
+  for (const id of transport.peerIds()) if (!wanted.has(id) && membership.isRemoved(id)) transport.removePeer(id);
 }

@@ -27,6 +27,8 @@ export interface Config {
   quotaBackendBytes: number;
   preVote: boolean;
   strictReconfigCheck: boolean;
+  /** --experimental-max-learners. */
+  maxLearners: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'fatal';
   /** Period of progress notifications to watchers that asked for them (etcd: 10 min, ≥ 100 ms). */
   watchProgressNotifyIntervalMs: number;
@@ -126,12 +128,14 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}): ParseRes
     quotaBackendBytes: quota <= 0 ? DEFAULT_QUOTA_BYTES : quota,
     preVote: bool(get('pre-vote')),
     strictReconfigCheck: bool(get('strict-reconfig-check')),
+    maxLearners: int(get('experimental-max-learners'), 'experimental-max-learners'),
     logLevel: logLevel === 'panic' ? 'fatal' : (logLevel as Config['logLevel']),
     watchProgressNotifyIntervalMs: progressInterval(duration(get('experimental-watch-progress-notify-interval'), 'experimental-watch-progress-notify-interval')),
     envUsed,
     envUnknown,
   };
   if (cfg.snapshotCount <= 0) throw new ConfigError('--snapshot-count must be > 0');
+  if (cfg.maxLearners < 1) throw new ConfigError('--experimental-max-learners must be > 0');
   if (cfg.maxTxnOps <= 0) throw new ConfigError('--max-txn-ops must be > 0');
   if (cfg.maxRequestBytes <= 0) throw new ConfigError('--max-request-bytes must be > 0');
   if (cfg.listenClientUrls.length === 0) throw new ConfigError('--listen-client-urls must not be empty');

@@ -4,6 +4,8 @@
 // needs no storage of its own beyond the log and Raft snapshots.
 
 import { type ConfChange, ConfChangeType } from '../raft/types.js';
+import type { EtcdError } from './errors.js';
+import { ErrMemberExist, ErrMemberNotFound, ErrMemberNotLearner, ErrPeerURLExist, ErrTooManyLearners } from './member-errors.js';
 
 export interface Member {
   id: bigint;
@@ -19,21 +21,87 @@ interface MemberContext {
   name?: string;
   peerURLs: string[];
   isLearner?: boolean;
+  /** MemberPromote's AddNode (etcd's IsPromote): the member must exist and be a learner. */
+  promote?: boolean;
+  /** The proposer's request id (hex), for runtime changes: its answer goes there. */
+  reqId?: string;
 }
 
-export function encodeMemberContext(m: { id: bigint; name: string; peerURLs: string[]; isLearner: boolean }): Uint8Array {
+export function encodeMemberContext(
+  m: { id: bigint; name: string; peerURLs: string[]; isLearner: boolean },
+  reqId?: bigint,
+  promote?: boolean,
+): Uint8Array {
   const ctx: MemberContext = { id: m.id.toString(16), name: m.name, peerURLs: m.peerURLs, isLearner: m.isLearner };
+  if (promote) ctx.promote = true;
+  if (reqId !== undefined) ctx.reqId = reqId.toString(16);
   return Buffer.from(JSON.stringify(ctx));
+}
+
+/** The request id a conf change's context names (runtime changes), if any. */
+export function confChangeRequestId(cc: ConfChange): bigint | undefined {
+  if (cc.context.length === 0) return undefined;
+  try {
+    const ctx = JSON.parse(Buffer.from(cc.context).toString('utf8')) as MemberContext;
+    return ctx.reqId ? BigInt('0x' + ctx.reqId) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function contextOf(cc: ConfChange): MemberContext {
+  return JSON.parse(Buffer.from(cc.context).toString('utf8')) as MemberContext;
 }
 
 export class Membership {
   private readonly members = new Map<bigint, Member>();
   private readonly removed = new Set<bigint>();
+  /** --experimental-max-learners (etcd's default: 1). */
+  maxLearners = 1;
 
   constructor(
     readonly clusterId: bigint,
     readonly localId: bigint,
   ) {}
+
+  /**
+   * Whether a committed conf change may be applied (etcd's
+   * ValidateConfigurationChange): every member checks it the same way at apply
+   * time, so a refused change is refused everywhere.
+   */
+  validateConfChange(cc: ConfChange, maxLearners = this.maxLearners): EtcdError | undefined {
+    const id = cc.nodeId;
+    if (this.removed.has(id)) return ErrMemberNotFound();
+    const existing = this.members.get(id);
+    const urlsTakenByOther = (urls: string[]): boolean =>
+      this.list().some((m) => m.id !== id && m.peerURLs.some((u) => urls.includes(u)));
+    switch (cc.type) {
+      case ConfChangeType.AddNode: {
+        const ctx = contextOf(cc);
+        if (ctx.promote) {
+          if (!existing) return ErrMemberNotFound();
+          return existing.isLearner ? undefined : ErrMemberNotLearner();
+        }
+        if (existing) return ErrMemberExist();
+        if (urlsTakenByOther(ctx.peerURLs)) return ErrPeerURLExist();
+        return undefined;
+      }
+      case ConfChangeType.AddLearnerNode: {
+        const ctx = contextOf(cc);
+        if (existing) return ErrMemberExist();
+        if (urlsTakenByOther(ctx.peerURLs)) return ErrPeerURLExist();
+        if (this.list().filter((m) => m.isLearner).length + 1 > maxLearners) return ErrTooManyLearners();
+        return undefined;
+      }
+      case ConfChangeType.RemoveNode:
+        return existing ? undefined : ErrMemberNotFound();
+      case ConfChangeType.UpdateNode: {
+        if (!existing) return ErrMemberNotFound();
+        return urlsTakenByOther(contextOf(cc).peerURLs) ? ErrPeerURLExist() : undefined;
+      }
+    }
+    return undefined;
+  }
 
   applyConfChange(cc: ConfChange): void {
     switch (cc.type) {

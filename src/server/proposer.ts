@@ -8,6 +8,7 @@
 // - the applier far behind what is committed: refused at once, as etcd does.
 
 import { ErrProposalDropped } from '../raft/index.js';
+import type { ConfChange } from '../raft/types.js';
 import { encodeInternalRequest, encodeInternalRequestRaw } from '../pb/index.js';
 import { type ApplyResult, MAX_GAP_BETWEEN_APPLY_AND_COMMIT_INDEX } from './apply/index.js';
 import { ErrRequestTooLarge, ErrStopped, ErrTimeout, ErrTooManyRequests, type EtcdError, toEtcdError } from './errors.js';
@@ -24,6 +25,8 @@ export interface ProposerPorts {
   metrics: ServerMetrics;
   /** Hands an entry to Raft; throws ErrProposalDropped while there is no leader. */
   propose(data: Uint8Array): void;
+  /** Hands a conf change to Raft; throws ErrProposalDropped while there is no leader. */
+  proposeConfChange?(cc: ConfChange): void;
   committedIndex(): number;
   appliedIndex(): number;
 }
@@ -62,6 +65,21 @@ export class Proposer {
       ? encodeInternalRequestRaw(id, raw.field, raw.bytes)
       : encodeInternalRequest({ ...body, header: { ID: id } });
     if (data.length > this.p.maxRequestBytes) throw ErrRequestTooLarge();
+    return this.proposeAndWait(id, () => this.p.propose(data));
+  }
+
+  /**
+   * Proposes a conf change (built with its request id, which its context carries
+   * so the applier can answer it) and resolves with its apply result.
+   */
+  async proposeConfChange(make: (id: bigint) => ConfChange): Promise<unknown> {
+    if (this.stopped) throw ErrStopped();
+    const id = this.ids.next();
+    const cc = make(id);
+    return this.proposeAndWait(id, () => this.p.proposeConfChange!(cc));
+  }
+
+  private async proposeAndWait(id: bigint, submit: () => void): Promise<unknown> {
     const d = deferred<ApplyResult>();
     this.waiters.set(id, d);
     const metrics = this.p.metrics;
@@ -71,7 +89,7 @@ export class Proposer {
     const applied = this.deadlines.track(d);
     applied.catch(() => {}); // it may time out while we still wait for a leader; handled below
     try {
-      await this.proposeWhenLeaderKnown(data, deadline);
+      await this.proposeWhenLeaderKnown(submit, deadline);
       result = await applied;
     } catch (err) {
       if (!d.settled) d.resolve({ ok: false, error: toEtcdError(err) }); // nobody awaits `applied` now
@@ -85,10 +103,10 @@ export class Proposer {
     return result.value;
   }
 
-  private async proposeWhenLeaderKnown(data: Uint8Array, deadline: number): Promise<void> {
+  private async proposeWhenLeaderKnown(submit: () => void, deadline: number): Promise<void> {
     for (;;) {
       try {
-        this.p.propose(data);
+        submit();
         return;
       } catch (err) {
         if (!(err instanceof ErrProposalDropped)) throw err;
