@@ -115,9 +115,17 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
       applyConfChange: (cc) => (confState = booted.raw.applyConfChange(cc)),
       membersChanged: () => syncPeers(transport, membership, booted.memberId),
       removedSelf: () => {
-        // As etcd: stop shortly after (the commit reaches the others first), exit non-zero.
-        logger.warn({ 'local-member-id': booted.memberId.toString(16) }, 'this member was removed from the cluster');
-        setTimeout(() => fatalStop(new Error('the member has been permanently removed from the cluster')), 1000).unref();
+        // As etcd 3.4.23 (recorded): stop a second later (the commit reaches the others
+        // first), with this message, and exit 0.
+        setTimeout(() => {
+          logger.error({ 'local-member-id': booted.memberId.toString(16) }, 'the member has been permanently removed from the cluster');
+          void (server?.stop() ?? Promise.resolve())
+            .catch((err: Error) => logger.error({ err: err.message }, 'error while stopping a removed member'))
+            .finally(() => {
+              logger.flush();
+              process.exit(0);
+            });
+        }, 1000).unref();
       },
       deliver: (id, result) => server?.deliver(id, result),
       applied: (index) => {

@@ -19,6 +19,7 @@ export const ErrNotEnoughStartedMembers = e(
   'etcdserver: re-configuration failed due to not enough started members',
 );
 export const ErrUnhealthy = e(Code.UNAVAILABLE, 'etcdserver: unhealthy cluster');
-export const ErrNotSupportedForLearner = e(Code.FAILED_PRECONDITION, 'etcdserver: rpc not supported for learner');
+// etcd 3.4 answers it Unavailable (3.5+ FailedPrecondition); etcdctl 3.4 then retries reads.
+export const ErrNotSupportedForLearner = e(Code.UNAVAILABLE, 'etcdserver: rpc not supported for learner');
 export const ErrMemberBadURLs = e(Code.INVALID_ARGUMENT, 'etcdserver: given member URLs are invalid');
 export const ErrNotLeader = e(Code.FAILED_PRECONDITION, 'etcdserver: not leader');

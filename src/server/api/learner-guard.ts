@@ -1,6 +1,7 @@
 // A learner serves almost no client RPCs (etcd's v3rpc interceptors): unary
 // calls other than Status and serializable Range, and every stream but Snapshot,
-// fail with "etcdserver: rpc not supported for learner" (FailedPrecondition).
+// fail with "etcdserver: rpc not supported for learner" — Unavailable, as etcd
+// 3.4.23 answers it (recorded; 3.5+ says FailedPrecondition).
 
 import * as grpc from '@grpc/grpc-js';
 
@@ -13,7 +14,7 @@ function supported(service: string, method: string, req: unknown): boolean {
 }
 
 const refusal = (): grpc.ServiceError =>
-  Object.assign(new Error(DETAILS), { code: grpc.status.FAILED_PRECONDITION, details: DETAILS, metadata: new grpc.Metadata() });
+  Object.assign(new Error(DETAILS), { code: grpc.status.UNAVAILABLE, details: DETAILS, metadata: new grpc.Metadata() });
 
 /** Wraps every handler of one service with the learner check. */
 export function guardForLearner(

@@ -72,6 +72,10 @@ export class MemberSequence {
     for (const [port, name] of this.ports) t = t.split(`:${port}`).join(`:<${name}>`);
     t = t.replace(/"raft_term":\d+/g, '"raft_term":TERM');
     t = t.replace(/\{"level":"warn","ts":"[^"]*",[^\n]*"error":"([^"]*)"\}/g, '<retry warning: $1>');
+    // etcdctl retries some errors as often as its timeout allows: one line says it.
+    t = t.replace(/(<retry warning: [^>]*>\n)(\1)+/g, '$1');
+    t = t.replace(/Member [0-9a-f]+ added/g, 'Member <new> added');
+    t = t.replace(/ETCD_INITIAL_CLUSTER="([^"]*)"/g, (_, list: string) => `ETCD_INITIAL_CLUSTER="${list.split(',').sort().join(',')}"`);
     if (sort) {
       const lines = t.split('\n');
       const tail = lines.pop();
@@ -165,14 +169,18 @@ export async function runMemberSequence(seq: MemberSequence): Promise<{ ids: Map
   const ids = await seq.learnIds(a);
   for (let i = 0; i < 60; i++) await etcdctl(a.clientPort, ['put', `k${i}`, `v${i}`]);
   await seq.ctl(a, ['member', 'list'], 'sort');
+  // etcd wants every voter connected for 5 s before a member is added (strict reconfig check).
+  await sleep(5_500);
 
   // A new voter, started from the lines `member add` prints.
   const dEnv: Record<string, string> = {};
   const d = await seq.newMember('d', dEnv, MEMBER_ARGS);
   const add = await seq.ctl(a, ['member', 'add', 'd', `--peer-urls=${d.peerUrl}`]);
+  if (add.code !== 0) throw new Error(`member add d failed: ${add.stderr}`);
   ids.set('d', addedId(add.stdout));
   seq.learnId('d', ids.get('d')!);
   Object.assign(dEnv, envFromAdd(add.stdout));
+  // d is not connected yet: etcd refuses with "unhealthy cluster" first.
   await seq.ctl(a, ['member', 'add', 'd2', `--peer-urls=${d.peerUrl}`]);
   await d.start();
   await caughtUp(d, a, 30_000);
@@ -188,6 +196,7 @@ export async function runMemberSequence(seq: MemberSequence): Promise<{ ids: Map
 
   // etcd wants every voter connected for 5 s before it adds one (strict reconfig check).
   await sleep(5_500);
+  await seq.ctl(a, ['member', 'add', 'd2', `--peer-urls=${b.peerUrl}`]);
   const eEnv: Record<string, string> = {};
   const e = await seq.newMember('e', eEnv, MEMBER_ARGS);
   const addL = await seq.ctl(a, ['member', 'add', 'e', '--learner', `--peer-urls=${e.peerUrl}`]);

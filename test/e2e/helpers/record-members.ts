@@ -11,6 +11,8 @@ try {
   await cluster.start();
   seq = new MemberSequence(cluster, impl);
   await runMemberSequence(seq);
+} catch (err) {
+  console.error(seq?.out, err);
 } finally {
   await cluster.cleanup();
   for (const m of seq?.extra ?? []) await m.cleanup();
