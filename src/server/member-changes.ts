@@ -101,7 +101,9 @@ export class MemberChanges {
   async remove(id: bigint): Promise<Member[]> {
     return this.serial(async () => {
       const m = this.p.membership.get(id);
-      if (this.p.strictReconfigCheck && m && !m.isLearner) {
+      // Known to be gone (the apply-time check would refuse it the same way).
+      if (!m) throw ErrMemberNotFound();
+      if (this.p.strictReconfigCheck && !m.isLearner) {
         const others = this.voters().filter((v) => v.id !== id);
         const nstarted = others.filter((v) => this.started(v)).length;
         if (nstarted < Math.floor(others.length / 2) + 1) throw ErrNotEnoughStartedMembers();
@@ -124,10 +126,11 @@ export class MemberChanges {
     if (!validPeerURLs(peerURLs)) throw ErrMemberBadURLs();
     return this.serial(async () => {
       const m = this.p.membership.get(id);
+      if (!m) throw ErrMemberNotFound();
       return (await this.p.proposeConfChange((reqId) => ({
         type: ConfChangeType.UpdateNode,
         nodeId: id,
-        context: encodeMemberContext({ id, name: m?.name ?? '', peerURLs, isLearner: m?.isLearner ?? false }, reqId),
+        context: encodeMemberContext({ id, name: m.name, peerURLs, isLearner: m.isLearner }, reqId),
       }))) as Member[];
     });
   }

@@ -37,6 +37,9 @@ export interface RawRequest {
   bytes: Uint8Array;
 }
 
+/** How often an unanswered conf change is proposed again (see proposeConfChange). */
+export const CONF_CHANGE_RESUBMIT_MS = 1000;
+
 export class Proposer {
   private readonly waiters = new Map<bigint, Deferred<ApplyResult>>();
   private readonly ids: RequestIdGenerator;
@@ -76,10 +79,13 @@ export class Proposer {
     if (this.stopped) throw ErrStopped();
     const id = this.ids.next();
     const cc = make(id);
-    return this.proposeAndWait(id, () => this.p.proposeConfChange!(cc));
+    // A leader drops a conf change while another is pending (it appends an empty entry
+    // instead), e.g. just after an election: proposed again until answered. A copy
+    // applied after the first is refused at apply time and its answer goes nowhere.
+    return this.proposeAndWait(id, () => this.p.proposeConfChange!(cc), CONF_CHANGE_RESUBMIT_MS);
   }
 
-  private async proposeAndWait(id: bigint, submit: () => void): Promise<unknown> {
+  private async proposeAndWait(id: bigint, submit: () => void, resubmitMs?: number): Promise<unknown> {
     const d = deferred<ApplyResult>();
     this.waiters.set(id, d);
     const metrics = this.p.metrics;
@@ -90,7 +96,21 @@ export class Proposer {
     applied.catch(() => {}); // it may time out while we still wait for a leader; handled below
     try {
       await this.proposeWhenLeaderKnown(submit, deadline);
-      result = await applied;
+      let timer: NodeJS.Timeout | undefined;
+      if (resubmitMs !== undefined) {
+        timer = setInterval(() => {
+          try {
+            if (!d.settled && !this.stopped) submit();
+          } catch {
+            // No leader now: the next round tries again.
+          }
+        }, resubmitMs);
+      }
+      try {
+        result = await applied;
+      } finally {
+        clearInterval(timer);
+      }
     } catch (err) {
       if (!d.settled) d.resolve({ ok: false, error: toEtcdError(err) }); // nobody awaits `applied` now
       metrics.proposalsFailed.inc();
