@@ -74,7 +74,9 @@ export class MemberSequence {
     t = t.replace(/\{"level":"warn","ts":"[^"]*",[^\n]*"error":"([^"]*)"\}/g, '<retry warning: $1>');
     // etcdctl retries some errors as often as its timeout allows: one line says it.
     t = t.replace(/(<retry warning: [^>]*>\n)(\1)+/g, '$1');
-    t = t.replace(/Member [0-9a-f]+ added/g, 'Member <new> added');
+    t = t.replace(/Member\s+[0-9a-f]+ added/g, 'Member <new> added');
+    // etcdctl prints ids with %16x: a shorter id is padded with spaces.
+    t = t.replace(/ +(<cluster>|<id:)/g, ' $1');
     t = t.replace(/ETCD_INITIAL_CLUSTER="([^"]*)"/g, (_, list: string) => `ETCD_INITIAL_CLUSTER="${list.split(',').sort().join(',')}"`);
     if (sort) {
       const lines = t.split('\n');
@@ -136,7 +138,7 @@ export function envFromAdd(stdout: string): Record<string, string> {
 
 /** Id of the member added, from `Member <hex> added to cluster <hex>`. */
 export function addedId(stdout: string): bigint {
-  const m = /Member ([0-9a-f]+) added/.exec(stdout);
+  const m = /Member\s+([0-9a-f]+) added/.exec(stdout);
   if (!m) throw new Error(`no member id in: ${stdout}`);
   return BigInt('0x' + m[1]);
 }

@@ -19,7 +19,7 @@ try {
 }
 const lit = (v: string) => JSON.stringify(v).replace(/\$\{/g, '\\${');
 process.stdout.write('const EXPECTED: Expected[] = [\n');
-for (const e of seq.out) {
+for (const e of seq?.out ?? []) {
   process.stdout.write(`  { cmd: ${lit(e.cmd)}, code: ${e.code},\n    stdout: ${lit(e.stdout)},\n    stderr: ${lit(e.stderr)} },\n`);
 }
 process.stdout.write('];\n');
