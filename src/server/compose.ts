@@ -55,6 +55,23 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
   membership.maxLearners = cfg.maxLearners;
   if (booted.snapshot) membership.restore(decodeSnapshotData(booted.snapshot.data).membership);
   let raftNode: RaftNode | undefined;
+  // Removed from the cluster (its own removal applied, or a peer refusing it as
+  // removed): as etcd 3.4.23 (recorded), stop a second later (the commit reaches the
+  // others first), with etcd's message, and exit 0.
+  let removing = false;
+  const stopRemoved = (): void => {
+    if (removing) return;
+    removing = true;
+    setTimeout(() => {
+      logger.error({ 'local-member-id': booted.memberId.toString(16) }, 'the member has been permanently removed from the cluster');
+      void (server?.stop() ?? Promise.resolve())
+        .catch((err: Error) => logger.error({ err: err.message }, 'error while stopping a removed member'))
+        .finally(() => {
+          logger.flush();
+          process.exit(0);
+        });
+    }, 1000).unref();
+  };
   const transport = new PeerTransport({
     localId: booted.memberId,
     clusterId: booted.clusterId,
@@ -64,6 +81,7 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
     onUnreachable: (id) => raftNode?.reportUnreachable(id),
     onSnapshotStatus: (id, ok) => raftNode?.reportSnapshot(id, ok),
     isRemoved: (id) => membership.isRemoved(id),
+    onRemovedByPeer: () => stopRemoved(),
     // A MsgApp carries 1 MiB of entries, or one entry of up to --max-request-bytes.
     limits: { maxMessageBytes: Math.max(64 * 1024 * 1024, 2 * cfg.maxRequestBytes + 2 * 1024 * 1024) },
   });
@@ -114,19 +132,7 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
     {
       applyConfChange: (cc) => (confState = booted.raw.applyConfChange(cc)),
       membersChanged: () => syncPeers(transport, membership, booted.memberId),
-      removedSelf: () => {
-        // As etcd 3.4.23 (recorded): stop a second later (the commit reaches the others
-        // first), with this message, and exit 0.
-        setTimeout(() => {
-          logger.error({ 'local-member-id': booted.memberId.toString(16) }, 'the member has been permanently removed from the cluster');
-          void (server?.stop() ?? Promise.resolve())
-            .catch((err: Error) => logger.error({ err: err.message }, 'error while stopping a removed member'))
-            .finally(() => {
-              logger.flush();
-              process.exit(0);
-            });
-        }, 1000).unref();
-      },
+      removedSelf: () => stopRemoved(),
       deliver: (id, result) => server?.deliver(id, result),
       applied: (index) => {
         server?.onApplied(index);

@@ -50,6 +50,7 @@ export class PeerTransport {
         this.pendingSnapshots.push([id, ok]);
         this.scheduleCallbacks();
       },
+      reportRemoved: () => opts.onRemovedByPeer?.(),
     };
   }
 

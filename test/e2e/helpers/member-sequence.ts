@@ -8,7 +8,11 @@
 
 import { Cluster, parseJsonBigIds, waitFor } from './cluster.js';
 import { etcdctl, type CtlResult } from './etcd-process.js';
+import { KvClient } from './kv-client.js';
 import { freePort, Member } from './member.js';
+
+/** More than the 5,000 entries a leader keeps for followers behind: a new member needs a snapshot. */
+export const SNAPSHOT_FILL = 5_200;
 
 export interface Expected {
   cmd: string;
@@ -170,6 +174,14 @@ export async function runMemberSequence(seq: MemberSequence): Promise<{ ids: Map
   const [a, b, c] = seq.cluster.members as [Member, Member, Member];
   const ids = await seq.learnIds(a);
   for (let i = 0; i < 60; i++) await etcdctl(a.clientPort, ['put', `k${i}`, `v${i}`]);
+  const kv = new KvClient(a.endpoint);
+  try {
+    for (let i = 0; i < SNAPSHOT_FILL; i += 100) {
+      await Promise.all(Array.from({ length: 100 }, (_, j) => kv.put(`fill/${i + j}`, 'x')));
+    }
+  } finally {
+    kv.close();
+  }
   await seq.ctl(a, ['member', 'list'], 'sort');
   // etcd wants every voter connected for 5 s before a member is added (strict reconfig check).
   await sleep(5_500);
