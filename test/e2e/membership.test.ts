@@ -10,9 +10,8 @@
 // `npx vite-node test/e2e/helpers/record-members.ts etcd` (member-sequence.ts
 // normalises ids, ports, cluster id, raft terms, etcdctl's retry lines, sorts
 // list lines). ETCD_TS_E2E_IMPL=etcd runs this file against the real etcd.
-// The second `member remove <id:c>` answer is from the first recording: right
-// after removing a leader etcd may drop the conf change (request timed out), so
-// the sequence now lets a new leader settle first.
+// (Right after a leader is removed etcd may drop a conf change — request timed
+// out — so the sequence lets a new leader settle before the second remove.)
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster, parseJsonBigIds, sleep, waitFor } from './helpers/cluster.js';
@@ -79,6 +78,9 @@ const EXPECTED: Expected[] = [
   { cmd: "get k1 --consistency=s", code: 0,
     stdout: "k1\nv1\n",
     stderr: "" },
+  { cmd: "member list", code: 1,
+    stdout: "",
+    stderr: "<retry warning: rpc error: code = Unavailable desc = etcdserver: rpc not supported for learner>\nError: etcdserver: rpc not supported for learner\n" },
   { cmd: "member list", code: 0,
     stdout: "<id:a>, started, a, http://127.0.0.1:<a-peer>, http://127.0.0.1:<a-client>, false\n<id:b>, started, b, http://127.0.0.1:<b-peer>, http://127.0.0.1:<b-client>, false\n<id:d>, started, d, http://127.0.0.1:<d-peer>, http://127.0.0.1:<d-client>, false\n<id:e>, started, e, http://127.0.0.1:<e-peer>, http://127.0.0.1:<e-client>, true\n",
     stderr: "" },
@@ -157,6 +159,7 @@ describe.skipIf(!RUN)(`runtime membership (${IMPL})`, () => {
     const { d, e } = await runMemberSequence(seq);
     const [a, b] = cluster.members as [Member, Member, Member];
     live = [a, b, d, e];
+    expect(seq.learnerStatus, 'endpoint status on the learner').toBe(true);
     expect(seq.out.map((s) => s.cmd)).toEqual(EXPECTED.map((s) => s.cmd));
     for (let i = 0; i < EXPECTED.length; i++) expect(seq.out[i], EXPECTED[i]!.cmd).toEqual(EXPECTED[i]);
   }, 150_000);

@@ -32,6 +32,8 @@ export class MemberSequence {
   private readonly ports = new Map<number, string>();
   private clusterId = '';
   readonly extra: Member[] = [];
+  /** `endpoint status` on the learner: its isLearner field. */
+  learnerStatus: boolean | undefined;
 
   constructor(
     readonly cluster: Cluster,
@@ -231,6 +233,10 @@ export async function runMemberSequence(seq: MemberSequence): Promise<{ ids: Map
   await seq.ctl(e, ['put', 'x', 'y']);
   await seq.ctl(e, ['get', 'k1']);
   await seq.ctl(e, ['get', 'k1', '--consistency=s']);
+  await seq.ctl(e, ['member', 'list'], 'sort');
+  // Not compared (its figures vary): endpoint status on the learner says so.
+  const st = await etcdctl(e.clientPort, ['endpoint', 'status', '-w', 'json']);
+  seq.learnerStatus = (parseJsonBigIds(st.stdout) as { Status: { isLearner?: boolean } }[])[0]?.Status.isLearner;
   await seq.ctl(a, ['member', 'list'], 'sort');
   await seq.ctl(a, ['member', 'promote', ids.get('e')!.toString(16)]);
   await seq.ctl(e, ['put', 'x', 'y']);
