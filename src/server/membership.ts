@@ -58,6 +58,27 @@ export class Membership {
   private readonly removed = new Set<bigint>();
   /** --experimental-max-learners (etcd's default: 1). */
   maxLearners = 1;
+  /**
+   * Request ids of the latest runtime changes applied: a change proposed again
+   * (the proposer's resubmission) is a no-op once one copy was applied, so a stale
+   * copy cannot undo a later change. Kept in snapshots.
+   */
+  private recentRequests: string[] = [];
+  private static readonly RECENT_REQUESTS = 256;
+
+  /** Whether a change with this request id was applied already. */
+  appliedBefore(cc: ConfChange): boolean {
+    const id = confChangeRequestId(cc);
+    return id !== undefined && this.recentRequests.includes(id.toString(16));
+  }
+
+  /** Remembers the request id of an applied (or refused) runtime change. */
+  noteRequest(cc: ConfChange): void {
+    const id = confChangeRequestId(cc);
+    if (id === undefined) return;
+    this.recentRequests.push(id.toString(16));
+    if (this.recentRequests.length > Membership.RECENT_REQUESTS) this.recentRequests.shift();
+  }
 
   constructor(
     readonly clusterId: bigint,
@@ -155,7 +176,9 @@ export class Membership {
   /** The membership as carried in Raft snapshot data (ids as hex strings). */
   toSnapshot(): Uint8Array {
     const members = this.list().map((m) => ({ ...m, id: m.id.toString(16) }));
-    return Buffer.from(JSON.stringify({ members, removed: [...this.removed].map((id) => id.toString(16)) }));
+    return Buffer.from(
+      JSON.stringify({ members, removed: [...this.removed].map((id) => id.toString(16)), recent: this.recentRequests }),
+    );
   }
 
   /** Replaces the membership with what a Raft snapshot carried. */
@@ -163,11 +186,13 @@ export class Membership {
     const parsed = JSON.parse(Buffer.from(data).toString('utf8')) as {
       members: (Omit<Member, 'id'> & { id: string })[];
       removed: string[];
+      recent?: string[];
     };
     this.members.clear();
     this.removed.clear();
     for (const m of parsed.members) this.members.set(BigInt('0x' + m.id), { ...m, id: BigInt('0x' + m.id) });
     for (const id of parsed.removed) this.removed.add(BigInt('0x' + id));
+    this.recentRequests = [...(parsed.recent ?? [])];
   }
 
   /** Sorted by id, as etcd lists them. */

@@ -145,8 +145,14 @@ export class Applier {
         const cc = decodeConfChange(e.data);
         const reqId = confChangeRequestId(cc);
         // Checked the same way on every member: a refused change is a no-op everywhere.
-        const refused = this.membership.validateConfChange(cc);
-        if (refused) {
+        const duplicate = this.membership.appliedBefore(cc);
+        const refused = duplicate ? undefined : this.membership.validateConfChange(cc);
+        if (reqId !== undefined && !duplicate) this.membership.noteRequest(cc);
+        if (duplicate) {
+          // A copy of a change already applied (proposed again): nothing, nobody to answer.
+          this.hooks.applyConfChange({ ...cc, nodeId: 0n });
+          if (fresh) this.store.setConsistentIndex(e.index);
+        } else if (refused) {
           this.hooks.applyConfChange({ ...cc, nodeId: 0n });
           if (fresh) this.store.setConsistentIndex(e.index);
           if (reqId !== undefined) this.hooks.deliver(reqId, { ok: false, error: refused });
