@@ -164,7 +164,7 @@ describe.skipIf(!RUN)(`runtime membership (${IMPL})`, () => {
     for (let i = 0; i < EXPECTED.length; i++) expect(seq.out[i], EXPECTED[i]!.cmd).toEqual(EXPECTED[i]);
   }, 150_000);
 
-  it('the new members caught up (d through a snapshot with the store image) and hashkv --cluster agrees', async () => {
+  it('the new members caught up (d through a snapshot with the store image), hashkv --cluster agrees, d restarts with the same member list', async () => {
     expect(live).toHaveLength(4);
     const [a, , d] = live as [Member, Member, Member, Member];
     // d joined after more than 5,000 entries: the leader had compacted its log.
@@ -176,6 +176,11 @@ describe.skipIf(!RUN)(`runtime membership (${IMPL})`, () => {
       const hs = (parseJsonBigIds(r.stdout) as { HashKV: { hash: number | string } }[]).map((h) => String(h.HashKV.hash));
       return hs.length === 4 && hs.every((h) => h === hs[0]) ? true : undefined;
     }, 500);
+    // d restarts from its own data dir (a snapshot installed, then its log): same member list.
+    const before = await memberSet(a);
+    await d.stop();
+    await d.start();
+    expect(await oneMemberList(live, 15_000)).toBe(before);
     // endpoint status shows every member a voter again (e was promoted).
     const r = await etcdctl(a.clientPort, ['endpoint', 'status', '--cluster', '-w', 'json']);
     expect(r.code).toBe(0);
