@@ -13,7 +13,8 @@ import { Snapshotter, WAL, WalSnapshotNotFoundError } from '../wal/index.js';
 import { type Config, urlString } from './config.js';
 import { membersOf, standaloneEntries } from './force-new-cluster.js';
 import { clusterIdFor, memberIdFor } from './ids.js';
-import { encodeMemberContext } from './membership.js';
+import { encodeMemberContext, type Member } from './membership.js';
+import { joinExistingCluster } from './join.js';
 
 export interface DataDirLayout {
   memberDir: string;
@@ -42,6 +43,8 @@ export interface Booted {
   snapshot: Snapshot | undefined;
   /** True when this start created the data dir. */
   fresh: boolean;
+  /** A member that joined an existing cluster: the members the cluster named then. */
+  joinedMembers?: Member[];
 }
 
 function encodeMetadata(memberId: bigint, clusterId: bigint): Uint8Array {
@@ -126,7 +129,19 @@ export async function bootstrap(cfg: Config, logger: Logger): Promise<Booted> {
   }
 
   if (cfg.initialClusterState === 'existing') {
-    throw new Error('joining an existing cluster (--initial-cluster-state=existing) is not supported by etcd-ts yet');
+    const joined = await joinExistingCluster(cfg, logger);
+    const wal = await WAL.create(dirs.walDir, encodeMetadata(joined.memberId, joined.clusterId), { logger });
+    const storage = new MemoryStorage();
+    // No configuration of its own: the leader's log (or snapshot) brings it.
+    const raw = new RawNode(raftConfig(joined.memberId, storage, 0));
+    logger.info(
+      { 'local-member-id': joined.memberId.toString(16), 'cluster-id': joined.clusterId.toString(16), members: joined.members.length },
+      'joining an existing cluster',
+    );
+    return {
+      memberId: joined.memberId, clusterId: joined.clusterId, wal, snapshotter, storage, raw, snapshot: undefined, fresh: true,
+      joinedMembers: joined.members,
+    };
   }
   const peers = [...cfg.initialCluster].map(([name, urls]) => ({
     name,

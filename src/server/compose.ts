@@ -21,6 +21,7 @@ import { RaftNode } from './raft-node.js';
 import { systemClock, walLog } from './raft-ports.js';
 import { decodeSnapshotData, encodeSnapshotData, exportStoreImage, installStoreImage } from './snapshot-data.js';
 import { PeerTransport } from './transport/index.js';
+import { membershipPeerService } from './member-peer-service.js';
 
 export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdServer> {
   const booted = await bootstrap(cfg, logger);
@@ -57,8 +58,26 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
   });
   await bindLessor(lessor, stores.current, logger);
   const membership = new Membership(booted.clusterId, booted.memberId);
+  membership.maxLearners = cfg.maxLearners;
   if (booted.snapshot) membership.restore(decodeSnapshotData(booted.snapshot.data).membership);
   let raftNode: RaftNode | undefined;
+  // Removed from the cluster (its own removal applied, or a peer refusing it as
+  // removed): as etcd 3.4.23 (recorded), stop a second later (the commit reaches the
+  // others first), with etcd's message, and exit 0.
+  let removing = false;
+  const stopRemoved = (): void => {
+    if (removing) return;
+    removing = true;
+    setTimeout(() => {
+      logger.error({ 'local-member-id': booted.memberId.toString(16) }, 'the member has been permanently removed from the cluster');
+      void (server?.stop() ?? Promise.resolve())
+        .catch((err: Error) => logger.error({ err: err.message }, 'error while stopping a removed member'))
+        .finally(() => {
+          logger.flush();
+          process.exit(0);
+        });
+    }, 1000).unref();
+  };
   const transport = new PeerTransport({
     localId: booted.memberId,
     clusterId: booted.clusterId,
@@ -70,6 +89,7 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
     isRemoved: (id) => membership.isRemoved(id),
     // GET /members on the peer port (etcd's peer handler).
     members: () => membership.list(),
+    onRemovedByPeer: () => stopRemoved(),
     // A MsgApp carries 1 MiB of entries, or one entry of up to --max-request-bytes.
     limits: { maxMessageBytes: Math.max(64 * 1024 * 1024, 2 * cfg.maxRequestBytes + 2 * 1024 * 1024) },
   });
@@ -92,6 +112,15 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
     (revision) => server!.header(revision),
     (call, cb, what) => transport.admit(call, cb, what),
   ));
+  transport.addService(
+    ...membershipPeerService(
+      () => ({ clusterId: booted.clusterId, members: membership.list() }),
+      (id) => server!.memberChanges.promoteAsLeader(id),
+      (call, cb, what) => transport.admit(call, cb, what),
+    ),
+  );
+  // A member joining an existing cluster reaches its peers before its log names them.
+  for (const m of booted.joinedMembers ?? []) if (m.id !== booted.memberId) transport.addPeer(m.id, m.peerURLs);
   syncPeers(transport, membership, booted.memberId);
   await transport.start();
   let confState = booted.storage.initialState().confState;
@@ -121,6 +150,7 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
     {
       applyConfChange: (cc) => (confState = booted.raw.applyConfChange(cc)),
       membersChanged: () => syncPeers(transport, membership, booted.memberId),
+      removedSelf: () => stopRemoved(),
       deliver: (id, result) => server?.deliver(id, result),
       applied: (index) => {
         server?.onApplied(index);
@@ -204,7 +234,9 @@ function syncPeers(transport: PeerTransport, membership: Membership, self: bigin
     if (transport.hasPeer(id)) transport.updatePeer(id, m.peerURLs);
     else transport.addPeer(id, m.peerURLs);
   }
-  for (const id of transport.peerIds()) if (!wanted.has(id)) transport.removePeer(id);
+  // Only removed members are dropped: a joining member knows peers (from the cluster
+  // it joined) that the part of the log it has applied does not name yet.
+  for (const id of transport.peerIds()) if (!wanted.has(id) && membership.isRemoved(id)) transport.removePeer(id);
 }
 
 /**

@@ -29,6 +29,8 @@ export interface Config {
   quotaBackendBytes: number;
   preVote: boolean;
   strictReconfigCheck: boolean;
+  /** --experimental-max-learners. */
+  maxLearners: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'fatal';
   /** Period of progress notifications to watchers that asked for them (etcd: 10 min, ≥ 100 ms). */
   watchProgressNotifyIntervalMs: number;
@@ -183,6 +185,7 @@ function build(given: Map<string, string>, envUsed: string[], envUnknown: string
     quotaBackendBytes: quota === 0 ? DEFAULT_QUOTA_BYTES : quota,
     preVote: bool(get('pre-vote')),
     strictReconfigCheck: bool(get('strict-reconfig-check')),
+    maxLearners: int(get('experimental-max-learners'), 'experimental-max-learners'),
     logLevel: logLevel === 'panic' ? 'fatal' : (logLevel as Config['logLevel']),
     autoCompaction: autoCompaction(get('auto-compaction-mode'), get('auto-compaction-retention')),
     initialCorruptCheck: bool(get('experimental-initial-corrupt-check')),
@@ -211,6 +214,7 @@ function build(given: Map<string, string>, envUsed: string[], envUnknown: string
     envUnknown,
   };
   if (cfg.snapshotCount <= 0) throw new ConfigError('--snapshot-count must be > 0');
+  if (cfg.maxLearners < 1) throw new ConfigError('--experimental-max-learners must be > 0');
   if (cfg.maxTxnOps <= 0) throw new ConfigError('--max-txn-ops must be > 0');
   if (cfg.maxRequestBytes <= 0) throw new ConfigError('--max-request-bytes must be > 0');
   if (cfg.listenClientUrls.length === 0) throw new ConfigError('--listen-client-urls must not be empty');

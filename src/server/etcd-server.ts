@@ -31,6 +31,10 @@ import { IndexWaiter } from './waiters.js';
 import { type Alarm, alarmName } from './alarms.js';
 import { BackendQuota, costPut, costTxn } from './quota.js';
 import { AlarmAction, AlarmType } from '../pb/types.js';
+import { MemberChanges } from './member-changes.js';
+import { fromPeerError, jsonCodec, PROMOTE_PATH, promoteRequest, decodeMembers } from './member-peer-service.js';
+import { ErrNoLeader } from './errors.js';
+import type * as grpcTypes from '@grpc/grpc-js';
 
 /** How long a request may wait for its entry to commit and apply (etcd: 5 s + 2 election timeouts). */
 export const requestTimeoutMs = (cfg: Config): number => 5000 + 2 * cfg.electionMs;
@@ -85,6 +89,8 @@ export class EtcdServer {
   private readonly compactor: LogCompactor;
   private readonly transport: PeerTransport;
   private readonly lessor: Lessor;
+  /** MemberAdd/Remove/Update/Promote (member-changes.ts). */
+  readonly memberChanges: MemberChanges;
 
   /** Built by composeServer (compose.ts), which wires the parts together. */
   constructor(parts: ServerParts) {
@@ -105,6 +111,7 @@ export class EtcdServer {
       requestTimeoutMs: this.requestTimeoutMs,
       metrics: this.metrics,
       propose: (data) => this.raft.propose(data),
+      proposeConfChange: (cc) => this.raft.proposeConfChange(cc),
       committedIndex: () => this.raft.committedIndex,
       appliedIndex: () => applier.applied,
     });
@@ -112,6 +119,29 @@ export class EtcdServer {
       quotaBytes: cfg.quotaBackendBytes,
       size: () => this.store.dbSize(),
       raiseNoSpace: () => this.alarm({ action: AlarmAction.ACTIVATE, memberID: memberId, alarm: AlarmType.NOSPACE }),
+    });
+    this.memberChanges = new MemberChanges({
+      memberId,
+      membership: this.membership,
+      strictReconfigCheck: cfg.strictReconfigCheck,
+      proposeConfChange: (make) => {
+        if (this.stopped) return Promise.reject(ErrStopped());
+        return this.proposer.proposeConfChange(make);
+      },
+      progress: () => (this.raft.isLeader ? this.raft.raw.status().progress : undefined),
+      isActive: (id) => this.transport.isActive(id),
+      forwardPromote: async (id) => {
+        const leader = this.raft.leader;
+        if (leader === 0n || leader === memberId) throw ErrNoLeader();
+        try {
+          const res = await this.transport.unary(
+            leader, PROMOTE_PATH, jsonCodec.encode, jsonCodec.decode, promoteRequest(id), this.requestTimeoutMs,
+          );
+          return decodeMembers((res as { members: Parameters<typeof decodeMembers>[0] }).members);
+        } catch (err) {
+          throw fromPeerError(err as grpcTypes.ServiceError);
+        }
+      },
     });
     this.reads = new ReadIndexer(
       (ctx) => this.raft.readIndex(ctx),
@@ -307,6 +337,22 @@ export class EtcdServer {
   /** Maintenance.Hash: the whole backend of this member. */
   hash(): Promise<{ hash: number; revision: number }> {
     return this.store.hash();
+  }
+
+  memberAdd(peerURLs: string[], isLearner: boolean): Promise<{ member: Member; members: Member[] }> {
+    return this.memberChanges.add(peerURLs, isLearner);
+  }
+
+  memberRemove(id: bigint): Promise<Member[]> {
+    return this.memberChanges.remove(id);
+  }
+
+  memberUpdate(id: bigint, peerURLs: string[]): Promise<Member[]> {
+    return this.memberChanges.update(id, peerURLs);
+  }
+
+  memberPromote(id: bigint): Promise<Member[]> {
+    return this.memberChanges.promote(id);
   }
 
   /** Hash of the keyspace up to revision (0: the current one). */

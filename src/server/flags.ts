@@ -53,6 +53,7 @@ export const FLAGS: FlagSpec[] = [
   s('quota-backend-bytes', 'int', '0', 'Raise alarms when backend size exceeds the given quota (0 defaults to low space quota).'),
   s('pre-vote', 'bool', 'false', 'Enable to run an additional Raft election phase.'),
   s('strict-reconfig-check', 'bool', 'true', 'Reject reconfiguration requests that would cause quorum loss.'),
+  s('experimental-max-learners', 'int', '1', 'Sets the maximum number of learners that can be available in the cluster membership (etcd 3.5).'),
   s('log-level', 'string', 'info', "Configures log level. Only supports debug, info, warn, error, panic, or fatal."),
   s('logger', 'string', 'capnslog', "Accepted for compatibility: etcd-ts always logs pino JSON ('zap' and 'capnslog' both mean that)."),
   s('log-outputs', 'string', 'default', "Accepted for compatibility: etcd-ts logs to stderr ('default' and 'stderr')."),

@@ -8,6 +8,7 @@
 // - the applier far behind what is committed: refused at once, as etcd does.
 
 import { ErrProposalDropped } from '../raft/index.js';
+import type { ConfChange } from '../raft/types.js';
 import { encodeInternalRequest, encodeInternalRequestRaw } from '../pb/index.js';
 import { type ApplyResult, MAX_GAP_BETWEEN_APPLY_AND_COMMIT_INDEX } from './apply/index.js';
 import { ErrRequestTooLarge, ErrStopped, ErrTimeout, ErrTooManyRequests, type EtcdError, toEtcdError } from './errors.js';
@@ -24,6 +25,8 @@ export interface ProposerPorts {
   metrics: ServerMetrics;
   /** Hands an entry to Raft; throws ErrProposalDropped while there is no leader. */
   propose(data: Uint8Array): void;
+  /** Hands a conf change to Raft; throws ErrProposalDropped while there is no leader. */
+  proposeConfChange?(cc: ConfChange): void;
   committedIndex(): number;
   appliedIndex(): number;
 }
@@ -33,6 +36,9 @@ export interface RawRequest {
   field: number;
   bytes: Uint8Array;
 }
+
+/** How often an unanswered conf change is proposed again (see proposeConfChange). */
+export const CONF_CHANGE_RESUBMIT_MS = 1000;
 
 export class Proposer {
   private readonly waiters = new Map<bigint, Deferred<ApplyResult>>();
@@ -62,6 +68,24 @@ export class Proposer {
       ? encodeInternalRequestRaw(id, raw.field, raw.bytes)
       : encodeInternalRequest({ ...body, header: { ID: id } });
     if (data.length > this.p.maxRequestBytes) throw ErrRequestTooLarge();
+    return this.proposeAndWait(id, () => this.p.propose(data));
+  }
+
+  /**
+   * Proposes a conf change (built with its request id, which its context carries
+   * so the applier can answer it) and resolves with its apply result.
+   */
+  async proposeConfChange(make: (id: bigint) => ConfChange): Promise<unknown> {
+    if (this.stopped) throw ErrStopped();
+    const id = this.ids.next();
+    const cc = make(id);
+    // A leader drops a conf change while another is pending (it appends an empty entry
+    // instead), e.g. just after an election: proposed again until answered. A copy
+    // applied after the first is refused at apply time and its answer goes nowhere.
+    return this.proposeAndWait(id, () => this.p.proposeConfChange!(cc), CONF_CHANGE_RESUBMIT_MS);
+  }
+
+  private async proposeAndWait(id: bigint, submit: () => void, resubmitMs?: number): Promise<unknown> {
     const d = deferred<ApplyResult>();
     this.waiters.set(id, d);
     const metrics = this.p.metrics;
@@ -71,8 +95,22 @@ export class Proposer {
     const applied = this.deadlines.track(d);
     applied.catch(() => {}); // it may time out while we still wait for a leader; handled below
     try {
-      await this.proposeWhenLeaderKnown(data, deadline);
-      result = await applied;
+      await this.proposeWhenLeaderKnown(submit, deadline);
+      let timer: NodeJS.Timeout | undefined;
+      if (resubmitMs !== undefined) {
+        timer = setInterval(() => {
+          try {
+            if (!d.settled && !this.stopped) submit();
+          } catch {
+            // No leader now: the next round tries again.
+          }
+        }, resubmitMs);
+      }
+      try {
+        result = await applied;
+      } finally {
+        clearInterval(timer);
+      }
     } catch (err) {
       if (!d.settled) d.resolve({ ok: false, error: toEtcdError(err) }); // nobody awaits `applied` now
       metrics.proposalsFailed.inc();
@@ -85,10 +123,10 @@ export class Proposer {
     return result.value;
   }
 
-  private async proposeWhenLeaderKnown(data: Uint8Array, deadline: number): Promise<void> {
+  private async proposeWhenLeaderKnown(submit: () => void, deadline: number): Promise<void> {
     for (;;) {
       try {
-        this.p.propose(data);
+        submit();
         return;
       } catch (err) {
         if (!(err instanceof ErrProposalDropped)) throw err;

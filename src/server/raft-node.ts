@@ -15,7 +15,7 @@
 
 import type { Logger } from 'pino';
 import type { MemoryStorage, RawNode } from '../raft/index.js';
-import type { Entry, HardState, Message, ReadState, Snapshot, SoftState } from '../raft/types.js';
+import type { ConfChange, Entry, HardState, Message, ReadState, Snapshot, SoftState } from '../raft/types.js';
 import { MessageType, StateType } from '../raft/types.js';
 import type { Cancel, Clock, DurableLog, Transport } from './raft-ports.js';
 
@@ -102,6 +102,11 @@ export class RaftNode {
 
   propose(data: Uint8Array): void {
     this.raw.propose(data);
+    this.kick();
+  }
+
+  proposeConfChange(cc: ConfChange): void {
+    this.raw.proposeConfChange(cc);
     this.kick();
   }
 

@@ -5,6 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { apiServices, SERVICE_NAMES, unimplementedHandlers, type ApiServices } from './services.js';
 import { clusterService } from './cluster.js';
+import { guardForLearner } from './learner-guard.js';
 import { kvService } from './kv.js';
 import { leaseService } from './lease.js';
 import { maintenanceService } from './maintenance.js';
@@ -53,7 +54,8 @@ export function createGrpcServer(api: ClientApi, logger: Logger, transport: Grpc
   for (const name of Object.keys(SERVICE_NAMES) as (keyof ApiServices)[]) {
     // Watch responses are encoded by the stream itself (shared event bytes across watchers).
     const def = name === 'Watch' ? watchDefinition(defs.Watch) : defs[name];
-    g.addService(def, { ...unimplementedHandlers(def, name), ...built[name] });
+    const impl = { ...unimplementedHandlers(def, name), ...built[name] };
+    g.addService(def, guardForLearner(name, def, impl, () => api.cluster.isLearner()));
   }
   return g;
 }

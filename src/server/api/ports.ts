@@ -92,6 +92,12 @@ export interface ClusterMember {
 /** Cluster membership as this member has applied it. Member add/remove/update/promote plug in here. */
 export interface ClusterApi extends ReadBarrier {
   members(): ClusterMember[];
+  /** Whether this member is a learner now (its client RPCs are mostly refused). */
+  isLearner(): boolean;
+  memberAdd(peerURLs: string[], isLearner: boolean): Promise<{ member: ClusterMember; members: ClusterMember[] }>;
+  memberRemove(id: bigint): Promise<ClusterMember[]>;
+  memberUpdate(id: bigint, peerURLs: string[]): Promise<ClusterMember[]>;
+  memberPromote(id: bigint): Promise<ClusterMember[]>;
 }
 
 export interface MemberStatus {

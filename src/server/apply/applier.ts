@@ -10,12 +10,12 @@
 // applied, and hooks.fatal is called once to stop the member (as etcd panics).
 
 import { decodeConfChange } from '../../raft/codec.js';
-import { type ConfChange, type ConfState, type Entry, EntryType } from '../../raft/types.js';
+import { type ConfChange, ConfChangeType, type ConfState, type Entry, EntryType } from '../../raft/types.js';
 import type { Lessor } from '../../lease/index.js';
 import type { MvccStore } from '../../mvcc/index.js';
 import { decodeInternalRequest } from '../../pb/index.js';
 import type { InternalRaftRequest } from '../../pb/types.js';
-import type { Membership } from '../membership.js';
+import { confChangeRequestId, type Membership } from '../membership.js';
 import { AlarmStore } from '../alarms.js';
 import { alarmHandler, alarmRefusal } from './alarm.js';
 import type { RequestHandler } from './handler.js';
@@ -34,6 +34,8 @@ export interface ApplierHooks {
   applyConfChange(cc: ConfChange): ConfState;
   /** The set of members changed (after `membership` was updated): the transport follows. */
   membersChanged(): void;
+  /** This member's own removal was applied: it must stop (etcd: permanently removed). */
+  removedSelf?(): void;
   /** The proposer of request `id` (if it is this member and still waiting) gets its deterministic answer. */
   deliver(id: bigint, result: ApplyResult): void;
   /** The applied index moved forward. */
@@ -145,10 +147,27 @@ export class Applier {
       const fresh = e.index > this.store.consistentIndex();
       if (e.type === EntryType.ConfChange) {
         const cc = decodeConfChange(e.data);
-        this.membership.applyConfChange(cc);
-        this.hooks.applyConfChange(cc);
-        this.hooks.membersChanged();
-        if (fresh) this.store.setConsistentIndex(e.index);
+        const reqId = confChangeRequestId(cc);
+        // Checked the same way on every member: a refused change is a no-op everywhere.
+        const duplicate = this.membership.appliedBefore(cc);
+        const refused = duplicate ? undefined : this.membership.validateConfChange(cc);
+        if (reqId !== undefined && !duplicate) this.membership.noteRequest(cc);
+        if (duplicate) {
+          // A copy of a change already applied (proposed again): nothing, nobody to answer.
+          this.hooks.applyConfChange({ ...cc, nodeId: 0n });
+          if (fresh) this.store.setConsistentIndex(e.index);
+        } else if (refused) {
+          this.hooks.applyConfChange({ ...cc, nodeId: 0n });
+          if (fresh) this.store.setConsistentIndex(e.index);
+          if (reqId !== undefined) this.hooks.deliver(reqId, { ok: false, error: refused });
+        } else {
+          this.membership.applyConfChange(cc);
+          this.hooks.applyConfChange(cc);
+          this.hooks.membersChanged();
+          if (fresh) this.store.setConsistentIndex(e.index);
+          if (reqId !== undefined) this.hooks.deliver(reqId, { ok: true, value: this.membership.list() });
+          if (cc.type === ConfChangeType.RemoveNode && cc.nodeId === this.membership.localId) this.hooks.removedSelf?.();
+        }
       } else if (e.type === EntryType.Normal && e.data.length === 0) {
         // The empty entry a new leader appends: everything of earlier terms is applied.
         if (fresh) this.store.setConsistentIndex(e.index);

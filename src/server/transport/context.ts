@@ -12,4 +12,6 @@ export interface PeerContext {
   reportUnreachable(id: bigint): void;
   /** Deferred, like reportUnreachable. */
   reportSnapshot(id: bigint, ok: boolean): void;
+  /** A peer refused us as removed from the cluster. */
+  reportRemoved?(): void;
 }

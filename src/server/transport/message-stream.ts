@@ -26,6 +26,7 @@ import {
   idMetadata,
   MD_CLUSTER_ID,
   readId,
+  removedDetails,
   serializeBatch,
   STREAM_PATH,
 } from './service.js';
@@ -180,6 +181,7 @@ export class MessageStream {
           ? clusterMismatch(this.ctx.clusterId, remoteCluster)
           : `peer refused the stream: ${err.details}`;
       this.fail(reason, 'error');
+      if (err.details === removedDetails(this.ctx.localId)) this.ctx.reportRemoved?.();
     } else {
       this.fail(err.details || err.message, 'warn');
     }

@@ -52,6 +52,7 @@ export class PeerTransport {
         this.pendingSnapshots.push([id, ok]);
         this.scheduleCallbacks();
       },
+      reportRemoved: () => opts.onRemovedByPeer?.(),
     };
   }
 

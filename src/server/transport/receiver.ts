@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { decodeMessage, decodeSnapshot } from '../../raft/codec.js';
 import { type Message, MessageType } from '../../raft/types.js';
 import { crc32c } from '../../util/crc32c.js';
-import { type Ack, clusterMismatch, hex, idMetadata, MD_CLUSTER_ID, MD_FROM, MD_TO, readId } from './service.js';
+import { type Ack, clusterMismatch, hex, idMetadata, MD_CLUSTER_ID, MD_FROM, MD_TO, readId, removedDetails } from './service.js';
 import type { TransportLogger } from './types.js';
 import type { SnapshotChunk } from './wire.js';
 
@@ -61,7 +61,7 @@ export function admit<R>(ctx: AdmitContext, call: AdmitCall, callback: grpc.send
     return undefined;
   }
   if (ctx.isRemoved?.(from)) {
-    const details = `member ${hex(from)} was removed from the cluster`;
+    const details = removedDetails(from);
     ctx.logger.warn({ remote, peer: hex(from), what }, `refused ${what} from removed member`);
     refuse(ctx, callback, grpc.status.FAILED_PRECONDITION, details);
     return undefined;
@@ -92,6 +92,13 @@ export function raftServiceHandlers(
       const maxBytes = ctx.maxMessageBytes ?? Number.POSITIVE_INFINITY;
       call.on('data', (batch: Uint8Array[]) => {
         if (finished) return;
+        if (ctx.isRemoved?.(from)) {
+          // Removed while its stream was open: it learns so from the refusal and stops.
+          finished = true;
+          ctx.logger.warn({ peer: hex(from) }, 'closing message stream from removed member');
+          refuse(ctx, callback, grpc.status.FAILED_PRECONDITION, removedDetails(from));
+          return;
+        }
         for (const bytes of batch) {
           if (bytes.length > maxBytes) {
             finished = true;

@@ -64,3 +64,8 @@ export const hex = (id: bigint): string => id.toString(16);
 export function clusterMismatch(local: bigint, remote: bigint): string {
   return `cluster ID mismatch: local ${hex(local)}, remote ${hex(remote)}`;
 }
+
+/** What a peer answers a member removed from the cluster (receiver.ts admit()). */
+export function removedDetails(id: bigint): string {
+  return `member ${hex(id)} was removed from the cluster`;
+}

@@ -28,6 +28,8 @@ export interface PeerTransportOptions {
   onSnapshotStatus(id: bigint, ok: boolean): void;
   /** Inbound streams from these members are refused (removed from the cluster). */
   isRemoved?(id: bigint): boolean;
+  /** A peer refused us as a member removed from the cluster (etcd: the peer answers 410 Gone). */
+  onRemovedByPeer?(): void;
   /** Tuning; defaults in DEFAULT_LIMITS. */
   limits?: Partial<TransportLimits>;
   /** The member list served as JSON on the peer port's GET /members (peer-http.ts); without it, 404. */

@@ -36,6 +36,11 @@ export interface MemberOptions {
   peerPort?: number;
   /** --initial-cluster value; defaults to this member alone (`<name>=<peer url>`). */
   initialCluster?: string;
+  /**
+   * Environment for the process (say, the ETCD_* lines `etcdctl member add` prints):
+   * --name, --initial-cluster and --initial-advertise-peer-urls are then left to it.
+   */
+  env?: Record<string, string>;
 }
 
 export class Member {
@@ -80,14 +85,14 @@ export class Member {
   args(): string[] {
     const client = `http://127.0.0.1:${this.clientPort}`;
     const peer = `http://127.0.0.1:${this.peerPort}`;
+    const fromEnv = this.opts.env !== undefined;
     return [
-      '--name', this.name,
+      ...(fromEnv ? [] : ['--name', this.name]),
       '--data-dir', this.dataDir,
       '--listen-client-urls', client,
       '--advertise-client-urls', client,
       '--listen-peer-urls', peer,
-      '--initial-advertise-peer-urls', peer,
-      '--initial-cluster', this.opts.initialCluster ?? `${this.name}=${peer}`,
+      ...(fromEnv ? [] : ['--initial-advertise-peer-urls', peer, '--initial-cluster', this.opts.initialCluster ?? `${this.name}=${peer}`]),
       ...(this.opts.extraArgs ?? []),
     ];
   }
@@ -97,10 +102,11 @@ export class Member {
     const timeoutMs = this.opts.startTimeoutMs ?? 20_000;
     this.stderr = '';
     this.paused = false;
+    const env = { ...process.env, ...(this.opts.env ?? {}) };
     const proc =
       this.opts.impl === 'etcd'
-        ? spawn('etcd', this.args(), { stdio: ['ignore', 'pipe', 'pipe'] })
-        : spawn(BIN, this.args(), { stdio: ['ignore', 'pipe', 'pipe'], cwd: REPO });
+        ? spawn('etcd', this.args(), { stdio: ['ignore', 'pipe', 'pipe'], env })
+        : spawn(BIN, this.args(), { stdio: ['ignore', 'pipe', 'pipe'], cwd: REPO, env });
     this.proc = proc;
     proc.stdout!.on('data', (b: Buffer) => (this.stderr += b.toString()));
     const ready = new Promise<void>((res, rej) => {
