@@ -172,10 +172,13 @@ const bwin = d.map((x) => {
   const off = firstStart(base) - firstStart(log);
   return windowed(base, x.startMs + off, x.endMs + off);
 });
+const secs = d.map((x) => (x ? (x.endMs - x.startMs) / 1000 : undefined));
 add('puts during defrag', win.map((w) => w.length));
+add('  per second', win.map((w, i) => (secs[i] ? Math.round(w.length / secs[i]) : undefined)));
 add('  their p99 ms', win.map((w) => f1(pct(w, 99))));
 add('  their max ms', win.map((w) => f1(w[w.length - 1])));
-add('baseline, same window: p99 ms', bwin.map((w) => f1(pct(w, 99))));
+add('baseline, same window: puts/s', bwin.map((w, i) => (secs[i] ? Math.round(w.length / secs[i]) : undefined)));
+add('  p99 ms', bwin.map((w) => f1(pct(w, 99))));
 add('  max ms', bwin.map((w) => f1(w[w.length - 1])));
 const procs = servers.map((s) => get(s, '_proc'));
 add('peak RSS MiB', procs.map((p) => (p ? Math.round(p.hwmKiB / 1024) : undefined)));
