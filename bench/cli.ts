@@ -6,6 +6,7 @@
 //   npm run bench -- lease-keepalive --leases 1000 --streams 10 --clients 100 --total 50000
 // Report on stdout, then one line of JSON; progress on stderr every second.
 
+import { writeFileSync } from 'node:fs';
 import { ArgError, USAGE, parseArgs, type BenchOptions } from './load/args.js';
 import { H2Pool } from './load/h2.js';
 import { formatLeaseKeepAliveReport, runLeaseKeepAliveBench } from './load/lease.js';
@@ -65,11 +66,18 @@ async function main(): Promise<number> {
       clients: opts.clients,
       total: opts.total,
       timeoutMs: opts.timeoutMs,
+      recordStarts: opts.latencyLog !== '',
       onProgress: opts.progress
         ? (done, sec) => process.stderr.write(`[${sec.toFixed(0)}s] ${done}/${opts.total} completed\n`)
         : undefined,
     });
     const summary = summarize(opts, res);
+    if (opts.latencyLog !== '' && res.starts) {
+      const lat = res.recorder.inOrder();
+      const lines: string[] = [];
+      for (let i = 0; i < res.starts.length; i++) lines.push(`${res.starts[i]!.toFixed(3)} ${lat[i]!.toFixed(3)}`);
+      writeFileSync(opts.latencyLog, lines.length ? `${lines.join('\n')}\n` : '');
+    }
     process.stdout.write(`${formatReport(summary, res)}\n\n${JSON.stringify(summary)}\n`);
     return res.errors ? 1 : 0;
   } finally {

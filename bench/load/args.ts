@@ -40,6 +40,8 @@ export interface BenchOptions {
   /** Lease-keepalive: leases granted (TTL `ttl` seconds) and kept alive over `streams` streams. */
   leases: number;
   ttl: number;
+  /** put/range/txn: write one line per request, "<start unix ms> <latency ms>", to this file ('' = none). */
+  latencyLog: string;
   /** Progress line on stderr every second. */
   progress: boolean;
   help: boolean;
@@ -70,6 +72,8 @@ export const USAGE = `usage: npm run bench -- put|range|txn|watch|lease-keepaliv
   --watch-endpoints host:port[,…]  watch: where watchers connect (default --endpoints)
   --leases N                  lease-keepalive: leases to grant and keep alive (default 1000)
   --ttl N                     lease-keepalive: their TTL in seconds (default 60)
+  --latency-log FILE          put/range/txn: after the run, write one line per request to FILE:
+                              "<start, ms since the Unix epoch> <latency ms>" (to cut out a time window)
   --no-progress               no per-second progress on stderr
 
 Prints a report on stdout, then one line of JSON (the summary, for scripts).
@@ -101,6 +105,7 @@ const DEFAULTS: Omit<BenchOptions, 'workload'> = {
   watchEndpoints: [],
   leases: 1000,
   ttl: 60,
+  latencyLog: '',
   progress: true,
   help: false,
 };
@@ -129,6 +134,7 @@ const FLAGS: Record<string, { field: keyof BenchOptions | 'endpointsRaw' | 'watc
   'watch-endpoints': { field: 'watchEndpointsRaw', kind: 'string' },
   leases: { field: 'leases', kind: 'int' },
   ttl: { field: 'ttl', kind: 'int' },
+  'latency-log': { field: 'latencyLog', kind: 'string' },
   progress: { field: 'progress', kind: 'bool' },
   help: { field: 'help', kind: 'bool' },
 };

@@ -48,6 +48,11 @@ export class LatencyRecorder {
     this.samples[this.n++] = ms;
   }
 
+  /** The samples in the order they were recorded (a view; do not keep it across record()). */
+  inOrder(): Float64Array {
+    return this.samples.subarray(0, this.n);
+  }
+
   stats(): LatencyStats {
     const s = this.samples.subarray(0, this.n).slice().sort();
     const n = s.length;

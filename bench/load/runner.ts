@@ -15,6 +15,8 @@ export interface RunResult {
   /** Error message -> count (first 10 distinct). */
   errorSamples: Map<string, number>;
   durationSec: number;
+  /** With RunOptions.recordStarts: each request's start (ms since the Unix epoch), in recorder order. */
+  starts?: Float64Array;
 }
 
 export interface RunOptions {
@@ -23,6 +25,8 @@ export interface RunOptions {
   timeoutMs: number;
   /** Called every second with the number of completed requests. */
   onProgress?: (completed: number, elapsedSec: number) => void;
+  /** Keep every request's start time too (for --latency-log). */
+  recordStarts?: boolean;
 }
 
 export function runWorkload(pool: KvTransport, workload: Workload, o: RunOptions): Promise<RunResult> {
@@ -33,6 +37,7 @@ export function runWorkload(pool: KvTransport, workload: Workload, o: RunOptions
   let errors = 0;
   let running = Math.min(o.clients, o.total);
   const start = performance.now();
+  let starts = o.recordStarts ? new Float64Array(Math.max(1, o.total)) : undefined;
 
   return new Promise((resolve) => {
     const timer = o.onProgress
@@ -40,7 +45,8 @@ export function runWorkload(pool: KvTransport, workload: Workload, o: RunOptions
       : undefined;
     const finish = (): void => {
       if (timer) clearInterval(timer);
-      resolve({ recorder, completed, errors, errorSamples, durationSec: (performance.now() - start) / 1000 });
+      const durationSec = (performance.now() - start) / 1000;
+      resolve({ recorder, completed, errors, errorSamples, durationSec, ...(starts ? { starts: starts.subarray(0, completed) } : {}) });
     };
     if (running === 0) return finish();
 
@@ -61,6 +67,14 @@ export function runWorkload(pool: KvTransport, workload: Workload, o: RunOptions
       };
       const done: UnaryCallback = (err) => {
         recorder.record(performance.now() - t0);
+        if (starts) {
+          if (completed === starts.length) {
+            const next = new Float64Array(starts.length * 2);
+            next.set(starts);
+            starts = next;
+          }
+          starts[completed] = performance.timeOrigin + t0;
+        }
         completed++;
         if (err) {
           errors++;
