@@ -1,5 +1,5 @@
-// A committed entry the member cannot apply (here: a request this build does not
-// know, appended to its WAL while it was down) stops the member at start-up: one
+// A committed entry the member cannot apply (here: a request in a field this build
+// does not know, as a newer version might write, appended to its WAL while it was down) stops the member at start-up: one
 // fatal log line naming the entry, exit code 1, and it never serves clients.
 
 import { join } from 'node:path';
@@ -20,10 +20,12 @@ describe('a committed entry that cannot be applied', () => {
     await member.start();
     expect(await member.stop()).toBe(0);
 
-    // Append a committed entry holding an alarm request (not applied by etcd-ts).
+    // Append a committed entry whose only request sits in field 9999 (length-delimited:
+    // tag 9999 << 3 | 2 = 79994 = varint fa f0 04), which no InternalRaftRequest field is.
     const { wal, hardState, entries } = await WAL.open(join(member.dataDir, 'member', 'wal'), undefined);
     const index = entries.at(-1)!.index + 1;
-    const data = encodeInternalRequest({ header: { ID: 12345n }, alarm: { action: 1, memberID: 1n, alarm: 1 } });
+    const known = encodeInternalRequest({ header: { ID: 12345n } });
+    const data = new Uint8Array([...known, 0xfa, 0xf0, 0x04, 1, 0]);
     await wal.save({ ...hardState, commit: index }, [{ term: hardState.term, index, type: EntryType.Normal, data }]);
     await wal.close();
 
@@ -32,7 +34,7 @@ describe('a committed entry that cannot be applied', () => {
       .log()
       .split('\n')
       .filter((l) => l.includes('"level":"fatal"'));
-    expect(fatal[0]).toContain(`cannot apply committed entry ${index}: unknown request in entry (fields: alarm)`);
+    expect(fatal[0]).toContain(`cannot apply committed entry ${index}: unknown request in entry (fields: none)`);
     expect(fatal[0]).toContain(`"index":${index}`);
     expect(member.log()).not.toContain('ready to serve client requests');
   });
