@@ -129,7 +129,7 @@ export class EtcdServer {
         return this.proposer.proposeConfChange(make);
       },
       progress: () => (this.raft.isLeader ? this.raft.raw.status().progress : undefined),
-      isActive: (id) => this.transport.isActive(id),
+      activeSince: (id) => this.transport.activeSince(id),
       forwardPromote: async (id) => {
         const leader = this.raft.leader;
         if (leader === 0n || leader === memberId) throw ErrNoLeader();

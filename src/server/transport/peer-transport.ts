@@ -204,6 +204,11 @@ export class PeerTransport {
     return this.peers.has(id);
   }
 
+  /** Since when (Date.now()) the message stream to `id` has been up without interruption; undefined while down. */
+  activeSince(id: bigint): number | undefined {
+    return this.peers.get(id)?.stream.activeSince;
+  }
+
   /** Whether the message stream to `id` is up (for status and tests). */
   isActive(id: bigint): boolean {
     return this.peers.get(id)?.stream.state === 'active';
