@@ -163,6 +163,8 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
       fatal: (failure) => fatalStop(failure, { index: failure.index }),
     },
     alarms,
+    // --experimental-warning-apply-duration: "apply request took too long".
+    { warningApplyDurationMs: cfg.warningApplyDurationMs, logger },
   );
   const raft = (raftNode = new RaftNode(
     booted.raw,
