@@ -19,6 +19,7 @@ import { Membership } from './membership.js';
 import type { ServerMetrics } from './metrics.js';
 import { RaftNode } from './raft-node.js';
 import { systemClock, walLog } from './raft-ports.js';
+import { startTickAdvance } from './tick-advance.js';
 import { decodeSnapshotData, encodeSnapshotData, exportStoreImage, installStoreImage } from './snapshot-data.js';
 import { PeerTransport } from './transport/index.js';
 import { membershipPeerService } from './member-peer-service.js';
@@ -209,6 +210,20 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
     transport, watchHub, lessor, leases, leaseExpiry,
   });
   raft.start();
+  if (cfg.initialElectionTickAdvance) {
+    // etcd's adjustTicks: once peers are connected, the first election comes ~2 ticks later.
+    const cancelAdvance = startTickAdvance({
+      clock: systemClock,
+      electionTicks: Math.round(cfg.electionMs / cfg.heartbeatMs),
+      activePeers: () => transport.activePeers(),
+      leaderKnown: () => raft.leader !== 0n,
+      advance: (n) => raft.advanceTicks(n),
+      log: logger,
+    });
+    server.onStop(cancelAdvance);
+  } else {
+    logger.info({ 'election-ticks': Math.round(cfg.electionMs / cfg.heartbeatMs) }, 'skipping initial election tick advance');
+  }
   leaseExpiry.start();
   const corruption = new CorruptionChecker({
     memberId: booted.memberId,
