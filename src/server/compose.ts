@@ -25,6 +25,12 @@ import { PeerTransport } from './transport/index.js';
 import { membershipPeerService } from './member-peer-service.js';
 
 export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdServer> {
+  if (cfg.unsafeNoFsync) {
+    logger.warn(
+      { 'unsafe-no-fsync': true },
+      'UNSAFE: --unsafe-no-fsync is set: the WAL and the backend are not fsynced; a crash or power loss WILL lose acknowledged writes. Never use it in production.',
+    );
+  }
   const booted = await bootstrap(cfg, logger);
   const dirs = layout(cfg);
   await recoverStoreDir(dirs.dbDir);
@@ -39,6 +45,7 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
     ...(cfg.backendBatchLimit > 0 ? { flushMaxOps: cfg.backendBatchLimit } : {}),
     ...(cfg.compactionBatchLimit > 0 ? { compactBatchLimit: cfg.compactionBatchLimit } : {}),
     onStorageFailure: (err) => fatalStop(err, { reason: 'storage failed' }),
+    unsafeNoFsync: cfg.unsafeNoFsync,
   };
   // Replaced as a whole when a snapshot from the leader is installed.
   const stores = { current: await MvccStore.open(dirs.dbDir, storeOpts) };
