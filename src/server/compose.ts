@@ -172,7 +172,7 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
     },
     alarms,
     // --experimental-warning-apply-duration: "apply request took too long".
-    { warningApplyDurationMs: cfg.warningApplyDurationMs, logger },
+    { warningApplyDurationMs: cfg.warningApplyDurationMs, logger, onSlowApply: () => metricsOf()?.slowApplies.inc() },
   );
   const raft = (raftNode = new RaftNode(
     booted.raw,

@@ -21,9 +21,11 @@ describe('slow apply warning', () => {
     await apply(fast, put(1, 'a'), put(2, 'b'));
     expect(warnings).toEqual([]);
 
-    const slow = await rig(stores, {}, { warningApplyDurationMs: 50, logger, now });
+    let counted = 0;
+    const slow = await rig(stores, {}, { warningApplyDurationMs: 50, logger, now, onSlowApply: () => counted++ });
     await apply(slow, put(1, 'a'));
     expect(warnings).toHaveLength(1);
+    expect(counted).toBe(1);
     expect(warnings[0]!.msg).toBe('apply request took too long');
     expect(warnings[0]!.fields).toMatchObject({ took: '60ms', 'expected-duration': '50ms', response: 'ok' });
     expect(String(warnings[0]!.fields.request)).toContain('put');

@@ -41,6 +41,8 @@ export interface ApplierOptions {
   logger?: SlowApplyLog;
   /** Monotonic ms (default performance.now). */
   now?: () => number;
+  /** Called for every slow apply (etcd counts them in etcd_server_slow_apply_total). */
+  onSlowApply?: () => void;
 }
 
 /** A duration in ms as Go's time.Duration prints it ("1.5s", "123.456ms", "250µs"). */
@@ -217,8 +219,9 @@ export class Applier {
   /** etcd's warnOfExpensiveRequest: one request that took longer than --experimental-warning-apply-duration to apply. */
   private warnIfSlow(tookMs: number, req: InternalRaftRequest, name: string, result: ApplyResult): void {
     const limit = this.opts.warningApplyDurationMs ?? 100;
-    if (limit <= 0 || tookMs <= limit || !this.opts.logger) return;
-    this.opts.logger.warn(
+    if (limit <= 0 || tookMs <= limit) return;
+    this.opts.onSlowApply?.();
+    this.opts.logger?.warn(
       {
         took: goDuration(tookMs),
         'expected-duration': goDuration(limit),
