@@ -46,6 +46,8 @@ async function run(cfg: Config, logger: Logger): Promise<void> {
     keepaliveMinTimeMs: cfg.grpcKeepaliveMinTimeMs,
     keepaliveIntervalMs: cfg.grpcKeepaliveIntervalMs,
     keepaliveTimeoutMs: cfg.grpcKeepaliveTimeoutMs,
+    // --metrics extensive (undefined with basic: no histogram is exported).
+    ...(server.metrics.grpcHandling ? { handlingSeconds: server.metrics.grpcHandling } : {}),
   });
   let listeners: ClientListener[] = [];
   let stopping = false;

@@ -81,6 +81,8 @@ export interface BackendOptions {
   openDb?: OpenDb;
   /** Called once when the backend enters the failed state (the member must stop). */
   onFailure?: (err: StorageFailure) => void;
+  /** --unsafe-no-fsync: synced flushes write without LevelDB's sync (etcd: bbolt NoSync). */
+  unsafeNoFsync?: boolean;
 }
 
 const SYNC = { sync: true };
@@ -315,7 +317,7 @@ export class Backend {
     this.inflight++;
     const run = async (): Promise<void> => {
       try {
-        await this.db.batch(ops, sync ? SYNC : undefined);
+        await this.db.batch(ops, sync && !this.opts.unsafeNoFsync ? SYNC : undefined);
       } catch (err) {
         this.inflight--;
         throw this.fail(err);

@@ -64,14 +64,14 @@ export class MvccStore implements WriteContext {
 
   static async open(dir: string, opts: MvccOptions = {}): Promise<MvccStore> {
     const full = {
-      flushIntervalMs: 100, flushMaxOps: 10_000, compactBatchLimit: 1000, compactSleepMs: 10, cacheBytes: 4 << 20, ...opts,
+      flushIntervalMs: 100, flushMaxOps: 10_000, compactBatchLimit: 1000, compactSleepMs: 10, cacheBytes: 4 << 20, unsafeNoFsync: false, ...opts,
     };
     // Finish a directory swap (state transfer) that a crash interrupted, before
     // LevelDB would create an empty store where the real one is about to land.
     await recoverStoreDir(dir, { removeTemp: false });
     const backend = await Backend.open(dir, {
       flushIntervalMs: full.flushIntervalMs, flushMaxOps: full.flushMaxOps, cacheBytes: full.cacheBytes, logger: opts.logger,
-      openDb: opts.openDb, onFailure: opts.onStorageFailure,
+      openDb: opts.openDb, onFailure: opts.onStorageFailure, unsafeNoFsync: full.unsafeNoFsync,
     });
     const store = new MvccStore(backend, full);
     await store.restore();

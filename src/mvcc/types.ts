@@ -92,6 +92,11 @@ export interface MvccOptions {
   flushMaxOps?: number;
   /** Bytes of decoded records kept in memory for reads (default 64 MiB; 0 = off). */
   cacheBytes?: number;
+  /**
+   * --unsafe-no-fsync: "synced" flushes are plain LevelDB writes (no sync), so a
+   * power loss can take back what was applied. Unsafe; for tests and benchmarks.
+   */
+  unsafeNoFsync?: boolean;
   /** Revisions examined per physical-compaction batch (etcd: 1000). */
   compactBatchLimit?: number;
   /** Pause between physical-compaction batches so writers get the disk (etcd: 10 ms). */

@@ -84,7 +84,7 @@ export async function bootstrap(cfg: Config, logger: Logger): Promise<Booted> {
   });
 
   if (await WAL.exists(dirs.walDir)) {
-    const { snapshot, opened } = await openFromNewestSnapshot(dirs.walDir, snapshotter, logger);
+    const { snapshot, opened } = await openFromNewestSnapshot(dirs.walDir, snapshotter, logger, cfg.unsafeNoFsync);
     const { wal, metadata, hardState } = opened;
     let { entries } = opened;
     const { memberId, clusterId } = decodeMetadata(metadata);
@@ -130,7 +130,7 @@ export async function bootstrap(cfg: Config, logger: Logger): Promise<Booted> {
 
   if (cfg.initialClusterState === 'existing') {
     const joined = await joinExistingCluster(cfg, logger);
-    const wal = await WAL.create(dirs.walDir, encodeMetadata(joined.memberId, joined.clusterId), { logger });
+    const wal = await WAL.create(dirs.walDir, encodeMetadata(joined.memberId, joined.clusterId), { logger, unsafeNoFsync: cfg.unsafeNoFsync });
     const storage = new MemoryStorage();
     // No configuration of its own: the leader's log (or snapshot) brings it.
     const raw = new RawNode(raftConfig(joined.memberId, storage, 0));
@@ -155,7 +155,7 @@ export async function bootstrap(cfg: Config, logger: Logger): Promise<Booted> {
   }
   const memberId = peers.find((p) => p.name === cfg.name)!.id;
   const clusterId = clusterIdFor(peers.map((p) => p.id));
-  const wal = await WAL.create(dirs.walDir, encodeMetadata(memberId, clusterId), { logger });
+  const wal = await WAL.create(dirs.walDir, encodeMetadata(memberId, clusterId), { logger, unsafeNoFsync: cfg.unsafeNoFsync });
   const storage = new MemoryStorage();
   const raw = new RawNode(raftConfig(memberId, storage, 0));
   raw.bootstrap(
@@ -199,15 +199,16 @@ export async function openFromNewestSnapshot(
   walDir: string,
   snapshotter: Snapshotter,
   logger: Logger,
+  unsafeNoFsync = false,
 ): Promise<{ snapshot: Snapshot | undefined; opened: Awaited<ReturnType<typeof WAL.open>> }> {
   for await (const snapshot of snapshotter.newestFirst()) {
     const { index, term } = snapshot.metadata;
     try {
-      return { snapshot, opened: await WAL.open(walDir, { index, term }, { logger }) };
+      return { snapshot, opened: await WAL.open(walDir, { index, term }, { logger, unsafeNoFsync }) };
     } catch (err) {
       if (!(err instanceof WalSnapshotNotFoundError)) throw err;
       logger.warn({ index, term }, 'snapshot has no WAL marker (crash while saving it); trying an older one');
     }
   }
-  return { snapshot: undefined, opened: await WAL.open(walDir, undefined, { logger }) };
+  return { snapshot: undefined, opened: await WAL.open(walDir, undefined, { logger, unsafeNoFsync }) };
 }

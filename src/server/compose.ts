@@ -19,11 +19,18 @@ import { Membership } from './membership.js';
 import type { ServerMetrics } from './metrics.js';
 import { RaftNode } from './raft-node.js';
 import { systemClock, walLog } from './raft-ports.js';
+import { startTickAdvance } from './tick-advance.js';
 import { decodeSnapshotData, encodeSnapshotData, exportStoreImage, installStoreImage } from './snapshot-data.js';
 import { PeerTransport } from './transport/index.js';
 import { membershipPeerService } from './member-peer-service.js';
 
 export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdServer> {
+  if (cfg.unsafeNoFsync) {
+    logger.warn(
+      { 'unsafe-no-fsync': true },
+      'UNSAFE: --unsafe-no-fsync is set: the WAL and the backend are not fsynced; a crash or power loss WILL lose acknowledged writes. Never use it in production.',
+    );
+  }
   const booted = await bootstrap(cfg, logger);
   const dirs = layout(cfg);
   await recoverStoreDir(dirs.dbDir);
@@ -38,6 +45,7 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
     ...(cfg.backendBatchLimit > 0 ? { flushMaxOps: cfg.backendBatchLimit } : {}),
     ...(cfg.compactionBatchLimit > 0 ? { compactBatchLimit: cfg.compactionBatchLimit } : {}),
     onStorageFailure: (err) => fatalStop(err, { reason: 'storage failed' }),
+    unsafeNoFsync: cfg.unsafeNoFsync,
   };
   // Replaced as a whole when a snapshot from the leader is installed.
   const stores = { current: await MvccStore.open(dirs.dbDir, storeOpts) };
@@ -163,6 +171,8 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
       fatal: (failure) => fatalStop(failure, { index: failure.index }),
     },
     alarms,
+    // --experimental-warning-apply-duration: "apply request took too long".
+    { warningApplyDurationMs: cfg.warningApplyDurationMs, logger, onSlowApply: () => metricsOf()?.slowApplies.inc() },
   );
   const raft = (raftNode = new RaftNode(
     booted.raw,
@@ -207,6 +217,20 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
     transport, watchHub, lessor, leases, leaseExpiry,
   });
   raft.start();
+  if (cfg.initialElectionTickAdvance) {
+    // etcd's adjustTicks: once peers are connected, the first election comes ~2 ticks later.
+    const cancelAdvance = startTickAdvance({
+      clock: systemClock,
+      electionTicks: Math.round(cfg.electionMs / cfg.heartbeatMs),
+      activePeers: () => transport.activePeers(),
+      leaderKnown: () => raft.leader !== 0n,
+      advance: (n) => raft.advanceTicks(n),
+      log: logger,
+    });
+    server.onStop(cancelAdvance);
+  } else {
+    logger.info({ 'election-ticks': Math.round(cfg.electionMs / cfg.heartbeatMs) }, 'skipping initial election tick advance');
+  }
   leaseExpiry.start();
   const corruption = new CorruptionChecker({
     memberId: booted.memberId,

@@ -60,8 +60,10 @@ export interface Config {
   /** --cors and --host-whitelist (empty or "*": all). */
   cors: string[];
   hostWhitelist: string[];
-  /** --initial-election-tick-advance: a fresh member's first election comes after one tick instead of a whole timeout. */
+  /** --initial-election-tick-advance: once peers are connected, fast-forward election ticks (tick-advance.ts). */
   initialElectionTickAdvance: boolean;
+  /** --unsafe-no-fsync: no WAL fsync, no synced store flushes (data loss at a power loss). */
+  unsafeNoFsync: boolean;
   /** --config-file, when the configuration came from one (flags and ETCD_* were then ignored). */
   configFile: string;
   /** Keys of the config file etcd does not know (ignored, as etcd does). */
@@ -208,6 +210,7 @@ function build(given: Map<string, string>, envUsed: string[], envUnknown: string
     cors: list(get('cors')),
     hostWhitelist: list(get('host-whitelist')),
     initialElectionTickAdvance: bool(get('initial-election-tick-advance')),
+    unsafeNoFsync: bool(get('unsafe-no-fsync')),
     configFile,
     configFileUnknown,
     envUsed,

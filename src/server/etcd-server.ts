@@ -70,7 +70,7 @@ export class EtcdServer {
   private readonly reads: ReadIndexer;
   private readonly quota: BackendQuota;
   private stopped = false;
-  readonly metrics = new ServerMetrics();
+  readonly metrics: ServerMetrics;
   /** See requestTimeoutMs(). */
   readonly requestTimeoutMs: number;
 
@@ -100,6 +100,8 @@ export class EtcdServer {
       transport: this.transport, watchHub: this.watchHub, lessor: this.lessor, leases: this.leases,
       leaseExpiry: this.leaseExpiry,
     } = parts);
+    // --metrics extensive: also the server-side gRPC handling-time histograms.
+    this.metrics = new ServerMetrics({ extensive: this.cfg.metrics === 'extensive' });
     const cfg = this.cfg;
     const applier = this.applier;
     const memberId = this.memberId;
@@ -129,7 +131,7 @@ export class EtcdServer {
         return this.proposer.proposeConfChange(make);
       },
       progress: () => (this.raft.isLeader ? this.raft.raw.status().progress : undefined),
-      isActive: (id) => this.transport.isActive(id),
+      activeSince: (id) => this.transport.activeSince(id),
       forwardPromote: async (id) => {
         const leader = this.raft.leader;
         if (leader === 0n || leader === memberId) throw ErrNoLeader();

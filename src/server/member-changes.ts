@@ -16,6 +16,13 @@ import {
 } from './member-errors.js';
 import { encodeMemberContext, type Member, type Membership } from './membership.js';
 
+/**
+ * etcd's HealthInterval: under --strict-reconfig-check a peer counts as active only
+ * once its message stream has been up continuously for this long (rafthttp
+ * ActiveSince, server.go isConnectedSince / numConnectedSince).
+ */
+export const HEALTH_INTERVAL_MS = 5000;
+
 /** etcd's readyPercentThreshold: a learner is promotable once its match is ≥ 90% of the leader's. */
 export const LEARNER_READY_PERCENT = 0.9;
 
@@ -27,8 +34,13 @@ export interface MemberChangePorts {
   proposeConfChange(make: (id: bigint) => ConfChange): Promise<unknown>;
   /** The leader's view of replication: undefined when this member is not the leader. */
   progress(): Map<bigint, { match: number }> | undefined;
-  /** Whether the message stream to a peer is up. */
-  isActive(id: bigint): boolean;
+  /**
+   * Since when (ms, on now()'s clock) the message stream to a peer has been up
+   * without interruption; undefined while it is down.
+   */
+  activeSince(id: bigint): number | undefined;
+  /** The clock activeSince is read against (default Date.now). */
+  now?(): number;
   /** Asks the leader to promote (only it knows the learner's progress). */
   forwardPromote(id: bigint): Promise<Member[]>;
 }
@@ -69,8 +81,21 @@ export class MemberChanges {
     return m.name !== '';
   }
 
+  /** The message stream to `id` is up right now (etcd: ActiveSince is not zero). */
+  private isActive(id: bigint): boolean {
+    return this.p.activeSince(id) !== undefined;
+  }
+
+  /** Connected for the whole last HealthInterval (etcd's isConnectedSince(now - 5 s)); self always counts. */
+  private connectedLongEnough(id: bigint): boolean {
+    if (id === this.p.memberId) return true;
+    const since = this.p.activeSince(id);
+    const now = this.p.now?.() ?? Date.now();
+    return since !== undefined && since < now - HEALTH_INTERVAL_MS;
+  }
+
   private connectedToAll(members: Member[]): boolean {
-    return members.every((m) => m.id === this.p.memberId || this.p.isActive(m.id));
+    return members.every((m) => this.connectedLongEnough(m.id));
   }
 
   async add(peerURLs: string[], isLearner: boolean): Promise<{ member: Member; members: Member[] }> {
@@ -108,9 +133,9 @@ export class MemberChanges {
         const nstarted = others.filter((v) => this.started(v)).length;
         if (nstarted < Math.floor(others.length / 2) + 1) throw ErrNotEnoughStartedMembers();
         // A member that is down is safe to remove: it is not part of the active quorum.
-        if (id === this.p.memberId || this.p.isActive(id)) {
+        if (id === this.p.memberId || this.isActive(id)) {
           const voters = this.voters();
-          const active = voters.filter((v) => v.id === this.p.memberId || this.p.isActive(v.id)).length;
+          const active = voters.filter((v) => this.connectedLongEnough(v.id)).length;
           if (active - 1 < 1 + Math.floor((voters.length - 1) / 2)) throw ErrUnhealthy();
         }
       }

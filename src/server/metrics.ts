@@ -3,6 +3,8 @@
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+export type GrpcHandlingHistogram = Histogram<'grpc_type' | 'grpc_service' | 'grpc_method'>;
+
 export class ServerMetrics {
   readonly registry = new Registry();
   readonly hasLeader = new Gauge({ name: 'etcd_server_has_leader', help: 'Whether or not a leader exists. 1 is existence, 0 is not.', registers: [this.registry] });
@@ -11,6 +13,7 @@ export class ServerMetrics {
   readonly proposalsCommitted = new Gauge({ name: 'etcd_server_proposals_committed_total', help: 'The total number of consensus proposals committed.', registers: [this.registry] });
   readonly proposalsApplied = new Gauge({ name: 'etcd_server_proposals_applied_total', help: 'The total number of consensus proposals applied.', registers: [this.registry] });
   readonly proposalsPending = new Gauge({ name: 'etcd_server_proposals_pending', help: 'The current number of pending proposals to commit.', registers: [this.registry] });
+  readonly slowApplies = new Counter({ name: 'etcd_server_slow_apply_total', help: 'The total number of slow apply requests (likely overloaded from slow disk).', registers: [this.registry] });
   readonly proposalsFailed = new Counter({ name: 'etcd_server_proposals_failed_total', help: 'The total number of failed proposals seen.', registers: [this.registry] });
   readonly walFsync = new Histogram({
     name: 'etcd_disk_wal_fsync_duration_seconds',
@@ -33,7 +36,24 @@ export class ServerMetrics {
   });
   readonly dbSize = new Gauge({ name: 'etcd_mvcc_db_total_size_in_bytes', help: 'Total size of the underlying database physically allocated in bytes.', registers: [this.registry] });
 
-  constructor() {
+  /**
+   * --metrics extensive only: go-grpc-prometheus's server handling-time histogram
+   * (etcd calls grpc_prometheus.EnableHandlingTimeHistogram()), observed by
+   * api/grpc-metrics.ts around every RPC. Undefined with --metrics basic.
+   */
+  readonly grpcHandling: GrpcHandlingHistogram | undefined;
+
+  constructor(opts: { extensive?: boolean } = {}) {
     collectDefaultMetrics({ register: this.registry });
+    this.grpcHandling = opts.extensive
+      ? new Histogram({
+          name: 'grpc_server_handling_seconds',
+          help: 'Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.',
+          labelNames: ['grpc_type', 'grpc_service', 'grpc_method'] as const,
+          // prometheus.DefBuckets, go-grpc-prometheus's default.
+          buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+          registers: [this.registry],
+        })
+      : undefined;
   }
 }

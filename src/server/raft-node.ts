@@ -84,6 +84,13 @@ export class RaftNode {
     this.kick();
   }
 
+  /** Fast-forwards `n` election/heartbeat ticks at once (etcd raftNode.advanceTicks). */
+  advanceTicks(n: number): void {
+    if (this.stopped) return;
+    for (let i = 0; i < n; i++) this.raw.tick();
+    this.kick();
+  }
+
   get leader(): bigint {
     return this.softState.lead;
   }

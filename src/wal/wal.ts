@@ -24,6 +24,12 @@ export interface WalOptions {
   /** A segment is cut once it grows past this; default 64 MB like etcd. */
   segmentSizeBytes?: number;
   logger?: Logger;
+  /**
+   * --unsafe-no-fsync (etcd: WAL.SetUnsafeNoFsync): appends are plain writes (no
+   * O_DSYNC) and no fdatasync is issued, so save() resolves before the data is on
+   * disk and a power loss loses acknowledged writes. Unsafe; for tests and benchmarks.
+   */
+  unsafeNoFsync?: boolean;
 }
 
 export const DEFAULT_SEGMENT_BYTES = 64 * 1000 * 1000;
@@ -62,6 +68,7 @@ export class WAL {
   private readonly pipeline: SegmentPipeline;
   private readonly segmentSize: number;
   private readonly logger: Logger;
+  private readonly noSync: boolean;
 
   /** fdatasyncs of commit batches so far; calls ÷ this = group commit factor. */
   private syncs = 0;
@@ -84,6 +91,7 @@ export class WAL {
     this.batch = new RecordBatch(t.crc);
     this.segmentSize = opts.segmentSizeBytes ?? DEFAULT_SEGMENT_BYTES;
     this.logger = opts.logger ?? silentLogger;
+    this.noSync = opts.unsafeNoFsync === true;
     this.pipeline = new SegmentPipeline(dir, this.segmentSize, this.logger);
   }
 
@@ -121,7 +129,7 @@ export class WAL {
       batch.add(RecordType.Metadata, metadata);
       batch.add(RecordType.Snapshot, encodeSnapshotMarker(0, 0));
       await writeAll(fh, batch.bytes(), 0);
-      await fh.datasync();
+      if (!opts.unsafeNoFsync) await fh.datasync();
       await fsyncDir(tmp);
       try {
         // rename() replaces an empty directory; a non-empty one is not ours to clobber.
@@ -143,7 +151,7 @@ export class WAL {
     return new WAL(
       clean,
       {
-        fh: await openForAppend(join(clean, name)),
+        fh: await openForAppend(join(clean, name), opts.unsafeNoFsync),
         seq: 0,
         offset: batch.length,
         crc: batch.crc,
@@ -180,7 +188,7 @@ export class WAL {
     const tail = segs[segs.length - 1]!;
     if (r.torn) await repairTornTail(dir, tail.name, r.tailEnd, r.torn.reason, logger);
 
-    const fh = await openForAppend(join(dir, tail.name));
+    const fh = await openForAppend(join(dir, tail.name), opts.unsafeNoFsync);
     let offset = r.tailEnd;
     let crc = r.crc;
     try {
@@ -193,7 +201,7 @@ export class WAL {
         b.add(RecordType.Metadata, r.metadata);
         if (!isEmptyHs(r.hardState)) b.add(RecordType.State, encodeHardState(r.hardState));
         await writeAll(fh, b.bytes(), 0);
-        await fh.datasync();
+        if (!opts.unsafeNoFsync) await fh.datasync();
         offset = b.length;
         crc = b.crc;
       }
@@ -329,7 +337,7 @@ export class WAL {
         this.batch.reset();
         // The append handle is O_DSYNC: the write returned once the data was on disk,
         // one thread-pool round trip instead of two (write, then fdatasync).
-        this.syncs++;
+        if (!this.noSync) this.syncs++;
         const ms = performance.now() - t0;
         if (ms > SLOW_FSYNC_MS) this.logger.warn({ ms: Math.round(ms), dir: this.dir }, 'WAL: slow fdatasync');
       }
@@ -381,12 +389,12 @@ export class WAL {
     this.batch.add(RecordType.Metadata, this.metadata);
     if (!isEmptyHs(this.lastHs)) this.batch.add(RecordType.State, encodeHardState(this.lastHs));
     await writeAll(next.fh, this.batch.bytes(), 0);
-    await next.fh.datasync();
+    if (!this.noSync) await next.fh.datasync();
     await rename(next.path, join(this.dir, name));
     await fsyncDir(this.dir);
     await next.fh.close();
 
-    this.fh = await openForAppend(join(this.dir, name));
+    this.fh = await openForAppend(join(this.dir, name), this.noSync);
     this.seq = seq;
     this.offset = this.batch.length;
     this.batch.reset();
@@ -399,6 +407,7 @@ export class WAL {
  * it returns (on a preallocated file, no metadata needs syncing): about half the
  * latency of write + fdatasync, which is most of a small write's latency.
  */
-async function openForAppend(path: string): Promise<FileHandle> {
-  return open(path, fsConstants.O_RDWR | fsConstants.O_DSYNC);
+async function openForAppend(path: string, unsafeNoFsync = false): Promise<FileHandle> {
+  // --unsafe-no-fsync: a plain handle; writes reach the page cache only.
+  return open(path, unsafeNoFsync ? fsConstants.O_RDWR : fsConstants.O_RDWR | fsConstants.O_DSYNC);
 }

@@ -6,7 +6,7 @@ import { type Entry, EntryType } from '../../src/raft/types.js';
 import type { MvccStore } from '../../src/mvcc/index.js';
 import { encodeInternalRequest } from '../../src/pb/index.js';
 import type { Encodable, InternalRaftRequest } from '../../src/pb/types.js';
-import { Applier, type ApplierHooks, type ApplyFailure, type ApplyResult } from '../../src/server/apply/index.js';
+import { Applier, type ApplierHooks, type ApplierOptions, type ApplyFailure, type ApplyResult } from '../../src/server/apply/index.js';
 import { toLeaseId } from '../../src/lease/index.js';
 import { Membership } from '../../src/server/membership.js';
 import { newLessor } from './lease-helpers.js';
@@ -32,7 +32,7 @@ export interface Rig {
   hooks: ApplierHooks;
 }
 
-export async function rig(stores: TmpStores, over: Partial<ApplierHooks> = {}): Promise<Rig> {
+export async function rig(stores: TmpStores, over: Partial<ApplierHooks> = {}, opts: ApplierOptions = {}): Promise<Rig> {
   const store = await stores.open();
   const { lessor } = newLessor();
   store.setLeaseChecker((lease) => lessor.has(toLeaseId(lease)));
@@ -48,7 +48,7 @@ export async function rig(stores: TmpStores, over: Partial<ApplierHooks> = {}): 
     fatal,
     ...over,
   };
-  const applier = new Applier(store, new Membership(1n, 1n), lessor, hooks);
+  const applier = new Applier(store, new Membership(1n, 1n), lessor, hooks, undefined, opts);
   return { applier, store, delivered, appliedCalls, fatal, hooks };
 }
 

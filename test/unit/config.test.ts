@@ -96,6 +96,13 @@ describe('flags', () => {
     expect(() => run([flag, '1x'])).toThrow(/parse error/);
   });
 
+  it('--unsafe-no-fsync is strictly opt-in (flag or ETCD_UNSAFE_NO_FSYNC)', () => {
+    expect(run([]).unsafeNoFsync).toBe(false);
+    expect(run(['--unsafe-no-fsync']).unsafeNoFsync).toBe(true);
+    expect(run(['--unsafe-no-fsync=false']).unsafeNoFsync).toBe(false);
+    expect(run([], { ETCD_UNSAFE_NO_FSYNC: 'true' }).unsafeNoFsync).toBe(true);
+  });
+
   it('answers --version and --help without a config', () => {
     expect(parseArgs(['--version']).kind).toBe('version');
     expect(parseArgs(['--help']).kind).toBe('help');

@@ -93,7 +93,9 @@ function ports(m: Membership, over: Partial<MemberChangePorts> = {}): MemberChan
       return m.list();
     },
     progress: () => new Map([[A, { match: 100 }], [B, { match: 100 }], [C, { match: 100 }]]),
-    isActive: () => true,
+    // Every peer connected for a minute.
+    activeSince: () => 0,
+    now: () => 60_000,
     forwardPromote: async () => [],
     ...over,
   };
@@ -119,15 +121,29 @@ describe('MemberChanges (before proposing)', () => {
     );
     m.setAttributes(B, 'b', []);
     m.setAttributes(C, 'c', []);
-    await expect(new MemberChanges(ports(m, { isActive: (id) => id !== C })).add(['http://h:4'], true)).rejects.toThrow(
+    await expect(new MemberChanges(ports(m, { activeSince: (id) => (id === C ? undefined : 0) })).add(['http://h:4'], true)).rejects.toThrow(
       'etcdserver: unhealthy cluster',
     );
     // C is down: removing it is safe. Removing B while C is down would leave one of two.
-    const down = new MemberChanges(ports(m, { isActive: (id) => id !== C }));
+    const down = new MemberChanges(ports(m, { activeSince: (id) => (id === C ? undefined : 0) }));
     await expect(down.remove(B)).rejects.toThrow('etcdserver: unhealthy cluster');
     await expect(down.remove(C)).resolves.toHaveLength(2);
     // Without the check, the add goes through.
-    await expect(new MemberChanges(ports(m, { strictReconfigCheck: false, isActive: () => false })).add(['http://h:4'], false)).resolves.toBeDefined();
+    await expect(new MemberChanges(ports(m, { strictReconfigCheck: false, activeSince: () => undefined })).add(['http://h:4'], false)).resolves.toBeDefined();
+  });
+
+  it('strict reconfig: a peer counts as active only after 5 s connected without a break (etcd HealthInterval)', async () => {
+    const m = threeMembers();
+    for (const [id, n] of [[A, 'a'], [B, 'b'], [C, 'c']] as const) m.setAttributes(id, n, []);
+    let now = 100_000;
+    // C's stream came up (again) 4.9 s ago: not yet healthy.
+    const since = (id: bigint): number | undefined => (id === C ? 95_100 : 0);
+    const changes = (): MemberChanges => new MemberChanges(ports(m, { activeSince: since, now: () => now }));
+    await expect(changes().add(['http://h:4'], true)).rejects.toThrow('etcdserver: unhealthy cluster');
+    // Removing B: A and C would be left, but C has not been up for 5 s yet (1 of 3 counted minus B).
+    await expect(changes().remove(B)).rejects.toThrow('etcdserver: unhealthy cluster');
+    now = 100_101; // 5.001 s since C connected
+    await expect(changes().add(['http://h:4'], true)).resolves.toBeDefined();
   });
 
   it('promote: only in sync with the leader (90% of its match), forwarded when not the leader', async () => {

@@ -288,3 +288,33 @@ describe('RaftNode over in-memory ports, five members', () => {
     expect(replaced?.term).toBe(next!.node.currentTerm);
   });
 });
+
+describe('advanceTicks (--initial-election-tick-advance)', () => {
+  /** Ticks until the first leader, after member 1 fast-forwarded `advance` ticks at start. */
+  async function ticksToLeader(advance: number): Promise<{ ticks: number; leader: bigint }> {
+    const c = (cluster = checkedCluster(7));
+    c.start();
+    c.member(1n).node.advanceTicks(advance);
+    await c.settle();
+    for (let i = 1; i <= 40; i++) {
+      await c.tick();
+      const [leader] = c.leaders();
+      if (leader) {
+        for (const m of c.members) m.log.release();
+        await c.stop();
+        cluster = undefined;
+        return { ticks: i, leader: leader.id };
+      }
+    }
+    throw new Error('no leader');
+  }
+
+  it('a member that fast-forwards electionTicks - 2 ticks wins the first election within a couple of ticks of its timeout', async () => {
+    const plain = await ticksToLeader(0);
+    const advanced = await ticksToLeader(8);
+    // Its randomised timeout is in [10, 20) ticks: at most 11 ticks are left after 8.
+    expect(advanced.ticks).toBeLessThanOrEqual(11);
+    expect(advanced.ticks).toBeLessThan(plain.ticks);
+    expect(advanced.leader).toBe(1n);
+  });
+});

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { apiServices, SERVICE_NAMES, unimplementedHandlers, type ApiServices } from './services.js';
 import { clusterService } from './cluster.js';
 import { guardForLearner } from './learner-guard.js';
+import { type HandlingHistogram, instrumentService } from './grpc-metrics.js';
 import { kvService } from './kv.js';
 import { leaseService } from './lease.js';
 import { maintenanceService } from './maintenance.js';
@@ -24,6 +25,8 @@ export interface GrpcTransportOptions {
   keepaliveIntervalMs?: number;
   /** How long a ping may go unanswered before the connection is closed. */
   keepaliveTimeoutMs?: number;
+  /** --metrics extensive: every RPC's handling time is observed here (grpc_server_handling_seconds). */
+  handlingSeconds?: HandlingHistogram;
 }
 
 export function grpcServerOptions(api: ClientApi, t: GrpcTransportOptions = {}): grpc.ServerOptions {
@@ -55,7 +58,8 @@ export function createGrpcServer(api: ClientApi, logger: Logger, transport: Grpc
     // Watch responses are encoded by the stream itself (shared event bytes across watchers).
     const def = name === 'Watch' ? watchDefinition(defs.Watch) : defs[name];
     const impl = { ...unimplementedHandlers(def, name), ...built[name] };
-    g.addService(def, guardForLearner(name, def, impl, () => api.cluster.isLearner()));
+    const guarded = guardForLearner(name, def, impl, () => api.cluster.isLearner());
+    g.addService(def, transport.handlingSeconds ? instrumentService(def, guarded, transport.handlingSeconds) : guarded);
   }
   return g;
 }

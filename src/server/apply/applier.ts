@@ -29,6 +29,30 @@ import { ApplyFailure, type ApplyResult, settle } from './result.js';
  */
 export const MAX_GAP_BETWEEN_APPLY_AND_COMMIT_INDEX = 5000;
 
+/** Where slow applies are reported (a pino logger fits). */
+export interface SlowApplyLog {
+  warn(fields: Record<string, unknown>, msg: string): void;
+}
+
+export interface ApplierOptions {
+  /** --experimental-warning-apply-duration in ms (etcd's default: 100 ms); 0 or less: never warn. */
+  warningApplyDurationMs?: number;
+  /** Receives etcd's "apply request took too long" warning. */
+  logger?: SlowApplyLog;
+  /** Monotonic ms (default performance.now). */
+  now?: () => number;
+  /** Called for every slow apply (etcd counts them in etcd_server_slow_apply_total). */
+  onSlowApply?: () => void;
+}
+
+/** A duration in ms as Go's time.Duration prints it ("1.5s", "123.456ms", "250µs"). */
+export function goDuration(ms: number): string {
+  if (ms >= 1000) return `${+(ms / 1000).toFixed(9)}s`;
+  if (ms >= 1) return `${+ms.toFixed(6)}ms`;
+  if (ms > 0) return `${+(ms * 1000).toFixed(3)}µs`;
+  return '0s';
+}
+
 export interface ApplierHooks {
   /** Called for every applied conf change: the Raft core must learn the new configuration. */
   applyConfChange(cc: ConfChange): ConfState;
@@ -74,6 +98,7 @@ export class Applier {
     private readonly hooks: ApplierHooks,
     /** The replicated alarm list (alarm.ts: what an active alarm refuses). */
     readonly alarms: AlarmStore = new AlarmStore(),
+    private readonly opts: ApplierOptions = {},
   ) {
     this.appliedIndex = store.consistentIndex();
   }
@@ -191,6 +216,24 @@ export class Applier {
     return undefined;
   }
 
+  /** etcd's warnOfExpensiveRequest: one request that took longer than --experimental-warning-apply-duration to apply. */
+  private warnIfSlow(tookMs: number, req: InternalRaftRequest, name: string, result: ApplyResult): void {
+    const limit = this.opts.warningApplyDurationMs ?? 100;
+    if (limit <= 0 || tookMs <= limit) return;
+    this.opts.onSlowApply?.();
+    this.opts.logger?.warn(
+      {
+        took: goDuration(tookMs),
+        'expected-duration': goDuration(limit),
+        prefix: '',
+        request: `header:<ID:${(req.header?.ID ?? req.ID).toString()} > ${name}`,
+        response: result.ok ? 'ok' : '',
+        ...(result.ok ? {} : { error: result.error instanceof Error ? result.error.message : String(result.error) }),
+      },
+      'apply request took too long',
+    );
+  }
+
   private async applyRequest(e: Entry, req: InternalRaftRequest, fresh: boolean): Promise<ApplyFailure | undefined> {
     const id = req.header?.ID ?? req.ID;
     if (req.clusterMemberAttrSet) {
@@ -209,7 +252,10 @@ export class Applier {
       this.hooks.deliver(id, { ok: false, error: refused });
       return undefined;
     }
+    const now = this.opts.now ?? (() => performance.now());
+    const started = now();
     const outcome = await settle(() => handler.run({ store: this.store, lessor: this.lessor }, e.index));
+    if (outcome.kind !== 'environmental') this.warnIfSlow(now() - started, req, handler.name, outcome.result);
     if (outcome.kind === 'environmental') return new ApplyFailure(e.index, `${handler.name} failed`, outcome.cause);
     // A deterministic error is the request's answer: the entry is applied all the same.
     if (!outcome.result.ok && this.store.consistentIndex() < e.index) this.store.setConsistentIndex(e.index);

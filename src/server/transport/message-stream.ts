@@ -46,6 +46,7 @@ const STATUS_FAILED_PRECONDITION = 9;
 
 export class MessageStream {
   private _state: StreamState = 'idle';
+  private activeSinceMs = 0;
   private call: grpc.ClientWritableStream<Uint8Array[]> | undefined;
   private readonly queue: BoundedQueue;
   private readonly backoff: Backoff;
@@ -63,6 +64,11 @@ export class MessageStream {
   ) {
     this.queue = new BoundedQueue(ctx.limits.maxQueueMessages, ctx.limits.maxQueueBytes);
     this.backoff = new Backoff(ctx.limits.backoffMinMs, ctx.limits.backoffMaxMs);
+  }
+
+  /** Date.now() when the stream last became active; undefined while it is not active (rafthttp's ActiveSince). */
+  get activeSince(): number | undefined {
+    return this._state === 'active' ? this.activeSinceMs : undefined;
   }
 
   get state(): StreamState {
@@ -162,6 +168,7 @@ export class MessageStream {
     clearTimeout(this.timer);
     this.timer = undefined;
     this._state = 'active';
+    this.activeSinceMs = Date.now();
     this.backoff.reset();
     this.lastFailure = '';
     this.ctx.logger.info({ peer: hex(this.peerId), url: this.dialer.url() }, 'peer became active');

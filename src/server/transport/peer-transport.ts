@@ -204,6 +204,18 @@ export class PeerTransport {
     return this.peers.has(id);
   }
 
+  /** Since when (Date.now()) the message stream to `id` has been up without interruption; undefined while down. */
+  activeSince(id: bigint): number | undefined {
+    return this.peers.get(id)?.stream.activeSince;
+  }
+
+  /** How many peers' message streams are up (etcd: Transport.ActivePeers). */
+  activePeers(): number {
+    let n = 0;
+    for (const p of this.peers.values()) if (p.stream.state === 'active') n++;
+    return n;
+  }
+
   /** Whether the message stream to `id` is up (for status and tests). */
   isActive(id: bigint): boolean {
     return this.peers.get(id)?.stream.state === 'active';

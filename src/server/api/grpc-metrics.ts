@@ -1,0 +1,66 @@
+// --metrics extensive: every client RPC's handling time goes into
+// go-grpc-prometheus's grpc_server_handling_seconds histogram, labelled as it
+// labels them (grpc_type unary | client_stream | server_stream | bidi_stream,
+// grpc_service "etcdserverpb.KV", grpc_method "Range"). Unary and client-stream
+// calls end when the handler answers; server and bidi streams when the call ends
+// (finished, cancelled or failed), as the Go interceptor's handler returns then.
+
+import type * as grpc from '@grpc/grpc-js';
+
+/** What the wrapper observes into (a prom-client Histogram with these labels fits). */
+export interface HandlingHistogram {
+  observe(labels: { grpc_type: string; grpc_service: string; grpc_method: string }, seconds: number): void;
+}
+
+export function grpcType(attrs: { requestStream: boolean; responseStream: boolean }): string {
+  if (attrs.requestStream && attrs.responseStream) return 'bidi_stream';
+  if (attrs.requestStream) return 'client_stream';
+  if (attrs.responseStream) return 'server_stream';
+  return 'unary';
+}
+
+type AnyHandler = (...args: unknown[]) => unknown;
+
+/** The service's handlers, each timed into `histogram`; `now` is in ms (default performance.now). */
+export function instrumentService(
+  def: grpc.ServiceDefinition,
+  impl: grpc.UntypedServiceImplementation,
+  histogram: HandlingHistogram,
+  now: () => number = () => performance.now(),
+): grpc.UntypedServiceImplementation {
+  const out: grpc.UntypedServiceImplementation = {};
+  for (const [method, handler] of Object.entries(impl)) {
+    const attrs = def[method];
+    if (!attrs) {
+      out[method] = handler;
+      continue;
+    }
+    // path: /etcdserverpb.KV/Range
+    const [, service = '', name = method] = attrs.path.split('/');
+    const labels = { grpc_type: grpcType(attrs), grpc_service: service, grpc_method: name };
+    const h = handler as unknown as AnyHandler;
+    if (!attrs.responseStream) {
+      // unary and client streams: done when the callback is called.
+      out[method] = ((call: unknown, cb: grpc.sendUnaryData<unknown>) => {
+        const t0 = now();
+        return h(call, (...res: Parameters<grpc.sendUnaryData<unknown>>) => {
+          histogram.observe(labels, (now() - t0) / 1000);
+          return cb(...res);
+        });
+      }) as unknown as grpc.UntypedHandleCall;
+      continue;
+    }
+    out[method] = ((call: NodeJS.EventEmitter) => {
+      const t0 = now();
+      let done = false;
+      const end = (): void => {
+        if (done) return;
+        done = true;
+        histogram.observe(labels, (now() - t0) / 1000);
+      };
+      for (const ev of ['finish', 'cancelled', 'error', 'close']) call.once(ev, end);
+      return h(call);
+    }) as unknown as grpc.UntypedHandleCall;
+  }
+  return out;
+}
