@@ -6,7 +6,7 @@
 
 import type { Logger } from 'pino';
 import { type ReadState, type SoftState, StateType } from '../raft/types.js';
-import { type HashKVResult, type MvccStore, type WatchHub } from '../mvcc/index.js';
+import type { MvccStore, WatchHub } from '../mvcc/index.js';
 import type * as mvcc from '../mvcc/types.js';
 import { INTERNAL_FIELD, rawBytes } from '../pb/index.js';
 import type * as pb from '../pb/types.js';
@@ -18,7 +18,6 @@ import { type Config, urlString } from './config.js';
 import { deleteToPb, putToPb, rangeFromPb, rangeToPb, txnToPb } from './kv-convert.js';
 import type { InternalRequestBody } from './proposal.js';
 import { ErrStopped, EtcdError } from './errors.js';
-import { moveLeader } from './leader-transfer.js';
 import { AutoCompactor } from './auto-compactor.js';
 import type { LogCompactor } from './log-compactor.js';
 import type { Member, Membership } from './membership.js';
@@ -28,13 +27,11 @@ import type { PeerTransport } from './transport/index.js';
 import { ReadIndexer } from './read-index.js';
 import { Proposer, type RawRequest } from './proposer.js';
 import { IndexWaiter } from './waiters.js';
-import { type Alarm, alarmName } from './alarms.js';
-import { BackendQuota, costPut, costTxn } from './quota.js';
-import { AlarmAction, AlarmType } from '../pb/types.js';
+import { transferLeadershipBeforeStop } from './leader-transfer.js';
+import { Maintenance } from './maintenance.js';
+import { costPut, costTxn } from './quota.js';
 import { MemberChanges } from './member-changes.js';
-import { fromPeerError, jsonCodec, PROMOTE_PATH, promoteRequest, decodeMembers } from './member-peer-service.js';
-import { ErrNoLeader } from './errors.js';
-import type * as grpcTypes from '@grpc/grpc-js';
+import { forwardPromote } from './member-peer-service.js';
 
 /** How long a request may wait for its entry to commit and apply (etcd: 5 s + 2 election timeouts). */
 export const requestTimeoutMs = (cfg: Config): number => 5000 + 2 * cfg.electionMs;
@@ -68,7 +65,8 @@ export class EtcdServer {
   private readonly appliedWaiter: IndexWaiter;
   private readonly proposer: Proposer;
   private readonly reads: ReadIndexer;
-  private readonly quota: BackendQuota;
+  /** Status, hashes, alarms and quota, MoveLeader, Defragment (maintenance.ts). */
+  readonly maintenance: Maintenance;
   private stopped = false;
   readonly metrics: ServerMetrics;
   /** See requestTimeoutMs(). */
@@ -117,10 +115,18 @@ export class EtcdServer {
       committedIndex: () => this.raft.committedIndex,
       appliedIndex: () => applier.applied,
     });
-    this.quota = new BackendQuota({
-      quotaBytes: cfg.quotaBackendBytes,
-      size: () => this.store.dbSize(),
-      raiseNoSpace: () => this.alarm({ action: AlarmAction.ACTIVATE, memberID: memberId, alarm: AlarmType.NOSPACE }),
+    this.maintenance = new Maintenance({
+      memberId,
+      quotaBackendBytes: cfg.quotaBackendBytes,
+      heartbeatMs: cfg.heartbeatMs,
+      logger: this.logger,
+      store: () => this.store,
+      raft: this.raft,
+      membership: this.membership,
+      alarms: applier.alarms,
+      appliedIndex: () => applier.applied,
+      propose: (body) => this.propose(body),
+      stopped: () => this.stopped,
     });
     this.memberChanges = new MemberChanges({
       memberId,
@@ -132,18 +138,16 @@ export class EtcdServer {
       },
       progress: () => (this.raft.isLeader ? this.raft.raw.status().progress : undefined),
       activeSince: (id) => this.transport.activeSince(id),
-      forwardPromote: async (id) => {
-        const leader = this.raft.leader;
-        if (leader === 0n || leader === memberId) throw ErrNoLeader();
-        try {
-          const res = await this.transport.unary(
-            leader, PROMOTE_PATH, jsonCodec.encode, jsonCodec.decode, promoteRequest(id), this.requestTimeoutMs,
-          );
-          return decodeMembers((res as { members: Parameters<typeof decodeMembers>[0] }).members);
-        } catch (err) {
-          throw fromPeerError(err as grpcTypes.ServiceError);
-        }
-      },
+      forwardPromote: (id) =>
+        forwardPromote(
+          {
+            memberId,
+            leader: () => this.raft.leader,
+            unary: (to, path, ser, de, req, timeoutMs) => this.transport.unary(to, path, ser, de, req, timeoutMs),
+            timeoutMs: this.requestTimeoutMs,
+          },
+          id,
+        ),
     });
     this.reads = new ReadIndexer(
       (ctx) => this.raft.readIndex(ctx),
@@ -282,7 +286,7 @@ export class EtcdServer {
   }
 
   async put(req: pb.PutRequest): Promise<pb.PutResponse> {
-    await this.quota.check(costPut(req));
+    await this.maintenance.checkQuota(costPut(req));
     const res = (await this.propose({ put: req }, asIs(INTERNAL_FIELD.put, req))) as mvcc.PutResponse;
     return putToPb(res, this.header(res.revision));
   }
@@ -293,7 +297,7 @@ export class EtcdServer {
   }
 
   async txn(req: pb.TxnRequest): Promise<pb.TxnResponse> {
-    await this.quota.check(costTxn(req));
+    await this.maintenance.checkQuota(costTxn(req));
     const res = (await this.propose({ txn: req }, asIs(INTERNAL_FIELD.txn, req))) as mvcc.TxnResponse;
     return txnToPb(res, this.header(res.revision));
   }
@@ -336,11 +340,6 @@ export class EtcdServer {
     return this.membership.list();
   }
 
-  /** Maintenance.Hash: the whole backend of this member. */
-  hash(): Promise<{ hash: number; revision: number }> {
-    return this.store.hash();
-  }
-
   memberAdd(peerURLs: string[], isLearner: boolean): Promise<{ member: Member; members: Member[] }> {
     return this.memberChanges.add(peerURLs, isLearner);
   }
@@ -357,34 +356,14 @@ export class EtcdServer {
     return this.memberChanges.promote(id);
   }
 
-  /** Hash of the keyspace up to revision (0: the current one). */
-  hashKV(revision: number): Promise<HashKVResult> {
-    return this.store.hashKV(revision);
-  }
-
-  /** etcd's quota check on the write path: raises NOSPACE and throws when a request of this cost does not fit. */
-  checkQuota(cost: number): Promise<void> {
-    return this.quota.check(cost);
-  }
-
-  /** Maintenance.Alarm: every action goes through Raft (as in etcd 3.4); resolves with the alarms it answered. */
-  async alarm(req: pb.AlarmRequest): Promise<Alarm[]> {
-    return (await this.propose({ alarm: req })) as Alarm[];
-  }
-
-  /** The alarms active as this member has applied them (Status errors, /health). */
-  alarms(): Alarm[] {
-    return this.applier.alarms.get();
-  }
-
   /** The active alarms' names ("NOSPACE", "CORRUPT"), for /health and /readyz. */
   activeAlarms(): string[] {
-    return this.alarms().map((a) => alarmName(a.alarm));
+    return this.maintenance.activeAlarms();
   }
 
   /** /metrics: the gauges read from state at scrape time are refreshed first. */
   async scrapeMetrics(): Promise<{ contentType: string; body: string }> {
-    const st = await this.status();
+    const st = await this.maintenance.status();
     this.metrics.dbSize.set(st.dbSize);
     this.metrics.proposalsCommitted.set(st.raftIndex);
     const w = this.watchHub.stats();
@@ -392,68 +371,6 @@ export class EtcdServer {
     this.metrics.slowWatchers.set(w.unsynced + w.victims);
     this.metrics.watchVictimized.set(w.victimized);
     return { contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() };
-  }
-
-  /** This member's Raft and store figures (Maintenance.Status; the shape is api/ports.ts MemberStatus). */
-  async status(): Promise<{ leader: bigint; raftIndex: number; raftTerm: number; raftAppliedIndex: number; dbSize: number; dbSizeInUse: number; isLearner: boolean }> {
-    const me = this.membership.get(this.memberId);
-    return {
-      leader: this.raft.leader,
-      raftIndex: this.raft.committedIndex,
-      raftTerm: this.raft.currentTerm,
-      raftAppliedIndex: this.applier.applied,
-      dbSize: await this.store.dbSize(),
-      dbSizeInUse: await this.store.dbSizeInUse(),
-      isLearner: me?.isLearner ?? false,
-    };
-  }
-
-  /** Maintenance.MoveLeader (leader-transfer.ts); `deadline` is the caller's, in epoch ms. */
-  moveLeader(target: bigint, deadline: number): Promise<void> {
-    if (this.stopped) return Promise.reject(ErrStopped());
-    return moveLeader(
-      {
-        memberId: this.memberId,
-        leader: () => this.raft.leader,
-        member: (id) => this.membership.get(id),
-        transferLeadership: (to) => this.raft.transferLeadership(to),
-        tickMs: this.cfg.heartbeatMs,
-      },
-      target,
-      deadline,
-      this.logger,
-    );
-  }
-
-  /** Maintenance.Defragment: compacts the backend's files; reads, writes and watches go on meanwhile. */
-  async defragment(): Promise<void> {
-    if (this.stopped) throw ErrStopped();
-    this.logger.info({}, 'starting defragment');
-    const started = Date.now();
-    await this.store.defragment();
-    this.logger.info({ tookMs: Date.now() - started }, 'finished defragment');
-  }
-
-  /**
-   * A leader that stops hands leadership to its most up-to-date voter first (as
-   * etcd does), so the cluster does not sit out an election timeout with requests
-   * forwarded to a member that is gone. Bounded by two election timeouts.
-   */
-  private async transferLeadershipForStop(): Promise<void> {
-    if (!this.raft.isLeader) return;
-    let target: bigint | undefined;
-    let best = -1;
-    for (const [id, p] of this.raft.raw.status().progress) {
-      if (id === this.memberId || p.isLearner || p.match <= best) continue;
-      best = p.match;
-      target = id;
-    }
-    if (target === undefined) return;
-    this.logger.info({ to: target.toString(16) }, 'leader stopping: transferring leadership');
-    this.raft.transferLeadership(target);
-    const deadline = Date.now() + 2 * this.cfg.electionMs;
-    while (this.raft.leader === this.memberId && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    if (this.raft.leader === this.memberId) this.logger.warn({}, 'leadership transfer did not finish before stopping');
   }
 
   private readonly stopHooks: (() => void)[] = [];
@@ -465,7 +382,18 @@ export class EtcdServer {
 
   async stop(): Promise<void> {
     if (this.stopped) return;
-    await this.transferLeadershipForStop().catch((err: Error) =>
+    const raft = this.raft;
+    await transferLeadershipBeforeStop(
+      {
+        memberId: this.memberId,
+        isLeader: () => raft.isLeader,
+        leader: () => raft.leader,
+        progress: () => raft.raw.status().progress,
+        transferLeadership: (to) => raft.transferLeadership(to),
+        electionMs: this.cfg.electionMs,
+      },
+      this.logger,
+    ).catch((err: Error) =>
       this.logger.warn({ err: err.message }, 'leadership transfer before stopping failed'),
     );
     this.stopped = true;

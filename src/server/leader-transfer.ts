@@ -53,3 +53,36 @@ export async function moveLeader(
   }
   log?.info({ oldLeader: lead.toString(16), newLeader: target.toString(16), tookMs: now() - started }, 'leadership transfer finished');
 }
+
+/** What a stopping leader needs to hand leadership on. */
+export interface StopTransferHost {
+  readonly memberId: bigint;
+  isLeader(): boolean;
+  leader(): bigint;
+  /** Each peer's replication progress (the leader's view). */
+  progress(): Map<bigint, { match: number; isLearner: boolean }>;
+  transferLeadership(to: bigint): void;
+  readonly electionMs: number;
+}
+
+/**
+ * A leader that stops hands leadership to its most up-to-date voter first (as
+ * etcd does), so the cluster does not sit out an election timeout with requests
+ * forwarded to a member that is gone. Bounded by two election timeouts.
+ */
+export async function transferLeadershipBeforeStop(h: StopTransferHost, log: LeaderTransferLog & { warn(obj: object, msg: string): void }): Promise<void> {
+  if (!h.isLeader()) return;
+  let target: bigint | undefined;
+  let best = -1;
+  for (const [id, p] of h.progress()) {
+    if (id === h.memberId || p.isLearner || p.match <= best) continue;
+    best = p.match;
+    target = id;
+  }
+  if (target === undefined) return;
+  log.info({ to: target.toString(16) }, 'leader stopping: transferring leadership');
+  h.transferLeadership(target);
+  const deadline = Date.now() + 2 * h.electionMs;
+  while (h.leader() === h.memberId && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  if (h.leader() === h.memberId) log.warn({}, 'leadership transfer did not finish before stopping');
+}

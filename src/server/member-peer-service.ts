@@ -7,7 +7,7 @@
 // Both carry JSON (ids as hex strings).
 
 import * as grpc from '@grpc/grpc-js';
-import { EtcdError } from './errors.js';
+import { ErrNoLeader, EtcdError } from './errors.js';
 import type { Member } from './membership.js';
 
 export const MEMBERS_PATH = '/etcdts.peer.Membership/Members';
@@ -124,3 +124,23 @@ export function promoteRequest(id: bigint): { id: string } {
 }
 
 export const jsonCodec = json;
+
+/** What forwarding a promote needs: the leader, and a unary call on the peer port. */
+export interface PromoteForwarding {
+  memberId: bigint;
+  leader(): bigint;
+  unary(to: bigint, path: string, ser: (r: unknown) => Buffer, de: (b: Buffer) => unknown, req: unknown, timeoutMs: number): Promise<unknown>;
+  timeoutMs: number;
+}
+
+/** MemberPromote on a follower: the leader decides (it alone knows the learner's progress). */
+export async function forwardPromote(f: PromoteForwarding, id: bigint): Promise<Member[]> {
+  const leader = f.leader();
+  if (leader === 0n || leader === f.memberId) throw ErrNoLeader();
+  try {
+    const res = await f.unary(leader, PROMOTE_PATH, json.encode, json.decode, promoteRequest(id), f.timeoutMs);
+    return decodeMembers((res as { members: WireMember[] }).members);
+  } catch (err) {
+    throw fromPeerError(err as grpc.ServiceError);
+  }
+}
