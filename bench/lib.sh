@@ -251,6 +251,20 @@ for (const r of table) console.log(fmt(r));
 JS
 }
 
+# start_single KIND [FLAGS...]: one member in $WORK/KIND (data in $WORK/KIND/data),
+# waits until healthy; sets EP (its client endpoint) and LAST_PID.
+start_single() {
+  local kind="$1" cport pport; shift
+  alloc_port; cport="$PORT"
+  alloc_port; pport="$PORT"
+  start_member "$kind" "$WORK/$kind" --name bench --data-dir "$WORK/$kind/data" \
+    --listen-client-urls "http://127.0.0.1:$cport" --advertise-client-urls "http://127.0.0.1:$cport" \
+    --listen-peer-urls "http://127.0.0.1:$pport" --initial-advertise-peer-urls "http://127.0.0.1:$pport" \
+    --initial-cluster "bench=http://127.0.0.1:$pport" "$@"
+  wait_healthy "$kind" 30 "127.0.0.1:$cport"
+  EP="127.0.0.1:$cport"
+}
+
 # ---- 3-member clusters (run-cluster-compare.sh, run-table.sh) ----
 NAMES=(a b c)
 CONNS_PER_RUN="${CONNS_PER_RUN:-1:1 16:3 256:16}"
