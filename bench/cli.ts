@@ -4,12 +4,17 @@
 //   npm run bench -- txn --clients 16
 //   npm run bench -- watch --watchers 1000 --streams 10 --rate 200 --total 2000 --val-size 64
 //   npm run bench -- lease-keepalive --leases 1000 --streams 10 --clients 100 --total 50000
+//   npm run bench -- lease --clients 16 --total 10000      (grant, then revoke)
+//   npm run bench -- compare     (bench/run-table.sh)   npm run bench -- keys-1m   (bench/run-million-keys.sh)
 // Report on stdout, then one line of JSON; progress on stderr every second.
 
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ArgError, USAGE, parseArgs, type BenchOptions } from './load/args.js';
 import { H2Pool } from './load/h2.js';
-import { formatLeaseKeepAliveReport, runLeaseKeepAliveBench } from './load/lease.js';
+import { formatLeaseGrantRevokeReport, formatLeaseKeepAliveReport, runLeaseGrantRevokeBench, runLeaseKeepAliveBench } from './load/lease.js';
 import { KvPool, type KvTransport } from './load/pool.js';
 import { formatReport, summarize } from './load/report.js';
 import { runWorkload } from './load/runner.js';
@@ -27,7 +32,17 @@ async function preload(pool: KvTransport, opts: BenchOptions): Promise<void> {
   process.stderr.write(`preloaded ${opts.keySpace} keys in ${res.durationSec.toFixed(2)} s\n`);
 }
 
+/** `compare` and `keys-1m` run the shell drivers in bench/ (settings through the environment). */
+const SCRIPTS: Record<string, string> = { compare: 'run-table.sh', 'keys-1m': 'run-million-keys.sh' };
+
 async function main(): Promise<number> {
+  const script = SCRIPTS[process.argv[2] ?? ''];
+  if (script !== undefined) {
+    // dist/bench/cli.js -> the repository root.
+    const root = fileURLToPath(new URL('../../', import.meta.url));
+    const r = spawnSync('bash', [join(root, 'bench', script), ...process.argv.slice(3)], { stdio: 'inherit' });
+    return r.status ?? 1;
+  }
   let opts: BenchOptions;
   try {
     opts = parseArgs(process.argv.slice(2));
@@ -48,6 +63,13 @@ async function main(): Promise<number> {
     });
     process.stdout.write(`${formatWatchReport(summary)}\n\n${JSON.stringify(summary)}\n`);
     return summary.putErrors || summary.missingEvents ? 1 : 0;
+  }
+  if (opts.workload === 'lease') {
+    const summary = await runLeaseGrantRevokeBench(opts, (line) => {
+      if (opts.progress) process.stderr.write(`${line}\n`);
+    });
+    process.stdout.write(`${formatLeaseGrantRevokeReport(summary)}\n\n${JSON.stringify(summary)}\n`);
+    return summary.errors ? 1 : 0;
   }
   if (opts.workload === 'lease-keepalive') {
     const summary = await runLeaseKeepAliveBench(opts, (line) => {

@@ -134,12 +134,27 @@ record_proc() {
     "$kind" "$member" "$hwm" "$cpu" >>"$RESULTS"
 }
 
+# cpu_ticks PID...: summed utime + stime of the processes, in clock ticks (/proc/PID/stat).
+cpu_ticks() {
+  local pid t=0 s
+  for pid in "$@"; do
+    # Fields after the ")" that ends the command name: utime and stime are the 12th and 13th.
+    s="$(<"/proc/$pid/stat")"; s="${s##*) }"
+    t=$((t + $(awk '{print $12 + $13}' <<<"$s")))
+  done
+  echo "$t"
+}
+
 # run_bench KIND LABEL ENDPOINTS BENCH-ARGS... : runs the load generator against
 # ENDPOINTS (comma-separated) and appends {"server","label","summary"} to the results.
+# With CPU_PIDS set (space-separated server PIDs), the line also gets "cpuSec": the
+# CPU time those processes used during the run, summed; with REP set, "rep".
 run_bench() {
   local kind="$1" label="$2" eps="$3"; shift 3
   echo "== $kind: $label" >&2
-  local out
+  local out t0=0 extra=""
+  # shellcheck disable=SC2086
+  [[ -n "${CPU_PIDS:-}" ]] && t0="$(cpu_ticks $CPU_PIDS)"
   # In the background (PID recorded) so that the trap can stop it too; `wait`
   # lets a signal's trap run at once.
   "${BENCH[@]}" "$@" --endpoints "$eps" --key-size "$KEY_SIZE" --key-space "$KEY_SPACE" \
@@ -151,7 +166,12 @@ run_bench() {
   if [[ "$out" != \{* ]]; then tail -5 "$WORK/bench.err" >&2; fi
   if [[ "$out" != \{* ]]; then echo "bench failed ($kind $label)" >&2; return 1; fi
   echo "$out" >&2
-  printf '{"server":"%s","label":"%s","summary":%s}\n' "$kind" "$label" "$out" >>"$RESULTS"
+  if [[ -n "${CPU_PIDS:-}" ]]; then
+    # shellcheck disable=SC2086
+    extra+=",\"cpuSec\":$(awk -v a="$t0" -v b="$(cpu_ticks $CPU_PIDS)" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.3f", (b - a) / hz}')"
+  fi
+  [[ -n "${REP:-}" ]] && extra+=",\"rep\":$REP"
+  printf '{"server":"%s","label":"%s","summary":%s%s}\n' "$kind" "$label" "$out" "$extra" >>"$RESULTS"
 }
 
 # warm_up KIND ENDPOINTS WORKLOAD... : WARMUP_TOTAL requests (default 10000; 0 = off)
@@ -229,4 +249,85 @@ console.log(fmt(cols));
 console.log(w.map((n) => '-'.repeat(n)).join('  '));
 for (const r of table) console.log(fmt(r));
 JS
+}
+
+# start_single KIND [FLAGS...]: one member in $WORK/KIND (data in $WORK/KIND/data),
+# waits until healthy; sets EP (its client endpoint) and LAST_PID.
+start_single() {
+  local kind="$1" cport pport; shift
+  alloc_port; cport="$PORT"
+  alloc_port; pport="$PORT"
+  start_member "$kind" "$WORK/$kind" --name bench --data-dir "$WORK/$kind/data" \
+    --listen-client-urls "http://127.0.0.1:$cport" --advertise-client-urls "http://127.0.0.1:$cport" \
+    --listen-peer-urls "http://127.0.0.1:$pport" --initial-advertise-peer-urls "http://127.0.0.1:$pport" \
+    --initial-cluster "bench=http://127.0.0.1:$pport" "$@"
+  wait_healthy "$kind" 30 "127.0.0.1:$cport"
+  EP="127.0.0.1:$cport"
+}
+
+# ---- 3-member clusters (run-cluster-compare.sh, run-table.sh) ----
+NAMES=(a b c)
+CONNS_PER_RUN="${CONNS_PER_RUN:-1:1 16:3 256:16}"
+LEADER_FIRST="${LEADER_FIRST:-1}"
+
+# conns_for CLIENTS: gRPC connections for that many clients (CONNS_PER_RUN, else min(clients, 16)).
+conns_for() {
+  local c="$1" kv
+  for kv in $CONNS_PER_RUN; do
+    if [[ "${kv%%:*}" == "$c" ]]; then echo "${kv#*:}"; return; fi
+  done
+  echo $((c < 16 ? c : 16))
+}
+
+# start_cluster KIND: three members in $WORK/KIND/{a,b,c}; sets ENDPOINTS (a,b,c
+# order), MEMBER_NAMES and CLUSTER_PIDS (their PIDs, also in MEMBER_PIDS).
+start_cluster() {
+  local kind="$1" n cports=() pports=() initial=""
+  for n in "${NAMES[@]}"; do
+    alloc_port; cports+=("$PORT")
+    alloc_port; pports+=("$PORT")
+  done
+  local i
+  for i in 0 1 2; do
+    initial+="${initial:+,}${NAMES[$i]}=http://127.0.0.1:${pports[$i]}"
+  done
+  ENDPOINTS=()
+  MEMBER_NAMES=()
+  CLUSTER_PIDS=()
+  for i in 0 1 2; do
+    n="${NAMES[$i]}"
+    start_member "$kind" "$WORK/$kind/$n" --name "$n" --data-dir "$WORK/$kind/$n/data" \
+      --listen-client-urls "http://127.0.0.1:${cports[$i]}" --advertise-client-urls "http://127.0.0.1:${cports[$i]}" \
+      --listen-peer-urls "http://127.0.0.1:${pports[$i]}" --initial-advertise-peer-urls "http://127.0.0.1:${pports[$i]}" \
+      --initial-cluster "$initial" --initial-cluster-token "bench-$kind-$$" --initial-cluster-state new
+    ENDPOINTS+=("127.0.0.1:${cports[$i]}")
+    CLUSTER_PIDS+=("$LAST_PID")
+    MEMBER_NAMES+=("$n")
+  done
+  echo "== $kind: cluster $initial" >&2
+  wait_healthy "$kind" 60 "${ENDPOINTS[@]}"
+}
+
+# leader_endpoint: the endpoint whose member is the leader (empty if none agrees).
+leader_endpoint() {
+  etcdctl --endpoints "$(IFS=,; echo "${ENDPOINTS[*]}")" --command-timeout=3s endpoint status -w simple 2>/dev/null |
+    awk -F', ' '$5 == "true" {print $1; exit}'
+}
+
+
+# cluster_endpoints KIND: after start_cluster, sets EPLIST (comma-separated; the
+# leader's endpoint first when LEADER_FIRST=1) and LEADER_NAME, and records the leader.
+cluster_endpoints() {
+  local kind="$1" leader e i eps
+  leader="$(leader_endpoint)"
+  eps=("${ENDPOINTS[@]}")
+  if [[ "$LEADER_FIRST" == 1 && -n "$leader" ]]; then
+    eps=("$leader")
+    for e in "${ENDPOINTS[@]}"; do [[ "$e" == "$leader" ]] || eps+=("$e"); done
+  fi
+  EPLIST="$(IFS=,; echo "${eps[*]}")"
+  LEADER_NAME="?"
+  for i in 0 1 2; do [[ "${ENDPOINTS[$i]}" == "$leader" ]] && LEADER_NAME="${MEMBER_NAMES[$i]}"; done
+  echo "== $kind: leader $LEADER_NAME ($leader); endpoints $EPLIST" >&2
+  printf '{"server":"%s","label":"_leader","member":"%s"}\n' "$kind" "$LEADER_NAME" >>"$RESULTS"
 }

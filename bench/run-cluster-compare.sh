@@ -41,64 +41,15 @@ KEY_SPACE="${KEY_SPACE:-10000}"
 TIMEOUT_MS="${TIMEOUT_MS:-10000}"
 PORT_LO="${PORT_LO:-46000}"
 PORT_HI="${PORT_HI:-49999}"
-NAMES=(a b c)
 
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
 bench_init etcd-ts-cluster-compare
 
-conns_for() {
-  local c="$1" kv
-  for kv in $CONNS_PER_RUN; do
-    if [[ "${kv%%:*}" == "$c" ]]; then echo "${kv#*:}"; return; fi
-  done
-  echo $((c < 16 ? c : 16))
-}
-
-# start_cluster KIND: three members; sets ENDPOINTS (a,b,c order) and MEMBER_BY_PID.
-start_cluster() {
-  local kind="$1" n cports=() pports=() initial=""
-  for n in "${NAMES[@]}"; do
-    alloc_port; cports+=("$PORT")
-    alloc_port; pports+=("$PORT")
-  done
-  local i
-  for i in 0 1 2; do
-    initial+="${initial:+,}${NAMES[$i]}=http://127.0.0.1:${pports[$i]}"
-  done
-  ENDPOINTS=()
-  MEMBER_NAMES=()
-  for i in 0 1 2; do
-    n="${NAMES[$i]}"
-    start_member "$kind" "$WORK/$kind/$n" --name "$n" --data-dir "$WORK/$kind/$n/data" \
-      --listen-client-urls "http://127.0.0.1:${cports[$i]}" --advertise-client-urls "http://127.0.0.1:${cports[$i]}" \
-      --listen-peer-urls "http://127.0.0.1:${pports[$i]}" --initial-advertise-peer-urls "http://127.0.0.1:${pports[$i]}" \
-      --initial-cluster "$initial" --initial-cluster-token "bench-$kind-$$" --initial-cluster-state new
-    ENDPOINTS+=("127.0.0.1:${cports[$i]}")
-    MEMBER_NAMES+=("$n")
-  done
-  echo "== $kind: cluster $initial" >&2
-  wait_healthy "$kind" 60 "${ENDPOINTS[@]}"
-}
-
-# leader_endpoint: the endpoint whose member is the leader (empty if none agrees).
-leader_endpoint() {
-  etcdctl --endpoints "$(IFS=,; echo "${ENDPOINTS[*]}")" --command-timeout=3s endpoint status -w simple 2>/dev/null |
-    awk -F', ' '$5 == "true" {print $1; exit}'
-}
-
 for kind in $SERVERS; do
   start_cluster "$kind"
-  leader="$(leader_endpoint)"
-  eps=("${ENDPOINTS[@]}")
-  if [[ "$LEADER_FIRST" == 1 && -n "$leader" ]]; then
-    eps=("$leader")
-    for e in "${ENDPOINTS[@]}"; do [[ "$e" == "$leader" ]] || eps+=("$e"); done
-  fi
-  eplist="$(IFS=,; echo "${eps[*]}")"
-  for i in 0 1 2; do [[ "${ENDPOINTS[$i]}" == "$leader" ]] && leader_name="${MEMBER_NAMES[$i]}"; done
-  echo "== $kind: leader ${leader_name:-?} ($leader); endpoints $eplist" >&2
-  printf '{"server":"%s","label":"_leader","member":"%s"}\n' "$kind" "${leader_name:-?}" >>"$RESULTS"
+  cluster_endpoints "$kind"
+  eplist="$EPLIST"
 
   warm_up "$kind" "$eplist" $WORKLOADS
   for w in $WORKLOADS; do

@@ -37,14 +37,8 @@ source "$ROOT/bench/lib.sh"
 bench_init etcd-ts-compare
 
 for kind in $SERVERS; do
-  alloc_port; cport="$PORT"
-  alloc_port; pport="$PORT"
-  start_member "$kind" "$WORK/$kind" --name bench --data-dir "$WORK/$kind/data" \
-    --listen-client-urls "http://127.0.0.1:$cport" --advertise-client-urls "http://127.0.0.1:$cport" \
-    --listen-peer-urls "http://127.0.0.1:$pport" --initial-advertise-peer-urls "http://127.0.0.1:$pport" \
-    --initial-cluster "bench=http://127.0.0.1:$pport"
-  wait_healthy "$kind" 30 "127.0.0.1:$cport"
-  ep="127.0.0.1:$cport"
+  start_single "$kind"
+  ep="$EP"
   common=(--clients "$CLIENTS" --conns "$CONNS")
   warm_up "$kind" "$ep" put range-l range-s $([[ "$TXN_TOTAL" != 0 ]] && echo txn)
   run_bench "$kind" put "$ep" put "${common[@]}" --total "$PUT_TOTAL" --val-size "$VAL_SIZE"

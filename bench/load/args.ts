@@ -3,7 +3,7 @@
 // --key-size, --val-size, --key-space-size (alias --key-space), --consistency,
 // --sequential-keys. Both `--flag=v` and `--flag v`; unknown flags are errors.
 
-export type WorkloadName = 'put' | 'range' | 'txn' | 'watch' | 'lease-keepalive';
+export type WorkloadName = 'put' | 'range' | 'txn' | 'watch' | 'lease-keepalive' | 'lease';
 
 export interface BenchOptions {
   workload: WorkloadName;
@@ -47,7 +47,9 @@ export interface BenchOptions {
   help: boolean;
 }
 
-export const USAGE = `usage: npm run bench -- put|range|txn|watch|lease-keepalive [flags]
+export const USAGE = `usage: npm run bench -- put|range|txn|watch|lease-keepalive|lease [flags]
+       npm run bench -- compare      (bench/run-table.sh: the issue #12 table, ours vs etcd, 3 members each)
+       npm run bench -- keys-1m      (bench/run-million-keys.sh: N distinct keys on one member each)
 
   --endpoints host:port[,…]   gRPC endpoints (default 127.0.0.1:2379)
   --clients N                 concurrent in-flight requests (default 1)
@@ -71,7 +73,7 @@ export const USAGE = `usage: npm run bench -- put|range|txn|watch|lease-keepaliv
   --rate N                    watch: puts per second, at a fixed pace (default 100)
   --watch-endpoints host:port[,…]  watch: where watchers connect (default --endpoints)
   --leases N                  lease-keepalive: leases to grant and keep alive (default 1000)
-  --ttl N                     lease-keepalive: their TTL in seconds (default 60)
+  --ttl N                     lease-keepalive, lease: their TTL in seconds (default 60)
   --latency-log FILE          put/range/txn: after the run, write one line per request to FILE:
                               "<start, ms since the Unix epoch> <latency ms>" (to cut out a time window)
   --no-progress               no per-second progress on stderr
@@ -81,7 +83,9 @@ txn: Txn(If mod_revision(key) > 0, Then Put(key, value), Else Put(key, value)).
 watch: --watchers watchers on --prefix (default "w/"), --total puts under it at --rate per second;
 reports events delivered per second and the delivery latency (put issued → event received).
 lease-keepalive: --total keep-alives for --leases leases, round-robin, --clients in flight over --streams streams;
-reports keep-alives per second and their latency; the leases are revoked at the end.`;
+reports keep-alives per second and their latency; the leases are revoked at the end.
+lease: --total LeaseGrant calls with --clients in flight (over --conns connections), then a LeaseRevoke
+of each lease, --clients in flight; reports each phase's rate and latency, and both together.`;
 
 const DEFAULTS: Omit<BenchOptions, 'workload'> = {
   endpoints: ['127.0.0.1:2379'],
@@ -223,11 +227,11 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     out.workload = (workload ?? 'put') as WorkloadName;
     return out;
   }
-  if (workload === undefined) throw new ArgError('missing workload: put, range, txn, watch or lease-keepalive');
-  if (workload !== 'put' && workload !== 'range' && workload !== 'txn' && workload !== 'watch' && workload !== 'lease-keepalive') {
-    throw new ArgError(`unknown workload "${workload}": want put, range, txn, watch or lease-keepalive`);
+  if (workload === undefined) throw new ArgError('missing workload: put, range, txn, watch, lease-keepalive or lease');
+  if (!['put', 'range', 'txn', 'watch', 'lease-keepalive', 'lease'].includes(workload)) {
+    throw new ArgError(`unknown workload "${workload}": want put, range, txn, watch, lease-keepalive or lease`);
   }
-  out.workload = workload;
+  out.workload = workload as WorkloadName;
   if (workload === 'watch') {
     if (out.watchEndpoints.length === 0) out.watchEndpoints = out.endpoints;
     if (out.prefix === '') out.prefix = 'w/';

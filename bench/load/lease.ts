@@ -211,3 +211,117 @@ export function formatLeaseKeepAliveReport(s: LeaseKeepAliveSummary): string {
     `  slowest  ${ms(L.slowest)}`,
   ].join('\n');
 }
+
+export interface LeasePhase {
+  completed: number;
+  errors: number;
+  durationSec: number;
+  perSec: number;
+  latencyMs: Omit<LatencyStats, 'count'>;
+}
+
+export interface LeaseGrantRevokeSummary {
+  workload: 'lease';
+  endpoints: string[];
+  conns: number;
+  clients: number;
+  total: number;
+  ttl: number;
+  /** Grants plus revokes that succeeded. */
+  completed: number;
+  errors: number;
+  /** Both phases: (grants + revokes) / (grant time + revoke time), latency over both. */
+  durationSec: number;
+  requestsPerSec: number;
+  latencyMs: Omit<LatencyStats, 'count'>;
+  grant: LeasePhase;
+  revoke: LeasePhase;
+  clientCpuSec: number;
+}
+
+/**
+ * The lease grant / revoke benchmark: --total LeaseGrant calls (TTL --ttl) with
+ * --clients in flight over --conns connections, then one LeaseRevoke per granted
+ * lease, --clients in flight. Each phase is timed on its own.
+ */
+export async function runLeaseGrantRevokeBench(opts: BenchOptions, progress: (line: string) => void): Promise<LeaseGrantRevokeSummary> {
+  const Ctor = grpc.makeGenericClientConstructor(apiServices().Lease, 'Lease');
+  const stubs: LeaseStub[] = [];
+  for (let i = 0; i < opts.conns; i++) {
+    stubs.push(new Ctor(opts.endpoints[i % opts.endpoints.length]!, grpc.credentials.createInsecure(), {
+      'grpc.use_local_subchannel_pool': 1,
+    }) as unknown as LeaseStub);
+  }
+  const ids: (bigint | undefined)[] = new Array<bigint | undefined>(opts.total);
+  const both = new LatencyRecorder(opts.total * 2);
+  const cpu0 = process.cpuUsage();
+  const phase = async (
+    name: string,
+    n: number,
+    call: (i: number, stub: LeaseStub) => Promise<boolean>,
+  ): Promise<LeasePhase> => {
+    const rec = new LatencyRecorder(n);
+    let errors = 0;
+    let completed = 0;
+    const sec = await pooled(n, opts.clients, async (i) => {
+      const t0 = performance.now();
+      const ok = await call(i, stubs[i % stubs.length]!).catch(() => false);
+      const ms = performance.now() - t0;
+      if (!ok) {
+        errors++;
+        return;
+      }
+      completed++;
+      rec.record(ms);
+      both.record(ms);
+    });
+    progress(`${name}: ${completed} of ${n} in ${sec.toFixed(2)} s (${errors} errors)`);
+    return { completed, errors, durationSec: r3(sec), perSec: Math.round(completed / sec), latencyMs: latencySummary(rec.stats()) };
+  };
+  try {
+    const grant = await phase('grant', opts.total, async (i, stub) => {
+      const r = await unary<pb.LeaseGrantResponse>(stub.LeaseGrant, stub, { TTL: BigInt(opts.ttl), ID: 0n });
+      ids[i] = r.ID;
+      return true;
+    });
+    const granted = ids.filter((x): x is bigint => x !== undefined);
+    const revoke = await phase('revoke', granted.length, async (i, stub) => {
+      await unary(stub.LeaseRevoke, stub, { ID: granted[i]! });
+      return true;
+    });
+    const cpu = process.cpuUsage(cpu0);
+    const durationSec = grant.durationSec + revoke.durationSec;
+    const completed = grant.completed + revoke.completed;
+    return {
+      workload: 'lease',
+      endpoints: opts.endpoints,
+      conns: opts.conns,
+      clients: opts.clients,
+      total: opts.total,
+      ttl: opts.ttl,
+      completed,
+      errors: grant.errors + revoke.errors,
+      durationSec: r3(durationSec),
+      requestsPerSec: Math.round(completed / durationSec),
+      latencyMs: latencySummary(both.stats()),
+      grant,
+      revoke,
+      clientCpuSec: r3((cpu.user + cpu.system) / 1e6),
+    };
+  } finally {
+    for (const s of stubs) s.close();
+  }
+}
+
+export function formatLeaseGrantRevokeReport(s: LeaseGrantRevokeSummary): string {
+  const line = (name: string, p: LeasePhase): string =>
+    `  ${name}: ${p.completed} ok, ${p.errors} errors in ${p.durationSec.toFixed(3)} s = ${p.perSec}/s; ` +
+    `p50 ${p.latencyMs.p50.toFixed(3)} ms, p99 ${p.latencyMs.p99.toFixed(3)} ms, slowest ${p.latencyMs.slowest.toFixed(3)} ms`;
+  return [
+    `Summary (lease grant then revoke, ${s.total} leases of ${s.ttl} s, ${s.clients} in flight over ${s.conns} conns):`,
+    line('Grant ', s.grant),
+    line('Revoke', s.revoke),
+    `  Both:   ${s.requestsPerSec}/s, p99 ${s.latencyMs.p99.toFixed(3)} ms`,
+    `  Client CPU: ${s.clientCpuSec.toFixed(2)} s (this process)`,
+  ].join('\n');
+}

@@ -75,6 +75,7 @@ export function makeWorkload(opts: BenchOptions): Workload {
     case 'watch':
       throw new Error('the watch workload runs through runWatchBench (load/watch.ts)');
     case 'lease-keepalive':
-      throw new Error('the lease-keepalive workload runs through runLeaseKeepAliveBench (load/lease.ts)');
+    case 'lease':
+      throw new Error(`the ${opts.workload} workload runs through load/lease.ts`);
   }
 }

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# The issue #12 table: ours against etcd 3.4, 3 members each, paired and
+# alternated. Both clusters are started (bench/lib.sh start_cluster) and stay up
+# for the whole run; each row runs against ours, then etcd, then ours, then etcd
+# … (REPS times each), so slow drift of the machine hits both alike. One command:
+#
+#   npm run bench -- compare                 # = bench/run-table.sh
+#   TOTAL_SCALE=0.05 npm run bench -- compare   # a quick smoke run
+#   REPS=3 ROWS="put16 txn16" bench/run-table.sh
+#
+# Rows (ROWS selects, by id): put1 put16 put256 (put, 1/16/256 clients),
+# range-l16 (linearizable, 16), range-s256 (serializable, 256), txn16 (txn put,
+# 16), lease16 (LeaseGrant of LEASE_TOTAL leases then LeaseRevoke of each, 16 in
+# flight), watch (1000 watchers on 10 streams, WATCH_PUTS puts at 50/s),
+# keepalive16 (lease keep-alives for KA_LEASES leases, 16 in flight).
+#
+# Columns: throughput (req/s; watch: events delivered/s), p99 latency (ms), server
+# CPU per request (µs: the CPU time the 3 members used during the run, from
+# /proc/PID/stat utime + stime, summed, over the requests completed; lease16 counts
+# grants + revokes, watch counts puts, keepalive16 counts keep-alives plus the
+# grant and revoke of its leases in the CPU), each ours and etcd and ours/etcd.
+# With REPS > 1 every cell is the median over the repetitions. Then each member's
+# peak RSS (VmHWM) at the end.
+#
+# Environment: REPS (1), ROWS (all), TOTAL_SCALE (1: multiplies every total),
+# PUT1_TOTAL (2000), PUT_TOTAL (20000, 16 clients), PUT256_TOTAL (50000),
+# RANGE_TOTAL (20000), RANGE256_TOTAL (50000), TXN_TOTAL (20000), LEASE_TOTAL
+# (5000 leases), WATCH_PUTS (500, at 50/s: 10 s), KA_TOTAL (50000), KA_LEASES (1000),
+# KEY_SIZE (8), VAL_SIZE (256), KEY_SPACE (10000), TIMEOUT_MS (10000),
+# WARMUP_TOTAL (10000 x TOTAL_SCALE, at least 500; 0 = off), CONNS_PER_RUN,
+# LEADER_FIRST, TRANSPORT, ETCD_BIN, KEEP=1, SKIP_BUILD=1 (see bench/lib.sh).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+REPS="${REPS:-1}"
+ROWS="${ROWS:-put1 put16 put256 range-l16 range-s256 txn16 lease16 watch keepalive16}"
+TOTAL_SCALE="${TOTAL_SCALE:-1}"
+KEY_SIZE="${KEY_SIZE:-8}"
+VAL_SIZE="${VAL_SIZE:-256}"
+KEY_SPACE="${KEY_SPACE:-10000}"
+TIMEOUT_MS="${TIMEOUT_MS:-10000}"
+PORT_LO="${PORT_LO:-46000}"
+PORT_HI="${PORT_HI:-49999}"
+SERVERS=(etcd-ts etcd)
+
+# scaled DEFAULT MIN: DEFAULT x TOTAL_SCALE, at least MIN.
+scaled() { awk -v d="$1" -v s="$TOTAL_SCALE" -v m="$2" 'BEGIN { n = int(d * s + 0.5); print (n < m ? m : n) }'; }
+PUT1_TOTAL="${PUT1_TOTAL:-$(scaled 2000 100)}"
+PUT_TOTAL="${PUT_TOTAL:-$(scaled 20000 500)}"
+PUT256_TOTAL="${PUT256_TOTAL:-$(scaled 50000 1000)}"
+RANGE_TOTAL="${RANGE_TOTAL:-$(scaled 20000 500)}"
+RANGE256_TOTAL="${RANGE256_TOTAL:-$(scaled 50000 1000)}"
+TXN_TOTAL="${TXN_TOTAL:-$(scaled 20000 500)}"
+LEASE_TOTAL="${LEASE_TOTAL:-$(scaled 5000 200)}"
+WATCH_PUTS="${WATCH_PUTS:-$(scaled 500 50)}"
+KA_TOTAL="${KA_TOTAL:-$(scaled 50000 1000)}"
+KA_LEASES="${KA_LEASES:-$(scaled 1000 100)}"
+WARMUP_TOTAL="${WARMUP_TOTAL:-$(scaled 10000 500)}"
+
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+bench_init etcd-ts-table
+
+declare -A EPS PIDS
+for kind in "${SERVERS[@]}"; do
+  start_cluster "$kind"
+  cluster_endpoints "$kind"
+  EPS[$kind]="$EPLIST"
+  PIDS[$kind]="${CLUSTER_PIDS[*]}"
+done
+for kind in "${SERVERS[@]}"; do warm_up "$kind" "${EPS[$kind]}" put txn range-l range-s; done
+
+# row_args ID: sets LABEL and ARGS (the load generator's workload and flags).
+row_args() {
+  case "$1" in
+    put1) LABEL="put 1c"; ARGS=(put --val-size "$VAL_SIZE" --clients 1 --conns 1 --total "$PUT1_TOTAL" --timeout "$TIMEOUT_MS") ;;
+    put16) LABEL="put 16c"; ARGS=(put --val-size "$VAL_SIZE" --clients 16 --conns "$(conns_for 16)" --total "$PUT_TOTAL" --timeout "$TIMEOUT_MS") ;;
+    put256) LABEL="put 256c"; ARGS=(put --val-size "$VAL_SIZE" --clients 256 --conns "$(conns_for 256)" --total "$PUT256_TOTAL" --timeout "$TIMEOUT_MS") ;;
+    range-l16) LABEL="range linearizable 16c"; ARGS=(range --consistency l --clients 16 --conns "$(conns_for 16)" --total "$RANGE_TOTAL" --timeout "$TIMEOUT_MS") ;;
+    range-s256) LABEL="range serializable 256c"; ARGS=(range --consistency s --clients 256 --conns "$(conns_for 256)" --total "$RANGE256_TOTAL" --timeout "$TIMEOUT_MS") ;;
+    txn16) LABEL="txn put 16c"; ARGS=(txn --val-size "$VAL_SIZE" --clients 16 --conns "$(conns_for 16)" --total "$TXN_TOTAL" --timeout "$TIMEOUT_MS") ;;
+    lease16) LABEL="lease grant+revoke 16c"; ARGS=(lease --clients 16 --conns "$(conns_for 16)" --total "$LEASE_TOTAL") ;;
+    watch) LABEL="watch 1000w 50 puts/s"; ARGS=(watch --watchers 1000 --streams 10 --conns 3 --rate 50 --total "$WATCH_PUTS" --val-size 64) ;;
+    keepalive16) LABEL="lease keep-alive 16c"; ARGS=(lease-keepalive --leases "$KA_LEASES" --streams 4 --clients 16 --conns "$(conns_for 16)" --total "$KA_TOTAL") ;;
+    *) echo "unknown row $1 (rows: put1 put16 put256 range-l16 range-s256 txn16 lease16 watch keepalive16)" >&2; exit 2 ;;
+  esac
+}
+
+for row in $ROWS; do
+  row_args "$row"
+  for rep in $(seq 1 "$REPS"); do
+    for kind in "${SERVERS[@]}"; do
+      CPU_PIDS="${PIDS[$kind]}" REP="$rep" run_bench "$kind" "$LABEL" "${EPS[$kind]}" "${ARGS[@]}"
+    done
+  done
+done
+
+for kind in "${SERVERS[@]}"; do
+  read -r -a pids <<<"${PIDS[$kind]}"
+  for i in 0 1 2; do record_proc "$kind" "${NAMES[$i]}" "${pids[$i]}"; done
+done
+
+echo
+echo "3 members each, paired and alternated (ours then etcd per repetition), REPS=$REPS$( ((REPS > 1)) && echo ' (medians)'); transport=$TRANSPORT key-size=$KEY_SIZE val-size=$VAL_SIZE key-space=$KEY_SPACE TOTAL_SCALE=$TOTAL_SCALE"
+echo "totals: put 1c=$PUT1_TOTAL 16c=$PUT_TOTAL 256c=$PUT256_TOTAL range l=$RANGE_TOTAL s=$RANGE256_TOTAL txn=$TXN_TOTAL leases=$LEASE_TOTAL watch puts=$WATCH_PUTS keep-alives=$KA_TOTAL ($KA_LEASES leases); warm-up $WARMUP_TOTAL x 4 workloads"
+node - "$RESULTS" <<'JS'
+const fs = require('node:fs');
+const rows = fs.readFileSync(process.argv[2], 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+const [A, B] = ['etcd-ts', 'etcd'];
+const median = (xs) => {
+  const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (!v.length) return undefined;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+};
+// Per workload: throughput, p99, and the requests the server CPU is divided by.
+const measure = (s) => {
+  switch (s.workload) {
+    case 'watch': return { tput: s.eventsPerSec, p99: s.latencyMs.p99, reqs: s.total - s.putErrors, errs: s.putErrors + s.missingEvents };
+    case 'lease-keepalive': return { tput: s.keepAlivesPerSec, p99: s.latencyMs.p99, reqs: s.completed, errs: s.errors };
+    default: return { tput: s.requestsPerSec, p99: s.latencyMs.p99, reqs: s.completed - s.errors, errs: s.errors };
+  }
+};
+const labels = [...new Set(rows.filter((r) => !r.label.startsWith('_')).map((r) => r.label))];
+const cell = (server, label) => {
+  const ms = rows.filter((r) => r.server === server && r.label === label).map((r) => ({ ...measure(r.summary), cpu: r.cpuSec }));
+  return {
+    tput: median(ms.map((m) => m.tput)),
+    p99: median(ms.map((m) => m.p99)),
+    cpuUs: median(ms.map((m) => (m.reqs > 0 ? (m.cpu * 1e6) / m.reqs : undefined))),
+    errs: ms.reduce((a, m) => a + (m.errs || 0), 0),
+  };
+};
+const f = (x, d = 0) => (x === undefined ? '-' : x.toFixed(d));
+const ratio = (a, b) => (a === undefined || !b ? '-' : (a / b).toFixed(2) + 'x');
+const head = ['row', 'ours/s', 'etcd/s', 'ratio', 'ours p99 ms', 'etcd p99 ms', 'ratio', 'ours CPU µs/req', 'etcd CPU µs/req', 'ratio'];
+const table = [];
+const notes = [];
+for (const l of labels) {
+  const a = cell(A, l), b = cell(B, l);
+  table.push([l, f(a.tput), f(b.tput), ratio(a.tput, b.tput), f(a.p99, 2), f(b.p99, 2), ratio(a.p99, b.p99), f(a.cpuUs), f(b.cpuUs), ratio(a.cpuUs, b.cpuUs)]);
+  if (a.errs || b.errs) notes.push(`${l}: errors ours ${a.errs}, etcd ${b.errs}`);
+}
+const w = head.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
+const fmt = (r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
+console.log(fmt(head));
+console.log(w.map((n) => '-'.repeat(n)).join('  '));
+for (const r of table) console.log(fmt(r));
+const procs = (s) => rows.filter((r) => r.server === s && r.label === '_proc');
+const rss = (s) => procs(s).map((p) => `${p.member}=${Math.round(p.hwmKiB / 1024)}`).join(' ');
+const maxHwm = (s) => Math.max(...procs(s).map((p) => p.hwmKiB));
+console.log(`peak RSS MiB per member: ours ${rss(A)}; etcd ${rss(B)}; max ours/etcd ${ratio(maxHwm(A), maxHwm(B))}`);
+console.log('(ratio = ours/etcd: above 1x is better for req/s, worse for p99 and CPU; watch: events delivered/s, CPU per put)');
+for (const n of notes) console.log(`note: ${n}`);
+JS
