@@ -3,7 +3,7 @@
 // to anyone who has debugged etcd). Used by the WAL, the snapshot files and the
 // peer transport.
 
-import { WireReader, WireWriter } from './wire.js';
+import { WireReader, WireWriter, varintSize } from './wire.js';
 import {
   type ConfChange,
   type ConfState,
@@ -17,6 +17,16 @@ import {
 
 function writeEntry(w: WireWriter, e: Entry): void {
   w.uint(1, e.type).uint(2, e.term).uint(3, e.index).bytes(4, e.data);
+}
+
+/** Bytes writeEntry writes for `e` (fields under 16: one-byte tags; zeros and empty data omitted). */
+function entrySize(e: Entry): number {
+  let n = 0;
+  if (e.type !== 0) n += 1 + varintSize(e.type);
+  if (e.term !== 0) n += 1 + varintSize(e.term);
+  if (e.index !== 0) n += 1 + varintSize(e.index);
+  if (e.data.length !== 0) n += 1 + varintSize(e.data.length) + e.data.length;
+  return n;
 }
 
 export function encodeEntry(e: Entry): Uint8Array {
@@ -147,14 +157,28 @@ export function decodeConfChange(buf: Uint8Array): ConfChange {
 }
 
 export function encodeMessage(m: Message): Uint8Array {
-  const w = new WireWriter(128);
+  // The leader encodes every MsgApp once per follower: size the entries first and
+  // write them in place, so that a message costs one allocation (plus the final
+  // trim) instead of a growing inner writer, a copy and a growing outer buffer
+  // per entry (issue #12, docs/PERFORMANCE.md).
+  let entriesSize = 0;
+  const sizes: number[] = [];
+  for (const e of m.entries) {
+    const n = entrySize(e);
+    sizes.push(n);
+    entriesSize += 1 + varintSize(n) + n;
+  }
+  const w = new WireWriter(96 + entriesSize + (m.context?.length ?? 0));
   w.uint(1, m.type)
     .uint64(2, m.to)
     .uint64(3, m.from)
     .uint(4, m.term)
     .uint(5, m.logTerm)
     .uint(6, m.index);
-  for (const e of m.entries) w.message(7, (ew) => writeEntry(ew, e));
+  for (let i = 0; i < m.entries.length; i++) {
+    const e = m.entries[i]!;
+    w.sizedMessage(7, sizes[i]!, (ew) => writeEntry(ew, e));
+  }
   w.uint(8, m.commit);
   if (m.snapshot) w.bytes(9, encodeSnapshot(m.snapshot), true);
   w.bool(10, m.reject).uint(11, m.rejectHint).bytes(12, m.context);

@@ -96,9 +96,37 @@ export class WireWriter {
     return this.bytes(field, inner.finish(), true);
   }
 
-  finish(): Uint8Array {
-    return this.buf.slice(0, this.pos);
+  /**
+   * A nested message whose encoded length is known beforehand: written in place
+   * (tag, length, then `encode` writes into this writer), with no inner writer,
+   * no intermediate buffer and no copy. `size` must be the exact number of bytes
+   * `encode` writes; a mismatch throws.
+   */
+  sizedMessage(field: number, size: number, encode: (w: WireWriter) => void): this {
+    this.tag(field, WIRE_LEN);
+    this.rawVarint(size);
+    this.ensure(size);
+    const start = this.pos;
+    encode(this);
+    if (this.pos - start !== size) throw new Error(`field ${field}: nested message wrote ${this.pos - start} bytes, sized ${size}`);
+    return this;
   }
+
+  finish(): Uint8Array {
+    // A writer sized exactly hands over its buffer: any later write would have to
+    // grow (reallocate) it first, so the returned bytes are never changed.
+    return this.pos === this.buf.length ? this.buf : this.buf.slice(0, this.pos);
+  }
+}
+
+/** Bytes that rawVarint writes for a non-negative integer below 2^53. */
+export function varintSize(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 0x80);
+    n++;
+  }
+  return n;
 }
 
 export class WireReader {
