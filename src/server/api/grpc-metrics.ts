@@ -6,6 +6,7 @@
 // (finished, cancelled or failed), as the Go interceptor's handler returns then.
 
 import type * as grpc from '@grpc/grpc-js';
+import { wrapHandlers } from './wrap-handlers.js';
 
 /** What the wrapper observes into (a prom-client Histogram with these labels fits). */
 export interface HandlingHistogram {
@@ -28,29 +29,22 @@ export function instrumentService(
   histogram: HandlingHistogram,
   now: () => number = () => performance.now(),
 ): grpc.UntypedServiceImplementation {
-  const out: grpc.UntypedServiceImplementation = {};
-  for (const [method, handler] of Object.entries(impl)) {
-    const attrs = def[method];
-    if (!attrs) {
-      out[method] = handler;
-      continue;
-    }
+  return wrapHandlers(def, impl, (method, attrs, handler) => {
     // path: /etcdserverpb.KV/Range
     const [, service = '', name = method] = attrs.path.split('/');
     const labels = { grpc_type: grpcType(attrs), grpc_service: service, grpc_method: name };
     const h = handler as unknown as AnyHandler;
     if (!attrs.responseStream) {
       // unary and client streams: done when the callback is called.
-      out[method] = ((call: unknown, cb: grpc.sendUnaryData<unknown>) => {
+      return ((call: unknown, cb: grpc.sendUnaryData<unknown>) => {
         const t0 = now();
         return h(call, (...res: Parameters<grpc.sendUnaryData<unknown>>) => {
           histogram.observe(labels, (now() - t0) / 1000);
           return cb(...res);
         });
       }) as unknown as grpc.UntypedHandleCall;
-      continue;
     }
-    out[method] = ((call: NodeJS.EventEmitter) => {
+    return ((call: NodeJS.EventEmitter) => {
       const t0 = now();
       let done = false;
       const end = (): void => {
@@ -61,6 +55,5 @@ export function instrumentService(
       for (const ev of ['finish', 'cancelled', 'error', 'close']) call.once(ev, end);
       return h(call);
     }) as unknown as grpc.UntypedHandleCall;
-  }
-  return out;
+  });
 }

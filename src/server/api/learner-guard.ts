@@ -4,6 +4,7 @@
 // 3.4.23 answers it (recorded; 3.5+ says FailedPrecondition).
 
 import * as grpc from '@grpc/grpc-js';
+import { wrapHandlers } from './wrap-handlers.js';
 
 const DETAILS = 'etcdserver: rpc not supported for learner';
 
@@ -23,29 +24,18 @@ export function guardForLearner(
   impl: grpc.UntypedServiceImplementation,
   isLearner: () => boolean,
 ): grpc.UntypedServiceImplementation {
-  const out: grpc.UntypedServiceImplementation = {};
-  for (const [method, handler] of Object.entries(impl)) {
-    const attrs = def[method];
-    if (!attrs) {
-      out[method] = handler;
-      continue;
-    }
+  return wrapHandlers(def, impl, (method, attrs, handler) => {
     if (attrs.responseStream || attrs.requestStream) {
-      if (service === 'Maintenance' && method === 'Snapshot') {
-        out[method] = handler;
-        continue;
-      }
-      out[method] = ((call: grpc.ServerDuplexStream<unknown, unknown>, cb?: grpc.sendUnaryData<unknown>) => {
+      if (service === 'Maintenance' && method === 'Snapshot') return handler;
+      return ((call: grpc.ServerDuplexStream<unknown, unknown>, cb?: grpc.sendUnaryData<unknown>) => {
         if (!isLearner()) return (handler as (...a: unknown[]) => void)(call, cb);
         if (cb) return cb(refusal());
         call.emit('error', refusal());
       }) as grpc.UntypedHandleCall;
-      continue;
     }
-    out[method] = ((call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+    return ((call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
       if (isLearner() && !supported(service, method, call.request)) return cb(refusal());
       return (handler as (...a: unknown[]) => void)(call, cb);
     }) as grpc.UntypedHandleCall;
-  }
-  return out;
+  });
 }
