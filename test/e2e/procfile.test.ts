@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AddressMap, DeployedProcess, parseProcfile } from './helpers/deploy.js';
 import { etcdctl, requireEtcdctl } from './helpers/etcd-process.js';
 import { REPO } from './helpers/member.js';
+import { readHead } from './helpers/http.js';
 
 const RUN = requireEtcdctl();
 const entries = parseProcfile(readFileSync(join(REPO, 'Procfile'), 'utf8'));
@@ -88,14 +89,7 @@ describe.runIf(RUN)('Procfile', () => {
     expect(profile.nodes.length).toBeGreaterThan(0);
     const heap = await fetch(`${base}/heap`, { signal: AbortSignal.timeout(20_000) });
     expect(heap.status).toBe(200);
-    const reader = heap.body!.getReader();
-    let head = '';
-    while (head.length < 64) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      head += Buffer.from(value).toString('utf8');
-    }
-    await reader.cancel();
+    const head = await readHead(heap, 64);
     expect(head.replace(/\s/g, '')).toMatch(/^\{"snapshot":\{"meta":\{/);
   });
 });

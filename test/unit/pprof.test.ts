@@ -2,6 +2,7 @@ import * as http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseArgs } from '../../src/server/config.js';
 import { MAX_PROFILE_SECONDS, profileSeconds, withPprof } from '../../src/server/api/pprof.js';
+import { readHead } from '../e2e/helpers/http.js';
 
 let server: http.Server | undefined;
 
@@ -84,14 +85,7 @@ describe('--enable-pprof', () => {
     const base = await serve(true);
     const res = await fetch(`${base}/debug/pprof/heap`);
     expect(res.status).toBe(200);
-    const reader = res.body!.getReader();
-    let head = '';
-    while (head.length < 64) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      head += Buffer.from(value).toString('utf8');
-    }
-    await reader.cancel();
+    const head = await readHead(res, 64);
     expect(head.replace(/\s/g, '')).toMatch(/^\{"snapshot":\{"meta":\{/);
   });
 });
