@@ -22,6 +22,9 @@ import {
   StreamStatus,
 } from './stream-protocol.js';
 
+/** How long a refused caller may keep the connection open after our answer. */
+const REFUSED_LINGER_MS = 5_000;
+
 export interface InboundStreamContext extends AdmitContext {
   /** Largest encoded Raft message accepted; a larger one closes the stream (413). */
   maxMessageBytes: number;
@@ -41,20 +44,19 @@ export function raftStreamUpgradeHandler(
   return (req, socket, head) => {
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     socket.on('error', () => socket.destroy());
-    if (!isRaftStreamRequest(req.url, req.headers.upgrade)) {
-      socket.end(refusalResponse(StreamStatus.NotFound, '404 page not found', ctx.localId, ctx.clusterId));
-      return;
-    }
+    const refuse = (status: number, details: string): void => {
+      socket.end(refusalResponse(status, details, ctx.localId, ctx.clusterId));
+      // The answer says Connection: close; a caller that does not close is closed.
+      socket.setTimeout(REFUSED_LINGER_MS, () => socket.destroy());
+    };
+    if (!isRaftStreamRequest(req.url, req.headers.upgrade)) return refuse(StreamStatus.NotFound, '404 page not found');
     const ids = {
       from: parseHexId(req.headers[MD_FROM]),
       cluster: parseHexId(req.headers[MD_CLUSTER_ID]),
       to: parseHexId(req.headers[MD_TO]),
     };
     const admission = checkAdmission(ctx, ids, remote, 'message stream');
-    if ('refusal' in admission) {
-      socket.end(refusalResponse(refusalStatus(admission.refusal), admission.details, ctx.localId, ctx.clusterId));
-      return;
-    }
+    if ('refusal' in admission) return refuse(refusalStatus(admission.refusal), admission.details);
     track(socket);
     socket.write(acceptResponse(ctx.localId, ctx.clusterId));
     ctx.logger.info({ peer: hex(admission.from), remote }, 'accepted message stream from peer');
