@@ -61,6 +61,18 @@ export class Http1Acceptor {
     });
   }
 
+  /**
+   * Serves HTTP/1.1 upgrade requests (the peer port's Raft message stream) with
+   * `handler`, which owns the socket from then on. Without it Node refuses them.
+   */
+  onUpgrade(handler: (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => void): void {
+    this.server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+      clearTimeout(this.firstRequest.get(socket));
+      this.firstRequest.delete(socket);
+      handler(req, socket, head);
+    });
+  }
+
   /** Takes over a socket, with the bytes route() read from it put back. */
   accept(socket: net.Socket, seen: Buffer): void {
     const timer = setTimeout(() => socket.destroy(), this.firstRequestTimeoutMs);

@@ -3,15 +3,7 @@ import { pino } from 'pino';
 import { Backoff } from '../../src/server/transport/backoff.js';
 import { BoundedQueue } from '../../src/server/transport/queue.js';
 import type { TransportLogger } from '../../src/server/transport/types.js';
-import {
-  batchEntrySize,
-  decodeRaftBatch,
-  decodeSnapshotChunk,
-  encodeRaftBatch,
-  encodeSnapshotChunk,
-} from '../../src/server/transport/wire.js';
-import { decodeMessage, encodeMessage } from '../../src/raft/codec.js';
-import { EntryType, MessageType, type Message } from '../../src/raft/types.js';
+import { decodeSnapshotChunk, encodeSnapshotChunk } from '../../src/server/transport/wire.js';
 
 // A pino logger is a TransportLogger (checked by the compiler).
 const _pinoFits: TransportLogger = pino({ level: 'silent' });
@@ -20,30 +12,6 @@ void _pinoFits;
 const bytes = (n: number, seed = 1): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff);
 
 describe('transport wire', () => {
-  it('round-trips a RaftBatch of encoded messages', () => {
-    const msgs: Message[] = [0, 1, 2].map((i) => ({
-      type: MessageType.MsgApp,
-      to: 0xfedcba9876543210n,
-      from: 1n,
-      term: 3,
-      logTerm: 2,
-      index: 10 + i,
-      entries: [{ term: 3, index: 11 + i, type: EntryType.Normal, data: bytes(200 * i, i) }],
-      commit: 9,
-      reject: false,
-      rejectHint: 0,
-    }));
-    const encoded = msgs.map(encodeMessage);
-    const buf = encodeRaftBatch(encoded);
-    expect(buf.length).toBe(encoded.reduce((s, e) => s + batchEntrySize(e), 0));
-    // (copied into a plain Uint8Array so that decoded fields compare equal to the originals)
-    const back = decodeRaftBatch(new Uint8Array(buf)).map(decodeMessage);
-    expect(back).toEqual(msgs);
-    expect(decodeRaftBatch(encodeRaftBatch([]))).toEqual([]);
-    // A zero-length message (all defaults) survives too.
-    expect(decodeRaftBatch(encodeRaftBatch([new Uint8Array(0)])).map((b) => b.length)).toEqual([0]);
-  });
-
   it('round-trips snapshot chunks', () => {
     const first = { message: bytes(30), payloadSize: 1 << 20, data: bytes(1000), last: false, crc32c: 0 };
     expect(decodeSnapshotChunk(new Uint8Array(encodeSnapshotChunk(first)))).toEqual(first);
@@ -66,11 +34,11 @@ describe('BoundedQueue', () => {
 
   it('refuses pushes beyond the byte bound', () => {
     const q = new BoundedQueue(100, 250);
-    expect(q.push(bytes(100))).toBe(true); // 102 bytes on the wire
+    expect(q.push(bytes(100))).toBe(true); // 104 bytes on the wire (a 4-byte frame header)
     expect(q.push(bytes(100))).toBe(true);
     expect(q.push(bytes(100))).toBe(false);
     expect(q.push(bytes(20))).toBe(true);
-    expect(q.byteLength).toBe(102 + 102 + 22);
+    expect(q.byteLength).toBe(104 + 104 + 24);
   });
 
   it('takes batches in order, capped in bytes but never empty', () => {
@@ -79,7 +47,7 @@ describe('BoundedQueue', () => {
     const seen: number[] = [];
     let batches = 0;
     while (q.length > 0) {
-      const b = q.take(400); // 100 messages of 4 bytes
+      const b = q.take(600); // 100 messages of 6 bytes (2 + the frame header)
       expect(b.length).toBeLessThanOrEqual(100);
       batches++;
       for (const m of b) seen.push(m[0]! | (m[1]! << 8));

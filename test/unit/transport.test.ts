@@ -1,5 +1,6 @@
-// The peer transport on loopback: real gRPC over HTTP/2 between transports in one
-// process, free ports, everything stopped after each test.
+// The peer transport on loopback: real message streams (HTTP/1.1, then frames) and
+// real gRPC over HTTP/2 between transports in one process, free ports, everything
+// stopped after each test.
 
 import * as grpc from '@grpc/grpc-js';
 import * as http from 'node:http';
@@ -13,6 +14,8 @@ import { membersJson } from '../../src/server/transport/peer-http.js';
 import { ETCD_API_VERSION, ETCD_CLUSTER_VERSION } from '../../src/version.js';
 import type { SnapshotChunk } from '../../src/server/transport/wire.js';
 import { encodeMessage } from '../../src/raft/codec.js';
+import { encodeFrame, encodeFrames, FrameDecoder } from '../../src/server/transport/frames.js';
+import { decodeControlFrame, KEEPALIVE_FRAME } from '../../src/server/transport/stream-protocol.js';
 
 interface LogLine {
   level: string;
@@ -52,7 +55,15 @@ function capture(logs: LogLine[]): TransportLogger {
 
 async function member(
   id: bigint,
-  opts: { clusterId?: bigint; port?: number; limits?: Partial<TransportLimits>; start?: boolean; members?: () => PeerMemberInfo[] } = {},
+  opts: {
+    clusterId?: bigint;
+    port?: number;
+    limits?: Partial<TransportLimits>;
+    start?: boolean;
+    members?: () => PeerMemberInfo[];
+    isRemoved?: (id: bigint) => boolean;
+    onRemovedByPeer?: () => void;
+  } = {},
 ): Promise<Member> {
   const received: Message[] = [];
   const unreachable: bigint[] = [];
@@ -68,6 +79,8 @@ async function member(
     onSnapshotStatus: (p, ok) => void snapStatus.push([p, ok]),
     limits: { ...FAST, ...opts.limits },
     ...(opts.members ? { members: opts.members } : {}),
+    ...(opts.isRemoved ? { isRemoved: opts.isRemoved } : {}),
+    ...(opts.onRemovedByPeer ? { onRemovedByPeer: opts.onRemovedByPeer } : {}),
   });
   open.push(t);
   if (opts.start !== false) await t.start();
@@ -433,6 +446,158 @@ describe('PeerTransport', () => {
     await until(() => sameResources(before, resources()), 'handles to close', 3000).catch(() => {
       throw new Error(`open handles after stop: before ${JSON.stringify(before)}, after ${JSON.stringify(resources())}`);
     });
+  });
+});
+
+/** A hand-made message stream: the HTTP/1.1 handshake on a raw socket, then whatever the test writes. */
+interface RawStream {
+  socket: net.Socket;
+  /** The answer's status line and headers. */
+  head: string;
+  /** Everything after the answer's headers (a refusal's body, or frames). */
+  rest: () => Buffer;
+  closed: Promise<void>;
+}
+
+async function rawStream(port: number, ids: Record<string, string>): Promise<RawStream> {
+  const socket = net.connect(port, '127.0.0.1');
+  rawSockets.push(socket);
+  socket.on('error', () => {});
+  const closed = new Promise<void>((r) => socket.once('close', () => r()));
+  let buf = Buffer.alloc(0);
+  socket.on('data', (c: Buffer) => (buf = Buffer.concat([buf, c])));
+  const lines = ['GET /etcdts/raft/stream HTTP/1.1', 'Host: 127.0.0.1', 'Connection: Upgrade', 'Upgrade: etcdts-raft-stream/1'];
+  for (const [k, v] of Object.entries(ids)) lines.push(`${k}: ${v}`);
+  socket.write(lines.join('\r\n') + '\r\n\r\n');
+  await until(() => buf.includes('\r\n\r\n') || socket.destroyed, 'the handshake answer');
+  const end = buf.indexOf('\r\n\r\n');
+  return { socket, head: buf.subarray(0, end).toString(), rest: () => buf.subarray(end + 4), closed };
+}
+
+/** The receiver's frames in what it sent after its 101. */
+function controlFrames(bytes: Buffer): ReturnType<typeof decodeControlFrame>[] {
+  const out: ReturnType<typeof decodeControlFrame>[] = [];
+  new FrameDecoder(1 << 16, (p) => void out.push(decodeControlFrame(p))).push(bytes);
+  return out;
+}
+
+const IDS = { 'etcdts-from': '1', 'etcdts-to': '2', 'etcdts-cluster-id': 'c1' };
+
+describe('PeerTransport: the message stream on the wire', () => {
+  it('refuses a handshake without ids, from another cluster or to another member, with an HTTP status and the reason', async () => {
+    const b = await member(2n);
+    const port = Number(b.t.addresses[0]!.split(':')[1]);
+    const cases: [Record<string, string>, string, string][] = [
+      [{ 'etcdts-to': '2' }, 'HTTP/1.1 400 Bad Request', 'missing sender member id or cluster id\n'],
+      [{ ...IDS, 'etcdts-cluster-id': 'aaaa' }, 'HTTP/1.1 412 Precondition Failed', 'cluster ID mismatch: local c1, remote aaaa\n'],
+      [{ ...IDS, 'etcdts-to': '7' }, 'HTTP/1.1 412 Precondition Failed', 'member ID mismatch: local 2, addressed to 7\n'],
+    ];
+    for (const [ids, status, body] of cases) {
+      const r = await rawStream(port, ids);
+      await r.closed;
+      expect(r.head.split('\r\n')[0]).toBe(status);
+      expect(r.head).toContain('\r\netcdts-cluster-id: c1\r\n');
+      expect(r.rest().toString()).toBe(body);
+    }
+    expect(b.logs.filter((l) => l.level === 'error').map((l) => l.msg)).toEqual([
+      'cluster ID mismatch: local c1, remote aaaa',
+      'member ID mismatch: local 2, addressed to 7',
+    ]);
+    expect(b.received).toEqual([]);
+  });
+
+  it('takes frames split anywhere, answers pings, and closes the stream on a frame that does not decode', async () => {
+    const b = await member(2n);
+    const port = Number(b.t.addresses[0]!.split(':')[1]);
+    const r = await rawStream(port, IDS);
+    expect(r.head).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
+    expect(r.head).toContain('\r\netcdts-from: 2\r\n');
+    const wire = encodeFrames([...range(0, 20).map((n) => encodeMessage(msg(1n, 2n, n))), new Uint8Array(0)]);
+    for (let i = 0; i < wire.length; i += 7) {
+      r.socket.write(wire.subarray(i, i + 7));
+      if (i % 70 === 0) await new Promise((res) => setTimeout(res, 1));
+    }
+    await until(() => b.received.length === 20 && r.rest().length === 4, 'messages and a pong');
+    expect(indexes(b.received, 1n)).toEqual(range(0, 20));
+    expect(controlFrames(r.rest())).toEqual([{ kind: 'pong' }]);
+
+    r.socket.write(encodeFrame(Uint8Array.of(0xff, 0xff, 0xff)));
+    await r.closed;
+    const frames = controlFrames(r.rest());
+    expect(frames[1]).toMatchObject({ kind: 'close', status: 400, details: expect.stringMatching(/^undecodable raft message: /) });
+    expect(b.logs.some((l) => l.level === 'error' && l.msg === 'undecodable raft message from peer')).toBe(true);
+    expect(b.received).toHaveLength(20);
+  });
+
+  it('closes a stream announcing a frame over the bound, before reading it', async () => {
+    const b = await member(2n, { limits: { maxMessageBytes: 1000 } });
+    const r = await rawStream(Number(b.t.addresses[0]!.split(':')[1]), IDS);
+    r.socket.write(Buffer.concat([encodeFrame(encodeMessage(msg(1n, 2n, 5))), Buffer.from([0, 0, 0x03, 0xe9])]));
+    await r.closed;
+    expect(controlFrames(r.rest())).toEqual([
+      { kind: 'close', status: 413, details: 'raft message of 1001 bytes is larger than the limit of 1000' },
+    ]);
+    expect(b.received.map((m) => m.index)).toEqual([5]);
+    expect(b.logs.some((l) => l.level === 'warn' && l.msg === 'closing message stream from peer: raft message of 1001 bytes is larger than the limit of 1000')).toBe(true);
+  });
+
+  it('refuses a removed member, and closes its open stream once it is removed; the sender learns it was removed', async () => {
+    const removed = new Set<bigint>();
+    let removedReports = 0;
+    const a = await member(1n, { onRemovedByPeer: () => void removedReports++ });
+    const b = await member(2n, { isRemoved: (id) => removed.has(id) });
+    link(a, b);
+    await until(() => a.t.isActive(2n), 'active');
+    a.t.send([msg(1n, 2n, 1)]);
+    await until(() => b.received.length === 1, 'delivery');
+    removed.add(1n);
+    a.t.send([msg(1n, 2n, 2)]);
+    await until(() => removedReports > 0, 'the sender hears it was removed');
+    expect(b.received.map((m) => m.index)).toEqual([1]);
+    expect(b.logs.some((l) => l.msg === 'closing message stream from removed member')).toBe(true);
+    const lost = a.logs.find((l) => l.msg === 'peer became inactive (message stream lost)');
+    expect(lost?.obj.reason).toBe('peer refused the stream: member 1 was removed from the cluster');
+    // Reconnecting is refused at the handshake, with the same answer.
+    await until(() => b.logs.some((l) => l.msg === 'refused message stream from removed member'), 'refusal at the handshake');
+    await until(() => removedReports > 1, 'the sender hears it again');
+    // (at debug: the same reason as the loss just logged)
+    expect(a.logs.some((l) => l.msg === 'cannot reach peer: peer refused the stream: member 1 was removed from the cluster')).toBe(true);
+    expect(a.t.isActive(2n)).toBe(false);
+  });
+
+  it('keeps an idle stream up with pings; a peer that stops answering them is lost', async () => {
+    const fast = { keepaliveMs: 40, keepaliveTimeoutMs: 150 };
+    const a = await member(1n, { limits: fast });
+    const b = await member(2n, { limits: fast });
+    link(a, b);
+    await until(() => a.t.isActive(2n), 'active');
+    const since = a.t.activeSince(2n);
+    await new Promise((r) => setTimeout(r, 400)); // ~10 pings answered
+    expect(a.t.activeSince(2n)).toBe(since);
+
+    // A "peer" that accepts the stream and then says nothing.
+    const mute = net.createServer((s) => {
+      rawSockets.push(s);
+      s.on('error', () => {});
+      s.once('data', () => s.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: etcdts-raft-stream/1\r\n\r\n'));
+    });
+    rawServers.push(mute);
+    await new Promise<void>((r) => mute.listen(0, '127.0.0.1', r));
+    a.t.addPeer(3n, [`http://127.0.0.1:${(mute.address() as net.AddressInfo).port}`]);
+    await until(() => a.t.isActive(3n), 'active to the mute peer');
+    await until(() => a.logs.some((l) => l.obj.reason === 'peer did not answer a keepalive ping within 150 ms'), 'keepalive failure');
+    expect(a.t.isActive(2n)).toBe(true);
+  });
+
+  it('closes an inbound stream that sends nothing, not even pings', async () => {
+    const b = await member(2n, { limits: { keepaliveMs: 50, keepaliveTimeoutMs: 50 } });
+    const r = await rawStream(Number(b.t.addresses[0]!.split(':')[1]), IDS);
+    expect(r.head).toMatch(/ 101 /);
+    r.socket.write(KEEPALIVE_FRAME);
+    const t0 = Date.now();
+    await r.closed;
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(100);
+    expect(b.logs.some((l) => l.msg === 'message stream from peer failed' && l.obj.err === 'nothing received for 150 ms')).toBe(true);
   });
 });
 

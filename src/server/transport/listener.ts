@@ -1,9 +1,10 @@
 // Listens on --listen-peer-urls. The first bytes of each connection decide where it
 // goes (first-bytes.ts, shared with the client listener): an HTTP/2 preface → the
-// gRPC peer server, through a connection injector (every call is admitted there,
-// receiver.ts); anything else → a plain HTTP/1 handler (peer-http.ts: /version,
-// /members, as etcd serves them on 2380). Host names are resolved as the client
-// listener resolves them.
+// gRPC peer server (snapshots, lease and membership calls), through a connection
+// injector (every call is admitted there, receiver.ts); anything else → HTTP/1.1:
+// an upgrade request is the Raft message stream (stream-inbound.ts), other
+// requests go to peer-http.ts (/version, /members, as etcd serves them on 2380).
+// Host names are resolved as the client listener resolves them.
 
 import type * as grpc from '@grpc/grpc-js';
 import type * as http from 'node:http';
@@ -29,9 +30,11 @@ export async function listenPeers(
   urls: URL[],
   injector: grpc.ConnectionInjector,
   httpHandler: http.RequestListener,
+  upgradeHandler: (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => void,
   opts: PeerListenerOptions = {},
 ): Promise<PeerListener[]> {
   const http1 = new Http1Acceptor(httpHandler, opts.firstRequestTimeoutMs);
+  http1.onUpgrade(upgradeHandler);
   const out: PeerListener[] = [];
   try {
     for (const url of urls) out.push(await listenOne(url, injector, http1, opts.firstBytesTimeoutMs ?? FIRST_BYTES_TIMEOUT_MS));

@@ -9,7 +9,8 @@
 //                 the cluster id in X-Etcd-Cluster-Id (lowercase hex);
 //   anything else 404 "404 page not found"; another method on those two, 405.
 // etcd's /raft/* (rafthttp), /leases and /members/promote/ are not served: our
-// members speak gRPC to each other (etcdts.peer.*), on HTTP/2.
+// members speak their own protocols to each other, the Raft message stream
+// (an HTTP/1.1 upgrade, stream-protocol.ts) and gRPC (etcdts.peer.*) on HTTP/2.
 
 import type * as http from 'node:http';
 import { goError, reply, versionReply } from '../http-reply.js';

@@ -1,9 +1,12 @@
-// PeerTransport: the Raft driver's Transport over gRPC (etcdts.peer.Raft). It owns
-// the listener on --listen-peer-urls (gRPC, and plain HTTP/1 for /version and
-// /members: peer-http.ts), one Peer per remote member, and the deferral
-// of callbacks (onUnreachable / onSnapshotStatus never run inside send()).
+// PeerTransport: the Raft driver's Transport. Raft messages go over one HTTP/1.1
+// message stream per (sender, receiver) pair (stream-protocol.ts); snapshots and
+// the unary peer services over gRPC (etcdts.peer.*). It owns the listener on
+// --listen-peer-urls (gRPC on HTTP/2; HTTP/1.1 for the message streams and for
+// /version and /members: peer-http.ts), one Peer per remote member, and the
+// deferral of callbacks (onUnreachable / onSnapshotStatus never run inside send()).
 
 import * as grpc from '@grpc/grpc-js';
+import type * as net from 'node:net';
 import { encodeMessage } from '../../raft/codec.js';
 import { type Message, MessageType } from '../../raft/types.js';
 import type { PeerContext } from './context.js';
@@ -12,6 +15,7 @@ import { Peer } from './peer.js';
 import { peerHttpHandler } from './peer-http.js';
 import { admit, raftServiceHandlers } from './receiver.js';
 import { hex, idMetadata, raftServiceDefinition } from './service.js';
+import { raftStreamUpgradeHandler } from './stream-inbound.js';
 import { DEFAULT_LIMITS, type PeerTransportOptions, type TransportLimits } from './types.js';
 
 /** A dropped-message warning per peer at most this often. */
@@ -27,6 +31,7 @@ export class PeerTransport {
   private injector: grpc.ConnectionInjector | undefined;
   private listeners: PeerListener[] = [];
   private readonly inbound = new Set<grpc.ServerReadableStream<unknown, unknown>>();
+  private readonly inboundStreams = new Set<net.Socket>();
   private started = false;
   private stopped = false;
   private pendingUnreachable = new Set<bigint>();
@@ -61,9 +66,9 @@ export class PeerTransport {
     if (this.started || this.stopped) throw new Error('PeerTransport: start() called twice or after stop()');
     this.started = true;
     const server = new grpc.Server({
-      // A RaftBatch holds up to maxBatchBytes, and always at least one message (each
-      // checked against maxMessageBytes in the receiver); snapshot chunks are small.
-      'grpc.max_receive_message_length': this.limits.maxBatchBytes + this.limits.maxMessageBytes + 1024,
+      // A snapshot chunk (the first also carries the MsgSnap's header, a Raft
+      // message); the unary peer calls are small.
+      'grpc.max_receive_message_length': this.limits.snapshotChunkBytes + this.limits.maxMessageBytes + 1024,
       'grpc.max_send_message_length': -1,
       'grpc.keepalive_time_ms': this.limits.keepaliveMs,
       'grpc.keepalive_timeout_ms': this.limits.keepaliveTimeoutMs,
@@ -76,10 +81,7 @@ export class PeerTransport {
           clusterId: this.clusterId,
           logger: this.opts.logger,
           maxSnapshotBytes: this.limits.maxSnapshotBytes,
-          maxMessageBytes: this.limits.maxMessageBytes,
-          onMessage: (m) => {
-            if (!this.stopped) this.opts.onMessage(m);
-          },
+          onMessage: this.onMessage,
           isRemoved: this.opts.isRemoved?.bind(this.opts),
         },
         (call) => {
@@ -95,10 +97,27 @@ export class PeerTransport {
     this.server = server;
     this.injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
     const members = this.opts.members?.bind(this.opts);
+    const streams = raftStreamUpgradeHandler(
+      {
+        localId: this.localId,
+        clusterId: this.clusterId,
+        logger: this.opts.logger,
+        isRemoved: this.opts.isRemoved?.bind(this.opts),
+        maxMessageBytes: this.limits.maxMessageBytes,
+        // The sender pings every keepaliveMs; two missed pings and their timeout.
+        idleTimeoutMs: 2 * this.limits.keepaliveMs + this.limits.keepaliveTimeoutMs,
+        onMessage: this.onMessage,
+      },
+      (socket) => {
+        this.inboundStreams.add(socket);
+        socket.once('close', () => this.inboundStreams.delete(socket));
+      },
+    );
     this.listeners = await listenPeers(
       this.opts.listenUrls,
       this.injector,
       peerHttpHandler({ clusterId: this.clusterId, ...(members ? { members } : {}) }),
+      streams,
     );
     this.opts.logger.info(
       { member: hex(this.localId), cluster: hex(this.clusterId), listen: this.addresses },
@@ -250,6 +269,8 @@ export class PeerTransport {
     this.peers.clear();
     for (const call of this.inbound) call.destroy();
     this.inbound.clear();
+    for (const socket of this.inboundStreams) socket.destroy();
+    this.inboundStreams.clear();
     await Promise.all(this.listeners.map((l) => l.close()));
     this.listeners = [];
     this.injector?.destroy();
@@ -257,6 +278,11 @@ export class PeerTransport {
     this.injector = undefined;
     this.server = undefined;
   }
+
+  /** Every inbound Raft message, from either path; none after stop(). */
+  private readonly onMessage = (m: Message): void => {
+    if (!this.stopped) this.opts.onMessage(m);
+  };
 
   private dropped(peer: Peer, m: Message): void {
     this.ctx.reportUnreachable(peer.id);

@@ -1,16 +1,17 @@
-// One remote member as the transport sees it: its URLs, a gRPC client for the
-// message stream, a separate one (a separate TCP connection) for snapshots and
-// another for unary calls (requests forwarded to the leader, such as lease
-// renewals), the outbound message stream and the snapshot sender.
+// One remote member as the transport sees it: its URLs, the outbound message
+// stream (its own HTTP/1.1 connection, stream-dial.ts), a gRPC client (its own
+// TCP connection) for snapshots and another for unary calls (requests forwarded
+// to the leader, such as lease renewals), and the snapshot sender.
 
 import * as grpc from '@grpc/grpc-js';
 import type { Message } from '../../raft/types.js';
 import type { PeerContext } from './context.js';
 import { MessageStream } from './message-stream.js';
 import { SnapshotSender } from './snapshot-sender.js';
+import { dialRaftStream } from './stream-dial.js';
 import type { TransportLimits } from './types.js';
 
-/** host:port for gRPC from a peer URL; only http:// for now. */
+/** host:port for gRPC (and the message stream) from a peer URL; only http:// for now. */
 export function grpcTarget(url: string): string {
   const u = new URL(url);
   if (u.protocol !== 'http:') throw new Error(`peer URL ${url}: only http:// peer URLs are supported (no TLS yet)`);
@@ -37,8 +38,6 @@ function channelOptions(limits: TransportLimits): grpc.ChannelOptions {
 export class Peer {
   private urls: string[];
   private urlIndex = 0;
-  private msgClient: grpc.Client | undefined;
-  private msgClientUrl = '';
   private snapClient: grpc.Client | undefined;
   private snapClientUrl = '';
   private rpcClient: grpc.Client | undefined;
@@ -54,15 +53,7 @@ export class Peer {
     urls.forEach(grpcTarget); // refuse bad URLs up front
     this.urls = [...urls];
     this.stream = new MessageStream(id, ctx, {
-      client: () => {
-        const url = this.currentUrl();
-        if (this.msgClient === undefined || this.msgClientUrl !== url) {
-          this.msgClient?.close();
-          this.msgClient = this.newClient(url);
-          this.msgClientUrl = url;
-        }
-        return this.msgClient;
-      },
+      dial: (events) => dialRaftStream(this.currentUrl(), { from: ctx.localId, to: id, clusterId: ctx.clusterId }, events),
       url: () => this.currentUrl(),
       rotate: () => {
         this.urlIndex = (this.urlIndex + 1) % Math.max(1, this.urls.length);
@@ -132,10 +123,8 @@ export class Peer {
   }
 
   private closeClients(): void {
-    this.msgClient?.close();
     this.snapClient?.close();
     this.rpcClient?.close();
-    this.msgClient = undefined;
     this.snapClient = undefined;
     this.rpcClient = undefined;
   }

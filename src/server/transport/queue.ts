@@ -3,7 +3,7 @@
 // drops the message and reports the peer unreachable); nothing ever grows without
 // limit.
 
-import { batchEntrySize } from './wire.js';
+import { frameSize } from './frames.js';
 
 export class BoundedQueue {
   private items: Uint8Array[] = [];
@@ -25,7 +25,7 @@ export class BoundedQueue {
 
   /** False (and nothing queued) when the message does not fit. */
   push(encoded: Uint8Array): boolean {
-    const size = batchEntrySize(encoded);
+    const size = frameSize(encoded);
     if (this.length >= this.maxMessages || this.bytes + size > this.maxBytes) return false;
     this.items.push(encoded);
     this.bytes += size;
@@ -38,7 +38,7 @@ export class BoundedQueue {
     let size = 0;
     while (this.head < this.items.length) {
       const m = this.items[this.head]!;
-      const s = batchEntrySize(m);
+      const s = frameSize(m);
       if (out.length > 0 && size + s > maxBytes) break;
       out.push(m);
       size += s;

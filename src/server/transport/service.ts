@@ -1,38 +1,29 @@
 // The gRPC peer service `etcdts.peer.Raft` (proto/etcdserverpb/peer.proto) and the
-// metadata every call carries. Both RPCs are client-streaming: the sender writes,
-// the receiver answers once at the end (or refuses at the start).
+// ids every call on the peer port carries (gRPC metadata here; the same names are
+// the HTTP headers of the Raft message stream's handshake, stream-protocol.ts).
+// SendSnapshot is client-streaming: the sender writes chunks, the receiver answers
+// once at the end (or refuses at the start).
 
 import * as grpc from '@grpc/grpc-js';
-import { decodeRaftBatch, decodeSnapshotChunk, encodeRaftBatch, encodeSnapshotChunk, type SnapshotChunk } from './wire.js';
+import { decodeSnapshotChunk, encodeSnapshotChunk, type SnapshotChunk } from './wire.js';
 
-export const STREAM_PATH = '/etcdts.peer.Raft/Stream';
 export const SNAPSHOT_PATH = '/etcdts.peer.Raft/SendSnapshot';
 
-/** Request/response metadata keys; ids in hex, as etcd prints member ids. */
+/** Request/response metadata keys (and stream handshake headers); ids in hex, as etcd prints member ids. */
 export const MD_FROM = 'etcdts-from';
 export const MD_TO = 'etcdts-to';
 export const MD_CLUSTER_ID = 'etcdts-cluster-id';
 
-/** Both acks are empty messages. */
+/** The ack is an empty message. */
 export type Ack = Record<string, never>;
 const EMPTY = Buffer.alloc(0);
 const ack = (): Ack => ({});
 
-export const serializeBatch = (messages: Uint8Array[]): Buffer => encodeRaftBatch(messages);
 export const serializeChunk = (c: SnapshotChunk): Buffer => encodeSnapshotChunk(c);
 export const serializeAck = (): Buffer => EMPTY;
 export const deserializeAck = (): Ack => ack();
 
 export const raftServiceDefinition: grpc.ServiceDefinition = {
-  Stream: {
-    path: STREAM_PATH,
-    requestStream: true,
-    responseStream: false,
-    requestSerialize: serializeBatch,
-    requestDeserialize: (b: Buffer): Uint8Array[] => decodeRaftBatch(b),
-    responseSerialize: serializeAck,
-    responseDeserialize: deserializeAck,
-  },
   SendSnapshot: {
     path: SNAPSHOT_PATH,
     requestStream: true,
@@ -54,7 +45,11 @@ export function idMetadata(from: bigint, clusterId: bigint, to?: bigint): grpc.M
 
 /** A hex id from metadata, or undefined when absent or malformed. */
 export function readId(md: grpc.Metadata | undefined, key: string): bigint | undefined {
-  const v = md?.get(key)[0];
+  return parseHexId(md?.get(key)[0]);
+}
+
+/** A member or cluster id as written in metadata and headers (hex), or undefined. */
+export function parseHexId(v: unknown): bigint | undefined {
   if (typeof v !== 'string' || !/^[0-9a-f]{1,16}$/i.test(v)) return undefined;
   return BigInt('0x' + v);
 }

@@ -51,14 +51,18 @@ export interface TransportLimits {
   maxQueueMessages: number;
   /** Encoded bytes queued per peer before new messages are dropped. */
   maxQueueBytes: number;
-  /** Encoded bytes per RaftBatch write (at least one message is always written). */
+  /** Bytes of frames per message-stream write (at least one message is always written). */
   maxBatchBytes: number;
   /** Reconnect backoff: first delay, doubled per failure up to the max, jittered. */
   backoffMinMs: number;
   backoffMaxMs: number;
   /** A stream not accepted by the peer within this time counts as failed. */
   dialTimeoutMs: number;
-  /** HTTP/2 keepalive ping interval and ack timeout (detects silent partitions). */
+  /**
+   * Keepalive ping interval and answer timeout: message-stream pings (a receiver
+   * closes a stream idle for 2 × keepaliveMs + keepaliveTimeoutMs) and the gRPC
+   * connections' HTTP/2 pings. They detect silent partitions and stopped peers.
+   */
   keepaliveMs: number;
   keepaliveTimeoutMs: number;
   /** Snapshot payload bytes per chunk. */
@@ -67,7 +71,7 @@ export interface TransportLimits {
   maxSnapshotBytes: number;
   /**
    * Largest encoded Raft message accepted on a message stream; a larger one closes
-   * the stream (RESOURCE_EXHAUSTED, with a warning). The largest we send is a MsgApp:
+   * the stream (a CLOSE frame with 413, and a warning). The largest we send is a MsgApp:
    * MaxSizePerMsg (1 MiB) of entries, or one entry of up to --max-request-bytes
    * beyond it, plus headers. Snapshots travel on their own calls (maxSnapshotBytes).
    * etcd's rafthttp refuses messages over 512 MiB.

@@ -1,38 +1,11 @@
-// The peer wire format (proto/etcdserverpb/peer.proto): RaftBatch carries many
-// encoded raftpb.Messages per gRPC message; SnapshotChunk carries a MsgSnap in
-// pieces. Hand-written protobuf, so each Message's bytes are copied once into the
-// batch on the way out and read in place (subarrays) on the way in.
+// The snapshot transfer's wire format (proto/etcdserverpb/peer.proto):
+// SnapshotChunk carries a MsgSnap in pieces over the gRPC SendSnapshot call.
+// Hand-written protobuf; the payload is read in place (subarrays). (Ordinary Raft
+// messages travel on the message stream instead: frames.ts, stream-protocol.ts.)
 
-import { lenFieldSize, WireReader, WireWriter, writeLenField } from '../../pb/wire.js';
+import { WireReader, WireWriter } from '../../pb/wire.js';
 
 const LEN = 2;
-
-/** Size on the wire of one encoded message inside a RaftBatch (tag + length + bytes). */
-export function batchEntrySize(encoded: Uint8Array): number {
-  return lenFieldSize(1, encoded.length);
-}
-
-/** RaftBatch { repeated bytes messages = 1; } */
-export function encodeRaftBatch(messages: readonly Uint8Array[]): Buffer {
-  let size = 0;
-  for (const m of messages) size += batchEntrySize(m);
-  const buf = Buffer.allocUnsafe(size);
-  let pos = 0;
-  for (const m of messages) pos = writeLenField(buf, pos, 1, m);
-  return buf;
-}
-
-/** The encoded messages of a RaftBatch, as views into `buf`. */
-export function decodeRaftBatch(buf: Uint8Array): Uint8Array[] {
-  const r = new WireReader(buf);
-  const out: Uint8Array[] = [];
-  while (!r.done()) {
-    const [f, wt] = r.tag();
-    if (f === 1 && wt === LEN) out.push(r.bytes());
-    else r.skip(wt);
-  }
-  return out;
-}
 
 /**
  * One piece of a snapshot transfer. The first chunk carries `message` (the MsgSnap,
