@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { encodeMessage } from '../../raft/codec.js';
 import { type Message, MessageType } from '../../raft/types.js';
 import type { PeerContext } from './context.js';
+import { peerDialer } from '../tls/peer-dialer.js';
 import { listenPeers, type PeerListener } from './listener.js';
 import { Peer } from './peer.js';
 import { peerHttpHandler } from './peer-http.js';
@@ -44,6 +45,7 @@ export class PeerTransport {
       clusterId: opts.clusterId,
       limits: this.limits,
       logger: opts.logger,
+      dialer: opts.dialer ?? peerDialer(),
       reportUnreachable: (id) => {
         this.pendingUnreachable.add(id);
         this.scheduleCallbacks();
@@ -99,6 +101,7 @@ export class PeerTransport {
       this.opts.listenUrls,
       this.injector,
       peerHttpHandler({ clusterId: this.clusterId, ...(members ? { members } : {}) }),
+      this.opts.acceptor ? { acceptor: this.opts.acceptor } : {},
     );
     this.opts.logger.info(
       { member: hex(this.localId), cluster: hex(this.clusterId), listen: this.addresses },

@@ -10,13 +10,6 @@ import { MessageStream } from './message-stream.js';
 import { SnapshotSender } from './snapshot-sender.js';
 import type { TransportLimits } from './types.js';
 
-/** host:port for gRPC from a peer URL; only http:// for now. */
-export function grpcTarget(url: string): string {
-  const u = new URL(url);
-  if (u.protocol !== 'http:') throw new Error(`peer URL ${url}: only http:// peer URLs are supported (no TLS yet)`);
-  return `${u.hostname}:${u.port || 80}`;
-}
-
 function channelOptions(limits: TransportLimits): grpc.ChannelOptions {
   return {
     // Each transport owns its connections (several members in one process, tests).
@@ -37,12 +30,14 @@ function channelOptions(limits: TransportLimits): grpc.ChannelOptions {
 export class Peer {
   private urls: string[];
   private urlIndex = 0;
+  // Each client is kept while its URL and the dialer's TLS generation stay the
+  // same; a reload of the peer certificates gives the next (re)connect a new one.
   private msgClient: grpc.Client | undefined;
-  private msgClientUrl = '';
+  private msgClientKey = '';
   private snapClient: grpc.Client | undefined;
-  private snapClientUrl = '';
+  private snapClientKey = '';
   private rpcClient: grpc.Client | undefined;
-  private rpcClientUrl = '';
+  private rpcClientKey = '';
   readonly stream: MessageStream;
   readonly snapshots: SnapshotSender;
 
@@ -51,15 +46,15 @@ export class Peer {
     urls: string[],
     private readonly ctx: PeerContext,
   ) {
-    urls.forEach(grpcTarget); // refuse bad URLs up front
+    urls.forEach((u) => ctx.dialer.target(u)); // refuse bad URLs up front
     this.urls = [...urls];
     this.stream = new MessageStream(id, ctx, {
       client: () => {
-        const url = this.currentUrl();
-        if (this.msgClient === undefined || this.msgClientUrl !== url) {
+        const key = this.clientKey();
+        if (this.msgClient === undefined || this.msgClientKey !== key) {
           this.msgClient?.close();
-          this.msgClient = this.newClient(url);
-          this.msgClientUrl = url;
+          this.msgClient = this.newClient(this.currentUrl());
+          this.msgClientKey = key;
         }
         return this.msgClient;
       },
@@ -69,11 +64,11 @@ export class Peer {
       },
     });
     this.snapshots = new SnapshotSender(id, ctx, () => {
-      const url = this.currentUrl();
-      if (this.snapClient === undefined || this.snapClientUrl !== url) {
+      const key = this.clientKey();
+      if (this.snapClient === undefined || this.snapClientKey !== key) {
         this.snapClient?.close();
-        this.snapClient = this.newClient(url);
-        this.snapClientUrl = url;
+        this.snapClient = this.newClient(this.currentUrl());
+        this.snapClientKey = key;
       }
       return this.snapClient;
     });
@@ -81,11 +76,11 @@ export class Peer {
 
   /** The client for unary calls to this peer, on its current URL (made on first use). */
   unaryClient(): grpc.Client {
-    const url = this.currentUrl();
-    if (this.rpcClient === undefined || this.rpcClientUrl !== url) {
+    const key = this.clientKey();
+    if (this.rpcClient === undefined || this.rpcClientKey !== key) {
       this.rpcClient?.close();
-      this.rpcClient = this.newClient(url);
-      this.rpcClientUrl = url;
+      this.rpcClient = this.newClient(this.currentUrl());
+      this.rpcClientKey = key;
     }
     return this.rpcClient;
   }
@@ -109,7 +104,7 @@ export class Peer {
 
   /** New URLs: reconnect to them (a no-op when the set is unchanged). */
   update(urls: string[]): void {
-    urls.forEach(grpcTarget);
+    urls.forEach((u) => this.ctx.dialer.target(u));
     if (sameSet(urls, this.urls)) return;
     this.urls = [...urls];
     this.urlIndex = 0;
@@ -127,8 +122,12 @@ export class Peer {
     return this.urls[this.urlIndex % this.urls.length]!;
   }
 
+  private clientKey(): string {
+    return `${this.currentUrl()} ${this.ctx.dialer.generation}`;
+  }
+
   private newClient(url: string): grpc.Client {
-    return new grpc.Client(grpcTarget(url), grpc.credentials.createInsecure(), channelOptions(this.ctx.limits));
+    return new grpc.Client(this.ctx.dialer.target(url), this.ctx.dialer.grpcCredentials(url), channelOptions(this.ctx.limits));
   }
 
   private closeClients(): void {
