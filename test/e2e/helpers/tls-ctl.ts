@@ -18,7 +18,8 @@ export function tlsFlags(t: CtlTls): string[] {
     ...(t.cacert ? ['--cacert', t.cacert] : []),
     ...(t.cert ? ['--cert', t.cert] : []),
     ...(t.key ? ['--key', t.key] : []),
-    ...(t.insecureSkipVerify ? ['--insecure-skip-tls-verify'] : []),
+    // etcdctl 3.4 dials TLS without other TLS flags only when told --insecure-transport=false.
+    ...(t.insecureSkipVerify ? ['--insecure-transport=false', '--insecure-skip-tls-verify'] : []),
   ];
 }
 
