@@ -11,7 +11,7 @@ import { X509Certificate } from 'node:crypto';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor, sleep } from './helpers/cluster.js';
-import { requireEtcdctl, startMember, stopMember, type Member } from './helpers/etcd-process.js';
+import { requireEtcdctl, stopMember, type Member } from './helpers/etcd-process.js';
 import { makeCa, makeCert, makeCrl, type TestCa, type TestCert } from './helpers/pki.js';
 import { etcdctlTls, lastErrorLine, servedFingerprint } from './helpers/tls-ctl.js';
 import { Member as MemberProcess } from './helpers/member.js';

@@ -6,10 +6,12 @@
 // certificate, a truncated file) is logged once and the old material kept;
 // existing connections are never touched.
 
-import type { Logger } from 'pino';
 import { filesDigest, loadTlsMaterial, type MaterialOptions, type TlsFiles, type TlsMaterial } from './material.js';
 
 export const TLS_RELOAD_POLL_MS = 1000;
+
+/** The logging the TLS pieces do (a pino Logger fits). */
+export type TlsLog = Record<'info' | 'warn' | 'debug', (obj: Record<string, unknown>, msg: string) => void>;
 
 export class ReloadingTls {
   private material: TlsMaterial;
@@ -23,7 +25,7 @@ export class ReloadingTls {
   /** Loads the files now; throws (TlsMaterialError) when they do not load. */
   constructor(
     readonly files: TlsFiles,
-    private readonly opts: MaterialOptions & { logger: Pick<Logger, 'info' | 'warn'>; side: 'client' | 'peer'; pollMs?: number },
+    private readonly opts: MaterialOptions & { logger: Pick<TlsLog, 'info' | 'warn'>; side: 'client' | 'peer'; pollMs?: number },
   ) {
     this.digest = filesDigest(files);
     this.material = loadTlsMaterial(files, opts);

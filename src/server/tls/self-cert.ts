@@ -5,10 +5,10 @@
 
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from 'pino';
+import type { TlsLog } from './reloading-tls.js';
 import { buildCertificate, generateEcKey, pem } from './x509.js';
 
-export function selfCert(dir: string, hosts: string[], logger: Pick<Logger, 'info'>): { certFile: string; keyFile: string } {
+export function selfCert(dir: string, hosts: string[], logger: Pick<TlsLog, 'info'>): { certFile: string; keyFile: string } {
   const certFile = join(dir, 'cert.pem');
   const keyFile = join(dir, 'key.pem');
   if (existsSync(certFile) && existsSync(keyFile)) return { certFile, keyFile };

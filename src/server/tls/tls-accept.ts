@@ -10,9 +10,8 @@ import { lookup, reverse } from 'node:dns/promises';
 import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import * as tls from 'node:tls';
-import type { Logger } from 'pino';
 import { recordIdentity } from './caller-identity.js';
-import type { ReloadingTls } from './reloading-tls.js';
+import type { ReloadingTls, TlsLog } from './reloading-tls.js';
 import { normalizeSerial } from './x509.js';
 
 export interface AcceptPolicy {
@@ -34,7 +33,7 @@ export class TlsAcceptor {
   constructor(
     private readonly source: ReloadingTls,
     private readonly policy: AcceptPolicy,
-    private readonly logger: Pick<Logger, 'warn' | 'debug'>,
+    private readonly logger: Pick<TlsLog, 'warn' | 'debug'>,
   ) {}
 
   /**
