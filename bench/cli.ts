@@ -20,6 +20,7 @@ import { formatReport, summarize } from './load/report.js';
 import { runWorkload } from './load/runner.js';
 import { formatWatchReport, runWatchBench } from './load/watch.js';
 import { makeWorkload } from './load/workloads.js';
+import { clientTls } from './load/tls.js';
 
 async function preload(pool: KvTransport, opts: BenchOptions): Promise<void> {
   const putOpts: BenchOptions = { ...opts, workload: 'put', sequentialKeys: true, total: opts.keySpace };
@@ -78,8 +79,9 @@ async function main(): Promise<number> {
     process.stdout.write(`${formatLeaseKeepAliveReport(summary)}\n\n${JSON.stringify(summary)}\n`);
     return summary.errors ? 1 : 0;
   }
+  const tls = clientTls(opts);
   const pool: KvTransport =
-    opts.transport === 'h2' ? new H2Pool(opts.endpoints, opts.conns) : new KvPool(opts.endpoints, opts.conns);
+    opts.transport === 'h2' ? new H2Pool(opts.endpoints, opts.conns, tls) : new KvPool(opts.endpoints, opts.conns, tls);
   try {
     await pool.ready();
     if (opts.preload && opts.workload !== 'put') await preload(pool, opts);

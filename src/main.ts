@@ -11,6 +11,7 @@ import { httpHandler, withAccessControl } from './server/api/http.js';
 import { requestTimeoutMs } from './server/etcd-server.js';
 import { listenMetrics } from './server/metrics-listener.js';
 import { withPprof } from './server/api/pprof.js';
+import { clientTlsSide } from './server/tls/tls-side.js';
 import { ETCD_API_VERSION, ETCD_TS_VERSION } from './version.js';
 
 async function run(cfg: Config, logger: Logger): Promise<void> {
@@ -23,6 +24,8 @@ async function run(cfg: Config, logger: Logger): Promise<void> {
     );
   }
   logBackendQuota(cfg, logger);
+  // Before the member starts: broken certificate files fail the start at once.
+  const clientTls = clientTlsSide(cfg, logger);
   logger.info(
     { 'etcd-ts-version': ETCD_TS_VERSION, 'api-version': ETCD_API_VERSION, 'data-dir': cfg.dataDir, name: cfg.name },
     'starting etcd-ts',
@@ -75,8 +78,9 @@ async function run(cfg: Config, logger: Logger): Promise<void> {
   );
   const timeouts = { requestTimeoutMs: requestTimeoutMs(cfg) };
   const access = { cors: cfg.cors, hostWhitelist: cfg.hostWhitelist };
-  listeners = await listenClients(cfg.listenClientUrls, grpcServer, withAccessControl(withPprof(cfg.enablePprof, httpHandler(api, timeouts)), access));
-  listeners.push(...(await listenMetrics(cfg.listenMetricsUrls, httpHandler(api, { ...timeouts, metricsOnly: true }))));
+  const acceptor = clientTls ? { acceptor: clientTls.acceptor } : {};
+  listeners = await listenClients(cfg.listenClientUrls, grpcServer, withAccessControl(withPprof(cfg.enablePprof, httpHandler(api, timeouts)), access), acceptor);
+  listeners.push(...(await listenMetrics(cfg.listenMetricsUrls, httpHandler(api, { ...timeouts, metricsOnly: true }), clientTls?.acceptor)));
   logger.info({ 'cluster-version': '3.4' }, 'enabled capabilities for version');
   for (const l of listeners) {
     logger.info({ address: l.address }, l.metrics ? 'serving metrics and health' : 'ready to serve client requests');

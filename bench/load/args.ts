@@ -44,6 +44,10 @@ export interface BenchOptions {
   latencyLog: string;
   /** Progress line on stderr every second. */
   progress: boolean;
+  /** TLS (etcd benchmark's --cacert/--cert/--key): any of them set → the KV connections dial TLS. */
+  cacert: string;
+  cert: string;
+  key: string;
   help: boolean;
 }
 
@@ -77,6 +81,9 @@ export const USAGE = `usage: npm run bench -- put|range|txn|watch|lease-keepaliv
   --latency-log FILE          put/range/txn: after the run, write one line per request to FILE:
                               "<start, ms since the Unix epoch> <latency ms>" (to cut out a time window)
   --no-progress               no per-second progress on stderr
+  --cacert FILE, --cert FILE, --key FILE
+                              put/range/txn: dial TLS, verifying the server with the CA and
+                              presenting the client certificate (as etcd's benchmark tool)
 
 Prints a report on stdout, then one line of JSON (the summary, for scripts).
 txn: Txn(If mod_revision(key) > 0, Then Put(key, value), Else Put(key, value)).
@@ -111,6 +118,9 @@ const DEFAULTS: Omit<BenchOptions, 'workload'> = {
   ttl: 60,
   latencyLog: '',
   progress: true,
+  cacert: '',
+  cert: '',
+  key: '',
   help: false,
 };
 
@@ -141,6 +151,9 @@ const FLAGS: Record<string, { field: keyof BenchOptions | 'endpointsRaw' | 'watc
   'latency-log': { field: 'latencyLog', kind: 'string' },
   progress: { field: 'progress', kind: 'bool' },
   help: { field: 'help', kind: 'bool' },
+  cacert: { field: 'cacert', kind: 'string' },
+  cert: { field: 'cert', kind: 'string' },
+  key: { field: 'key', kind: 'string' },
 };
 
 export class ArgError extends Error {}

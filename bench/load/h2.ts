@@ -9,6 +9,7 @@ import * as http2 from 'node:http2';
 import type * as grpc from '@grpc/grpc-js';
 import { apiServices } from '../../src/server/api/services.js';
 import type { KvTransport, UnaryCallback, UnaryFn, UnaryMethod } from './pool.js';
+import { h2Options, type ClientTls } from './tls.js';
 
 const { HTTP2_HEADER_METHOD, HTTP2_HEADER_PATH, HTTP2_HEADER_CONTENT_TYPE, HTTP2_HEADER_TE } = http2.constants;
 
@@ -28,10 +29,11 @@ export class H2Pool implements KvTransport {
   private readonly sessions: http2.ClientHttp2Session[] = [];
   private readonly frames = new WeakMap<object, Buffer>();
 
-  constructor(endpoints: readonly string[], conns: number) {
+  constructor(endpoints: readonly string[], conns: number, tls?: ClientTls) {
     for (let i = 0; i < conns; i++) {
-      const s = http2.connect(`http://${endpoints[i % endpoints.length]}`, {
+      const s = http2.connect(`${tls ? 'https' : 'http'}://${endpoints[i % endpoints.length]}`, {
         settings: { initialWindowSize: 4 << 20, enablePush: false },
+        ...(tls ? h2Options(tls) : {}),
       });
       s.on('error', () => {}); // surfaced per stream
       s.once('connect', () => s.setLocalWindowSize(16 << 20));

@@ -5,6 +5,7 @@
 
 import * as grpc from '@grpc/grpc-js';
 import { apiServices } from '../../src/server/api/services.js';
+import { grpcCredentials, type ClientTls } from './tls.js';
 
 export type UnaryMethod = 'Range' | 'Put' | 'DeleteRange' | 'Txn' | 'Compact';
 export type UnaryCallback = (err: grpc.ServiceError | null, res?: unknown) => void;
@@ -21,13 +22,13 @@ export interface KvTransport {
 export class KvPool implements KvTransport {
   readonly clients: grpc.Client[];
 
-  constructor(endpoints: readonly string[], conns: number) {
+  constructor(endpoints: readonly string[], conns: number, tls?: ClientTls) {
     const Ctor = grpc.makeGenericClientConstructor(apiServices().KV, 'KV');
     this.clients = [];
     for (let i = 0; i < conns; i++) {
       const target = endpoints[i % endpoints.length]!;
       this.clients.push(
-        new Ctor(target, grpc.credentials.createInsecure(), {
+        new Ctor(target, grpcCredentials(tls), {
           'grpc.use_local_subchannel_pool': 1,
           'grpc.max_receive_message_length': 64 * 1024 * 1024,
           'grpc.max_send_message_length': 64 * 1024 * 1024,

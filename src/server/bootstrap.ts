@@ -15,6 +15,7 @@ import { membersOf, standaloneEntries } from './force-new-cluster.js';
 import { clusterIdFor, memberIdFor } from './ids.js';
 import { encodeMemberContext, type Member } from './membership.js';
 import { joinExistingCluster } from './join.js';
+import type { PeerDialer } from './tls/peer-dialer.js';
 
 export interface DataDirLayout {
   memberDir: string;
@@ -64,7 +65,8 @@ function decodeMetadata(b: Uint8Array): { memberId: bigint; clusterId: bigint } 
   return { memberId, clusterId };
 }
 
-export async function bootstrap(cfg: Config, logger: Logger): Promise<Booted> {
+/** `dialer`: how the peers named in --initial-cluster are reached when joining (peer TLS). */
+export async function bootstrap(cfg: Config, logger: Logger, dialer?: PeerDialer): Promise<Booted> {
   const dirs = layout(cfg);
   await mkdir(dirs.snapDir, { recursive: true });
   const snapshotter = new Snapshotter(dirs.snapDir, logger);
@@ -129,7 +131,7 @@ export async function bootstrap(cfg: Config, logger: Logger): Promise<Booted> {
   }
 
   if (cfg.initialClusterState === 'existing') {
-    const joined = await joinExistingCluster(cfg, logger);
+    const joined = await joinExistingCluster(cfg, logger, dialer);
     const wal = await WAL.create(dirs.walDir, encodeMetadata(joined.memberId, joined.clusterId), { logger, unsafeNoFsync: cfg.unsafeNoFsync });
     const storage = new MemoryStorage();
     // No configuration of its own: the leader's log (or snapshot) brings it.

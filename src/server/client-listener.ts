@@ -8,6 +8,8 @@ import * as net from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { FIRST_BYTES_TIMEOUT_MS, Http1Acceptor, route } from './first-bytes.js';
 import { holdForFirstRequest } from './h2/first-request.js';
+import { listenServerFor } from './tls/listen-server.js';
+import type { TlsAcceptor } from './tls/tls-accept.js';
 
 export interface ClientListener {
   address: string;
@@ -24,6 +26,8 @@ export interface ClientListenerOptions {
    * (first-request.ts); an HTTP/1 one whose first request's headers are not.
    */
   firstRequestTimeoutMs?: number;
+  /** Terminates TLS on https:// URLs (the client TLS flags); without it they are refused. */
+  acceptor?: TlsAcceptor;
 }
 
 export async function listenClients(
@@ -39,9 +43,7 @@ export async function listenClients(
   for (const url of urls) {
     const host = await resolveHost(url.hostname);
     const sockets = new Set<net.Socket>();
-    const server = net.createServer((socket) => {
-      sockets.add(socket);
-      socket.once('close', () => sockets.delete(socket));
+    const server = listenServerFor(url, opts.acceptor, (socket) => {
       socket.setNoDelay(true);
       route(socket, firstBytesTimeoutMs, (isH2, seen) => {
         if (isH2) {
@@ -51,6 +53,10 @@ export async function listenClients(
         }
         else http1.accept(socket, seen);
       });
+    });
+    server.on('connection', (socket: net.Socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -23,6 +23,7 @@ import { startTickAdvance } from './tick-advance.js';
 import { decodeSnapshotData, encodeSnapshotData, exportStoreImage, installStoreImage } from './snapshot-data.js';
 import { PeerTransport } from './transport/index.js';
 import { membershipPeerService } from './member-peer-service.js';
+import { peerTlsSide } from './tls/tls-side.js';
 
 export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdServer> {
   if (cfg.unsafeNoFsync) {
@@ -31,7 +32,9 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
       'UNSAFE: --unsafe-no-fsync is set: the WAL and the backend are not fsynced; a crash or power loss WILL lose acknowledged writes. Never use it in production.',
     );
   }
-  const booted = await bootstrap(cfg, logger);
+  // Peer TLS first: joining a cluster already dials the peers.
+  const peerTls = peerTlsSide(cfg, logger);
+  const booted = await bootstrap(cfg, logger, peerTls.dialer);
   const dirs = layout(cfg);
   await recoverStoreDir(dirs.dbDir);
   let server: EtcdServer | undefined;
@@ -98,6 +101,8 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
     // GET /members on the peer port (etcd's peer handler).
     members: () => membership.list(),
     onRemovedByPeer: () => stopRemoved(),
+    dialer: peerTls.dialer,
+    ...(peerTls.side ? { acceptor: peerTls.side.acceptor } : {}),
     // A MsgApp carries 1 MiB of entries, or one entry of up to --max-request-bytes.
     limits: { maxMessageBytes: Math.max(64 * 1024 * 1024, 2 * cfg.maxRequestBytes + 2 * 1024 * 1024) },
   });
@@ -244,6 +249,7 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
   if (cfg.initialCorruptCheck) await initialCorruptCheck(server, corruption, cfg);
   corruption.start(cfg.corruptCheckTimeMs);
   server.onStop(() => corruption.stop());
+  server.onStop(() => peerTls.side?.stop());
   return server;
 }
 

@@ -6,10 +6,11 @@
 import { parseCompactionRetention, type AutoCompactionConfig } from './auto-compactor.js';
 import { FLAG_BY_NAME, FLAGS, type FlagSpec, flagToEnv } from './flags.js';
 import { ConfigFileError, readConfigFile } from './config-file.js';
+import { tlsConfig, TlsConfigError, type TlsConfig } from './tls/tls-config.js';
 
 export class ConfigError extends Error {}
 
-export interface Config {
+export interface Config extends TlsConfig {
   name: string;
   dataDir: string;
   walDir: string;
@@ -211,6 +212,7 @@ function build(given: Map<string, string>, envUsed: string[], envUnknown: string
     hostWhitelist: list(get('host-whitelist')),
     initialElectionTickAdvance: bool(get('initial-election-tick-advance')),
     unsafeNoFsync: bool(get('unsafe-no-fsync')),
+    ...tlsSection(get),
     configFile,
     configFileUnknown,
     envUsed,
@@ -234,6 +236,20 @@ function build(given: Map<string, string>, envUsed: string[], envUnknown: string
     );
   }
   return cfg;
+}
+
+/** The TLS flags, checked against the listen URLs (tls/tls-config.ts). */
+function tlsSection(get: (name: string) => string): TlsConfig {
+  try {
+    return tlsConfig(get, bool, {
+      listenClientUrls: urls(get('listen-client-urls'), 'listen-client-urls'),
+      listenMetricsUrls: urls(get('listen-metrics-urls'), 'listen-metrics-urls'),
+      listenPeerUrls: urls(get('listen-peer-urls'), 'listen-peer-urls'),
+    });
+  } catch (err) {
+    if (err instanceof TlsConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
 }
 
 function list(v: string): string[] {
@@ -347,10 +363,10 @@ export function urls(v: string, name: string): URL[] {
     } catch {
       throw new ConfigError(`invalid value "${v}" for flag -${name}: parse ${raw}: invalid URL`);
     }
-    if (u.protocol === 'https:' || u.protocol === 'unixs:') {
-      throw new ConfigError(`--${name}: TLS (${raw}) is not supported by etcd-ts yet`);
+    if (u.protocol === 'unix:' || u.protocol === 'unixs:') {
+      throw new ConfigError(`--${name}: unix sockets (${raw}) are not supported by etcd-ts yet`);
     }
-    if (u.protocol !== 'http:') {
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') {
       throw new ConfigError(`invalid value "${v}" for flag -${name}: URL scheme must be http, https, unix, or unixs: ${raw}`);
     }
     if (!u.port) throw new ConfigError(`invalid value "${v}" for flag -${name}: URL address does not have the form "host:port": ${raw}`);

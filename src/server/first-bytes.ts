@@ -2,7 +2,8 @@
 // /version and /members on 2380: the first bytes of a connection tell them apart
 // (HTTP/2's preface starts with "PRI"). Used by the client listener and the peer
 // listener alike: route() classifies, Http1Acceptor hands the rest to an HTTP/1
-// server with a deadline on its first request.
+// server with a deadline on its first request. On https:// URLs the sockets are
+// already decrypted (tls/tls-accept.ts) and everything here works unchanged.
 
 import * as http from 'node:http';
 import type * as net from 'node:net';
@@ -32,7 +33,11 @@ export function route(socket: net.Socket, timeoutMs: number, handoff: (isH2: boo
     if (seen.length < H2_PREFACE_START.length && seen.equals(H2_PREFACE_START.subarray(0, seen.length))) return;
     clearTimeout(timer);
     socket.off('data', onData);
-    handoff(seen.subarray(0, 3).equals(H2_PREFACE_START), seen);
+    const isH2 = seen.subarray(0, 3).equals(H2_PREFACE_START);
+    // Over TLS, the bytes decide too: Node's HTTP/2 server refuses a TLS socket
+    // whose ALPN did not say h2 (a client that sent no ALPN, or http/1.1 first).
+    if (isH2 && 'alpnProtocol' in socket && socket.alpnProtocol !== 'h2') (socket as { alpnProtocol: unknown }).alpnProtocol = 'h2';
+    handoff(isH2, seen);
   };
   socket.on('data', onData);
   socket.once('close', () => clearTimeout(timer));

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { type Config, urlString } from './config.js';
 import type { Member } from './membership.js';
 import { fetchClusterInfo } from './member-peer-service.js';
+import { peerDialer, type PeerDialer } from './tls/peer-dialer.js';
 
 export interface Joined {
   memberId: bigint;
@@ -17,14 +18,14 @@ export interface Joined {
 const sameUrls = (a: string[], b: string[]): boolean =>
   a.length === b.length && [...a].sort().every((u, i) => u === [...b].sort()[i]);
 
-export async function joinExistingCluster(cfg: Config, logger: Logger): Promise<Joined> {
+export async function joinExistingCluster(cfg: Config, logger: Logger, dialer: PeerDialer = peerDialer()): Promise<Joined> {
   const own = cfg.initialAdvertisePeerUrls.map((u) => urlString(u));
   const urls = [...cfg.initialCluster.values()].flat().filter((u) => !own.includes(u));
   const deadline = Date.now() + 10_000;
   let info: Awaited<ReturnType<typeof fetchClusterInfo>> | undefined;
   for (;;) {
     try {
-      info = await fetchClusterInfo(urls, 2000);
+      info = await fetchClusterInfo(urls, 2000, dialer);
       break;
     } catch (err) {
       if (Date.now() >= deadline) {

@@ -9,6 +9,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { ErrNoLeader, EtcdError } from './errors.js';
 import type { Member } from './membership.js';
+import { peerDialer, type PeerDialer } from './tls/peer-dialer.js';
 
 export const MEMBERS_PATH = '/etcdts.peer.Membership/Members';
 export const PROMOTE_PATH = '/etcdts.peer.Membership/Promote';
@@ -92,11 +93,10 @@ export function fromPeerError(err: grpc.ServiceError): EtcdError {
  * Asks the members at `urls` (peer URLs, in turn) for the cluster id and member
  * list; the first that answers wins. Throws when none does within timeoutMs each.
  */
-export async function fetchClusterInfo(urls: string[], timeoutMs: number): Promise<ClusterInfo> {
+export async function fetchClusterInfo(urls: string[], timeoutMs: number, dialer: PeerDialer = peerDialer()): Promise<ClusterInfo> {
   const errors: string[] = [];
   for (const raw of urls) {
-    const u = new URL(raw);
-    const client = new grpc.Client(u.host, grpc.credentials.createInsecure());
+    const client = new grpc.Client(dialer.target(raw), dialer.grpcCredentials(raw));
     try {
       const res = await new Promise<{ clusterId: string; members: WireMember[] }>((resolve, reject) =>
         client.makeUnaryRequest(

@@ -148,8 +148,8 @@ self-signed-cert-validity: 1
       'backend-batch-interval': '5000000ns',
     });
     const dir = mkdtempSync(join(tmpdir(), 'etcd-ts-cfg-'));
-    writeFileSync(join(dir, 'tls.yml'), 'client-transport-security:\n  cert-file: /a.crt\n');
-    expect(() => run(['--config-file', join(dir, 'tls.yml')])).toThrow(/cert-file is not supported/);
+    writeFileSync(join(dir, 'tls.yml'), 'client-transport-security:\n  cert-file: /a.crt\nlisten-client-urls: https://127.0.0.1:2379\n');
+    expect(() => run(['--config-file', join(dir, 'tls.yml')])).toThrow('KeyFile and CertFile must both be present[key: , cert: /a.crt]');
     expect(() => run(['--config-file', join(dir, 'missing.yml')])).toThrow(ConfigError);
     writeFileSync(join(dir, 'bad.yml'), 'name: [unclosed\n');
     expect(() => run(['--config-file', join(dir, 'bad.yml')])).toThrow(ConfigError);

@@ -7,6 +7,7 @@ import type { PeerContext } from '../../src/server/transport/context.js';
 import { FrameDecoder } from '../../src/server/transport/frames.js';
 import { type Dialer, MessageStream, type StreamEvents, type StreamLink } from '../../src/server/transport/message-stream.js';
 import { DEFAULT_LIMITS, type TransportLimits } from '../../src/server/transport/types.js';
+import { peerDialer } from '../../src/server/tls/peer-dialer.js';
 
 interface FakeLink extends StreamLink {
   url: string;
@@ -44,6 +45,7 @@ function harness(limits: Partial<TransportLimits> = {}): Harness {
     reportUnreachable: (id) => void h.unreachable.push(id),
     reportSnapshot: () => {},
     reportRemoved: () => void h.removed++,
+    dialer: peerDialer(),
   };
   const dialer: Dialer = {
     dial: (events) => {

@@ -45,7 +45,9 @@ This requirement has been added to help prevent "DNS Rebinding" attacks (CVE-201
 export function withAccessControl(handler: http.RequestListener, opts: AccessOptions): http.RequestListener {
   return (req, res) => {
     const host = hostnameOf(req.headers.host ?? '');
-    if (!allows(opts.hostWhitelist, host)) return goError(res, 421, hostRefused(host));
+    // As etcd: the whitelist guards plaintext connections only (TLS already names the server).
+    const secure = (req.socket as { encrypted?: boolean }).encrypted === true;
+    if (!secure && !allows(opts.hostWhitelist, host)) return goError(res, 421, hostRefused(host));
     const anyOrigin = allows(opts.cors, '*');
     const origin = req.headers.origin;
     if (anyOrigin || allows(opts.cors, origin)) {

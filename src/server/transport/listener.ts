@@ -11,6 +11,8 @@ import type * as http from 'node:http';
 import * as net from 'node:net';
 import { resolveHost } from '../client-listener.js';
 import { FIRST_BYTES_TIMEOUT_MS, Http1Acceptor, route } from '../first-bytes.js';
+import { listenServerFor } from '../tls/listen-server.js';
+import type { TlsAcceptor } from '../tls/tls-accept.js';
 
 export interface PeerListener {
   /** host:port actually bound (the real port when the URL said 0). */
@@ -24,6 +26,8 @@ export interface PeerListenerOptions {
   firstBytesTimeoutMs?: number;
   /** An HTTP/1 connection whose first request's headers are not in by then is closed. */
   firstRequestTimeoutMs?: number;
+  /** Terminates TLS on https:// URLs (peer TLS); without it they are refused. */
+  acceptor?: TlsAcceptor;
 }
 
 export async function listenPeers(
@@ -37,7 +41,7 @@ export async function listenPeers(
   http1.onUpgrade(upgradeHandler);
   const out: PeerListener[] = [];
   try {
-    for (const url of urls) out.push(await listenOne(url, injector, http1, opts.firstBytesTimeoutMs ?? FIRST_BYTES_TIMEOUT_MS));
+    for (const url of urls) out.push(await listenOne(url, injector, http1, opts.firstBytesTimeoutMs ?? FIRST_BYTES_TIMEOUT_MS, opts.acceptor));
   } catch (err) {
     await Promise.all(out.map((l) => l.close()));
     throw err;
@@ -45,15 +49,17 @@ export async function listenPeers(
   return out;
 }
 
-async function listenOne(url: URL, injector: grpc.ConnectionInjector, http1: Http1Acceptor, firstBytesTimeoutMs: number): Promise<PeerListener> {
-  if (url.protocol !== 'http:') {
-    throw new Error(`peer URL ${url.href}: only http:// peer URLs are supported (no TLS yet)`);
-  }
+async function listenOne(
+  url: URL,
+  injector: grpc.ConnectionInjector,
+  http1: Http1Acceptor,
+  firstBytesTimeoutMs: number,
+  acceptor: TlsAcceptor | undefined,
+): Promise<PeerListener> {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`peer URL ${url.href}: the scheme must be http or https`);
   const host = await resolveHost(url.hostname);
   const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+  const server = listenServerFor(url, acceptor, (socket) => {
     socket.setNoDelay(true);
     route(socket, firstBytesTimeoutMs, (isH2, seen) => {
       if (!isH2) return http1.accept(socket, seen);
@@ -61,6 +67,10 @@ async function listenOne(url: URL, injector: grpc.ConnectionInjector, http1: Htt
       socket.unshift(seen);
       injector.injectConnection(socket);
     });
+  });
+  server.on('connection', (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -10,6 +10,7 @@ import type * as net from 'node:net';
 import { encodeMessage } from '../../raft/codec.js';
 import { type Message, MessageType } from '../../raft/types.js';
 import type { PeerContext } from './context.js';
+import { peerDialer } from '../tls/peer-dialer.js';
 import { listenPeers, type PeerListener } from './listener.js';
 import { Peer } from './peer.js';
 import { peerHttpHandler } from './peer-http.js';
@@ -49,6 +50,7 @@ export class PeerTransport {
       clusterId: opts.clusterId,
       limits: this.limits,
       logger: opts.logger,
+      dialer: opts.dialer ?? peerDialer(),
       reportUnreachable: (id) => {
         this.pendingUnreachable.add(id);
         this.scheduleCallbacks();
@@ -118,6 +120,7 @@ export class PeerTransport {
       this.injector,
       peerHttpHandler({ clusterId: this.clusterId, ...(members ? { members } : {}) }),
       streams,
+      this.opts.acceptor ? { acceptor: this.opts.acceptor } : {},
     );
     this.opts.logger.info(
       { member: hex(this.localId), cluster: hex(this.clusterId), listen: this.addresses },

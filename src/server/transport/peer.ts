@@ -11,13 +11,6 @@ import { SnapshotSender } from './snapshot-sender.js';
 import { dialRaftStream } from './stream-dial.js';
 import type { TransportLimits } from './types.js';
 
-/** host:port for gRPC (and the message stream) from a peer URL; only http:// for now. */
-export function grpcTarget(url: string): string {
-  const u = new URL(url);
-  if (u.protocol !== 'http:') throw new Error(`peer URL ${url}: only http:// peer URLs are supported (no TLS yet)`);
-  return `${u.hostname}:${u.port || 80}`;
-}
-
 function channelOptions(limits: TransportLimits): grpc.ChannelOptions {
   return {
     // Each transport owns its connections (several members in one process, tests).
@@ -39,9 +32,9 @@ export class Peer {
   private urls: string[];
   private urlIndex = 0;
   private snapClient: grpc.Client | undefined;
-  private snapClientUrl = '';
+  private snapClientKey = '';
   private rpcClient: grpc.Client | undefined;
-  private rpcClientUrl = '';
+  private rpcClientKey = '';
   readonly stream: MessageStream;
   readonly snapshots: SnapshotSender;
 
@@ -50,21 +43,24 @@ export class Peer {
     urls: string[],
     private readonly ctx: PeerContext,
   ) {
-    urls.forEach(grpcTarget); // refuse bad URLs up front
+    urls.forEach((u) => ctx.dialer.target(u)); // refuse bad URLs up front
     this.urls = [...urls];
     this.stream = new MessageStream(id, ctx, {
-      dial: (events) => dialRaftStream(this.currentUrl(), { from: ctx.localId, to: id, clusterId: ctx.clusterId }, events),
+      dial: (events) => {
+        const url = this.currentUrl();
+        return dialRaftStream(url, { from: ctx.localId, to: id, clusterId: ctx.clusterId }, events, () => ctx.dialer.connect(url));
+      },
       url: () => this.currentUrl(),
       rotate: () => {
         this.urlIndex = (this.urlIndex + 1) % Math.max(1, this.urls.length);
       },
     });
     this.snapshots = new SnapshotSender(id, ctx, () => {
-      const url = this.currentUrl();
-      if (this.snapClient === undefined || this.snapClientUrl !== url) {
+      const key = this.clientKey();
+      if (this.snapClient === undefined || this.snapClientKey !== key) {
         this.snapClient?.close();
-        this.snapClient = this.newClient(url);
-        this.snapClientUrl = url;
+        this.snapClient = this.newClient(this.currentUrl());
+        this.snapClientKey = key;
       }
       return this.snapClient;
     });
@@ -72,11 +68,11 @@ export class Peer {
 
   /** The client for unary calls to this peer, on its current URL (made on first use). */
   unaryClient(): grpc.Client {
-    const url = this.currentUrl();
-    if (this.rpcClient === undefined || this.rpcClientUrl !== url) {
+    const key = this.clientKey();
+    if (this.rpcClient === undefined || this.rpcClientKey !== key) {
       this.rpcClient?.close();
-      this.rpcClient = this.newClient(url);
-      this.rpcClientUrl = url;
+      this.rpcClient = this.newClient(this.currentUrl());
+      this.rpcClientKey = key;
     }
     return this.rpcClient;
   }
@@ -100,7 +96,7 @@ export class Peer {
 
   /** New URLs: reconnect to them (a no-op when the set is unchanged). */
   update(urls: string[]): void {
-    urls.forEach(grpcTarget);
+    urls.forEach((u) => this.ctx.dialer.target(u));
     if (sameSet(urls, this.urls)) return;
     this.urls = [...urls];
     this.urlIndex = 0;
@@ -118,8 +114,12 @@ export class Peer {
     return this.urls[this.urlIndex % this.urls.length]!;
   }
 
+  private clientKey(): string {
+    return `${this.currentUrl()} ${this.ctx.dialer.generation}`;
+  }
+
   private newClient(url: string): grpc.Client {
-    return new grpc.Client(grpcTarget(url), grpc.credentials.createInsecure(), channelOptions(this.ctx.limits));
+    return new grpc.Client(this.ctx.dialer.target(url), this.ctx.dialer.grpcCredentials(url), channelOptions(this.ctx.limits));
   }
 
   private closeClients(): void {

@@ -25,8 +25,12 @@ export interface StreamIds {
   clusterId: bigint;
 }
 
-/** Dials `url` (http://host:port) for a stream from ids.from to ids.to; events never fire before this returns. */
-export function dialRaftStream(url: string, ids: StreamIds, events: StreamEvents): StreamLink {
+/**
+ * Dials `url` for a stream from ids.from to ids.to; events never fire before this
+ * returns. `connect` opens the socket (the peer dialer: TLS for https:// peer URLs);
+ * without it, a plain TCP connection to the URL's host and port.
+ */
+export function dialRaftStream(url: string, ids: StreamIds, events: StreamEvents, connect?: () => net.Socket): StreamLink {
   const target = new URL(url);
   let socket: net.Socket | undefined;
   let over = false;
@@ -36,7 +40,9 @@ export function dialRaftStream(url: string, ids: StreamIds, events: StreamEvents
     method: 'GET',
     path: RAFT_STREAM_PATH,
     headers: handshakeHeaders(ids.from, ids.clusterId, ids.to),
-    agent: false,
+    // No agent: one connection per stream, never pooled. Node ignores
+    // createConnection when `agent: false` is given, so that is only set without it.
+    ...(connect ? { createConnection: () => connect() } : { agent: false }),
   });
   const close = (): void => {
     over = true;

@@ -2,6 +2,8 @@
 // the logger shape. No behaviour lives here.
 
 import type { Message } from '../../raft/types.js';
+import type { PeerDialer } from '../tls/peer-dialer.js';
+import type { TlsAcceptor } from '../tls/tls-accept.js';
 
 type LogFn = (obj: Record<string, unknown>, msg: string) => void;
 
@@ -17,7 +19,7 @@ export interface PeerTransportOptions {
   /** This member's id; sent with every stream and checked by the receiver. */
   localId: bigint;
   clusterId: bigint;
-  /** --listen-peer-urls (http only for now); port 0 picks a free port (tests). */
+  /** --listen-peer-urls (https:// ones need `acceptor`); port 0 picks a free port (tests). */
   listenUrls: URL[];
   logger: TransportLogger;
   /** An inbound Raft message (a reassembled MsgSnap included); the driver steps it. */
@@ -32,6 +34,10 @@ export interface PeerTransportOptions {
   onRemovedByPeer?(): void;
   /** Tuning; defaults in DEFAULT_LIMITS. */
   limits?: Partial<TransportLimits>;
+  /** How peers are dialed; default: http:// plain, https:// with Node's CA store and no client certificate. */
+  dialer?: PeerDialer;
+  /** Terminates TLS on https:// listen URLs (the peer TLS flags); without it they are refused. */
+  acceptor?: TlsAcceptor;
   /** The member list served as JSON on the peer port's GET /members (peer-http.ts); without it, 404. */
   members?(): PeerMemberInfo[];
 }

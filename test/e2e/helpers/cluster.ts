@@ -17,6 +17,10 @@ export interface ClusterOptions {
   token?: string;
   extraArgs?: string[];
   startTimeoutMs?: number;
+  clientScheme?: 'http' | 'https';
+  peerScheme?: 'http' | 'https';
+  /** Per-member flags (say, each member's own certificate), after extraArgs. */
+  memberArgs?: (name: string) => string[];
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -53,7 +57,7 @@ export class Cluster {
     const size = opts.size ?? 3;
     const names = opts.names ?? Array.from({ length: size }, (_, i) => String.fromCharCode(97 + i));
     const ports = await distinctFreePorts(2 * size);
-    const initialCluster = names.map((n, i) => `${n}=http://127.0.0.1:${ports[2 * i + 1]}`).join(',');
+    const initialCluster = names.map((n, i) => `${n}=${opts.peerScheme ?? 'http'}://127.0.0.1:${ports[2 * i + 1]}`).join(',');
     const members: Member[] = [];
     for (let i = 0; i < size; i++) {
       members.push(
@@ -64,10 +68,13 @@ export class Cluster {
           peerPort: ports[2 * i + 1],
           initialCluster,
           startTimeoutMs: opts.startTimeoutMs ?? 30_000,
+          ...(opts.clientScheme ? { clientScheme: opts.clientScheme } : {}),
+          ...(opts.peerScheme ? { peerScheme: opts.peerScheme } : {}),
           extraArgs: [
             '--initial-cluster-token', opts.token ?? `etcd-ts-e2e-${process.pid}`,
             '--initial-cluster-state', 'new',
             ...(opts.extraArgs ?? []),
+            ...(opts.memberArgs?.(names[i]!) ?? []),
           ],
         }),
       );

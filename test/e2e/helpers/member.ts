@@ -41,6 +41,9 @@ export interface MemberOptions {
    * --name, --initial-cluster and --initial-advertise-peer-urls are then left to it.
    */
   env?: Record<string, string>;
+  /** https: the client (or peer) URLs are https:// (the TLS flags go in extraArgs). */
+  clientScheme?: 'http' | 'https';
+  peerScheme?: 'http' | 'https';
 }
 
 export class Member {
@@ -70,11 +73,11 @@ export class Member {
   }
 
   get clientUrl(): string {
-    return `http://127.0.0.1:${this.clientPort}`;
+    return `${this.opts.clientScheme ?? 'http'}://127.0.0.1:${this.clientPort}`;
   }
 
   get peerUrl(): string {
-    return `http://127.0.0.1:${this.peerPort}`;
+    return `${this.opts.peerScheme ?? 'http'}://127.0.0.1:${this.peerPort}`;
   }
 
   /** True while the current process has not exited. */
@@ -83,8 +86,8 @@ export class Member {
   }
 
   args(): string[] {
-    const client = `http://127.0.0.1:${this.clientPort}`;
-    const peer = `http://127.0.0.1:${this.peerPort}`;
+    const client = this.clientUrl;
+    const peer = this.peerUrl;
     const fromEnv = this.opts.env !== undefined;
     return [
       ...(fromEnv ? [] : ['--name', this.name]),
