@@ -1,0 +1,273 @@
+// One gRPC call on one HTTP/2 stream, for every kind of method: it reads and
+// unframes the requests, starts the handler (unary and server-streaming once
+// the request is in, client-streaming and bidi at once), and sends the
+// response headers once, the framed responses, and the status in the
+// trailers — or, when nothing was sent yet, in a trailers-only response.
+//
+// It ends exactly once: with a status the handler chose, or cancelled (the
+// client reset the stream, the deadline passed, the connection went). Then
+// 'cancelled' (if so) and 'close' are emitted, and anything the handler does
+// afterwards is ignored.
+
+import { EventEmitter } from 'node:events';
+import type * as http2 from 'node:http2';
+import { MAX_TIMER_MS } from './deadline.js';
+import { MessageDecoder } from './framing.js';
+import { Status, statusTrailers, type StatusError } from './status.js';
+import type { Handler, MethodDefinition, RequestMetadata, StreamHandler, UnaryCallback, UnaryHandler } from './types.js';
+
+/** What a call needs from its connection. */
+export interface CallConnection {
+  /** "address:port" of the client. */
+  readonly peer: string;
+  /** Headers or data went out (keepalive: the client's next ping is not held against it). */
+  sentData(): void;
+  /** The call ended (however). */
+  callEnded(call: ServerCall): void;
+}
+
+const RESPONSE_HEADERS: http2.OutgoingHttpHeaders = { ':status': 200, 'content-type': 'application/grpc' };
+const RESPOND_KEEP_OPEN: http2.ServerStreamResponseOptions = { waitForTrailers: true };
+const RESPOND_END: http2.ServerStreamResponseOptions = { endStream: true };
+const OK_TRAILERS: http2.OutgoingHttpHeaders = { 'grpc-status': '0' };
+
+/** Merges the status into the response headers: a response with no messages. */
+export function trailersOnly(stream: http2.ServerHttp2Stream, err: StatusError): void {
+  if (stream.destroyed || stream.headersSent) return;
+  stream.respond({ ...RESPONSE_HEADERS, ...statusTrailers(err) }, RESPOND_END);
+}
+
+class HeaderMetadata implements RequestMetadata {
+  constructor(private readonly headers: http2.IncomingHttpHeaders) {}
+
+  get(key: string): string[] {
+    const v = this.headers[key.toLowerCase()];
+    if (v === undefined) return [];
+    return Array.isArray(v) ? v : [v];
+  }
+}
+
+const noop = (): void => {};
+
+export class ServerCall extends EventEmitter {
+  request: unknown = undefined;
+  cancelled = false;
+  /** A streaming call (either side): shutdown does not wait for these. */
+  readonly streaming: boolean;
+  private started = false;
+  private headersSent = false;
+  /** The status is decided (sent, being sent, or the stream is gone). */
+  private finished = false;
+  private closed = false;
+  private trailers: http2.OutgoingHttpHeaders = OK_TRAILERS;
+  private readonly decoder: MessageDecoder;
+  private timer: NodeJS.Timeout | undefined;
+  private meta: RequestMetadata | undefined;
+  private readonly answer: UnaryCallback<unknown> | undefined;
+
+  constructor(
+    private readonly stream: http2.ServerHttp2Stream,
+    private readonly headers: http2.IncomingHttpHeaders,
+    private readonly method: MethodDefinition,
+    private readonly handler: Handler,
+    private readonly conn: CallConnection,
+    maxReceiveBytes: number,
+    /** Epoch ms; Infinity: none. */
+    private readonly deadline: number,
+  ) {
+    super();
+    this.streaming = method.requestStream || method.responseStream;
+    this.decoder = new MessageDecoder(maxReceiveBytes);
+    if (!method.responseStream) this.answer = (err, res) => (err ? this.fail(err) : this.respondOnce(res));
+    stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    stream.on('end', () => this.onEnd());
+    stream.on('close', () => this.onClose());
+    stream.on('error', noop); // a reset stream; 'close' follows and ends the call
+    if (method.responseStream) stream.on('drain', () => this.emit('drain'));
+    if (deadline !== Infinity) this.armDeadline();
+    // Client-streaming and bidi handlers start now, to listen for the requests.
+    if (method.requestStream) this.start();
+  }
+
+  get metadata(): RequestMetadata {
+    return (this.meta ??= new HeaderMetadata(this.headers));
+  }
+
+  getPeer(): string {
+    return this.conn.peer;
+  }
+
+  getDeadline(): number {
+    return this.deadline;
+  }
+
+  // ---- requests
+
+  private onData(chunk: Buffer): void {
+    if (this.finished) return;
+    const err = this.decoder.push(chunk, (bytes) => this.onMessage(bytes));
+    if (err) this.fail(err);
+  }
+
+  private onMessage(bytes: Buffer): void {
+    if (this.finished) return;
+    let req: unknown;
+    try {
+      req = this.method.decodeRequest(bytes);
+    } catch (e) {
+      this.fail({ code: Status.INTERNAL, details: `grpc: error unmarshalling request: ${(e as Error).message}` });
+      return;
+    }
+    if (this.method.requestStream) {
+      this.emit('data', req);
+      return;
+    }
+    // Unary and server-streaming: the one request starts the handler; more are ignored.
+    if (this.started) return;
+    this.request = req;
+    this.start();
+  }
+
+  private onEnd(): void {
+    if (this.finished) return;
+    if (this.method.requestStream) {
+      this.emit('end');
+      return;
+    }
+    if (!this.started) this.fail({ code: Status.INTERNAL, details: `grpc: no request message for ${this.method.path}` });
+  }
+
+  private start(): void {
+    this.started = true;
+    try {
+      if (this.answer) (this.handler as UnaryHandler)(this as never, this.answer);
+      else (this.handler as StreamHandler)(this as never);
+    } catch (e) {
+      // A handler bug: the client gets a status instead of a hung call.
+      this.fail({ code: Status.UNKNOWN, details: (e as Error).message ?? String(e) });
+    }
+  }
+
+  /** Stops reading requests (HTTP/2 flow control then holds the client). */
+  pause(): void {
+    this.stream.pause();
+  }
+
+  resume(): void {
+    this.stream.resume();
+  }
+
+  // ---- responses
+
+  private sendHeaders(): void {
+    this.headersSent = true;
+    this.stream.respond(RESPONSE_HEADERS, RESPOND_KEEP_OPEN);
+    this.stream.once('wantTrailers', () => {
+      try {
+        this.stream.sendTrailers(this.trailers);
+      } catch {
+        // The stream went away meanwhile: nothing to tell.
+      }
+    });
+  }
+
+  /** Sends already framed messages; false: wait for 'drain'. */
+  writeFramed(framed: Buffer): boolean {
+    if (this.finished || this.stream.destroyed) return true;
+    if (!this.headersSent) this.sendHeaders();
+    this.conn.sentData();
+    return this.stream.write(framed);
+  }
+
+  write(res: unknown): boolean {
+    if (this.finished) return true;
+    let framed: Buffer;
+    try {
+      framed = this.method.encodeResponse(res);
+    } catch (e) {
+      this.fail({ code: Status.INTERNAL, details: `grpc: error while marshaling: ${(e as Error).message}` });
+      return true;
+    }
+    return this.writeFramed(framed);
+  }
+
+  /** Headers if not yet sent (grpc-js's sendMetadata; no custom metadata is sent). */
+  sendMetadata(): void {
+    if (!this.finished && !this.headersSent && !this.stream.destroyed) this.sendHeaders();
+  }
+
+  /** Ends a streaming call with status OK. */
+  end(): void {
+    this.finish(OK_TRAILERS);
+  }
+
+  fail(err: StatusError): void {
+    this.finish(err.code === Status.OK ? OK_TRAILERS : statusTrailers(err));
+  }
+
+  private respondOnce(res: unknown): void {
+    if (this.finished) return;
+    let framed: Buffer;
+    try {
+      framed = this.method.encodeResponse(res);
+    } catch (e) {
+      this.fail({ code: Status.INTERNAL, details: `grpc: error while marshaling: ${(e as Error).message}` });
+      return;
+    }
+    this.finish(OK_TRAILERS, framed);
+  }
+
+  private finish(trailers: http2.OutgoingHttpHeaders, last?: Buffer): void {
+    if (this.finished) return;
+    this.finished = true;
+    clearTimeout(this.timer);
+    const s = this.stream;
+    if (s.destroyed || s.closed) return;
+    this.conn.sentData();
+    if (!this.headersSent && last === undefined) {
+      s.respond({ ...RESPONSE_HEADERS, ...trailers }, RESPOND_END);
+    } else {
+      this.trailers = trailers;
+      if (!this.headersSent) this.sendHeaders();
+      if (last === undefined) s.end();
+      else s.end(last);
+    }
+    // Whatever the client still sends is read and dropped (flow control must go on).
+    if (s.isPaused()) s.resume();
+  }
+
+  // ---- the end
+
+  private armDeadline(): void {
+    const left = this.deadline - Date.now();
+    this.timer = setTimeout(() => {
+      if (this.deadline - Date.now() > 0) return this.armDeadline(); // past a timer's range
+      if (this.finished) return;
+      this.fail({ code: Status.DEADLINE_EXCEEDED, details: 'Deadline exceeded' });
+      this.cancel();
+    }, Math.max(0, Math.min(left, MAX_TIMER_MS)));
+  }
+
+  private cancel(): void {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    this.emit('cancelled');
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.timer);
+    if (!this.finished) {
+      this.finished = true;
+      this.cancel();
+    }
+    this.conn.callEnded(this);
+    this.emit('close');
+  }
+
+  /** Ends the call now (the server is going away): the handler sees it cancelled. */
+  abort(): void {
+    if (!this.stream.destroyed) this.stream.close();
+  }
+}
