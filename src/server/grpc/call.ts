@@ -10,7 +10,7 @@
 // afterwards is ignored.
 
 import { EventEmitter } from 'node:events';
-import type * as http2 from 'node:http2';
+import * as http2 from 'node:http2';
 import { MAX_TIMER_MS } from './deadline.js';
 import { MessageDecoder } from './framing.js';
 import { Status, statusTrailers, type StatusError } from './status.js';
@@ -31,10 +31,28 @@ const RESPOND_KEEP_OPEN: http2.ServerStreamResponseOptions = { waitForTrailers: 
 const RESPOND_END: http2.ServerStreamResponseOptions = { endStream: true };
 const OK_TRAILERS: http2.OutgoingHttpHeaders = { 'grpc-status': '0' };
 
+/** See releaseClientSide. */
+const RELEASE_AFTER_MS = 1000;
+
+/**
+ * After the status: a client that keeps its side of the stream open is told
+ * to stop with RST_STREAM NO_ERROR, as grpc-go does, so a bidi stream the
+ * client never half-closes does not stay open. gRPC clients close their side
+ * themselves when the status arrives; the reset waits a moment because
+ * nghttp2 sends a RST_STREAM ahead of frames still queued, trailers included.
+ */
+function releaseClientSide(stream: http2.ServerHttp2Stream): void {
+  if (stream.readableEnded || stream.closed) return;
+  setTimeout(() => {
+    if (!stream.closed) stream.close(NGHTTP2_NO_ERROR);
+  }, RELEASE_AFTER_MS).unref();
+}
+
 /** Merges the status into the response headers: a response with no messages. */
 export function trailersOnly(stream: http2.ServerHttp2Stream, err: StatusError): void {
   if (stream.destroyed || stream.headersSent) return;
   stream.respond({ ...RESPONSE_HEADERS, ...statusTrailers(err) }, RESPOND_END);
+  releaseClientSide(stream);
 }
 
 class HeaderMetadata implements RequestMetadata {
@@ -48,6 +66,7 @@ class HeaderMetadata implements RequestMetadata {
 }
 
 const noop = (): void => {};
+const { NGHTTP2_NO_ERROR } = http2.constants;
 
 export class ServerCall extends EventEmitter {
   request: unknown = undefined;
@@ -63,6 +82,14 @@ export class ServerCall extends EventEmitter {
   private readonly decoder: MessageDecoder;
   private timer: NodeJS.Timeout | undefined;
   private meta: RequestMetadata | undefined;
+  /**
+   * Streaming requests: while the handler has paused the call, requests already
+   * decoded (one DATA chunk can hold thousands) wait here, and so does the
+   * client's half-close behind them.
+   */
+  private paused = false;
+  private waiting: unknown[] = [];
+  private endWaiting = false;
   private readonly answer: UnaryCallback<unknown> | undefined;
 
   constructor(
@@ -119,7 +146,8 @@ export class ServerCall extends EventEmitter {
       return;
     }
     if (this.method.requestStream) {
-      this.emit('data', req);
+      if (this.paused || this.waiting.length > 0) this.waiting.push(req);
+      else this.emit('data', req);
       return;
     }
     // Unary and server-streaming: the one request starts the handler; more are ignored.
@@ -131,10 +159,12 @@ export class ServerCall extends EventEmitter {
   private onEnd(): void {
     if (this.finished) return;
     if (this.method.requestStream) {
-      this.emit('end');
+      if (this.paused || this.waiting.length > 0) this.endWaiting = true;
+      else this.emit('end');
       return;
     }
-    if (!this.started) this.fail({ code: Status.INTERNAL, details: `grpc: no request message for ${this.method.path}` });
+    // grpc-go's answer when the request ends before its message: io.EOF as an unknown error.
+    if (!this.started) this.fail({ code: Status.UNKNOWN, details: 'EOF' });
   }
 
   private start(): void {
@@ -150,10 +180,22 @@ export class ServerCall extends EventEmitter {
 
   /** Stops reading requests (HTTP/2 flow control then holds the client). */
   pause(): void {
+    this.paused = true;
     this.stream.pause();
   }
 
   resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    // Deliver what waits, unless a handler pauses again meanwhile.
+    let i = 0;
+    while (!this.paused && i < this.waiting.length && !this.finished) this.emit('data', this.waiting[i++]);
+    this.waiting = i === this.waiting.length ? [] : this.waiting.slice(i);
+    if (this.paused) return;
+    if (this.endWaiting && !this.finished) {
+      this.endWaiting = false;
+      this.emit('end');
+    }
     this.stream.resume();
   }
 
@@ -165,6 +207,7 @@ export class ServerCall extends EventEmitter {
     this.stream.once('wantTrailers', () => {
       try {
         this.stream.sendTrailers(this.trailers);
+        releaseClientSide(this.stream);
       } catch {
         // The stream went away meanwhile: nothing to tell.
       }
@@ -226,13 +269,14 @@ export class ServerCall extends EventEmitter {
     this.conn.sentData();
     if (!this.headersSent && last === undefined) {
       s.respond({ ...RESPONSE_HEADERS, ...trailers }, RESPOND_END);
+      releaseClientSide(s);
     } else {
       this.trailers = trailers;
       if (!this.headersSent) this.sendHeaders();
       if (last === undefined) s.end();
       else s.end(last);
     }
-    // Whatever the client still sends is read and dropped (flow control must go on).
+    // Whatever the client still sends until then is read and dropped.
     if (s.isPaused()) s.resume();
   }
 
@@ -243,7 +287,7 @@ export class ServerCall extends EventEmitter {
     this.timer = setTimeout(() => {
       if (this.deadline - Date.now() > 0) return this.armDeadline(); // past a timer's range
       if (this.finished) return;
-      this.fail({ code: Status.DEADLINE_EXCEEDED, details: 'Deadline exceeded' });
+      this.fail({ code: Status.DEADLINE_EXCEEDED, details: 'context deadline exceeded' });
       this.cancel();
     }, Math.max(0, Math.min(left, MAX_TIMER_MS)));
   }

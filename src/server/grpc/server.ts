@@ -30,8 +30,10 @@ export interface GrpcServerOptions {
   keepaliveTimeoutMs?: number;
 }
 
-const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_CANCEL } = http2.constants;
+const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_CANCEL, NGHTTP2_PROTOCOL_ERROR } = http2.constants;
 const TOO_MANY_PINGS = Buffer.from('too_many_pings');
+/** grpc-go's status for calls on a connection that is going away. */
+const TRANSPORT_CLOSING: StatusError = { code: Status.UNAVAILABLE, details: 'transport is closing' };
 const MAX_STREAMS = 2 ** 32 - 1;
 /** How long close() lets unary calls in flight finish before closing their connections. */
 export const SHUTDOWN_GRACE_MS = 2000;
@@ -68,7 +70,7 @@ class Connection implements CallConnection {
 
   callEnded(call: ServerCall): void {
     this.calls.delete(call);
-    if (this.draining && !this.hasUnaryInFlight()) this.session.destroy();
+    if (this.draining && !this.hasUnaryInFlight()) this.endStreams();
   }
 
   hasUnaryInFlight(): boolean {
@@ -111,13 +113,22 @@ class Connection implements CallConnection {
     }, interval).unref();
   }
 
-  /** GOAWAY now; closes once no unary call is in flight (streams are cut then). */
+  /**
+   * GOAWAY now (no new calls); once no unary call is in flight, the streams
+   * end with UNAVAILABLE, which clients retry elsewhere (etcd's clients see
+   * the same code when its connections close). Node closes the connection
+   * when its last stream is done, after everything was sent.
+   */
   drain(): void {
     if (this.draining) return;
     this.draining = true;
     if (this.session.destroyed) return;
     this.session.close();
-    if (!this.hasUnaryInFlight()) this.session.destroy();
+    if (!this.hasUnaryInFlight()) this.endStreams();
+  }
+
+  private endStreams(): void {
+    for (const c of [...this.calls]) c.fail(TRANSPORT_CLOSING);
   }
 
   dispose(): void {
@@ -188,7 +199,12 @@ export class GrpcServer {
     const route = this.routes.get(headers[':path'] ?? '');
     const timeout = headers['grpc-timeout'];
     const timeoutMs = timeout === undefined ? Infinity : parseGrpcTimeout(timeout as string);
-    const refusal = route ? checkHeaders(headers, timeoutMs) : this.unknownMethod(headers[':path'] ?? '');
+    if (route && !validTransportHeaders(headers, timeoutMs)) {
+      // grpc-go resets such a stream (PROTOCOL_ERROR) without a status.
+      stream.close(NGHTTP2_PROTOCOL_ERROR);
+      return;
+    }
+    const refusal = route ? unsupportedEncoding(headers) : this.unknownMethod(headers[':path'] ?? '');
     if (refusal || !route) {
       trailersOnly(stream, refusal!);
       stream.resume(); // drop whatever the client sends
@@ -202,7 +218,8 @@ export class GrpcServer {
   /** grpc-go's answer to a path no service has. */
   private unknownMethod(path: string): StatusError {
     const slash = path.lastIndexOf('/');
-    if (!path.startsWith('/') || slash <= 0) return { code: Status.UNIMPLEMENTED, details: `malformed method name: ${JSON.stringify(path)}` };
+    // ResourceExhausted is grpc-go's (and so etcd's) code for this one.
+    if (!path.startsWith('/') || slash <= 0) return { code: Status.RESOURCE_EXHAUSTED, details: `malformed method name: ${JSON.stringify(path)}` };
     const service = path.slice(1, slash);
     if (!this.services.has(service)) return { code: Status.UNIMPLEMENTED, details: `unknown service ${service}` };
     return { code: Status.UNIMPLEMENTED, details: `unknown method ${path.slice(slash + 1)} for service ${service}` };
@@ -231,18 +248,14 @@ function isGrpcContentType(ct: string | undefined): boolean {
   return next === '+' || next === ';';
 }
 
-/** Why a request for a known method cannot become a call (grpc-go's statuses and texts), or undefined. */
-function checkHeaders(headers: http2.IncomingHttpHeaders, timeoutMs: number | undefined): StatusError | undefined {
-  const contentType = headers['content-type'];
-  if (!isGrpcContentType(contentType)) {
-    return { code: Status.INTERNAL, details: `transport: received the unexpected content-type ${JSON.stringify(contentType ?? '')}` };
-  }
+/** A gRPC content-type and a well-formed grpc-timeout (if any). */
+function validTransportHeaders(headers: http2.IncomingHttpHeaders, timeoutMs: number | undefined): boolean {
+  return timeoutMs !== undefined && isGrpcContentType(headers['content-type']);
+}
+
+/** We decompress nothing: a request under another grpc-encoding gets grpc-go's refusal. */
+function unsupportedEncoding(headers: http2.IncomingHttpHeaders): StatusError | undefined {
   const encoding = headers['grpc-encoding'];
-  if (encoding !== undefined && encoding !== 'identity') {
-    return { code: Status.UNIMPLEMENTED, details: `grpc: Decompressor is not installed for grpc-encoding ${JSON.stringify(encoding)}` };
-  }
-  if (timeoutMs === undefined) {
-    return { code: Status.INTERNAL, details: `transport: malformed time-out: ${JSON.stringify(headers['grpc-timeout'])}` };
-  }
-  return undefined;
+  if (encoding === undefined || encoding === 'identity') return undefined;
+  return { code: Status.UNIMPLEMENTED, details: `grpc: Decompressor is not installed for grpc-encoding ${JSON.stringify(encoding)}` };
 }
