@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { parseGrpcTimeout } from '../../src/server/grpc/deadline.js';
 import { frameMessage, MessageDecoder } from '../../src/server/grpc/framing.js';
 import { PingPolicy } from '../../src/server/grpc/ping-policy.js';
-import { decodeGrpcMessage, encodeGrpcMessage, Status, statusTrailers } from '../../src/server/grpc/status.js';
+import { encodeGrpcMessage, Status, statusTrailers } from '../../src/server/grpc/status.js';
+import { decodeGrpcMessage } from '../e2e/helpers/raw-grpc.js';
 
 const msg = (n: number, fill = 0x61): Buffer => Buffer.alloc(n, fill);
 

@@ -6,12 +6,12 @@ import * as http2 from 'node:http2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { apiServices } from '../../src/server/api/services.js';
 import { frameMessage } from '../../src/server/grpc/framing.js';
-import { decodeGrpcMessage, Status, statusError } from '../../src/server/grpc/status.js';
+import { Status, statusError } from '../../src/server/grpc/status.js';
 import type { MethodDefinition, StreamCall, UnaryCall, UnaryCallback } from '../../src/server/grpc/types.js';
 import { messageCodec } from '../../src/pb/registry.js';
 import type * as pb from '../../src/pb/types.js';
 import { serveGrpc, type ServedGrpc } from '../e2e/helpers/grpc-server.js';
-import { RawGrpc } from '../e2e/helpers/raw-grpc.js';
+import { decodeGrpcMessage, RawGrpc } from '../e2e/helpers/raw-grpc.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 async function until(what: string, cond: () => boolean, ms = 3_000): Promise<void> {

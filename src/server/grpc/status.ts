@@ -61,22 +61,6 @@ export function encodeGrpcMessage(message: string): string {
   return out;
 }
 
-/** The inverse (what a client does): %XX sequences back to bytes, then UTF-8. Malformed escapes stay as they are. */
-export function decodeGrpcMessage(encoded: string): string {
-  if (!encoded.includes('%')) return encoded;
-  const bytes: number[] = [];
-  for (let i = 0; i < encoded.length; i++) {
-    const c = encoded.charCodeAt(i);
-    if (c === 0x25 && i + 2 < encoded.length && /^[0-9A-Fa-f]{2}$/.test(encoded.slice(i + 1, i + 3))) {
-      bytes.push(parseInt(encoded.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else {
-      bytes.push(c);
-    }
-  }
-  return Buffer.from(bytes).toString('utf8');
-}
-
 /** The trailer fields of a status (Node's HTTP/2 header object form). */
 export function statusTrailers(err: StatusError): Record<string, string> {
   const out: Record<string, string> = { 'grpc-status': String(err.code) };

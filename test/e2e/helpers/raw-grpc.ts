@@ -9,7 +9,7 @@ export interface RawReply {
   headers: http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader;
   /** Message payloads (prefix removed). */
   messages: Buffer[];
-  /** Trailers, or the status fields of a trailers-only response. */
+  /** Trailers, or the status fields of a trailers-only response (grpc-message decoded). */
   status: { code: number; message: string } | undefined;
   /** RST_STREAM code when the stream was reset. */
   rstCode: number;
@@ -22,6 +22,22 @@ export interface RawRequest {
   /** Leave the request side open (streams). */
   keepOpen?: boolean;
   headers?: Record<string, string>;
+}
+
+/** grpc-message as a client decodes it: %XX sequences back to bytes, then UTF-8. Malformed escapes stay as they are. */
+export function decodeGrpcMessage(encoded: string): string {
+  if (!encoded.includes('%')) return encoded;
+  const bytes: number[] = [];
+  for (let i = 0; i < encoded.length; i++) {
+    const c = encoded.charCodeAt(i);
+    if (c === 0x25 && i + 2 < encoded.length && /^[0-9A-Fa-f]{2}$/.test(encoded.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(encoded.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else {
+      bytes.push(c);
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
 }
 
 export function frame(payload: Buffer, flag = 0): Buffer {
@@ -62,7 +78,7 @@ export class RawGrpc {
       let status: RawReply['status'];
       const data: Buffer[] = [];
       const statusOf = (h: http2.IncomingHttpHeaders): RawReply['status'] =>
-        h['grpc-status'] === undefined ? undefined : { code: Number(h['grpc-status']), message: String(h['grpc-message'] ?? '') };
+        h['grpc-status'] === undefined ? undefined : { code: Number(h['grpc-status']), message: decodeGrpcMessage(String(h['grpc-message'] ?? '')) };
       stream.on('response', (h) => {
         headers = h;
         status = statusOf(h);
