@@ -15,7 +15,7 @@ function decode(chunks: Buffer[], max = 1 << 20): { messages: Buffer[]; error?: 
   const d = new MessageDecoder(max);
   const messages: Buffer[] = [];
   for (const c of chunks) {
-    const error = d.push(c, (m) => messages.push(Buffer.from(m)));
+    const error = d.push(c, { onMessage: (m) => messages.push(Buffer.from(m)) });
     if (error) return { messages, error };
   }
   return { messages };
@@ -30,7 +30,7 @@ describe('gRPC message framing', () => {
   it('one message in one DATA frame comes out as a view of it, not a copy', () => {
     const chunk = frameMessage(msg(10));
     const seen: Buffer[] = [];
-    expect(new MessageDecoder(100).push(chunk, (m) => seen.push(m))).toBeUndefined();
+    expect(new MessageDecoder(100).push(chunk, { onMessage: (m) => seen.push(m) })).toBeUndefined();
     expect(seen).toHaveLength(1);
     expect(seen[0]).toEqual(msg(10));
     chunk.fill(0);
@@ -85,8 +85,8 @@ describe('gRPC message framing', () => {
   it('after an error, the decoder ignores the rest', () => {
     const d = new MessageDecoder(4);
     const seen: Buffer[] = [];
-    expect(d.push(frameMessage(msg(5)), (m) => seen.push(m))).toBeDefined();
-    expect(d.push(frameMessage(msg(1)), (m) => seen.push(m))).toBeUndefined();
+    expect(d.push(frameMessage(msg(5)), { onMessage: (m) => seen.push(m) })).toBeDefined();
+    expect(d.push(frameMessage(msg(1)), { onMessage: (m) => seen.push(m) })).toBeUndefined();
     expect(seen).toEqual([]);
   });
 
@@ -95,10 +95,10 @@ describe('gRPC message framing', () => {
     const first = Buffer.from(f.subarray(0, 20));
     const seen: Buffer[] = [];
     const d = new MessageDecoder(100);
-    d.push(first, (m) => seen.push(m));
+    d.push(first, { onMessage: (m) => seen.push(m) });
     expect(d.idle).toBe(false);
     const second = Buffer.from(f.subarray(20));
-    d.push(second, (m) => seen.push(m));
+    d.push(second, { onMessage: (m) => seen.push(m) });
     expect(d.idle).toBe(true);
     first.fill(0);
     second.fill(0);

@@ -27,8 +27,10 @@ export interface CallConnection {
 }
 
 const RESPONSE_HEADERS: http2.OutgoingHttpHeaders = { ':status': 200, 'content-type': 'application/grpc' };
-const RESPOND_KEEP_OPEN: http2.ServerStreamResponseOptions = { waitForTrailers: true };
-const RESPOND_END: http2.ServerStreamResponseOptions = { endStream: true };
+// No date header: gRPC has no use for it (grpc-go sends none), and it costs a
+// header to encode on every response.
+const RESPOND_KEEP_OPEN = { waitForTrailers: true, sendDate: false } as http2.ServerStreamResponseOptions;
+const RESPOND_END = { endStream: true, sendDate: false } as http2.ServerStreamResponseOptions;
 const OK_TRAILERS: http2.OutgoingHttpHeaders = { 'grpc-status': '0' };
 
 /** See releaseClientSide. */
@@ -68,6 +70,25 @@ class HeaderMetadata implements RequestMetadata {
 const noop = (): void => {};
 const { NGHTTP2_NO_ERROR } = http2.constants;
 
+const CALL = Symbol('etcd-ts.grpc.call');
+type CallStream = http2.ServerHttp2Stream & { [CALL]: ServerCall };
+
+function onStreamData(this: CallStream, chunk: Buffer): void {
+  this[CALL].onData(chunk);
+}
+function onStreamEnd(this: CallStream): void {
+  this[CALL].onEnd();
+}
+function onStreamClose(this: CallStream): void {
+  this[CALL].onClose();
+}
+function onStreamDrain(this: CallStream): void {
+  this[CALL].emit('drain');
+}
+function onWantTrailers(this: CallStream): void {
+  this[CALL].sendTrailers();
+}
+
 export class ServerCall extends EventEmitter {
   request: unknown = undefined;
   cancelled = false;
@@ -106,11 +127,13 @@ export class ServerCall extends EventEmitter {
     this.streaming = method.requestStream || method.responseStream;
     this.decoder = new MessageDecoder(maxReceiveBytes);
     if (!method.responseStream) this.answer = (err, res) => (err ? this.fail(err) : this.respondOnce(res));
-    stream.on('data', (chunk: Buffer) => this.onData(chunk));
-    stream.on('end', () => this.onEnd());
-    stream.on('close', () => this.onClose());
+    // Shared listeners find the call on the stream: no closures per call.
+    (stream as CallStream)[CALL] = this;
+    stream.on('data', onStreamData);
+    stream.on('end', onStreamEnd);
+    stream.on('close', onStreamClose);
     stream.on('error', noop); // a reset stream; 'close' follows and ends the call
-    if (method.responseStream) stream.on('drain', () => this.emit('drain'));
+    if (method.responseStream) stream.on('drain', onStreamDrain);
     if (deadline !== Infinity) this.armDeadline();
     // Client-streaming and bidi handlers start now, to listen for the requests.
     if (method.requestStream) this.start();
@@ -130,13 +153,14 @@ export class ServerCall extends EventEmitter {
 
   // ---- requests
 
-  private onData(chunk: Buffer): void {
+  onData(chunk: Buffer): void {
     if (this.finished) return;
-    const err = this.decoder.push(chunk, (bytes) => this.onMessage(bytes));
+    const err = this.decoder.push(chunk, this);
     if (err) this.fail(err);
   }
 
-  private onMessage(bytes: Buffer): void {
+  /** One whole request message (the decoder's sink). */
+  onMessage(bytes: Buffer): void {
     if (this.finished) return;
     let req: unknown;
     try {
@@ -156,7 +180,7 @@ export class ServerCall extends EventEmitter {
     this.start();
   }
 
-  private onEnd(): void {
+  onEnd(): void {
     if (this.finished) return;
     if (this.method.requestStream) {
       if (this.paused || this.waiting.length > 0) this.endWaiting = true;
@@ -204,14 +228,17 @@ export class ServerCall extends EventEmitter {
   private sendHeaders(): void {
     this.headersSent = true;
     this.stream.respond(RESPONSE_HEADERS, RESPOND_KEEP_OPEN);
-    this.stream.once('wantTrailers', () => {
-      try {
-        this.stream.sendTrailers(this.trailers);
-        releaseClientSide(this.stream);
-      } catch {
-        // The stream went away meanwhile: nothing to tell.
-      }
-    });
+    this.stream.once('wantTrailers', onWantTrailers);
+  }
+
+  /** Node asks for the trailers once the last DATA frame is queued. */
+  sendTrailers(): void {
+    try {
+      this.stream.sendTrailers(this.trailers);
+      releaseClientSide(this.stream);
+    } catch {
+      // The stream went away meanwhile: nothing to tell.
+    }
   }
 
   /** Sends already framed messages; false: wait for 'drain'. */
@@ -224,14 +251,18 @@ export class ServerCall extends EventEmitter {
 
   write(res: unknown): boolean {
     if (this.finished) return true;
-    let framed: Buffer;
+    const framed = this.encode(res);
+    return framed ? this.writeFramed(framed) : true;
+  }
+
+  /** The response framed, or undefined when it cannot be encoded (the call then fails). */
+  private encode(res: unknown): Buffer | undefined {
     try {
-      framed = this.method.encodeResponse(res);
+      return this.method.encodeResponse(res);
     } catch (e) {
       this.fail({ code: Status.INTERNAL, details: `grpc: error while marshaling: ${(e as Error).message}` });
-      return true;
+      return undefined;
     }
-    return this.writeFramed(framed);
   }
 
   /** Headers if not yet sent (grpc-js's sendMetadata; no custom metadata is sent). */
@@ -250,14 +281,8 @@ export class ServerCall extends EventEmitter {
 
   private respondOnce(res: unknown): void {
     if (this.finished) return;
-    let framed: Buffer;
-    try {
-      framed = this.method.encodeResponse(res);
-    } catch (e) {
-      this.fail({ code: Status.INTERNAL, details: `grpc: error while marshaling: ${(e as Error).message}` });
-      return;
-    }
-    this.finish(OK_TRAILERS, framed);
+    const framed = this.encode(res);
+    if (framed) this.finish(OK_TRAILERS, framed);
   }
 
   private finish(trailers: http2.OutgoingHttpHeaders, last?: Buffer): void {
@@ -298,7 +323,7 @@ export class ServerCall extends EventEmitter {
     this.emit('cancelled');
   }
 
-  private onClose(): void {
+  onClose(): void {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.timer);

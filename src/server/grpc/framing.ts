@@ -34,6 +34,11 @@ function checkHeader(flag: number, length: number, maxBytes: number): StatusErro
   return undefined;
 }
 
+/** Where whole messages go (an object, so a call passes itself: no closure per call). */
+export interface MessageSink {
+  onMessage(msg: Buffer): void;
+}
+
 export class MessageDecoder {
   /** A prefix cut by a DATA frame boundary is gathered here (allocated the first time). */
   private prefix: Buffer | undefined;
@@ -47,11 +52,11 @@ export class MessageDecoder {
   constructor(private readonly maxBytes: number) {}
 
   /**
-   * Feeds one DATA chunk; every complete message goes to onMessage (a view of
+   * Feeds one DATA chunk; every complete message goes to sink.onMessage (a view of
    * the chunk when it lies in one, else a copy). Returns the error to end the
    * call with, once; after that every chunk is ignored.
    */
-  push(chunk: Buffer, onMessage: (msg: Buffer) => void): StatusError | undefined {
+  push(chunk: Buffer, sink: MessageSink): StatusError | undefined {
     if (this.failed) return undefined;
     let pos = 0;
     const n = chunk.length;
@@ -64,7 +69,7 @@ export class MessageDecoder {
         if (this.bodyHave === this.body.length) {
           const msg = this.body;
           this.body = undefined;
-          onMessage(msg);
+          sink.onMessage(msg);
         }
         continue;
       }
@@ -75,7 +80,7 @@ export class MessageDecoder {
         if (err) return (this.failed = err);
         pos += PREFIX_BYTES;
         if (n - pos >= length) {
-          onMessage(length === 0 ? EMPTY : chunk.subarray(pos, pos + length));
+          sink.onMessage(length === 0 ? EMPTY : chunk.subarray(pos, pos + length));
           pos += length;
         } else {
           this.startBody(length);
@@ -92,7 +97,7 @@ export class MessageDecoder {
       const length = this.prefix.readUInt32BE(1);
       const err = checkHeader(this.prefix[0]!, length, this.maxBytes);
       if (err) return (this.failed = err);
-      if (length === 0) onMessage(EMPTY);
+      if (length === 0) sink.onMessage(EMPTY);
       else this.startBody(length);
     }
     return undefined;
