@@ -67,7 +67,6 @@ class HeaderMetadata implements RequestMetadata {
   }
 }
 
-const noop = (): void => {};
 const { NGHTTP2_NO_ERROR } = http2.constants;
 
 const CALL = Symbol('etcd-ts.grpc.call');
@@ -132,7 +131,6 @@ export class ServerCall extends EventEmitter {
     stream.on('data', onStreamData);
     stream.on('end', onStreamEnd);
     stream.on('close', onStreamClose);
-    stream.on('error', noop); // a reset stream; 'close' follows and ends the call
     if (method.responseStream) stream.on('drain', onStreamDrain);
     if (deadline !== Infinity) this.armDeadline();
     // Client-streaming and bidi handlers start now, to listen for the requests.
@@ -333,10 +331,5 @@ export class ServerCall extends EventEmitter {
     }
     this.conn.callEnded(this);
     this.emit('close');
-  }
-
-  /** Ends the call now (the server is going away): the handler sees it cancelled. */
-  abort(): void {
-    if (!this.stream.destroyed) this.stream.close();
   }
 }

@@ -35,6 +35,7 @@ const TOO_MANY_PINGS = Buffer.from('too_many_pings');
 /** grpc-go's status for calls on a connection that is going away. */
 const TRANSPORT_CLOSING: StatusError = { code: Status.UNAVAILABLE, details: 'transport is closing' };
 const MAX_STREAMS = 2 ** 32 - 1;
+const ignore = (): void => {};
 /** How long close() lets unary calls in flight finish before closing their connections. */
 export const SHUTDOWN_GRACE_MS = 2000;
 
@@ -46,6 +47,8 @@ interface Route {
 class Connection implements CallConnection {
   readonly peer: string;
   readonly calls = new Set<ServerCall>();
+  /** The highest stream id the client opened (for GOAWAY). */
+  lastStreamId = 0;
   private readonly pings: PingPolicy;
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private draining = false;
@@ -80,7 +83,8 @@ class Connection implements CallConnection {
 
   private tooManyPings(): void {
     if (this.session.destroyed) return;
-    this.session.goaway(NGHTTP2_ENHANCE_YOUR_CALM, 0, TOO_MANY_PINGS);
+    // As grpc-go: the last stream id is the highest the client opened.
+    this.session.goaway(NGHTTP2_ENHANCE_YOUR_CALM, this.lastStreamId, TOO_MANY_PINGS);
     // grpc-go closes the connection with the GOAWAY: let it go out first.
     setImmediate(() => this.session.destroy());
   }
@@ -181,7 +185,7 @@ export class GrpcServer {
     const conn = new Connection(session, this.opts);
     session[CONNECTION] = conn;
     this.connections.add(conn);
-    session.on('error', () => {}); // a broken connection: its calls see 'close'
+    session.on('error', ignore); // a broken connection: its calls see 'close'
     session.once('close', () => {
       conn.dispose();
       this.connections.delete(conn);
@@ -190,7 +194,7 @@ export class GrpcServer {
   }
 
   private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
-    stream.on('error', () => {});
+    stream.on('error', ignore); // a reset stream: 'close' follows and ends the call
     const conn = (stream.session as Session | undefined)?.[CONNECTION];
     if (!conn) {
       stream.close(NGHTTP2_CANCEL);
@@ -213,6 +217,7 @@ export class GrpcServer {
     const deadline = timeoutMs === Infinity ? Infinity : Date.now() + timeoutMs!;
     const call = new ServerCall(stream, headers, route.method, route.handler, conn, this.opts.maxReceiveBytes, deadline);
     conn.calls.add(call);
+    conn.lastStreamId = Math.max(conn.lastStreamId, stream.id ?? 0);
   }
 
   /** grpc-go's answer to a path no service has. */
