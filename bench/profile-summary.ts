@@ -25,7 +25,7 @@ export function categoryOf(url: string, fn: string): string | undefined {
   if (fn === '(root)') return 'root';
   if (!url || GENERIC.some((r) => r.test(url))) return undefined; // inherit from caller
   if (/@grpc\/grpc-js|@grpc\/proto-loader/.test(url)) return 'gRPC/HTTP2';
-  if (/node:internal\/http2|node:http2|\/src\/server\/h2\//.test(url)) return 'gRPC/HTTP2';
+  if (/node:internal\/http2|node:http2|\/src\/server\/(h2|grpc)\//.test(url)) return 'gRPC/HTTP2';
   if (/protobufjs|\/src\/pb\/|\/src\/etcdserverpb\/|@protobufjs/.test(url)) return 'protobuf codec';
   if (/\/src\/raft\//.test(url)) return 'Raft core';
   if (/\/src\/server\/raft-node|\/src\/server\/raft-ports/.test(url)) return 'Raft driver (raft-node)';

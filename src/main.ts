@@ -58,8 +58,9 @@ async function run(cfg: Config, logger: Logger): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'received signal; shutting down');
+    // GOAWAY to gRPC clients; unary calls in flight may finish (bounded).
+    await grpcServer.close();
     await Promise.all(listeners.map((l) => l.close()));
-    grpcServer.forceShutdown();
     await server.stop();
     logger.info({}, 'stopped');
     logger.flush();

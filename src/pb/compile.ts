@@ -25,6 +25,12 @@ export interface MessageCodec<T = any, In = T> {
   decode(buf: Uint8Array): T;
   /** Plain object -> bytes; absent or null fields take their defaults. */
   encode(msg: In): Buffer;
+  /**
+   * The same bytes behind `prefixBytes` (1–5) bytes left for the caller, in one
+   * buffer: a gRPC message with its 5-byte length prefix is one allocation
+   * instead of an encode and a copy.
+   */
+  encodeAfter(msg: In, prefixBytes: number): Buffer;
 }
 
 type DecodeFn = (c: wire.Cursor, end: number) => any;
@@ -199,6 +205,25 @@ export function compileAll(root: protobuf.Root): Map<string, MessageCodec> {
 let writer = protobuf.Writer.create();
 const KEEP_WRITER_BYTES = 1 << 20;
 
+/** Reserves n zero bytes ahead of the message (a fixed32 is 4, a varint 0 is 1). */
+function reserve(w: protobuf.Writer, n: number): void {
+  if (n >= 4) w.fixed32(0);
+  for (let i = n >= 4 ? 4 : 0; i < n; i++) w.uint32(0); // a 0 varint is one byte
+}
+
+function encodeWith(e: EncodeFn, msg: any, prefixBytes: number): Buffer {
+  const w = writer;
+  w.pos = 0;
+  (w as unknown as { states?: number[] }).states = undefined;
+  try {
+    if (prefixBytes > 0) reserve(w, prefixBytes);
+    e(msg ?? {}, w);
+    return w.finish() as Buffer;
+  } finally {
+    if (w.buf.length > KEEP_WRITER_BYTES) writer = protobuf.Writer.create();
+  }
+}
+
 function makeCodec(name: string, d: DecodeFn, e: EncodeFn): MessageCodec {
   return {
     name,
@@ -207,15 +232,10 @@ function makeCodec(name: string, d: DecodeFn, e: EncodeFn): MessageCodec {
       return d({ buf: b, pos: 0 }, b.length);
     },
     encode(msg: any): Buffer {
-      const w = writer;
-      w.pos = 0;
-      (w as unknown as { states?: number[] }).states = undefined;
-      try {
-        e(msg ?? {}, w);
-        return w.finish() as Buffer;
-      } finally {
-        if (w.buf.length > KEEP_WRITER_BYTES) writer = protobuf.Writer.create();
-      }
+      return encodeWith(e, msg, 0);
+    },
+    encodeAfter(msg: any, prefixBytes: number): Buffer {
+      return encodeWith(e, msg, prefixBytes);
     },
   };
 }

@@ -2,7 +2,6 @@
 // bytes of a connection tell them apart (first-bytes.ts), and the socket is handed
 // to gRPC or to the HTTP server accordingly.
 
-import * as grpc from '@grpc/grpc-js';
 import type * as http from 'node:http';
 import * as net from 'node:net';
 import { lookup } from 'node:dns/promises';
@@ -30,14 +29,18 @@ export interface ClientListenerOptions {
   acceptor?: TlsAcceptor;
 }
 
+/** Where HTTP/2 connections go (grpc/server.ts's GrpcServer). */
+export interface H2Acceptor {
+  accept(socket: net.Socket): void;
+}
+
 export async function listenClients(
   urls: URL[],
-  grpcServer: grpc.Server,
+  grpcServer: H2Acceptor,
   httpHandler: http.RequestListener,
   opts: ClientListenerOptions = {},
 ): Promise<ClientListener[]> {
   const firstBytesTimeoutMs = opts.firstBytesTimeoutMs ?? FIRST_BYTES_TIMEOUT_MS;
-  const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   const http1 = new Http1Acceptor(httpHandler, opts.firstRequestTimeoutMs);
   const listeners: ClientListener[] = [];
   for (const url of urls) {
@@ -47,7 +50,7 @@ export async function listenClients(
       socket.setNoDelay(true);
       route(socket, firstBytesTimeoutMs, (isH2, seen) => {
         if (isH2) {
-          holdForFirstRequest(socket, seen, () => injector.injectConnection(socket), {
+          holdForFirstRequest(socket, seen, () => grpcServer.accept(socket), {
             timeoutMs: opts.firstRequestTimeoutMs,
           });
         }

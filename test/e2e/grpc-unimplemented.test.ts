@@ -7,9 +7,10 @@ import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as grpc from '@grpc/grpc-js';
 import type { PutRequest } from '../../src/pb/index.js';
 import { apiServices, unimplementedHandlers, type ApiServices } from '../../src/server/api/services.js';
+import type { ServiceImplementation, UnaryCall, UnaryCallback } from '../../src/server/grpc/types.js';
+import { serveGrpc, type ServedGrpc } from './helpers/grpc-server.js';
 
 function onPath(cmd: string): boolean {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
@@ -40,24 +41,15 @@ function etcdctl(port: number, args: string[]): Promise<Run> {
   });
 }
 
-async function startServer(override: Partial<Record<keyof ApiServices, grpc.UntypedServiceImplementation>> = {}) {
-  const server = new grpc.Server();
+async function startServer(override: Partial<Record<keyof ApiServices, ServiceImplementation>> = {}) {
   const services = apiServices();
-  for (const name of Object.keys(services) as (keyof ApiServices)[]) {
-    server.addService(services[name], { ...unimplementedHandlers(services[name], name), ...override[name] });
-  }
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
-  });
-  return { server, port };
+  const served = await serveGrpc((Object.keys(services) as (keyof ApiServices)[]).map((name) =>
+    [services[name], { ...unimplementedHandlers(services[name], name), ...override[name] }]));
+  return { server: served, port: served.port };
 }
 
-function stop(server: grpc.Server | undefined): Promise<void> {
-  if (!server) return Promise.resolve();
-  return new Promise((resolve) => {
-    const t = setTimeout(() => { server.forceShutdown(); resolve(); }, 2000);
-    server.tryShutdown(() => { clearTimeout(t); resolve(); });
-  });
+function stop(server: ServedGrpc | undefined): Promise<void> {
+  return server ? server.close() : Promise.resolve();
 }
 
 describe('gRPC services against the official etcdctl', () => {
@@ -66,9 +58,9 @@ describe('gRPC services against the official etcdctl', () => {
   });
 
   describe.skipIf(!HAVE_ETCDCTL && !IN_CI)('with etcdctl', () => {
-    let unimpl: grpc.Server | undefined;
+    let unimpl: ServedGrpc | undefined;
     let unimplPort = 0;
-    let kv: grpc.Server | undefined;
+    let kv: ServedGrpc | undefined;
     let kvPort = 0;
     const puts: PutRequest[] = [];
 
@@ -76,11 +68,11 @@ describe('gRPC services against the official etcdctl', () => {
       ({ server: unimpl, port: unimplPort } = await startServer());
       ({ server: kv, port: kvPort } = await startServer({
         KV: {
-          Put: (call: grpc.ServerUnaryCall<PutRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+          Put: (call: UnaryCall<PutRequest>, cb: UnaryCallback<unknown>) => {
             puts.push(call.request);
             cb(null, { header: { clusterId: 0xfedcba9876543210n, memberId: 1n, revision: 2n, raftTerm: 3n } });
           },
-        } as grpc.UntypedServiceImplementation,
+        },
       }));
     });
 

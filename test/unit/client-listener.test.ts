@@ -1,20 +1,20 @@
-import * as grpc from '@grpc/grpc-js';
 import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ClientListener, listenClients } from '../../src/server/client-listener.js';
+import { GrpcServer } from '../../src/server/grpc/server.js';
 
 let listeners: ClientListener[] = [];
-let grpcServer: grpc.Server | undefined;
+let grpcServer: GrpcServer | undefined;
 
 afterEach(async () => {
   await Promise.all(listeners.map((l) => l.close()));
   listeners = [];
-  grpcServer?.forceShutdown();
+  await grpcServer?.close(0);
   grpcServer = undefined;
 });
 
 async function listen(opts: { firstBytesTimeoutMs?: number; firstRequestTimeoutMs?: number }): Promise<number> {
-  grpcServer = new grpc.Server();
+  grpcServer = new GrpcServer({ maxReceiveBytes: 1 << 20 });
   listeners = await (listenClients as (...a: unknown[]) => Promise<ClientListener[]>)(
     [new URL('http://127.0.0.1:0')],
     grpcServer,

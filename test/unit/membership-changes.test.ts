@@ -193,7 +193,7 @@ describe('learner guard', () => {
   const defs = apiServices();
   const call = (service: 'KV' | 'Maintenance' | 'Cluster', method: string, req: unknown, learner: boolean) =>
     new Promise<grpc.ServiceError | null>((resolve) => {
-      const impl = { [method]: (_c: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, {}) };
+      const impl = { [method]: (_c: unknown, cb: (e: null, r: object) => void) => cb(null, {}) };
       const guarded = guardForLearner(service, defs[service], impl, () => learner);
       (guarded[method] as (c: unknown, cb: grpc.sendUnaryData<unknown>) => void)({ request: req }, (err) =>
         resolve(err as grpc.ServiceError | null),

@@ -1,5 +1,5 @@
 // The server's lease plumbing around the lessor: the LeaseKeepAlive stream
-// (src/server/api/lease.ts) over a loopback grpc-js server with a fake LeaseApi
+// (src/server/api/lease.ts) over our loopback gRPC server with a fake LeaseApi
 // port behind it, and the LeaseCoordinator and its peer service (src/server/lease/) with a fake host.
 
 import * as grpc from '@grpc/grpc-js';
@@ -14,6 +14,7 @@ import { ErrNoLeader } from '../../src/server/errors.js';
 import type { HeaderSource, LeaseApi } from '../../src/server/api/ports.js';
 import { LeaseCoordinator, LeaseExpiryLoop, type LeaseHost, leasePeerService, type RenewResult } from '../../src/server/lease/index.js';
 import type { InternalRequestBody } from '../../src/server/proposal.js';
+import { serveGrpc } from '../e2e/helpers/grpc-server.js';
 import { fakeLeaseHost, newLessor } from './lease-helpers.js';
 
 const logger = pino({ level: 'silent' });
@@ -40,18 +41,14 @@ async function keepAliveServer(): Promise<{ port: number; pending: Pending[]; ma
     maxInFlight = Math.max(maxInFlight, inFlight);
     return new Promise<RenewResult>((resolve, reject) => pending.push({ id, resolve, reject })).finally(() => inFlight--);
   });
-  const server = new grpc.Server();
-  server.addService(apiServices().Lease, leaseService(leases, info, logger));
-  const port = await new Promise<number>((res, rej) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? rej(err) : res(p))),
-  );
-  return { port, pending, maxInFlight: () => maxInFlight, close: () => server.forceShutdown() };
+  const served = await serveGrpc([[apiServices().Lease, leaseService(leases, info, logger)]]);
+  return { port: served.port, pending, maxInFlight: () => maxInFlight, close: () => void served.close() };
 }
 
 type KeepAliveCall = grpc.ClientDuplexStream<pb.Encodable<pb.LeaseKeepAliveRequest>, pb.LeaseKeepAliveResponse>;
 
 function keepAliveCall(port: number): { client: grpc.Client; call: KeepAliveCall } {
-  const Ctor = grpc.makeGenericClientConstructor(apiServices().Lease, 'Lease');
+  const Ctor = grpc.makeGenericClientConstructor(apiServices().Lease as grpc.ServiceDefinition, 'Lease');
   const client = new Ctor(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & { LeaseKeepAlive(): KeepAliveCall };
   const call = client.LeaseKeepAlive();
   call.on('error', () => {}); // CANCELLED when a case ends it; cases that expect an error listen too

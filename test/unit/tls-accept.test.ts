@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import * as tls from 'node:tls';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type ClientListener, listenClients } from '../../src/server/client-listener.js';
-import { identityOfGrpcCall, identityOfSocket } from '../../src/server/tls/caller-identity.js';
+import { GrpcServer } from '../../src/server/grpc/server.js';
+import type { MethodDefinition, UnaryCall, UnaryCallback } from '../../src/server/grpc/types.js';
+import { identityOfCall, identityOfSocket } from '../../src/server/tls/caller-identity.js';
 import { ReloadingTls } from '../../src/server/tls/reloading-tls.js';
 import { TlsAcceptor, type AcceptPolicy } from '../../src/server/tls/tls-accept.js';
 import { makeCa, makeCert, makeCrl } from '../e2e/helpers/pki.js';
@@ -34,12 +36,12 @@ function acceptor(policy: Partial<AcceptPolicy> = {}): TlsAcceptor {
 }
 
 let listeners: ClientListener[] = [];
-let grpcServer: grpc.Server | undefined;
+let grpcServer: GrpcServer | undefined;
 const servers: tls.Server[] = [];
 afterEach(async () => {
   await Promise.all(listeners.map((l) => l.close()));
   listeners = [];
-  grpcServer?.forceShutdown();
+  await grpcServer?.close(0);
   grpcServer = undefined;
   for (const s of servers.splice(0)) s.close();
 });
@@ -49,11 +51,26 @@ const WHO_AM_I: grpc.ServiceDefinition = {
   WhoAmI: { path: '/test.Id/WhoAmI', requestStream: false, responseStream: false, requestSerialize: json.ser, requestDeserialize: json.de, responseSerialize: json.ser, responseDeserialize: json.de },
 };
 
+// The same method for our server: JSON bodies behind the 5-byte gRPC prefix.
+const WHO_AM_I_METHOD: MethodDefinition = {
+  path: '/test.Id/WhoAmI',
+  requestStream: false,
+  responseStream: false,
+  decodeRequest: json.de,
+  encodeResponse: (v) => {
+    const body = json.ser(v);
+    const out = Buffer.alloc(5 + body.length);
+    out.writeUInt32BE(body.length, 1);
+    body.copy(out, 5);
+    return out;
+  },
+};
+
 describe('TLS in front of the client listener', () => {
   it('serves gRPC and HTTP on one TLS port, and hands both the client certificate CN', async () => {
-    grpcServer = new grpc.Server();
-    grpcServer.addService(WHO_AM_I, {
-      WhoAmI: (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => cb(null, { cn: identityOfGrpcCall(call)?.commonName ?? null }),
+    grpcServer = new GrpcServer({ maxReceiveBytes: 1 << 20 });
+    grpcServer.addService({ WhoAmI: WHO_AM_I_METHOD }, {
+      WhoAmI: (call: UnaryCall<unknown>, cb: UnaryCallback<unknown>) => cb(null, { cn: identityOfCall(call)?.commonName ?? null }),
     });
     listeners = await listenClients(
       [new URL('https://127.0.0.1:0')],

@@ -1,9 +1,9 @@
 // Cluster service: the member list and runtime membership changes (the
 // ClusterApi port proposes them through Raft and answers once applied).
 
-import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type * as pb from '../../pb/types.js';
+import type { ServiceImplementation } from '../grpc/types.js';
 import type { ClusterApi, ClusterMember, HeaderSource } from './ports.js';
 import { unary } from './unary.js';
 
@@ -46,7 +46,7 @@ export function clusterHandlers(cluster: ClusterApi, info: HeaderSource): Cluste
   };
 }
 
-export function clusterService(cluster: ClusterApi, info: HeaderSource, logger: Logger): grpc.UntypedServiceImplementation {
+export function clusterService(cluster: ClusterApi, info: HeaderSource, logger: Logger): ServiceImplementation {
   const h = clusterHandlers(cluster, info);
   return {
     MemberList: unary<pb.MemberListRequest, pb.Encodable<pb.MemberListResponse>>(logger, (req) => h.MemberList(req)),

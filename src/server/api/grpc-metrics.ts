@@ -5,7 +5,7 @@
 // calls end when the handler answers; server and bidi streams when the call ends
 // (finished, cancelled or failed), as the Go interceptor's handler returns then.
 
-import type * as grpc from '@grpc/grpc-js';
+import type { CallBase, MethodDefinition, ServiceImplementation, StreamHandler, UnaryCallback, UnaryHandler } from '../grpc/types.js';
 import { wrapHandlers } from './wrap-handlers.js';
 
 /** What the wrapper observes into (a prom-client Histogram with these labels fits). */
@@ -20,40 +20,34 @@ export function grpcType(attrs: { requestStream: boolean; responseStream: boolea
   return 'unary';
 }
 
-type AnyHandler = (...args: unknown[]) => unknown;
-
 /** The service's handlers, each timed into `histogram`; `now` is in ms (default performance.now). */
 export function instrumentService(
-  def: grpc.ServiceDefinition,
-  impl: grpc.UntypedServiceImplementation,
+  def: Readonly<Record<string, MethodDefinition>>,
+  impl: ServiceImplementation,
   histogram: HandlingHistogram,
   now: () => number = () => performance.now(),
-): grpc.UntypedServiceImplementation {
+): ServiceImplementation {
   return wrapHandlers(def, impl, (method, attrs, handler) => {
     // path: /etcdserverpb.KV/Range
     const [, service = '', name = method] = attrs.path.split('/');
     const labels = { grpc_type: grpcType(attrs), grpc_service: service, grpc_method: name };
-    const h = handler as unknown as AnyHandler;
     if (!attrs.responseStream) {
       // unary and client streams: done when the callback is called.
-      return ((call: unknown, cb: grpc.sendUnaryData<unknown>) => {
+      const h = handler as UnaryHandler;
+      return (call, cb: UnaryCallback<unknown>) => {
         const t0 = now();
-        return h(call, (...res: Parameters<grpc.sendUnaryData<unknown>>) => {
+        return h(call, (err, res) => {
           histogram.observe(labels, (now() - t0) / 1000);
-          return cb(...res);
+          return cb(err, res);
         });
-      }) as unknown as grpc.UntypedHandleCall;
-    }
-    return ((call: NodeJS.EventEmitter) => {
-      const t0 = now();
-      let done = false;
-      const end = (): void => {
-        if (done) return;
-        done = true;
-        histogram.observe(labels, (now() - t0) / 1000);
       };
-      for (const ev of ['finish', 'cancelled', 'error', 'close']) call.once(ev, end);
-      return h(call);
-    }) as unknown as grpc.UntypedHandleCall;
+    }
+    // Server and bidi streams: done when the call ends ('close' comes once, however it ends).
+    const h = handler as StreamHandler;
+    return ((call: CallBase) => {
+      const t0 = now();
+      call.once('close', () => histogram.observe(labels, (now() - t0) / 1000));
+      return h(call as never);
+    }) as StreamHandler;
   });
 }

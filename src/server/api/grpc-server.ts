@@ -1,8 +1,10 @@
-// Assembles the gRPC server: every etcd v3 service is registered, built ones with
-// their adapters, the rest answering UNIMPLEMENTED with a clear message.
+// Assembles the client port's gRPC server (../grpc/server.ts): every etcd v3
+// service is registered, built ones with their adapters, the rest answering
+// UNIMPLEMENTED with a clear message; each handler goes through the learner
+// guard and, with --metrics extensive, the handling-time histogram.
 
-import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { GrpcServer } from '../grpc/server.js';
 import { apiServices, SERVICE_NAMES, unimplementedHandlers, type ApiServices } from './services.js';
 import { clusterService } from './cluster.js';
 import { guardForLearner } from './learner-guard.js';
@@ -10,7 +12,8 @@ import { type HandlingHistogram, instrumentService } from './grpc-metrics.js';
 import { kvService } from './kv.js';
 import { leaseService } from './lease.js';
 import { maintenanceService } from './maintenance.js';
-import { watchDefinition, watchService } from './watch.js';
+import { watchService } from './watch.js';
+import type { ServiceImplementation } from '../grpc/types.js';
 import type { ClientApi } from './ports.js';
 
 /** etcd allows this much gRPC framing on top of --max-request-bytes. */
@@ -29,24 +32,15 @@ export interface GrpcTransportOptions {
   handlingSeconds?: HandlingHistogram;
 }
 
-export function grpcServerOptions(api: ClientApi, t: GrpcTransportOptions = {}): grpc.ServerOptions {
-  const opts: grpc.ServerOptions = {
-    'grpc.max_receive_message_length': api.limits.maxRequestBytes + GRPC_OVERHEAD_BYTES,
-    'grpc.max_send_message_length': 2 ** 31 - 1,
-    'grpc.keepalive_permit_without_calls': 1,
-    'grpc.http2.min_ping_interval_without_data_ms': t.keepaliveMinTimeMs ?? 5000,
-    'grpc.max_concurrent_streams': Math.min(t.maxConcurrentStreams ?? 2 ** 32 - 1, 2 ** 31 - 1),
-  };
-  const interval = t.keepaliveIntervalMs ?? 2 * 3_600_000;
-  if (interval > 0) opts['grpc.keepalive_time_ms'] = interval;
-  const timeout = t.keepaliveTimeoutMs ?? 20_000;
-  if (timeout > 0) opts['grpc.keepalive_timeout_ms'] = timeout;
-  return opts;
-}
-
-export function createGrpcServer(api: ClientApi, logger: Logger, transport: GrpcTransportOptions = {}): grpc.Server {
-  const g = new grpc.Server(grpcServerOptions(api, transport));
-  const built: Partial<Record<keyof ApiServices, grpc.UntypedServiceImplementation>> = {
+export function createGrpcServer(api: ClientApi, logger: Logger, transport: GrpcTransportOptions = {}): GrpcServer {
+  const g = new GrpcServer({
+    maxReceiveBytes: api.limits.maxRequestBytes + GRPC_OVERHEAD_BYTES,
+    maxConcurrentStreams: transport.maxConcurrentStreams,
+    keepaliveMinTimeMs: transport.keepaliveMinTimeMs,
+    keepaliveIntervalMs: transport.keepaliveIntervalMs,
+    keepaliveTimeoutMs: transport.keepaliveTimeoutMs,
+  });
+  const built: Partial<Record<keyof ApiServices, ServiceImplementation>> = {
     KV: kvService(api.kv, api.limits, logger),
     Maintenance: maintenanceService(api.maintenance, api.info, api.limits, logger),
     Cluster: clusterService(api.cluster, api.info, logger),
@@ -55,8 +49,7 @@ export function createGrpcServer(api: ClientApi, logger: Logger, transport: Grpc
   };
   const defs = apiServices();
   for (const name of Object.keys(SERVICE_NAMES) as (keyof ApiServices)[]) {
-    // Watch responses are encoded by the stream itself (shared event bytes across watchers).
-    const def = name === 'Watch' ? watchDefinition(defs.Watch) : defs[name];
+    const def = defs[name];
     const impl = { ...unimplementedHandlers(def, name), ...built[name] };
     const guarded = guardForLearner(name, def, impl, () => api.cluster.isLearner());
     g.addService(def, transport.handlingSeconds ? instrumentService(def, guarded, transport.handlingSeconds) : guarded);

@@ -3,12 +3,12 @@
 // once when serializable). kvHandlers is the one implementation per RPC: the gRPC
 // service wraps it here, the /v3 JSON gateway maps JSON onto the same requests.
 
-import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { validateTxn } from '../../mvcc/index.js';
 import { ErrEmptyKey, ErrInvalidSortOption, EtcdError, Code } from '../errors.js';
 import { txnFromPb } from '../kv-convert.js';
 import type * as pb from '../../pb/types.js';
+import type { ServiceImplementation } from '../grpc/types.js';
 import type { ApiLimits, RaftKV } from './ports.js';
 import { unary } from './unary.js';
 
@@ -54,7 +54,7 @@ export function kvHandlers(kv: RaftKV, limits: Pick<ApiLimits, 'maxTxnOps'>): Kv
   };
 }
 
-export function kvService(kv: RaftKV, limits: Pick<ApiLimits, 'maxTxnOps'>, logger: Logger): grpc.UntypedServiceImplementation {
+export function kvService(kv: RaftKV, limits: Pick<ApiLimits, 'maxTxnOps'>, logger: Logger): ServiceImplementation {
   const h = kvHandlers(kv, limits);
   return {
     Range: unary<pb.RangeRequest, pb.RangeResponse>(logger, (req) => h.Range(req)),

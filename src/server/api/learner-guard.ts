@@ -3,7 +3,8 @@
 // fail with "etcdserver: rpc not supported for learner" — Unavailable, as etcd
 // 3.4.23 answers it (recorded; 3.5+ says FailedPrecondition).
 
-import * as grpc from '@grpc/grpc-js';
+import { Status, statusError } from '../grpc/status.js';
+import type { MethodDefinition, ServiceImplementation, StreamCall, StreamHandler, UnaryCall, UnaryCallback, UnaryHandler } from '../grpc/types.js';
 import { wrapHandlers } from './wrap-handlers.js';
 
 const DETAILS = 'etcdserver: rpc not supported for learner';
@@ -14,28 +15,28 @@ function supported(service: string, method: string, req: unknown): boolean {
   return false;
 }
 
-const refusal = (): grpc.ServiceError =>
-  Object.assign(new Error(DETAILS), { code: grpc.status.UNAVAILABLE, details: DETAILS, metadata: new grpc.Metadata() });
+const refusal = () => statusError(Status.UNAVAILABLE, DETAILS);
 
 /** Wraps every handler of one service with the learner check. */
 export function guardForLearner(
   service: string,
-  def: grpc.ServiceDefinition,
-  impl: grpc.UntypedServiceImplementation,
+  def: Readonly<Record<string, MethodDefinition>>,
+  impl: ServiceImplementation,
   isLearner: () => boolean,
-): grpc.UntypedServiceImplementation {
+): ServiceImplementation {
   return wrapHandlers(def, impl, (method, attrs, handler) => {
-    if (attrs.responseStream || attrs.requestStream) {
+    if (attrs.responseStream) {
       if (service === 'Maintenance' && method === 'Snapshot') return handler;
-      return ((call: grpc.ServerDuplexStream<unknown, unknown>, cb?: grpc.sendUnaryData<unknown>) => {
-        if (!isLearner()) return (handler as (...a: unknown[]) => void)(call, cb);
-        if (cb) return cb(refusal());
-        call.emit('error', refusal());
-      }) as grpc.UntypedHandleCall;
+      const h = handler as StreamHandler;
+      return (call: StreamCall<unknown, unknown>) => (isLearner() ? call.fail(refusal()) : h(call));
     }
-    return ((call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+    const h = handler as UnaryHandler;
+    if (attrs.requestStream) {
+      return (call: UnaryCall<unknown>, cb: UnaryCallback<unknown>) => (isLearner() ? cb(refusal()) : h(call, cb));
+    }
+    return (call: UnaryCall<unknown>, cb: UnaryCallback<unknown>) => {
       if (isLearner() && !supported(service, method, call.request)) return cb(refusal());
-      return (handler as (...a: unknown[]) => void)(call, cb);
-    }) as grpc.UntypedHandleCall;
+      return h(call, cb);
+    };
   });
 }

@@ -3,10 +3,10 @@
 // LeaseLeases is answered from this member's applied state. All of it behind the
 // LeaseApi port.
 
-import { Metadata, type ServerDuplexStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { type EtcdError, toEtcdError } from '../errors.js';
 import type * as pb from '../../pb/types.js';
+import type { ServiceImplementation, StreamCall } from '../grpc/types.js';
 import type { HeaderSource, LeaseApi } from './ports.js';
 import { unary } from './unary.js';
 
@@ -48,23 +48,21 @@ export function leaseHandlers(leases: LeaseApi, info: HeaderSource): LeaseHandle
   };
 }
 
-export function leaseService(leases: LeaseApi, info: HeaderSource, logger: Logger): UntypedServiceImplementation {
+export function leaseService(leases: LeaseApi, info: HeaderSource, logger: Logger): ServiceImplementation {
   const h = leaseHandlers(leases, info);
   return {
     LeaseGrant: unary<pb.LeaseGrantRequest, pb.LeaseGrantResponse>(logger, (req) => h.LeaseGrant(req)),
     LeaseRevoke: unary<pb.LeaseRevokeRequest, pb.LeaseRevokeResponse>(logger, (req) => h.LeaseRevoke(req)),
     LeaseTimeToLive: unary<pb.LeaseTimeToLiveRequest, pb.LeaseTimeToLiveResponse>(logger, (req) => h.LeaseTimeToLive(req)),
     LeaseLeases: unary<pb.LeaseLeasesRequest, pb.LeaseLeasesResponse>(logger, (req) => h.LeaseLeases(req)),
-    LeaseKeepAlive: (call: ServerDuplexStream<pb.LeaseKeepAliveRequest, pb.LeaseKeepAliveResponse>) => {
+    LeaseKeepAlive: (call: StreamCall<pb.LeaseKeepAliveRequest, pb.Encodable<pb.LeaseKeepAliveResponse>>) => {
       // Answers go out in request order even though renewals may finish out of order.
       let chain: Promise<void> = Promise.resolve();
       let ended = false;
       const end = (err?: EtcdError): void => {
         if (ended) return;
         ended = true;
-        // grpc-js sends a server stream's status on 'error' (destroy() would end
-        // it without one, leaving the client waiting forever).
-        if (err) call.emit('error', Object.assign(new Error(err.message), { code: err.code, details: err.message, metadata: new Metadata() }));
+        if (err) call.fail({ code: err.code, details: err.message });
         else call.end();
       };
       // A client may send a burst (clientv3 renews every due lease in one tick): at
@@ -128,7 +126,6 @@ export function leaseService(leases: LeaseApi, info: HeaderSource, logger: Logge
         });
       });
       call.on('end', () => void chain.then(() => end()));
-      call.on('error', () => (ended = true));
       call.on('cancelled', () => (ended = true));
     },
   };

@@ -2,11 +2,11 @@
 // MoveLeader, Defragment);
 // the rest answers UNIMPLEMENTED until its issue lands.
 
-import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ETCD_API_VERSION } from '../../version.js';
 import { alarmText } from '../alarms.js';
 import type * as pb from '../../pb/types.js';
+import type { ServiceImplementation } from '../grpc/types.js';
 import type { ApiLimits, HeaderSource, MaintenanceApi } from './ports.js';
 import { unary } from './unary.js';
 
@@ -81,22 +81,16 @@ export function maintenanceService(
   info: HeaderSource,
   limits: Pick<ApiLimits, 'quotaBackendBytes'>,
   logger: Logger,
-): grpc.UntypedServiceImplementation {
+): ServiceImplementation {
   const h = maintenanceHandlers(m, info, limits);
   return {
     Status: unary<pb.StatusRequest, pb.Encodable<pb.StatusResponse>>(logger, (req) => h.Status(req)),
     HashKV: unary<pb.HashKVRequest, pb.Encodable<pb.HashKVResponse>>(logger, (req) => h.HashKV(req)),
     Alarm: unary<pb.AlarmRequest, pb.Encodable<pb.AlarmResponse>>(logger, (req) => h.Alarm(req)),
     MoveLeader: unary<pb.MoveLeaderRequest, pb.Encodable<pb.DefragmentResponse>>(logger, (req, call) =>
-      h.MoveLeader(req, callDeadline(call.getDeadline())),
+      h.MoveLeader(req, call.getDeadline()),
     ),
     Defragment: unary<Record<string, never>, pb.Encodable<pb.DefragmentResponse>>(logger, (req) => h.Defragment(req)),
     Hash: unary<pb.HashRequest, pb.Encodable<pb.HashResponse>>(logger, (req) => h.Hash(req)),
   };
-}
-
-/** A grpc-js deadline as epoch ms (Infinity when the client set none). */
-function callDeadline(d: grpc.Deadline): number {
-  if (d instanceof Date) return d.getTime();
-  return typeof d === 'number' && Number.isFinite(d) ? d : Infinity;
 }

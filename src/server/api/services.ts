@@ -1,21 +1,38 @@
-// grpc-js service definitions for the etcd v3 API, built from our protos and
-// the compiled codecs (so handlers receive and return the plain objects of
-// types.ts, never protobufjs instances).
+// The etcd v3 API's service definitions, built from our protos and the compiled
+// codecs (so handlers receive and return the plain objects of types.ts, never
+// protobufjs instances). Each method serves our gRPC server (decodeRequest,
+// encodeResponse straight into a framed buffer) and has the fields grpc-js's
+// client needs (requestSerialize, responseDeserialize...), which the tests and
+// the bench load generator use to call us.
 
-import * as grpc from '@grpc/grpc-js';
 import { messageCodec } from '../../pb/registry.js';
 import { withRawBytes } from '../../pb/raw.js';
 import { schema } from '../../pb/schema.js';
+import { PREFIX_BYTES } from '../grpc/framing.js';
+import { Status, statusError } from '../grpc/status.js';
+import type { MethodDefinition, ServiceImplementation, StreamCall, UnaryCallback } from '../grpc/types.js';
+
+/** One method: our server's definition plus grpc-js's client fields. */
+export interface ApiMethod<Req = any, Res = any> extends MethodDefinition<Req, Res> {
+  requestSerialize(v: Req): Buffer;
+  requestDeserialize(b: Buffer): Req;
+  responseSerialize(v: Res): Buffer;
+  responseDeserialize(b: Buffer): Res;
+  /** grpc-js clients also get the method under its lowerCamel name. */
+  originalName: string;
+}
+
+export type ApiServiceDefinition = Record<string, ApiMethod>;
 
 export interface ApiServices {
-  KV: grpc.ServiceDefinition;
-  Watch: grpc.ServiceDefinition;
-  Lease: grpc.ServiceDefinition;
-  Cluster: grpc.ServiceDefinition;
-  Maintenance: grpc.ServiceDefinition;
-  Auth: grpc.ServiceDefinition;
-  Lock: grpc.ServiceDefinition;
-  Election: grpc.ServiceDefinition;
+  KV: ApiServiceDefinition;
+  Watch: ApiServiceDefinition;
+  Lease: ApiServiceDefinition;
+  Cluster: ApiServiceDefinition;
+  Maintenance: ApiServiceDefinition;
+  Auth: ApiServiceDefinition;
+  Lock: ApiServiceDefinition;
+  Election: ApiServiceDefinition;
 }
 
 /** Short service name -> fully qualified proto service (the gRPC path prefix). */
@@ -30,27 +47,34 @@ export const SERVICE_NAMES: Readonly<Record<keyof ApiServices, string>> = {
   Election: 'v3electionpb.Election',
 };
 
-/** Builds one grpc-js ServiceDefinition (keys are the proto method names, e.g. "Range"). */
-export function serviceDefinition(fullName: string): grpc.ServiceDefinition {
+/** Builds one service's definition (keys are the proto method names, e.g. "Range"). */
+export function serviceDefinition(fullName: string): ApiServiceDefinition {
   const svc = schema().lookupService(fullName);
-  const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  const def: ApiServiceDefinition = {};
   for (const m of svc.methodsArray) {
     m.resolve();
     const req = messageCodec(m.resolvedRequestType!.fullName.slice(1));
     const res = messageCodec(m.resolvedResponseType!.fullName.slice(1));
+    const decodeRequest = (b: Buffer): unknown => withRawBytes(req.decode(b), b);
     def[m.name] = {
       path: `/${fullName}/${m.name}`,
       requestStream: !!m.requestStream,
       responseStream: !!m.responseStream,
+      decodeRequest,
+      encodeResponse: (v: unknown) => {
+        const out = res.encodeAfter(v as never, PREFIX_BYTES);
+        out[0] = 0;
+        out.writeUInt32BE(out.length - PREFIX_BYTES, 1);
+        return out;
+      },
       requestSerialize: (v: unknown) => req.encode(v as never),
-      requestDeserialize: (b: Buffer) => withRawBytes(req.decode(b), b),
+      requestDeserialize: decodeRequest,
       responseSerialize: (v: unknown) => res.encode(v as never),
       responseDeserialize: (b: Buffer) => res.decode(b),
-      // grpc-js also accepts implementations keyed by the lowerCamel name.
       originalName: m.name.charAt(0).toLowerCase() + m.name.slice(1),
     };
   }
-  return def as grpc.ServiceDefinition;
+  return def;
 }
 
 let services: ApiServices | undefined;
@@ -71,28 +95,14 @@ export function apiServices(): ApiServices {
  * server register all services from day one and fill them in one by one
  * (spread real handlers over these).
  */
-export function unimplementedHandlers(
-  def: grpc.ServiceDefinition,
-  serviceName: string,
-): grpc.UntypedServiceImplementation {
-  const impl: grpc.UntypedServiceImplementation = {};
+export function unimplementedHandlers(def: ApiServiceDefinition, serviceName: string): ServiceImplementation {
+  const impl: ServiceImplementation = {};
   for (const [method, attrs] of Object.entries(def)) {
-    const error = (): grpc.ServiceError =>
-      Object.assign(new Error(`etcd-ts: ${serviceName}.${method} is not implemented yet`), {
-        code: grpc.status.UNIMPLEMENTED,
-        details: `etcd-ts: ${serviceName}.${method} is not implemented yet`,
-        metadata: new grpc.Metadata(),
-      });
+    const error = () => statusError(Status.UNIMPLEMENTED, `etcd-ts: ${serviceName}.${method} is not implemented yet`);
     if (attrs.responseStream) {
-      // Server-streaming and bidi calls: an 'error' event ends the call with that status.
-      impl[method] = ((call: grpc.ServerWritableStream<unknown, unknown>) => {
-        call.emit('error', error());
-      }) as grpc.UntypedHandleCall;
+      impl[method] = (call: StreamCall<unknown, unknown>) => call.fail(error());
     } else {
-      // Unary and client-streaming calls answer through the callback.
-      impl[method] = ((_call: unknown, callback: grpc.sendUnaryData<unknown>) => {
-        callback(error());
-      }) as grpc.UntypedHandleCall;
+      impl[method] = (_call: unknown, callback: UnaryCallback<unknown>) => callback(error());
     }
   }
   return impl;

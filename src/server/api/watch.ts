@@ -9,13 +9,14 @@
 // precedes the watcher's events. Everything a stream sends goes through one
 // FIFO, so a progress response never overtakes the events it vouches for.
 
-import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import {
   INVALID_WATCH_ID, WatchStream, type KeyValue, type MvccWatchResponse, type WatchHub,
 } from '../../mvcc/index.js';
 import { ErrNoLeader } from '../errors.js';
 import type * as pb from '../../pb/types.js';
+import { Status } from '../grpc/status.js';
+import type { ServiceImplementation, StreamCall } from '../grpc/types.js';
 import { FilterType } from '../../pb/types.js';
 import { encodeEvent, encodeFragments, encodeHeader, encodeWatchResponse, type ResponseFields } from './watch-encode.js';
 import { watchOutput } from './watch-output.js';
@@ -84,7 +85,7 @@ class ServerWatchStream {
   private closed = false;
 
   constructor(
-    private readonly call: grpc.ServerDuplexStream<pb.WatchRequest, Buffer>,
+    private readonly call: StreamCall<pb.WatchRequest, never>,
     private readonly sh: Shared,
     private readonly onClose: () => void,
   ) {
@@ -97,7 +98,7 @@ class ServerWatchStream {
       onControlRoom: () => call.resume(),
       onError: (err) => {
         sh.logger.error({ err }, 'watch: failed to prepare a response; closing the stream');
-        this.abort(grpc.status.INTERNAL, (err as Error).message ?? String(err));
+        this.abort(Status.INTERNAL, (err as Error).message ?? String(err));
       },
       onBytes: (d) => metrics.watchBufferedBytes.inc(d),
     });
@@ -107,7 +108,6 @@ class ServerWatchStream {
     // A client that only half-closes keeps receiving (as with etcd); the call
     // ends when it is canceled or the connection goes.
     call.on('cancelled', () => this.close());
-    call.on('error', () => this.close());
     call.on('close', () => this.close());
   }
 
@@ -200,10 +200,10 @@ class ServerWatchStream {
   }
 
   /** Ends the call with a status (no leader, internal error). */
-  abort(code: grpc.status, details: string): void {
+  abort(code: number, details: string): void {
     if (this.closed) return;
     this.close();
-    this.call.emit('error', Object.assign(new Error(details), { code, details, metadata: new grpc.Metadata() }));
+    this.call.fail({ code, details });
   }
 
   close(): void {
@@ -217,26 +217,12 @@ class ServerWatchStream {
   }
 }
 
-/**
- * grpc-js serializes whatever a handler writes with the definition's
- * responseSerialize; the Watch stream writes bytes it encoded itself, so they
- * pass through untouched.
- */
-export function watchDefinition(def: grpc.ServiceDefinition): grpc.ServiceDefinition {
-  const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
-  for (const [name, m] of Object.entries(def)) {
-    const serialize = m.responseSerialize;
-    out[name] = { ...m, responseSerialize: (v: unknown) => (Buffer.isBuffer(v) ? v : serialize(v)) };
-  }
-  return out as grpc.ServiceDefinition;
-}
-
 export function watchService(
   source: WatchSource,
   info: ServerInfo,
   limits: Pick<ApiLimits, 'maxRequestBytes' | 'electionMs' | 'watchProgressNotifyIntervalMs'>,
   logger: Logger,
-): grpc.UntypedServiceImplementation {
+): ServiceImplementation {
   const sh: Shared = {
     hub: source.watchHub,
     metrics: source.metrics,
@@ -261,15 +247,15 @@ export function watchService(
   source.onStop(() => clearInterval(monitor));
 
   return {
-    Watch: ((call: grpc.ServerDuplexStream<pb.WatchRequest, Buffer>) => {
+    Watch: (call: StreamCall<pb.WatchRequest, never>) => {
       const requireLeader = call.metadata.get('hasleader')[0] === 'true';
       if (requireLeader && info.leader === 0n) {
         const err = ErrNoLeader();
-        call.emit('error', Object.assign(new Error(err.message), { code: err.code, details: err.message, metadata: new grpc.Metadata() }));
+        call.fail({ code: err.code, details: err.message });
         return;
       }
       const stream: ServerWatchStream = new ServerWatchStream(call, sh, () => needLeader.delete(stream));
       if (requireLeader) needLeader.add(stream);
-    }) as grpc.UntypedHandleCall,
+    },
   };
 }

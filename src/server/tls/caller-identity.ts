@@ -3,7 +3,7 @@
 // token is given). Recorded per connection by the TLS acceptor once every check
 // passed (CA, CRL, allowed CN/hostname), so a socket that reaches a handler with
 // an identity has a verified certificate. The auth layer reads it through
-// identityOfSocket (HTTP: req.socket) or identityOfGrpcCall (grpc-js calls).
+// identityOfSocket (HTTP: req.socket) or identityOfCall (a call on src/server/grpc).
 
 import type { PeerCertificate } from 'node:tls';
 
@@ -24,14 +24,7 @@ export function identityOfSocket(socket: object | null | undefined): CallerIdent
   return socket ? identities.get(socket) : undefined;
 }
 
-/**
- * The same for a grpc-js server call, whose socket grpc-js does not expose: its
- * auth context carries the certificate of an authorized TLS connection, and every
- * TLS connection grpc-js gets came through the acceptor's checks.
- */
-export function identityOfGrpcCall(call: { getAuthContext?: () => { sslPeerCertificate?: PeerCertificate } | null }): CallerIdentity | undefined {
-  const cert = call.getAuthContext?.()?.sslPeerCertificate;
-  if (!cert?.raw) return undefined;
-  const cn = cert.subject?.CN;
-  return { commonName: Array.isArray(cn) ? (cn[0] ?? '') : (cn ?? '') };
+/** The same for a call on our gRPC server (src/server/grpc), through its connection's socket. */
+export function identityOfCall(call: { connectionSocket(): object | undefined }): CallerIdentity | undefined {
+  return identityOfSocket(call.connectionSocket());
 }
