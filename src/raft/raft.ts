@@ -349,6 +349,8 @@ export class Raft implements ElectionRaft, ReplicationRaft, LeaderRaft, Follower
     for (let i = 0; i < es.length; i++) {
       es[i].term = this.term;
       es[i].index = ++li;
+      // Its encoding (if any) was made without them; it is made again on first use.
+      es[i].encoded = undefined;
     }
     this.raftLog.append(es);
     return true;
