@@ -1,10 +1,11 @@
 // Each log entry is encoded once (Entry.encoded) and its bytes are reused for the
-// WAL record and every follower's MsgApp; messages are sized exactly and written
-// into arena memory; ids are written and read through 32-bit halves (issue #12).
-// The bytes must be exactly what the plain encoding wrote before, for any message.
+// WAL record and every follower's MsgApp; messages are sized exactly (entries
+// written in place or copied from their encoding) into arena memory; ids are
+// written and read through 32-bit halves (issue #12). The bytes must be exactly
+// what a plain byte-at-a-time encoder writes, for any message.
 import { describe, expect, it } from 'vitest';
 import { decodeEntry, decodeMessage, encodeEntry, encodeHardState, encodeMessage } from '../../src/raft/codec.js';
-import { WireReader, WireWriter, bigVarintSize } from '../../src/raft/wire.js';
+import { WireReader, WireWriter, bigVarintSize, varintSize } from '../../src/raft/wire.js';
 import { Arena } from '../../src/raft/arena.js';
 import { MemoryStorage, RawNode } from '../../src/raft/index.js';
 import { EntryType, MessageType, type Entry, type Message } from '../../src/raft/types.js';
@@ -188,6 +189,12 @@ describe('exact writers and ids', () => {
       refUint(out, 2, h.vote);
       refUint(out, 3, h.commit);
       expect(same(encodeHardState(h), Uint8Array.from(out))).toBe(true);
+    }
+  });
+
+  it('varintSize matches the bytes written', () => {
+    for (const v of [1, 127, 128, 300, 16383, 16384, 2 ** 28, 2 ** 35, 2 ** 49, 2 ** 53 - 1]) {
+      expect(new WireWriter(1).uint(1, v).finish().length - 1).toBe(varintSize(v));
     }
   });
 
