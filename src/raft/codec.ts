@@ -49,10 +49,10 @@ export function encodeEntry(e: Entry): Uint8Array {
 }
 
 /**
- * Decodes an entry; its data is a view into `buf`. When `buf` is exactly what
- * encodeEntry writes for the result (the size tells: the fields of an entry are
- * all positive or omitted, so only another layout, unknown fields or padded
- * varints change it), a log entry keeps `buf` as its encoding.
+ * Decodes an entry; its data is a view into `buf`. A log entry keeps `buf` as its
+ * encoding when it has the canonical size: unknown fields, explicit zeros, padded
+ * varints or repeated fields all make it longer, and the one same-size difference
+ * left, another field order, decodes to the same entry.
  */
 export function decodeEntry(buf: Uint8Array): Entry {
   const r = new WireReader(buf);
