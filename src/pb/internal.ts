@@ -1,20 +1,17 @@
 // Encoding of the Raft log payload (etcdserverpb.InternalRaftRequest, see
 // proto/etcdserverpb/internal.proto). Same conventions as the API codecs.
 
-import { WireWriter } from './wire.js';
+import { WireWriter, lenFieldSize, tagSize, varintSize } from './wire.js';
 import { messageCodec } from './registry.js';
 import type { Encodable, InternalRaftRequest } from './types.js';
 
 const codec = () => messageCodec<InternalRaftRequest>('etcdserverpb.InternalRaftRequest');
 
 export function encodeInternalRequest(r: Encodable<InternalRaftRequest>): Uint8Array {
-  // The result lives in the Raft log until the next snapshot. Small Buffers are
-  // carved from shared 8 KiB pool slabs, and one long-lived slice pins its whole
-  // slab, so the entry gets a backing store of its own.
-  const pooled = codec().encode(r);
-  const own = new Uint8Array(pooled.length);
-  own.set(pooled);
-  return own;
+  // Pooled memory is fine: the Raft log does not keep these bytes. Its own encoding
+  // of the entry (raft/codec.ts encodeEntry, made before the entry is written or
+  // sent) takes a copy, and the entry's data becomes a view into that.
+  return codec().encode(r);
 }
 
 export function decodeInternalRequest(b: Uint8Array): InternalRaftRequest {
@@ -30,8 +27,11 @@ export const INTERNAL_FIELD = { header: 100, put: 4, deleteRange: 5, txn: 6 } as
  * write for the decoded request (fields in another order), without a second encode.
  */
 export function encodeInternalRequestRaw(id: bigint, field: number, request: Uint8Array): Uint8Array {
-  return new WireWriter(request.length + 32)
-    .message(INTERNAL_FIELD.header, (h) => h.uint64(1, id))
+  // Sized exactly and written once, in pooled memory: the bytes live only until
+  // the Raft log's own encoding of the entry replaces them (raft/codec.ts encodeEntry).
+  const header = id === 0n ? 0 : tagSize(1) + varintSize(id);
+  return WireWriter.exact(lenFieldSize(INTERNAL_FIELD.header, header) + lenFieldSize(field, request.length))
+    .sizedMessage(INTERNAL_FIELD.header, header, (h) => h.uint64(1, id))
     .bytes(field, request, true)
     .finish();
 }

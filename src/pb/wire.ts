@@ -346,13 +346,28 @@ export function writeLenField(buf: Uint8Array, o: number, field: number, body: U
 export class WireWriter {
   private buf: Uint8Array;
   private pos = 0;
+  /** exact(): never grown, and finish() wants every byte written. */
+  private readonly fixed: boolean;
 
-  constructor(initial = 64) {
-    this.buf = new Uint8Array(Math.max(initial, 16));
+  /** A growing writer of `initial` bytes to start with, or one that fills exactly `initial` (see exact()). */
+  constructor(initial: number | Uint8Array = 64) {
+    this.fixed = typeof initial !== 'number';
+    this.buf = typeof initial === 'number' ? new Uint8Array(Math.max(initial, 16)) : initial;
+  }
+
+  /**
+   * A writer for exactly `size` bytes, in memory that is not zero-filled first
+   * (Buffer.allocUnsafe; small sizes are carved from Node's shared pool, so use it
+   * for short-lived bytes). finish() throws unless every byte was written, so no
+   * uninitialised byte can reach the output.
+   */
+  static exact(size: number): WireWriter {
+    return new WireWriter(Buffer.allocUnsafe(size));
   }
 
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
+    if (this.fixed) return; // writing past the end throws in finish() (typed arrays drop the bytes)
     let size = this.buf.length * 2;
     while (size < this.pos + n) size *= 2;
     const next = new Uint8Array(size);
@@ -420,8 +435,26 @@ export class WireWriter {
     return this.bytes(field, inner.finish(), true);
   }
 
-  /** The bytes written, in an ArrayBuffer of their own. */
+  /**
+   * A nested message whose encoded length is known: written in place (no inner
+   * writer, no copy). `size` must be exactly what `encode` writes; a mismatch throws.
+   */
+  sizedMessage(field: number, size: number, encode: (w: WireWriter) => void): this {
+    this.tag(field, WireType.LEN);
+    this.varint(size);
+    this.ensure(size);
+    const start = this.pos;
+    encode(this);
+    if (this.pos - start !== size) throw new Error(`field ${field}: nested message wrote ${this.pos - start} bytes, sized ${size}`);
+    return this;
+  }
+
+  /** The bytes written: in an ArrayBuffer of their own, or for exact(), the whole sized buffer. */
   finish(): Uint8Array {
+    if (this.fixed) {
+      if (this.pos !== this.buf.length) throw new Error(`protobuf: sized ${this.buf.length} bytes, wrote ${this.pos}`);
+      return this.buf;
+    }
     return this.buf.slice(0, this.pos);
   }
 }

@@ -3,7 +3,8 @@
 // to anyone who has debugged etcd). Used by the WAL, the snapshot files and the
 // peer transport.
 
-import { WireReader, WireWriter, varintSize } from './wire.js';
+import { logArena } from './arena.js';
+import { WireReader, WireWriter, bytesFieldSize, idFieldSize, uintFieldSize, varintSize } from './wire.js';
 import {
   type ConfChange,
   type ConfState,
@@ -21,36 +22,59 @@ function writeEntry(w: WireWriter, e: Entry): void {
 
 /** Bytes writeEntry writes for `e` (fields under 16: one-byte tags; zeros and empty data omitted). */
 function entrySize(e: Entry): number {
-  let n = 0;
-  if (e.type !== 0) n += 1 + varintSize(e.type);
-  if (e.term !== 0) n += 1 + varintSize(e.term);
-  if (e.index !== 0) n += 1 + varintSize(e.index);
-  if (e.data.length !== 0) n += 1 + varintSize(e.data.length) + e.data.length;
-  return n;
+  return uintFieldSize(e.type) + uintFieldSize(e.term) + uintFieldSize(e.index) + bytesFieldSize(e.data);
 }
 
+/**
+ * The entry's encoding. An entry in the log (index > 0) is encoded once: the
+ * bytes are kept on it (Entry.encoded) for the WAL and every follower's MsgApp,
+ * and its data becomes a view into them, so the entry holds one buffer, not two.
+ */
 export function encodeEntry(e: Entry): Uint8Array {
-  const w = new WireWriter(e.data.length + 24);
+  if (e.encoded !== undefined) return e.encoded;
+  const n = entrySize(e);
+  if (e.index === 0) {
+    // A proposal not yet in the log: its term and index are still to be set.
+    const w = WireWriter.exact(n);
+    writeEntry(w, e);
+    return w.finish();
+  }
+  const w = WireWriter.into(logArena.bytes(n));
   writeEntry(w, e);
-  return w.finish();
+  const out = w.finish();
+  // data is the last field written.
+  if (e.data.length > 0) e.data = out.subarray(n - e.data.length);
+  e.encoded = out;
+  return out;
 }
 
+/**
+ * Decodes an entry; its data is a view into `buf`. A log entry keeps `buf` as its
+ * encoding when it has the canonical size: unknown fields, explicit zeros, padded
+ * varints or repeated fields all make it longer, and the one same-size difference
+ * left, another field order, decodes to the same entry.
+ */
 export function decodeEntry(buf: Uint8Array): Entry {
   const r = new WireReader(buf);
-  const e: Entry = { term: 0, index: 0, type: EntryType.Normal, data: new Uint8Array(0) };
+  const e: Entry = { term: 0, index: 0, type: EntryType.Normal, data: EMPTY, encoded: undefined };
   while (!r.done()) {
-    const [f, wt] = r.tag();
+    const t = r.varint();
+    const f = Math.floor(t / 8);
     if (f === 1) e.type = r.varint();
     else if (f === 2) e.term = r.varint();
     else if (f === 3) e.index = r.varint();
     else if (f === 4) e.data = r.bytes();
-    else r.skip(wt);
+    else r.skip(t % 8);
   }
+  if (e.index > 0 && buf.length === entrySize(e)) e.encoded = buf;
   return e;
 }
 
+const EMPTY = new Uint8Array(0);
+
 export function encodeHardState(h: HardState): Uint8Array {
-  return new WireWriter(32).uint(1, h.term).uint64(2, h.vote).uint(3, h.commit).finish();
+  const n = uintFieldSize(h.term) + idFieldSize(h.vote) + uintFieldSize(h.commit);
+  return WireWriter.exact(n).uint(1, h.term).uint64(2, h.vote).uint(3, h.commit).finish();
 }
 
 export function decodeHardState(buf: Uint8Array): HardState {
@@ -157,30 +181,46 @@ export function decodeConfChange(buf: Uint8Array): ConfChange {
 }
 
 export function encodeMessage(m: Message): Uint8Array {
-  // The leader encodes every MsgApp once per follower: size the entries first and
-  // write them in place, so that a message costs one allocation (plus the final
-  // trim) instead of a growing inner writer, a copy and a growing outer buffer
-  // per entry (issue #12, docs/PERFORMANCE.md).
+  // The leader sends every MsgApp to each follower: a log entry's bytes come from
+  // its encoding (encodeEntry, computed once per entry), and the message is sized
+  // exactly and written into one buffer, with no growing, trimming or zero fill
+  // (issue #12, docs/PERFORMANCE.md). A proposal's entries (index 0, forwarded to
+  // the leader) are written in place.
+  const ents = m.entries;
   let entriesSize = 0;
-  const sizes: number[] = [];
-  for (const e of m.entries) {
-    const n = entrySize(e);
-    sizes.push(n);
+  for (let i = 0; i < ents.length; i++) {
+    const e = ents[i]!;
+    const n = e.index > 0 ? encodeEntry(e).length : entrySize(e);
     entriesSize += 1 + varintSize(n) + n;
   }
-  const w = new WireWriter(96 + entriesSize + (m.context?.length ?? 0));
+  const snapshot = m.snapshot ? encodeSnapshot(m.snapshot) : undefined;
+  const size =
+    uintFieldSize(m.type) +
+    idFieldSize(m.to) +
+    idFieldSize(m.from) +
+    uintFieldSize(m.term) +
+    uintFieldSize(m.logTerm) +
+    uintFieldSize(m.index) +
+    entriesSize +
+    uintFieldSize(m.commit) +
+    bytesFieldSize(snapshot, true) +
+    (m.reject ? 2 : 0) +
+    uintFieldSize(m.rejectHint) +
+    bytesFieldSize(m.context);
+  const w = WireWriter.exact(size);
   w.uint(1, m.type)
     .uint64(2, m.to)
     .uint64(3, m.from)
     .uint(4, m.term)
     .uint(5, m.logTerm)
     .uint(6, m.index);
-  for (let i = 0; i < m.entries.length; i++) {
-    const e = m.entries[i]!;
-    w.sizedMessage(7, sizes[i]!, (ew) => writeEntry(ew, e));
+  for (let i = 0; i < ents.length; i++) {
+    const e = ents[i]!;
+    if (e.index > 0) w.bytes(7, encodeEntry(e), true);
+    else w.sizedMessage(7, entrySize(e), (ew) => writeEntry(ew, e));
   }
   w.uint(8, m.commit);
-  if (m.snapshot) w.bytes(9, encodeSnapshot(m.snapshot), true);
+  if (snapshot) w.bytes(9, snapshot, true);
   w.bool(10, m.reject).uint(11, m.rejectHint).bytes(12, m.context);
   return w.finish();
 }
@@ -200,11 +240,12 @@ export function decodeMessage(buf: Uint8Array): Message {
     rejectHint: 0,
   };
   while (!r.done()) {
-    const [f, wt] = r.tag();
-    switch (f) {
+    const t = r.varint();
+    const wt = t % 8;
+    switch (Math.floor(t / 8)) {
       case 1: m.type = r.varint(); break;
-      case 2: m.to = r.bigVarint(); break;
-      case 3: m.from = r.bigVarint(); break;
+      case 2: m.to = r.id(); break;
+      case 3: m.from = r.id(); break;
       case 4: m.term = r.varint(); break;
       case 5: m.logTerm = r.varint(); break;
       case 6: m.index = r.varint(); break;

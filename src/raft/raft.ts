@@ -142,7 +142,36 @@ export class Raft implements ElectionRaft, ReplicationRaft, LeaderRaft, Follower
       // Forwarded proposals and read requests travel as local messages (term 0).
       if (t !== MessageType.MsgProp && t !== MessageType.MsgReadIndex) m.term = this.term;
     }
+    if (t === MessageType.MsgProp && this.joinForwardedProposal(m)) return;
     this.msgs.push(m);
+  }
+
+  /** The last MsgProp in `msgs` and the bytes of data it carries (see joinForwardedProposal). */
+  private propTail: { m: Message; bytes: number; ownEntries: boolean } | undefined;
+
+  /**
+   * A proposal forwarded to the leader right after another one to the same leader
+   * (from the same sender) joins it: one message with both entries, not one
+   * message, encoding, frame and step per proposal. The leader takes a MsgProp as
+   * a whole, as it would take the two one after the other; up to maxMsgSize bytes
+   * of data per message. Only the newest message is joined, so the order of
+   * `msgs` is kept.
+   */
+  private joinForwardedProposal(m: Message): boolean {
+    let bytes = 0;
+    for (let i = 0; i < m.entries.length; i++) bytes += m.entries[i].data.length;
+    const tail = this.propTail;
+    const last = this.msgs.length > 0 ? this.msgs[this.msgs.length - 1] : undefined;
+    if (tail !== undefined && last === tail.m && last.to === m.to && last.from === m.from && tail.bytes + bytes <= this.maxMsgSize) {
+      // The first join copies the array: the one it came with may be someone else's.
+      if (!tail.ownEntries) last.entries = last.entries.slice();
+      tail.ownEntries = true;
+      for (let i = 0; i < m.entries.length; i++) last.entries.push(m.entries[i]);
+      tail.bytes += bytes;
+      return true;
+    }
+    this.propTail = { m, bytes, ownEntries: false };
+    return false;
   }
 
   // ---- roles -------------------------------------------------------------
@@ -349,6 +378,8 @@ export class Raft implements ElectionRaft, ReplicationRaft, LeaderRaft, Follower
     for (let i = 0; i < es.length; i++) {
       es[i].term = this.term;
       es[i].index = ++li;
+      // Its encoding (if any) was made without them; it is made again on first use.
+      es[i].encoded = undefined;
     }
     this.raftLog.append(es);
     return true;

@@ -20,6 +20,13 @@ export interface Entry {
   index: number;
   type: EntryType;
   data: Uint8Array;
+  /**
+   * The entry's wire encoding (codec.ts encodeEntry), kept once computed so that
+   * the WAL record and every follower's MsgApp reuse it. Only an entry in the log
+   * (index > 0) carries one: from then on its fields never change. Appending a
+   * proposal (which sets term and index) clears it.
+   */
+  encoded?: Uint8Array;
 }
 
 /** What must be on disk before any message that depends on it is sent. */

@@ -5,21 +5,49 @@
 // toolkit, src/pb/wire.ts; test/unit/pb-wire.test.ts checks that the two write
 // the same bytes for the same values.
 
+import { sendArena } from './arena.js';
+
 const WIRE_VARINT = 0;
 const WIRE_64 = 1;
 const WIRE_LEN = 2;
 const WIRE_32 = 5;
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MASK32 = 0xffffffffn;
+
 export class WireWriter {
   private buf: Uint8Array;
   private pos = 0;
+  /** Set by exact()/into(): the buffer is never grown and finish() wants it full. */
+  private readonly fixed: boolean;
 
-  constructor(initial = 64) {
-    this.buf = new Uint8Array(initial);
+  constructor(initial: number | Uint8Array = 64) {
+    if (typeof initial === 'number') {
+      this.buf = new Uint8Array(initial);
+      this.fixed = false;
+    } else {
+      this.buf = initial;
+      this.fixed = true;
+    }
+  }
+
+  /**
+   * A writer for exactly `size` bytes, carved from the short-lived arena (no
+   * allocation of its own, no zero fill per message; see arena.ts). Every byte
+   * must be written: finish() throws otherwise.
+   */
+  static exact(size: number): WireWriter {
+    return new WireWriter(sendArena.bytes(size));
+  }
+
+  /** A writer that fills `buf` (exactly, see exact()). */
+  static into(buf: Uint8Array): WireWriter {
+    return new WireWriter(buf);
   }
 
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
+    if (this.fixed) return; // writing past the end throws in finish() (typed arrays drop the bytes)
     let size = this.buf.length * 2;
     while (size < this.pos + n) size *= 2;
     const next = new Uint8Array(size);
@@ -39,12 +67,36 @@ export class WireWriter {
 
   private rawBigVarint(v: bigint): void {
     this.ensure(10);
-    let x = BigInt.asUintN(64, v);
-    while (x >= 0x80n) {
-      this.buf[this.pos++] = Number(x & 0x7fn) | 0x80;
-      x >>= 7n;
+    const x = BigInt.asUintN(64, v);
+    if (x <= MAX_SAFE) {
+      this.rawVarint(Number(x));
+      return;
     }
-    this.buf[this.pos++] = Number(x);
+    // Member ids are random 64-bit values: two 32-bit halves, then number arithmetic
+    // (a bigint shift per 7 bits cost more than the rest of a small message).
+    let lo = Number(x & MASK32);
+    let hi = Number(x >> 32n);
+    const b = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < 4; i++) {
+      b[p++] = (lo & 0x7f) | 0x80;
+      lo >>>= 7;
+    }
+    // 28 bits written; the next byte takes lo's last 4 bits and hi's first 3.
+    lo |= (hi & 0x7) << 4;
+    hi >>>= 3;
+    if (hi === 0) {
+      b[p++] = lo;
+      this.pos = p;
+      return;
+    }
+    b[p++] = lo | 0x80;
+    while (hi >= 0x80) {
+      b[p++] = (hi & 0x7f) | 0x80;
+      hi >>>= 7;
+    }
+    b[p++] = hi;
+    this.pos = p;
   }
 
   private tag(field: number, wire: number): void {
@@ -113,10 +165,39 @@ export class WireWriter {
   }
 
   finish(): Uint8Array {
+    if (this.fixed) {
+      if (this.pos !== this.buf.length) throw new Error(`wire: sized ${this.buf.length} bytes, wrote ${this.pos}`);
+      return this.buf;
+    }
     // A writer sized exactly hands over its buffer: any later write would have to
     // grow (reallocate) it first, so the returned bytes are never changed.
     return this.pos === this.buf.length ? this.buf : this.buf.slice(0, this.pos);
   }
+}
+
+/** Bytes that rawBigVarint writes for a 64-bit id (as uint64: negatives wrap). */
+export function bigVarintSize(v: bigint): number {
+  const x = BigInt.asUintN(64, v);
+  if (x <= MAX_SAFE) return varintSize(Number(x));
+  const hi = Number(x >> 32n);
+  // 32 bits of lo plus the bits of hi, 7 per byte.
+  return Math.ceil((32 + (32 - Math.clz32(hi))) / 7);
+}
+
+/** Bytes of a uint field under 16 (one-byte tag) as WireWriter.uint writes it; zero is omitted. */
+export function uintFieldSize(v: number): number {
+  return v === 0 ? 0 : 1 + varintSize(v);
+}
+
+/** Bytes of a uint64 id field under 16 as WireWriter.uint64 writes it; zero is omitted. */
+export function idFieldSize(v: bigint): number {
+  return v === 0n ? 0 : 1 + bigVarintSize(v);
+}
+
+/** Bytes of a bytes field under 16 as WireWriter.bytes writes it (empty omitted unless `always`). */
+export function bytesFieldSize(v: Uint8Array | undefined, always = false): number {
+  if (v === undefined || (v.length === 0 && !always)) return 0;
+  return 1 + varintSize(v.length) + v.length;
 }
 
 /** Bytes that rawVarint writes for a non-negative integer below 2^53. */
@@ -128,6 +209,12 @@ export function varintSize(v: number): number {
   }
   return n;
 }
+
+const ID_CACHE_SIZE = 8;
+const idLo = new Array<number>(ID_CACHE_SIZE).fill(0);
+const idHi = new Array<number>(ID_CACHE_SIZE).fill(0);
+const idVal = new Array<bigint | undefined>(ID_CACHE_SIZE).fill(undefined);
+let idNext = 0;
 
 export class WireReader {
   private pos = 0;
@@ -171,6 +258,43 @@ export class WireReader {
       shift += 7n;
     }
     throw new RangeError('protobuf: varint too long');
+  }
+
+  /**
+   * A uint64 id as bigint (what bigVarint reads). A member sees few ids (its
+   * peers'), and building a bigint from a 64-bit varint costs a bigint operation
+   * per byte: the varint is read as two 32-bit halves, and the ids seen lately are
+   * handed out again from a small cache.
+   */
+  id(): bigint {
+    const b = this.buf;
+    let p = this.pos;
+    let lo = 0;
+    let hi = 0;
+    for (let i = 0, shift = 0; ; i++, shift += 7) {
+      if (i === 10) throw new RangeError('protobuf: varint too long');
+      if (p >= b.length) throw new RangeError('protobuf: truncated varint');
+      const byte = b[p++]!;
+      const bits = byte & 0x7f;
+      if (shift < 28) lo |= bits << shift;
+      else if (shift === 28) {
+        lo |= bits << 28; // the top 3 bits fall off: they go to hi
+        hi = bits >>> 4;
+      } else hi |= bits << (shift - 32); // past bit 63 falls off, as uint64 wraps
+      if (byte < 0x80) break;
+    }
+    this.pos = p;
+    lo >>>= 0;
+    hi >>>= 0;
+    for (let i = 0; i < ID_CACHE_SIZE; i++) {
+      if (idLo[i] === lo && idHi[i] === hi && idVal[i] !== undefined) return idVal[i]!;
+    }
+    const v = (BigInt(hi) << 32n) | BigInt(lo);
+    idLo[idNext] = lo;
+    idHi[idNext] = hi;
+    idVal[idNext] = v;
+    idNext = (idNext + 1) % ID_CACHE_SIZE;
+    return v;
   }
 
   bytes(): Uint8Array {

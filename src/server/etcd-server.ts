@@ -286,7 +286,8 @@ export class EtcdServer {
   }
 
   async put(req: pb.PutRequest): Promise<pb.PutResponse> {
-    await this.maintenance.checkQuota(costPut(req));
+    const quota = this.maintenance.checkQuota(costPut(req));
+    if (quota) await quota; // usually known at once: no hop
     const res = (await this.propose({ put: req }, asIs(INTERNAL_FIELD.put, req))) as mvcc.PutResponse;
     return putToPb(res, this.header(res.revision));
   }
@@ -297,7 +298,8 @@ export class EtcdServer {
   }
 
   async txn(req: pb.TxnRequest): Promise<pb.TxnResponse> {
-    await this.maintenance.checkQuota(costTxn(req));
+    const quota = this.maintenance.checkQuota(costTxn(req));
+    if (quota) await quota; // usually known at once: no hop
     const res = (await this.propose({ txn: req }, asIs(INTERNAL_FIELD.txn, req))) as mvcc.TxnResponse;
     return txnToPb(res, this.header(res.revision));
   }

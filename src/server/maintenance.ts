@@ -77,8 +77,8 @@ export class Maintenance {
     return this.p.store().hashKV(revision);
   }
 
-  /** etcd's quota check on the write path: raises NOSPACE and throws when a request of this cost does not fit. */
-  checkQuota(cost: number): Promise<void> {
+  /** etcd's quota check on the write path: raises NOSPACE and rejects when a request of this cost does not fit (undefined: it fits, see BackendQuota.check). */
+  checkQuota(cost: number): Promise<void> | undefined {
     return this.quota.check(cost);
   }
 

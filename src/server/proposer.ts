@@ -60,15 +60,20 @@ export class Proposer {
    * Proposes a request and resolves with its apply result. `raw`, when given, goes
    * into the entry as it is (see encodeInternalRequestRaw): no second encoding.
    */
-  async propose(body: InternalRequestBody, raw?: RawRequest): Promise<unknown> {
-    if (this.stopped) throw ErrStopped();
-    if (this.p.committedIndex() - this.p.appliedIndex() > MAX_GAP_BETWEEN_APPLY_AND_COMMIT_INDEX) throw ErrTooManyRequests();
-    const id = this.ids.next();
-    const data = raw
-      ? encodeInternalRequestRaw(id, raw.field, raw.bytes)
-      : encodeInternalRequest({ ...body, header: { ID: id } });
-    if (data.length > this.p.maxRequestBytes) throw ErrRequestTooLarge();
-    return this.proposeAndWait(id, () => this.p.propose(data));
+  propose(body: InternalRequestBody, raw?: RawRequest): Promise<unknown> {
+    // Not async: the caller gets proposeAndWait's own promise, not one more wrapped around it.
+    try {
+      if (this.stopped) throw ErrStopped();
+      if (this.p.committedIndex() - this.p.appliedIndex() > MAX_GAP_BETWEEN_APPLY_AND_COMMIT_INDEX) throw ErrTooManyRequests();
+      const id = this.ids.next();
+      const data = raw
+        ? encodeInternalRequestRaw(id, raw.field, raw.bytes)
+        : encodeInternalRequest({ ...body, header: { ID: id } });
+      if (data.length > this.p.maxRequestBytes) throw ErrRequestTooLarge();
+      return this.proposeAndWait(id, () => this.p.propose(data));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /**
@@ -93,9 +98,12 @@ export class Proposer {
     const deadline = Date.now() + this.p.requestTimeoutMs;
     let result: ApplyResult;
     const applied = this.deadlines.track(d);
-    applied.catch(() => {}); // it may time out while we still wait for a leader; handled below
     try {
-      await this.proposeWhenLeaderKnown(submit, deadline);
+      // The usual case: a leader takes it at once, and the only wait is for `applied`.
+      if (!submitted(submit)) {
+        applied.catch(() => {}); // it may time out while we still wait for a leader; handled below
+        await this.proposeWhenLeaderKnown(submit, deadline);
+      }
       let timer: NodeJS.Timeout | undefined;
       if (resubmitMs !== undefined) {
         timer = setInterval(() => {
@@ -125,16 +133,11 @@ export class Proposer {
 
   private async proposeWhenLeaderKnown(submit: () => void, deadline: number): Promise<void> {
     for (;;) {
-      try {
-        submit();
-        return;
-      } catch (err) {
-        if (!(err instanceof ErrProposalDropped)) throw err;
-      }
       const left = deadline - Date.now();
       if (left <= 0 || this.stopped) throw this.stopped ? ErrStopped() : ErrTimeout();
       // No leader to take it (or a leadership transfer is under way): wait for one, briefly.
       await this.leaderChange(Math.min(left, 50));
+      if (submitted(submit)) return;
     }
   }
 
@@ -166,5 +169,16 @@ export class Proposer {
     this.stopped = true;
     this.deadlines.stop();
     for (const d of this.waiters.values()) d.resolve({ ok: false, error: err });
+  }
+}
+
+/** Submits a proposal: false if Raft dropped it for want of a leader, other errors thrown. */
+function submitted(submit: () => void): boolean {
+  try {
+    submit();
+    return true;
+  } catch (err) {
+    if (err instanceof ErrProposalDropped) return false;
+    throw err;
   }
 }

@@ -4,7 +4,7 @@
 // quota raises a NOSPACE alarm for this member (through Raft) and fails with
 // "etcdserver: mvcc: database space exceeded". Requests that add nothing (cost 0)
 // always pass. The backend's size is the size of its LevelDB files, read at most
-// every 100 ms.
+// every 100 ms near the quota and every second far from it (BackendQuota).
 
 import type { Logger } from 'pino';
 import type * as pb from '../pb/types.js';
@@ -31,40 +31,80 @@ export interface QuotaPorts {
   size(): Promise<number>;
   /** Proposes ACTIVATE NOSPACE for this member (its outcome does not change the answer). */
   raiseNoSpace(): Promise<unknown>;
-  /** Milliseconds a measured size stays fresh (default 100). */
+  /** Milliseconds a measured size stays fresh near the quota (default 100). */
   freshMs?: number;
+  /** Milliseconds a measured size stays fresh far from the quota (default 1000). */
+  farFreshMs?: number;
   now?: () => number;
 }
 
+/**
+ * Measuring the size reads the LevelDB directory (readdir and a stat per file),
+ * about a millisecond of the JS thread each time. Near the quota it is measured at
+ * most every freshMs, as before; far from it (the size measured plus the cost of
+ * every request admitted since stays under 3/4 of the quota, so even writes that
+ * grew the files by more than their cost have a quarter of the quota to go) only
+ * every farFreshMs.
+ */
 export class BackendQuota {
   private lastSize = 0;
   private measuredAt = -Infinity;
+  /** Cost of the requests admitted since the last measurement. */
+  private admitted = 0;
   private measuring: Promise<number> | undefined;
 
   constructor(private readonly p: QuotaPorts) {}
 
-  private async currentSize(): Promise<number> {
-    const now = (this.p.now ?? Date.now)();
-    if (now - this.measuredAt < (this.p.freshMs ?? 100)) return this.lastSize;
+  private now(): number {
+    return (this.p.now ?? Date.now)();
+  }
+
+  /** The last measured size, if it is fresh enough for a request of this cost. */
+  private knownSize(cost: number): number | undefined {
+    const age = this.now() - this.measuredAt;
+    if (age < (this.p.freshMs ?? 100)) return this.lastSize;
+    const far = (this.lastSize + this.admitted + cost) * 4 < this.p.quotaBytes * 3;
+    return far && age < (this.p.farFreshMs ?? 1000) ? this.lastSize : undefined;
+  }
+
+  private measure(): Promise<number> {
     this.measuring ??= this.p.size().then(
       (s) => {
         this.lastSize = s;
-        this.measuredAt = (this.p.now ?? Date.now)();
+        this.measuredAt = this.now();
+        this.admitted = 0;
         return s;
       },
     ).finally(() => (this.measuring = undefined));
     return this.measuring;
   }
 
+  private fits(size: number, cost: number): boolean {
+    if (size + cost >= this.p.quotaBytes) return false;
+    this.admitted += cost;
+    return true;
+  }
+
   /** Whether a request of this cost fits (etcd's backendQuota.Available). */
   async available(cost: number): Promise<boolean> {
     if (this.p.quotaBytes < 0 || cost === 0) return true;
-    return (await this.currentSize()) + cost < this.p.quotaBytes;
+    const known = this.knownSize(cost);
+    return this.fits(known ?? (await this.measure()), cost);
   }
 
-  /** Throws etcd's ErrNoSpace (after raising the alarm) when a request of this cost does not fit. */
-  async check(cost: number): Promise<void> {
-    if (await this.available(cost)) return;
+  /**
+   * Rejects with etcd's ErrNoSpace (after raising the alarm) when a request of this
+   * cost does not fit. Undefined when it fits and that is known without waiting
+   * (the usual case: no promise on the write path).
+   */
+  check(cost: number): Promise<void> | undefined {
+    if (this.p.quotaBytes < 0 || cost === 0) return undefined;
+    const known = this.knownSize(cost);
+    if (known !== undefined) return this.fits(known, cost) ? undefined : this.refuse();
+    return this.measure().then((size) => (this.fits(size, cost) ? undefined : this.refuse()));
+  }
+
+  private async refuse(): Promise<void> {
     await this.p.raiseNoSpace().catch(() => undefined);
     throw ErrNoSpace();
   }
@@ -91,7 +131,7 @@ export function logBackendQuota(cfg: { quotaBackendBytes: number }, logger: Logg
  */
 export function withGrantQuota<L extends { grant(ttl: bigint, id: bigint): Promise<unknown> }>(
   leases: L,
-  check: (cost: number) => Promise<void>,
+  check: (cost: number) => Promise<void> | undefined,
 ): L {
   return new Proxy(leases, {
     get(target, prop) {

@@ -216,14 +216,17 @@ export class RaftNode {
         }
         // A leader's appends and heartbeats go out before its own write, so the
         // followers' fsyncs run in parallel with the leader's (Raft thesis §10.2.1):
-        // the leader counts its own copy only once it is on disk. Everything else
-        // (votes, acknowledgements) must wait until what it promises is durable.
+        // the leader counts its own copy only once it is on disk. So do proposals a
+        // follower forwards: they promise nothing about this member's log. Everything
+        // else (votes, acknowledgements) must wait until what it promises is durable.
         let messages = rd.messages;
-        if (this.isLeader && messages.length > 0) {
-          const early = messages.filter(isLeaderBroadcast);
+        if (messages.length > 0) {
+          const leader = this.isLeader;
+          const goesEarly = (m: Message): boolean => m.type === MessageType.MsgProp || (leader && isLeaderBroadcast(m));
+          const early = messages.filter(goesEarly);
           if (early.length > 0) {
             this.send(early);
-            messages = messages.filter((m) => !isLeaderBroadcast(m));
+            messages = early.length === messages.length ? [] : messages.filter((m) => !goesEarly(m));
           }
         }
         if (rd.hardState) this.unsavedHardState = rd.hardState;

@@ -9,25 +9,35 @@ export interface Deferred<T> {
 }
 
 export function deferred<T>(): Deferred<T> {
-  let res!: (v: T) => void;
-  let rej!: (e: Error) => void;
-  const promise = new Promise<T>((a, b) => {
-    res = a;
-    rej = b;
-  });
-  const d: Deferred<T> = {
-    promise,
-    settled: false,
-    resolve(v) {
-      d.settled = true;
-      res(v);
-    },
-    reject(e) {
-      d.settled = true;
-      rej(e);
-    },
-  };
-  return d;
+  return new PromiseBox<T>();
+}
+
+/**
+ * One per proposal and per read wait: a class, so that its methods are shared
+ * rather than three closures made per instance.
+ */
+class PromiseBox<T> implements Deferred<T> {
+  readonly promise: Promise<T>;
+  settled = false;
+  private res!: (v: T) => void;
+  private rej!: (e: Error) => void;
+
+  constructor() {
+    this.promise = new Promise<T>((a, b) => {
+      this.res = a;
+      this.rej = b;
+    });
+  }
+
+  resolve(v: T): void {
+    this.settled = true;
+    this.res(v);
+  }
+
+  reject(e: Error): void {
+    this.settled = true;
+    this.rej(e);
+  }
 }
 
 /**

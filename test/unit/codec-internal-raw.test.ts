@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { WireWriter } from '../../src/pb/wire.js';
 import {
   decodeInternalRequest,
   encodeInternalRequest,
@@ -28,5 +29,22 @@ describe('InternalRaftRequest from raw request bytes', () => {
     });
     const viaRaw = decodeInternalRequest(encodeInternalRequestRaw(7n, INTERNAL_FIELD.txn, bytes));
     expect(viaRaw.txn).toEqual(txn.decode(bytes));
+  });
+
+  it('is sized exactly: the same bytes as the growing nested writer, for any id and request size', () => {
+    const ids = [0n, 1n, 127n, 128n, 2n ** 53n, 0xfedcba9876543210n, 2n ** 64n - 1n];
+    for (const id of ids) {
+      for (const len of [0, 1, 127, 128, 300, 16384, 70000]) {
+        const request = Uint8Array.from({ length: len }, (_, i) => (i * 7 + len) & 0xff);
+        const want = new WireWriter(8).message(INTERNAL_FIELD.header, (h) => h.uint64(1, id)).bytes(INTERNAL_FIELD.put, request, true).finish();
+        expect(Buffer.from(encodeInternalRequestRaw(id, INTERNAL_FIELD.put, request)).equals(Buffer.from(want))).toBe(true);
+      }
+    }
+  });
+
+  it('an exactly sized writer refuses to hand over bytes it did not write', () => {
+    expect(() => WireWriter.exact(5).uint(1, 3).finish()).toThrow(/sized 5 bytes, wrote 2/);
+    expect(() => WireWriter.exact(1).uint(1, 3).finish()).toThrow(/sized 1 bytes, wrote 2/);
+    expect(() => WireWriter.exact(8).sizedMessage(1, 3, (w) => w.uint(1, 1)).finish()).toThrow(/nested message wrote 2 bytes, sized 3/);
   });
 });

@@ -174,6 +174,32 @@ describe('RaftNode over in-memory ports', () => {
     for (const m of c.members) expect(m.appliedData).toEqual(['z']);
   });
 
+  it("forwards a follower's proposals before its own save finishes: they promise nothing about its log", async () => {
+    const { c, leader, followers } = await started();
+    const f1 = followers[0]!;
+    f1.log.hold();
+    leader.node.propose(enc.encode('first'));
+    await c.settle();
+    expect(pendingHas(f1, 'first')).toBe(true); // f1's loop waits on this write
+    // Meanwhile f1 receives another entry and proposes two: its next Ready carries a save and the MsgProp.
+    leader.node.propose(enc.encode('second'));
+    await c.settle();
+    f1.node.propose(enc.encode('p1'));
+    f1.node.propose(enc.encode('p2'));
+    const forwarded = () =>
+      c.net.sent.filter((m) => m.from === f1.id && m.type === MessageType.MsgProp).map((m) => m.entries.map((e) => dec.decode(e.data)));
+    expect(forwarded()).toEqual([]);
+    f1.log.release();
+    f1.log.hold();
+    await c.settle();
+    expect(pendingHas(f1, 'second')).toBe(true); // that save is still open...
+    expect(forwarded()).toEqual([['p1', 'p2']]); // ...and the proposals went out, in one message
+    f1.log.release();
+    await c.settle();
+    await c.tick(2);
+    for (const m of c.members) expect(m.appliedData).toEqual(['first', 'second', 'p1', 'p2']);
+  });
+
   it('stop() with a manual clock terminates, waits for the Ready in progress and cancels the tick timer', async () => {
     const { c, leader, followers } = await started();
     const f1 = followers[0]!;

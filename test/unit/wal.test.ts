@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, open, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -203,6 +204,46 @@ describe('WAL group commit', () => {
     r.entries.forEach((e, i) => expect(e.index).toBe(i + 1));
     expect(r.hardState).toEqual(hs(1, n + 319));
     expect((await segFiles()).length).toBeGreaterThan(1);
+  });
+
+  it('acknowledges a save only once its bytes are in the file, batch after batch', async () => {
+    const w = await create(1024 * 1024);
+    const [seg] = await segFiles();
+    const file = join(dir, seg!);
+    const late: number[] = [];
+    const ps: Promise<void>[] = [];
+    // Three waves: each arrives while the previous batch's write is in flight.
+    for (let wave = 0; wave < 3; wave++) {
+      for (let k = 0; k < 50; k++) {
+        const e = ent(wave * 50 + k + 1);
+        ps.push(
+          w.save(undefined, [e]).then(() => {
+            // Synchronously, in the acknowledgement: the record must already be there.
+            if (readFileSync(file).indexOf(Buffer.from(e.data)) < 0) late.push(e.index);
+          }),
+        );
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(ps);
+    expect(late).toEqual([]);
+    expect(w.fsyncCount).toBeLessThan(150);
+  });
+
+  it('a failed write rejects every save of its batch and every save after it: nothing is acknowledged', async () => {
+    const w = await create();
+    await w.save(hs(1, 0), [ent(1)]);
+    // The descriptor goes bad under the WAL (as a dying disk would make writes fail).
+    const internals = w as unknown as { fh: { fd: number; close(): Promise<void> } };
+    const real = internals.fh;
+    internals.fh = { fd: 2_000_000_000, close: async () => {} }; // open in no process: EBADF from write(2)
+    const batch = [w.save(undefined, [ent(2)]), w.save(undefined, [ent(3)]), w.save(hs(1, 2), [ent(4)])];
+    const outcomes = await Promise.allSettled(batch);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    for (const o of outcomes) expect((o as PromiseRejectedResult).reason.message).toMatch(/WAL failed, refusing further writes: EBADF/);
+    await expect(w.save(undefined, [ent(5)])).rejects.toThrow(/WAL failed/);
+    await real.close();
+    expect((await reopen()).entries.map((e) => e.index)).toEqual([1]);
   });
 
   it('fails only the bad request and keeps going', async () => {

@@ -21,7 +21,9 @@ import { alarmHandler, alarmRefusal } from './alarm.js';
 import type { RequestHandler } from './handler.js';
 import { kvHandler } from './kv.js';
 import { leaseHandler } from './lease.js';
-import { ApplyFailure, type ApplyResult, settle } from './result.js';
+import { ApplyFailure, type ApplyOutcome, type ApplyResult, settle } from './result.js';
+
+type MaybePromise<T> = T | Promise<T>;
 
 /**
  * etcd's maxGapBetweenApplyAndCommitIndex: past this many committed entries not
@@ -141,7 +143,9 @@ export class Applier {
         const batch = this.queue;
         this.queue = [];
         for (const e of batch) {
-          const failure = await this.applyEntry(e);
+          // One await for an entry whose handler answers with a promise (a KV write), none otherwise.
+          const applied = this.applyEntry(e);
+          const failure = applied instanceof Promise ? await applied : applied;
           if (failure) return this.fail(failure);
         }
         try {
@@ -166,53 +170,70 @@ export class Applier {
     }
   }
 
-  /** Applies `e` and advances the applied index, or says why it cannot. */
-  private async applyEntry(e: Entry): Promise<ApplyFailure | undefined> {
+  /** Applies `e` and advances the applied index, or says why it cannot (synchronously when it can). */
+  private applyEntry(e: Entry): MaybePromise<ApplyFailure | undefined> {
+    let effects: MaybePromise<ApplyFailure | undefined>;
     try {
-      const fresh = e.index > this.store.consistentIndex();
-      if (e.type === EntryType.ConfChange) {
-        const cc = decodeConfChange(e.data);
-        const reqId = confChangeRequestId(cc);
-        // Checked the same way on every member: a refused change is a no-op everywhere.
-        const duplicate = this.membership.appliedBefore(cc);
-        const refused = duplicate ? undefined : this.membership.validateConfChange(cc);
-        if (reqId !== undefined && !duplicate) this.membership.noteRequest(cc);
-        if (duplicate) {
-          // A copy of a change already applied (proposed again): nothing, nobody to answer.
-          this.hooks.applyConfChange({ ...cc, nodeId: 0n });
-          if (fresh) this.store.setConsistentIndex(e.index);
-        } else if (refused) {
-          this.hooks.applyConfChange({ ...cc, nodeId: 0n });
-          if (fresh) this.store.setConsistentIndex(e.index);
-          if (reqId !== undefined) this.hooks.deliver(reqId, { ok: false, error: refused });
-        } else {
-          this.membership.applyConfChange(cc);
-          this.hooks.applyConfChange(cc);
-          this.hooks.membersChanged();
-          if (fresh) this.store.setConsistentIndex(e.index);
-          if (reqId !== undefined) this.hooks.deliver(reqId, { ok: true, value: this.membership.list() });
-          if (cc.type === ConfChangeType.RemoveNode && cc.nodeId === this.membership.localId) this.hooks.removedSelf?.();
-        }
-      } else if (e.type === EntryType.Normal && e.data.length === 0) {
-        // The empty entry a new leader appends: everything of earlier terms is applied.
-        if (fresh) this.store.setConsistentIndex(e.index);
-        this.hooks.termStarted(e.term);
-      } else if (e.type === EntryType.Normal) {
-        let req: InternalRaftRequest;
-        try {
-          req = decodeInternalRequest(e.data);
-        } catch (err) {
-          return new ApplyFailure(e.index, 'the entry does not decode as an InternalRaftRequest', err);
-        }
-        const failure = await this.applyRequest(e, req, fresh);
-        if (failure) return failure;
-      } else {
-        return new ApplyFailure(e.index, `unknown entry type ${String(EntryType[e.type] ?? e.type)}`);
-      }
+      effects = this.applyEffects(e);
     } catch (err) {
       return new ApplyFailure(e.index, 'unexpected exception', err);
     }
+    if (effects instanceof Promise) {
+      return effects.then(
+        (failure) => this.advanceTo(e, failure),
+        (err: unknown) => new ApplyFailure(e.index, 'unexpected exception', err),
+      );
+    }
+    return this.advanceTo(e, effects);
+  }
+
+  private advanceTo(e: Entry, failure: ApplyFailure | undefined): ApplyFailure | undefined {
+    if (failure) return failure;
     if (e.index > this.appliedIndex) this.appliedIndex = e.index;
+    return undefined;
+  }
+
+  /** What `e` changes; throws on an unexpected exception. */
+  private applyEffects(e: Entry): MaybePromise<ApplyFailure | undefined> {
+    const fresh = e.index > this.store.consistentIndex();
+    if (e.type === EntryType.ConfChange) {
+      const cc = decodeConfChange(e.data);
+      const reqId = confChangeRequestId(cc);
+      // Checked the same way on every member: a refused change is a no-op everywhere.
+      const duplicate = this.membership.appliedBefore(cc);
+      const refused = duplicate ? undefined : this.membership.validateConfChange(cc);
+      if (reqId !== undefined && !duplicate) this.membership.noteRequest(cc);
+      if (duplicate) {
+        // A copy of a change already applied (proposed again): nothing, nobody to answer.
+        this.hooks.applyConfChange({ ...cc, nodeId: 0n });
+        if (fresh) this.store.setConsistentIndex(e.index);
+      } else if (refused) {
+        this.hooks.applyConfChange({ ...cc, nodeId: 0n });
+        if (fresh) this.store.setConsistentIndex(e.index);
+        if (reqId !== undefined) this.hooks.deliver(reqId, { ok: false, error: refused });
+      } else {
+        this.membership.applyConfChange(cc);
+        this.hooks.applyConfChange(cc);
+        this.hooks.membersChanged();
+        if (fresh) this.store.setConsistentIndex(e.index);
+        if (reqId !== undefined) this.hooks.deliver(reqId, { ok: true, value: this.membership.list() });
+        if (cc.type === ConfChangeType.RemoveNode && cc.nodeId === this.membership.localId) this.hooks.removedSelf?.();
+      }
+    } else if (e.type === EntryType.Normal && e.data.length === 0) {
+      // The empty entry a new leader appends: everything of earlier terms is applied.
+      if (fresh) this.store.setConsistentIndex(e.index);
+      this.hooks.termStarted(e.term);
+    } else if (e.type === EntryType.Normal) {
+      let req: InternalRaftRequest;
+      try {
+        req = decodeInternalRequest(e.data);
+      } catch (err) {
+        return new ApplyFailure(e.index, 'the entry does not decode as an InternalRaftRequest', err);
+      }
+      return this.applyRequest(e, req, fresh);
+    } else {
+      return new ApplyFailure(e.index, `unknown entry type ${String(EntryType[e.type] ?? e.type)}`);
+    }
     return undefined;
   }
 
@@ -234,7 +255,7 @@ export class Applier {
     );
   }
 
-  private async applyRequest(e: Entry, req: InternalRaftRequest, fresh: boolean): Promise<ApplyFailure | undefined> {
+  private applyRequest(e: Entry, req: InternalRaftRequest, fresh: boolean): MaybePromise<ApplyFailure | undefined> {
     const id = req.header?.ID ?? req.ID;
     if (req.clusterMemberAttrSet) {
       const attrs = req.clusterMemberAttrSet;
@@ -252,10 +273,20 @@ export class Applier {
       this.hooks.deliver(id, { ok: false, error: refused });
       return undefined;
     }
-    const now = this.opts.now ?? (() => performance.now());
-    const started = now();
-    const outcome = await settle(() => handler.run({ store: this.store, lessor: this.lessor }, e.index));
-    if (outcome.kind !== 'environmental') this.warnIfSlow(now() - started, req, handler.name, outcome.result);
+    const started = this.now();
+    const outcome = settle(() => handler.run({ store: this.store, lessor: this.lessor }, e.index));
+    if (outcome instanceof Promise) return outcome.then((o) => this.answer(e, req, handler, started, o));
+    return this.answer(e, req, handler, started, outcome);
+  }
+
+  private now(): number {
+    return this.opts.now ? this.opts.now() : performance.now();
+  }
+
+  /** The request's outcome: its proposer's answer, or why the member must stop. */
+  private answer(e: Entry, req: InternalRaftRequest, handler: RequestHandler, started: number, outcome: ApplyOutcome): ApplyFailure | undefined {
+    const id = req.header?.ID ?? req.ID;
+    if (outcome.kind !== 'environmental') this.warnIfSlow(this.now() - started, req, handler.name, outcome.result);
     if (outcome.kind === 'environmental') return new ApplyFailure(e.index, `${handler.name} failed`, outcome.cause);
     // A deterministic error is the request's answer: the entry is applied all the same.
     if (!outcome.result.ok && this.store.consistentIndex() < e.index) this.store.setConsistentIndex(e.index);
