@@ -21,6 +21,12 @@ export function decodeInternalRequest(b: Uint8Array): InternalRaftRequest {
   return codec().decode(b);
 }
 
+/** The user (and auth revision checked against) a request is proposed for: RequestHeader.username / auth_revision. */
+export interface RequestCaller {
+  username: string;
+  revision: number;
+}
+
 /** Field numbers of InternalRaftRequest (proto/etcdserverpb/internal.proto). */
 export const INTERNAL_FIELD = { header: 100, put: 4, deleteRange: 5, txn: 6 } as const;
 
@@ -29,9 +35,13 @@ export const INTERNAL_FIELD = { header: 100, put: 4, deleteRange: 5, txn: 6 } as
  * wire bytes it arrived in: it decodes exactly as what encodeInternalRequest would
  * write for the decoded request (fields in another order), without a second encode.
  */
-export function encodeInternalRequestRaw(id: bigint, field: number, request: Uint8Array): Uint8Array {
-  return new WireWriter(request.length + 32)
-    .message(INTERNAL_FIELD.header, (h) => h.uint64(1, id))
+export function encodeInternalRequestRaw(id: bigint, field: number, request: Uint8Array, caller?: RequestCaller): Uint8Array {
+  return new WireWriter(request.length + 32 + (caller?.username.length ?? 0))
+    .message(INTERNAL_FIELD.header, (h) => {
+      h.uint64(1, id);
+      // RequestHeader.username (2) and auth_revision (3): who the apply-time auth check is for.
+      if (caller) h.bytes(2, new TextEncoder().encode(caller.username)).uint64(3, caller.revision);
+    })
     .bytes(field, request, true)
     .finish();
 }

@@ -1,0 +1,37 @@
+// Who a call comes from, as the adapters see it: the credentials a gRPC call
+// carries (etcd's rpctypes.TokenFieldNameGRPC "token", or the gateway's
+// "authorization"), resolved through the AuthGate port. A handler calls
+// `callerOf(gate, call)` at its top and passes the result to its port.
+
+import type * as grpc from '@grpc/grpc-js';
+import type { AuthInfo } from '../../auth/index.js';
+import type { AuthGate, CallCredentials } from './ports.js';
+
+/**
+ * The credentials of a call. `commonName`: the CN of the client certificate the
+ * TLS layer verified with --client-cert-auth (etcd uses it as the user name when
+ * the call carries no token); leave it out otherwise.
+ */
+export function credentialsOf(call: { metadata?: grpc.Metadata }, commonName?: string): CallCredentials {
+  const md = call.metadata;
+  const token = md?.get('token')[0] ?? md?.get('authorization')[0];
+  const creds: CallCredentials = {};
+  if (token !== undefined) creds.token = String(token);
+  if (commonName) creds.commonName = commonName;
+  return creds;
+}
+
+/** The caller of `call` (undefined: auth off, or nothing presented); throws "invalid auth token". */
+export function callerOf(gate: AuthGate, call: { metadata?: grpc.Metadata }, commonName?: string): AuthInfo | undefined | Promise<AuthInfo | undefined> {
+  if (!gate.enabled) return undefined;
+  return gate.identify(credentialsOf(call, commonName));
+}
+
+/** A gate for a member without auth (tests, tools): everyone passes. */
+export const OPEN_GATE: AuthGate = {
+  enabled: false,
+  identify: () => undefined,
+  checkRange: () => {},
+  checkAdmin: () => {},
+  checkLeaseKeys: () => {},
+};
