@@ -8,7 +8,7 @@ import { ETCD_API_VERSION } from '../../version.js';
 import { alarmText } from '../alarms.js';
 import type * as pb from '../../pb/types.js';
 import type { AuthInfo } from '../../auth/index.js';
-import { callerOf, OPEN_GATE } from './caller.js';
+import { callerOf, OPEN_GATE, unconvertedAuthErrors } from './caller.js';
 import type { ApiLimits, AuthGate, HeaderSource, MaintenanceApi } from './ports.js';
 import { unary } from './unary.js';
 
@@ -51,7 +51,7 @@ export function maintenanceHandlers(
       };
     },
     HashKV: async (req, who) => {
-      gate.checkAdmin(who);
+      await unconvertedAuthErrors(() => gate.checkAdmin(who));
       const rev = Number(req.revision);
       const res = await m.hashKV(rev);
       return {
@@ -62,7 +62,7 @@ export function maintenanceHandlers(
       };
     },
     Hash: async (_req, who) => {
-      gate.checkAdmin(who);
+      await unconvertedAuthErrors(() => gate.checkAdmin(who));
       const res = await m.hash();
       return { header: info.header(res.revision), hash: res.hash };
     },
@@ -76,7 +76,7 @@ export function maintenanceHandlers(
       return { header: info.header() };
     },
     Defragment: async (_req, who) => {
-      gate.checkAdmin(who);
+      await unconvertedAuthErrors(() => gate.checkAdmin(who));
       await m.defragment();
       return { header: info.header() };
     },
@@ -91,15 +91,16 @@ export function maintenanceService(
   gate: AuthGate = OPEN_GATE,
 ): grpc.UntypedServiceImplementation {
   const h = maintenanceHandlers(m, info, limits, gate);
+  const who = (call: { metadata?: grpc.Metadata }) => unconvertedAuthErrors(() => callerOf(gate, call));
   return {
     Status: unary<pb.StatusRequest, pb.Encodable<pb.StatusResponse>>(logger, (req) => h.Status(req)),
-    HashKV: unary<pb.HashKVRequest, pb.Encodable<pb.HashKVResponse>>(logger, async (req, call) => h.HashKV(req, await callerOf(gate, call))),
+    HashKV: unary<pb.HashKVRequest, pb.Encodable<pb.HashKVResponse>>(logger, async (req, call) => h.HashKV(req, await who(call))),
     Alarm: unary<pb.AlarmRequest, pb.Encodable<pb.AlarmResponse>>(logger, (req) => h.Alarm(req)),
     MoveLeader: unary<pb.MoveLeaderRequest, pb.Encodable<pb.DefragmentResponse>>(logger, (req, call) =>
       h.MoveLeader(req, callDeadline(call.getDeadline())),
     ),
-    Defragment: unary<Record<string, never>, pb.Encodable<pb.DefragmentResponse>>(logger, async (req, call) => h.Defragment(req, await callerOf(gate, call))),
-    Hash: unary<pb.HashRequest, pb.Encodable<pb.HashResponse>>(logger, async (req, call) => h.Hash(req, await callerOf(gate, call))),
+    Defragment: unary<Record<string, never>, pb.Encodable<pb.DefragmentResponse>>(logger, async (req, call) => h.Defragment(req, await who(call))),
+    Hash: unary<pb.HashRequest, pb.Encodable<pb.HashResponse>>(logger, async (req, call) => h.Hash(req, await who(call))),
   };
 }
 

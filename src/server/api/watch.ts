@@ -55,9 +55,19 @@ interface Shared {
  * "permission denied".
  */
 function watchRefusal(err: unknown): string {
-  if (err instanceof AuthError && ['invalid-auth-token', 'auth-old-revision', 'user-empty'].includes(err.code)) return err.message;
-  return ErrPermissionDenied().message;
+  const e = err instanceof AuthError && ['invalid-auth-token', 'auth-old-revision', 'user-empty'].includes(err.code) ? err : ErrPermissionDenied();
+  // etcd sends the gRPC status error's text (recorded with etcd 3.4.23).
+  return `rpc error: code = ${GRPC_CODE_NAME[e.status]} desc = ${e.message}`;
 }
+
+/** Go's codes.Code names, as status errors print them. */
+const GRPC_CODE_NAME: Record<AuthError['status'], string> = {
+  FAILED_PRECONDITION: 'FailedPrecondition',
+  INVALID_ARGUMENT: 'InvalidArgument',
+  PERMISSION_DENIED: 'PermissionDenied',
+  UNAUTHENTICATED: 'Unauthenticated',
+  UNKNOWN: 'Unknown',
+};
 
 /**
  * Encoded response headers by revision, for the current term: a revision
