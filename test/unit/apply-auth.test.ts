@@ -53,8 +53,8 @@ describe('Auth* requests at apply time', () => {
     expect(r.fatal).not.toHaveBeenCalled();
     expect(error(r, 8)).toBe('etcdserver: user name is empty'); // auth is on: a request with no user
     expect(r.delivered.get(9n)).toEqual({ ok: true, value: { kind: 'users', users: ['root', 'u'] } });
-    expect(r.delivered.get(10n)!.value).toMatchObject({ kind: 'perms', perms: [{ permType: PermType.READWRITE }] });
-    expect(r.delivered.get(11n)!.value).toEqual({ kind: 'status', enabled: true, revision: 7 });
+    expect((r.delivered.get(10n) as { value: unknown }).value).toMatchObject({ kind: 'perms', perms: [{ permType: PermType.READWRITE }] });
+    expect((r.delivered.get(11n) as { value: unknown }).value).toEqual({ kind: 'status', enabled: true, revision: 7 });
     expect(error(r, 12)).toBe('etcdserver: role name already exists');
     expect(r.store.consistentIndex()).toBe(12);
     // What was staged reloads into the same store (restart, or an image sent to a follower).

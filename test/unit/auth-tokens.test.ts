@@ -96,11 +96,13 @@ function keysFor(method: JwtSignMethod, fresh = false): Keys {
 function makeKeys(method: JwtSignMethod): Keys {
   const family = method.slice(0, 2);
   if (family === 'HS') return { privateKey: randomBytes(32) };
-  const pem = { publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } } as const;
+  const curve = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' }[method as 'ES256'];
+  const publicKeyEncoding = { type: 'spki', format: 'pem' } as const;
+  const privateKeyEncoding = { type: 'pkcs8', format: 'pem' } as const;
   const pair =
     family === 'ES'
-      ? generateKeyPairSync('ec', { namedCurve: { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' }[method as 'ES256']!, ...pem })
-      : generateKeyPairSync('rsa', { modulusLength: 2048, ...pem });
+      ? generateKeyPairSync('ec', { namedCurve: curve, publicKeyEncoding, privateKeyEncoding })
+      : generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding, privateKeyEncoding });
   return { privateKey: Buffer.from(pair.privateKey), publicKey: Buffer.from(pair.publicKey) };
 }
 
