@@ -67,7 +67,12 @@ describe.skipIf(!requireEtcdctl())('auth with etcdctl on 3 members', () => {
     const wrong = new Etcd3({ hosts, auth: { username: 'dave', password: 'nope' } });
     const nobody = new Etcd3({ hosts });
     try {
+      // A watch on what dave may read delivers (the create is checked, then events flow).
+      const watcher = await dave.watch().prefix('app/').create();
+      const seen = new Promise<string>((resolve) => watcher.on('put', (kv) => resolve(kv.value.toString())));
       await dave.put('app/x').value('1');
+      expect(await seen).toBe('1');
+      await watcher.cancel();
       expect(await dave.get('app/x').string()).toBe('1');
       expect(await dave.getAll().prefix('app/').keys()).toEqual(['app/x']);
       await expect(dave.put('other').value('1')).rejects.toBeInstanceOf(EtcdPermissionDeniedError);

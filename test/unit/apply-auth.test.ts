@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AuthStore, PermType, SERVER_AS_ROOT, SimpleTokens } from '../../src/auth/index.js';
 import { decodeInternalRequest, encodeInternalRequest, encodeInternalRequestRaw, INTERNAL_FIELD } from '../../src/pb/index.js';
 import { messageCodec } from '../../src/pb/registry.js';
+import { MvccStore } from '../../src/mvcc/index.js';
 import { type Entry, EntryType } from '../../src/raft/types.js';
 import type { AuthApplyState } from '../../src/server/apply/auth.js';
 import { loadAuthStore } from '../../src/server/auth-setup.js';
@@ -62,6 +63,15 @@ describe('Auth* requests at apply time', () => {
     const copy = new AuthStore();
     await loadAuthStore(copy, r.store);
     expect([copy.enabled, copy.revision, copy.userList(), copy.roleList()]).toEqual([true, 7, ['root', 'u'], ['r']]);
+    // And a store image (what a follower behind the log gets) carries it too.
+    const restored = await MvccStore.restoreState(await stores.dir(), r.store.exportState());
+    try {
+      const fromImage = new AuthStore();
+      await loadAuthStore(fromImage, restored);
+      expect([fromImage.enabled, fromImage.revision, fromImage.userList(), fromImage.roleGet('r')]).toEqual([true, 7, ['root', 'u'], copy.roleGet('r')]);
+    } finally {
+      await restored.close();
+    }
   });
 
   it('Authenticate assigns a simple token on every member; a no-password user cannot', async () => {
