@@ -8,11 +8,11 @@ import type { Logger } from 'pino';
 import { PermType } from '../../auth/index.js';
 import type * as pb from '../../pb/types.js';
 import { Code, EtcdError } from '../errors.js';
-import { callerOf } from './caller.js';
+import { type CallWithMetadata, callerOf } from './caller.js';
 import type { AuthApi, AuthGate, HeaderSource } from './ports.js';
 import { unary } from './unary.js';
 
-type Call = { metadata?: grpc.Metadata };
+type Call = CallWithMetadata;
 type Handler<Req, Res> = (req: Req, call: Call) => Promise<Res>;
 
 /** Each Auth RPC, keyed by its proto method name. */

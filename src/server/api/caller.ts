@@ -3,17 +3,24 @@
 // "authorization"), resolved through the AuthGate port. A handler calls
 // `callerOf(gate, call)` at its top and passes the result to its port.
 
-import type * as grpc from '@grpc/grpc-js';
 import { AuthError, type AuthInfo } from '../../auth/index.js';
 import { Code, EtcdError } from '../errors.js';
 import type { AuthGate, CallCredentials } from './ports.js';
+
+/**
+ * What the adapters read from a call: its custom headers (grpc-js's Metadata and
+ * the client port's own gRPC server both fit), so this module needs neither.
+ */
+export interface CallWithMetadata {
+  readonly metadata?: { get(key: string): unknown[] };
+}
 
 /**
  * The credentials of a call. `commonName`: the CN of the client certificate the
  * TLS layer verified with --client-cert-auth (etcd uses it as the user name when
  * the call carries no token); leave it out otherwise.
  */
-export function credentialsOf(call: { metadata?: grpc.Metadata }, commonName?: string): CallCredentials {
+export function credentialsOf(call: CallWithMetadata, commonName?: string): CallCredentials {
   const md = call.metadata;
   const token = md?.get('token')[0] ?? md?.get('authorization')[0];
   const creds: CallCredentials = {};
@@ -23,7 +30,7 @@ export function credentialsOf(call: { metadata?: grpc.Metadata }, commonName?: s
 }
 
 /** The caller of `call` (undefined: auth off, or nothing presented); throws "invalid auth token". */
-export function callerOf(gate: AuthGate, call: { metadata?: grpc.Metadata }, commonName?: string): AuthInfo | undefined | Promise<AuthInfo | undefined> {
+export function callerOf(gate: AuthGate, call: CallWithMetadata, commonName?: string): AuthInfo | undefined | Promise<AuthInfo | undefined> {
   if (!gate.enabled) return undefined;
   return gate.identify(credentialsOf(call, commonName));
 }

@@ -8,7 +8,7 @@ import { ETCD_API_VERSION } from '../../version.js';
 import { alarmText } from '../alarms.js';
 import type * as pb from '../../pb/types.js';
 import type { AuthInfo } from '../../auth/index.js';
-import { callerOf, OPEN_GATE, unconvertedAuthErrors } from './caller.js';
+import { type CallWithMetadata, callerOf, OPEN_GATE, unconvertedAuthErrors } from './caller.js';
 import type { ApiLimits, AuthGate, HeaderSource, MaintenanceApi } from './ports.js';
 import { unary } from './unary.js';
 
@@ -91,7 +91,7 @@ export function maintenanceService(
   gate: AuthGate = OPEN_GATE,
 ): grpc.UntypedServiceImplementation {
   const h = maintenanceHandlers(m, info, limits, gate);
-  const who = (call: { metadata?: grpc.Metadata }) => unconvertedAuthErrors(() => callerOf(gate, call));
+  const who = (call: CallWithMetadata) => unconvertedAuthErrors(() => callerOf(gate, call));
   return {
     Status: unary<pb.StatusRequest, pb.Encodable<pb.StatusResponse>>(logger, (req) => h.Status(req)),
     HashKV: unary<pb.HashKVRequest, pb.Encodable<pb.HashKVResponse>>(logger, async (req, call) => h.HashKV(req, await who(call))),
