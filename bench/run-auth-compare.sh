@@ -11,7 +11,7 @@
 #
 # Environment: SERVERS ("etcd-ts etcd"), MODES ("off simple jwt"), REPS (2),
 # CLIENTS (64), TOTAL (10000), KEY_SIZE (8), VAL_SIZE (256), KEY_SPACE (10000),
-# TRANSPORT (h2), SKIP_BUILD=1, KEEP=1.
+# TRANSPORT (h2), PORT_LO/PORT_HI (21000-23999), SKIP_BUILD=1, KEEP=1.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,8 +23,10 @@ TOTAL="${TOTAL:-10000}"
 KEY_SIZE="${KEY_SIZE:-8}"
 VAL_SIZE="${VAL_SIZE:-256}"
 KEY_SPACE="${KEY_SPACE:-10000}"
-PORT_LO="${PORT_LO:-46000}"
-PORT_HI="${PORT_HI:-49999}"
+# Below the kernel's ephemeral range (32768-60999 here): a port there can be taken
+# by any outgoing connection between the probe and the bind (etcd then exits).
+PORT_LO="${PORT_LO:-21000}"
+PORT_HI="${PORT_HI:-23999}"
 
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
