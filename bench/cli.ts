@@ -13,6 +13,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArgError, USAGE, parseArgs, type BenchOptions } from './load/args.js';
+import { authenticatePool } from './load/auth.js';
 import { H2Pool } from './load/h2.js';
 import { formatLeaseGrantRevokeReport, formatLeaseKeepAliveReport, runLeaseGrantRevokeBench, runLeaseKeepAliveBench } from './load/lease.js';
 import { KvPool, type KvTransport } from './load/pool.js';
@@ -84,6 +85,7 @@ async function main(): Promise<number> {
     opts.transport === 'h2' ? new H2Pool(opts.endpoints, opts.conns, tls) : new KvPool(opts.endpoints, opts.conns, tls);
   try {
     await pool.ready();
+    if (opts.user !== '') await authenticatePool(pool, opts.user);
     if (opts.preload && opts.workload !== 'put') await preload(pool, opts);
     const workload = makeWorkload(opts);
     const res = await runWorkload(pool, workload, {

@@ -281,6 +281,7 @@ conns_for() {
 
 # start_cluster KIND: three members in $WORK/KIND/{a,b,c}; sets ENDPOINTS (a,b,c
 # order), MEMBER_NAMES and CLUSTER_PIDS (their PIDs, also in MEMBER_PIDS).
+# CLUSTER_ARGS: more flags for every member (split on spaces).
 start_cluster() {
   local kind="$1" n cports=() pports=() initial=""
   for n in "${NAMES[@]}"; do
@@ -299,7 +300,8 @@ start_cluster() {
     start_member "$kind" "$WORK/$kind/$n" --name "$n" --data-dir "$WORK/$kind/$n/data" \
       --listen-client-urls "http://127.0.0.1:${cports[$i]}" --advertise-client-urls "http://127.0.0.1:${cports[$i]}" \
       --listen-peer-urls "http://127.0.0.1:${pports[$i]}" --initial-advertise-peer-urls "http://127.0.0.1:${pports[$i]}" \
-      --initial-cluster "$initial" --initial-cluster-token "bench-$kind-$$" --initial-cluster-state new
+      --initial-cluster "$initial" --initial-cluster-token "bench-$kind-$$" --initial-cluster-state new \
+      ${CLUSTER_ARGS:-}
     ENDPOINTS+=("127.0.0.1:${cports[$i]}")
     CLUSTER_PIDS+=("$LAST_PID")
     MEMBER_NAMES+=("$n")

@@ -43,6 +43,7 @@ async function run(cfg: Config, logger: Logger): Promise<void> {
     health: server,
     metrics: server,
     limits: server.cfg,
+    auth: server.auth,
   };
   const grpcServer = createGrpcServer(api, logger, {
     maxConcurrentStreams: cfg.maxConcurrentStreams,

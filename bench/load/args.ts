@@ -42,6 +42,8 @@ export interface BenchOptions {
   ttl: number;
   /** put/range/txn: write one line per request, "<start unix ms> <latency ms>", to this file ('' = none). */
   latencyLog: string;
+  /** put/range/txn: "name:password" — authenticate each connection and send its token (etcd's --user). '' = none. */
+  user: string;
   /** Progress line on stderr every second. */
   progress: boolean;
   /** TLS (etcd benchmark's --cacert/--cert/--key): any of them set → the KV connections dial TLS. */
@@ -80,6 +82,8 @@ export const USAGE = `usage: npm run bench -- put|range|txn|watch|lease-keepaliv
   --ttl N                     lease-keepalive, lease: their TTL in seconds (default 60)
   --latency-log FILE          put/range/txn: after the run, write one line per request to FILE:
                               "<start, ms since the Unix epoch> <latency ms>" (to cut out a time window)
+  --user NAME:PASSWORD        put/range/txn: authenticate every connection (Auth.Authenticate on its
+                              endpoint) and send its token with each request, as clientv3 does
   --no-progress               no per-second progress on stderr
   --cacert FILE, --cert FILE, --key FILE
                               put/range/txn: dial TLS, verifying the server with the CA and
@@ -117,6 +121,7 @@ const DEFAULTS: Omit<BenchOptions, 'workload'> = {
   leases: 1000,
   ttl: 60,
   latencyLog: '',
+  user: '',
   progress: true,
   cacert: '',
   cert: '',
@@ -149,6 +154,7 @@ const FLAGS: Record<string, { field: keyof BenchOptions | 'endpointsRaw' | 'watc
   leases: { field: 'leases', kind: 'int' },
   ttl: { field: 'ttl', kind: 'int' },
   'latency-log': { field: 'latencyLog', kind: 'string' },
+  user: { field: 'user', kind: 'string' },
   progress: { field: 'progress', kind: 'bool' },
   help: { field: 'help', kind: 'bool' },
   cacert: { field: 'cacert', kind: 'string' },

@@ -28,9 +28,12 @@ function grpcError(code: number, details: string): grpc.ServiceError {
 export class H2Pool implements KvTransport {
   private readonly sessions: http2.ClientHttp2Session[] = [];
   private readonly frames = new WeakMap<object, Buffer>();
+  private readonly tokens: (string | undefined)[] = [];
+  readonly endpoints: string[] = [];
 
   constructor(endpoints: readonly string[], conns: number, tls?: ClientTls) {
     for (let i = 0; i < conns; i++) {
+      this.endpoints.push(endpoints[i % endpoints.length]!);
       const s = http2.connect(`${tls ? 'https' : 'http'}://${endpoints[i % endpoints.length]}`, {
         settings: { initialWindowSize: 4 << 20, enablePush: false },
         ...(tls ? h2Options(tls) : {}),
@@ -68,6 +71,10 @@ export class H2Pool implements KvTransport {
     return f;
   }
 
+  setToken(conn: number, token: string): void {
+    this.tokens[conn] = token;
+  }
+
   method(conn: number, method: UnaryMethod): UnaryFn {
     const def = apiServices().KV[method];
     if (!def) throw new Error(`KV.${method}: no such method`);
@@ -78,6 +85,7 @@ export class H2Pool implements KvTransport {
       [HTTP2_HEADER_PATH]: def.path,
       [HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc',
       [HTTP2_HEADER_TE]: 'trailers',
+      ...(this.tokens[conn % this.sessions.length] ? { token: this.tokens[conn % this.sessions.length] } : {}),
     };
     return (req: unknown, options: grpc.CallOptions, cb: UnaryCallback) => {
       let status = -1;

@@ -15,18 +15,25 @@ export type UnaryFn = (req: unknown, options: grpc.CallOptions, cb: UnaryCallbac
 /** What the runner needs from a transport (grpc-js pool or the raw h2 one). */
 export interface KvTransport {
   ready(timeoutMs?: number): Promise<void>;
+  /** From now on, requests on connection `conn` carry `token` (the `token` gRPC metadata). */
+  setToken(conn: number, token: string): void;
+  /** How many connections, and each one's endpoint. */
+  readonly endpoints: readonly string[];
   method(conn: number, method: UnaryMethod): UnaryFn;
   close(): void;
 }
 
 export class KvPool implements KvTransport {
   readonly clients: grpc.Client[];
+  readonly endpoints: string[] = [];
+  private readonly tokens: (grpc.Metadata | undefined)[] = [];
 
   constructor(endpoints: readonly string[], conns: number, tls?: ClientTls) {
     const Ctor = grpc.makeGenericClientConstructor(apiServices().KV, 'KV');
     this.clients = [];
     for (let i = 0; i < conns; i++) {
       const target = endpoints[i % endpoints.length]!;
+      this.endpoints.push(target);
       this.clients.push(
         new Ctor(target, grpcCredentials(tls), {
           'grpc.use_local_subchannel_pool': 1,
@@ -52,12 +59,23 @@ export class KvPool implements KvTransport {
     );
   }
 
+  setToken(conn: number, token: string): void {
+    const md = new grpc.Metadata();
+    md.set('token', token);
+    this.tokens[conn] = md;
+  }
+
   /** The bound unary method `method` of connection `conn`. */
   method(conn: number, method: UnaryMethod): UnaryFn {
-    const c = this.clients[conn % this.clients.length] as unknown as Record<string, UnaryFn>;
+    const i = conn % this.clients.length;
+    const c = this.clients[i] as unknown as Record<string, UnaryFn>;
     const fn = c[method];
     if (typeof fn !== 'function') throw new Error(`KV.${method}: no such method`);
-    return fn.bind(c);
+    const md = this.tokens[i];
+    if (!md) return fn.bind(c);
+    // grpc-js takes (request, metadata, options, callback); each call gets its own copy.
+    const withMd = fn as unknown as (req: unknown, md: grpc.Metadata, o: grpc.CallOptions, cb: UnaryCallback) => grpc.ClientUnaryCall;
+    return (req, options, cb) => withMd.call(c, req, md.clone(), options, cb);
   }
 
   close(): void {

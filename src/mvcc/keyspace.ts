@@ -6,7 +6,9 @@
 //   'a' 0x61   alarms     'a' + BE64(member id) + alarm type (1 byte)     the same 9 bytes (src/server/alarms.ts)
 //   'k' 0x6b   revisions  'k' + BE64(main) + BE64(sub) [+ 't' tombstone]  mvccpb.KeyValue (revision.ts, kv-codec.ts)
 //   'l' 0x6c   leases     'l' + BE64(lease id)                           leasepb.Lease (src/lease/record.ts)
-//   'm' 0x6d   meta       'm' + name (consistent_index, …)               BE64 numbers
+//   'm' 0x6d   meta       'm' + name (consistent_index, authEnabled, …)  BE64 numbers (authEnabled: 1 byte)
+//   'r' 0x72   auth roles 'r' + role name                              authpb.Role (src/auth/records.ts)
+//   'u' 0x75   auth users 'u' + user name                              authpb.User (src/auth/records.ts)
 //
 // What relies on the order (LevelDB compares keys bytewise):
 //   - Within the revisions bucket, big-endian main then sub makes key order
@@ -34,8 +36,24 @@ export const LEASE_PREFIX = 0x6c;
 /** Meta keys (consistent index, compaction marks): 'm'. */
 export const META_PREFIX = 0x6d;
 
+/**
+ * Auth roles 'r' and users 'u' (etcd's authRoles / authUsers buckets): replicated
+ * like the keys, written in the batch of the entry that changed them, so they
+ * survive restarts and travel in store images. The enabled flag and the auth
+ * revision are meta keys (META_AUTH_*).
+ */
+export const AUTH_ROLE_PREFIX = 0x72;
+export const AUTH_USER_PREFIX = 0x75;
+
 /** Every bucket, by name (tools, tests). */
-export const BUCKETS = { alarm: ALARM_PREFIX, revisions: REV_PREFIX, lease: LEASE_PREFIX, meta: META_PREFIX } as const;
+export const BUCKETS = {
+  alarm: ALARM_PREFIX,
+  revisions: REV_PREFIX,
+  lease: LEASE_PREFIX,
+  meta: META_PREFIX,
+  authRoles: AUTH_ROLE_PREFIX,
+  authUsers: AUTH_USER_PREFIX,
+} as const;
 
 /** Exclusive upper bound of a bucket's keys: the first key of the next byte. */
 export function bucketEnd(prefix: number): Uint8Array {
@@ -52,3 +70,6 @@ export const metaKey = (name: string): Uint8Array => enc.encode(String.fromCharC
 export const META_CONSISTENT_INDEX = metaKey('consistent_index');
 export const META_SCHEDULED_COMPACT = metaKey('scheduledCompactRev');
 export const META_FINISHED_COMPACT = metaKey('finishedCompactRev');
+/** Auth enabled flag (1 byte: 1 or 0) and auth revision (BE64), etcd's auth bucket keys. */
+export const META_AUTH_ENABLED = metaKey('authEnabled');
+export const META_AUTH_REVISION = metaKey('authRevision');

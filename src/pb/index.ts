@@ -2,7 +2,7 @@
 // runtime, compiled encoders/decoders with bigint 64-bit fields, the Raft log
 // payload (InternalRaftRequest). gRPC service definitions are in server/api/services.ts.
 
-export { encodeInternalRequest, decodeInternalRequest, encodeInternalRequestRaw, INTERNAL_FIELD } from './internal.js';
+export { encodeInternalRequest, decodeInternalRequest, encodeInternalRequestRaw, INTERNAL_FIELD, type RequestCaller } from './internal.js';
 export { rawBytes } from './raw.js';
 export { messageCodec, messageNames } from './registry.js';
 export type { MessageCodec } from './compile.js';

@@ -7,6 +7,7 @@ import type { ReadState, SoftState } from '../raft/types.js';
 import { ALARM_PREFIX, LEASE_PREFIX, MvccStore, recoverStoreDir, WatchHub, type MvccOptions } from '../mvcc/index.js';
 import { Lessor, minLeaseTtl, rawLeaseStorage } from '../lease/index.js';
 import { Applier } from './apply/index.js';
+import { createAuthState, loadAuthStore } from './auth-setup.js';
 import { AlarmStore } from './alarms.js';
 import { CorruptionChecker, corruptionPeerService } from './corruption.js';
 import { assertStoreCoversSnapshot, bootstrap, layout } from './bootstrap.js';
@@ -111,7 +112,7 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
     requestTimeoutMs: requestTimeoutMs(cfg),
     isLeader: () => raftNode?.isLeader ?? false,
     leader: () => raftNode?.leader ?? 0n,
-    propose: (body) => server!.propose(body),
+    propose: (body, caller) => server!.propose(body, undefined, caller),
     waitAppliedCommitted: () => server!.waitAppliedCommitted(),
     nextRequestId: () => server!.nextRequestId(),
     callPeer: (id, path, ser, de, req, timeoutMs) => transport.unary(id, path, ser, de, req, timeoutMs),
@@ -156,6 +157,14 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
   // Replicated like the keys: reloaded whenever the store is (start-up, snapshot install).
   const alarms = new AlarmStore();
   alarms.load(await stores.current.backend.scanRaw(ALARM_PREFIX));
+  const auth = await createAuthState(cfg, stores.current, {
+    logger,
+    // A simple token names the entry that made it: wait (bounded) until it is applied here.
+    indexApplied: (index) => {
+      if (applier.applied >= index) return true;
+      return server ? server.waitApplied(index) : false;
+    },
+  });
   const applier = new Applier(
     stores.current,
     membership,
@@ -177,7 +186,7 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
     },
     alarms,
     // --experimental-warning-apply-duration: "apply request took too long".
-    { warningApplyDurationMs: cfg.warningApplyDurationMs, logger, onSlowApply: () => metricsOf()?.slowApplies.inc() },
+    { warningApplyDurationMs: cfg.warningApplyDurationMs, logger, onSlowApply: () => metricsOf()?.slowApplies.inc(), auth },
   );
   const raft = (raftNode = new RaftNode(
     booted.raw,
@@ -193,6 +202,7 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
         applier.setStore(stores.current);
         await bindLessor(lessor, stores.current, logger);
         alarms.load(await stores.current.backend.scanRaw(ALARM_PREFIX));
+        await loadAuthStore(auth.store, stores.current);
         watchHub.setStore(stores.current);
         membership.restore(members);
         syncPeers(transport, membership, booted.memberId);
@@ -219,7 +229,7 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
   ));
   server = new EtcdServer({
     cfg, logger, memberId: booted.memberId, clusterId: booted.clusterId, stores, membership, raft, applier, compactor,
-    transport, watchHub, lessor, leases, leaseExpiry,
+    transport, watchHub, lessor, leases, leaseExpiry, auth,
   });
   raft.start();
   if (cfg.initialElectionTickAdvance) {

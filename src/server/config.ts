@@ -7,6 +7,7 @@ import { parseCompactionRetention, type AutoCompactionConfig } from './auto-comp
 import { FLAG_BY_NAME, FLAGS, type FlagSpec, flagToEnv } from './flags.js';
 import { ConfigFileError, readConfigFile } from './config-file.js';
 import { tlsConfig, TlsConfigError, type TlsConfig } from './tls/tls-config.js';
+import { AuthOptionsError, type AuthTokenSpec, parseAuthToken } from '../auth/index.js';
 
 export class ConfigError extends Error {}
 
@@ -75,6 +76,14 @@ export interface Config extends TlsConfig {
   initialCorruptCheck: boolean;
   /** --experimental-corrupt-check-time: the leader's periodic check (0: off). */
   corruptCheckTimeMs: number;
+  /** --auth-token: simple tokens, or JWTs with their key files and sign method (auth/token-options.ts). */
+  authToken: AuthTokenSpec;
+  /** --auth-token jwt's ttl= in ms (etcd: 5 min). */
+  jwtTtlMs: number;
+  /** --bcrypt-cost (out of [4, 31]: 10, as etcd). */
+  bcryptCost: number;
+  /** --auth-token-ttl in seconds: a simple token's lifetime without use. */
+  authTokenTtlSec: number;
   /** Environment variables that were used, and ETCD_* ones that were not (etcd warns about those). */
   envUsed: string[];
   envUnknown: string[];
@@ -213,6 +222,9 @@ function build(given: Map<string, string>, envUsed: string[], envUnknown: string
     initialElectionTickAdvance: bool(get('initial-election-tick-advance')),
     unsafeNoFsync: bool(get('unsafe-no-fsync')),
     ...tlsSection(get),
+    ...authTokenConfig(get('auth-token')),
+    bcryptCost: int(get('bcrypt-cost'), 'bcrypt-cost'),
+    authTokenTtlSec: int(get('auth-token-ttl'), 'auth-token-ttl'),
     configFile,
     configFileUnknown,
     envUsed,
@@ -250,6 +262,20 @@ function tlsSection(get: (name: string) => string): TlsConfig {
     if (err instanceof TlsConfigError) throw new ConfigError(err.message);
     throw err;
   }
+}
+
+const DEFAULT_JWT_TTL_MS = 5 * 60_000;
+
+function authTokenConfig(v: string): { authToken: AuthTokenSpec; jwtTtlMs: number } {
+  let authToken: AuthTokenSpec;
+  try {
+    authToken = parseAuthToken(v);
+  } catch (err) {
+    if (err instanceof AuthOptionsError) throw new ConfigError(`--auth-token: ${err.message}`);
+    throw err;
+  }
+  const jwtTtlMs = authToken.type === 'jwt' && authToken.ttl !== '' ? duration(authToken.ttl, 'auth-token ttl') : DEFAULT_JWT_TTL_MS;
+  return { authToken, jwtTtlMs };
 }
 
 function list(v: string): string[] {

@@ -1,6 +1,7 @@
 // The errors clients see. etcd's clients (clientv3, etcdctl, etcd3 on npm) match
 // on the exact message text and the gRPC status code, so both are etcd's own.
 
+import { AuthError } from '../auth/errors.js';
 import { LeaseError } from '../lease/errors.js';
 import { MvccError, TxnValidationError } from '../mvcc/errors.js';
 
@@ -11,6 +12,7 @@ export const Code = {
   INVALID_ARGUMENT: 3,
   DEADLINE_EXCEEDED: 4,
   NOT_FOUND: 5,
+  PERMISSION_DENIED: 7,
   FAILED_PRECONDITION: 9,
   OUT_OF_RANGE: 11,
   UNIMPLEMENTED: 12,
@@ -18,6 +20,7 @@ export const Code = {
   UNAVAILABLE: 14,
   DATA_LOSS: 15,
   RESOURCE_EXHAUSTED: 8,
+  UNAUTHENTICATED: 16,
 } as const;
 
 export class EtcdError extends Error {
@@ -68,6 +71,7 @@ export function toEtcdError(err: unknown): EtcdError {
     }
   }
   if (err instanceof LeaseError) return new EtcdError(Code[err.status], err.message);
+  if (err instanceof AuthError) return new EtcdError(Code[err.status], err.message);
   if (err instanceof TxnValidationError) return new EtcdError(Code.INVALID_ARGUMENT, err.message);
   const msg = err instanceof Error ? err.message : String(err);
   return new EtcdError(Code.UNKNOWN, msg);

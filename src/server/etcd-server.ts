@@ -8,11 +8,14 @@ import type { Logger } from 'pino';
 import { type ReadState, type SoftState, StateType } from '../raft/types.js';
 import type { MvccStore, WatchHub } from '../mvcc/index.js';
 import type * as mvcc from '../mvcc/types.js';
-import { INTERNAL_FIELD, rawBytes } from '../pb/index.js';
+import { INTERNAL_FIELD, rawBytes, type RequestCaller } from '../pb/index.js';
+import type { AuthInfo } from '../auth/index.js';
 import type * as pb from '../pb/types.js';
 import type { ResponseHeader } from '../pb/types.js';
-import type { Lessor } from '../lease/index.js';
+import { type Lessor, toLeaseId } from '../lease/index.js';
 import type { Applier, ApplyResult } from './apply/index.js';
+import type { AuthApplyState } from './apply/auth.js';
+import { AuthService } from './auth-service.js';
 import type { LeaseCoordinator, LeaseExpiryLoop } from './lease/index.js';
 import { type Config, urlString } from './config.js';
 import { deleteToPb, putToPb, rangeFromPb, rangeToPb, txnToPb } from './kv-convert.js';
@@ -59,6 +62,8 @@ export interface ServerParts {
   lessor: Lessor;
   leases: LeaseCoordinator;
   leaseExpiry: LeaseExpiryLoop;
+  /** The replicated auth store and this member's token provider (the applier's too). */
+  auth: AuthApplyState;
 }
 
 export class EtcdServer {
@@ -89,6 +94,8 @@ export class EtcdServer {
   private readonly lessor: Lessor;
   /** MemberAdd/Remove/Update/Promote (member-changes.ts). */
   readonly memberChanges: MemberChanges;
+  /** Users, roles, tokens and the checks (auth-service.ts). */
+  readonly auth: AuthService;
 
   /** Built by composeServer (compose.ts), which wires the parts together. */
   constructor(parts: ServerParts) {
@@ -161,6 +168,15 @@ export class EtcdServer {
         noLeaderWaitMs: Math.min(this.requestTimeoutMs, 3 * cfg.electionMs),
       },
     );
+    this.auth = new AuthService({
+      store: parts.auth.store,
+      tokens: parts.auth.tokens,
+      bcryptCost: cfg.bcryptCost,
+      logger: this.logger,
+      propose: (body, caller) => this.propose(body, undefined, caller),
+      readBarrier: () => this.linearizableReadBarrier(),
+      leaseKeys: (id) => this.lessor.lookup(toLeaseId(id))?.keys ?? [],
+    });
     this.autoCompactor = new AutoCompactor(cfg.autoCompaction ?? { mode: 'periodic', retention: 0 }, {
       rev: () => this.store.currentRevision(),
       isLeader: () => this.raft.isLeader,
@@ -217,6 +233,17 @@ export class EtcdServer {
     }
   }
 
+  /** Whether entry `index` is applied here, waiting at most a request timeout for it. */
+  async waitApplied(index: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), this.requestTimeoutMs)));
+    try {
+      return await Promise.race([this.appliedWaiter.wait(index).then(() => true, () => false), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Resolves once everything committed so far is applied here. */
   waitAppliedCommitted(): Promise<void> {
     return this.appliedWaiter.wait(this.raft.committedIndex);
@@ -267,9 +294,9 @@ export class EtcdServer {
    * Proposes a request through Raft and resolves with its apply result (see
    * proposer.ts). `raw`, when given, is the request's own wire bytes.
    */
-  propose(body: InternalRequestBody, raw?: RawRequest): Promise<unknown> {
+  propose(body: InternalRequestBody, raw?: RawRequest, caller?: RequestCaller): Promise<unknown> {
     if (this.stopped) return Promise.reject(ErrStopped());
-    return this.proposer.propose(body, raw);
+    return this.proposer.propose(body, raw, caller);
   }
 
   /** The applier's result for request `id`, to its proposer if that is this member. */
@@ -279,33 +306,39 @@ export class EtcdServer {
 
   // --- the KV requests (api/ports.ts RaftKV), validated by the adapter ----------
 
-  async range(req: pb.RangeRequest): Promise<pb.RangeResponse> {
+  // `who` is the caller (auth on): reads are checked here, as etcd's doSerialize
+  // does; writes carry it in the entry's header and are checked when applied.
+
+  async range(req: pb.RangeRequest, who?: AuthInfo): Promise<pb.RangeResponse> {
     if (!req.serializable) await this.linearizableReadBarrier();
+    this.auth.checkRange(who, req.key, req.rangeEnd);
     const res = await this.store.range(rangeFromPb(req));
+    this.auth.checkStillCurrent(who);
     return rangeToPb(res, this.header(res.revision));
   }
 
-  async put(req: pb.PutRequest): Promise<pb.PutResponse> {
+  async put(req: pb.PutRequest, who?: AuthInfo): Promise<pb.PutResponse> {
     const quota = this.maintenance.checkQuota(costPut(req));
     if (quota) await quota; // usually known at once: no hop
-    const res = (await this.propose({ put: req }, asIs(INTERNAL_FIELD.put, req))) as mvcc.PutResponse;
+    const res = (await this.propose({ put: req }, asIs(INTERNAL_FIELD.put, req), who)) as mvcc.PutResponse;
     return putToPb(res, this.header(res.revision));
   }
 
-  async deleteRange(req: pb.DeleteRangeRequest): Promise<pb.DeleteRangeResponse> {
-    const res = (await this.propose({ deleteRange: req }, asIs(INTERNAL_FIELD.deleteRange, req))) as mvcc.DeleteRangeResponse;
+  async deleteRange(req: pb.DeleteRangeRequest, who?: AuthInfo): Promise<pb.DeleteRangeResponse> {
+    const res = (await this.propose({ deleteRange: req }, asIs(INTERNAL_FIELD.deleteRange, req), who)) as mvcc.DeleteRangeResponse;
     return deleteToPb(res, this.header(res.revision));
   }
 
-  async txn(req: pb.TxnRequest): Promise<pb.TxnResponse> {
+  async txn(req: pb.TxnRequest, who?: AuthInfo): Promise<pb.TxnResponse> {
     const quota = this.maintenance.checkQuota(costTxn(req));
     if (quota) await quota; // usually known at once: no hop
-    const res = (await this.propose({ txn: req }, asIs(INTERNAL_FIELD.txn, req))) as mvcc.TxnResponse;
+    const res = (await this.propose({ txn: req }, asIs(INTERNAL_FIELD.txn, req), who)) as mvcc.TxnResponse;
     return txnToPb(res, this.header(res.revision));
   }
 
-  async compact(req: pb.CompactionRequest): Promise<pb.CompactionResponse> {
-    const res = (await this.propose({ compaction: req })) as { done: Promise<void> };
+  /** etcd 3.4 checks no permission for a compaction (any user may compact); an invalid token still fails. */
+  async compact(req: pb.CompactionRequest, who?: AuthInfo): Promise<pb.CompactionResponse> {
+    const res = (await this.propose({ compaction: req }, undefined, who)) as { done: Promise<void> };
     if (req.physical) await res.done;
     return { header: this.header() };
   }
@@ -402,6 +435,7 @@ export class EtcdServer {
     this.proposer.refuseNew();
     for (const fn of this.stopHooks.splice(0)) fn();
     this.leaseExpiry.stop();
+    this.auth.stop();
     await this.autoCompactor.stop();
     this.lessor.demote();
     await this.raft.stop();

@@ -9,7 +9,7 @@
 
 import { ErrProposalDropped } from '../raft/index.js';
 import type { ConfChange } from '../raft/types.js';
-import { encodeInternalRequest, encodeInternalRequestRaw } from '../pb/index.js';
+import { encodeInternalRequest, encodeInternalRequestRaw, type RequestCaller } from '../pb/index.js';
 import { type ApplyResult, MAX_GAP_BETWEEN_APPLY_AND_COMMIT_INDEX } from './apply/index.js';
 import { ErrRequestTooLarge, ErrStopped, ErrTimeout, ErrTooManyRequests, type EtcdError, toEtcdError } from './errors.js';
 import type { ServerMetrics } from './metrics.js';
@@ -59,16 +59,17 @@ export class Proposer {
   /**
    * Proposes a request and resolves with its apply result. `raw`, when given, goes
    * into the entry as it is (see encodeInternalRequestRaw): no second encoding.
+   * `caller`, with auth on, goes into the header for the apply-time auth check.
    */
-  propose(body: InternalRequestBody, raw?: RawRequest): Promise<unknown> {
+  propose(body: InternalRequestBody, raw?: RawRequest, caller?: RequestCaller): Promise<unknown> {
     // Not async: the caller gets proposeAndWait's own promise, not one more wrapped around it.
     try {
       if (this.stopped) throw ErrStopped();
       if (this.p.committedIndex() - this.p.appliedIndex() > MAX_GAP_BETWEEN_APPLY_AND_COMMIT_INDEX) throw ErrTooManyRequests();
       const id = this.ids.next();
       const data = raw
-        ? encodeInternalRequestRaw(id, raw.field, raw.bytes)
-        : encodeInternalRequest({ ...body, header: { ID: id } });
+        ? encodeInternalRequestRaw(id, raw.field, raw.bytes, caller)
+        : encodeInternalRequest({ ...body, header: caller ? { ID: id, username: caller.username, authRevision: BigInt(caller.revision) } : { ID: id } });
       if (data.length > this.p.maxRequestBytes) throw ErrRequestTooLarge();
       return this.proposeAndWait(id, () => this.p.propose(data));
     } catch (err) {

@@ -78,11 +78,11 @@ describe('environmental failures', () => {
 describe('entries this member cannot apply are fatal', () => {
   it('an unknown request', async () => {
     const r = await rig(stores);
-    await apply(r, put(1, 'a'), req(2, { authEnable: {} }), put(3, 'c'));
+    await apply(r, put(1, 'a'), req(2, { downgradeInfoSet: { enabled: true, ver: '3.5.0' } }), put(3, 'c'));
     expect(r.fatal).toHaveBeenCalledTimes(1);
     const failure = r.fatal.mock.calls[0]![0];
     expect(failure.index).toBe(2);
-    expect(failure.message).toMatch(/unknown request.*authEnable/);
+    expect(failure.message).toMatch(/unknown request.*downgradeInfoSet/);
     expect(r.applier.applied).toBe(1);
     expect(r.store.consistentIndex()).toBe(1);
     expect(await get(r.store, 'c')).toBeUndefined();

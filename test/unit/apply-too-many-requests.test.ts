@@ -3,6 +3,7 @@
 
 import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
+import { AuthStore, SimpleTokens } from '../../src/auth/index.js';
 import { MAX_GAP_BETWEEN_APPLY_AND_COMMIT_INDEX } from '../../src/server/apply/index.js';
 import { Code, EtcdError } from '../../src/server/errors.js';
 import { EtcdServer, type ServerParts } from '../../src/server/etcd-server.js';
@@ -22,6 +23,7 @@ function server(committed: number, applied: number) {
     clusterId: 2n,
     raft,
     applier: { applied },
+    auth: { store: new AuthStore(), tokens: new SimpleTokens({ ttlMs: 0, sweepTimer: false }) },
   } as unknown as ServerParts;
   return { srv: new EtcdServer(parts), raft };
 }

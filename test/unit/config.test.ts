@@ -66,9 +66,22 @@ describe('flags', () => {
     expect(() => run(['--auto-compaction-mode', 'daily'])).toThrow('unknown auto-compaction-mode "daily"');
   });
 
+  it('--auth-token, --auth-token-ttl, --bcrypt-cost (flags and ETCD_* variables), with etcd\'s defaults', () => {
+    expect(run([])).toMatchObject({ authToken: { type: 'simple' }, authTokenTtlSec: 300, bcryptCost: 10, jwtTtlMs: 300_000 });
+    expect(run(['--auth-token', 'jwt,pub-key=/k.pub,priv-key=/k.key,sign-method=ES256,ttl=90s', '--bcrypt-cost=12'])).toMatchObject({
+      authToken: { type: 'jwt', signMethod: 'ES256', pubKeyFile: '/k.pub', privKeyFile: '/k.key' },
+      jwtTtlMs: 90_000,
+      bcryptCost: 12,
+    });
+    expect(run([], { ETCD_AUTH_TOKEN_TTL: '60', ETCD_AUTH_TOKEN: 'simple' })).toMatchObject({ authTokenTtlSec: 60, authToken: { type: 'simple' } });
+    expect(() => run(['--auth-token', 'oauth'])).toThrow(/--auth-token: unknown token type: oauth/);
+    expect(() => run(['--auth-token', 'jwt,ttl=soon'])).toThrow(ConfigError);
+    expect(() => run(['--bcrypt-cost', 'ten'])).toThrow(ConfigError);
+  });
+
   it('refuses etcd flags it does not support yet, unless given their default', () => {
     expect(() => run(['--proxy', 'on'])).toThrow(/--proxy is not supported by etcd-ts yet/);
-    expect(() => run(['--auth-token', 'jwt'])).toThrow(/not supported/);
+    expect(() => run(['--discovery', 'https://discovery.etcd.io/x'])).toThrow(/--discovery is not supported by etcd-ts yet/);
     expect(run(['--proxy', 'off']).name).toBe('default');
     expect(run(['--logger=zap', '--log-outputs=stderr']).name).toBe('default');
     // Leases are always checkpointed, so either value means what etcd-ts does.

@@ -4,15 +4,18 @@
 import type { Logger } from 'pino';
 import type * as pb from '../../pb/types.js';
 import type { ServiceImplementation } from '../grpc/types.js';
-import type { ClusterApi, ClusterMember, HeaderSource } from './ports.js';
+import type { AuthInfo } from '../../auth/index.js';
+import { callerOf, OPEN_GATE } from './caller.js';
+import type { AuthGate, ClusterApi, ClusterMember, HeaderSource } from './ports.js';
 import { unary } from './unary.js';
 
 export interface ClusterHandlers {
   MemberList(req: pb.MemberListRequest): Promise<pb.Encodable<pb.MemberListResponse>>;
-  MemberAdd(req: pb.MemberAddRequest): Promise<pb.Encodable<pb.MemberAddResponse>>;
-  MemberRemove(req: pb.MemberRemoveRequest): Promise<pb.Encodable<pb.MembersResponse>>;
-  MemberUpdate(req: pb.MemberUpdateRequest): Promise<pb.Encodable<pb.MembersResponse>>;
-  MemberPromote(req: pb.MemberPromoteRequest): Promise<pb.Encodable<pb.MembersResponse>>;
+  /** Membership changes need the root role with auth on (etcd's checkMembershipOperationPermission). */
+  MemberAdd(req: pb.MemberAddRequest, who?: AuthInfo): Promise<pb.Encodable<pb.MemberAddResponse>>;
+  MemberRemove(req: pb.MemberRemoveRequest, who?: AuthInfo): Promise<pb.Encodable<pb.MembersResponse>>;
+  MemberUpdate(req: pb.MemberUpdateRequest, who?: AuthInfo): Promise<pb.Encodable<pb.MembersResponse>>;
+  MemberPromote(req: pb.MemberPromoteRequest, who?: AuthInfo): Promise<pb.Encodable<pb.MembersResponse>>;
 }
 
 const toPb = (m: ClusterMember): pb.Member => ({
@@ -24,7 +27,7 @@ const toPb = (m: ClusterMember): pb.Member => ({
 });
 
 /** Each Cluster RPC (the gRPC service and the JSON gateway share these). */
-export function clusterHandlers(cluster: ClusterApi, info: HeaderSource): ClusterHandlers {
+export function clusterHandlers(cluster: ClusterApi, info: HeaderSource, gate: AuthGate = OPEN_GATE): ClusterHandlers {
   // etcd's ClusterServer fills cluster id, member id and raft term only:
   // no revision in its headers (`member list -w json` shows none).
   const header = () => ({ ...info.header(), revision: 0n });
@@ -33,26 +36,33 @@ export function clusterHandlers(cluster: ClusterApi, info: HeaderSource): Cluste
       if (req.linearizable) await cluster.linearizableReadBarrier();
       return { header: header(), members: cluster.members().map(toPb) };
     },
-    MemberAdd: async (req) => {
+    MemberAdd: async (req, who) => {
+      gate.checkAdmin(who);
       const { member, members } = await cluster.memberAdd(req.peerURLs, req.isLearner);
       return { header: header(), member: toPb(member), members: members.map(toPb) };
     },
-    MemberRemove: async (req) => ({ header: header(), members: (await cluster.memberRemove(req.ID)).map(toPb) }),
-    MemberUpdate: async (req) => ({
-      header: header(),
-      members: (await cluster.memberUpdate(req.ID, req.peerURLs)).map(toPb),
-    }),
-    MemberPromote: async (req) => ({ header: header(), members: (await cluster.memberPromote(req.ID)).map(toPb) }),
+    MemberRemove: async (req, who) => {
+      gate.checkAdmin(who);
+      return { header: header(), members: (await cluster.memberRemove(req.ID)).map(toPb) };
+    },
+    MemberUpdate: async (req, who) => {
+      gate.checkAdmin(who);
+      return { header: header(), members: (await cluster.memberUpdate(req.ID, req.peerURLs)).map(toPb) };
+    },
+    MemberPromote: async (req, who) => {
+      gate.checkAdmin(who);
+      return { header: header(), members: (await cluster.memberPromote(req.ID)).map(toPb) };
+    },
   };
 }
 
-export function clusterService(cluster: ClusterApi, info: HeaderSource, logger: Logger): ServiceImplementation {
-  const h = clusterHandlers(cluster, info);
+export function clusterService(cluster: ClusterApi, info: HeaderSource, logger: Logger, gate: AuthGate = OPEN_GATE): ServiceImplementation {
+  const h = clusterHandlers(cluster, info, gate);
   return {
     MemberList: unary<pb.MemberListRequest, pb.Encodable<pb.MemberListResponse>>(logger, (req) => h.MemberList(req)),
-    MemberAdd: unary<pb.MemberAddRequest, pb.Encodable<pb.MemberAddResponse>>(logger, (req) => h.MemberAdd(req)),
-    MemberRemove: unary<pb.MemberRemoveRequest, pb.Encodable<pb.MembersResponse>>(logger, (req) => h.MemberRemove(req)),
-    MemberUpdate: unary<pb.MemberUpdateRequest, pb.Encodable<pb.MembersResponse>>(logger, (req) => h.MemberUpdate(req)),
-    MemberPromote: unary<pb.MemberPromoteRequest, pb.Encodable<pb.MembersResponse>>(logger, (req) => h.MemberPromote(req)),
+    MemberAdd: unary<pb.MemberAddRequest, pb.Encodable<pb.MemberAddResponse>>(logger, async (req, call) => h.MemberAdd(req, await callerOf(gate, call))),
+    MemberRemove: unary<pb.MemberRemoveRequest, pb.Encodable<pb.MembersResponse>>(logger, async (req, call) => h.MemberRemove(req, await callerOf(gate, call))),
+    MemberUpdate: unary<pb.MemberUpdateRequest, pb.Encodable<pb.MembersResponse>>(logger, async (req, call) => h.MemberUpdate(req, await callerOf(gate, call))),
+    MemberPromote: unary<pb.MemberPromoteRequest, pb.Encodable<pb.MembersResponse>>(logger, async (req, call) => h.MemberPromote(req, await callerOf(gate, call))),
   };
 }

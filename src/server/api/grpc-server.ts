@@ -9,6 +9,7 @@ import { apiServices, SERVICE_NAMES, unimplementedHandlers, type ApiServices } f
 import { clusterService } from './cluster.js';
 import { guardForLearner } from './learner-guard.js';
 import { type HandlingHistogram, instrumentService } from './grpc-metrics.js';
+import { authService } from './auth.js';
 import { kvService } from './kv.js';
 import { leaseService } from './lease.js';
 import { maintenanceService } from './maintenance.js';
@@ -41,11 +42,12 @@ export function createGrpcServer(api: ClientApi, logger: Logger, transport: Grpc
     keepaliveTimeoutMs: transport.keepaliveTimeoutMs,
   });
   const built: Partial<Record<keyof ApiServices, ServiceImplementation>> = {
-    KV: kvService(api.kv, api.limits, logger),
-    Maintenance: maintenanceService(api.maintenance, api.info, api.limits, logger),
-    Cluster: clusterService(api.cluster, api.info, logger),
-    Watch: watchService(api.watch, api.info, api.limits, logger),
-    Lease: leaseService(api.lease, api.info, logger),
+    KV: kvService(api.kv, api.limits, logger, api.auth),
+    Maintenance: maintenanceService(api.maintenance, api.info, api.limits, logger, api.auth),
+    Cluster: clusterService(api.cluster, api.info, logger, api.auth),
+    Watch: watchService(api.watch, api.info, api.limits, logger, api.auth),
+    Lease: leaseService(api.lease, api.info, logger, api.auth),
+    Auth: authService(api.auth, api.info, logger),
   };
   const defs = apiServices();
   for (const name of Object.keys(SERVICE_NAMES) as (keyof ApiServices)[]) {

@@ -9,7 +9,9 @@ import { ErrEmptyKey, ErrInvalidSortOption, EtcdError, Code } from '../errors.js
 import { txnFromPb } from '../kv-convert.js';
 import type * as pb from '../../pb/types.js';
 import type { ServiceImplementation } from '../grpc/types.js';
-import type { ApiLimits, RaftKV } from './ports.js';
+import type { AuthInfo } from '../../auth/index.js';
+import { callerOf, OPEN_GATE } from './caller.js';
+import type { ApiLimits, AuthGate, RaftKV } from './ports.js';
 import { unary } from './unary.js';
 
 function checkRange(r: pb.RangeRequest): void {
@@ -23,44 +25,50 @@ function checkPut(r: pb.PutRequest): void {
   if (r.ignoreLease && r.lease !== 0n) throw new EtcdError(Code.INVALID_ARGUMENT, 'etcdserver: lease is provided');
 }
 
+/** `who`: the caller, as AuthGate.identify found it (undefined with auth off). */
 export interface KvHandlers {
-  Range(req: pb.RangeRequest): Promise<pb.RangeResponse>;
-  Put(req: pb.PutRequest): Promise<pb.PutResponse>;
-  DeleteRange(req: pb.DeleteRangeRequest): Promise<pb.DeleteRangeResponse>;
-  Txn(req: pb.TxnRequest): Promise<pb.TxnResponse>;
-  Compact(req: pb.CompactionRequest): Promise<pb.CompactionResponse>;
+  Range(req: pb.RangeRequest, who?: AuthInfo): Promise<pb.RangeResponse>;
+  Put(req: pb.PutRequest, who?: AuthInfo): Promise<pb.PutResponse>;
+  DeleteRange(req: pb.DeleteRangeRequest, who?: AuthInfo): Promise<pb.DeleteRangeResponse>;
+  Txn(req: pb.TxnRequest, who?: AuthInfo): Promise<pb.TxnResponse>;
+  Compact(req: pb.CompactionRequest, who?: AuthInfo): Promise<pb.CompactionResponse>;
 }
 
 /** Each KV RPC: validate, then the port. */
 export function kvHandlers(kv: RaftKV, limits: Pick<ApiLimits, 'maxTxnOps'>): KvHandlers {
   return {
-    Range: async (req) => {
+    Range: async (req, who) => {
       checkRange(req);
-      return kv.range(req);
+      return kv.range(req, who);
     },
-    Put: async (req) => {
+    Put: async (req, who) => {
       checkPut(req);
-      return kv.put(req);
+      return kv.put(req, who);
     },
-    DeleteRange: async (req) => {
+    DeleteRange: async (req, who) => {
       if (req.key.length === 0) throw ErrEmptyKey();
-      return kv.deleteRange(req);
+      return kv.deleteRange(req, who);
     },
-    Txn: async (req) => {
+    Txn: async (req, who) => {
       validateTxn(txnFromPb(req), limits.maxTxnOps);
-      return kv.txn(req);
+      return kv.txn(req, who);
     },
-    Compact: async (req) => kv.compact(req),
+    Compact: async (req, who) => kv.compact(req, who),
   };
 }
 
-export function kvService(kv: RaftKV, limits: Pick<ApiLimits, 'maxTxnOps'>, logger: Logger): ServiceImplementation {
+export function kvService(
+  kv: RaftKV,
+  limits: Pick<ApiLimits, 'maxTxnOps'>,
+  logger: Logger,
+  gate: AuthGate = OPEN_GATE,
+): ServiceImplementation {
   const h = kvHandlers(kv, limits);
   return {
-    Range: unary<pb.RangeRequest, pb.RangeResponse>(logger, (req) => h.Range(req)),
-    Put: unary<pb.PutRequest, pb.PutResponse>(logger, (req) => h.Put(req)),
-    DeleteRange: unary<pb.DeleteRangeRequest, pb.DeleteRangeResponse>(logger, (req) => h.DeleteRange(req)),
-    Txn: unary<pb.TxnRequest, pb.TxnResponse>(logger, (req) => h.Txn(req)),
-    Compact: unary<pb.CompactionRequest, pb.CompactionResponse>(logger, (req) => h.Compact(req)),
+    Range: unary<pb.RangeRequest, pb.RangeResponse>(logger, async (req, call) => h.Range(req, await callerOf(gate, call))),
+    Put: unary<pb.PutRequest, pb.PutResponse>(logger, async (req, call) => h.Put(req, await callerOf(gate, call))),
+    DeleteRange: unary<pb.DeleteRangeRequest, pb.DeleteRangeResponse>(logger, async (req, call) => h.DeleteRange(req, await callerOf(gate, call))),
+    Txn: unary<pb.TxnRequest, pb.TxnResponse>(logger, async (req, call) => h.Txn(req, await callerOf(gate, call))),
+    Compact: unary<pb.CompactionRequest, pb.CompactionResponse>(logger, async (req, call) => h.Compact(req, await callerOf(gate, call))),
   };
 }

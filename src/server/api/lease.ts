@@ -7,7 +7,9 @@ import type { Logger } from 'pino';
 import { type EtcdError, toEtcdError } from '../errors.js';
 import type * as pb from '../../pb/types.js';
 import type { ServiceImplementation, StreamCall } from '../grpc/types.js';
-import type { HeaderSource, LeaseApi } from './ports.js';
+import type { AuthInfo } from '../../auth/index.js';
+import { callerOf, OPEN_GATE } from './caller.js';
+import type { AuthGate, HeaderSource, LeaseApi } from './ports.js';
 import { unary } from './unary.js';
 
 /** Renewals of one LeaseKeepAlive stream running at once (see LeaseKeepAlive). */
@@ -15,23 +17,26 @@ const MAX_RENEWALS_IN_FLIGHT = 64;
 
 export interface LeaseHandlers {
   LeaseGrant(req: pb.LeaseGrantRequest): Promise<pb.LeaseGrantResponse>;
-  LeaseRevoke(req: pb.LeaseRevokeRequest): Promise<pb.LeaseRevokeResponse>;
-  LeaseTimeToLive(req: pb.LeaseTimeToLiveRequest): Promise<pb.LeaseTimeToLiveResponse>;
+  /** With auth on, `who` needs WRITE on every key attached (checked when applied). */
+  LeaseRevoke(req: pb.LeaseRevokeRequest, who?: AuthInfo): Promise<pb.LeaseRevokeResponse>;
+  /** With auth on, `who` needs WRITE on every key attached (as for a revoke). */
+  LeaseTimeToLive(req: pb.LeaseTimeToLiveRequest, who?: AuthInfo): Promise<pb.LeaseTimeToLiveResponse>;
   LeaseLeases(req: pb.LeaseLeasesRequest): Promise<pb.LeaseLeasesResponse>;
 }
 
 /** Each unary Lease RPC (the gRPC service and the JSON gateway share these). */
-export function leaseHandlers(leases: LeaseApi, info: HeaderSource): LeaseHandlers {
+export function leaseHandlers(leases: LeaseApi, info: HeaderSource, gate: AuthGate = OPEN_GATE): LeaseHandlers {
   return {
     LeaseGrant: async (req) => {
       const r = await leases.grant(req.TTL, req.ID);
       return { header: info.header(), ID: r.id, TTL: BigInt(r.ttl), error: '' };
     },
-    LeaseRevoke: async (req) => {
-      await leases.revoke(req.ID);
+    LeaseRevoke: async (req, who) => {
+      await leases.revoke(req.ID, who);
       return { header: info.header() };
     },
-    LeaseTimeToLive: async (req) => {
+    LeaseTimeToLive: async (req, who) => {
+      gate.checkLeaseKeys(who, req.ID);
       const r = await leases.timeToLive(req.ID, req.keys);
       return {
         header: info.header(),
@@ -48,12 +53,15 @@ export function leaseHandlers(leases: LeaseApi, info: HeaderSource): LeaseHandle
   };
 }
 
-export function leaseService(leases: LeaseApi, info: HeaderSource, logger: Logger): ServiceImplementation {
-  const h = leaseHandlers(leases, info);
+export function leaseService(leases: LeaseApi, info: HeaderSource, logger: Logger, gate: AuthGate = OPEN_GATE): ServiceImplementation {
+  const h = leaseHandlers(leases, info, gate);
   return {
-    LeaseGrant: unary<pb.LeaseGrantRequest, pb.LeaseGrantResponse>(logger, (req) => h.LeaseGrant(req)),
-    LeaseRevoke: unary<pb.LeaseRevokeRequest, pb.LeaseRevokeResponse>(logger, (req) => h.LeaseRevoke(req)),
-    LeaseTimeToLive: unary<pb.LeaseTimeToLiveRequest, pb.LeaseTimeToLiveResponse>(logger, (req) => h.LeaseTimeToLive(req)),
+    // A grant checks nothing (etcd 3.4), but a bad token still fails.
+    LeaseGrant: unary<pb.LeaseGrantRequest, pb.LeaseGrantResponse>(logger, async (req, call) => (await callerOf(gate, call), h.LeaseGrant(req))),
+    LeaseRevoke: unary<pb.LeaseRevokeRequest, pb.LeaseRevokeResponse>(logger, async (req, call) => h.LeaseRevoke(req, await callerOf(gate, call))),
+    LeaseTimeToLive: unary<pb.LeaseTimeToLiveRequest, pb.LeaseTimeToLiveResponse>(logger, async (req, call) =>
+      h.LeaseTimeToLive(req, await callerOf(gate, call)),
+    ),
     LeaseLeases: unary<pb.LeaseLeasesRequest, pb.LeaseLeasesResponse>(logger, (req) => h.LeaseLeases(req)),
     LeaseKeepAlive: (call: StreamCall<pb.LeaseKeepAliveRequest, pb.Encodable<pb.LeaseKeepAliveResponse>>) => {
       // Answers go out in request order even though renewals may finish out of order.

@@ -7,17 +7,20 @@ import { ETCD_API_VERSION } from '../../version.js';
 import { alarmText } from '../alarms.js';
 import type * as pb from '../../pb/types.js';
 import type { ServiceImplementation } from '../grpc/types.js';
-import type { ApiLimits, HeaderSource, MaintenanceApi } from './ports.js';
+import type { AuthInfo } from '../../auth/index.js';
+import { type CallWithMetadata, callerOf, OPEN_GATE, unconvertedAuthErrors } from './caller.js';
+import type { ApiLimits, AuthGate, HeaderSource, MaintenanceApi } from './ports.js';
 import { unary } from './unary.js';
 
 export interface MaintenanceHandlers {
   Status(req: pb.StatusRequest): Promise<pb.Encodable<pb.StatusResponse>>;
-  HashKV(req: pb.HashKVRequest): Promise<pb.Encodable<pb.HashKVResponse>>;
+  /** HashKV, Hash and Defragment need the root role with auth on (etcd 3.4's authMaintenanceServer). */
+  HashKV(req: pb.HashKVRequest, who?: AuthInfo): Promise<pb.Encodable<pb.HashKVResponse>>;
   Alarm(req: pb.AlarmRequest): Promise<pb.Encodable<pb.AlarmResponse>>;
   /** `deadline`: the call's deadline in epoch ms (Infinity: none). */
   MoveLeader(req: pb.MoveLeaderRequest, deadline: number): Promise<pb.Encodable<pb.DefragmentResponse>>;
-  Defragment(req: Record<string, never>): Promise<pb.Encodable<pb.DefragmentResponse>>;
-  Hash(req: pb.HashRequest): Promise<pb.Encodable<pb.HashResponse>>;
+  Defragment(req: Record<string, never>, who?: AuthInfo): Promise<pb.Encodable<pb.DefragmentResponse>>;
+  Hash(req: pb.HashRequest, who?: AuthInfo): Promise<pb.Encodable<pb.HashResponse>>;
 }
 
 /** How long a MoveLeader without a deadline may wait (etcdctl always sends one: --command-timeout). */
@@ -28,6 +31,7 @@ export function maintenanceHandlers(
   m: MaintenanceApi,
   info: HeaderSource,
   limits: Pick<ApiLimits, 'quotaBackendBytes'>,
+  gate: AuthGate = OPEN_GATE,
 ): MaintenanceHandlers {
   return {
     Status: async () => {
@@ -46,7 +50,8 @@ export function maintenanceHandlers(
         dbSizeQuota: BigInt(limits.quotaBackendBytes),
       };
     },
-    HashKV: async (req) => {
+    HashKV: async (req, who) => {
+      await unconvertedAuthErrors(() => gate.checkAdmin(who));
       const rev = Number(req.revision);
       const res = await m.hashKV(rev);
       return {
@@ -56,7 +61,8 @@ export function maintenanceHandlers(
         hashRevision: BigInt(res.revision),
       };
     },
-    Hash: async () => {
+    Hash: async (_req, who) => {
+      await unconvertedAuthErrors(() => gate.checkAdmin(who));
       const res = await m.hash();
       return { header: info.header(res.revision), hash: res.hash };
     },
@@ -69,7 +75,8 @@ export function maintenanceHandlers(
       await m.moveLeader(BigInt(req.targetID), Number.isFinite(deadline) ? deadline : Date.now() + MOVE_LEADER_DEFAULT_MS);
       return { header: info.header() };
     },
-    Defragment: async () => {
+    Defragment: async (_req, who) => {
+      await unconvertedAuthErrors(() => gate.checkAdmin(who));
       await m.defragment();
       return { header: info.header() };
     },
@@ -81,16 +88,18 @@ export function maintenanceService(
   info: HeaderSource,
   limits: Pick<ApiLimits, 'quotaBackendBytes'>,
   logger: Logger,
+  gate: AuthGate = OPEN_GATE,
 ): ServiceImplementation {
-  const h = maintenanceHandlers(m, info, limits);
+  const h = maintenanceHandlers(m, info, limits, gate);
+  const who = (call: CallWithMetadata) => unconvertedAuthErrors(() => callerOf(gate, call));
   return {
     Status: unary<pb.StatusRequest, pb.Encodable<pb.StatusResponse>>(logger, (req) => h.Status(req)),
-    HashKV: unary<pb.HashKVRequest, pb.Encodable<pb.HashKVResponse>>(logger, (req) => h.HashKV(req)),
+    HashKV: unary<pb.HashKVRequest, pb.Encodable<pb.HashKVResponse>>(logger, async (req, call) => h.HashKV(req, await who(call))),
     Alarm: unary<pb.AlarmRequest, pb.Encodable<pb.AlarmResponse>>(logger, (req) => h.Alarm(req)),
     MoveLeader: unary<pb.MoveLeaderRequest, pb.Encodable<pb.DefragmentResponse>>(logger, (req, call) =>
       h.MoveLeader(req, call.getDeadline()),
     ),
-    Defragment: unary<Record<string, never>, pb.Encodable<pb.DefragmentResponse>>(logger, (req) => h.Defragment(req)),
-    Hash: unary<pb.HashRequest, pb.Encodable<pb.HashResponse>>(logger, (req) => h.Hash(req)),
+    Defragment: unary<Record<string, never>, pb.Encodable<pb.DefragmentResponse>>(logger, async (req, call) => h.Defragment(req, await who(call))),
+    Hash: unary<pb.HashRequest, pb.Encodable<pb.HashResponse>>(logger, async (req, call) => h.Hash(req, await who(call))),
   };
 }

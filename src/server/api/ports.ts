@@ -11,6 +11,7 @@
 // proposals, the ReadIndex barrier, the raw-bytes fast path, headers) is behind
 // the port, so every transport reaches the same code path.
 
+import type { AuthInfo, CallCredentials, Permission } from '../../auth/index.js';
 import type { WatchHub } from '../../mvcc/index.js';
 import type * as pb from '../../pb/types.js';
 
@@ -37,12 +38,60 @@ export interface ServerInfo extends HeaderSource {
  * process (the JSON gateway) is encoded.
  */
 export interface RaftKV {
-  range(req: pb.RangeRequest): Promise<pb.RangeResponse>;
-  put(req: pb.PutRequest): Promise<pb.PutResponse>;
-  deleteRange(req: pb.DeleteRangeRequest): Promise<pb.DeleteRangeResponse>;
-  txn(req: pb.TxnRequest): Promise<pb.TxnResponse>;
+  /** `who`: the caller (AuthGate.identify); with auth on, a read is checked here and writes when applied. */
+  range(req: pb.RangeRequest, who?: AuthInfo): Promise<pb.RangeResponse>;
+  put(req: pb.PutRequest, who?: AuthInfo): Promise<pb.PutResponse>;
+  deleteRange(req: pb.DeleteRangeRequest, who?: AuthInfo): Promise<pb.DeleteRangeResponse>;
+  txn(req: pb.TxnRequest, who?: AuthInfo): Promise<pb.TxnResponse>;
   /** Resolves once the compaction is applied; with `physical`, once its keys are gone from the backend too. */
-  compact(req: pb.CompactionRequest): Promise<pb.CompactionResponse>;
+  compact(req: pb.CompactionRequest, who?: AuthInfo): Promise<pb.CompactionResponse>;
+}
+
+export type { CallCredentials };
+
+/**
+ * Who is calling, and the checks the adapters make before serving (etcd's
+ * AuthInfoFromCtx / AuthInfoFromTLS and the auth store's checks). Every method
+ * passes when auth is off. Writes are checked when applied, not here.
+ */
+export interface AuthGate {
+  /** Whether auth is on now (adapters skip the work otherwise). */
+  readonly enabled: boolean;
+  /**
+   * The caller: undefined when auth is off or nothing is presented; throws (or
+   * rejects) "etcdserver: invalid auth token". A promise only when a simple
+   * token's Authenticate entry is not applied on this member yet.
+   */
+  identify(creds: CallCredentials): AuthInfo | undefined | Promise<AuthInfo | undefined>;
+  /** READ on [key, rangeEnd) (rangeEnd empty: the key; "\0": from the key on). Watch creation. */
+  checkRange(who: AuthInfo | undefined, key: Uint8Array, rangeEnd: Uint8Array): void;
+  /** The root role (Maintenance Defragment/Hash/HashKV/Snapshot, Cluster member changes). */
+  checkAdmin(who: AuthInfo | undefined): void;
+  /** WRITE on every key attached to the lease (LeaseTimeToLive). */
+  checkLeaseKeys(who: AuthInfo | undefined, leaseId: bigint): void;
+}
+
+/** The Auth service's requests (through Raft, as etcd 3.4), answered once applied. */
+export interface AuthApi {
+  authEnable(who?: AuthInfo): Promise<void>;
+  authDisable(who?: AuthInfo): Promise<void>;
+  authStatus(who?: AuthInfo): Promise<{ enabled: boolean; revision: number }>;
+  /** A token for name/password (the password is checked before proposing, never logged or replicated). */
+  authenticate(name: string, password: string): Promise<string>;
+  userAdd(name: string, password: string, noPassword: boolean, who?: AuthInfo): Promise<void>;
+  /** The user's roles. */
+  userGet(name: string, who?: AuthInfo): Promise<string[]>;
+  userList(who?: AuthInfo): Promise<string[]>;
+  userDelete(name: string, who?: AuthInfo): Promise<void>;
+  userChangePassword(name: string, password: string, who?: AuthInfo): Promise<void>;
+  userGrantRole(user: string, role: string, who?: AuthInfo): Promise<void>;
+  userRevokeRole(user: string, role: string, who?: AuthInfo): Promise<void>;
+  roleAdd(name: string, who?: AuthInfo): Promise<void>;
+  roleGet(name: string, who?: AuthInfo): Promise<Permission[]>;
+  roleList(who?: AuthInfo): Promise<string[]>;
+  roleDelete(name: string, who?: AuthInfo): Promise<void>;
+  roleGrantPermission(name: string, perm: Permission, who?: AuthInfo): Promise<void>;
+  roleRevokePermission(name: string, key: Uint8Array, rangeEnd: Uint8Array, who?: AuthInfo): Promise<void>;
 }
 
 /** Waits until this member has applied everything committed before the call (ReadIndex). */
@@ -73,7 +122,8 @@ export interface WatchMetrics {
 export interface LeaseApi {
   /** id 0n: the member picks one. */
   grant(ttl: bigint, id: bigint): Promise<{ id: bigint; ttl: number }>;
-  revoke(id: bigint): Promise<void>;
+  /** With auth on, `who` needs WRITE on every attached key (checked when applied). */
+  revoke(id: bigint, who?: AuthInfo): Promise<void>;
   /** ttl 0 when the lease does not exist (any more). */
   renew(id: bigint): Promise<{ ttl: number }>;
   /** ttl -1 when the lease does not exist. */
@@ -181,4 +231,6 @@ export interface ClientApi {
   health: HealthSource;
   metrics: MetricsSource;
   limits: ApiLimits;
+  /** Users, roles, tokens (the Auth service) and the checks the other services make. */
+  auth: AuthApi & AuthGate;
 }

@@ -21,7 +21,9 @@ import { FilterType } from '../../pb/types.js';
 import { encodeEvent, encodeFragments, encodeHeader, encodeWatchResponse, type ResponseFields } from './watch-encode.js';
 import { watchOutput } from './watch-output.js';
 import { WatchSendQueue } from './watch-queue.js';
-import type { ApiLimits, ServerInfo, WatchMetrics, WatchSource } from './ports.js';
+import { AuthError, type AuthInfo, ErrPermissionDenied } from '../../auth/index.js';
+import { callerOf, OPEN_GATE } from './caller.js';
+import type { ApiLimits, AuthGate, ServerInfo, WatchMetrics, WatchSource } from './ports.js';
 
 /** etcd allows this much gRPC framing on top of --max-request-bytes (fragments are cut below the sum). */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -45,7 +47,28 @@ interface Shared {
   fragmentBytes: number;
   queueBytes: number;
   headers: HeaderCache;
+  gate: AuthGate;
 }
+
+/**
+ * Why a watch the caller may not read is canceled (etcd's isWatchPermitted): the
+ * token, revision and empty-user errors keep their text, anything else is
+ * "permission denied".
+ */
+function watchRefusal(err: unknown): string {
+  const e = err instanceof AuthError && ['invalid-auth-token', 'auth-old-revision', 'user-empty'].includes(err.code) ? err : ErrPermissionDenied();
+  // etcd sends the gRPC status error's text (recorded with etcd 3.4.23).
+  return `rpc error: code = ${GRPC_CODE_NAME[e.status]} desc = ${e.message}`;
+}
+
+/** Go's codes.Code names, as status errors print them. */
+const GRPC_CODE_NAME: Record<AuthError['status'], string> = {
+  FAILED_PRECONDITION: 'FailedPrecondition',
+  INVALID_ARGUMENT: 'InvalidArgument',
+  PERMISSION_DENIED: 'PermissionDenied',
+  UNAUTHENTICATED: 'Unauthenticated',
+  UNKNOWN: 'Unknown',
+};
 
 /**
  * Encoded response headers by revision, for the current term: a revision
@@ -128,6 +151,39 @@ class ServerWatchStream {
     // key from `key` on (the mvcc layer's empty end); no range_end, a single key.
     const key = creq.key.length === 0 ? new Uint8Array([0]) : creq.key;
     const rangeEnd = creq.rangeEnd.length === 0 ? undefined : creq.rangeEnd.length === 1 && creq.rangeEnd[0] === 0 ? EMPTY : creq.rangeEnd;
+    if (this.sh.gate.enabled) {
+      // With auth on, the caller needs READ on the range. Identifying is synchronous
+      // but for a simple token whose entry is not applied here yet: then reading
+      // pauses until it is, so requests keep their order.
+      const check = (who: AuthInfo | undefined): void => this.sh.gate.checkRange(who, key, creq.rangeEnd);
+      try {
+        const who = callerOf(this.sh.gate, this.call);
+        if (who instanceof Promise) {
+          this.call.pause();
+          who.then(check).then(
+            () => this.watchRange(creq, key, rangeEnd),
+            (err: unknown) => this.refuse(err),
+          ).finally(() => this.call.resume());
+          return;
+        }
+        check(who);
+      } catch (err) {
+        this.refuse(err);
+        return;
+      }
+    }
+    this.watchRange(creq, key, rangeEnd);
+  }
+
+  private refuse(err: unknown): void {
+    if (this.closed) return;
+    this.queue.control(encodeWatchResponse({
+      header: this.header(this.ws.rev()), watchId: INVALID_WATCH_ID, created: true, canceled: true, cancelReason: watchRefusal(err),
+    }, [], true));
+  }
+
+  private watchRange(creq: pb.WatchCreateRequest, key: Uint8Array, rangeEnd: Uint8Array | undefined): void {
+    if (this.closed) return;
     const wsrev = this.ws.rev();
     const startRev = creq.startRevision === 0n ? wsrev + 1 : Number(creq.startRevision);
     let id: bigint;
@@ -222,8 +278,10 @@ export function watchService(
   info: ServerInfo,
   limits: Pick<ApiLimits, 'maxRequestBytes' | 'electionMs' | 'watchProgressNotifyIntervalMs'>,
   logger: Logger,
+  gate: AuthGate = OPEN_GATE,
 ): ServiceImplementation {
   const sh: Shared = {
+    gate,
     hub: source.watchHub,
     metrics: source.metrics,
     progressNotifyIntervalMs: limits.watchProgressNotifyIntervalMs,

@@ -18,6 +18,8 @@ import type { InternalRaftRequest } from '../../pb/types.js';
 import { confChangeRequestId, type Membership } from '../membership.js';
 import { AlarmStore } from '../alarms.js';
 import { alarmHandler, alarmRefusal } from './alarm.js';
+import { type AuthApplyState, authHandler, authRefusal } from './auth.js';
+import { AuthStore, SimpleTokens } from '../../auth/index.js';
 import type { RequestHandler } from './handler.js';
 import { kvHandler } from './kv.js';
 import { leaseHandler } from './lease.js';
@@ -45,6 +47,8 @@ export interface ApplierOptions {
   now?: () => number;
   /** Called for every slow apply (etcd counts them in etcd_server_slow_apply_total). */
   onSlowApply?: () => void;
+  /** The replicated auth store and this member's token provider (default: a store of its own, auth off). */
+  auth?: AuthApplyState;
 }
 
 /** A duration in ms as Go's time.Duration prints it ("1.5s", "123.456ms", "250µs"). */
@@ -92,6 +96,7 @@ export class Applier {
   private failure: ApplyFailure | undefined;
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => {};
+  private readonly auth: AuthApplyState;
 
   constructor(
     private store: MvccStore,
@@ -103,6 +108,7 @@ export class Applier {
     private readonly opts: ApplierOptions = {},
   ) {
     this.appliedIndex = store.consistentIndex();
+    this.auth = opts.auth ?? { store: new AuthStore(), tokens: new SimpleTokens({ ttlMs: 0, sweepTimer: false }) };
   }
 
   get applied(): number {
@@ -264,10 +270,11 @@ export class Applier {
       this.hooks.deliver(id, { ok: true, value: undefined });
       return undefined;
     }
-    const handler = handlerFor(req) ?? alarmHandler(req, this.alarms);
+    const handler = handlerFor(req) ?? alarmHandler(req, this.alarms) ?? authHandler(req, this.auth);
     if (!handler) return new ApplyFailure(e.index, `unknown request in entry (fields: ${requestFields(req)})`);
     if (!fresh) return undefined;
-    const refused = alarmRefusal(req, this.alarms);
+    // As etcd's appliers nest: the auth check first, then what an alarm refuses.
+    const refused = authRefusal(req, this.auth.store, this.lessor) ?? alarmRefusal(req, this.alarms);
     if (refused) {
       this.store.setConsistentIndex(e.index);
       this.hooks.deliver(id, { ok: false, error: refused });

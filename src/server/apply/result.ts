@@ -7,12 +7,13 @@
 //   with it; it stops (see ApplierHooks.fatal).
 // Anything not recognized below as deterministic is environmental.
 
+import { AuthError } from '../../auth/errors.js';
 import { LeaseError, type LeaseErrorCode } from '../../lease/errors.js';
 import { MvccError, type MvccErrorCode, TxnValidationError } from '../../mvcc/errors.js';
 import { EtcdError } from '../errors.js';
 
 /** An error that is a request's answer: the same on every member that applies it. */
-export type DeterministicError = MvccError | LeaseError | TxnValidationError | EtcdError;
+export type DeterministicError = MvccError | LeaseError | TxnValidationError | EtcdError | AuthError;
 
 /** The request's deterministic answer: what its proposer gets. */
 export type ApplyResult = { ok: true; value: unknown } | { ok: false; error: DeterministicError };
@@ -28,7 +29,8 @@ const DETERMINISTIC_LEASE: ReadonlySet<LeaseErrorCode> = new Set(['not-found', '
 export function isDeterministic(err: unknown): err is DeterministicError {
   if (err instanceof MvccError) return DETERMINISTIC_MVCC.has(err.code);
   if (err instanceof LeaseError) return DETERMINISTIC_LEASE.has(err.code);
-  return err instanceof TxnValidationError || err instanceof EtcdError;
+  // Auth errors depend only on the replicated auth store and the entry's header.
+  return err instanceof TxnValidationError || err instanceof EtcdError || err instanceof AuthError;
 }
 
 export const answer = (value: unknown): ApplyOutcome => ({ kind: 'answer', result: { ok: true, value } });

@@ -10,6 +10,7 @@ import {
   type Lessor, LeaseError, leaseIdFromRequestId, MAX_LEASE_TTL, monotonicClock, toLeaseId, type LeaseId,
 } from '../../lease/index.js';
 import { Code, ErrNoLeader, ErrTimeout, EtcdError } from '../errors.js';
+import type { RequestCaller } from '../../pb/index.js';
 import type { LeaseHost } from './host.js';
 import { keepAliveReq, keepAliveRes, RENEW_PATH, TIME_TO_LIVE_PATH, ttlReq, ttlRes } from './peer-protocol.js';
 
@@ -52,8 +53,9 @@ export class LeaseCoordinator {
     return this.lessor.leases();
   }
 
-  async revoke(id: bigint): Promise<void> {
-    await this.host.propose({ leaseRevoke: { ID: id } });
+  /** `caller` needs write permission on every key attached (checked when applied). */
+  async revoke(id: bigint, caller?: RequestCaller): Promise<void> {
+    await this.host.propose({ leaseRevoke: { ID: id } }, caller);
   }
 
   /** One keep-alive: answered by the leader, forwarded there from a follower. */

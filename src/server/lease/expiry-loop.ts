@@ -5,6 +5,7 @@
 
 import { type Lessor, monotonicClock, RateLimiter } from '../../lease/index.js';
 import { Code, EtcdError } from '../errors.js';
+import { SERVER_AS_ROOT } from '../../auth/index.js';
 import type { LeaseHost } from './host.js';
 
 const TICK_MS = 500;
@@ -45,7 +46,8 @@ export class LeaseExpiryLoop {
         this.revokesInFlight++;
         this.host.logger.info({ lease: id.toString(16) }, 'lease expired; proposing revoke');
         this.host
-          .propose({ leaseRevoke: { ID: id } })
+          // The member's own expiry acts as root (etcd's WithRoot): it must pass the apply-time auth check.
+          .propose({ leaseRevoke: { ID: id } }, SERVER_AS_ROOT)
           .catch((err: Error) => {
             // Already gone (revoked meanwhile) is fine; anything else is retried by expired().
             if (!(err instanceof EtcdError && err.code === Code.NOT_FOUND)) {

@@ -3,6 +3,7 @@
 // compose.ts builds one from the server, the Raft driver and the transport.
 
 import type { Logger } from 'pino';
+import type { RequestCaller } from '../../pb/index.js';
 import type { InternalRequestBody } from '../proposal.js';
 
 export interface LeaseHost {
@@ -10,7 +11,8 @@ export interface LeaseHost {
   readonly requestTimeoutMs: number;
   isLeader(): boolean;
   leader(): bigint;
-  propose(body: InternalRequestBody): Promise<unknown>;
+  /** `caller`: whom the apply-time auth check is for (absent: nobody; see SERVER_AS_ROOT). */
+  propose(body: InternalRequestBody, caller?: RequestCaller): Promise<unknown>;
   /** Resolves once this member has applied everything committed when called. */
   waitAppliedCommitted(): Promise<void>;
   nextRequestId(): bigint;

@@ -100,6 +100,11 @@ export class Member {
     ];
   }
 
+  /** The flags after the standard ones, for the next start (a restart with other keys, say). */
+  setExtraArgs(args: string[]): void {
+    this.opts.extraArgs = args;
+  }
+
   /** Spawns the process and resolves once it serves clients; rejects if it exits first. */
   async start(): Promise<void> {
     const timeoutMs = this.opts.startTimeoutMs ?? 20_000;

@@ -1,0 +1,63 @@
+// The auth store's records (authpb.User, authpb.Role) and who a request comes from.
+
+/** authpb.Permission.Type. */
+export const PermType = { READ: 0, WRITE: 1, READWRITE: 2 } as const;
+export type PermType = (typeof PermType)[keyof typeof PermType];
+
+/**
+ * Access to a key (rangeEnd empty), a range [key, rangeEnd), or every key from
+ * `key` on (rangeEnd "\0", etcdctl --from-key). A prefix is a range whose end is
+ * the prefix plus one (etcdctl --prefix computes it).
+ */
+export interface Permission {
+  permType: PermType;
+  key: Uint8Array;
+  rangeEnd: Uint8Array;
+}
+
+export interface User {
+  name: string;
+  /** bcrypt hash ("$2a$10$..."); empty for a --no-password user. */
+  password: string;
+  /** Sorted, as etcd keeps them (the root check is a binary search there). */
+  roles: string[];
+  noPassword: boolean;
+}
+
+export interface Role {
+  name: string;
+  /** Sorted by key, as etcd keeps them. */
+  permissions: Permission[];
+}
+
+/**
+ * Who a request comes from and the auth revision its credentials were checked
+ * against (etcd's AuthInfo). Revision 0 means no credentials: with auth enabled
+ * every check then fails with "user name is empty".
+ */
+export interface AuthInfo {
+  username: string;
+  revision: number;
+}
+
+/**
+ * What a call presents to prove who it is: a token (gRPC metadata `token`, or
+ * `authorization` from the JSON gateway), and the common name of a client
+ * certificate the TLS layer verified with --client-cert-auth (etcd then takes
+ * the CN as the user name when no token is given).
+ */
+export interface CallCredentials {
+  token?: string;
+  commonName?: string;
+}
+
+export const ROOT_USER = 'root';
+export const ROOT_ROLE = 'root';
+
+/**
+ * A request the member makes on its own (the leader revoking an expired lease):
+ * it acts as root, as etcd's WithRoot does. Its revision is never older than the
+ * store's — the server vouches for it, not a token — and while auth is on the
+ * root user exists and holds the root role (neither can be removed then).
+ */
+export const SERVER_AS_ROOT: AuthInfo = Object.freeze({ username: ROOT_USER, revision: Number.MAX_SAFE_INTEGER });
