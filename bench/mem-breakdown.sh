@@ -27,18 +27,18 @@ report() {
   rss="$(awk '/^VmRSS:/ {print $2 * 1024}' "/proc/$pid/status")"
   heap="$(metric nodejs_heap_size_used_bytes)"; total="$(metric nodejs_heap_size_total_bytes)"
   ext="$(metric nodejs_external_memory_bytes)"
-  printf '%-14s RSS %6.1f MiB  heap used %6.1f MiB  heap total %6.1f MiB  external %6.1f MiB\n' "$label" \
+  printf '%-14s RSS %6.1f MiB  heap used %6.1f MiB  heap total %6.1f MiB  external %6.1f MiB\n' "$label" >&2 \
     "$(bc -l <<<"$rss/1048576")" "$(bc -l <<<"$heap/1048576")" "$(bc -l <<<"$total/1048576")" "$(bc -l <<<"$ext/1048576")"
   echo "$rss $heap $total $ext"
 }
 
 start_single etcd-ts --enable-pprof
 pid="$LAST_PID"
-read -r rss0 heap0 total0 ext0 < <(report "before" | tee /dev/stderr | tail -1)
+read -r rss0 heap0 total0 ext0 < <(report "before")
 run_bench etcd-ts "put ${N} keys" "$EP" put --sequential-keys --val-size "$VAL_SIZE" \
   --clients "$CLIENTS" --conns "$CONNS" --total "$N" --timeout 30000
 sleep 2
-read -r rss1 heap1 total1 ext1 < <(report "after load" | tee /dev/stderr | tail -1)
+read -r rss1 heap1 total1 ext1 < <(report "after load")
 awk -v n="$N" -v r0="$rss0" -v r1="$rss1" -v h0="$heap0" -v h1="$heap1" -v t0="$total0" -v t1="$total1" -v e0="$ext0" -v e1="$ext1" \
   'BEGIN { printf "per key: RSS %.0f B, heap used %.0f B, heap total %.0f B, external %.0f B, RSS outside the V8 heap %.0f B\n",
     (r1-r0)/n, (h1-h0)/n, (t1-t0)/n, (e1-e0)/n, ((r1-t1)-(r0-t0))/n }'
