@@ -59,6 +59,11 @@ export class LeaseTable {
     return lease;
   }
 
+  /** Whether any key is attached to any lease (a put without a lease then has nothing to detach). */
+  hasAttachedKeys(): boolean {
+    return this.keyLease.size > 0;
+  }
+
   leaseOf(key: string): LeaseId | undefined {
     return this.keyLease.get(key);
   }

@@ -169,6 +169,8 @@ export class Lessor {
    * have checked `has()` before applying the put.
    */
   keyPut(key: Uint8Array, lease: LeaseId): void {
+    // Most puts carry no lease and no key is attached: skip the key's string copy.
+    if (lease === NO_LEASE && !this.table.hasAttachedKeys()) return;
     const k = keyToStr(key);
     if (lease === NO_LEASE) {
       const prev = this.table.leaseOf(k);

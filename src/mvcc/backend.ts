@@ -20,12 +20,11 @@
 // every later write, flush and index update throws StorageFailure, and
 // onFailure is told once. The index never advances past a failed batch.
 
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { decodeKeyValue, encodedLeaseBytes, encodedSize, encodeInto } from './kv-codec.js';
 import { revKey, revKeyInto, u64Bytes, readU64, REV_KEY_LEN } from './revision.js';
 import type { KeyValue, MvccLogger } from './types.js';
 import { KvCache } from './kv-cache.js';
+import { DirSizer } from './dir-size.js';
 import { StorageFailure } from './errors.js';
 import { openLevelDb, type BatchOp, type KvDb, type OpenDb } from './db.js';
 
@@ -115,6 +114,7 @@ export class Backend {
   private failure: StorageFailure | undefined;
   private closed = false;
   private readonly cache: KvCache;
+  private readonly sizer: DirSizer;
   /**
    * Bytes (keys + values) physical compaction deleted since this backend opened:
    * still in the LevelDB files until LevelDB compacts them away, but no longer in
@@ -125,6 +125,7 @@ export class Backend {
 
   private constructor(readonly db: KvDb, readonly dir: string, private readonly opts: BackendOptions) {
     this.cache = new KvCache(opts.cacheBytes);
+    this.sizer = new DirSizer(dir);
   }
 
   static async open(dir: string, opts: BackendOptions): Promise<Backend> {
@@ -324,11 +325,10 @@ export class Backend {
       }
       this.inflight--;
       if (sync && batchCi > this.durableCi) this.durableCi = batchCi;
-      for (const main of mains) {
-        const kvs = this.overlay.get(main)!;
-        for (let sub = 0; sub < kvs.length; sub++) if (!isTombstoneKv(kvs[sub]!)) this.cache.set(main, sub, kvs[sub]!);
-        this.overlay.delete(main);
-      }
+      // Written records are not copied into the read cache: reads fill it. A
+      // copy per put was most of what the young generation promoted (the cache
+      // holds seconds of writes), and with distinct keys nothing reads them.
+      for (const main of mains) this.overlay.delete(main);
       const i = this.rawInflight.indexOf(raw);
       if (i >= 0) this.rawInflight.splice(i, 1);
       // What piled up while this batch was written goes next.
@@ -406,11 +406,6 @@ export class Backend {
     return Math.max(0, (await this.size()) - this.freed);
   }
 
-  async size(): Promise<number> {
-    let total = 0;
-    for (const name of await readdir(this.dir)) {
-      try { total += (await stat(join(this.dir, name))).size; } catch { /* file rotated away */ }
-    }
-    return total;
-  }
+  /** Bytes of the LevelDB files (the quota reads this every 100 ms). */
+  size(): Promise<number> { return this.sizer.size(); }
 }

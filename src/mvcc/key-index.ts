@@ -5,14 +5,19 @@
 //   put(1.0) put(2.0) tombstone(3.0) put(4.0) tombstone(5.0)
 //   → generations [ {1.0, 2.0, 3.0t}, {4.0, 5.0t}, {} ]
 //
-// Revisions are stored interleaved (main, sub, main, sub…) in one number array
-// per generation: at a million keys, fewer small objects matters more than
-// convenience.
+// Two shapes, because at a million keys the index is most of the heap:
+// - compact (gens === null): the key has at most one revision, live. That is
+//   every key written once, and every live key after a compaction. It costs this
+//   object alone (six fields), no arrays: ~72 B plus the key string.
+// - full: the generations, each with its revisions interleaved (main, sub, …)
+//   in one number array. A key moves to it when it gets a second revision or a
+//   tombstone, and back to compact when compaction or an undo leaves one live
+//   revision.
 
-export class Generation {
+class Generation {
+  /** The version of the generation's newest revision (versions count from 1 at creation). */
   ver = 0;
   createdMain = 0;
-  createdSub = 0;
   /** interleaved [main0, sub0, main1, sub1, ...], ascending */
   revs: number[] = [];
 
@@ -32,9 +37,14 @@ export interface KeyRevInfo {
 export type RevSink = (main: number, sub: number) => void;
 
 export class KeyIndex {
+  /** The newest revision (unchanged by compaction; 0.0 before the first put). */
   modMain = 0;
   modSub = 0;
-  generations: Generation[] = [];
+  // Compact shape: the single live revision's creation revision and version; ver 0 = no revision at all.
+  private createdMain = 0;
+  private ver = 0;
+  /** Full shape; null while compact. */
+  private gens: Generation[] | null = null;
 
   /** The key as a latin1 string: one char per byte, so JS string order = byte order. */
   constructor(readonly skey: string) {}
@@ -44,13 +54,12 @@ export class KeyIndex {
       // Revisions only grow; anything else means the apply order is broken.
       throw new Error(`mvcc: put with unexpected smaller revision ${main}.${sub} <= ${this.modMain}.${this.modSub}`);
     }
-    // Arrays are created as exact-size literals: push() onto an empty array
-    // reserves room for ~16 elements, which at a million keys is hundreds of MB.
-    if (this.generations.length === 0) this.generations = [new Generation()];
-    const g = this.generations[this.generations.length - 1]!;
-    if (g.revs.length === 0) { g.createdMain = main; g.createdSub = sub; g.revs = [main, sub]; }
-    else g.revs.push(main, sub);
-    g.ver++;
+    if (this.gens === null && this.ver === 0) {
+      this.createdMain = main;
+      this.ver = 1;
+    } else {
+      appendRev(this.full(), main, sub);
+    }
     this.modMain = main;
     this.modSub = sub;
   }
@@ -61,21 +70,18 @@ export class KeyIndex {
    * revision and version come from the stored KeyValue.
    */
   restore(createdMain: number, modMain: number, modSub: number, ver: number): void {
-    const g = new Generation();
-    g.createdMain = createdMain;
-    g.ver = ver;
-    g.revs = [modMain, modSub];
-    this.generations = [g];
+    this.gens = null;
+    this.createdMain = createdMain;
+    this.ver = ver;
     this.modMain = modMain;
     this.modSub = modSub;
   }
 
   /** Returns false when the key is not live (nothing to delete). */
   tombstone(main: number, sub: number): boolean {
-    const gens = this.generations;
-    if (gens.length === 0 || gens[gens.length - 1]!.isEmpty()) return false;
+    if (!this.isLive()) return false;
     this.put(main, sub);
-    gens.push(new Generation());
+    this.gens!.push(new Generation());
     return true;
   }
 
@@ -85,7 +91,7 @@ export class KeyIndex {
    * Used to roll back a write that failed half-way.
    */
   undo(main: number, sub: number, tombstone: boolean): void {
-    const gens = this.generations;
+    const gens = this.full();
     if (tombstone) gens.pop();
     const g = gens[gens.length - 1];
     const n = g ? g.revs.length : 0;
@@ -94,7 +100,7 @@ export class KeyIndex {
     }
     g.revs.length = n - 2;
     g.ver--;
-    if (g.revs.length === 0) { g.createdMain = 0; g.createdSub = 0; g.ver = 0; }
+    if (g.revs.length === 0) { g.createdMain = 0; g.ver = 0; }
     // In-index keys always keep their newest revision (compaction keeps it), so
     // the previous modification is the newest revision left.
     this.modMain = 0;
@@ -103,20 +109,34 @@ export class KeyIndex {
       const r = gens[i]!.revs;
       if (r.length > 0) { this.modMain = r[r.length - 2]!; this.modSub = r[r.length - 1]!; break; }
     }
+    this.settle();
   }
 
   isEmpty(): boolean {
-    return this.generations.length === 0 || (this.generations.length === 1 && this.generations[0]!.isEmpty());
+    const gens = this.gens;
+    if (gens === null) return this.ver === 0;
+    return gens.length === 0 || (gens.length === 1 && gens[0]!.isEmpty());
   }
 
   /** Is the key live now (not deleted)? */
   isLive(): boolean {
-    const gens = this.generations;
+    const gens = this.gens;
+    if (gens === null) return this.ver !== 0;
     return gens.length > 0 && !gens[gens.length - 1]!.isEmpty();
   }
 
+  /** The generations as lists of "main.sub" (tests and debugging; allocates). */
+  describe(): string[][] {
+    if (this.gens === null) return this.ver === 0 ? [] : [[`${this.modMain}.${this.modSub}`]];
+    return this.gens.map((g) => {
+      const out: string[] = [];
+      for (let i = 0; i < g.revs.length; i += 2) out.push(`${g.revs[i]}.${g.revs[i + 1]}`);
+      return out;
+    });
+  }
+
   private findGeneration(rev: number): Generation | undefined {
-    const gens = this.generations;
+    const gens = this.gens!;
     const last = gens.length - 1;
     for (let i = last; i >= 0; i--) {
       const g = gens[i]!;
@@ -131,6 +151,10 @@ export class KeyIndex {
 
   /** The newest revision of this key at or below `atRev`, if the key existed then. */
   get(atRev: number): KeyRevInfo | undefined {
+    if (this.gens === null) {
+      if (this.ver === 0 || this.modMain > atRev) return undefined;
+      return { modMain: this.modMain, modSub: this.modSub, createMain: this.createdMain, version: this.ver };
+    }
     const g = this.findGeneration(atRev);
     if (!g) return undefined;
     const revs = g.revs;
@@ -145,6 +169,7 @@ export class KeyIndex {
 
   /** Same as get() but only says whether the key existed at atRev (no allocation). */
   existsAt(atRev: number): boolean {
+    if (this.gens === null) return this.ver !== 0 && this.modMain <= atRev;
     const g = this.findGeneration(atRev);
     return g !== undefined && g.revs[0]! <= atRev;
   }
@@ -153,7 +178,7 @@ export class KeyIndex {
   // below atRev are dropped whole; in the first surviving one, the newest
   // revision ≤ atRev is kept (reported to `sink`) with everything after it.
   private doCompact(atRev: number, sink: RevSink): { genIdx: number; revIdx: number } {
-    const gens = this.generations;
+    const gens = this.gens!;
     let genIdx = 0;
     while (genIdx < gens.length - 1) {
       if (gens[genIdx]!.lastMain() > atRev) break;
@@ -171,29 +196,78 @@ export class KeyIndex {
 
   /** Drops history older than atRev; kept revisions ≤ atRev are reported to `sink`. */
   compact(atRev: number, sink: RevSink): void {
-    if (this.generations.length === 0) return;
+    if (this.gens === null) {
+      // One revision: compaction keeps it (the newest), and reports it once it is ≤ atRev.
+      if (this.ver !== 0 && this.modMain <= atRev) sink(this.modMain, this.modSub);
+      return;
+    }
+    if (this.gens.length === 0) return;
     let kept: [number, number] | undefined;
     let { genIdx, revIdx } = this.doCompact(atRev, (m, s) => { kept = [m, s]; });
-    const g = this.generations[genIdx]!;
+    const g = this.gens[genIdx]!;
     if (!g.isEmpty()) {
       if (revIdx !== -1) g.revs = g.revs.slice(revIdx * 2);
       // A closed generation reduced to its tombstone carries no data: drop it.
-      if (g.count === 1 && genIdx !== this.generations.length - 1) {
+      if (g.count === 1 && genIdx !== this.gens.length - 1) {
         if (kept && kept[0] === g.revs[0] && kept[1] === g.revs[1]) kept = undefined;
         genIdx++;
       }
     }
     if (kept) sink(kept[0], kept[1]);
-    if (genIdx > 0) this.generations = this.generations.slice(genIdx);
+    if (genIdx > 0) this.gens = this.gens.slice(genIdx);
+    this.settle();
   }
 
   /** What compact(atRev) would keep at or below atRev, without changing anything. */
   keep(atRev: number, sink: RevSink): void {
-    if (this.generations.length === 0 || this.isEmpty()) return;
+    if (this.gens === null) {
+      if (this.ver !== 0 && this.modMain <= atRev) sink(this.modMain, this.modSub);
+      return;
+    }
+    if (this.isEmpty()) return;
     const { genIdx, revIdx } = this.doCompact(atRev, () => {});
-    const g = this.generations[genIdx]!;
+    const g = this.gens[genIdx]!;
     if (g.isEmpty() || revIdx === -1) return;
-    if (revIdx === g.count - 1 && genIdx !== this.generations.length - 1) return;
+    if (revIdx === g.count - 1 && genIdx !== this.gens.length - 1) return;
     sink(g.revs[2 * revIdx]!, g.revs[2 * revIdx + 1]!);
   }
+
+  /** The full shape, converting from compact if needed. */
+  private full(): Generation[] {
+    if (this.gens !== null) return this.gens;
+    const gens: Generation[] = [];
+    if (this.ver !== 0) {
+      const g = new Generation();
+      g.createdMain = this.createdMain;
+      g.ver = this.ver;
+      // Exact-size literal: push() onto [] reserves ~16 slots.
+      g.revs = [this.modMain, this.modSub];
+      gens.push(g);
+    }
+    this.gens = gens;
+    return gens;
+  }
+
+  /** Back to the compact shape when the history is one live revision or nothing. */
+  private settle(): void {
+    const gens = this.gens!;
+    if (gens.length === 0 || (gens.length === 1 && gens[0]!.isEmpty())) {
+      this.gens = null;
+      this.ver = 0;
+      this.createdMain = 0;
+    } else if (gens.length === 1 && gens[0]!.count === 1) {
+      const g = gens[0]!;
+      this.gens = null;
+      this.createdMain = g.createdMain;
+      this.ver = g.ver;
+    }
+  }
+}
+
+function appendRev(gens: Generation[], main: number, sub: number): void {
+  if (gens.length === 0) gens.push(new Generation());
+  const g = gens[gens.length - 1]!;
+  if (g.revs.length === 0) { g.createdMain = main; g.revs = [main, sub]; }
+  else g.revs.push(main, sub);
+  g.ver++;
 }

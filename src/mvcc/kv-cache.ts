@@ -1,8 +1,9 @@
 // Bounded LRU of decoded records by revision. A revision's record never changes,
 // so the cache needs no invalidation, only eviction (and compaction may leave
 // dead entries in it, which are harmless: the index no longer points at them).
-// It is fed with freshly flushed records (recent writes are the likeliest reads)
-// and with what reads fetch from LevelDB.
+// It is fed with what reads fetch from LevelDB (not with writes: records not yet
+// in LevelDB are read from the backend's overlay, and copying every write into
+// the cache cost a copy per put and kept seconds of writes alive).
 
 import type { KeyValue } from './types.js';
 

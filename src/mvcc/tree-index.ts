@@ -1,9 +1,10 @@
-// Ordered in-memory index of all keys (etcd's treeIndex). Point lookups go
-// through a Map; ordered range scans go through a "sorted list of chunks"
-// (each chunk a small sorted array, plus an array of chunk maxima searched by
-// bisection). Inserts cost O(log n + chunk size) and appending keys in ascending
-// order — the common pattern — touches only the last chunk. At 1M keys this is
-// ~2000 chunks, so even the chunk-array splices are short.
+// Ordered in-memory index of all keys (etcd's treeIndex): a "sorted list of
+// chunks", each chunk a small sorted array of KeyIndex, plus an array of chunk
+// maxima searched by bisection. Point lookups bisect too (~20 string
+// comparisons at a million keys), which costs less than what a hash map beside
+// it would hold: ~40 B per key. Inserts cost O(log n + chunk size); appending
+// keys in ascending order — the common pattern — touches only the last chunk,
+// and leaves full chunks behind it rather than half-full ones.
 //
 // Keys are latin1 strings (one char per byte): JS string comparison then equals
 // bytewise comparison, and comparisons stay in native code.
@@ -31,53 +32,65 @@ function lowerBoundStr(arr: string[], skey: string): number {
 }
 
 export class TreeIndex {
-  private readonly map = new Map<string, KeyIndex>();
   private chunks: KeyIndex[][] = [];
+  /** maxes[c] = the greatest key of chunks[c]. */
   private maxes: string[] = [];
+  private count = 0;
 
-  get size(): number { return this.map.size; }
+  get size(): number { return this.count; }
 
-  get(skey: string): KeyIndex | undefined { return this.map.get(skey); }
+  get(skey: string): KeyIndex | undefined {
+    const c = lowerBoundStr(this.maxes, skey);
+    if (c === this.chunks.length) return undefined;
+    const chunk = this.chunks[c]!;
+    const ki = chunk[lowerBound(chunk, skey)]!;
+    return ki.skey === skey ? ki : undefined;
+  }
 
   /** Returns the existing KeyIndex for skey or inserts a new empty one. */
   getOrCreate(skey: string): KeyIndex {
-    let ki = this.map.get(skey);
-    if (ki === undefined) {
-      ki = new KeyIndex(skey);
-      this.insert(ki);
+    const chunks = this.chunks, maxes = this.maxes;
+    const last = chunks.length - 1;
+    if (last < 0 || maxes[last]! < skey) {
+      // Beyond every key (ascending inserts): append to the last chunk.
+      const ki = new KeyIndex(skey);
+      if (last < 0) { chunks.push([ki]); maxes.push(skey); } else { chunks[last]!.push(ki); maxes[last] = skey; this.splitIfFull(last, true); }
+      this.count++;
+      return ki;
     }
+    const c = lowerBoundStr(maxes, skey);
+    const chunk = chunks[c]!;
+    const i = lowerBound(chunk, skey);
+    const found = chunk[i]!;
+    if (found.skey === skey) return found;
+    const ki = new KeyIndex(skey);
+    chunk.splice(i, 0, ki);
+    this.count++;
+    this.splitIfFull(c, false);
     return ki;
   }
 
-  private insert(ki: KeyIndex): void {
-    this.map.set(ki.skey, ki);
-    const skey = ki.skey;
-    const chunks = this.chunks;
-    if (chunks.length === 0) { chunks.push([ki]); this.maxes.push(skey); return; }
-    let c = lowerBoundStr(this.maxes, skey);
-    if (c === chunks.length) {
-      // Beyond every key: append to the last chunk.
-      c--;
-      chunks[c]!.push(ki);
-      this.maxes[c] = skey;
-    } else {
-      const chunk = chunks[c]!;
-      chunk.splice(lowerBound(chunk, skey), 0, ki);
-    }
-    const chunk = chunks[c]!;
-    if (chunk.length > CHUNK_MAX) {
-      const right = chunk.splice(chunk.length >> 1);
-      chunks.splice(c + 1, 0, right);
-      this.maxes.splice(c, 1, chunk[chunk.length - 1]!.skey, right[right.length - 1]!.skey);
-    }
+  // Splits chunk c once it outgrows CHUNK_MAX. After an append at the very end
+  // the left part stays full (ascending inserts never come back to it);
+  // otherwise it splits in halves. Both parts are exact-size copies: a chunk
+  // grown by push() has spare capacity that would otherwise stay allocated.
+  private splitIfFull(c: number, appended: boolean): void {
+    const chunk = this.chunks[c]!;
+    if (chunk.length <= CHUNK_MAX) return;
+    const at = appended ? chunk.length - 1 : chunk.length >> 1;
+    const left = chunk.slice(0, at), right = chunk.slice(at);
+    this.chunks.splice(c, 1, left, right);
+    this.maxes.splice(c, 1, left[left.length - 1]!.skey, right[right.length - 1]!.skey);
   }
 
   remove(skey: string): boolean {
-    if (!this.map.delete(skey)) return false;
     const c = lowerBoundStr(this.maxes, skey);
+    if (c === this.chunks.length) return false;
     const chunk = this.chunks[c]!;
     const i = lowerBound(chunk, skey);
+    if (chunk[i]!.skey !== skey) return false;
     chunk.splice(i, 1);
+    this.count--;
     if (chunk.length === 0) {
       this.chunks.splice(c, 1);
       this.maxes.splice(c, 1);

@@ -6,8 +6,7 @@ import { keyRange, toSkey, fromSkey } from '../../src/mvcc/keys.js';
 import { revKey, parseRevKey, etcdRevBytes } from '../../src/mvcc/revision.js';
 import { b, kvt } from './mvcc-helpers.js';
 
-const gens = (ki: KeyIndex): string[][] =>
-  ki.generations.map((g) => { const out: string[] = []; for (let i = 0; i < g.revs.length; i += 2) out.push(`${g.revs[i]}.${g.revs[i + 1]}`); return out; });
+const gens = (ki: KeyIndex): string[][] => ki.describe();
 
 // The history etcd's key_index_test.go uses.
 function sample(): KeyIndex {
