@@ -1,8 +1,10 @@
 // The auth store's records (authpb.User, authpb.Role) and who a request comes from.
 
-/** authpb.Permission.Type. */
-export const PermType = { READ: 0, WRITE: 1, READWRITE: 2 } as const;
-export type PermType = (typeof PermType)[keyof typeof PermType];
+import { PermissionType } from '../pb/types.js';
+
+/** authpb.Permission.Type: the wire enum, under the name the auth code uses. */
+export const PermType = PermissionType;
+export type PermType = PermissionType;
 
 /**
  * Access to a key (rangeEnd empty), a range [key, rangeEnd), or every key from
