@@ -53,22 +53,38 @@ export interface Summary {
   byFile: [string, number][];
 }
 
-/** Self time of frames named `name`, grouped by their `depth` nearest callers. */
-export function callersOf(p: Profile, name: string, depth: number): [string, number][] {
+/** Nodes by id, and each node's parent (the profile lists children only). */
+function tree(p: Profile): { byId: Map<number, ProfileNode>; parent: Map<number, number> } {
   const byId = new Map<number, ProfileNode>();
   const parent = new Map<number, number>();
   for (const n of p.nodes) byId.set(n.id, n);
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  return { byId, parent };
+}
+
+/** The duration of sample i (µs): the gap to the next sample (Chrome DevTools' rule). */
+function sampleUs(p: Profile, i: number): number {
+  return i + 1 < p.timeDeltas.length ? p.timeDeltas[i + 1]! : 0;
+}
+
+/** "name<sep>file:line", the file relative to dist/ or node_modules/. */
+function frameLabel(f: ProfileNode['callFrame'], sep: string): string {
+  return `${f.functionName || '(anon)'}${sep}${f.url.replace(/^.*\/(dist|node_modules)\//, '')}:${f.lineNumber + 1}`;
+}
+
+/** Self time of frames named `name`, grouped by their `depth` nearest callers. */
+export function callersOf(p: Profile, name: string, depth: number): [string, number][] {
+  const { byId, parent } = tree(p);
   const out = new Map<string, number>();
   for (let i = 0; i < p.samples.length; i++) {
-    const d = i + 1 < p.timeDeltas.length ? p.timeDeltas[i + 1] : 0;
+    const d = sampleUs(p, i);
     const n = byId.get(p.samples[i])!;
     if (n.callFrame.functionName !== name) continue;
     const chain: string[] = [];
     let up = parent.get(n.id);
     while (up !== undefined && chain.length < depth) {
       const f = byId.get(up)!.callFrame;
-      chain.push(`${f.functionName || '(anon)'}@${f.url.replace(/^.*\/(dist|node_modules)\//, '')}:${f.lineNumber + 1}`);
+      chain.push(frameLabel(f, '@'));
       up = parent.get(up);
     }
     const k = chain.join(' < ');
@@ -79,17 +95,14 @@ export function callersOf(p: Profile, name: string, depth: number): [string, num
 
 /** Inclusive (self + callees) time per function, each sample counted once per function. */
 export function inclusive(p: Profile): [string, number][] {
-  const byId = new Map<number, ProfileNode>();
-  const parent = new Map<number, number>();
-  for (const n of p.nodes) byId.set(n.id, n);
-  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const { byId, parent } = tree(p);
   const out = new Map<string, number>();
   for (let i = 0; i < p.samples.length; i++) {
-    const d = i + 1 < p.timeDeltas.length ? p.timeDeltas[i + 1] : 0;
+    const d = sampleUs(p, i);
     const seen = new Set<string>();
     for (let id: number | undefined = p.samples[i]; id !== undefined; id = parent.get(id)) {
       const f = byId.get(id)!.callFrame;
-      const k = `${f.functionName || '(anon)'} ${f.url.replace(/^.*\/(dist|node_modules)\//, '')}:${f.lineNumber + 1}`;
+      const k = frameLabel(f, ' ');
       if (seen.has(k)) continue;
       seen.add(k);
       out.set(k, (out.get(k) ?? 0) + d / 1000);
@@ -99,14 +112,10 @@ export function inclusive(p: Profile): [string, number][] {
 }
 
 export function summarise(p: Profile): Summary {
-  const byId = new Map<number, ProfileNode>();
-  const parent = new Map<number, number>();
-  for (const n of p.nodes) byId.set(n.id, n);
-  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const { byId, parent } = tree(p);
   const selfUs = new Map<number, number>();
-  // The duration of sample i is the gap to the next sample (Chrome DevTools' rule).
   for (let i = 0; i < p.samples.length; i++) {
-    const d = i + 1 < p.timeDeltas.length ? p.timeDeltas[i + 1] : 0;
+    const d = sampleUs(p, i);
     selfUs.set(p.samples[i], (selfUs.get(p.samples[i]) ?? 0) + Math.max(0, d));
   }
   const catCache = new Map<number, string>();
