@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import * as tls from 'node:tls';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type ClientListener, listenClients } from '../../src/server/client-listener.js';
+import { frameMessage } from '../../src/server/grpc/framing.js';
 import { GrpcServer } from '../../src/server/grpc/server.js';
 import type { MethodDefinition, UnaryCall, UnaryCallback } from '../../src/server/grpc/types.js';
 import { identityOfCall, identityOfSocket } from '../../src/server/tls/caller-identity.js';
@@ -57,13 +58,7 @@ const WHO_AM_I_METHOD: MethodDefinition = {
   requestStream: false,
   responseStream: false,
   decodeRequest: json.de,
-  encodeResponse: (v) => {
-    const body = json.ser(v);
-    const out = Buffer.alloc(5 + body.length);
-    out.writeUInt32BE(body.length, 1);
-    body.copy(out, 5);
-    return out;
-  },
+  encodeResponse: (v) => frameMessage(json.ser(v)),
 };
 
 describe('TLS in front of the client listener', () => {
