@@ -5,7 +5,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Gateway, type RpcRoutes } from '../../src/server/api/gateway/gateway.js';
+import type { RpcRoutes } from '../../src/server/api/gateway/gateway.js';
 import { httpHandler } from '../../src/server/api/http.js';
 import { apiServices } from '../../src/server/api/services.js';
 import { parseArgs } from '../../src/server/config.js';
@@ -32,7 +32,7 @@ async function serve(handlers: Record<string, Handler>, withGateway = true): Pro
     health: { leader: 1n, range: async () => ({}), activeAlarms: () => [] },
     metrics: { scrapeMetrics: async () => ({ body: '', contentType: 'text/plain' }) },
   };
-  const handler = httpHandler(api, withGateway ? { gateway: new Gateway(routes, { maxReceiveBytes: 1 << 20 }) } : {});
+  const handler = httpHandler(api, withGateway ? { gateway: { routes, maxReceiveBytes: 1 << 20 } } : {});
   const server = http.createServer(handler);
   servers.push(server);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
