@@ -87,6 +87,9 @@ describe('unary calls', () => {
     expect(await post(port, '/v3/kv/nope', '{}').then((x) => [x.status, x.text])).toEqual([404, 'Not Found\n']);
     const get = await fetch(`http://127.0.0.1:${port}/v3/kv/range`);
     expect([get.status, await get.text()]).toEqual([405, 'Method Not Allowed\n']);
+    // Go's ServeMux sends /v3 to the /v3/ subtree (etcd: 301).
+    const bare = await fetch(`http://127.0.0.1:${port}/v3`, { method: 'POST', body: '{}', redirect: 'manual' });
+    expect([bare.status, bare.headers.get('location')]).toEqual([301, '/v3/']);
   });
 
   it('a request larger than the gRPC limit is refused as gRPC refuses it', async () => {

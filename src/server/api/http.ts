@@ -35,6 +35,7 @@ export function httpHandler(
     const url = new URL(req.url ?? '/', 'http://local');
     const gwPath = gatewayPath(url.pathname);
     if (gateway && isGatewayPath(gwPath)) return gateway.serve(gwPath, req, res);
+    if (gateway && url.pathname === '/v3') return redirectToSubtree(req, res, '/v3/' + url.search);
     if (url.pathname === '/health' || (!opts.metricsOnly && /^\/(livez|readyz)(\/|$)/.test(url.pathname))) {
       if (req.method !== 'GET') {
         res.setHeader('Allow', 'GET');
@@ -61,4 +62,12 @@ export function httpHandler(
         return goError(res, 404, '404 page not found');
     }
   };
+}
+
+/** Go's ServeMux for "/v3" when "/v3/" is registered: 301 to the subtree (http.Redirect's body for GET). */
+function redirectToSubtree(req: http.IncomingMessage, res: http.ServerResponse, location: string): void {
+  res.setHeader('Location', location);
+  if (req.method === 'GET' || req.method === 'HEAD') res.setHeader('Content-Type', 'text/html; charset=utf-8');
+  res.writeHead(301);
+  res.end(req.method === 'GET' ? `<a href="${location}">Moved Permanently</a>.\n\n` : undefined);
 }
