@@ -1,11 +1,14 @@
 // Plain HTTP on the client port: /health, /livez, /readyz (health.ts) and
 // /version as etcd answers them; /metrics in Prometheus text format. The same
-// handler, metricsOnly, serves --listen-metrics-urls (/metrics and /health). (The /v3 JSON gateway comes with its issue,
-// over the handlers the gRPC services use.)
+// handler, metricsOnly, serves --listen-metrics-urls (/metrics and /health).
+// /v3/... (and /v3beta/...) go to the JSON gateway (gateway/), which calls the
+// gRPC server's handlers.
 
 import type * as http from 'node:http';
 import { goError, reply, versionReply } from '../http-reply.js';
 import { HealthProbes } from './health.js';
+import { Gateway, type GatewayOptions, type RpcRoutes } from './gateway/gateway.js';
+import { gatewayPath, isGatewayPath } from './gateway/paths.js';
 import type { HealthSource, MetricsSource } from './ports.js';
 
 export { withAccessControl } from './access.js';
@@ -15,6 +18,11 @@ export interface HttpHandlerOptions {
   requestTimeoutMs?: number;
   /** The metrics listeners (--listen-metrics-urls) serve /metrics and /health only. */
   metricsOnly?: boolean;
+  /**
+   * The /v3 JSON gateway over the gRPC server's routes (absent:
+   * --enable-grpc-gateway=false; /v3 paths then answer 404 as etcd's do).
+   */
+  gateway?: GatewayOptions & { routes: RpcRoutes };
 }
 
 export function httpHandler(
@@ -22,8 +30,12 @@ export function httpHandler(
   opts: HttpHandlerOptions = {},
 ): http.RequestListener {
   const probes = new HealthProbes(api.health, opts.requestTimeoutMs);
+  const gateway = opts.gateway && !opts.metricsOnly ? new Gateway(opts.gateway.routes, opts.gateway) : undefined;
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://local');
+    const gwPath = gatewayPath(url.pathname);
+    if (gateway && isGatewayPath(gwPath)) return gateway.serve(gwPath, req, res);
+    if (gateway && url.pathname === '/v3') return redirectToSubtree(req, res, '/v3/' + url.search);
     if (url.pathname === '/health' || (!opts.metricsOnly && /^\/(livez|readyz)(\/|$)/.test(url.pathname))) {
       if (req.method !== 'GET') {
         res.setHeader('Allow', 'GET');
@@ -50,4 +62,12 @@ export function httpHandler(
         return goError(res, 404, '404 page not found');
     }
   };
+}
+
+/** Go's ServeMux for "/v3" when "/v3/" is registered: 301 to the subtree (http.Redirect's body for GET). */
+function redirectToSubtree(req: http.IncomingMessage, res: http.ServerResponse, location: string): void {
+  res.setHeader('Location', location);
+  if (req.method === 'GET' || req.method === 'HEAD') res.setHeader('Content-Type', 'text/html; charset=utf-8');
+  res.writeHead(301);
+  res.end(req.method === 'GET' ? `<a href="${location}">Moved Permanently</a>.\n\n` : undefined);
 }
