@@ -7,37 +7,51 @@
 // we hold is Patroni's own. The postmaster is detached by Patroni (setsid), so a
 // crash test kills it by the PID in postmaster.pid.
 //
-// What Patroni 3.0.2 asks of etcd (recorded through a logging proxy in front of etcd
-// 3.4.23; every request is an HTTP/1.1 POST with a JSON body unless noted, keys and
-// values base64, the body of a unary answer parsed with json.loads):
-// - GET /version -> {"etcdserver","etcdcluster"}: picks the prefix (/v3 for cluster
-//   version >= 3.4), once per client, before anything else.
-// - POST /v3/cluster/member/list {} -> members[].clientURLs: the machines Patroni
-//   uses from then on (so each member must advertise its reachable client URL);
-//   refreshed every ttl*10 s and after a failed request.
-// - POST /v3/lease/grant {"TTL": ttl} -> "ID" (a string; Patroni sends it back as is).
-// - POST /v3/lease/keepalive {"ID": "<id>"}: one request on the streaming RPC, read as
-//   one JSON document {"result":{"ID","TTL",...}}: the answer must end after the one
-//   reply (the request stream is closed), and a missing/zero "TTL" means the lease is
-//   gone (Patroni then grants a new one). Sent every loop_wait.
-// - POST /v3/kv/range {"key","range_end","serializable":true}: the cluster prefix
-//   (/service/<scope>/) once per watch (re)start; kvs[] with "key","value",
-//   "mod_revision","lease" (strings), header.revision.
-// - POST /v3/kv/put {"key","value"[,"lease"]}: member keys (with the lease), status,
-//   history, config, initialize (through txn).
-// - POST /v3/kv/txn {"compare":[{"target":"CREATE","create_revision":0,"key"}] or
-//   [{"target":"MOD","mod_revision":"<rev>","key"}], "success":[{"request_put":{...}}
-//   or {"request_delete_range":{...}}]} -> "succeeded" (omitted when false): leader
-//   race (create_revision 0), initialize, leader/failover deletes, config updates.
-// - POST /v3/kv/deleterange {"key"[,"range_end"]}.
-// - POST /v3/watch {"create_request":{"key","range_end","start_revision","filters":[]}}:
-//   one long-lived response read with urllib3's read_chunked (so it must be
-//   Transfer-Encoding: chunked), objects parsed back to back; events under
-//   result.events[] with "type" ("PUT" omitted as the default enum value, "DELETE")
-//   and kv.{key,value,mod_revision}. Patroni ends it by shutting the socket down.
-// - Errors: {"error","code","message"} on a >= 400 status; Patroni maps them by the
-//   exact error text ("etcdserver: requested lease not found" -> grants a new lease).
-// - Header `authorization` only with auth; `User-Agent: Patroni/3.0.2 ...`.
+// What Patroni 3.0.2 asks of etcd: the contract the /v3 JSON gateway must meet. Recorded
+// through a logging proxy in front of etcd 3.4.23 over election, switchover and
+// failover. Every request is HTTP/1.1 with `Content-Type: application/json`, a JSON
+// body (Python's json.dumps: `{"key": "..."}` with spaces) and a Content-Length; keys
+// and values are base64; 64-bit integers come as strings ("7520908316191823623", above
+// 2^53: they must be parsed exactly) except compare's create_revision, a number 0.
+// Unary answers are read whole and parsed with json.loads.
+// - GET /version with a `{}` body (a GET with a body!) -> {"etcdserver":"3.4.23",
+//   "etcdcluster":"3.4.0"}: cluster version >= 3.4 picks the /v3 prefix (3.3: /v3beta).
+// - POST /v3/cluster/member/list {} -> members[].clientURLs: the machines Patroni uses
+//   from then on (each member must advertise a reachable client URL); again after a
+//   failed request and every ttl*10 s.
+// - POST /v3/lease/grant {"TTL": 30} at start (the default ttl), then {"TTL": 10} once
+//   the dynamic config is read -> "ID" (string; sent back as is), "TTL".
+// - POST /v3/lease/keepalive {"ID": "<id>"} every loop_wait: one request on the
+//   streaming RPC; etcd answers `Transfer-Encoding: chunked` with exactly one
+//   `{"result":{"header",...,"ID","TTL":"10"}}\n` and ends the response (the request
+//   stream is closed). Patroni json.loads the whole body, so nothing may follow; a
+//   missing/zero TTL means the lease is gone and Patroni grants a new one.
+// - POST /v3/kv/range {"key","range_end","serializable": true} on the prefix
+//   /service/<scope>/ at each watch (re)start -> kvs[] {key, value, mod_revision,
+//   lease} and header.revision (an empty range has no "kvs").
+// - POST /v3/kv/put {"key","value"[,"lease"]}: members/<name> (with the lease), status,
+//   history, config, failover, initialize (the sysid).
+// - POST /v3/kv/txn: {"compare":[{"target":"CREATE","create_revision":0,"key"}],
+//   "success":[{"request_put":{"key","value"[,"lease"]}}]} for the leader race and
+//   initialize; {"compare":[{"target":"MOD","mod_revision":"<rev>","key"}],
+//   "success":[{"request_delete_range":{"key"}}]} to give the leader key up at
+//   switchover. -> "succeeded": true, or no "succeeded" (and no "responses") when the
+//   compare fails: defaults are omitted, as etcd's gateway omits them.
+// - POST /v3/kv/deleterange {"key"[,"range_end"]} (not seen in these steps).
+// - POST /v3/watch {"create_request":{"key","range_end","start_revision":"<the
+//   range's header.revision>","filters":[]}}: one long-lived answer per Patroni process,
+//   `Transfer-Encoding: chunked` (read with urllib3's read_chunked), one
+//   `{"result":{...}}\n` per message: first {"header","created":true}, then
+//   {"header","events":[{"kv":{key,create_revision,mod_revision,version,value,lease}}]}
+//   for a put ("type" omitted: PUT is the default) and {"type":"DELETE","kv":{"key",
+//   "mod_revision"}} for a delete or a lease expiry (what wakes replicas at failover).
+//   The end of the request body must NOT end the watch; Patroni ends it by closing the
+//   socket (so the server must notice the close and cancel the watch).
+// - Errors: {"error","code","message"} with a status >= 400; Patroni maps them by the
+//   exact error text ("etcdserver: requested lease not found" -> a new lease).
+//   Headers: `User-Agent: Patroni/3.0.2 Python/3.11.2 Linux`; `authorization` only
+//   with auth. etcd's answers also carry CORS headers and grpc-metadata-content-type,
+//   which Patroni ignores.
 
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, readFileSync } from 'node:fs';
