@@ -38,6 +38,8 @@ export interface Config extends TlsConfig {
   watchProgressNotifyIntervalMs: number;
   /** --enable-pprof: /debug/pprof/ on the client port (api/pprof.ts). */
   enablePprof: boolean;
+  /** --enable-grpc-gateway: the /v3 JSON gateway on the client port (api/gateway/). */
+  enableGrpcGateway: boolean;
   /** --force-new-cluster: restart as a one-member cluster, keeping the data (force-new-cluster.ts). */
   forceNewCluster: boolean;
   /** --max-snapshots / --max-wals: files kept (0: all). */
@@ -204,6 +206,7 @@ function build(given: Map<string, string>, envUsed: string[], envUnknown: string
     corruptCheckTimeMs: duration(get('experimental-corrupt-check-time'), 'experimental-corrupt-check-time'),
     watchProgressNotifyIntervalMs: progressInterval(duration(get('experimental-watch-progress-notify-interval'), 'experimental-watch-progress-notify-interval')),
     enablePprof: bool(get('enable-pprof')),
+    enableGrpcGateway: bool(get('enable-grpc-gateway')),
     forceNewCluster: bool(get('force-new-cluster')),
     maxSnapshots: nonNegative(get('max-snapshots'), 'max-snapshots'),
     maxWals: nonNegative(get('max-wals'), 'max-wals'),

@@ -122,7 +122,7 @@ export const FLAGS: FlagSpec[] = [
   s('debug', 'bool', 'false', 'Enable debug-level logging for etcd (same as --log-level=debug).'),
   s('log-package-levels', 'string', '', "capnslog's per-package levels; accepted, etcd-ts has one logger (use --log-level)."),
   s('log-output', 'string', 'default', "Deprecated in etcd 3.4 for --log-outputs; accepted ('default' and 'stderr')."),
-  s('enable-grpc-gateway', 'bool', 'true', 'Enable GRPC gateway (the /v3 JSON gateway comes with its own issue).'),
+  s('enable-grpc-gateway', 'bool', 'true', 'Enable GRPC gateway.'),
   s('unsafe-no-fsync', 'bool', 'false', 'Disables fsync, unsafe, will cause data loss.'),
   s('config-file', 'string', '', 'Path to the server configuration file. Note that if a configuration file is provided, other command line flags and environment variables will be ignored.'),
 ];

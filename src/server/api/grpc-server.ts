@@ -18,7 +18,7 @@ import type { ServiceImplementation } from '../grpc/types.js';
 import type { ClientApi } from './ports.js';
 
 /** etcd allows this much gRPC framing on top of --max-request-bytes. */
-const GRPC_OVERHEAD_BYTES = 512 * 1024;
+export const GRPC_OVERHEAD_BYTES = 512 * 1024;
 
 /** --max-concurrent-streams and --grpc-keepalive-* (etcd's defaults when absent). */
 export interface GrpcTransportOptions {

@@ -1,11 +1,14 @@
 // Plain HTTP on the client port: /health, /livez, /readyz (health.ts) and
 // /version as etcd answers them; /metrics in Prometheus text format. The same
-// handler, metricsOnly, serves --listen-metrics-urls (/metrics and /health). (The /v3 JSON gateway comes with its issue,
-// over the handlers the gRPC services use.)
+// handler, metricsOnly, serves --listen-metrics-urls (/metrics and /health).
+// /v3/... (and /v3beta/...) go to the JSON gateway (gateway/), which calls the
+// gRPC server's handlers.
 
 import type * as http from 'node:http';
 import { goError, reply, versionReply } from '../http-reply.js';
 import { HealthProbes } from './health.js';
+import type { Gateway } from './gateway/gateway.js';
+import { gatewayPath, isGatewayPath } from './gateway/paths.js';
 import type { HealthSource, MetricsSource } from './ports.js';
 
 export { withAccessControl } from './access.js';
@@ -15,6 +18,8 @@ export interface HttpHandlerOptions {
   requestTimeoutMs?: number;
   /** The metrics listeners (--listen-metrics-urls) serve /metrics and /health only. */
   metricsOnly?: boolean;
+  /** The /v3 JSON gateway (absent: --enable-grpc-gateway=false, /v3 paths answer 404 as etcd's do). */
+  gateway?: Gateway;
 }
 
 export function httpHandler(
@@ -24,6 +29,8 @@ export function httpHandler(
   const probes = new HealthProbes(api.health, opts.requestTimeoutMs);
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://local');
+    const gwPath = gatewayPath(url.pathname);
+    if (opts.gateway && !opts.metricsOnly && isGatewayPath(gwPath)) return opts.gateway.serve(gwPath, req, res);
     if (url.pathname === '/health' || (!opts.metricsOnly && /^\/(livez|readyz)(\/|$)/.test(url.pathname))) {
       if (req.method !== 'GET') {
         res.setHeader('Allow', 'GET');

@@ -176,6 +176,11 @@ export class GrpcServer {
     }
   }
 
+  /** The method and handler a call to `path` ("/etcdserverpb.KV/Range") reaches (the JSON gateway calls them too). */
+  route(path: string): Route | undefined {
+    return this.routes.get(path);
+  }
+
   /** Takes over an HTTP/2 connection (its preface may have been put back with unshift). */
   accept(socket: net.Socket): void {
     if (this.closing) {
