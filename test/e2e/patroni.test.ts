@@ -67,11 +67,13 @@ describe.skipIf(!RUN)(`Patroni over the /v3 JSON gateway (${IMPL})`, () => {
     }
   }
 
-  async function leaderLease(): Promise<bigint> {
+  /** The leader key as our store holds it: Patroni's name for the leader, bound to its lease. */
+  async function leaderKey(): Promise<{ value: string; lease: bigint }> {
     const r = await etcdctl(etcd!.members[0]!.clientPort, ['get', LEADER_KEY, '-w', 'fields']);
-    const m = /"Lease" : (\d+)/.exec(r.stdout);
-    expect(m, `etcdctl get ${LEADER_KEY}: ${r.stdout}${r.stderr}`).not.toBeNull();
-    return BigInt(m![1]!);
+    const lease = /"Lease" : (\d+)/.exec(r.stdout);
+    const value = /"Value" : "(.*)"/.exec(r.stdout);
+    expect(lease && value, `etcdctl get ${LEADER_KEY}: ${r.stdout}${r.stderr}`).toBeTruthy();
+    return { value: value![1]!, lease: BigInt(lease![1]!) };
   }
 
   it('elects one leader, and the replicas stream from it', async () => {
@@ -82,7 +84,9 @@ describe.skipIf(!RUN)(`Patroni over the /v3 JSON gateway (${IMPL})`, () => {
     await psqlOk(leader, 'CREATE TABLE t (v text PRIMARY KEY)');
     await writeAndReplicate(leader, 'bootstrap');
     // The leader key names the leader and is bound to a lease (Patroni's session).
-    expect(await leaderLease()).toBeGreaterThan(0n);
+    const key = await leaderKey();
+    expect(key.value).toBe(leader.name);
+    expect(key.lease).toBeGreaterThan(0n);
   }, 150_000);
 
   it('switches over to the named candidate with patronictl', async () => {
@@ -93,12 +97,13 @@ describe.skipIf(!RUN)(`Patroni over the /v3 JSON gateway (${IMPL})`, () => {
     const next = await patroni!.waitForLeader(60_000, { not: leader.name, replicas: 2 });
     expect(next.name).toBe(candidate.name);
     leader = next;
+    expect((await leaderKey()).value).toBe(leader.name);
     expect(await psqlOk(leader, 'SELECT pg_is_in_recovery()')).toBe('f');
     await writeAndReplicate(leader, 'after-switchover');
   }, 120_000);
 
   it("fails over after the leader's Patroni is killed, once its leader key's lease expires", async () => {
-    const lease = await leaderLease();
+    const { lease } = await leaderKey();
     const ttl = await etcdctl(etcd!.members[0]!.clientPort, ['lease', 'timetolive', lease.toString(16)]);
     const remaining = Number(/remaining\((-?\d+)s\)/.exec(ttl.stdout)?.[1]);
     expect(remaining, `lease timetolive: ${ttl.stdout}${ttl.stderr}`).toBeGreaterThan(0);
@@ -110,11 +115,13 @@ describe.skipIf(!RUN)(`Patroni over the /v3 JSON gateway (${IMPL})`, () => {
     });
     const tookMs = Date.now() - killedAt;
     // No replica may take over while the old leader's lease lives (1 s for rounding).
-    expect(tookMs).toBeGreaterThanOrEqual((remaining - 1) * 1000);
+    expect(tookMs, `failover after ${tookMs} ms; the lease had ${remaining} s left`).toBeGreaterThanOrEqual((remaining - 1) * 1000);
     const gone = await etcdctl(etcd!.members[0]!.clientPort, ['lease', 'timetolive', lease.toString(16)]);
     expect(gone.stdout).toMatch(/already expired/);
-    expect(await leaderLease()).not.toBe(lease);
     leader = next;
+    const key = await leaderKey();
+    expect(key.value).toBe(leader.name);
+    expect(key.lease).not.toBe(lease);
     expect(await psqlOk(leader, 'SELECT pg_is_in_recovery()')).toBe('f');
     expect(await psqlOk(leader, `SELECT string_agg(v, ',' ORDER BY v) FROM t`)).toBe([...rows].sort().join(','));
     await writeAndReplicate(leader, 'after-failover');
