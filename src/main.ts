@@ -6,7 +6,6 @@ import { logBackendQuota, withGrantQuota } from './server/quota.js';
 import { createLogger, type Logger } from './server/logger.js';
 import { composeServer } from './server/compose.js';
 import { createGrpcServer, GRPC_OVERHEAD_BYTES } from './server/api/grpc-server.js';
-import { Gateway } from './server/api/gateway/gateway.js';
 import { listenClients, type ClientListener } from './server/client-listener.js';
 import { httpHandler, withAccessControl } from './server/api/http.js';
 import { requestTimeoutMs } from './server/etcd-server.js';
@@ -83,7 +82,7 @@ async function run(cfg: Config, logger: Logger): Promise<void> {
   const access = { cors: cfg.cors, hostWhitelist: cfg.hostWhitelist };
   const acceptor = clientTls ? { acceptor: clientTls.acceptor } : {};
   // --enable-grpc-gateway: /v3/... JSON calls the gRPC server's handlers.
-  const gateway = cfg.enableGrpcGateway ? new Gateway(grpcServer, { maxReceiveBytes: cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES }) : undefined;
+  const gateway = cfg.enableGrpcGateway ? { routes: grpcServer, maxReceiveBytes: cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES } : undefined;
   const clientHttp = httpHandler(api, { ...timeouts, ...(gateway ? { gateway } : {}) });
   listeners = await listenClients(cfg.listenClientUrls, grpcServer, withAccessControl(withPprof(cfg.enablePprof, clientHttp), access), acceptor);
   listeners.push(...(await listenMetrics(cfg.listenMetricsUrls, httpHandler(api, { ...timeouts, metricsOnly: true }), clientTls?.acceptor)));

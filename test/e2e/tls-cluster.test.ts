@@ -117,11 +117,11 @@ describe.runIf(RUN)('client and peer TLS on a 3-member cluster', () => {
     expect(plain.code).not.toBe(0);
   });
 
-  it('/health is served over https to a client with a certificate', async () => {
-    const m = cluster!.members[2]!;
-    const body = await new Promise<string>((resolve, reject) => {
-      const req = https.get(
-        { host: '127.0.0.1', port: m.clientPort, path: '/health', ca: ca.certPem, cert: alice.certPem, key: alice.keyPem, timeout: 5_000 },
+  /** One HTTP/1.1 request over https with alice's certificate: "<status> <body>". */
+  const httpsAsAlice = (port: number, path: string, body?: string) =>
+    new Promise<string>((resolve, reject) => {
+      const req = https.request(
+        { host: '127.0.0.1', port, path, method: body === undefined ? 'GET' : 'POST', ca: ca.certPem, cert: alice.certPem, key: alice.keyPem, timeout: 5_000 },
         (res) => {
           let out = '';
           res.on('data', (d: Buffer) => (out += d.toString()));
@@ -129,8 +129,17 @@ describe.runIf(RUN)('client and peer TLS on a 3-member cluster', () => {
         },
       );
       req.on('error', reject);
+      req.end(body);
     });
-    expect(body).toBe('200 {"health":"true"}');
+
+  it('/health is served over https to a client with a certificate', async () => {
+    expect(await httpsAsAlice(cluster!.members[2]!.clientPort, '/health')).toBe('200 {"health":"true"}');
+  });
+
+  it('the /v3 JSON gateway is served over https', async () => {
+    const port = cluster!.members[2]!.clientPort;
+    expect(await httpsAsAlice(port, '/v3/kv/put', '{"key":"Z3c=","value":"dGxz"}')).toMatch(/^200 \{"header":/);
+    expect(await httpsAsAlice(port, '/v3/kv/range', '{"key":"Z3c="}')).toMatch(/"kvs":\[\{"key":"Z3c=".*"value":"dGxz"\}\],"count":"1"\}$/);
   });
 
   it('the etcd3 npm client works with credentials {rootCertificate, certChain, privateKey}', async () => {

@@ -7,7 +7,7 @@
 import type * as http from 'node:http';
 import { goError, reply, versionReply } from '../http-reply.js';
 import { HealthProbes } from './health.js';
-import type { Gateway } from './gateway/gateway.js';
+import { Gateway, type GatewayOptions, type RpcRoutes } from './gateway/gateway.js';
 import { gatewayPath, isGatewayPath } from './gateway/paths.js';
 import type { HealthSource, MetricsSource } from './ports.js';
 
@@ -18,8 +18,11 @@ export interface HttpHandlerOptions {
   requestTimeoutMs?: number;
   /** The metrics listeners (--listen-metrics-urls) serve /metrics and /health only. */
   metricsOnly?: boolean;
-  /** The /v3 JSON gateway (absent: --enable-grpc-gateway=false, /v3 paths answer 404 as etcd's do). */
-  gateway?: Gateway;
+  /**
+   * The /v3 JSON gateway over the gRPC server's routes (absent:
+   * --enable-grpc-gateway=false; /v3 paths then answer 404 as etcd's do).
+   */
+  gateway?: GatewayOptions & { routes: RpcRoutes };
 }
 
 export function httpHandler(
@@ -27,10 +30,11 @@ export function httpHandler(
   opts: HttpHandlerOptions = {},
 ): http.RequestListener {
   const probes = new HealthProbes(api.health, opts.requestTimeoutMs);
+  const gateway = opts.gateway && !opts.metricsOnly ? new Gateway(opts.gateway.routes, opts.gateway) : undefined;
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://local');
     const gwPath = gatewayPath(url.pathname);
-    if (opts.gateway && !opts.metricsOnly && isGatewayPath(gwPath)) return opts.gateway.serve(gwPath, req, res);
+    if (gateway && isGatewayPath(gwPath)) return gateway.serve(gwPath, req, res);
     if (url.pathname === '/health' || (!opts.metricsOnly && /^\/(livez|readyz)(\/|$)/.test(url.pathname))) {
       if (req.method !== 'GET') {
         res.setHeader('Allow', 'GET');

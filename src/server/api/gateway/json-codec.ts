@@ -68,7 +68,8 @@ function scalarFromJson(f: protobuf.Field, v: JsonValue): unknown {
   if (f.resolvedType instanceof protobuf.Enum) {
     const goType = goEnumName(f.resolvedType);
     if (v.kind === 'string') {
-      const n = f.resolvedType.values[v.raw];
+      // Own names only (protobufjs's values object also answers to inherited keys).
+      const n = Object.hasOwn(f.resolvedType.values, v.raw) ? f.resolvedType.values[v.raw] : undefined;
       if (n === undefined) throw new JsonMappingError(`unknown value ${goJsonString(v.raw)} for enum ${goType}`);
       return n;
     }
