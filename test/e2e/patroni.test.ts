@@ -10,7 +10,7 @@
 // keeps the harness honest. Skips only without patroni/PostgreSQL 15 and CI unset.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Cluster } from './helpers/cluster.js';
+import { Cluster, waitFor } from './helpers/cluster.js';
 import { etcdctl, requireEtcdctl } from './helpers/etcd-process.js';
 import { PATRONI_TIMING, PatroniCluster, requirePatroni, type PatroniNode } from './helpers/patroni.js';
 
@@ -18,7 +18,6 @@ const IMPL = process.env.ETCD_TS_E2E_IMPL === 'etcd' ? 'etcd' : 'etcd-ts';
 const RUN = requireEtcdctl() && requirePatroni();
 const SCOPE = 'etcdts';
 const LEADER_KEY = `/service/${SCOPE}/leader`;
-
 
 describe.skipIf(!RUN)(`Patroni over the /v3 JSON gateway (${IMPL})`, () => {
   let etcd: Cluster | undefined;
@@ -55,15 +54,13 @@ describe.skipIf(!RUN)(`Patroni over the /v3 JSON gateway (${IMPL})`, () => {
     const replicas = patroni!.nodes.filter((n) => n !== primary && n.running);
     const expected = [...rows].sort().join(',');
     for (const r of replicas) {
-      const deadline = Date.now() + 30_000;
-      let seen = '';
-      while (Date.now() < deadline) {
+      await waitFor(`rows ${expected} on replica ${r.name}`, 30_000, async () => {
         const res = await patroni!.psql(r, `SELECT string_agg(v, ',' ORDER BY v) FROM t`);
-        seen = res.stdout.trim();
-        if (res.code === 0 && seen === expected) break;
-        await new Promise((f) => setTimeout(f, 250));
-      }
-      expect(seen, `rows on replica ${r.name}\n${diagnose()}`).toBe(expected);
+        if (res.code === 0 && res.stdout.trim() === expected) return true;
+        throw new Error(`${res.stdout.trim()}${res.stderr}`);
+      }, 250).catch((e: Error) => {
+        throw new Error(`${e.message}\n${diagnose()}`);
+      });
     }
   }
 
