@@ -11,6 +11,7 @@ import { httpHandler, withAccessControl } from './server/api/http.js';
 import { requestTimeoutMs } from './server/etcd-server.js';
 import { listenMetrics } from './server/metrics-listener.js';
 import { withPprof } from './server/api/pprof.js';
+import { v2Routes } from './server/api/v2/routes.js';
 import { clientTlsSide } from './server/tls/tls-side.js';
 import { ETCD_API_VERSION, ETCD_TS_VERSION } from './version.js';
 
@@ -79,9 +80,10 @@ async function run(cfg: Config, logger: Logger): Promise<void> {
     'published local member to cluster through raft',
   );
   const timeouts = { requestTimeoutMs: requestTimeoutMs(cfg) };
+  const v2 = cfg.enableV2 ? { v2: v2Routes(api, cfg.v2Prefix !== '' ? { prefix: cfg.v2Prefix } : {}) } : {};
   const access = { cors: cfg.cors, hostWhitelist: cfg.hostWhitelist };
   const acceptor = clientTls ? { acceptor: clientTls.acceptor } : {};
-  listeners = await listenClients(cfg.listenClientUrls, grpcServer, withAccessControl(withPprof(cfg.enablePprof, httpHandler(api, timeouts)), access), acceptor);
+  listeners = await listenClients(cfg.listenClientUrls, grpcServer, withAccessControl(withPprof(cfg.enablePprof, httpHandler(api, { ...timeouts, ...v2 })), access), acceptor);
   listeners.push(...(await listenMetrics(cfg.listenMetricsUrls, httpHandler(api, { ...timeouts, metricsOnly: true }), clientTls?.acceptor)));
   logger.info({ 'cluster-version': '3.4' }, 'enabled capabilities for version');
   for (const l of listeners) {
