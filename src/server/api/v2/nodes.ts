@@ -55,7 +55,18 @@ export type KvLike = Pick<pb.KeyValue, 'lease'> & {
 
 export const utf8 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
 
-export async function kvToNode(layout: V2Layout, kv: KvLike, expiries: LeaseExpiries): Promise<V2Node> {
+export interface NodeOptions {
+  /**
+   * The lease of the node's parent directory: a node under a directory with a
+   * TTL holds that lease so that it goes with the directory (as in the v2 store),
+   * but has no TTL of its own to show.
+   */
+  parentLease?: bigint;
+  /** false: do not look the lease up (the caller knows the TTL to show). */
+  ownLease?: boolean;
+}
+
+export async function kvToNode(layout: V2Layout, kv: KvLike, expiries: LeaseExpiries, opts: NodeOptions = {}): Promise<V2Node> {
   const n = layout.nodeOf(utf8(kv.key));
   if (!n) throw new Error(`not a v2 key: ${utf8(kv.key)}`);
   const node: V2Node = {
@@ -64,7 +75,8 @@ export async function kvToNode(layout: V2Layout, kv: KvLike, expiries: LeaseExpi
     modifiedIndex: Number(kv.modRevision),
     createdIndex: Number(kv.createRevision),
   };
-  const e = await expiries.of(kv.lease);
+  const own = opts.ownLease !== false && kv.lease !== (opts.parentLease ?? 0n);
+  const e = own ? await expiries.of(kv.lease) : undefined;
   if (e) {
     node.expiration = e.expiration;
     node.ttl = e.ttl;

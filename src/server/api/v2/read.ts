@@ -7,9 +7,9 @@ import type { LeaseApi, RaftKV } from '../ports.js';
 import { EcodeKeyNotFound, EcodeNotDir, V2Error } from './errors.js';
 import { isHidden, parentOf, type V2Layout } from './layout.js';
 import { sortNodes, type V2Event, type V2Node } from './node.js';
-import { kvToNode, LeaseExpiries } from './nodes.js';
+import { kvToNode, LeaseExpiries, utf8 } from './nodes.js';
 import { prefixEnd, rangeRequest, readSnapshot } from './snapshot.js';
-import { resolve, walkKeys } from './walk.js';
+import { parentLeaseOf, resolve, walkKeys } from './walk.js';
 
 /** Depth limit of a v2 path, as etcd's v2v3 (keeps a recursive listing bounded). */
 export const MAX_PATH_DEPTH = 63;
@@ -30,10 +30,10 @@ export async function getNode(
   if (r.kind === 'notDir') throw new V2Error(EcodeNotDir, r.at, snap.revision);
   const expiries = new LeaseExpiries(ports.lease);
   const node: V2Node = r.kv
-    ? await kvToNode(layout, r.kv, expiries)
+    ? await kvToNode(layout, r.kv, expiries, { parentLease: parentLeaseOf(snap, layout, p) })
     : { key: '', dir: true, modifiedIndex: 0, createdIndex: 0 }; // the root: no key, no indexes
   if (r.kind === 'dir') {
-    node.nodes = await listDir(ports.kv, layout, p, BigInt(snap.revision), opts, expiries);
+    node.nodes = await listDir(ports.kv, layout, p, r.kv?.lease ?? 0n, BigInt(snap.revision), opts, expiries);
   }
   return { action: 'get', node, etcdIndex: snap.revision };
 }
@@ -44,15 +44,20 @@ async function rangeAt(kv: RaftKV, prefix: string, revision: bigint): Promise<pb
 
 /** The children of directory p at a revision; the whole tree below it with recursive. */
 async function listDir(
-  kv: RaftKV, layout: V2Layout, p: string, revision: bigint, opts: ReadOptions, expiries: LeaseExpiries,
+  kv: RaftKV, layout: V2Layout, p: string, dirLease: bigint, revision: bigint, opts: ReadOptions, expiries: LeaseExpiries,
 ): Promise<V2Node[]> {
   const top: V2Node[] = [];
   const dirs = new Map<string, V2Node>();
+  const leases = new Map<string, bigint>([[p, dirLease]]);
   const maxDepth = opts.recursive ? MAX_PATH_DEPTH : 1;
   for (let depth = 1; depth <= maxDepth; depth++) {
     const kvs = await rangeAt(kv, layout.depthPrefix(p, depth), revision);
     if (kvs.length === 0) break;
-    const nodes = await Promise.all(kvs.map((x) => kvToNode(layout, x, expiries)));
+    const nodes = await Promise.all(kvs.map(async (x) => {
+      const n = await kvToNode(layout, x, expiries, { parentLease: leases.get(parentOf(layout.nodeOf(utf8(x.key))!.path)) ?? 0n });
+      if (n.dir) leases.set(n.key, x.lease);
+      return n;
+    }));
     for (const n of nodes) {
       if (isHidden(n.key)) continue;
       const parent = depth === 1 ? undefined : dirs.get(parentOf(n.key));

@@ -3,7 +3,7 @@
 // a file where a directory is needed is "Not a directory".
 
 import type * as pb from '../../../pb/types.js';
-import { ancestors, type V2Layout } from './layout.js';
+import { ancestors, parentOf, type V2Layout } from './layout.js';
 import type { Snapshot } from './snapshot.js';
 
 export type Resolved =
@@ -61,4 +61,10 @@ export function checkParents(snap: Snapshot, layout: V2Layout, p: string): Paren
     else if (n.kind === 'dir' && n.kv && n.kv.lease !== 0n) lease = n.kv.lease;
   }
   return { ok: true, missing, lease };
+}
+
+/** The lease of p's parent directory in the snapshot (0n at the top): what p holds when it has no TTL of its own. */
+export function parentLeaseOf(snap: Snapshot, layout: V2Layout, p: string): bigint {
+  const parent = parentOf(p);
+  return parent === '/' ? 0n : snap.get(layout.dirKey(parent))?.lease ?? 0n;
 }

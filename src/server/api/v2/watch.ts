@@ -11,7 +11,7 @@ import { EcodeEventIndexCleared, V2Error } from './errors.js';
 import type { V2Layout } from './layout.js';
 import type { V2Action, V2Event, V2Node } from './node.js';
 import { kvToNode, type LeaseExpiries, utf8 } from './nodes.js';
-import { REFRESH_SUFFIX } from './write.js';
+import { decodeAction } from './action-record.js';
 
 export interface WaitRequest {
   key: string;
@@ -60,13 +60,19 @@ export async function v2EventOf(
       : primary.ev.type === 'DELETE' && depth(n.path) < depth(primary.path);
     if (better) primary = { ev, ...n };
   }
-  if (!primary || action?.endsWith(REFRESH_SUFFIX)) return undefined;
-  const act = (action ?? 'expire') as V2Action; // a lease's deletion puts no action
+  const record = action !== undefined ? decodeAction(action) : undefined;
+  if (!primary || record?.refresh) return undefined;
+  const act: V2Action = record?.action ?? 'expire'; // a lease's deletion puts no action
   const prev = await prevKv(primary.ev);
   const prevNode = prev ? await kvToNode(layout, prev, expiries) : undefined;
   let node: V2Node;
   if (primary.ev.type === 'PUT') {
-    node = await kvToNode(layout, primary.ev.kv, expiries);
+    // The TTL the write gave, not the lease's now: history shows the node as it was.
+    node = await kvToNode(layout, primary.ev.kv, expiries, { ownLease: false });
+    if (record?.ttl !== undefined && record.expiresAtMs !== undefined) {
+      node.expiration = new Date(record.expiresAtMs);
+      node.ttl = record.ttl;
+    }
   } else {
     node = {
       key: primary.path,

@@ -12,12 +12,13 @@ import {
   EcodeDirNotEmpty, EcodeKeyNotFound, EcodeNodeExist, EcodeNotDir, EcodeNotFile, EcodeRaftInternal, EcodeRootROnly,
   EcodeTestFailed, V2Error,
 } from './errors.js';
+import { encodeAction } from './action-record.js';
 import type { V2Layout } from './layout.js';
 import type { V2Action, V2Event, V2Node } from './node.js';
-import { freshExpiry, kvToNode, LeaseExpiries } from './nodes.js';
+import { freshExpiry, kvToNode, LeaseExpiries, utf8 } from './nodes.js';
 import { MAX_PATH_DEPTH } from './read.js';
 import { prefixEnd, rangeRequest, readSnapshot, type Snapshot } from './snapshot.js';
-import { checkParents, resolve, walkKeys } from './walk.js';
+import { checkParents, parentLeaseOf, resolve, walkKeys } from './walk.js';
 
 export type WriteKind =
   | { op: 'set'; dir: boolean; value: string }
@@ -52,9 +53,6 @@ interface Plan {
 
 const MAX_ATTEMPTS = 200;
 
-/** Marks a refresh in the action key: v2 watchers are not told of refreshes. */
-export const REFRESH_SUFFIX = ';refresh';
-
 const b = (s: string): Buffer => Buffer.from(s, 'utf8');
 const put = (key: string, value: string, lease: bigint): pb.RequestOp => ({
   requestPut: { key: b(key), value: b(value), lease, prevKv: false, ignoreValue: false, ignoreLease: false },
@@ -64,7 +62,7 @@ const del = (key: string, rangeEnd?: Buffer): pb.RequestOp => ({
 });
 
 function compareFailCause(kv: pb.KeyValue, prevValue: string | undefined, prevIndex: number): string | undefined {
-  const value = kv.value.toString('utf8');
+  const value = utf8(kv.value);
   const mod = Number(kv.modRevision);
   const indexOk = prevIndex === 0 || mod === prevIndex;
   const valueOk = prevValue === undefined || value === prevValue;
@@ -89,6 +87,7 @@ export class V2Writer {
 
   async write(req: WriteRequest): Promise<V2Event> {
     const granted = req.ttl !== undefined ? await this.ports.lease.grant(BigInt(req.ttl), 0n) : undefined;
+    const expiresAtMs = req.ttl !== undefined ? this.now() + req.ttl * 1000 : undefined;
     const lease = granted?.id ?? 0n;
     let done = false;
     try {
@@ -99,7 +98,9 @@ export class V2Writer {
         try {
           res = await this.ports.kv.txn({
             compare: [...snap.unchanged(this.layout.actionKey), ...(plan.compares ?? [])],
-            success: [...plan.ops, put(this.layout.actionKey, req.refresh ? `${plan.action}${REFRESH_SUFFIX}` : plan.action, 0n)],
+            success: [...plan.ops, put(this.layout.actionKey, encodeAction({
+              action: plan.action, refresh: req.refresh, ...(req.ttl !== undefined ? { ttl: req.ttl, expiresAtMs } : {}),
+            }), 0n)],
             failure: [],
           });
         } catch (err) {
@@ -141,8 +142,9 @@ export class V2Writer {
     }
   }
 
-  private expiries(): LeaseExpiries {
-    return new LeaseExpiries(this.ports.lease, this.now);
+  /** The node as it was before this write. */
+  private prevNode(snap: Snapshot, p: string, kv: pb.KeyValue): Promise<V2Node> {
+    return kvToNode(this.layout, kv, new LeaseExpiries(this.ports.lease, this.now), { parentLease: parentLeaseOf(snap, this.layout, p) });
   }
 
   private written(p: string, dir: boolean, value: string, ttl: number | undefined, rev: number, created: number): V2Node {
@@ -165,7 +167,7 @@ export class V2Writer {
     }
     if (existing.kind === 'dir') throw new V2Error(EcodeNotFile, p, snap.revision);
     const prev = existing.kind === 'file' ? existing.kv : undefined;
-    const value = req.refresh && prev ? prev.value.toString('utf8') : k.value;
+    const value = req.refresh && prev ? utf8(prev.value) : k.value;
     const nodeLease = lease !== 0n ? lease : parents.lease;
     const ops = parents.missing.map((d) => put(this.layout.dirKey(d), '', parents.lease));
     if (k.dir && prev) ops.push(del(this.layout.fileKey(p))); // a directory replaces the file
@@ -177,7 +179,7 @@ export class V2Writer {
         action: 'set',
         // A file set over a file keeps its v3 create revision (a Txn cannot delete and put one key).
         node: this.written(p, k.dir, value, req.ttl, rev, prev && !k.dir ? Number(prev.createRevision) : rev),
-        ...(prev ? { prevNode: await kvToNode(this.layout, prev, this.expiries()) } : {}),
+        ...(prev ? { prevNode: await this.prevNode(snap, p, prev) } : {}),
         etcdIndex: rev,
       }),
     };
@@ -230,10 +232,10 @@ export class V2Writer {
     } else if (isDir && k.value !== '') {
       throw new V2Error(EcodeNotFile, p, snap.revision);
     }
-    const value = req.refresh || isDir ? cur.value.toString('utf8') : k.value;
+    const value = req.refresh || isDir ? utf8(cur.value) : k.value;
     const parents = checkParents(snap, this.layout, p);
     const nodeLease = lease !== 0n ? lease : parents.ok ? parents.lease : 0n;
-    const prevNode = await kvToNode(this.layout, cur, this.expiries());
+    const prevNode = await this.prevNode(snap, p, cur);
     return {
       action: k.op,
       ops: [put(isDir ? this.layout.dirKey(p) : this.layout.fileKey(p), value, nodeLease)],
@@ -268,7 +270,7 @@ export class V2Writer {
       ops.push(del(this.layout.dirKey(p)));
       if (k.recursive) ops.push(...(await this.subtreeDeletes(p, snap.revision)));
     }
-    const prevNode = await kvToNode(this.layout, cur, this.expiries());
+    const prevNode = await this.prevNode(snap, p, cur);
     return {
       action: k.op,
       ops,
