@@ -4,7 +4,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type MvccStore, WatchHub } from '../../src/mvcc/index.js';
 import type * as pb from '../../src/pb/types.js';
-import type { LeaseApi, RaftKV } from '../../src/server/api/ports.js';
 import { decodeAction, encodeAction } from '../../src/server/api/v2/action-record.js';
 import { V2Error } from '../../src/server/api/v2/errors.js';
 import { ancestors, isHidden, V2Layout } from '../../src/server/api/v2/layout.js';
@@ -14,45 +13,9 @@ import { getNode } from '../../src/server/api/v2/read.js';
 import { goDuration } from '../../src/server/api/v2/stats.js';
 import { startWait, watchSees } from '../../src/server/api/v2/watch.js';
 import { V2Writer, type WriteKind } from '../../src/server/api/v2/write.js';
-import { rangeFromPb, rangeToPb, txnFromPb, txnToPb } from '../../src/server/kv-convert.js';
+import { rangeFromPb } from '../../src/server/kv-convert.js';
 import { TmpStores } from './mvcc-helpers.js';
-
-/** RaftKV and LeaseApi over one MvccStore: what the member does after Raft, without Raft. */
-function ports(store: MvccStore): { kv: RaftKV; lease: LeaseApi; leases: Map<bigint, number> } {
-  let ci = 1;
-  let applied: Promise<void> = Promise.resolve();
-  const header = (revision: number): pb.ResponseHeader => ({ clusterId: 1n, memberId: 1n, revision: BigInt(revision), raftTerm: 1n });
-  const leases = new Map<bigint, number>();
-  let nextLease = 100n;
-  store.setLeaseChecker((id) => leases.has(id));
-  const kv: RaftKV = {
-    range: async (r) => {
-      const res = await store.range(rangeFromPb(r));
-      return rangeToPb(res, header(res.revision));
-    },
-    // One write at a time, in order, as the applier applies committed entries.
-    txn: (r) => {
-      const done = applied.then(() => store.txn(txnFromPb(r), ci++));
-      applied = done.then(() => undefined, () => undefined);
-      return done.then((res) => txnToPb(res, header(res.revision)));
-    },
-    put: () => Promise.reject(new Error('unused')),
-    deleteRange: () => Promise.reject(new Error('unused')),
-    compact: () => Promise.reject(new Error('unused')),
-  };
-  const lease: LeaseApi = {
-    grant: async (ttl) => {
-      const id = nextLease++;
-      leases.set(id, Number(ttl));
-      return { id, ttl: Number(ttl) };
-    },
-    revoke: async (id) => void leases.delete(id),
-    renew: async () => ({ ttl: 0 }),
-    timeToLive: async (id) => (leases.has(id) ? { ttl: leases.get(id)! - 1, grantedTtl: leases.get(id)!, keys: [] } : { ttl: -1, grantedTtl: 0, keys: [] }),
-    leases: () => [...leases.keys()],
-  };
-  return { kv, lease, leases };
-}
+import { ports } from './v2-helpers.js';
 
 const layout = new V2Layout();
 const tmp = new TmpStores();
