@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseArgs } from '../../src/server/config.js';
 import { V2Error } from '../../src/server/api/v2/errors.js';
-import { parseGoBool, parseGoUint64, parseQuery } from '../../src/server/api/v2/form.js';
+import { parseGoBool, parseGoUint64, parseQuery, unescape } from '../../src/server/api/v2/form.js';
 import { writeKindOf } from '../../src/server/api/v2/keys-handler.js';
 import { cleanPath, parseKeyRequest, type V2Method } from '../../src/server/api/v2/request.js';
 
@@ -31,6 +31,13 @@ describe('form parsing as Go does it', () => {
     expect(form.get('x')).toEqual(['1']);
     expect(form.has('k')).toBe(false);
     expect(error?.message).toBe('invalid URL escape "%zz"');
+  });
+
+  it('reads raw UTF-8 bytes (latin1 chars, as Node hands them over) and escapes alike; + is a space only in queries', () => {
+    const raw = Buffer.from('value=€uro&k=%E2%82%AC', 'utf8').toString('latin1');
+    expect(parseQuery(raw).form.get('value')).toEqual(['€uro']);
+    expect(parseQuery(raw).form.get('k')).toEqual(['€']);
+    expect(unescape('/v2/keys/a+b%20c', false)).toBe('/v2/keys/a+b c');
   });
 
   it('refuses semicolons as Go 1.17+ does', () => {

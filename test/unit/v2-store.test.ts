@@ -91,6 +91,10 @@ describe("etcd's v2 store errors", () => {
     const ev = await write('/p/q/r', { op: 'create', dir: false, value: 'v', unique: false });
     expect(ev.action).toBe('create');
     expect((await get('/p/q')).node).toMatchObject({ dir: true, createdIndex: ev.node!.createdIndex });
+    // In-order keys may go in the root (etcd allows it), plain writes may not.
+    const q = await write('/', { op: 'create', dir: false, value: 'v', unique: true });
+    expect(q.node!.key).toBe(`/${String(q.node!.createdIndex).padStart(20, '0')}`);
+    expect((await v2Error(write('/', { op: 'create', dir: false, value: 'v', unique: false }))).code).toBe(107);
   });
 
   it('update and compareAndSwap: 100, 102, 101 with its cause', async () => {

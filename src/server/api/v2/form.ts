@@ -7,9 +7,14 @@ export type Form = Map<string, string[]>;
 
 export class FormError extends Error {}
 
-/** Go's url.QueryUnescape for a query component ('+' is a space). */
-function unescape(s: string): string {
-  const bytes: number[] = [];
+/**
+ * Go's url.QueryUnescape (`plusIsSpace`) or PathUnescape of raw bytes given as a
+ * latin1 string (one char per byte, as Node hands over a request line and as a
+ * body is read here), decoded as UTF-8 after unescaping.
+ */
+export function unescape(s: string, plusIsSpace = true): string {
+  const bytes = Buffer.alloc(s.length);
+  let n = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s[i]!;
     if (c === '%') {
@@ -17,18 +22,18 @@ function unescape(s: string): string {
       if (!/^[0-9a-fA-F]{2}$/.test(hex)) {
         throw new FormError(`invalid URL escape ${JSON.stringify(s.slice(i, i + 3))}`);
       }
-      bytes.push(parseInt(hex, 16));
+      bytes[n++] = parseInt(hex, 16);
       i += 2;
-    } else if (c === '+') {
-      bytes.push(0x20);
+    } else if (c === '+' && plusIsSpace) {
+      bytes[n++] = 0x20;
     } else {
-      for (const b of Buffer.from(c, 'utf8')) bytes.push(b);
+      bytes[n++] = c.charCodeAt(0) & 0xff;
     }
   }
-  return Buffer.from(bytes).toString('utf8');
+  return bytes.subarray(0, n).toString('utf8');
 }
 
-/** Parses `a=1&b=2` into `into`, keeping the first error as Go does (it goes on parsing). */
+/** Parses `a=1&b=2` (raw bytes as latin1) into `into`, keeping the first error as Go does (it goes on parsing). */
 export function parseQuery(query: string, into: Form = new Map()): { form: Form; error?: FormError } {
   let error: FormError | undefined;
   for (const part of query.split('&')) {

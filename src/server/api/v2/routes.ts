@@ -4,6 +4,7 @@
 
 import type * as http from 'node:http';
 import type { ClusterApi, LeaseApi, MaintenanceApi, RaftKV, ServerInfo, WatchSource } from '../ports.js';
+import { unescape } from './form.js';
 import { KEYS_PREFIX } from './request.js';
 import { KeysHandler } from './keys-handler.js';
 import { V2Layout } from './layout.js';
@@ -61,14 +62,18 @@ export function v2Routes(ports: V2Ports, opts: V2Options = {}): V2Routes {
   return (req, res, url) => {
     const path = url.pathname;
     if (path === KEYS_PREFIX || path.startsWith(KEYS_PREFIX + '/')) {
+      // The raw request line (Node hands it over as latin1): WHATWG's pathname
+      // re-encodes non-ASCII bytes, Go's URL.Path is the unescaped bytes.
+      const raw = req.url ?? '/';
+      const q = raw.indexOf('?');
       let decoded: string;
       try {
-        decoded = decodeURIComponent(path);
+        decoded = unescape(q < 0 ? raw : raw.slice(0, q), false);
       } catch {
         res.writeHead(400).end('400 Bad Request');
         return true;
       }
-      void keys.serve(req, res, decoded, url.search.slice(1));
+      void keys.serve(req, res, decoded, q < 0 ? '' : raw.slice(q + 1));
       return true;
     }
     switch (path) {

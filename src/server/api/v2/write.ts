@@ -127,7 +127,9 @@ export class V2Writer {
   private async plan(req: WriteRequest, snap: Snapshot, lease: bigint): Promise<Plan> {
     const p = req.key;
     const k = req.kind;
-    if (p === '/' && k.op !== 'compareAndDelete') throw new V2Error(EcodeRootROnly, '/', snap.revision);
+    // The root is read only, but in-order keys may be created in it (as etcd allows).
+    const inOrder = k.op === 'create' && k.unique;
+    if (p === '/' && k.op !== 'compareAndDelete' && !inOrder) throw new V2Error(EcodeRootROnly, '/', snap.revision);
     switch (k.op) {
       case 'set':
         return this.planSet(req, k, snap, lease);
