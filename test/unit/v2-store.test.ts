@@ -181,6 +181,21 @@ describe('listings and TTLs', () => {
     expect(listing.node!.nodes![0]!.ttl).toBeUndefined();
   });
 
+  it("a file's own lease is revoked once a write takes the file off it; a directory's stays", async () => {
+    await write('/k', { op: 'set', dir: false, value: 'a' }, 100);
+    await write('/k', { op: 'set', dir: false, value: 'b' }, 100);
+    await new Promise((r) => setImmediate(r));
+    expect(p.leases.size).toBe(1);
+    await write('/k', { op: 'delete', dir: false, recursive: false });
+    await new Promise((r) => setImmediate(r));
+    expect(p.leases.size).toBe(0);
+    await write('/d', { op: 'set', dir: true, value: '' }, 100);
+    await set('/d/child', 'v');
+    await write('/d/child', { op: 'delete', dir: false, recursive: false });
+    await new Promise((r) => setImmediate(r));
+    expect(p.leases.size).toBe(1);
+  });
+
   it('a failed write gives its lease back', async () => {
     await set('/d/x', 'v');
     await v2Error(write('/d', { op: 'set', dir: false, value: 'v' }, 10));

@@ -49,6 +49,8 @@ interface Plan {
   /** Extra compares beyond "nothing read changed" (an in-order key's name is free). */
   compares?: pb.Compare[];
   answer(revision: number): Promise<V2Event>;
+  /** A file's own lease this write took it off (revoked once committed, so leases do not pile up). */
+  released?: bigint;
 }
 
 const MAX_ATTEMPTS = 200;
@@ -109,6 +111,9 @@ export class V2Writer {
         }
         if (!res.succeeded) continue;
         done = true;
+        if (plan.released !== undefined && plan.released !== 0n && plan.released !== lease) {
+          this.ports.lease.revoke(plan.released).catch(() => undefined); // no key holds it any more
+        }
         return await plan.answer(Number(res.header!.revision));
       }
       throw new V2Error(EcodeRaftInternal, 'too many conflicting writes', 0);
@@ -144,6 +149,15 @@ export class V2Writer {
     }
   }
 
+  /**
+   * The lease a file held on its own (a TTL it was given), not its directory's,
+   * which its siblings share. Directories keep theirs: children may hold it.
+   */
+  private ownFileLease(snap: Snapshot, p: string, kv: pb.KeyValue | undefined, isDir: boolean): bigint | undefined {
+    if (!kv || isDir || kv.lease === 0n || kv.lease === parentLeaseOf(snap, this.layout, p)) return undefined;
+    return kv.lease;
+  }
+
   /** The node as it was before this write. */
   private prevNode(snap: Snapshot, p: string, kv: pb.KeyValue): Promise<V2Node> {
     return kvToNode(this.layout, kv, new LeaseExpiries(this.ports.lease, this.now), { parentLease: parentLeaseOf(snap, this.layout, p) });
@@ -177,6 +191,7 @@ export class V2Writer {
     return {
       action: 'set',
       ops,
+      ...(prev ? { released: this.ownFileLease(snap, p, prev, false) } : {}),
       answer: async (rev) => ({
         action: 'set',
         // A file set over a file keeps its v3 create revision (a Txn cannot delete and put one key).
@@ -241,6 +256,7 @@ export class V2Writer {
     return {
       action: k.op,
       ops: [put(isDir ? this.layout.dirKey(p) : this.layout.fileKey(p), value, nodeLease)],
+      released: this.ownFileLease(snap, p, cur, isDir),
       answer: async (rev) => ({
         action: k.op,
         node: this.written(p, isDir, value, req.ttl, rev, Number(cur.createRevision)),
@@ -276,6 +292,7 @@ export class V2Writer {
     return {
       action: k.op,
       ops,
+      released: this.ownFileLease(snap, p, cur, isDir),
       answer: async (rev) => ({
         action: k.op,
         node: { key: p, ...(isDir ? { dir: true } : {}), modifiedIndex: rev, createdIndex: Number(cur.createRevision) },
