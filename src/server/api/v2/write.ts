@@ -7,6 +7,7 @@
 // (POST) keys are named by the index they are created at, in commit order.
 
 import type * as pb from '../../../pb/types.js';
+import { CompareResult, CompareTarget } from '../../../pb/types.js';
 import type { LeaseApi, RaftKV } from '../ports.js';
 import {
   EcodeDirNotEmpty, EcodeKeyNotFound, EcodeNodeExist, EcodeNotDir, EcodeNotFile, EcodeRaftInternal, EcodeRootROnly,
@@ -209,19 +210,15 @@ export class V2Writer {
     const p = k.unique ? `${req.key === '/' ? '' : req.key}/${String(snap.revision + 1).padStart(20, '0')}` : req.key;
     const parents = checkParents(snap, this.layout, p);
     if (!parents.ok) throw new V2Error(EcodeNotDir, parents.notDir, snap.revision);
-    const compares: pb.Compare[] = [];
-    if (k.unique) {
-      if (req.key !== '/') {
-        const parent = resolve(snap, this.layout, req.key);
-        if (parent.kind === 'file') throw new V2Error(EcodeNotDir, req.key, snap.revision);
-        if (parent.kind === 'notDir') throw new V2Error(EcodeNotDir, parent.at, snap.revision);
-      }
-      for (const key of [this.layout.fileKey(p), this.layout.dirKey(p)]) {
-        compares.push({ result: 0, target: 0, key: b(key), rangeEnd: Buffer.alloc(0), version: 0n });
-      }
-    } else if (resolve(snap, this.layout, p).kind === 'file' || resolve(snap, this.layout, p).kind === 'dir') {
-      throw new V2Error(EcodeNodeExist, p, snap.revision);
-    }
+    // checkParents has refused a file in the way; an in-order name must still be
+    // free when the Txn commits (it was not read: it did not exist yet).
+    const compares: pb.Compare[] = k.unique
+      ? [this.layout.fileKey(p), this.layout.dirKey(p)].map((key) => ({
+          result: CompareResult.EQUAL, target: CompareTarget.VERSION, key: b(key), rangeEnd: Buffer.alloc(0), version: 0n,
+        }))
+      : [];
+    const existing = k.unique ? undefined : resolve(snap, this.layout, p).kind;
+    if (existing === 'file' || existing === 'dir') throw new V2Error(EcodeNodeExist, p, snap.revision);
     const nodeLease = lease !== 0n ? lease : parents.lease;
     const ops = parents.missing.map((d) => put(this.layout.dirKey(d), '', parents.lease));
     ops.push(put(k.dir ? this.layout.dirKey(p) : this.layout.fileKey(p), k.dir ? '' : k.value, nodeLease));
