@@ -137,17 +137,24 @@ describe("etcd's v2 store errors", () => {
 });
 
 describe('contention', () => {
+  // Three writers: a member queues its own writes, so conflicts (and the retries
+  // they cost) come from writes through other members.
+  const members = (): V2Writer[] => [writer, new V2Writer(p, layout), new V2Writer(p, layout)];
+  const on = (w: V2Writer, key: string, kind: WriteKind) => w.write({ key, kind, refresh: false });
+
   it('one of many concurrent prevExist=false creates wins; the others get 105', async () => {
+    const ws = members();
     const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) =>
-      write('/lock', { op: 'create', dir: false, value: `c${i}`, unique: false })));
+      on(ws[i % 3]!, '/lock', { op: 'create', dir: false, value: `c${i}`, unique: false })));
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     const refused = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as V2Error).errorCode] : []));
     expect(refused).toEqual(Array(9).fill(105));
   });
 
   it('concurrent in-order keys get distinct names equal to their created index, in order', async () => {
+    const ws = members();
     const evs = await Promise.all(Array.from({ length: 10 }, (_, i) =>
-      write('/q', { op: 'create', dir: false, value: `j${i}`, unique: true })));
+      on(ws[i % 3]!, '/q', { op: 'create', dir: false, value: `j${i}`, unique: true })));
     for (const ev of evs) expect(ev.node!.key).toBe(`/q/${String(ev.node!.createdIndex).padStart(20, '0')}`);
     expect(new Set(evs.map((e) => e.node!.key)).size).toBe(10);
     const listed = (await get('/q', false, true)).node!.nodes!;

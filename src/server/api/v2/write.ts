@@ -88,15 +88,42 @@ export class V2Writer {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async write(req: WriteRequest): Promise<V2Event> {
+  /** The v2 writes of this member, one at a time (see write). */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Every v2 write conflicts with every other (they all put the action key), so
+   * running this member's concurrently would only make them retry: they queue,
+   * and only writes through other members can conflict.
+   */
+  write(req: WriteRequest): Promise<V2Event> {
+    const run = this.queue.then(() => this.attempts(req));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async attempts(req: WriteRequest): Promise<V2Event> {
     const granted = req.ttl !== undefined ? await this.ports.lease.grant(BigInt(req.ttl), 0n) : undefined;
     const expiresAtMs = req.ttl !== undefined ? this.now() + req.ttl * 1000 : undefined;
     const lease = granted?.id ?? 0n;
     let done = false;
     try {
+      // This member's state first: a write that commits had compares saying nothing
+      // it read changed, so it decided on current state anyway. A refusal decided
+      // on local state could be stale, so it is confirmed on a linearizable read.
+      let linearizable = false;
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        const snap = await readSnapshot(this.ports.kv, this.layout.actionKey, { ...this.reads(req), linearizable: true });
-        const plan = await this.plan(req, snap, lease);
+        const snap = await readSnapshot(this.ports.kv, this.layout.actionKey, { ...this.reads(req), linearizable });
+        let plan: Plan;
+        try {
+          plan = await this.plan(req, snap, lease);
+        } catch (err) {
+          if (err instanceof V2Error && !linearizable) {
+            linearizable = true;
+            continue;
+          }
+          throw err;
+        }
         let res: pb.TxnResponse;
         try {
           res = await this.ports.kv.txn({
@@ -110,6 +137,8 @@ export class V2Writer {
           if (isConflictError(err)) continue;
           throw err;
         }
+        // Lost to another write: its entry is applied here by now (answers come
+        // after the local apply), so a local read sees what beat us.
         if (!res.succeeded) continue;
         done = true;
         if (plan.released !== undefined && plan.released !== 0n && plan.released !== lease) {
