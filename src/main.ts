@@ -11,6 +11,7 @@ import { httpHandler, withAccessControl } from './server/api/http.js';
 import { requestTimeoutMs } from './server/etcd-server.js';
 import { listenMetrics } from './server/metrics-listener.js';
 import { withPprof } from './server/api/pprof.js';
+import { v2Routes } from './server/api/v2/routes.js';
 import { clientTlsSide } from './server/tls/tls-side.js';
 import { ETCD_API_VERSION, ETCD_TS_VERSION } from './version.js';
 
@@ -79,11 +80,12 @@ async function run(cfg: Config, logger: Logger): Promise<void> {
     'published local member to cluster through raft',
   );
   const timeouts = { requestTimeoutMs: requestTimeoutMs(cfg) };
+  const v2 = cfg.enableV2 ? { v2: v2Routes(api, cfg.v2Prefix !== '' ? { prefix: cfg.v2Prefix } : {}) } : {};
   const access = { cors: cfg.cors, hostWhitelist: cfg.hostWhitelist };
   const acceptor = clientTls ? { acceptor: clientTls.acceptor } : {};
   // --enable-grpc-gateway: /v3/... JSON calls the gRPC server's handlers.
   const gateway = cfg.enableGrpcGateway ? { routes: grpcServer, maxReceiveBytes: cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES } : undefined;
-  const clientHttp = httpHandler(api, { ...timeouts, ...(gateway ? { gateway } : {}) });
+  const clientHttp = httpHandler(api, { ...timeouts, ...v2, ...(gateway ? { gateway } : {}) });
   listeners = await listenClients(cfg.listenClientUrls, grpcServer, withAccessControl(withPprof(cfg.enablePprof, clientHttp), access), acceptor);
   listeners.push(...(await listenMetrics(cfg.listenMetricsUrls, httpHandler(api, { ...timeouts, metricsOnly: true }), clientTls?.acceptor)));
   logger.info({ 'cluster-version': '3.4' }, 'enabled capabilities for version');

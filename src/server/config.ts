@@ -40,6 +40,10 @@ export interface Config extends TlsConfig {
   enablePprof: boolean;
   /** --enable-grpc-gateway: the /v3 JSON gateway on the client port (api/gateway/). */
   enableGrpcGateway: boolean;
+  /** --enable-v2: the v2 keys API on the client port (api/v2/). */
+  enableV2: boolean;
+  /** --experimental-enable-v2v3: the v3 prefix of the v2 keys ('' → api/v2/layout.ts's default). */
+  v2Prefix: string;
   /** --force-new-cluster: restart as a one-member cluster, keeping the data (force-new-cluster.ts). */
   forceNewCluster: boolean;
   /** --max-snapshots / --max-wals: files kept (0: all). */
@@ -207,6 +211,8 @@ function build(given: Map<string, string>, envUsed: string[], envUnknown: string
     watchProgressNotifyIntervalMs: progressInterval(duration(get('experimental-watch-progress-notify-interval'), 'experimental-watch-progress-notify-interval')),
     enablePprof: bool(get('enable-pprof')),
     enableGrpcGateway: bool(get('enable-grpc-gateway')),
+    enableV2: bool(get('enable-v2')),
+    v2Prefix: get('experimental-enable-v2v3'),
     forceNewCluster: bool(get('force-new-cluster')),
     maxSnapshots: nonNegative(get('max-snapshots'), 'max-snapshots'),
     maxWals: nonNegative(get('max-wals'), 'max-wals'),
@@ -323,14 +329,8 @@ function checkValue(spec: FlagSpec, value: string): void {
   if ((spec.name === 'log-outputs' || spec.name === 'log-output') && !['default', 'stderr'].includes(value)) {
     throw new ConfigError(`--${spec.name}=${value} is not supported by etcd-ts yet (only stderr)`);
   }
-  if (spec.name === 'experimental-enable-v2v3' && value !== '') {
-    throw new ConfigError('--experimental-enable-v2v3 is not supported: etcd-ts serves only the v3 API');
-  }
   if (spec.name === 'experimental-backend-bbolt-freelist-type' && !['array', 'map'].includes(value)) {
     throw new ConfigError(`invalid value "${value}" for flag -${spec.name}: 'array' or 'map'`);
-  }
-  if (spec.name === 'enable-v2' && bool(value)) {
-    throw new ConfigError('--enable-v2 is not supported: etcd-ts serves only the v3 API');
   }
 }
 

@@ -216,8 +216,16 @@ export class EtcdServer {
     if (voters.length === 1 && voters[0]!.id === this.memberId && this.raft.leader === 0n) this.raft.campaign();
   }
 
+  /** When this member saw the current leader elected (epoch ms; /v2/stats/self's leaderInfo). */
+  leaderSinceMs = Date.now();
+  private lastLeader = 0n;
+
   /** Raft's soft state changed (from the Raft driver). */
   onSoftState(s: SoftState): void {
+    if (s.lead !== this.lastLeader) {
+      this.lastLeader = s.lead;
+      this.leaderSinceMs = Date.now();
+    }
     this.logger.info(
       { 'local-member-id': this.memberId.toString(16), leader: s.lead.toString(16), state: StateType[s.raftState] },
       s.lead === 0n ? 'raft lost leader' : 'raft elected leader',

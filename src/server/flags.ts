@@ -57,7 +57,7 @@ export const FLAGS: FlagSpec[] = [
   s('log-level', 'string', 'info', "Configures log level. Only supports debug, info, warn, error, panic, or fatal."),
   s('logger', 'string', 'capnslog', "Accepted for compatibility: etcd-ts always logs pino JSON ('zap' and 'capnslog' both mean that)."),
   s('log-outputs', 'string', 'default', "Accepted for compatibility: etcd-ts logs to stderr ('default' and 'stderr')."),
-  s('enable-v2', 'bool', 'false', 'etcd-ts has no v2 API; only false is accepted.'),
+  s('enable-v2', 'bool', 'false', 'Accept etcd V2 client requests (the v2 keys API, kept in the v3 store under a reserved prefix).'),
   s('experimental-watch-progress-notify-interval', 'duration', '10m', 'Duration of periodic watch progress notifications (at least 100ms).'),
   s('enable-pprof', 'bool', 'false', 'Enable runtime profiling data via HTTP server. Address is at client URL + "/debug/pprof/" (V8 CPU profiles and heap snapshots).'),
   s('version', 'bool', 'false', 'Print the version and exit.'),
@@ -109,7 +109,7 @@ export const FLAGS: FlagSpec[] = [
   later('proxy-read-timeout', 'int', '0'),
   s('experimental-initial-corrupt-check', 'bool', 'false', 'Enable to check data corruption before serving any client/peer traffic.'),
   s('experimental-corrupt-check-time', 'duration', '0s', 'Duration of time between cluster corruption check passes.'),
-  s('experimental-enable-v2v3', 'string', '', 'v3 prefix for serving emulated v2 state; etcd-ts has no v2 API, so only empty is accepted.'),
+  s('experimental-enable-v2v3', 'string', '', 'v3 prefix for serving emulated v2 state (with --enable-v2; empty: "v2/", the prefix etcd\'s v2v3 tests use). etcd-ts always emulates v2 over v3.'),
   s('experimental-backend-bbolt-freelist-type', 'string', 'array', "bbolt's freelist type ('array' or 'map'); accepted, meaningless for the LevelDB backend."),
   // Long leases' remaining TTL is always checkpointed through Raft (what `true` asks for);
   // `false`, etcd 3.4's default, is accepted because checkpointing only ever keeps a lease longer.

@@ -56,7 +56,6 @@ describe('operations flags', () => {
     expect(() => run(['--metrics=all'])).toThrow(ConfigError);
     expect(() => run(['--max-wals=-1'])).toThrow(ConfigError);
     expect(() => run(['--grpc-keepalive-timeout=soon'])).toThrow(ConfigError);
-    expect(() => run(['--experimental-enable-v2v3=/v2'])).toThrow(ConfigError);
     expect(() => run(['--experimental-backend-bbolt-freelist-type=list'])).toThrow(ConfigError);
   });
 

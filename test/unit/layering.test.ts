@@ -38,6 +38,7 @@ const API_ENTRY_IMPORTS: ReadonlySet<string> = new Set([
   'src/main.ts -> src/server/api/grpc-server.ts',
   'src/main.ts -> src/server/api/http.ts',
   'src/main.ts -> src/server/api/pprof.ts',
+  'src/main.ts -> src/server/api/v2/routes.ts',
 ]);
 
 /** The concrete member and its assembly: what API adapters must not import (rule f). */

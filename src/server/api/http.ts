@@ -23,6 +23,8 @@ export interface HttpHandlerOptions {
    * --enable-grpc-gateway=false; /v3 paths then answer 404 as etcd's do).
    */
   gateway?: GatewayOptions & { routes: RpcRoutes };
+  /** /v2/... with --enable-v2 (api/v2/routes.ts); absent: 404, as etcd without the flag. */
+  v2?: (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => boolean;
 }
 
 export function httpHandler(
@@ -49,6 +51,7 @@ export function httpHandler(
       return;
     }
     if (opts.metricsOnly && url.pathname !== '/metrics') return goError(res, 404, '404 page not found');
+    if (opts.v2?.(req, res, url)) return;
     switch (url.pathname) {
       case '/metrics':
         void api.metrics.scrapeMetrics().then(

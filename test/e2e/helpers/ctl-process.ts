@@ -17,13 +17,13 @@ export class CtlProcess {
   }
 
   /**
-   * Starts `etcdctl --endpoints=<endpoints> <args>` (API v3); `endpoints` is a port
+   * Starts `etcdctl --endpoints=<endpoints> <args>` (API v3, or `api`); `endpoints` is a port
    * or a host:port list. With `stdin`, write() and endInput() feed it.
    */
-  static start(endpoints: number | string, args: string[], opts: { stdin?: boolean } = {}): CtlProcess {
+  static start(endpoints: number | string, args: string[], opts: { stdin?: boolean; api?: '2' | '3' } = {}): CtlProcess {
     const eps = typeof endpoints === 'number' ? `127.0.0.1:${endpoints}` : endpoints;
     const proc = spawn('etcdctl', [`--endpoints=${eps}`, '--dial-timeout=3s', ...args], {
-      env: { ...process.env, ETCDCTL_API: '3' },
+      env: { ...process.env, ETCDCTL_API: opts.api ?? '3' },
       stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
     return new CtlProcess(proc);
