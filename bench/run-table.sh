@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The issue #12 table: ours against etcd 3.4, 3 members each, paired and
 # alternated. Both clusters are started (bench/lib.sh start_cluster) and stay up
-# for the whole run; each row runs against ours, then etcd, then ours, then etcd
-# … (REPS times each), so slow drift of the machine hits both alike. One command:
+# for the whole run; each row runs against ours, then etcd, then etcd, then ours
+# … (REPS times each, ABBA), so slow drift of the machine and the cost of going
+# second in a pair hit both alike (use an even REPS). One command:
 #
 #   npm run bench -- compare                 # = bench/run-table.sh
 #   TOTAL_SCALE=0.05 npm run bench -- compare   # a quick smoke run
@@ -89,7 +90,12 @@ row_args() {
 for row in $ROWS; do
   row_args "$row"
   for rep in $(seq 1 "$REPS"); do
-    for kind in "${SERVERS[@]}"; do
+    # ABBA: odd repetitions run ours first, even ones etcd first. The second run of
+    # a pair measured slower (1-client put p50 10-25%, whichever server it was),
+    # the first cluster's background work (LevelDB, GC) still running.
+    order=("${SERVERS[@]}")
+    ((rep % 2 == 0)) && order=("${SERVERS[1]}" "${SERVERS[0]}")
+    for kind in "${order[@]}"; do
       CPU_PIDS="${PIDS[$kind]}" REP="$rep" run_bench "$kind" "$LABEL" "${EPS[$kind]}" "${ARGS[@]}"
     done
   done
@@ -101,7 +107,7 @@ for kind in "${SERVERS[@]}"; do
 done
 
 echo
-echo "3 members each, paired and alternated (ours then etcd per repetition), REPS=$REPS$( ((REPS > 1)) && echo ' (medians)'); transport=$TRANSPORT key-size=$KEY_SIZE val-size=$VAL_SIZE key-space=$KEY_SPACE TOTAL_SCALE=$TOTAL_SCALE"
+echo "3 members each, paired and alternated (ours first in odd repetitions, etcd first in even ones), REPS=$REPS$( ((REPS > 1)) && echo ' (medians)'); transport=$TRANSPORT key-size=$KEY_SIZE val-size=$VAL_SIZE key-space=$KEY_SPACE TOTAL_SCALE=$TOTAL_SCALE"
 echo "totals: put 1c=$PUT1_TOTAL 16c=$PUT_TOTAL 256c=$PUT256_TOTAL range l=$RANGE_TOTAL s=$RANGE256_TOTAL txn=$TXN_TOTAL leases=$LEASE_TOTAL watch puts=$WATCH_PUTS keep-alives=$KA_TOTAL ($KA_LEASES leases); warm-up $WARMUP_TOTAL x 4 workloads"
 node - "$RESULTS" <<'JS'
 const fs = require('node:fs');

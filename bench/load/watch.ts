@@ -8,7 +8,10 @@
 //
 // Reports events delivered per second (all watchers together, from the first
 // put to the last event) and the latency distribution; events still missing
-// when the wait ends are counted, never silently dropped.
+// when the wait ends are counted, never silently dropped. Per put, it also
+// splits that latency in two: put issued → its first event anywhere (commit,
+// apply, the start of the fan-out) and first → last of its events (the fan-out
+// to every watcher and this client reading them), to tell which one a tail is.
 
 import * as grpc from '@grpc/grpc-js';
 import { apiServices } from '../../src/server/api/services.js';
@@ -44,6 +47,10 @@ export interface WatchSummary {
   /** CPU this benchmark process used (user + system): a saturated client skews the latencies. */
   clientCpuSec: number;
   latencyMs: Omit<LatencyStats, 'count'>;
+  /** Per put: issued → its first event at any watcher. */
+  firstEventMs: Omit<LatencyStats, 'count'>;
+  /** Per put: its first event → its last one (the fan-out's spread). */
+  fanOutSpreadMs: Omit<LatencyStats, 'count'>;
 }
 
 type WatchCall = grpc.ClientDuplexStream<pb.Encodable<pb.WatchRequest>, pb.WatchResponse>;
@@ -74,6 +81,8 @@ export async function runWatchBench(opts: BenchOptions, progress: (line: string)
   let delivered = 0;
   let lastEventAt = 0;
   let streamError: Error | undefined;
+  /** Per put (keyed by the issue time its value carries): when its first and its last event arrived. */
+  const perPut = new Map<number, { first: number; last: number }>();
   const onResponse = (r: pb.WatchResponse): void => {
     if (r.created) {
       if (r.canceled) streamError ??= new Error(`watch create failed: ${r.cancelReason}`);
@@ -84,8 +93,12 @@ export async function runWatchBench(opts: BenchOptions, progress: (line: string)
     for (const ev of r.events) {
       const v = ev.kv?.value;
       if (v === undefined || v.length < 8) continue;
-      recorder.record(now - v.readDoubleLE(0));
+      const issued = v.readDoubleLE(0);
+      recorder.record(now - issued);
       delivered++;
+      const seen = perPut.get(issued);
+      if (seen === undefined) perPut.set(issued, { first: now, last: now });
+      else seen.last = now;
     }
     if (r.events.length > 0) lastEventAt = now;
   };
@@ -135,6 +148,12 @@ export async function runWatchBench(opts: BenchOptions, progress: (line: string)
     await until('every event', DRAIN_MS, () => delivered >= expected || streamError !== undefined).catch(() => {});
     const durationSec = ((lastEventAt || performance.now()) - start) / 1000;
     const st = recorder.stats();
+    const first = new LatencyRecorder(perPut.size);
+    const spread = new LatencyRecorder(perPut.size);
+    for (const [issued, seen] of perPut) {
+      first.record(seen.first - issued);
+      spread.record(seen.last - seen.first);
+    }
     const cpu = process.cpuUsage(cpu0);
     return {
       workload: 'watch',
@@ -155,6 +174,8 @@ export async function runWatchBench(opts: BenchOptions, progress: (line: string)
       durationSec: r3(durationSec),
       clientCpuSec: r3((cpu.user + cpu.system) / 1e6),
       latencyMs: latencySummary(st),
+      firstEventMs: latencySummary(first.stats()),
+      fanOutSpreadMs: latencySummary(spread.stats()),
     };
   } finally {
     for (const c of calls) c.cancel();
@@ -180,5 +201,10 @@ export function formatWatchReport(s: WatchSummary): string {
     `  99%   in ${ms(L.p99)}`,
     `  99.9% in ${ms(L.p999)}`,
     `  slowest  ${ms(L.slowest)}`,
+    '',
+    'Per put: issued → first event anywhere, and first → last event (fan-out spread):',
+    `  50%   ${ms(s.firstEventMs.p50)}   ${ms(s.fanOutSpreadMs.p50)}`,
+    `  99%   ${ms(s.firstEventMs.p99)}   ${ms(s.fanOutSpreadMs.p99)}`,
+    `  slowest ${ms(s.firstEventMs.slowest)}   ${ms(s.fanOutSpreadMs.slowest)}`,
   ].join('\n');
 }

@@ -210,10 +210,7 @@ export class RaftNode {
         const onDisk = rd.entries.length > 0 ? Math.min(this.persistedIndex, rd.entries[0]!.index - 1) : this.persistedIndex;
         const durable = committed.findIndex((e) => e.index > onDisk);
         const early = durable < 0 ? committed : committed.slice(0, durable);
-        if (early.length > 0) {
-          this.handlers.onCommitted(early);
-          committed = committed.slice(early.length);
-        }
+        committed = committed.slice(early.length);
         // A leader's appends and heartbeats go out before its own write, so the
         // followers' fsyncs run in parallel with the leader's (Raft thesis §10.2.1):
         // the leader counts its own copy only once it is on disk. So do proposals a
@@ -235,9 +232,20 @@ export class RaftNode {
           // (a restarted member learns the commit again); it rides along with the next
           // write instead of costing a write of its own.
           const t0 = this.ports.clock.now();
-          await this.ports.log.save(this.unsavedHardState, rd.entries);
+          const saved = this.ports.log.save(this.unsavedHardState, rd.entries);
+          if (early.length > 0) {
+            // The early entries are applied only once the sends and this write are under
+            // way (both start from microtasks queued above): applying runs synchronously
+            // up to the first store promise, and a batch of it ahead of them would hold
+            // back the followers' appends and this member's own fsync.
+            await Promise.resolve();
+            this.handlers.onCommitted(early);
+          }
+          await saved;
           this.unsavedHardState = undefined;
           this.handlers.onWalSync((this.ports.clock.now() - t0) / 1000);
+        } else if (early.length > 0) {
+          this.handlers.onCommitted(early);
         }
         if (rd.entries.length > 0) this.persistedIndex = rd.entries[rd.entries.length - 1]!.index;
         if (rd.hardState) {

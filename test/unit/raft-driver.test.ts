@@ -174,6 +174,39 @@ describe('RaftNode over in-memory ports', () => {
     for (const m of c.members) expect(m.appliedData).toEqual(['z']);
   });
 
+  it('applies entries already on disk only once the next write and its appends are under way', async () => {
+    const { c, leader, followers } = await started();
+    leader.log.hold();
+    leader.node.propose(enc.encode('a'));
+    await c.settle();
+    // 'a' waits on the leader's write; 'b' piles up in the core meanwhile.
+    leader.node.propose(enc.encode('b'));
+    await c.settle();
+    const seen: { entries: string[]; bSaving: boolean; bSentTo: bigint[] }[] = [];
+    const check = leader.onCommitted;
+    leader.onCommitted = (self, entries) => {
+      seen.push({
+        entries: entries.map((e) => dec.decode(e.data)),
+        bSaving: pendingHas(leader, 'b'),
+        bSentTo: sentAppendsWith(c, leader, 'b').map((m) => m.to),
+      });
+      check?.(self, entries);
+    };
+    // 'a' becomes durable on the leader (the followers have it): the next Ready writes 'b'
+    // and carries 'a' committed. 'b' stays held, so 'a' is applied during that write.
+    expect(leader.log.releaseOne()).toBe(true);
+    await c.settle();
+    const a = seen.find((s) => s.entries.includes('a'));
+    expect(a).toBeDefined();
+    expect(a!.bSaving).toBe(true);
+    expect(new Set(a!.bSentTo)).toEqual(new Set(followers.map((f) => f.id)));
+    expect(leader.appliedData).toEqual(['a']);
+    leader.log.release();
+    await c.settle();
+    await c.tick(2);
+    for (const m of c.members) expect(m.appliedData).toEqual(['a', 'b']);
+  });
+
   it("forwards a follower's proposals before its own save finishes: they promise nothing about its log", async () => {
     const { c, leader, followers } = await started();
     const f1 = followers[0]!;
