@@ -12,16 +12,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Cluster, eachCaseOnCluster, leaderLookups, MaintenanceClient, sleep, waitFor } from './helpers/cluster.js';
-import { requireEtcdctl } from './helpers/etcd-process.js';
+import { etcdctl, requireEtcdctl } from './helpers/etcd-process.js';
 import { KvClient } from './helpers/kv-client.js';
 import { LeaseClient } from './helpers/lease-client.js';
 import { runLockElectSequence, type Step } from './helpers/lock-elect-sequence.js';
 import { REPO, type Member } from './helpers/member.js';
 import { RecipeClient } from './helpers/recipe-client.js';
 import type * as pb from '../../src/pb/types.js';
+import { apiServices } from '../../src/server/api/services.js';
 
 const IMPL = process.env.ETCD_TS_E2E_IMPL === 'etcd' ? 'etcd' : 'etcd-ts';
 const RUN = requireEtcdctl();
@@ -41,6 +42,16 @@ async function failure(p: Promise<unknown>): Promise<[number, string]> {
   const err = (await p.then(() => undefined, (e: unknown) => e)) as grpc.ServiceError | undefined;
   if (!err) throw new Error('the call succeeded');
   return [err.code, err.details];
+}
+
+/** An auth token for name/password (Auth.Authenticate). */
+function authenticate(endpoint: string, name: string, password: string): Promise<string> {
+  type Authenticate = (req: unknown, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, v: { token: string }) => void) => void;
+  const Ctor = grpc.makeGenericClientConstructor(apiServices().Auth, 'Auth');
+  const c = new Ctor(endpoint, grpc.credentials.createInsecure()) as unknown as grpc.Client & { Authenticate: Authenticate };
+  return new Promise<string>((res, rej) => {
+    c.Authenticate({ name, password }, { deadline: new Date(Date.now() + 10_000) }, (err, v) => (err ? rej(err) : res(v.token)));
+  }).finally(() => c.close());
 }
 
 describe.skipIf(!RUN)(`Lock and Election services on a three-member cluster (${IMPL})`, () => {
@@ -261,4 +272,52 @@ describe.skipIf(!RUN)(`Lock and Election services on a three-member cluster (${I
     expect(await keysUnder(a, 'crash/')).toEqual([`crash/${hex(lease)}`]);
     await recipes(b).Unlock(held!.key);
   }, 60_000);
+
+  // Last: it turns auth on (and off again at the end).
+  it('with auth on, each call needs the permissions of the KV operations it does; Observe without them just ends', async () => {
+    const [a, b] = cluster.members as [Member, Member];
+    const ctl = async (args: string[]): Promise<void> => {
+      const r = await etcdctl(a.clientPort, args);
+      expect(r.code, `etcdctl ${args.join(' ')}: ${r.stdout}${r.stderr}`).toBe(0);
+    };
+    await ctl(['user', 'add', 'root:rootpw']);
+    await ctl(['user', 'add', 'alice:apw']);
+    await ctl(['user', 'add', 'bob:bpw']);
+    await ctl(['role', 'add', 'recipes']);
+    await ctl(['role', 'grant-permission', 'recipes', 'readwrite', '--prefix=true', 'auth-lock/']);
+    await ctl(['role', 'grant-permission', 'recipes', 'readwrite', '--prefix=true', 'auth-elect/']);
+    await ctl(['user', 'grant-role', 'alice', 'recipes']);
+    await ctl(['auth', 'enable']);
+    try {
+      const [leaseA, leaseB] = [await grant(a, 60), await grant(b, 60)];
+      const alice = new RecipeClient(b.endpoint, await authenticate(b.endpoint, 'alice', 'apw'));
+      const bob = new RecipeClient(b.endpoint, await authenticate(b.endpoint, 'bob', 'bpw'));
+      const anonymous = recipes(b);
+      const forged = new RecipeClient(b.endpoint, 'not-a-token');
+      closers.push(alice, bob, forged);
+
+      const held = await alice.Lock('auth-lock', leaseA);
+      expect(str(held.key)).toBe(`auth-lock/${hex(leaseA)}`);
+      expect(await failure(bob.Lock('auth-lock', leaseB))).toEqual([2, 'etcdserver: permission denied']);
+      expect(await failure(anonymous.Lock('auth-lock', leaseB))).toEqual([2, 'etcdserver: user name is empty']);
+      expect(await failure(forged.Lock('auth-lock', leaseB))).toEqual([2, 'etcdserver: invalid auth token']);
+      expect(await failure(bob.Unlock(held.key))).toEqual([2, 'etcdserver: permission denied']);
+      await alice.Unlock(held.key);
+
+      const won = await alice.Campaign('auth-elect', leaseA, 'a');
+      expect(str((await alice.Leader('auth-elect')).kv!.value)).toBe('a');
+      expect(await failure(bob.Leader('auth-elect'))).toEqual([2, 'etcdserver: permission denied']);
+      expect(await failure(bob.Proclaim(won.leader, 'b'))).toEqual([2, 'etcdserver: permission denied']);
+      expect(await failure(bob.Campaign('auth-elect', leaseB, 'b'))).toEqual([2, 'etcdserver: permission denied']);
+      const allowed = alice.Observe('auth-elect');
+      const refused = bob.Observe('auth-elect');
+      await waitFor('alice to observe the leader', 10_000, async () => (allowed.responses.length === 1 ? true : undefined));
+      expect((await refused.ended).code).toBe(0);
+      expect(refused.responses).toEqual([]);
+      allowed.cancel();
+      await alice.Resign(won.leader);
+    } finally {
+      await ctl(['--user', 'root:rootpw', 'auth', 'disable']);
+    }
+  });
 });

@@ -7,8 +7,10 @@ import * as grpc from '@grpc/grpc-js';
 import { apiServices } from '../../../src/server/api/services.js';
 import type * as pb from '../../../src/pb/types.js';
 
-type Unary = (req: unknown, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void) => grpc.ClientUnaryCall;
-type ServerStream = (req: unknown, opts: grpc.CallOptions) => grpc.ClientReadableStream<pb.LeaderResponse>;
+type Unary = (
+  req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void,
+) => grpc.ClientUnaryCall;
+type ServerStream = (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions) => grpc.ClientReadableStream<pb.LeaderResponse>;
 
 export interface CallOpts {
   timeoutMs?: number;
@@ -19,7 +21,8 @@ export class RecipeClient {
   private readonly lock: grpc.Client & Record<string, Unary>;
   private readonly election: grpc.Client & Record<string, Unary> & { Observe: ServerStream };
 
-  constructor(endpoint: string) {
+  /** `token`: an auth token sent with every call (etcd's "token" metadata). */
+  constructor(endpoint: string, private readonly token?: string) {
     const options = { 'grpc.use_local_subchannel_pool': 1 };
     const LockCtor = grpc.makeGenericClientConstructor(apiServices().Lock, 'Lock');
     const ElectionCtor = grpc.makeGenericClientConstructor(apiServices().Election, 'Election');
@@ -29,7 +32,7 @@ export class RecipeClient {
 
   private call<Res>(client: grpc.Client & Record<string, Unary>, method: string, req: unknown, opts: CallOpts = {}): Promise<Res> {
     return new Promise((res, rej) => {
-      const call = client[method]!.call(client, req, { deadline: new Date(Date.now() + (opts.timeoutMs ?? 10_000)) }, (err, v) =>
+      const call = client[method]!.call(client, req, this.metadata(), { deadline: new Date(Date.now() + (opts.timeoutMs ?? 10_000)) }, (err, v) =>
         err ? rej(err) : res(v as Res),
       );
       opts.signal?.addEventListener('abort', () => call.cancel(), { once: true });
@@ -62,12 +65,18 @@ export class RecipeClient {
 
   /** Starts Observe; `responses` fills as they arrive, `ended` settles with the call's status. */
   Observe(name: string): { responses: pb.LeaderResponse[]; ended: Promise<grpc.StatusObject>; cancel(): void } {
-    const stream = this.election.Observe({ name: Buffer.from(name) }, {});
+    const stream = this.election.Observe({ name: Buffer.from(name) }, this.metadata(), {});
     const responses: pb.LeaderResponse[] = [];
     stream.on('data', (r: pb.LeaderResponse) => responses.push(r));
     stream.on('error', () => {}); // the status below says it
     const ended = new Promise<grpc.StatusObject>((res) => stream.on('status', res));
     return { responses, ended, cancel: () => stream.cancel() };
+  }
+
+  private metadata(): grpc.Metadata {
+    const md = new grpc.Metadata();
+    if (this.token !== undefined) md.set('token', this.token);
+    return md;
   }
 
   close(): void {
