@@ -2,24 +2,12 @@
 // campaign order, proclaim/resign only while the key is the campaign's, and
 // Observe's sequence of leaders and values.
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type * as pb from '../../src/pb/types.js';
 import { campaign, leader, observe, proclaim, resign } from '../../src/server/api/recipes/election.js';
-import { TmpStores } from './mvcc-helpers.js';
-import { header, settle, TestMember, track, until } from './recipes-helpers.js';
+import { header, settle, TestMember, testMembers, track, until } from './recipes-helpers.js';
 
-const stores = new TmpStores();
-const members: TestMember[] = [];
-afterEach(async () => {
-  for (const m of members.splice(0)) m.close();
-  await stores.cleanup();
-});
-
-async function member(): Promise<TestMember> {
-  const m = await TestMember.open(stores);
-  members.push(m);
-  return m;
-}
+const member = testMembers();
 
 const E = Buffer.from('E');
 const v = (s: string): Buffer => Buffer.from(s);

@@ -2,6 +2,7 @@
 // the RaftKV port answered straight from the store (no Raft: one member, writes
 // applied in call order), a lease table, and a record of the auth checks made.
 
+import { afterEach } from 'vitest';
 import type { AuthInfo } from '../../src/auth/index.js';
 import { MvccStore, WatchHub } from '../../src/mvcc/index.js';
 import type * as pb from '../../src/pb/types.js';
@@ -133,3 +134,18 @@ export async function until(what: string, cond: () => boolean, ms = 5_000): Prom
 
 /** Lets timers, immediates and the hub's sync rounds run for a while. */
 export const settle = (ms = 30): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A fresh TestMember per call, all closed (and their stores removed) after each test. */
+export function testMembers(): () => Promise<TestMember> {
+  const stores = new TmpStores();
+  const members: TestMember[] = [];
+  afterEach(async () => {
+    for (const m of members.splice(0)) m.close();
+    await stores.cleanup();
+  });
+  return async () => {
+    const m = await TestMember.open(stores);
+    members.push(m);
+    return m;
+  };
+}

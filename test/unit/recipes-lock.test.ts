@@ -2,24 +2,12 @@
 // watch hub: who waits on whom, what a release wakes, and that an aborted or
 // failed wait leaves neither its key nor a watcher behind.
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { lock, unlock } from '../../src/server/api/recipes/mutex.js';
 import { EtcdError } from '../../src/server/errors.js';
-import { TmpStores } from './mvcc-helpers.js';
-import { settle, TestMember, track, until } from './recipes-helpers.js';
+import { settle, testMembers, track, until } from './recipes-helpers.js';
 
-const stores = new TmpStores();
-const members: TestMember[] = [];
-afterEach(async () => {
-  for (const m of members.splice(0)) m.close();
-  await stores.cleanup();
-});
-
-async function member(): Promise<TestMember> {
-  const m = await TestMember.open(stores);
-  members.push(m);
-  return m;
-}
+const member = testMembers();
 
 const name = Buffer.from('L');
 const hex = (lease: bigint): string => lease.toString(16);

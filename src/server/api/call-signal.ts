@@ -20,3 +20,13 @@ export function callSignal(call: CallBase): CallSignal {
     release: () => void call.off('cancelled', abort),
   };
 }
+
+/** Runs fn with the call's signal, detaching from the call once fn settles. */
+export async function whileCallLives<C extends CallBase, T>(call: C, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const life = callSignal(call);
+  try {
+    return await fn(life.signal);
+  } finally {
+    life.release();
+  }
+}

@@ -7,9 +7,9 @@
 import type { Logger } from 'pino';
 import type { AuthInfo } from '../../auth/index.js';
 import type * as pb from '../../pb/types.js';
-import type { ServiceImplementation, StreamCall, UnaryCall } from '../grpc/types.js';
+import type { ServiceImplementation, StreamCall } from '../grpc/types.js';
 import { OPEN_GATE } from './caller.js';
-import { callSignal } from './call-signal.js';
+import { whileCallLives } from './call-signal.js';
 import type { RecipePorts } from './lock.js';
 import type { AuthGate, HeaderSource } from './ports.js';
 import {
@@ -82,14 +82,8 @@ export function electionHandlers(ports: RecipePorts, info: HeaderSource): Electi
 export function electionService(ports: RecipePorts, info: HeaderSource, logger: Logger, gate: AuthGate = OPEN_GATE): ServiceImplementation {
   const h = electionHandlers(ports, info);
   return {
-    Campaign: unary<pb.CampaignRequest, pb.CampaignResponse>(logger, async (req, call: UnaryCall<pb.CampaignRequest>) => {
-      const life = callSignal(call);
-      try {
-        return await h.Campaign(req, await identify(gate, call), life.signal);
-      } finally {
-        life.release();
-      }
-    }),
+    Campaign: unary<pb.CampaignRequest, pb.CampaignResponse>(logger, async (req, call) =>
+      whileCallLives(call, async (signal) => h.Campaign(req, await identify(gate, call), signal))),
     Proclaim: unary<pb.ProclaimRequest, pb.ProclaimResponse>(logger, async (req, call) => h.Proclaim(req, await identify(gate, call))),
     Leader: unary<pb.LeaderRequest, pb.LeaderResponse>(logger, async (req, call) => h.Leader(req, await identify(gate, call))),
     Resign: unary<pb.ResignRequest, pb.ResignResponse>(logger, async (req, call) => h.Resign(req, await identify(gate, call))),
@@ -98,15 +92,12 @@ export function electionService(ports: RecipePorts, info: HeaderSource, logger: 
 }
 
 async function serveObserve(h: ElectionHandlers, gate: AuthGate, call: StreamCall<pb.LeaderRequest, pb.LeaderResponse>): Promise<void> {
-  const life = callSignal(call);
-  try {
+  await whileCallLives(call, async (signal) => {
     // etcd's Observe meets a bad token in its first read, which just ends the stream.
     const who = await identify(gate, call).then((w) => ({ w }), () => undefined);
-    if (who) await h.Observe(call.request, who.w, life.signal, (res) => written(call, res));
-    if (!call.cancelled) call.end();
-  } finally {
-    life.release();
-  }
+    if (who) await h.Observe(call.request, who.w, signal, (res) => written(call, res));
+  });
+  if (!call.cancelled) call.end();
 }
 
 /** Writes one response; resolves once the stream has room for the next (or is gone). */

@@ -7,9 +7,9 @@
 import type { Logger } from 'pino';
 import type { AuthInfo } from '../../auth/index.js';
 import type * as pb from '../../pb/types.js';
-import type { ServiceImplementation, UnaryCall } from '../grpc/types.js';
+import type { ServiceImplementation } from '../grpc/types.js';
 import { OPEN_GATE } from './caller.js';
-import { callSignal } from './call-signal.js';
+import { whileCallLives } from './call-signal.js';
 import type { AuthGate } from './ports.js';
 import { lock, unlock, type RecipeContext } from './recipes/index.js';
 import { identify, recipeError } from './recipe-errors.js';
@@ -47,14 +47,8 @@ export function lockHandlers(ports: RecipePorts): LockHandlers {
 export function lockService(ports: RecipePorts, logger: Logger, gate: AuthGate = OPEN_GATE): ServiceImplementation {
   const h = lockHandlers(ports);
   return {
-    Lock: unary<pb.LockRequest, pb.LockResponse>(logger, async (req, call: UnaryCall<pb.LockRequest>) => {
-      const life = callSignal(call);
-      try {
-        return await h.Lock(req, await identify(gate, call), life.signal);
-      } finally {
-        life.release();
-      }
-    }),
+    Lock: unary<pb.LockRequest, pb.LockResponse>(logger, async (req, call) =>
+      whileCallLives(call, async (signal) => h.Lock(req, await identify(gate, call), signal))),
     Unlock: unary<pb.UnlockRequest, pb.UnlockResponse>(logger, async (req, call) => h.Unlock(req, await identify(gate, call))),
   };
 }

@@ -8,10 +8,10 @@ import type * as pb from '../../../pb/types.js';
 import { Code, EtcdError } from '../../errors.js';
 import { kvToPb } from '../../kv-convert.js';
 import type { HeaderSource } from '../ports.js';
-import type { EventFeed, RecipeContext } from './ports.js';
+import type { RecipeContext } from './ports.js';
 import { createRevisionIs, deleteRequest, firstCreated, op, prefixEnd, putRequest, rangeRequest, txnRequest } from './requests.js';
 import { prefixOf, sessionKey, sessionLease } from './session.js';
-import { waitDeletes } from './wait-deletes.js';
+import { waitDeletes, withFeed } from './wait-deletes.js';
 
 // etcd's texts (clientv3/concurrency, v3election); its election server
 // answers them, like every error it meets, with status Unknown.
@@ -156,12 +156,4 @@ async function followKey(
       }
     }
   });
-}
-
-async function withFeed<T>(feed: EventFeed, fn: (feed: EventFeed) => Promise<T>): Promise<T> {
-  try {
-    return await fn(feed);
-  } finally {
-    feed.close();
-  }
 }

@@ -5,7 +5,7 @@
 
 import type { Event } from '../../../mvcc/index.js';
 import type * as pb from '../../../pb/types.js';
-import type { RecipeContext } from './ports.js';
+import type { EventFeed, RecipeContext } from './ports.js';
 import { lastCreatedUpTo } from './requests.js';
 
 /** Resolves with the header of the range that found no older key; rejects when the call aborts or the watch is compacted. */
@@ -23,12 +23,18 @@ export async function waitDeletes(ctx: RecipeContext, prefix: Uint8Array, maxCre
 export async function waitDelete(ctx: RecipeContext, key: Uint8Array, fromRev: number): Promise<void> {
   // A watch is a read: the caller needs READ on the key, as etcd's watch checks.
   ctx.gate.checkRange(ctx.who, key, new Uint8Array(0));
-  const feed = ctx.events.open(key, undefined, fromRev);
-  try {
+  await withFeed(ctx.events.open(key, undefined, fromRev), async (feed) => {
     for (;;) {
       const batch = await feed.next(ctx.signal);
       if (batch.events.some((ev: Event) => ev.type === 'DELETE')) return;
     }
+  });
+}
+
+/** Runs fn on the feed and closes it however fn ends, so no watcher outlives its wait. */
+export async function withFeed<T>(feed: EventFeed, fn: (feed: EventFeed) => Promise<T>): Promise<T> {
+  try {
+    return await fn(feed);
   } finally {
     feed.close();
   }
