@@ -147,17 +147,24 @@ describe('observe', () => {
     expect(m.openFeeds).toBe(0);
   });
 
-  it('waits for a slow consumer instead of dropping or reordering values', async () => {
+  it('a consumer that stops reading holds the values back (bounded), none lost or reordered', async () => {
     const m = await member();
     const lease = m.grantLease();
     const r = await campaign(m.ctx(), E, lease, v('0'));
     const ctl = new AbortController();
     const seen: string[] = [];
+    let unblock!: () => void;
+    const blocked = new Promise<void>((res) => (unblock = res));
     const done = observe(m.ctx(ctl.signal), info, E, async (res) => {
       seen.push(Buffer.from(res.kv!.value).toString());
-      await new Promise((res2) => setTimeout(res2, 1));
+      if (seen.length > 1) await blocked; // the watched values wait until all are written
     });
+    await until('the watch on the leader key', () => m.openFeeds === 1);
     for (let i = 1; i <= 60; i++) await proclaim(m.ctx(), r.leader, v(String(i)));
+    await settle();
+    expect(seen).toEqual(['0', '1']);
+    expect(m.hub.stats().victims).toBe(1); // the feed is full: the hub holds the rest
+    unblock();
     await until('every value', () => seen.length === 61);
     ctl.abort(new Error('context canceled'));
     await done;
