@@ -15,9 +15,8 @@ import type { AuthGate, HeaderSource } from './ports.js';
 import {
   campaign, ErrMissingLeaderKey, leader, observe, proclaim, resign, type Leadership,
 } from './recipes/index.js';
-import { identify, recipeError } from './recipe-errors.js';
+import { identify, recipeError, recipeUnary } from './recipe-errors.js';
 import { sessionLease } from './recipes/session.js';
-import { unary } from './unary.js';
 
 export interface ElectionHandlers {
   /** `signal`: the call's lifetime; aborting it ends the wait (and resigns). */
@@ -82,11 +81,11 @@ export function electionHandlers(ports: RecipePorts, info: HeaderSource): Electi
 export function electionService(ports: RecipePorts, info: HeaderSource, logger: Logger, gate: AuthGate = OPEN_GATE): ServiceImplementation {
   const h = electionHandlers(ports, info);
   return {
-    Campaign: unary<pb.CampaignRequest, pb.CampaignResponse>(logger, async (req, call) =>
+    Campaign: recipeUnary<pb.CampaignRequest, pb.CampaignResponse>(logger, async (req, call) =>
       whileCallLives(call, async (signal) => h.Campaign(req, await identify(gate, call), signal))),
-    Proclaim: unary<pb.ProclaimRequest, pb.ProclaimResponse>(logger, async (req, call) => h.Proclaim(req, await identify(gate, call))),
-    Leader: unary<pb.LeaderRequest, pb.LeaderResponse>(logger, async (req, call) => h.Leader(req, await identify(gate, call))),
-    Resign: unary<pb.ResignRequest, pb.ResignResponse>(logger, async (req, call) => h.Resign(req, await identify(gate, call))),
+    Proclaim: recipeUnary<pb.ProclaimRequest, pb.ProclaimResponse>(logger, async (req, call) => h.Proclaim(req, await identify(gate, call))),
+    Leader: recipeUnary<pb.LeaderRequest, pb.LeaderResponse>(logger, async (req, call) => h.Leader(req, await identify(gate, call))),
+    Resign: recipeUnary<pb.ResignRequest, pb.ResignResponse>(logger, async (req, call) => h.Resign(req, await identify(gate, call))),
     Observe: (call: StreamCall<pb.LeaderRequest, pb.LeaderResponse>) => void serveObserve(h, gate, call),
   };
 }

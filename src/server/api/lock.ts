@@ -12,8 +12,7 @@ import { OPEN_GATE } from './caller.js';
 import { whileCallLives } from './call-signal.js';
 import type { AuthGate } from './ports.js';
 import { lock, unlock, type RecipeContext } from './recipes/index.js';
-import { identify, recipeError } from './recipe-errors.js';
-import { unary } from './unary.js';
+import { identify, recipeError, recipeUnary } from './recipe-errors.js';
 
 /** The member's ports the recipes use; each call adds the caller and its signal. */
 export type RecipePorts = Omit<RecipeContext, 'who' | 'signal'>;
@@ -47,8 +46,8 @@ export function lockHandlers(ports: RecipePorts): LockHandlers {
 export function lockService(ports: RecipePorts, logger: Logger, gate: AuthGate = OPEN_GATE): ServiceImplementation {
   const h = lockHandlers(ports);
   return {
-    Lock: unary<pb.LockRequest, pb.LockResponse>(logger, async (req, call) =>
+    Lock: recipeUnary<pb.LockRequest, pb.LockResponse>(logger, async (req, call) =>
       whileCallLives(call, async (signal) => h.Lock(req, await identify(gate, call), signal))),
-    Unlock: unary<pb.UnlockRequest, pb.UnlockResponse>(logger, async (req, call) => h.Unlock(req, await identify(gate, call))),
+    Unlock: recipeUnary<pb.UnlockRequest, pb.UnlockResponse>(logger, async (req, call) => h.Unlock(req, await identify(gate, call))),
   };
 }
