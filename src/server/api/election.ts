@@ -10,10 +10,9 @@ import type * as pb from '../../pb/types.js';
 import type { ServiceImplementation, StreamCall } from '../grpc/types.js';
 import { OPEN_GATE } from './caller.js';
 import { whileCallLives } from './call-signal.js';
-import type { RecipePorts } from './lock.js';
 import type { AuthGate, HeaderSource } from './ports.js';
 import {
-  campaign, ErrMissingLeaderKey, leader, observe, proclaim, resign, type Leadership,
+  campaign, ErrMissingLeaderKey, leader, observe, proclaim, resign, type Leadership, type RecipePorts,
 } from './recipes/index.js';
 import { identify, recipeError, recipeUnary } from './recipe-errors.js';
 import { sessionLease } from './recipes/session.js';

@@ -13,7 +13,7 @@ import { authService } from './auth.js';
 import { kvService } from './kv.js';
 import { lockService } from './lock.js';
 import { electionService } from './election.js';
-import { hubEvents } from './recipes/index.js';
+import { recipePorts } from './recipes/index.js';
 import { leaseService } from './lease.js';
 import { maintenanceService } from './maintenance.js';
 import { watchService } from './watch.js';
@@ -45,7 +45,7 @@ export function createGrpcServer(api: ClientApi, logger: Logger, transport: Grpc
     keepaliveTimeoutMs: transport.keepaliveTimeoutMs,
   });
   // Lock and Election run etcd's recipes over the same KV, Lease and Watch paths as any client.
-  const recipes = { kv: api.kv, leases: api.lease, events: hubEvents(api.watch.watchHub), gate: api.auth };
+  const recipes = recipePorts(api);
   const built: Partial<Record<keyof ApiServices, ServiceImplementation>> = {
     KV: kvService(api.kv, api.limits, logger, api.auth),
     Maintenance: maintenanceService(api.maintenance, api.info, api.limits, logger, api.auth),

@@ -11,11 +11,8 @@ import type { ServiceImplementation } from '../grpc/types.js';
 import { OPEN_GATE } from './caller.js';
 import { whileCallLives } from './call-signal.js';
 import type { AuthGate } from './ports.js';
-import { lock, unlock, type RecipeContext } from './recipes/index.js';
+import { lock, unlock, type RecipePorts } from './recipes/index.js';
 import { identify, recipeError, recipeUnary } from './recipe-errors.js';
-
-/** The member's ports the recipes use; each call adds the caller and its signal. */
-export type RecipePorts = Omit<RecipeContext, 'who' | 'signal'>;
 
 export interface LockHandlers {
   /** `signal`: the call's lifetime; aborting it ends the wait. */

@@ -7,7 +7,8 @@
 
 import { AUTO_WATCH_ID, WatchStream, type MvccWatchResponse, type WatchHub } from '../../../mvcc/index.js';
 import { ErrCompacted } from '../../errors.js';
-import type { EventBatch, EventFeed, KeyEvents } from './ports.js';
+import type { ClientApi } from '../ports.js';
+import type { EventBatch, EventFeed, KeyEvents, RecipePorts } from './ports.js';
 
 /** Batches a feed holds before refusing more (the hub keeps the next one). */
 const FEED_BATCHES = 16;
@@ -72,4 +73,9 @@ class HubFeed implements EventFeed {
 
 export function hubEvents(hub: WatchHub): KeyEvents {
   return { open: (key, rangeEnd, startRev) => new HubFeed(hub, key, rangeEnd, startRev) };
+}
+
+/** The recipes' ports on a member: its RaftKV, lease grants, watch hub and auth checks (the gRPC services and the JSON gateway build them alike). */
+export function recipePorts(api: Pick<ClientApi, 'kv' | 'lease' | 'watch' | 'auth'>): RecipePorts {
+  return { kv: api.kv, leases: api.lease, events: hubEvents(api.watch.watchHub), gate: api.auth };
 }

@@ -44,3 +44,6 @@ export interface RecipeContext {
   /** Aborts when the client cancels the call, its deadline passes or the connection goes. */
   signal: AbortSignal;
 }
+
+/** The member's ports the recipes use; each call adds the caller and its signal. */
+export type RecipePorts = Omit<RecipeContext, 'who' | 'signal'>;
