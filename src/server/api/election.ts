@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import type { AuthInfo } from '../../auth/index.js';
 import type * as pb from '../../pb/types.js';
+import { Code } from '../errors.js';
 import type { ServiceImplementation, StreamCall } from '../grpc/types.js';
 import { OPEN_GATE } from './caller.js';
 import { whileCallLives } from './call-signal.js';
@@ -85,7 +86,11 @@ export function electionService(ports: RecipePorts, info: HeaderSource, logger: 
     Proclaim: recipeUnary<pb.ProclaimRequest, pb.ProclaimResponse>(logger, async (req, call) => h.Proclaim(req, await identify(gate, call))),
     Leader: recipeUnary<pb.LeaderRequest, pb.LeaderResponse>(logger, async (req, call) => h.Leader(req, await identify(gate, call))),
     Resign: recipeUnary<pb.ResignRequest, pb.ResignResponse>(logger, async (req, call) => h.Resign(req, await identify(gate, call))),
-    Observe: (call: StreamCall<pb.LeaderRequest, pb.LeaderResponse>) => void serveObserve(h, gate, call),
+    Observe: (call: StreamCall<pb.LeaderRequest, pb.LeaderResponse>) =>
+      void serveObserve(h, gate, call).catch((err: unknown) => {
+        logger.error({ err }, 'election: observe failed');
+        call.fail({ code: Code.UNKNOWN, details: String(err) });
+      }),
   };
 }
 
