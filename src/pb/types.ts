@@ -517,3 +517,69 @@ export interface InternalRaftRequest {
   downgradeInfoSet: DowngradeInfoSetRequest | undefined;
   downgradeVersionTest: { ver: string } | undefined;
 }
+
+// ------------------------------------------------------------------ v3lock, v3election
+
+export interface LockRequest {
+  name: Buffer;
+  lease: bigint;
+}
+
+export interface LockResponse {
+  header: ResponseHeader | undefined;
+  key: Buffer;
+}
+
+export interface UnlockRequest {
+  key: Buffer;
+}
+
+export interface UnlockResponse {
+  header: ResponseHeader | undefined;
+}
+
+/** v3electionpb.LeaderKey: what a campaign won, and what Proclaim/Resign name. */
+export interface LeaderKey {
+  name: Buffer;
+  key: Buffer;
+  rev: bigint;
+  lease: bigint;
+}
+
+export interface CampaignRequest {
+  name: Buffer;
+  lease: bigint;
+  value: Buffer;
+}
+
+export interface CampaignResponse {
+  header: ResponseHeader | undefined;
+  leader: LeaderKey | undefined;
+}
+
+export interface ProclaimRequest {
+  leader: LeaderKey | undefined;
+  value: Buffer;
+}
+
+export interface ProclaimResponse {
+  header: ResponseHeader | undefined;
+}
+
+/** Leader and Observe. */
+export interface LeaderRequest {
+  name: Buffer;
+}
+
+export interface LeaderResponse {
+  header: ResponseHeader | undefined;
+  kv: KeyValue | undefined;
+}
+
+export interface ResignRequest {
+  leader: LeaderKey | undefined;
+}
+
+export interface ResignResponse {
+  header: ResponseHeader | undefined;
+}

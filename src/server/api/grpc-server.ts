@@ -11,6 +11,9 @@ import { guardForLearner } from './learner-guard.js';
 import { type HandlingHistogram, instrumentService } from './grpc-metrics.js';
 import { authService } from './auth.js';
 import { kvService } from './kv.js';
+import { lockService } from './lock.js';
+import { electionService } from './election.js';
+import { recipePorts } from './recipes/index.js';
 import { leaseService } from './lease.js';
 import { maintenanceService } from './maintenance.js';
 import { watchService } from './watch.js';
@@ -41,6 +44,8 @@ export function createGrpcServer(api: ClientApi, logger: Logger, transport: Grpc
     keepaliveIntervalMs: transport.keepaliveIntervalMs,
     keepaliveTimeoutMs: transport.keepaliveTimeoutMs,
   });
+  // Lock and Election run etcd's recipes over the same KV, Lease and Watch paths as any client.
+  const recipes = recipePorts(api);
   const built: Partial<Record<keyof ApiServices, ServiceImplementation>> = {
     KV: kvService(api.kv, api.limits, logger, api.auth),
     Maintenance: maintenanceService(api.maintenance, api.info, api.limits, logger, api.auth),
@@ -48,6 +53,8 @@ export function createGrpcServer(api: ClientApi, logger: Logger, transport: Grpc
     Watch: watchService(api.watch, api.info, api.limits, logger, api.auth),
     Lease: leaseService(api.lease, api.info, logger, api.auth),
     Auth: authService(api.auth, api.info, logger),
+    Lock: lockService(recipes, logger, api.auth),
+    Election: electionService(recipes, api.info, logger, api.auth),
   };
   const defs = apiServices();
   for (const name of Object.keys(SERVICE_NAMES) as (keyof ApiServices)[]) {

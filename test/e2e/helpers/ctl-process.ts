@@ -83,6 +83,11 @@ export class CtlProcess {
     throw new Error(`etcdctl did not exit within ${ms} ms\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
   }
 
+  /** SIGINT by PID (what Ctrl-C sends: etcdctl lock/elect then unlock/resign and exit). */
+  interrupt(): void {
+    if (this.running) this.proc.kill('SIGINT');
+  }
+
   /** SIGKILL by PID; resolves once it has exited. */
   async kill(): Promise<void> {
     if (!this.running) return;
