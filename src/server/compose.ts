@@ -114,6 +114,7 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
     leader: () => raftNode?.leader ?? 0n,
     propose: (body, caller) => server!.propose(body, undefined, caller),
     waitAppliedCommitted: () => server!.waitAppliedCommitted(),
+    appliedCommitted: () => server!.appliedCommitted(),
     nextRequestId: () => server!.nextRequestId(),
     callPeer: (id, path, ser, de, req, timeoutMs) => transport.unary(id, path, ser, de, req, timeoutMs),
     leaderChange: (timeoutMs) => server!.leaderChange(timeoutMs),

@@ -15,6 +15,8 @@ export interface LeaseHost {
   propose(body: InternalRequestBody, caller?: RequestCaller): Promise<unknown>;
   /** Resolves once this member has applied everything committed when called. */
   waitAppliedCommitted(): Promise<void>;
+  /** Whether everything committed is applied here now (waitAppliedCommitted would resolve at once). */
+  appliedCommitted(): boolean;
   nextRequestId(): bigint;
   /** A unary call to a member's peer port. */
   callPeer<Req, Res>(id: bigint, path: string, ser: (r: Req) => Buffer, de: (b: Buffer) => Res, req: Req, timeoutMs: number): Promise<Res>;

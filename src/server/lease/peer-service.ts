@@ -9,14 +9,14 @@ import type * as pb from '../../pb/types.js';
 import { Code } from '../errors.js';
 import type { LeaseCoordinator } from './coordinator.js';
 import type { LeaseHost } from './host.js';
-import { peerLeaseServiceDefinition } from './peer-protocol.js';
+import { peerLeaseServiceDefinition, RENEW_AGAIN, RENEW_NOT_LEADER } from './peer-protocol.js';
 
 /** Checks a peer call (the transport's admit); undefined: refused, and answered already. */
 export type AdmitPeerCall = <R>(call: grpc.ServerUnaryCall<unknown, R>, cb: grpc.sendUnaryData<R>, what: string) => bigint | undefined;
 
 export function leasePeerService(
   host: Pick<LeaseHost, 'isLeader' | 'requestTimeoutMs'>,
-  leader: Pick<LeaseCoordinator, 'renewAsLeader' | 'timeToLiveAsLeader'>,
+  leader: Pick<LeaseCoordinator, 'renewNow' | 'renewAsLeader' | 'timeToLiveAsLeader'>,
   admit: AdmitPeerCall,
 ): [grpc.ServiceDefinition, grpc.UntypedServiceImplementation] {
   const notLeader = { code: Code.FAILED_PRECONDITION, details: 'etcdserver: not leader' } as grpc.ServiceError;
@@ -30,6 +30,31 @@ export function leasePeerService(
         (r) => (r === undefined ? cb(notLeader, null) : cb(null, { ID: call.request.ID, TTL: BigInt(r.ttl) })),
         (err: Error) => cb(unavailable(err), null),
       );
+    },
+    RenewBatch: (call: grpc.ServerUnaryCall<bigint[], unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      if (admit(call, cb, 'lease renew') === undefined) return;
+      if (!host.isLeader()) return cb(notLeader, null);
+      const ids = call.request;
+      const ttls: bigint[] = new Array<bigint>(ids.length);
+      let slow: Promise<void>[] | undefined;
+      // Deadline now: an expired lease whose revoke is pending answers RENEW_AGAIN at
+      // once instead of holding up the batch; its follower asks again (coordinator.ts).
+      const now = monotonicClock.now();
+      for (let i = 0; i < ids.length; i++) {
+        const r = leader.renewNow(ids[i]!);
+        if (r !== undefined) {
+          ttls[i] = BigInt(r.ttl);
+          continue;
+        }
+        (slow ??= []).push(
+          leader.renewAsLeader(toLeaseId(ids[i]!), now).then(
+            (r) => void (ttls[i] = r === undefined ? RENEW_NOT_LEADER : BigInt(r.ttl)),
+            () => void (ttls[i] = RENEW_AGAIN),
+          ),
+        );
+      }
+      if (slow === undefined) cb(null, ttls);
+      else void Promise.all(slow).then(() => cb(null, ttls));
     },
     TimeToLive: (call: grpc.ServerUnaryCall<pb.LeaseTimeToLiveRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => {
       if (admit(call, cb, 'lease time-to-live') === undefined) return;
