@@ -117,6 +117,7 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
     appliedCommitted: () => server!.appliedCommitted(),
     nextRequestId: () => server!.nextRequestId(),
     callPeer: (id, path, ser, de, req, timeoutMs) => transport.unary(id, path, ser, de, req, timeoutMs),
+    openPeerStream: (id, path, ser, de) => transport.stream(id, path, ser, de),
     leaderChange: (timeoutMs) => server!.leaderChange(timeoutMs),
   };
   const leases = new LeaseCoordinator(leaseHost, () => lessor);

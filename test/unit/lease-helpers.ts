@@ -60,6 +60,9 @@ export function fakeLeaseHost(over: Partial<LeaseHost> = {}): LeaseHost {
     callPeer: async () => {
       throw new Error('no peers');
     },
+    openPeerStream: () => {
+      throw new Error('no peers');
+    },
     leaderChange: (ms) => pause(Math.min(ms, 20)),
     ...over,
   };

@@ -14,8 +14,9 @@ import { leaseService } from '../../src/server/api/lease.js';
 import { ErrNoLeader } from '../../src/server/errors.js';
 import type { HeaderSource, LeaseApi } from '../../src/server/api/ports.js';
 import { LeaseCoordinator, LeaseExpiryLoop, type LeaseHost, leasePeerService, type RenewResult } from '../../src/server/lease/index.js';
+import type { PeerStream } from '../../src/server/lease/host.js';
 import {
-  decodeInt64s, encodeInt64s, peerLeaseServiceDefinition, RENEW_BATCH_PATH, RENEW_PATH,
+  decodeInt64s, encodeInt64s, peerLeaseServiceDefinition, RENEW_PATH, RENEW_STREAM_PATH,
 } from '../../src/server/lease/peer-protocol.js';
 import type { InternalRequestBody } from '../../src/server/proposal.js';
 import { serveGrpc } from '../e2e/helpers/grpc-server.js';
@@ -177,39 +178,44 @@ describe('LeaseCoordinator and peer service (lease/coordinator.ts, lease/peer-se
     expect(r.ttl).toBeGreaterThan(28);
   });
 
-  it('a follower forwards a renewal to the leader, retrying while the leader cannot be reached', async () => {
-    let calls = 0;
-    const { coord } = coordinator({
-      isLeader: () => false,
-      leader: () => 9n,
-      callPeer: async <Req, Res>(id: bigint, path: string, ser: (r: Req) => Buffer, de: (b: Buffer) => Res, req: Req) => {
-        expect(id).toBe(9n);
-        expect(path).toBe(RENEW_BATCH_PATH);
-        expect(decodeInt64s(ser(req))).toEqual([5n]);
-        if (++calls < 3) throw new Error('unavailable');
-        return de(encodeInt64s([30n]));
-      },
-    });
-    expect(await coord.renew(5n)).toEqual({ id: 5n, ttl: 30 });
-    expect(calls).toBe(3);
-  });
+  /**
+   * A client stream wired to `impl`'s RenewStream handler, as grpc-js would carry
+   * it (messages through the codec, both ways); `sent` records what went out.
+   */
+  function renewStreamTo(impl: grpc.UntypedServiceImplementation, sent: bigint[][]): PeerStream<bigint[], bigint[]> {
+    const client = new EventEmitter() as EventEmitter & PeerStream<bigint[], bigint[]>;
+    const server = new EventEmitter() as EventEmitter & { write(m: bigint[]): boolean; end(): void; metadata: unknown; getPeer(): string };
+    server.write = (m) => (setImmediate(() => client.emit('data', decodeInt64s(encodeInt64s(m)))), true);
+    server.end = () => void setImmediate(() => client.emit('end'));
+    server.getPeer = () => 'test';
+    client.write = (m) => {
+      sent.push(m);
+      setImmediate(() => server.emit('data', decodeInt64s(encodeInt64s(m))));
+      return true;
+    };
+    client.cancel = () => void setImmediate(() => client.emit('error', Object.assign(new Error('cancelled'), { code: 1 })));
+    (impl.RenewStream as (c: unknown) => void)(server);
+    return client;
+  }
 
-  /** A follower whose peer calls reach `leaderCoord`'s peer service directly, as the transport would. */
-  function followerOf(leaderHost: LeaseHost, leaderCoord: LeaseCoordinator, over: Partial<LeaseHost> = {}): { coord: LeaseCoordinator; paths: string[]; batches: bigint[][] } {
+  /** A follower whose peer port reaches `leaderCoord`'s peer service directly, as the transport would. */
+  function followerOf(leaderHost: LeaseHost, leaderCoord: LeaseCoordinator, over: Partial<LeaseHost> = {}) {
     const [, impl] = leasePeerService(leaderHost, leaderCoord, () => 1n);
     const paths: string[] = [];
     const batches: bigint[][] = [];
     const { coord } = coordinator({
       isLeader: () => false,
       leader: () => 1n,
+      openPeerStream: <Req, Res>(_id: bigint, path: string) => {
+        paths.push(path);
+        return renewStreamTo(impl, batches) as unknown as PeerStream<Req, Res>;
+      },
       callPeer: <Req, Res>(_id: bigint, path: string, ser: (r: Req) => Buffer, de: (b: Buffer) => Res, req: Req) =>
         new Promise<Res>((resolve, reject) => {
           paths.push(path);
           const method = path.slice(path.lastIndexOf('/') + 1);
           const codec = peerLeaseServiceDefinition()[method]!;
-          const request = codec.requestDeserialize(ser(req));
-          if (path === RENEW_BATCH_PATH) batches.push(request as bigint[]);
-          (impl[method] as grpc.handleUnaryCall<unknown, unknown>)({ request } as grpc.ServerUnaryCall<unknown, unknown>, (err, v) =>
+          (impl[method] as grpc.handleUnaryCall<unknown, unknown>)({ request: codec.requestDeserialize(ser(req)) } as grpc.ServerUnaryCall<unknown, unknown>, (err, v) =>
             err ? reject(err) : resolve(de(codec.responseSerialize(v))),
           );
         }),
@@ -218,7 +224,7 @@ describe('LeaseCoordinator and peer service (lease/coordinator.ts, lease/peer-se
     return { coord, paths, batches };
   }
 
-  it('a follower sends the keep-alives that arrive together in one RenewBatch call; each gets its own answer', async () => {
+  it('a follower sends the keep-alives that arrive together as one message on a RenewStream; each gets its own answer', async () => {
     const leader = coordinator();
     leader.lessor.promote(0);
     leader.lessor.grant(toLeaseId(5n), 30);
@@ -226,7 +232,11 @@ describe('LeaseCoordinator and peer service (lease/coordinator.ts, lease/peer-se
     const f = followerOf(leader.host, leader.coord);
     const answers = await Promise.all([f.coord.renew(5n), f.coord.renew(6n), f.coord.renew(7n)]);
     expect(answers).toEqual([{ id: 5n, ttl: 30 }, { id: 6n, ttl: 40 }, { id: 7n, ttl: 0 }]);
-    expect(f.batches).toEqual([[5n, 6n, 7n]]);
+    expect(f.batches).toEqual([[1n, 5n, 6n, 7n]]); // sequence number, then the ids
+    // The next keep-alive goes on the same stream, with the next sequence number.
+    expect(await f.coord.renew(6n)).toEqual({ id: 6n, ttl: 40 });
+    expect(f.batches).toEqual([[1n, 5n, 6n, 7n], [2n, 6n]]);
+    expect(f.paths).toEqual([RENEW_STREAM_PATH]);
   });
 
   it('a forwarded keep-alive of an expired lease is answered TTL 0 once its revoke applies (the follower asks again meanwhile)', async () => {
@@ -245,20 +255,45 @@ describe('LeaseCoordinator and peer service (lease/coordinator.ts, lease/peer-se
     expect(await answer).toEqual({ id: 5n, ttl: 0 });
   });
 
-  it('a follower falls back to one Renew call per keep-alive when the leader does not know RenewBatch (an older build)', async () => {
+  it('a follower asks again on a new stream when the stream to the leader breaks', async () => {
     const leader = coordinator();
     leader.lessor.promote(0);
     leader.lessor.grant(toLeaseId(5n), 30);
-    // The leader's Renew is reached through f; RenewBatch is refused as a server without it refuses it.
-    const f = followerOf(leader.host, leader.coord);
-    const unimplemented = Object.assign(new Error('unimplemented'), { code: 12 });
+    const [, impl] = leasePeerService(leader.host, leader.coord, () => 1n);
+    const sent: bigint[][] = [];
+    let opened = 0;
     const { coord } = coordinator({
       isLeader: () => false,
       leader: () => 1n,
-      callPeer: <Req, Res>(id: bigint, path: string, ser: (r: Req) => Buffer, de: (b: Buffer) => Res, req: Req, ms: number) =>
-        path === RENEW_BATCH_PATH ? Promise.reject(unimplemented) : (f.coord as unknown as { host: LeaseHost }).host.callPeer(id, path, ser, de, req, ms),
+      openPeerStream: <Req, Res>() => {
+        if (++opened === 1) {
+          // The first stream breaks before it answers anything.
+          const broken = new EventEmitter() as EventEmitter & PeerStream<bigint[], bigint[]>;
+          broken.write = () => (setImmediate(() => broken.emit('error', Object.assign(new Error('connection reset'), { code: 14 }))), true);
+          broken.cancel = () => {};
+          return broken as unknown as PeerStream<Req, Res>;
+        }
+        return renewStreamTo(impl, sent) as unknown as PeerStream<Req, Res>;
+      },
     });
-    expect(await Promise.all([coord.renew(5n), coord.renew(5n)])).toEqual([{ id: 5n, ttl: 30 }, { id: 5n, ttl: 30 }]);
+    expect(await coord.renew(5n)).toEqual({ id: 5n, ttl: 30 });
+    expect(opened).toBe(2);
+  });
+
+  it('a follower falls back to one Renew call per keep-alive when the leader does not know RenewStream (an older build)', async () => {
+    const leader = coordinator();
+    leader.lessor.promote(0);
+    leader.lessor.grant(toLeaseId(5n), 30);
+    const f = followerOf(leader.host, leader.coord, {
+      // A server without the method answers the stream with UNIMPLEMENTED.
+      openPeerStream: <Req, Res>() => {
+        const old = new EventEmitter() as EventEmitter & PeerStream<bigint[], bigint[]>;
+        old.write = () => (setImmediate(() => old.emit('error', Object.assign(new Error('unimplemented'), { code: 12 }))), true);
+        old.cancel = () => {};
+        return old as unknown as PeerStream<Req, Res>;
+      },
+    });
+    expect(await Promise.all([f.coord.renew(5n), f.coord.renew(5n)])).toEqual([{ id: 5n, ttl: 30 }, { id: 5n, ttl: 30 }]);
     expect(f.paths).toEqual([RENEW_PATH, RENEW_PATH]);
   });
 

@@ -1,9 +1,10 @@
 // The peer-port protocol a follower forwards keep-alives and time-to-live
-// requests on (etcd forwards over its peer HTTP /leases endpoints): unary
-// methods. Renew and TimeToLive carry the client API's own messages; RenewBatch
-// carries many keep-alives in one call (renew-forwarder.ts sends it, one call
-// per batch instead of one per keep-alive). The coordinator is the client,
-// peer-service.ts the server. Renew stays served for followers of older builds.
+// requests on (etcd forwards over its peer HTTP /leases endpoints). Renew and
+// TimeToLive are unary and carry the client API's own messages; RenewStream is
+// a long-lived bidi stream of keep-alive batches (renew-forwarder.ts sends
+// them: one message per batch instead of one call per keep-alive). The
+// coordinator is the client, peer-service.ts the server. Renew stays served
+// for followers of older builds.
 
 import type * as grpc from '@grpc/grpc-js';
 import { messageCodec } from '../../pb/index.js';
@@ -11,18 +12,19 @@ import type * as pb from '../../pb/types.js';
 import { readI64, varintSize, WireReader, WireType, writeVarint } from '../../pb/wire.js';
 
 export const RENEW_PATH = '/etcdts.peer.Lease/Renew';
-export const RENEW_BATCH_PATH = '/etcdts.peer.Lease/RenewBatch';
+export const RENEW_STREAM_PATH = '/etcdts.peer.Lease/RenewStream';
 export const TIME_TO_LIVE_PATH = '/etcdts.peer.Lease/TimeToLive';
 
 /**
- * RenewBatch's request is the lease ids, its answer one result per id in the
- * same order: the TTL granted (0: no such lease), or one of these.
+ * A RenewStream message is a sequence number and lease ids; its answer the
+ * same sequence number and one result per id, in the same order: the TTL
+ * granted (0: no such lease), or one of these.
  */
 export const RENEW_NOT_LEADER = -1n;
 /** The lease expired and its revoke is on the way: ask again shortly (the answer will be TTL 0). */
 export const RENEW_AGAIN = -2n;
 
-/** Both RenewBatch messages: int64s, packed in field 1 (proto3 `repeated int64 values = 1;`). */
+/** Both RenewStream messages: int64s, packed in field 1 (proto3 `repeated int64 values = 1;`). */
 export function encodeInt64s(values: readonly bigint[]): Buffer {
   let body = 0;
   for (const v of values) body += varintSize(v);
@@ -62,7 +64,7 @@ const INT64S = { encode: encodeInt64s, decode: decodeInt64s };
 export function peerLeaseServiceDefinition(): grpc.ServiceDefinition {
   return {
     Renew: unaryDef(RENEW_PATH, keepAliveReq(), keepAliveRes()),
-    RenewBatch: unaryDef(RENEW_BATCH_PATH, INT64S, INT64S),
+    RenewStream: { ...unaryDef(RENEW_STREAM_PATH, INT64S, INT64S), requestStream: true, responseStream: true },
     TimeToLive: unaryDef(TIME_TO_LIVE_PATH, ttlReq(), ttlRes()),
   };
 }
