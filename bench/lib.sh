@@ -83,6 +83,8 @@ start_member() {
   mkdir -p "$dir"
   case "$kind" in
     etcd-ts) (cd "$dir" && exec "$ROOT/bin/etcd-ts" "$@") >"$dir/server.log" 2>&1 & ;;
+    # Another build of etcd-ts (bench/run-ab.sh): its checkout in BASE.
+    etcd-ts-base) (cd "$dir" && exec "$BASE/bin/etcd-ts" "$@") >"$dir/server.log" 2>&1 & ;;
     etcd) (cd "$dir" && exec "$ETCD_BIN" "$@") >"$dir/server.log" 2>&1 & ;;
     *) echo "unknown server $kind" >&2; return 1 ;;
   esac

@@ -13,6 +13,13 @@
 #   KEEP=1 bench/profile-cluster.sh             # keeps $WORK (logs, profiles)
 #   SERVERS=etcd-ts PROF_TOTAL=20000 KEEP=1 bench/profile-cluster.sh
 #   SERVERS=etcd-ts PROFILE=0 bench/profile-cluster.sh   # CPU per request only, no profiler
+#   PROF_WORKLOAD=lease-keepalive bench/profile-cluster.sh  # keep-alives (1000 leases, 4 streams)
+#   PROF_WORKLOAD=lease PROF_TOTAL=5000 bench/profile-cluster.sh  # grants, then revokes
+#
+# PROF_WORKLOAD: put (default), lease-keepalive (PROF_TOTAL keep-alives of
+# KA_LEASES leases over 4 streams, as run-table's keepalive16; the window's CPU
+# includes the grant and revoke of those leases), or lease (PROF_TOTAL grants then
+# as many revokes; CPU per request divides by both).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SERVERS="${SERVERS:-etcd-ts etcd}"
@@ -20,6 +27,8 @@ WARMUP_TOTAL="${WARMUP_TOTAL:-10000}"
 PROF_TOTAL="${PROF_TOTAL:-20000}"
 PROF_CLIENTS="${PROF_CLIENTS:-16}"
 PROF_CONNS="${PROF_CONNS:-3}"
+PROF_WORKLOAD="${PROF_WORKLOAD:-put}"
+KA_LEASES="${KA_LEASES:-1000}"
 KEY_SIZE="${KEY_SIZE:-8}"
 VAL_SIZE="${VAL_SIZE:-256}"
 KEY_SPACE="${KEY_SPACE:-10000}"
@@ -86,8 +95,14 @@ for kind in $SERVERS; do
     before[$i]="$(cpu_json "${MEMBER_PIDS[$i]}")"
   done
   sleep 0.3
-  echo "== $kind: measured window: $PROF_TOTAL puts, $PROF_CLIENTS clients" >&2
-  "${BENCH[@]}" put --val-size "$VAL_SIZE" --total "$PROF_TOTAL" --clients "$PROF_CLIENTS" --conns "$PROF_CONNS" \
+  echo "== $kind: measured window: $PROF_TOTAL $PROF_WORKLOAD requests, $PROF_CLIENTS clients" >&2
+  case "$PROF_WORKLOAD" in
+    put) wargs=(put --val-size "$VAL_SIZE") ;;
+    lease-keepalive) wargs=(lease-keepalive --leases "$KA_LEASES" --streams 4) ;;
+    lease) wargs=(lease) ;;
+    *) echo "unknown PROF_WORKLOAD $PROF_WORKLOAD (put, lease-keepalive, lease)" >&2; exit 2 ;;
+  esac
+  "${BENCH[@]}" "${wargs[@]}" --total "$PROF_TOTAL" --clients "$PROF_CLIENTS" --conns "$PROF_CONNS" \
     --endpoints "$eplist" --key-size "$KEY_SIZE" --key-space "$KEY_SPACE" --transport "$TRANSPORT" --no-progress \
     >"$WORK/bench.out" 2>"$WORK/bench.err"
   summary="$(tail -1 "$WORK/bench.out")"
@@ -95,8 +110,9 @@ for kind in $SERVERS; do
   for i in 0 1 2; do
     after="$(cpu_json "${MEMBER_PIDS[$i]}")"
     [[ "$kind" == etcd-ts && "${PROFILE:-1}" == 1 ]] && kill -USR2 "${MEMBER_PIDS[$i]}"
+    reqs="$PROF_TOTAL"; [[ "$PROF_WORKLOAD" == lease ]] && reqs=$((2 * PROF_TOTAL))
     printf '{"server":"%s","member":"%s","pid":%s,"role":"%s","total":%s,"before":%s,"after":%s,"bench":%s}\n' \
-      "$kind" "${MEMBER_NAMES[$i]}" "${MEMBER_PIDS[$i]}" "${roles[$i]}" "$PROF_TOTAL" "${before[$i]}" "$after" "$summary" >>"$WORK/window.jsonl"
+      "$kind" "${MEMBER_NAMES[$i]}" "${MEMBER_PIDS[$i]}" "${roles[$i]}" "$reqs" "${before[$i]}" "$after" "$summary" >>"$WORK/window.jsonl"
   done
   if [[ "$kind" == etcd-ts && "${PROFILE:-1}" == 1 ]]; then
     for i in 0 1 2; do
@@ -113,7 +129,7 @@ for (const r of rows) {
   const d = r.after.total - r.before.total;
   const th = Object.entries(r.after.threads).map(([k, v]) => [k, v - (r.before.threads[k] ?? 0)]).filter(([, v]) => v > 0.005)
     .sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}=${(v * 1e6 / r.total).toFixed(0)}`).join(' ');
-  console.log(`${r.server} ${r.member} (${r.role}, pid ${r.pid}): ${d.toFixed(2)} CPU s, ${(d * 1e6 / r.total).toFixed(0)} µs/req; per thread µs/req: ${th}; ${r.bench.requestsPerSec} req/s`);
+  console.log(`${r.server} ${r.member} (${r.role}, pid ${r.pid}): ${d.toFixed(2)} CPU s, ${(d * 1e6 / r.total).toFixed(0)} µs/req; per thread µs/req: ${th}; ${r.bench.requestsPerSec ?? r.bench.keepAlivesPerSec} req/s`);
 }
 const by = {};
 for (const r of rows) by[r.server] = (by[r.server] ?? 0) + (r.after.total - r.before.total) * 1e6 / r.total;

@@ -8,6 +8,8 @@
 #   npm run bench -- compare                 # = bench/run-table.sh
 #   TOTAL_SCALE=0.05 npm run bench -- compare   # a quick smoke run
 #   REPS=3 ROWS="put16 txn16" bench/run-table.sh
+#   SERVERS="etcd-ts-base etcd-ts" BASE=/tmp/base REPS=5 ROWS=keepalive16 bench/run-table.sh
+#                                            # A/B of two builds of ours (BASE: a built checkout)
 #
 # Rows (ROWS selects, by id): put1 put16 put256 (put, 1/16/256 clients),
 # range-l16 (linearizable, 16), range-s256 (serializable, 256), txn16 (txn put,
@@ -42,7 +44,9 @@ KEY_SPACE="${KEY_SPACE:-10000}"
 TIMEOUT_MS="${TIMEOUT_MS:-10000}"
 PORT_LO="${PORT_LO:-46000}"
 PORT_HI="${PORT_HI:-49999}"
-SERVERS=(etcd-ts etcd)
+# SERVERS: the two servers compared (default "etcd-ts etcd"); "etcd-ts-base etcd-ts"
+# with BASE=<another checkout, built> compares two builds of ours (an A/B).
+read -r -a SERVERS <<<"${SERVERS:-etcd-ts etcd}"
 
 # scaled DEFAULT MIN: DEFAULT x TOTAL_SCALE, at least MIN.
 scaled() { awk -v d="$1" -v s="$TOTAL_SCALE" -v m="$2" 'BEGIN { n = int(d * s + 0.5); print (n < m ? m : n) }'; }
@@ -107,12 +111,13 @@ for kind in "${SERVERS[@]}"; do
 done
 
 echo
-echo "3 members each, paired and alternated (ours first in odd repetitions, etcd first in even ones), REPS=$REPS$( ((REPS > 1)) && echo ' (medians)'); transport=$TRANSPORT key-size=$KEY_SIZE val-size=$VAL_SIZE key-space=$KEY_SPACE TOTAL_SCALE=$TOTAL_SCALE"
+echo "3 members each, paired and alternated (${SERVERS[0]} first in odd repetitions, ${SERVERS[1]} first in even ones), REPS=$REPS$( ((REPS > 1)) && echo ' (medians)'); transport=$TRANSPORT key-size=$KEY_SIZE val-size=$VAL_SIZE key-space=$KEY_SPACE TOTAL_SCALE=$TOTAL_SCALE"
 echo "totals: put 1c=$PUT1_TOTAL 16c=$PUT_TOTAL 256c=$PUT256_TOTAL range l=$RANGE_TOTAL s=$RANGE256_TOTAL txn=$TXN_TOTAL leases=$LEASE_TOTAL watch puts=$WATCH_PUTS keep-alives=$KA_TOTAL ($KA_LEASES leases); warm-up $WARMUP_TOTAL x 4 workloads"
-node - "$RESULTS" <<'JS'
+node - "$RESULTS" "${SERVERS[@]}" <<'JS'
 const fs = require('node:fs');
 const rows = fs.readFileSync(process.argv[2], 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
-const [A, B] = ['etcd-ts', 'etcd'];
+const [A, B] = [process.argv[3], process.argv[4]];
+const [nameA, nameB] = B === 'etcd' ? ['ours', 'etcd'] : [A, B];
 const median = (xs) => {
   const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
   if (!v.length) return undefined;
@@ -134,18 +139,21 @@ const cell = (server, label) => {
     tput: median(ms.map((m) => m.tput)),
     p99: median(ms.map((m) => m.p99)),
     cpuUs: median(ms.map((m) => (m.reqs > 0 ? (m.cpu * 1e6) / m.reqs : undefined))),
+    cpuEach: ms.map((m) => (m.reqs > 0 ? Math.round((m.cpu * 1e6) / m.reqs) : '-')),
+    tputEach: ms.map((m) => Math.round(m.tput)),
     errs: ms.reduce((a, m) => a + (m.errs || 0), 0),
   };
 };
 const f = (x, d = 0) => (x === undefined ? '-' : x.toFixed(d));
 const ratio = (a, b) => (a === undefined || !b ? '-' : (a / b).toFixed(2) + 'x');
-const head = ['row', 'ours/s', 'etcd/s', 'ratio', 'ours p99 ms', 'etcd p99 ms', 'ratio', 'ours CPU µs/req', 'etcd CPU µs/req', 'ratio'];
+const head = ['row', `${nameA}/s`, `${nameB}/s`, 'ratio', `${nameA} p99 ms`, `${nameB} p99 ms`, 'ratio', `${nameA} CPU µs/req`, `${nameB} CPU µs/req`, 'ratio'];
 const table = [];
 const notes = [];
 for (const l of labels) {
   const a = cell(A, l), b = cell(B, l);
   table.push([l, f(a.tput), f(b.tput), ratio(a.tput, b.tput), f(a.p99, 2), f(b.p99, 2), ratio(a.p99, b.p99), f(a.cpuUs), f(b.cpuUs), ratio(a.cpuUs, b.cpuUs)]);
-  if (a.errs || b.errs) notes.push(`${l}: errors ours ${a.errs}, etcd ${b.errs}`);
+  if (a.errs || b.errs) notes.push(`${l}: errors ${nameA} ${a.errs}, ${nameB} ${b.errs}`);
+  if (a.cpuEach.length > 1) notes.push(`${l}: each repetition, req/s ${nameA} ${a.tputEach.join(' ')}, ${nameB} ${b.tputEach.join(' ')}; CPU µs/req ${nameA} ${a.cpuEach.join(' ')}, ${nameB} ${b.cpuEach.join(' ')}`);
 }
 const w = head.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
 const fmt = (r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
@@ -155,7 +163,7 @@ for (const r of table) console.log(fmt(r));
 const procs = (s) => rows.filter((r) => r.server === s && r.label === '_proc');
 const rss = (s) => procs(s).map((p) => `${p.member}=${Math.round(p.hwmKiB / 1024)}`).join(' ');
 const maxHwm = (s) => Math.max(...procs(s).map((p) => p.hwmKiB));
-console.log(`peak RSS MiB per member: ours ${rss(A)}; etcd ${rss(B)}; max ours/etcd ${ratio(maxHwm(A), maxHwm(B))}`);
-console.log('(ratio = ours/etcd: above 1x is better for req/s, worse for p99 and CPU; watch: events delivered/s, CPU per put)');
+console.log(`peak RSS MiB per member: ${nameA} ${rss(A)}; ${nameB} ${rss(B)}; max ${nameA}/${nameB} ${ratio(maxHwm(A), maxHwm(B))}`);
+console.log(`(ratio = ${nameA}/${nameB}: above 1x is better for req/s, worse for p99 and CPU; watch: events delivered/s, CPU per put)`);
 for (const n of notes) console.log(`note: ${n}`);
 JS

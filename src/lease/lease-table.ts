@@ -5,8 +5,8 @@
 import { strToKey, type LeaseId } from './types.js';
 
 export class Lease {
-  /** Keys attached, as latin1 strings (see keyToStr). */
-  readonly keys = new Set<string>();
+  /** Keys attached, as latin1 strings (see keyToStr); none yet: undefined (most leases never get a key: no Set for them). */
+  keys: Set<string> | undefined = undefined;
   /** When the lease expires, in clock ms; Infinity on followers, which never expire leases. */
   deadline = Infinity;
 
@@ -25,7 +25,7 @@ export class Lease {
 
   /** Attached keys in byte order. */
   sortedKeys(): Uint8Array[] {
-    return [...this.keys].sort().map(strToKey);
+    return this.keys === undefined || this.keys.size === 0 ? [] : [...this.keys].sort().map(strToKey);
   }
 }
 
@@ -55,7 +55,7 @@ export class LeaseTable {
     const lease = this.leases.get(id);
     if (lease === undefined) return undefined;
     this.leases.delete(id);
-    for (const k of lease.keys) this.keyLease.delete(k);
+    if (lease.keys !== undefined) for (const k of lease.keys) this.keyLease.delete(k);
     return lease;
   }
 
@@ -72,8 +72,8 @@ export class LeaseTable {
   attach(lease: Lease, key: string): void {
     const prev = this.keyLease.get(key);
     if (prev === lease.id) return;
-    if (prev !== undefined) this.leases.get(prev)?.keys.delete(key);
-    lease.keys.add(key);
+    if (prev !== undefined) this.leases.get(prev)?.keys?.delete(key);
+    (lease.keys ??= new Set()).add(key);
     this.keyLease.set(key, lease.id);
   }
 
@@ -81,7 +81,7 @@ export class LeaseTable {
   detach(id: LeaseId, key: string): boolean {
     if (this.keyLease.get(key) !== id) return false;
     this.keyLease.delete(key);
-    this.leases.get(id)?.keys.delete(key);
+    this.leases.get(id)?.keys?.delete(key);
     return true;
   }
 

@@ -114,8 +114,10 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
     leader: () => raftNode?.leader ?? 0n,
     propose: (body, caller) => server!.propose(body, undefined, caller),
     waitAppliedCommitted: () => server!.waitAppliedCommitted(),
+    appliedCommitted: () => server!.appliedCommitted(),
     nextRequestId: () => server!.nextRequestId(),
     callPeer: (id, path, ser, de, req, timeoutMs) => transport.unary(id, path, ser, de, req, timeoutMs),
+    openPeerStream: (id, path, ser, de) => transport.stream(id, path, ser, de),
     leaderChange: (timeoutMs) => server!.leaderChange(timeoutMs),
   };
   const leases = new LeaseCoordinator(leaseHost, () => lessor);

@@ -55,8 +55,12 @@ export function fakeLeaseHost(over: Partial<LeaseHost> = {}): LeaseHost {
     leader: () => 1n,
     propose: async () => undefined,
     waitAppliedCommitted: async () => undefined,
+    appliedCommitted: () => true,
     nextRequestId: () => 42n,
     callPeer: async () => {
+      throw new Error('no peers');
+    },
+    openPeerStream: () => {
       throw new Error('no peers');
     },
     leaderChange: (ms) => pause(Math.min(ms, 20)),

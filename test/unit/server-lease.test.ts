@@ -9,15 +9,21 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Lessor, toLeaseId } from '../../src/lease/index.js';
 import { apiServices } from '../../src/server/api/services.js';
 import type * as pb from '../../src/pb/types.js';
+import { messageCodec } from '../../src/pb/index.js';
 import { leaseService } from '../../src/server/api/lease.js';
 import { ErrNoLeader } from '../../src/server/errors.js';
 import type { HeaderSource, LeaseApi } from '../../src/server/api/ports.js';
 import { LeaseCoordinator, LeaseExpiryLoop, type LeaseHost, leasePeerService, type RenewResult } from '../../src/server/lease/index.js';
+import type { PeerStream } from '../../src/server/lease/host.js';
+import {
+  decodeInt64s, encodeInt64s, peerLeaseServiceDefinition, RENEW_PATH, RENEW_STREAM_PATH,
+} from '../../src/server/lease/peer-protocol.js';
 import type { InternalRequestBody } from '../../src/server/proposal.js';
 import { serveGrpc } from '../e2e/helpers/grpc-server.js';
-import { fakeLeaseHost, newLessor } from './lease-helpers.js';
+import { FakeClock, fakeLeaseHost, newLessor } from './lease-helpers.js';
 
 const logger = pino({ level: 'silent' });
+const keepAliveResponse = messageCodec<pb.LeaseKeepAliveResponse>('etcdserverpb.LeaseKeepAliveResponse');
 const info: HeaderSource = { header: () => ({ clusterId: 1n, memberId: 2n, revision: 3n, raftTerm: 4n }) };
 
 /** A LeaseApi whose keep-alives go to `renew`; the stream uses nothing else. */
@@ -172,19 +178,123 @@ describe('LeaseCoordinator and peer service (lease/coordinator.ts, lease/peer-se
     expect(r.ttl).toBeGreaterThan(28);
   });
 
-  it('a follower forwards a renewal to the leader, retrying while the leader cannot be reached', async () => {
-    let calls = 0;
+  /**
+   * A client stream wired to `impl`'s RenewStream handler, as grpc-js would carry
+   * it (messages through the codec, both ways); `sent` records what went out.
+   */
+  function renewStreamTo(impl: grpc.UntypedServiceImplementation, sent: bigint[][]): PeerStream<bigint[], bigint[]> {
+    const client = new EventEmitter() as EventEmitter & PeerStream<bigint[], bigint[]>;
+    const server = new EventEmitter() as EventEmitter & { write(m: bigint[]): boolean; end(): void; metadata: unknown; getPeer(): string };
+    server.write = (m) => (setImmediate(() => client.emit('data', decodeInt64s(encodeInt64s(m)))), true);
+    server.end = () => void setImmediate(() => client.emit('end'));
+    server.getPeer = () => 'test';
+    client.write = (m) => {
+      sent.push(m);
+      setImmediate(() => server.emit('data', decodeInt64s(encodeInt64s(m))));
+      return true;
+    };
+    client.cancel = () => void setImmediate(() => client.emit('error', Object.assign(new Error('cancelled'), { code: 1 })));
+    (impl.RenewStream as (c: unknown) => void)(server);
+    return client;
+  }
+
+  /** A follower whose peer port reaches `leaderCoord`'s peer service directly, as the transport would. */
+  function followerOf(leaderHost: LeaseHost, leaderCoord: LeaseCoordinator, over: Partial<LeaseHost> = {}) {
+    const [, impl] = leasePeerService(leaderHost, leaderCoord, () => 1n);
+    const paths: string[] = [];
+    const batches: bigint[][] = [];
     const { coord } = coordinator({
       isLeader: () => false,
-      leader: () => 9n,
-      callPeer: async <Req, Res>(id: bigint, _path: string, _ser: (r: Req) => Buffer, de: (b: Buffer) => Res) => {
-        expect(id).toBe(9n);
-        if (++calls < 3) throw new Error('unavailable');
-        return { ID: 5n, TTL: 30n, header: undefined } as unknown as ReturnType<typeof de>;
+      leader: () => 1n,
+      openPeerStream: <Req, Res>(_id: bigint, path: string) => {
+        paths.push(path);
+        return renewStreamTo(impl, batches) as unknown as PeerStream<Req, Res>;
+      },
+      callPeer: <Req, Res>(_id: bigint, path: string, ser: (r: Req) => Buffer, de: (b: Buffer) => Res, req: Req) =>
+        new Promise<Res>((resolve, reject) => {
+          paths.push(path);
+          const method = path.slice(path.lastIndexOf('/') + 1);
+          const codec = peerLeaseServiceDefinition()[method]!;
+          (impl[method] as grpc.handleUnaryCall<unknown, unknown>)({ request: codec.requestDeserialize(ser(req)) } as grpc.ServerUnaryCall<unknown, unknown>, (err, v) =>
+            err ? reject(err) : resolve(de(codec.responseSerialize(v))),
+          );
+        }),
+      ...over,
+    });
+    return { coord, paths, batches };
+  }
+
+  it('a follower sends the keep-alives that arrive together as one message on a RenewStream; each gets its own answer', async () => {
+    const leader = coordinator();
+    leader.lessor.promote(0);
+    leader.lessor.grant(toLeaseId(5n), 30);
+    leader.lessor.grant(toLeaseId(6n), 40);
+    const f = followerOf(leader.host, leader.coord);
+    const answers = await Promise.all([f.coord.renew(5n), f.coord.renew(6n), f.coord.renew(7n)]);
+    expect(answers).toEqual([{ id: 5n, ttl: 30 }, { id: 6n, ttl: 40 }, { id: 7n, ttl: 0 }]);
+    expect(f.batches).toEqual([[1n, 5n, 6n, 7n]]); // sequence number, then the ids
+    // The next keep-alive goes on the same stream, with the next sequence number.
+    expect(await f.coord.renew(6n)).toEqual({ id: 6n, ttl: 40 });
+    expect(f.batches).toEqual([[1n, 5n, 6n, 7n], [2n, 6n]]);
+    expect(f.paths).toEqual([RENEW_STREAM_PATH]);
+  });
+
+  it('a forwarded keep-alive of an expired lease is answered TTL 0 once its revoke applies (the follower asks again meanwhile)', async () => {
+    const clock = new FakeClock();
+    const lessor = new Lessor({ minTtl: 1, clock });
+    const host = fakeLeaseHost({ logger });
+    const leaderCoord = new LeaseCoordinator(host, () => lessor);
+    lessor.promote(0);
+    lessor.grant(toLeaseId(5n), 10);
+    clock.advance(11_000); // expired; the expiry loop's revoke has not applied yet
+    const f = followerOf(host, leaderCoord);
+    const answer = f.coord.renew(5n);
+    await sleep(120);
+    expect(f.batches.length).toBeGreaterThanOrEqual(2); // asked again while the revoke is pending
+    lessor.revoke(toLeaseId(5n));
+    expect(await answer).toEqual({ id: 5n, ttl: 0 });
+  });
+
+  it('a follower asks again on a new stream when the stream to the leader breaks', async () => {
+    const leader = coordinator();
+    leader.lessor.promote(0);
+    leader.lessor.grant(toLeaseId(5n), 30);
+    const [, impl] = leasePeerService(leader.host, leader.coord, () => 1n);
+    const sent: bigint[][] = [];
+    let opened = 0;
+    const { coord } = coordinator({
+      isLeader: () => false,
+      leader: () => 1n,
+      openPeerStream: <Req, Res>() => {
+        if (++opened === 1) {
+          // The first stream breaks before it answers anything.
+          const broken = new EventEmitter() as EventEmitter & PeerStream<bigint[], bigint[]>;
+          broken.write = () => (setImmediate(() => broken.emit('error', Object.assign(new Error('connection reset'), { code: 14 }))), true);
+          broken.cancel = () => {};
+          return broken as unknown as PeerStream<Req, Res>;
+        }
+        return renewStreamTo(impl, sent) as unknown as PeerStream<Req, Res>;
       },
     });
     expect(await coord.renew(5n)).toEqual({ id: 5n, ttl: 30 });
-    expect(calls).toBe(3);
+    expect(opened).toBe(2);
+  });
+
+  it('a follower falls back to one Renew call per keep-alive when the leader does not know RenewStream (an older build)', async () => {
+    const leader = coordinator();
+    leader.lessor.promote(0);
+    leader.lessor.grant(toLeaseId(5n), 30);
+    const f = followerOf(leader.host, leader.coord, {
+      // A server without the method answers the stream with UNIMPLEMENTED.
+      openPeerStream: <Req, Res>() => {
+        const old = new EventEmitter() as EventEmitter & PeerStream<bigint[], bigint[]>;
+        old.write = () => (setImmediate(() => old.emit('error', Object.assign(new Error('unimplemented'), { code: 12 }))), true);
+        old.cancel = () => {};
+        return old as unknown as PeerStream<Req, Res>;
+      },
+    });
+    expect(await Promise.all([f.coord.renew(5n), f.coord.renew(5n)])).toEqual([{ id: 5n, ttl: 30 }, { id: 5n, ttl: 30 }]);
+    expect(f.paths).toEqual([RENEW_PATH, RENEW_PATH]);
   });
 
   it('a follower with no leader gives up after the request timeout with "no leader"', async () => {
@@ -241,10 +351,17 @@ describe('LeaseKeepAlive stream backpressure (api/lease.ts)', () => {
   /** A stream whose write() reports a full buffer until 'drain' is emitted. */
   class FakeCall extends EventEmitter {
     written: bigint[] = [];
+    writes = 0;
     full = false;
     paused = false;
-    write(r: pb.LeaseKeepAliveResponse): boolean {
-      this.written.push(r.ID);
+    /** The handler writes framed answers, several per write when they are ready together. */
+    writeFramed(framed: Buffer): boolean {
+      for (let o = 0; o < framed.length; ) {
+        const len = framed.readUInt32BE(o + 1);
+        this.written.push(keepAliveResponse.decode(framed.subarray(o + 5, o + 5 + len)).ID);
+        o += 5 + len;
+      }
+      this.writes++;
       return !this.full;
     }
     pause(): this {
@@ -261,6 +378,39 @@ describe('LeaseKeepAlive stream backpressure (api/lease.ts)', () => {
     }
   }
 
+
+  it('answers the keep-alives read together in one write when the leader renews them at once', async () => {
+    const call = new FakeCall();
+    const leases = { ...fakeLeases(async () => ({ ttl: 5 })), renewNow: (id: bigint) => ({ ttl: Number(id) * 10 }) };
+    const handler = leaseService(leases, info, logger).LeaseKeepAlive as (c: unknown) => void;
+    handler(call);
+    for (const i of [1n, 2n, 3n]) call.emit('data', { ID: i });
+    await sleep(5);
+    expect(call.written).toEqual([1n, 2n, 3n]);
+    expect(call.writes).toBe(1);
+  });
+
+  it('keeps request order when a renewal that must wait comes before ones answered at once', async () => {
+    const call = new FakeCall();
+    let release!: () => void;
+    const slow = new Promise<void>((r) => (release = r));
+    const leases = {
+      ...fakeLeases(async (id) => (await slow, { ttl: Number(id) })),
+      // Lease 1 cannot be answered at once (say, a checkpoint to clear first); the others can.
+      renewNow: (id: bigint) => (id === 1n ? undefined : { ttl: Number(id) }),
+    };
+    const handler = leaseService(leases, info, logger).LeaseKeepAlive as (c: unknown) => void;
+    handler(call);
+    for (const i of [1n, 2n, 3n]) call.emit('data', { ID: i });
+    await sleep(5);
+    expect(call.written).toEqual([]);
+    release();
+    await sleep(5);
+    expect(call.written).toEqual([1n, 2n, 3n]);
+    call.emit('data', { ID: 4n });
+    await sleep(5);
+    expect(call.written).toEqual([1n, 2n, 3n, 4n]);
+  });
 
   it('stops reading and writing while the stream does not drain, and goes on after drain', async () => {
     const call = new FakeCall();

@@ -4,16 +4,13 @@
 // LeaseApi port.
 
 import type { Logger } from 'pino';
-import { type EtcdError, toEtcdError } from '../errors.js';
 import type * as pb from '../../pb/types.js';
-import type { ServiceImplementation, StreamCall } from '../grpc/types.js';
+import type { ServiceImplementation } from '../grpc/types.js';
 import type { AuthInfo } from '../../auth/index.js';
 import { callerOf, OPEN_GATE } from './caller.js';
 import type { AuthGate, HeaderSource, LeaseApi } from './ports.js';
+import { keepAliveHandler } from './lease-keepalive.js';
 import { unary } from './unary.js';
-
-/** Renewals of one LeaseKeepAlive stream running at once (see LeaseKeepAlive). */
-const MAX_RENEWALS_IN_FLIGHT = 64;
 
 export interface LeaseHandlers {
   LeaseGrant(req: pb.LeaseGrantRequest): Promise<pb.LeaseGrantResponse>;
@@ -63,78 +60,6 @@ export function leaseService(leases: LeaseApi, info: HeaderSource, logger: Logge
       h.LeaseTimeToLive(req, await callerOf(gate, call)),
     ),
     LeaseLeases: unary<pb.LeaseLeasesRequest, pb.LeaseLeasesResponse>(logger, (req) => h.LeaseLeases(req)),
-    LeaseKeepAlive: (call: StreamCall<pb.LeaseKeepAliveRequest, pb.Encodable<pb.LeaseKeepAliveResponse>>) => {
-      // Answers go out in request order even though renewals may finish out of order.
-      let chain: Promise<void> = Promise.resolve();
-      let ended = false;
-      const end = (err?: EtcdError): void => {
-        if (ended) return;
-        ended = true;
-        if (err) call.fail({ code: err.code, details: err.message });
-        else call.end();
-      };
-      // A client may send a burst (clientv3 renews every due lease in one tick): at
-      // most this many requests are being renewed or answered at once per stream,
-      // then reading pauses and HTTP/2 flow control holds the rest at the client.
-      // Unbounded, a burst of thousands on a follower becomes thousands of
-      // concurrent calls to the leader, which starve both members' Raft heartbeats.
-      // (etcd answers one request of a stream at a time.) Answers respect the
-      // stream's backpressure too: once write() reports a full buffer (a client
-      // that does not read), nothing more is written until 'drain', and no more
-      // requests are read, so what a stream holds stays bounded.
-      let inFlight = 0;
-      let paused = false;
-      let drained: Promise<void> | undefined;
-      const pauseOrResume = (): void => {
-        const stop = inFlight >= MAX_RENEWALS_IN_FLIGHT || drained !== undefined;
-        if (stop && !paused) {
-          paused = true;
-          call.pause();
-        } else if (paused && !drained && inFlight <= MAX_RENEWALS_IN_FLIGHT / 2) {
-          paused = false;
-          call.resume();
-        }
-      };
-      const answered = (): void => {
-        inFlight--;
-        pauseOrResume();
-      };
-      const waitDrain = (): Promise<void> =>
-        (drained ??= new Promise<void>((resolve) => {
-          const done = (): void => {
-            call.off('drain', done);
-            call.off('close', done);
-            drained = undefined;
-            resolve();
-            pauseOrResume();
-          };
-          call.on('drain', done);
-          call.on('close', done);
-        }));
-      call.on('data', (req: pb.LeaseKeepAliveRequest) => {
-        const renewed = leases.renew(req.ID);
-        renewed.catch(() => {}); // seen (and answered) in request order below
-        inFlight++;
-        pauseOrResume();
-        chain = chain.then(async () => {
-          try {
-            if (ended) return;
-            const r = await renewed;
-            if (drained) await drained;
-            if (ended) return;
-            if (!call.write({ header: info.header(), ID: req.ID, TTL: BigInt(r.ttl) })) {
-              void waitDrain();
-              pauseOrResume();
-            }
-          } catch (err) {
-            end(toEtcdError(err));
-          } finally {
-            answered();
-          }
-        });
-      });
-      call.on('end', () => void chain.then(() => end()));
-      call.on('cancelled', () => (ended = true));
-    },
+    LeaseKeepAlive: keepAliveHandler(leases, info),
   };
 }

@@ -20,16 +20,16 @@ export function leaseHandler(req: InternalRaftRequest): RequestHandler | undefin
   if (leaseRevoke) {
     return {
       name: 'leaseRevoke',
-      run: async ({ store, lessor }, index) => {
+      run: ({ store, lessor }, index) => {
         // Throws (not found) before anything changes; the keys go in one revision.
         const keys = lessor.revoke(toLeaseId(leaseRevoke.ID));
         if (keys.length === 0) {
+          // No keys: answered at once, as a grant is (the applier then awaits nothing).
           store.setConsistentIndex(index);
           return undefined;
         }
         const deletes: RequestOp[] = keys.map((key) => ({ deleteRange: { key, rangeEnd: new Uint8Array(0), prevKv: false } }));
-        await store.txn({ compare: [], success: deletes, failure: [] }, index);
-        return undefined;
+        return store.txn({ compare: [], success: deletes, failure: [] }, index).then(() => undefined);
       },
     };
   }

@@ -3,8 +3,9 @@
 // - Grant and revoke are proposals; the applier changes the lessor.
 // - Keep-alive and time-to-live are the leader's answers (only it keeps
 //   deadlines): on the leader from its lessor, on a follower forwarded to the
-//   leader over the peer port (peer-protocol.ts; the leader's side is
-//   peer-service.ts), asked again while leadership moves, within a request timeout.
+//   leader over the peer port (peer-protocol.ts, keep-alives in batches through
+//   renew-forwarder.ts; the leader's side is peer-service.ts), asked again while
+//   leadership moves, within a request timeout.
 
 import {
   type Lessor, LeaseError, leaseIdFromRequestId, MAX_LEASE_TTL, monotonicClock, toLeaseId, type LeaseId,
@@ -12,7 +13,8 @@ import {
 import { Code, ErrNoLeader, ErrTimeout, EtcdError } from '../errors.js';
 import type { RequestCaller } from '../../pb/index.js';
 import type { LeaseHost } from './host.js';
-import { keepAliveReq, keepAliveRes, RENEW_PATH, TIME_TO_LIVE_PATH, ttlReq, ttlRes } from './peer-protocol.js';
+import { RENEW_AGAIN, TIME_TO_LIVE_PATH, ttlReq, ttlRes } from './peer-protocol.js';
+import { RenewForwarder } from './renew-forwarder.js';
 
 export const ErrLeaseTtlTooLarge = (): EtcdError => new EtcdError(Code.OUT_OF_RANGE, 'etcdserver: too large lease TTL');
 
@@ -30,11 +32,18 @@ export interface TimeToLiveResult {
   keys: Uint8Array[];
 }
 
+/** How often a follower asks again about an expired lease whose revoke is pending (the leader's own wait, below). */
+const EXPIRED_RETRY_MS = 50;
+
 export class LeaseCoordinator {
+  private readonly forwarder: RenewForwarder;
+
   constructor(
     private readonly host: LeaseHost,
     private lessorRef: () => Lessor,
-  ) {}
+  ) {
+    this.forwarder = new RenewForwarder(host);
+  }
 
   get lessor(): Lessor {
     return this.lessorRef();
@@ -63,8 +72,12 @@ export class LeaseCoordinator {
     return this.leaderAnswer(
       (deadline) => this.renewAsLeader(toLeaseId(id), deadline),
       async (leader, deadline) => {
-        const res = await this.forward(leader, RENEW_PATH, keepAliveReq(), keepAliveRes(), { ID: id }, deadline);
-        return res && { id: toLeaseId(id), ttl: Number(res.TTL) };
+        for (;;) {
+          const ttl = await this.forwarder.renew(leader, toLeaseId(id), deadline);
+          if (ttl !== RENEW_AGAIN) return ttl === undefined ? undefined : { id: toLeaseId(id), ttl: Number(ttl) };
+          if (monotonicClock.now() >= deadline) throw ErrTimeout();
+          await sleep(EXPIRED_RETRY_MS);
+        }
       },
     );
   }
@@ -81,6 +94,27 @@ export class LeaseCoordinator {
   }
 
   // --- the leader's answers (also what peer-service.ts serves) ------------------
+
+  /**
+   * A keep-alive answered at once, with no promise on the way: what
+   * renewAsLeader answers when it need not wait (a promoted leader that has
+   * applied everything committed; a lease that exists and has not expired, or
+   * does not exist: TTL 0; no checkpoint to clear first). undefined: take
+   * renew() (or renewAsLeader) instead.
+   */
+  renewNow(id: bigint): RenewResult | undefined {
+    if (!this.host.isLeader() || !this.host.appliedCommitted()) return undefined;
+    const lessor = this.lessor;
+    const leaseId = toLeaseId(id);
+    if (!lessor.isPrimary || lessor.checkpointResetNeeded(leaseId)) return undefined;
+    if (!lessor.has(leaseId)) return { id: leaseId, ttl: 0 };
+    try {
+      return { id: leaseId, ttl: lessor.renew(leaseId) };
+    } catch (err) {
+      if (err instanceof LeaseError) return undefined; // expired: renewAsLeader waits for its revoke
+      throw err;
+    }
+  }
 
   /**
    * A renewal on the leader; `deadline` on the monotonic clock. undefined: not
@@ -106,7 +140,7 @@ export class LeaseCoordinator {
         if (err.code === 'not-primary') return undefined;
         // Expired, its revoke on the way: answer once it is gone (TTL 0), as etcd does.
         if (monotonicClock.now() >= deadline) throw ErrTimeout();
-        await new Promise((r) => setTimeout(r, 50));
+        await sleep(EXPIRED_RETRY_MS);
         if (!lessor.has(id)) return { id, ttl: 0 };
       }
     }
@@ -169,3 +203,5 @@ export class LeaseCoordinator {
     }
   }
 }
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -6,6 +6,16 @@ import type { Logger } from 'pino';
 import type { RequestCaller } from '../../pb/index.js';
 import type { InternalRequestBody } from '../proposal.js';
 
+/** A bidi stream to a member's peer port (grpc-js's ClientDuplexStream, as much as the lease parts use). */
+export interface PeerStream<Req, Res> {
+  write(msg: Req): boolean;
+  /** Ends the stream from our side; it then emits 'error' (CANCELLED), which is ignored. */
+  cancel(): void;
+  on(event: 'data', fn: (msg: Res) => void): this;
+  on(event: 'error', fn: (err: Error & { code?: number }) => void): this;
+  on(event: 'end', fn: () => void): this;
+}
+
 export interface LeaseHost {
   readonly logger: Logger;
   readonly requestTimeoutMs: number;
@@ -15,9 +25,13 @@ export interface LeaseHost {
   propose(body: InternalRequestBody, caller?: RequestCaller): Promise<unknown>;
   /** Resolves once this member has applied everything committed when called. */
   waitAppliedCommitted(): Promise<void>;
+  /** Whether everything committed is applied here now (waitAppliedCommitted would resolve at once). */
+  appliedCommitted(): boolean;
   nextRequestId(): bigint;
   /** A unary call to a member's peer port. */
   callPeer<Req, Res>(id: bigint, path: string, ser: (r: Req) => Buffer, de: (b: Buffer) => Res, req: Req, timeoutMs: number): Promise<Res>;
+  /** A bidi stream to a member's peer port; throws when the member is not known. */
+  openPeerStream<Req, Res>(id: bigint, path: string, ser: (r: Req) => Buffer, de: (b: Buffer) => Res): PeerStream<Req, Res>;
   /** Waits (bounded) until a leader is known or the leader changes. */
   leaderChange(timeoutMs: number): Promise<void>;
 }

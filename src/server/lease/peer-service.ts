@@ -9,18 +9,48 @@ import type * as pb from '../../pb/types.js';
 import { Code } from '../errors.js';
 import type { LeaseCoordinator } from './coordinator.js';
 import type { LeaseHost } from './host.js';
-import { peerLeaseServiceDefinition } from './peer-protocol.js';
+import { peerLeaseServiceDefinition, RENEW_AGAIN, RENEW_NOT_LEADER } from './peer-protocol.js';
 
-/** Checks a peer call (the transport's admit); undefined: refused, and answered already. */
-export type AdmitPeerCall = <R>(call: grpc.ServerUnaryCall<unknown, R>, cb: grpc.sendUnaryData<R>, what: string) => bigint | undefined;
+/** Checks a peer call or stream (the transport's admit); undefined: refused, and answered already. */
+export type AdmitPeerCall = <R>(call: Pick<grpc.ServerUnaryCall<unknown, R>, 'metadata' | 'getPeer'>, cb: grpc.sendUnaryData<R>, what: string) => bigint | undefined;
 
 export function leasePeerService(
   host: Pick<LeaseHost, 'isLeader' | 'requestTimeoutMs'>,
-  leader: Pick<LeaseCoordinator, 'renewAsLeader' | 'timeToLiveAsLeader'>,
+  leader: Pick<LeaseCoordinator, 'renewNow' | 'renewAsLeader' | 'timeToLiveAsLeader'>,
   admit: AdmitPeerCall,
 ): [grpc.ServiceDefinition, grpc.UntypedServiceImplementation] {
   const notLeader = { code: Code.FAILED_PRECONDITION, details: 'etcdserver: not leader' } as grpc.ServiceError;
   const unavailable = (err: Error) => ({ code: Code.UNAVAILABLE, details: err.message }) as grpc.ServiceError;
+  /**
+   * One RenewStream message: [sequence number, lease ids…] → [sequence number,
+   * result per id…]. Answered at once when every renewal can be (renewNow).
+   */
+  const renewBatch = (msg: bigint[]): Promise<bigint[]> => {
+    const out: bigint[] = new Array<bigint>(msg.length);
+    out[0] = msg[0]!;
+    if (!host.isLeader()) {
+      out.fill(RENEW_NOT_LEADER, 1);
+      return Promise.resolve(out);
+    }
+    let slow: Promise<void>[] | undefined;
+    // Deadline now: an expired lease whose revoke is pending answers RENEW_AGAIN at
+    // once instead of holding up the batch; its follower asks again (coordinator.ts).
+    const now = monotonicClock.now();
+    for (let i = 1; i < msg.length; i++) {
+      const r = leader.renewNow(msg[i]!);
+      if (r !== undefined) {
+        out[i] = BigInt(r.ttl);
+        continue;
+      }
+      (slow ??= []).push(
+        leader.renewAsLeader(toLeaseId(msg[i]!), now).then(
+          (r) => void (out[i] = r === undefined ? RENEW_NOT_LEADER : BigInt(r.ttl)),
+          () => void (out[i] = RENEW_AGAIN),
+        ),
+      );
+    }
+    return slow === undefined ? Promise.resolve(out) : Promise.all(slow).then(() => out);
+  };
   const impl: grpc.UntypedServiceImplementation = {
     Renew: (call: grpc.ServerUnaryCall<pb.LeaseKeepAliveRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => {
       if (admit(call, cb, 'lease renew') === undefined) return;
@@ -30,6 +60,16 @@ export function leasePeerService(
         (r) => (r === undefined ? cb(notLeader, null) : cb(null, { ID: call.request.ID, TTL: BigInt(r.ttl) })),
         (err: Error) => cb(unavailable(err), null),
       );
+    },
+    RenewStream: (call: grpc.ServerDuplexStream<bigint[], bigint[]>) => {
+      // A refusal ends the stream with its status (grpc-js sends an emitted error as the status).
+      if (admit(call, (err) => err && call.emit('error', err), 'lease renew stream') === undefined) return;
+      call.on('data', (msg: bigint[]) => {
+        if (msg.length === 0) return;
+        void renewBatch(msg).then((answer) => call.write(answer));
+      });
+      call.on('end', () => call.end());
+      call.on('error', () => {}); // the follower went away: nothing to answer
     },
     TimeToLive: (call: grpc.ServerUnaryCall<pb.LeaseTimeToLiveRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => {
       if (admit(call, cb, 'lease time-to-live') === undefined) return;

@@ -143,7 +143,7 @@ export class PeerTransport {
    * call comes from a member of this cluster addressed to us; otherwise the call
    * has been refused (FAILED_PRECONDITION, as the message stream refuses).
    */
-  admit<R>(call: grpc.ServerUnaryCall<unknown, R>, callback: grpc.sendUnaryData<R>, what: string): bigint | undefined {
+  admit<R>(call: Pick<grpc.ServerUnaryCall<unknown, R>, 'metadata' | 'getPeer'>, callback: grpc.sendUnaryData<R>, what: string): bigint | undefined {
     const ctx = { localId: this.localId, clusterId: this.clusterId, logger: this.opts.logger, isRemoved: this.opts.isRemoved?.bind(this.opts) };
     return admit(ctx, call, callback, what);
   }
@@ -178,6 +178,17 @@ export class PeerTransport {
           (err, res) => (err ? reject(err) : resolve(res!)),
         );
     });
+  }
+
+  /**
+   * A bidi stream to a peer's service on its peer port (say, lease renewals),
+   * carrying our member and cluster ids, with no deadline: the caller ends it.
+   * Throws when the peer is not known.
+   */
+  stream<Req, Res>(id: bigint, path: string, serialize: (r: Req) => Buffer, deserialize: (b: Buffer) => Res): grpc.ClientDuplexStream<Req, Res> {
+    const peer = this.peers.get(id);
+    if (peer === undefined || this.stopped) throw Object.assign(new Error(`peer ${hex(id)} is not known`), { code: grpc.status.UNAVAILABLE });
+    return peer.unaryClient().makeBidiStreamRequest<Req, Res>(path, serialize, deserialize, idMetadata(this.localId, this.clusterId, id), {});
   }
 
   /** host:port of every listener, as bound (port 0 resolved). */
