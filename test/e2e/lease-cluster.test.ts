@@ -381,30 +381,21 @@ describe.skipIf(!RUN)(`leases on a three-member cluster (${IMPL})`, () => {
     const PERIOD_MS = (TTL * 1_000) / 3;
     const WITH_KEY_EVERY = 100;
 
-    // Grants spread over the members, 64 in flight.
+    // One keep-alive stream per member; each renews its third of the leases every
+    // PERIOD_MS in one burst, as clientv3 does when leases granted together come
+    // due together (the server must take the burst without starving Raft). The
+    // streams run from the start and renew each lease from the round after its
+    // grant: on a loaded machine the 10,000 grants can take longer than a TTL.
     const clients = cluster.members.map((m) => new LeaseClient(m.endpoint, { timeoutMs: 30_000 }));
     const kvs = cluster.members.map((m) => new KvClient(m.endpoint, { timeoutMs: 30_000 }));
     const ids: bigint[] = new Array<bigint>(N);
-    const t0 = Date.now();
-    let next = 0;
-    await Promise.all(Array.from({ length: 64 }, async () => {
-      for (let i = next++; i < N; i = next++) {
-        ids[i] = (await clients[i % 3]!.grant(TTL)).ID;
-        if (i % WITH_KEY_EVERY === 0) await kvs[i % 3]!.put(`many/${i}`, 'v', { lease: ids[i] });
-      }
-    }));
-    console.log(`${N} leases granted in ${Date.now() - t0} ms`);
-
-    // One keep-alive stream per member; each renews its third of the leases every
-    // PERIOD_MS in one burst, as clientv3 does when leases granted together come
-    // due together (the server must take the burst without starving Raft).
+    const mine: bigint[][] = cluster.members.map(() => []);
     const lastRenewed = new Map<bigint, number>();
     const lost = new Set<bigint>();
     const streamErrors: string[] = [];
     let answered = 0;
     let stop = false;
     const loops = cluster.members.map(async (_m, s) => {
-      const mine = ids.filter((_id, i) => i % 3 === s);
       const open = (): ReturnType<LeaseClient['keepAliveStream']> => {
         const st = clients[s]!.keepAliveStream();
         st.on('data', (r) => {
@@ -420,11 +411,24 @@ describe.skipIf(!RUN)(`leases on a three-member cluster (${IMPL})`, () => {
       let stream = open();
       while (!stop) {
         if (stream.destroyed) stream = open();
-        for (const id of mine) stream.write({ ID: id });
+        for (const id of mine[s]!) stream.write({ ID: id });
         for (let waited = 0; waited < PERIOD_MS && !stop; waited += 250) await sleep(250);
       }
       stream.end();
     });
+
+    // Grants spread over the members, 64 in flight.
+    const t0 = Date.now();
+    let next = 0;
+    await Promise.all(Array.from({ length: 64 }, async () => {
+      for (let i = next++; i < N; i = next++) {
+        ids[i] = (await clients[i % 3]!.grant(TTL)).ID;
+        mine[i % 3]!.push(ids[i]!);
+        if (i % WITH_KEY_EVERY === 0) await kvs[i % 3]!.put(`many/${i}`, 'v', { lease: ids[i] });
+      }
+    }));
+    console.log(`${N} leases granted in ${Date.now() - t0} ms`);
+
     const keptFrom = Date.now();
     const HOLD_MS = 2 * TTL * 1_000 + 5_000;
     await sleep(HOLD_MS);
