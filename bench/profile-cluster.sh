@@ -7,12 +7,15 @@
 # preloaded; SIGUSR2 starts and stops its V8 CPU profiler around the window
 # (cpu-<pid>.cpuprofile in $WORK/prof). Each member's CPU (utime+stime, and per
 # thread name: JS main thread, libuv threadpool, V8 GC helpers...) is read from
-# /proc before and after the window. Output: $WORK/window.jsonl, plus the
+# /proc before and after the window, its peak RSS (VmHWM) at the end. Output: $WORK/window.jsonl, plus the
 # summary of each profile (bench/profile-summary.ts).
 #
 #   KEEP=1 bench/profile-cluster.sh             # keeps $WORK (logs, profiles)
 #   SERVERS=etcd-ts PROF_TOTAL=20000 KEEP=1 bench/profile-cluster.sh
 #   SERVERS=etcd-ts PROFILE=0 bench/profile-cluster.sh   # CPU per request only, no profiler
+#   SERVERS=etcd-ts PROFILE=heap KEEP=1 bench/profile-cluster.sh   # allocation profiles instead
+#     (bench/heap-prof-toggle.cjs: heap-<pid>.heapprofile, every byte allocated in the
+#     window; summarise with node bench/heap-alloc-summary.cjs FILE --requests N)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SERVERS="${SERVERS:-etcd-ts etcd}"
@@ -66,7 +69,10 @@ cpu_json() {
 }
 
 for kind in $SERVERS; do
-  if [[ "$kind" == etcd-ts && "${PROFILE:-1}" == 1 ]]; then
+  if [[ "$kind" == etcd-ts && "${PROFILE:-1}" == heap ]]; then
+    export ETCDTS_NODE_OPTS="${ETCDTS_NODE_OPTS:-} --require $ROOT/bench/heap-prof-toggle.cjs"
+    export ETCDTS_PROF_DIR="$PROF_DIR"
+  elif [[ "$kind" == etcd-ts && "${PROFILE:-1}" == 1 ]]; then
     export ETCDTS_NODE_OPTS="${ETCDTS_NODE_OPTS:-} --require $ROOT/bench/cpu-prof-toggle.cjs"
     export ETCDTS_PROF_DIR="$PROF_DIR"
   fi
@@ -82,7 +88,7 @@ for kind in $SERVERS; do
   sleep 1
   declare -A before=()
   for i in 0 1 2; do
-    [[ "$kind" == etcd-ts && "${PROFILE:-1}" == 1 ]] && kill -USR2 "${MEMBER_PIDS[$i]}"
+    [[ "$kind" == etcd-ts && "${PROFILE:-1}" != 0 ]] && kill -USR2 "${MEMBER_PIDS[$i]}"
     before[$i]="$(cpu_json "${MEMBER_PIDS[$i]}")"
   done
   sleep 0.3
@@ -94,13 +100,14 @@ for kind in $SERVERS; do
   echo "$summary" >&2
   for i in 0 1 2; do
     after="$(cpu_json "${MEMBER_PIDS[$i]}")"
-    [[ "$kind" == etcd-ts && "${PROFILE:-1}" == 1 ]] && kill -USR2 "${MEMBER_PIDS[$i]}"
-    printf '{"server":"%s","member":"%s","pid":%s,"role":"%s","total":%s,"before":%s,"after":%s,"bench":%s}\n' \
-      "$kind" "${MEMBER_NAMES[$i]}" "${MEMBER_PIDS[$i]}" "${roles[$i]}" "$PROF_TOTAL" "${before[$i]}" "$after" "$summary" >>"$WORK/window.jsonl"
+    [[ "$kind" == etcd-ts && "${PROFILE:-1}" != 0 ]] && kill -USR2 "${MEMBER_PIDS[$i]}"
+    hwm="$(awk '/^VmHWM:/ {print $2}' "/proc/${MEMBER_PIDS[$i]}/status")"
+    printf '{"server":"%s","member":"%s","pid":%s,"role":"%s","total":%s,"before":%s,"after":%s,"hwmKiB":%s,"bench":%s}\n' \
+      "$kind" "${MEMBER_NAMES[$i]}" "${MEMBER_PIDS[$i]}" "${roles[$i]}" "$PROF_TOTAL" "${before[$i]}" "$after" "$hwm" "$summary" >>"$WORK/window.jsonl"
   done
-  if [[ "$kind" == etcd-ts && "${PROFILE:-1}" == 1 ]]; then
+  if [[ "$kind" == etcd-ts && "${PROFILE:-1}" != 0 ]]; then
     for i in 0 1 2; do
-      for _ in $(seq 1 100); do [[ -f "$PROF_DIR/cpu-${MEMBER_PIDS[$i]}.cpuprofile" ]] && break; sleep 0.1; done
+      for _ in $(seq 1 100); do [[ -f "$PROF_DIR/cpu-${MEMBER_PIDS[$i]}.cpuprofile" || -f "$PROF_DIR/heap-${MEMBER_PIDS[$i]}.heapprofile" ]] && break; sleep 0.1; done
     done
   fi
   stop_members
@@ -113,7 +120,7 @@ for (const r of rows) {
   const d = r.after.total - r.before.total;
   const th = Object.entries(r.after.threads).map(([k, v]) => [k, v - (r.before.threads[k] ?? 0)]).filter(([, v]) => v > 0.005)
     .sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}=${(v * 1e6 / r.total).toFixed(0)}`).join(' ');
-  console.log(`${r.server} ${r.member} (${r.role}, pid ${r.pid}): ${d.toFixed(2)} CPU s, ${(d * 1e6 / r.total).toFixed(0)} µs/req; per thread µs/req: ${th}; ${r.bench.requestsPerSec} req/s`);
+  console.log(`${r.server} ${r.member} (${r.role}, pid ${r.pid}): ${d.toFixed(2)} CPU s, ${(d * 1e6 / r.total).toFixed(0)} µs/req; per thread µs/req: ${th}; peak RSS ${(r.hwmKiB / 1024).toFixed(0)} MiB; ${r.bench.requestsPerSec} req/s`);
 }
 const by = {};
 for (const r of rows) by[r.server] = (by[r.server] ?? 0) + (r.after.total - r.before.total) * 1e6 / r.total;
