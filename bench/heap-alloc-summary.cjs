@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Summary of a sampling heap profile written by bench/heap-prof-toggle.cjs (which
-// keeps collected objects, so the samples add up to the bytes allocated):
+// Summary of a sampling heap profile written by bench/cpu-prof-toggle.cjs with
+// ETCDTS_PROF_KIND=heap (which keeps collected objects, so the samples add up to the bytes allocated):
 // bytes per request in total, by where the allocating code lives (node's
 // internals by module, our code and dependencies by directory), by allocating
 // function (self), and by the allocating function plus its nearest callers

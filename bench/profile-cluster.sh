@@ -14,8 +14,8 @@
 #   SERVERS=etcd-ts PROF_TOTAL=20000 KEEP=1 bench/profile-cluster.sh
 #   SERVERS=etcd-ts PROFILE=0 bench/profile-cluster.sh   # CPU per request only, no profiler
 #   SERVERS=etcd-ts PROFILE=heap KEEP=1 bench/profile-cluster.sh   # allocation profiles instead
-#     (bench/heap-prof-toggle.cjs: heap-<pid>.heapprofile, every byte allocated in the
-#     window; summarise with node bench/heap-alloc-summary.cjs FILE --requests N)
+#     (cpu-prof-toggle.cjs with ETCDTS_PROF_KIND=heap: heap-<pid>.heapprofile, every byte
+#     allocated in the window; summarise with node bench/heap-alloc-summary.cjs FILE --requests N)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SERVERS="${SERVERS:-etcd-ts etcd}"
@@ -69,10 +69,8 @@ cpu_json() {
 }
 
 for kind in $SERVERS; do
-  if [[ "$kind" == etcd-ts && "${PROFILE:-1}" == heap ]]; then
-    export ETCDTS_NODE_OPTS="${ETCDTS_NODE_OPTS:-} --require $ROOT/bench/heap-prof-toggle.cjs"
-    export ETCDTS_PROF_DIR="$PROF_DIR"
-  elif [[ "$kind" == etcd-ts && "${PROFILE:-1}" == 1 ]]; then
+  if [[ "$kind" == etcd-ts && "${PROFILE:-1}" != 0 ]]; then
+    export ETCDTS_PROF_KIND="$([[ "${PROFILE:-1}" == heap ]] && echo heap || echo cpu)"
     export ETCDTS_NODE_OPTS="${ETCDTS_NODE_OPTS:-} --require $ROOT/bench/cpu-prof-toggle.cjs"
     export ETCDTS_PROF_DIR="$PROF_DIR"
   fi
