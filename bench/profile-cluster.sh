@@ -7,7 +7,7 @@
 # preloaded; SIGUSR2 starts and stops its V8 CPU profiler around the window
 # (cpu-<pid>.cpuprofile in $WORK/prof). Each member's CPU (utime+stime, and per
 # thread name: JS main thread, libuv threadpool, V8 GC helpers...) is read from
-# /proc before and after the window. Output: $WORK/window.jsonl, plus the
+# /proc before and after the window, its peak RSS (VmHWM) at the end. Output: $WORK/window.jsonl, plus the
 # summary of each profile (bench/profile-summary.ts).
 #
 #   KEEP=1 bench/profile-cluster.sh             # keeps $WORK (logs, profiles)
@@ -20,6 +20,9 @@
 # KA_LEASES leases over 4 streams, as run-table's keepalive16; the window's CPU
 # includes the grant and revoke of those leases), or lease (PROF_TOTAL grants then
 # as many revokes; CPU per request divides by both).
+#   SERVERS=etcd-ts PROFILE=heap KEEP=1 bench/profile-cluster.sh   # allocation profiles instead
+#     (cpu-prof-toggle.cjs with ETCDTS_PROF_KIND=heap: heap-<pid>.heapprofile, every byte
+#     allocated in the window; summarise with node bench/heap-alloc-summary.cjs FILE --requests N)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SERVERS="${SERVERS:-etcd-ts etcd}"
@@ -75,7 +78,8 @@ cpu_json() {
 }
 
 for kind in $SERVERS; do
-  if [[ "$kind" == etcd-ts && "${PROFILE:-1}" == 1 ]]; then
+  if [[ "$kind" == etcd-ts && "${PROFILE:-1}" != 0 ]]; then
+    export ETCDTS_PROF_KIND="$([[ "${PROFILE:-1}" == heap ]] && echo heap || echo cpu)"
     export ETCDTS_NODE_OPTS="${ETCDTS_NODE_OPTS:-} --require $ROOT/bench/cpu-prof-toggle.cjs"
     export ETCDTS_PROF_DIR="$PROF_DIR"
   fi
@@ -91,7 +95,7 @@ for kind in $SERVERS; do
   sleep 1
   declare -A before=()
   for i in 0 1 2; do
-    [[ "$kind" == etcd-ts && "${PROFILE:-1}" == 1 ]] && kill -USR2 "${MEMBER_PIDS[$i]}"
+    [[ "$kind" == etcd-ts && "${PROFILE:-1}" != 0 ]] && kill -USR2 "${MEMBER_PIDS[$i]}"
     before[$i]="$(cpu_json "${MEMBER_PIDS[$i]}")"
   done
   sleep 0.3
@@ -109,14 +113,15 @@ for kind in $SERVERS; do
   echo "$summary" >&2
   for i in 0 1 2; do
     after="$(cpu_json "${MEMBER_PIDS[$i]}")"
-    [[ "$kind" == etcd-ts && "${PROFILE:-1}" == 1 ]] && kill -USR2 "${MEMBER_PIDS[$i]}"
+    [[ "$kind" == etcd-ts && "${PROFILE:-1}" != 0 ]] && kill -USR2 "${MEMBER_PIDS[$i]}"
     reqs="$PROF_TOTAL"; [[ "$PROF_WORKLOAD" == lease ]] && reqs=$((2 * PROF_TOTAL))
-    printf '{"server":"%s","member":"%s","pid":%s,"role":"%s","total":%s,"before":%s,"after":%s,"bench":%s}\n' \
-      "$kind" "${MEMBER_NAMES[$i]}" "${MEMBER_PIDS[$i]}" "${roles[$i]}" "$reqs" "${before[$i]}" "$after" "$summary" >>"$WORK/window.jsonl"
+    hwm="$(awk '/^VmHWM:/ {print $2}' "/proc/${MEMBER_PIDS[$i]}/status")"
+    printf '{"server":"%s","member":"%s","pid":%s,"role":"%s","total":%s,"before":%s,"after":%s,"hwmKiB":%s,"bench":%s}\n' \
+      "$kind" "${MEMBER_NAMES[$i]}" "${MEMBER_PIDS[$i]}" "${roles[$i]}" "$reqs" "${before[$i]}" "$after" "$hwm" "$summary" >>"$WORK/window.jsonl"
   done
-  if [[ "$kind" == etcd-ts && "${PROFILE:-1}" == 1 ]]; then
+  if [[ "$kind" == etcd-ts && "${PROFILE:-1}" != 0 ]]; then
     for i in 0 1 2; do
-      for _ in $(seq 1 100); do [[ -f "$PROF_DIR/cpu-${MEMBER_PIDS[$i]}.cpuprofile" ]] && break; sleep 0.1; done
+      for _ in $(seq 1 100); do [[ -f "$PROF_DIR/cpu-${MEMBER_PIDS[$i]}.cpuprofile" || -f "$PROF_DIR/heap-${MEMBER_PIDS[$i]}.heapprofile" ]] && break; sleep 0.1; done
     done
   fi
   stop_members
@@ -129,7 +134,7 @@ for (const r of rows) {
   const d = r.after.total - r.before.total;
   const th = Object.entries(r.after.threads).map(([k, v]) => [k, v - (r.before.threads[k] ?? 0)]).filter(([, v]) => v > 0.005)
     .sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}=${(v * 1e6 / r.total).toFixed(0)}`).join(' ');
-  console.log(`${r.server} ${r.member} (${r.role}, pid ${r.pid}): ${d.toFixed(2)} CPU s, ${(d * 1e6 / r.total).toFixed(0)} µs/req; per thread µs/req: ${th}; ${r.bench.requestsPerSec ?? r.bench.keepAlivesPerSec} req/s`);
+  console.log(`${r.server} ${r.member} (${r.role}, pid ${r.pid}): ${d.toFixed(2)} CPU s, ${(d * 1e6 / r.total).toFixed(0)} µs/req; per thread µs/req: ${th}; peak RSS ${(r.hwmKiB / 1024).toFixed(0)} MiB; ${r.bench.requestsPerSec ?? r.bench.keepAlivesPerSec} req/s`);
 }
 const by = {};
 for (const r of rows) by[r.server] = (by[r.server] ?? 0) + (r.after.total - r.before.total) * 1e6 / r.total;

@@ -190,10 +190,11 @@ export class MvccStore implements WriteContext {
   // every member) rolls back whatever the write changed and still counts the
   // entry as applied, as etcd does. Any other error (disk, bug) rolls back too,
   // but the entry is not applied and the store stops: see failWrite.
-  // Not async: a write that needs no LevelDB read completes synchronously and
-  // costs the caller a single await.
-  private write<T>(consistentIndex: number, fn: (tw: WriteTxn) => T | Promise<T>): Promise<T> {
-    if (this.closed || this.closing) return Promise.reject(errClosed());
+  // A write that needs no LevelDB read (and meets no backpressure) completes
+  // synchronously: its result, or its error thrown. The applier applies such an
+  // entry without a promise or a microtask hop (see putNow).
+  private write<T>(consistentIndex: number, fn: (tw: WriteTxn) => T | Promise<T>): T | Promise<T> {
+    if (this.closed || this.closing) throw errClosed();
     const bp = this.backend.backpressure();
     if (bp) return bp.then(() => this.write(consistentIndex, fn));
     const tw = new WriteTxn(this);
@@ -201,7 +202,7 @@ export class MvccStore implements WriteContext {
     try {
       result = fn(tw);
     } catch (err) {
-      return Promise.reject(this.failWrite(tw, consistentIndex, err));
+      throw this.failWrite(tw, consistentIndex, err);
     }
     if (result instanceof Promise) {
       return result.then(
@@ -209,12 +210,8 @@ export class MvccStore implements WriteContext {
         (err) => { throw this.failWrite(tw, consistentIndex, err); },
       );
     }
-    try {
-      this.endWrite(tw, consistentIndex);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return Promise.resolve(result);
+    this.endWrite(tw, consistentIndex);
+    return result;
   }
 
   private endWrite(tw: WriteTxn, consistentIndex: number): void {
@@ -246,17 +243,32 @@ export class MvccStore implements WriteContext {
   }
 
   put(req: PutRequest, consistentIndex: number): Promise<PutResponse> {
+    return promised(() => this.putNow(req, consistentIndex));
+  }
+
+  deleteRange(req: DeleteRangeRequest, consistentIndex: number): Promise<DeleteRangeResponse> {
+    return promised(() => this.deleteRangeNow(req, consistentIndex));
+  }
+
+  txn(req: TxnRequest, consistentIndex: number): Promise<TxnResponse> {
+    return promised(() => this.txnNow(req, consistentIndex));
+  }
+
+  /** put, answered synchronously (or thrown) when it can be: see write. */
+  putNow(req: PutRequest, consistentIndex: number): PutResponse | Promise<PutResponse> {
     return this.write(consistentIndex, (tw) => {
       validatePut(req);
       return applyPut(tw, req);
     });
   }
 
-  deleteRange(req: DeleteRangeRequest, consistentIndex: number): Promise<DeleteRangeResponse> {
+  /** deleteRange, answered synchronously (or thrown) when it can be: see write. */
+  deleteRangeNow(req: DeleteRangeRequest, consistentIndex: number): DeleteRangeResponse | Promise<DeleteRangeResponse> {
     return this.write(consistentIndex, (tw) => applyDeleteRange(tw, req));
   }
 
-  txn(req: TxnRequest, consistentIndex: number): Promise<TxnResponse> {
+  /** txn, answered synchronously (or thrown) when it can be: see write. */
+  txnNow(req: TxnRequest, consistentIndex: number): TxnResponse | Promise<TxnResponse> {
     return this.write(consistentIndex, (tw) => applyTxn(this, tw, req));
   }
 
@@ -387,3 +399,13 @@ function isDeterministic(err: unknown): boolean {
 }
 
 export { MvccError };
+
+/** `run`'s result as a promise: its value, its promise, or its exception as a rejection. */
+function promised<T>(run: () => T | Promise<T>): Promise<T> {
+  try {
+    const v = run();
+    return v instanceof Promise ? v : Promise.resolve(v);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}

@@ -44,9 +44,15 @@ function finishPut(tw: WriteTxn, p: PutRequest, prev: KeyValue | undefined): Put
   return resp;
 }
 
-export async function applyDeleteRange(tw: WriteTxn, d: DeleteRangeRequest): Promise<DeleteRangeResponse> {
-  let prevKvs: KeyValue[] = [];
-  if (d.prevKv) prevKvs = (await tw.range(plainRange(d.key, d.rangeEnd))).kvs;
+/** Synchronous unless prevKv needs a LevelDB read. */
+export function applyDeleteRange(tw: WriteTxn, d: DeleteRangeRequest): DeleteRangeResponse | Promise<DeleteRangeResponse> {
+  if (!d.prevKv) return finishDelete(tw, d, []);
+  const prev = tw.range(plainRange(d.key, d.rangeEnd));
+  if (prev instanceof Promise) return prev.then((r) => finishDelete(tw, d, r.kvs));
+  return finishDelete(tw, d, prev.kvs);
+}
+
+function finishDelete(tw: WriteTxn, d: DeleteRangeRequest, prevKvs: KeyValue[]): DeleteRangeResponse {
   const deleted = tw.deleteRange(d.key, d.rangeEnd);
   return { deleted, prevKvs, revision: tw.rev };
 }

@@ -102,30 +102,37 @@ export function readU64(c: ByteCursor): bigint {
   return readU64Slow(c);
 }
 
+// Scratch for assembling a 64-bit value from two 32-bit halves: one bigint
+// allocation per value, instead of one per shift and OR (request ids, member
+// and cluster ids, and leases are full 64-bit values, read on every request).
+const scratch64 = new DataView(new ArrayBuffer(8));
+const TWO28 = 2 ** 28;
+const TWO36 = 2 ** 36;
+
 function readU64Slow(c: ByteCursor): bigint {
   const b = c.buf;
   let p = c.pos;
-  // Up to 7 bytes (49 bits) fit exactly in a double.
-  let v = 0;
+  // Bits 0..27 from the first four bytes, the rest (up to 42 more bits, of which
+  // the value keeps 36) as a second number: both exact in a double.
+  let lo = 0;
+  for (let i = 0; i < 4; i++) lo += (b[p++]! & 0x7f) * 2 ** (7 * i);
+  let hi = 0;
   let mul = 1;
-  for (let i = 0; i < 7; i++) {
+  for (let i = 4; i < 10; i++) {
     const x = b[p++];
-    v += (x & 0x7f) * mul;
-    if (x < 0x80) { c.pos = p; return BigInt(v); }
+    if (x === undefined) break;
+    hi += (x & 0x7f) * mul;
+    if (x < 0x80) {
+      c.pos = p;
+      hi %= TWO36; // asUintN(64): bits past 63 are dropped
+      if (hi < 2 ** 25) return BigInt(hi * TWO28 + lo); // below 2^53
+      scratch64.setUint32(0, (lo + (hi % 16) * TWO28) >>> 0, true);
+      scratch64.setUint32(4, Math.floor(hi / 16) >>> 0, true);
+      return scratch64.getBigUint64(0, true);
+    }
     mul *= 128;
   }
-  let big = BigInt(v);
-  let shift = 49n;
-  for (let i = 7; i < 10; i++) {
-    const x = b[p++];
-    big |= BigInt(x & 0x7f) << shift;
-    if (x < 0x80) {
-      if (p > b.length) malformed('varint (truncated)');
-      c.pos = p;
-      return BigInt.asUintN(64, big);
-    }
-    shift += 7n;
-  }
+  if (p > b.length) malformed('varint (truncated)');
   return malformed('varint');
 }
 
@@ -244,11 +251,9 @@ export function writeLong(w: Writer, v: bigint | number): void {
   } else if (v >= -0x1fffffffffffffn && v <= 0x1fffffffffffffn) {
     w.uint64(Number(v));
   } else {
-    w.uint64({
-      low: Number(BigInt.asUintN(32, v)) | 0,
-      high: Number(BigInt.asUintN(32, v >> 32n)) | 0,
-      unsigned: false,
-    } as unknown as number);
+    // The two 32-bit halves through the scratch view: no intermediate bigints.
+    scratch64.setBigUint64(0, v, true); // taken modulo 2^64: int64 negatives as two's complement
+    w.uint64({ low: scratch64.getUint32(0, true) | 0, high: scratch64.getUint32(4, true) | 0, unsigned: false } as unknown as number);
   }
 }
 
@@ -264,11 +269,6 @@ const TWO53N = 1n << 53n;
 const MIN_I64 = -(1n << 63n);
 const MAX_U64 = (1n << 64n) - 1n;
 
-/** A bigint as the unsigned 64-bit pattern it is written as (int64 negatives: two's complement). */
-function u64(v: bigint): bigint {
-  if (v < MIN_I64 || v > MAX_U64) throw new RangeError(`protobuf: ${v} does not fit in 64 bits`);
-  return v < 0n ? BigInt.asUintN(64, v) : v;
-}
 
 /**
  * Bytes of the varint of v (see the 64-bit rules at the top). Small bigints
@@ -287,9 +287,13 @@ export function varintSize(v: number | bigint): number {
     while (v >= 1) { v = Math.floor(v / 0x80); n++; }
     return n;
   }
-  let b = u64(BigInt(v));
-  let n = 1;
-  while (b >= 0x80n) { b >>= 7n; n++; }
+  setU64(v);
+  const hi = scratch64.getUint32(4, true);
+  if (hi === 0) return varintSize(scratch64.getUint32(0, true));
+  // Five bytes carry bits 0..34; each further byte 7 more.
+  let n = 5; // bits 0..34
+  let rest = hi >>> 3;
+  while (rest !== 0) { rest >>>= 7; n++; }
   return n;
 }
 
@@ -305,13 +309,28 @@ export function writeVarint(buf: Uint8Array, o: number, v: number | bigint): num
     buf[o++] = v;
     return o;
   }
-  let b = u64(BigInt(v));
-  while (b >= 0x80n) {
-    buf[o++] = Number(b & 0x7fn) | 0x80;
-    b >>= 7n;
+  // 64-bit: as two 32-bit halves (no bigint per 7 bits).
+  setU64(v);
+  let lo = scratch64.getUint32(0, true);
+  let hi = scratch64.getUint32(4, true);
+  while (hi !== 0) {
+    buf[o++] = (lo & 0x7f) | 0x80;
+    lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+    hi >>>= 7;
   }
-  buf[o++] = Number(b);
+  while (lo >= 0x80) {
+    buf[o++] = (lo & 0x7f) | 0x80;
+    lo >>>= 7;
+  }
+  buf[o++] = lo;
   return o;
+}
+
+/** Puts `v`'s unsigned 64-bit pattern (int64 negatives: two's complement) into scratch64; refuses what does not fit. */
+function setU64(v: number | bigint): void {
+  const b = typeof v === 'bigint' ? v : BigInt(v);
+  if (b < MIN_I64 || b > MAX_U64) throw new RangeError(`protobuf: ${b} does not fit in 64 bits`);
+  scratch64.setBigUint64(0, b, true); // modulo 2^64
 }
 
 /** Bytes of a field's tag. */

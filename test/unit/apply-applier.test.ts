@@ -40,8 +40,9 @@ describe('environmental failures', () => {
   it('do not advance the index, are not delivered, call fatal once and stop applying', async () => {
     const r = await rig(stores);
     await apply(r, put(1, 'a'));
-    const realPut = r.store.put.bind(r.store);
-    vi.spyOn(r.store, 'put').mockImplementation((p, index) =>
+    // The applier uses the store's synchronous-when-possible form (putNow).
+    const realPut = r.store.putNow.bind(r.store);
+    vi.spyOn(r.store, 'putNow').mockImplementation((p, index) =>
       index === 2 ? Promise.reject(new Error('IO error: /data/member/db/000005.log: No space left on device')) : realPut(p, index),
     );
     r.applier.push([put(2, 'b'), put(3, 'c')]);
@@ -67,7 +68,10 @@ describe('environmental failures', () => {
 
   it('an mvcc error that depends on this member (store closed) is environmental', async () => {
     const r = await rig(stores);
-    vi.spyOn(r.store, 'put').mockImplementation(() => Promise.reject(new MvccError('closed', 'mvcc: closed')));
+    // Thrown synchronously, as putNow does when it can answer at once.
+    vi.spyOn(r.store, 'putNow').mockImplementation(() => {
+      throw new MvccError('closed', 'mvcc: closed');
+    });
     await apply(r, put(1, 'a'));
     expect(r.fatal).toHaveBeenCalledTimes(1);
     expect(r.applier.applied).toBe(0);

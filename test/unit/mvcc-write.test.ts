@@ -144,3 +144,39 @@ describe('mvcc puts with a lease', () => {
     expect(s.currentRevision()).toBe(2);
   });
 });
+
+describe('mvcc writes answered synchronously (putNow, deleteRangeNow, txnNow)', () => {
+  const isLease = (err: unknown): boolean => err instanceof MvccError && err.code === 'lease-not-found';
+
+  it('a write that needs no LevelDB read returns its answer, not a promise, and is applied at once', async () => {
+    const s = await t.open();
+    const put = s.putNow(pr('k', 'v1'), 1);
+    expect(put).not.toBeInstanceOf(Promise);
+    expect((put as { revision: number }).revision).toBe(2);
+    expect(s.currentRevision()).toBe(2);
+    expect(s.consistentIndex()).toBe(1);
+    const del = s.deleteRangeNow(dr('k'), 2);
+    expect(del).not.toBeInstanceOf(Promise);
+    expect((del as { deleted: number }).deleted).toBe(1);
+    // A txn evaluates its compares asynchronously: the same answer, as a promise.
+    expect((await s.txnNow({ compare: [], success: [{ put: pr('t', 'x') }], failure: [] }, 3)).succeeded).toBe(true);
+    expect((await s.range(rr('t'))).kvs.map(kvt)).toEqual([['t', 'x', 4, 4, 1, 0n]]);
+  });
+
+  it('a deterministic error is thrown at once, after the index moved and nothing else changed', async () => {
+    const s = await t.open();
+    s.setLeaseChecker((l) => l === 7n);
+    let thrown: unknown;
+    try {
+      s.putNow(pr('k', 'v', { lease: 8n }), 1);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(isLease(thrown)).toBe(true);
+    expect(s.currentRevision()).toBe(1);
+    expect(s.consistentIndex()).toBe(1);
+    expect((await s.range(rr('k'))).kvs).toEqual([]);
+    // The promise form answers the same way.
+    await expect(s.put(pr('k', 'v', { lease: 8n }), 2)).rejects.toSatisfy(isLease);
+  });
+});

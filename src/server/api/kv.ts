@@ -10,7 +10,7 @@ import { txnFromPb } from '../kv-convert.js';
 import type * as pb from '../../pb/types.js';
 import type { ServiceImplementation } from '../grpc/types.js';
 import type { AuthInfo } from '../../auth/index.js';
-import { callerOf, OPEN_GATE } from './caller.js';
+import { OPEN_GATE, withCaller } from './caller.js';
 import type { ApiLimits, AuthGate, RaftKV } from './ports.js';
 import { unary } from './unary.js';
 
@@ -41,9 +41,14 @@ export function kvHandlers(kv: RaftKV, limits: Pick<ApiLimits, 'maxTxnOps'>): Kv
       checkRange(req);
       return kv.range(req, who);
     },
-    Put: async (req, who) => {
-      checkPut(req);
-      return kv.put(req, who);
+    // Not async: the port's own promise, not one more wrapped around it (one per put).
+    Put: (req, who) => {
+      try {
+        checkPut(req);
+        return kv.put(req, who);
+      } catch (err) {
+        return Promise.reject(err);
+      }
     },
     DeleteRange: async (req, who) => {
       if (req.key.length === 0) throw ErrEmptyKey();
@@ -65,10 +70,10 @@ export function kvService(
 ): ServiceImplementation {
   const h = kvHandlers(kv, limits);
   return {
-    Range: unary<pb.RangeRequest, pb.RangeResponse>(logger, async (req, call) => h.Range(req, await callerOf(gate, call))),
-    Put: unary<pb.PutRequest, pb.PutResponse>(logger, async (req, call) => h.Put(req, await callerOf(gate, call))),
-    DeleteRange: unary<pb.DeleteRangeRequest, pb.DeleteRangeResponse>(logger, async (req, call) => h.DeleteRange(req, await callerOf(gate, call))),
-    Txn: unary<pb.TxnRequest, pb.TxnResponse>(logger, async (req, call) => h.Txn(req, await callerOf(gate, call))),
-    Compact: unary<pb.CompactionRequest, pb.CompactionResponse>(logger, async (req, call) => h.Compact(req, await callerOf(gate, call))),
+    Range: unary<pb.RangeRequest, pb.RangeResponse>(logger, withCaller(gate, h.Range)),
+    Put: unary<pb.PutRequest, pb.PutResponse>(logger, withCaller(gate, h.Put)),
+    DeleteRange: unary<pb.DeleteRangeRequest, pb.DeleteRangeResponse>(logger, withCaller(gate, h.DeleteRange)),
+    Txn: unary<pb.TxnRequest, pb.TxnResponse>(logger, withCaller(gate, h.Txn)),
+    Compact: unary<pb.CompactionRequest, pb.CompactionResponse>(logger, withCaller(gate, h.Compact)),
   };
 }

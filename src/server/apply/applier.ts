@@ -20,7 +20,7 @@ import { AlarmStore } from '../alarms.js';
 import { alarmHandler, alarmRefusal } from './alarm.js';
 import { type AuthApplyState, authHandler, authRefusal } from './auth.js';
 import { AuthStore, SimpleTokens } from '../../auth/index.js';
-import type { RequestHandler } from './handler.js';
+import type { ApplyContext, RequestHandler } from './handler.js';
 import { kvHandler } from './kv.js';
 import { leaseHandler } from './lease.js';
 import { ApplyFailure, type ApplyOutcome, type ApplyResult, settle } from './result.js';
@@ -97,6 +97,8 @@ export class Applier {
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => {};
   private readonly auth: AuthApplyState;
+  /** What handlers apply to (one object, replaced with the store). */
+  private ctx: ApplyContext;
 
   constructor(
     private store: MvccStore,
@@ -108,6 +110,7 @@ export class Applier {
     private readonly opts: ApplierOptions = {},
   ) {
     this.appliedIndex = store.consistentIndex();
+    this.ctx = { store, lessor };
     this.auth = opts.auth ?? { store: new AuthStore(), tokens: new SimpleTokens({ ttlMs: 0, sweepTimer: false }) };
   }
 
@@ -123,6 +126,7 @@ export class Applier {
   /** A snapshot from the leader replaced the store: continue from what it holds. */
   setStore(store: MvccStore): void {
     this.store = store;
+    this.ctx = { store, lessor: this.lessor };
     if (store.consistentIndex() > this.appliedIndex) this.appliedIndex = store.consistentIndex();
   }
 
@@ -281,7 +285,7 @@ export class Applier {
       return undefined;
     }
     const started = this.now();
-    const outcome = settle(() => handler.run({ store: this.store, lessor: this.lessor }, e.index));
+    const outcome = settle(handler, this.ctx, e.index);
     if (outcome instanceof Promise) return outcome.then((o) => this.answer(e, req, handler, started, o));
     return this.answer(e, req, handler, started, outcome);
   }

@@ -11,6 +11,7 @@ import { AuthError } from '../../auth/errors.js';
 import { LeaseError, type LeaseErrorCode } from '../../lease/errors.js';
 import { MvccError, type MvccErrorCode, TxnValidationError } from '../../mvcc/errors.js';
 import { EtcdError } from '../errors.js';
+import type { ApplyContext, RequestHandler } from './handler.js';
 
 /** An error that is a request's answer: the same on every member that applies it. */
 export type DeterministicError = MvccError | LeaseError | TxnValidationError | EtcdError | AuthError;
@@ -43,12 +44,13 @@ export function outcomeOfError(err: unknown): ApplyOutcome {
 /**
  * Runs a request handler; its exceptions are sorted into answers and environmental
  * failures. A handler that answers synchronously is settled synchronously: no
- * promise, no microtask hop, for the entries that need none.
+ * promise, no microtask hop, for the entries that need none. (The handler and its
+ * arguments rather than a closure: this runs once per applied entry.)
  */
-export function settle(run: () => unknown): ApplyOutcome | Promise<ApplyOutcome> {
+export function settle(handler: RequestHandler, ctx: ApplyContext, index: number): ApplyOutcome | Promise<ApplyOutcome> {
   let value: unknown;
   try {
-    value = run();
+    value = handler.run(ctx, index);
   } catch (err) {
     return outcomeOfError(err);
   }
