@@ -4,13 +4,17 @@
 // gRPC, the answers and errors etcd gives, mutual exclusion of 5 contenders over
 // 50 rounds, every observer seeing the same leaders in the same order, a
 // cancelled wait leaving nothing behind, and a lock held by a client killed
-// with SIGKILL released once its lease expires. One cluster for the file; the
-// etcdctl case runs first, on the fresh cluster, as the recording did.
+// with SIGKILL released once its lease expires. The same over the /v3 JSON
+// gateway with plain fetch (mutual exclusion, observers, a holder whose HTTP
+// client drops, its lease then expiring); the contention and observer
+// scenarios are shared (helpers/recipe-scenarios.ts). One cluster for the
+// file; the etcdctl case runs first, on the fresh cluster, as the recording did.
 //
 // ETCD_TS_E2E_IMPL=etcd runs the same file against the real etcd on PATH.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -21,6 +25,8 @@ import { LeaseClient } from './helpers/lease-client.js';
 import { runLockElectSequence, type Step } from './helpers/lock-elect-sequence.js';
 import { REPO, type Member } from './helpers/member.js';
 import { RecipeClient } from './helpers/recipe-client.js';
+import { RecipeHttpClient, type JsonLeaderKey } from './helpers/recipe-http.js';
+import { type Candidate, expectMutualExclusion, expectObserversAgree, type LockContender } from './helpers/recipe-scenarios.js';
 import type * as pb from '../../src/pb/types.js';
 import { apiServices } from '../../src/server/api/services.js';
 
@@ -65,6 +71,9 @@ describe.skipIf(!RUN)(`Lock and Election services on a three-member cluster (${I
     const c = new RecipeClient(m.endpoint);
     closers.push(c);
     return c;
+  }
+  function http(m: Member): RecipeHttpClient {
+    return new RecipeHttpClient(m.clientPort);
   }
   function kvOn(m: Member): KvClient {
     const c = new KvClient(m.endpoint);
@@ -159,82 +168,84 @@ describe.skipIf(!RUN)(`Lock and Election services on a three-member cluster (${I
     await recipes(a).Resign(won.leader);
   });
 
-  it('mutual exclusion: 5 contenders on the three members, 50 rounds each, never two inside', async () => {
-    const CONTENDERS = 5;
-    const ROUNDS = 50;
+  /** The contenders: leases granted on members[i % 3] and each contender's client of that member. */
+  async function contenders<C>(n: number, grantOn: (m: Member) => Promise<bigint>, client: (m: Member) => C): Promise<{ lease: bigint; client: C }[]> {
     const members = cluster.members;
-    const leases = await Promise.all(Array.from({ length: CONTENDERS }, (_, i) => grant(members[i % 3]!, 120)));
-    let inside = 0;
-    let overlaps = 0;
-    const holders: number[] = [];
-    await Promise.all(leases.map(async (lease, i) => {
-      const m = members[i % 3]!;
+    const leases = await Promise.all(Array.from({ length: n }, (_, i) => grantOn(members[i % 3]!)));
+    return leases.map((lease, i) => ({ lease, client: client(members[i % 3]!) }));
+  }
+  const keysOnA = (prefix: string): Promise<string[]> => keysUnder(cluster.members[0]!, prefix);
+
+  it('mutual exclusion over gRPC: 5 contenders on the three members, 50 rounds each, never two inside', async () => {
+    const grpcContender = (m: Member): LockContender => {
       const locks = recipes(m);
       const kv = kvOn(m);
-      for (let r = 0; r < ROUNDS; r++) {
-        const held = await locks.Lock('mutex', lease, { timeoutMs: 60_000 });
-        expect(str(held.key)).toBe(`mutex/${hex(lease)}`);
-        if (++inside > 1) overlaps++;
-        holders.push(i);
-        // A read-modify-write that loses updates if two contenders overlap.
-        const cur = await kv.get('mutex-counter');
-        const n = cur.kvs[0] ? Number(str(cur.kvs[0].value)) : 0;
-        await kv.put('mutex-counter', String(n + 1));
-        inside--; // before Unlock is sent: the next holder can only be told after it
-        await locks.Unlock(held.key);
-      }
-    }));
-    expect(overlaps).toBe(0);
-    const final = await kvOn(members[0]!).get('mutex-counter');
-    expect(str(final.kvs[0]!.value)).toBe(String(CONTENDERS * ROUNDS));
-    expect(new Set(holders).size).toBe(CONTENDERS);
-    expect(await keysUnder(members[0]!, 'mutex/')).toEqual([]);
+      return {
+        lock: async (name, lease) => str((await locks.Lock(name, lease, { timeoutMs: 60_000 })).key),
+        unlock: async (key) => void (await locks.Unlock(Buffer.from(key))),
+        get: async (key) => {
+          const kvs = (await kv.get(key)).kvs;
+          return kvs[0] ? str(kvs[0].value) : undefined;
+        },
+        put: async (key, value) => void (await kv.put(key, value)),
+      };
+    };
+    const all = await contenders(5, (m) => grant(m, 120), grpcContender);
+    await expectMutualExclusion(all, { name: 'mutex', counter: 'mutex-counter', rounds: 50, keysUnder: keysOnA });
   }, 240_000);
 
-  it('every observer, on every member, sees the same leaders and values in the same order', async () => {
+  it('mutual exclusion over the JSON gateway: 5 contenders on the three members, 50 rounds each, never two inside', async () => {
+    const all = await contenders(5, (m) => http(m).grant(120), (m): LockContender => {
+      const c = http(m);
+      return { lock: (name, lease) => c.lock(name, lease, 60_000), unlock: (key) => c.unlock(key), get: (key) => c.get(key), put: (key, v) => c.put(key, v) };
+    });
+    await expectMutualExclusion(all, { name: 'json-mutex', counter: 'json-mutex-counter', rounds: 50, keysUnder: keysOnA });
+  }, 240_000);
+
+  it('over gRPC, every observer, on every member, sees the same leaders and values in the same order', async () => {
     const members = cluster.members;
     const observers = members.map((m) => recipes(m).Observe('obs'));
-    const seen = (o: (typeof observers)[number]): string[] => o.responses.map((r) => `${str(r.kv!.key)}=${str(r.kv!.value)}`);
-    const all = async (n: number): Promise<void> => {
-      await waitFor(`${n} responses on every observer`, 15_000, async () => (observers.every((o) => o.responses.length >= n) ? true : undefined), 20);
-    };
+    const candidates = members.map((m): Candidate<pb.LeaderKey> => {
+      const c = recipes(m);
+      return {
+        campaign: async (name, lease, value) => (await c.Campaign(name, lease, value, { timeoutMs: 60_000 })).leader!,
+        proclaim: async (leader, value) => void (await c.Proclaim(leader, value)),
+        resign: async (leader) => void (await c.Resign(leader)),
+      };
+    });
     const leases = await Promise.all(members.map((m) => grant(m, 120)));
-    const candidates = members.map((m) => recipes(m));
-    const expected: string[] = [];
-    const leaderKey = (i: number): string => `obs/${hex(leases[i]!)}`;
-
-    const c0 = await candidates[0]!.Campaign('obs', leases[0]!, 'c0-0');
-    expected.push(`${leaderKey(0)}=c0-0`);
-    await all(expected.length);
-    const c1 = candidates[1]!.Campaign('obs', leases[1]!, 'c1-0', { timeoutMs: 60_000 });
-    await waitFor('the second candidate', 10_000, async () => ((await keysUnder(members[0]!, 'obs/')).length === 2 ? true : undefined));
-    const c2 = candidates[2]!.Campaign('obs', leases[2]!, 'c2-0', { timeoutMs: 60_000 });
-    await waitFor('the third candidate', 10_000, async () => ((await keysUnder(members[0]!, 'obs/')).length === 3 ? true : undefined));
-    const reign = async (i: number, leader: pb.LeaderKey, values: string[]): Promise<void> => {
-      for (const v of values) {
-        await candidates[(i + 1) % 3]!.Proclaim(leader, v); // through another member
-        expected.push(`${leaderKey(i)}=${v}`);
-        await all(expected.length);
-      }
-      await candidates[i]!.Resign(leader);
-    };
-    await reign(0, c0.leader!, ['c0-1', 'c0-2']);
-    const w1 = await c1;
-    expected.push(`${leaderKey(1)}=c1-0`);
-    await all(expected.length);
-    await reign(1, w1.leader!, ['c1-1']);
-    const w2 = await c2;
-    expected.push(`${leaderKey(2)}=c2-0`);
-    await all(expected.length);
-    await reign(2, w2.leader!, ['c2-1', 'c2-2']);
-    await sleep(300); // anything more (a duplicate, a delete) would show now
-    for (const o of observers) {
-      expect(seen(o)).toEqual(expected);
-      const revs = o.responses.map((r) => r.header!.revision);
-      expect([...revs].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0))).toEqual(revs);
-    }
+    const observed = observers.map((o) => () => o.responses.map((r) => ({ key: str(r.kv!.key), value: str(r.kv!.value), revision: r.header!.revision })));
+    await expectObserversAgree('obs', candidates as [Candidate<pb.LeaderKey>, Candidate<pb.LeaderKey>, Candidate<pb.LeaderKey>],
+      leases as [bigint, bigint, bigint], observed, keysOnA);
     for (const o of observers) o.cancel();
     for (const o of observers) expect((await o.ended).code).toBe(1);
+  }, 120_000);
+
+  it('over the JSON gateway, campaign/proclaim/leader/resign, and observers on every member see the same leaders in the same order', async () => {
+    const members = cluster.members;
+    // Two observers on each member.
+    const observers = [...members, ...members].map((m) => http(m).observe('json-obs'));
+    const candidates = members.map((m): Candidate<JsonLeaderKey> => {
+      const c = http(m);
+      return {
+        campaign: (name, lease, value) => c.campaign(name, lease, value, 60_000),
+        proclaim: (leader, value) => c.proclaim(leader, value),
+        resign: (leader) => c.resign(leader),
+      };
+    });
+    const leases = await Promise.all(members.map((m) => http(m).grant(120)));
+    await expectObserversAgree('json-obs', candidates as [Candidate<JsonLeaderKey>, Candidate<JsonLeaderKey>, Candidate<JsonLeaderKey>],
+      leases as [bigint, bigint, bigint], observers.map((o) => () => o.observations), keysOnA);
+    for (const o of observers) o.cancel();
+    await Promise.all(observers.map((o) => o.ended));
+
+    // Leader through each member while someone reigns; none once they resign.
+    const [a, b, c] = members as [Member, Member, Member];
+    const won = await http(a).campaign('json-obs', leases[0]!, 'last');
+    expect(won).toMatchObject({ name: Buffer.from('json-obs').toString('base64'), key: Buffer.from(`json-obs/${hex(leases[0]!)}`).toString('base64') });
+    for (const m of members) expect(await http(m).leader('json-obs')).toEqual({ key: `json-obs/${hex(leases[0]!)}`, value: 'last' });
+    await http(b).resign(won);
+    await expect(http(c).leader('json-obs')).rejects.toMatchObject({ status: 500, code: 2, message: 'election: no leader' });
   }, 120_000);
 
   it('a lock held by a client killed with SIGKILL is released when its lease expires', async () => {
@@ -271,6 +282,45 @@ describe.skipIf(!RUN)(`Lock and Election services on a three-member cluster (${I
     expect(acquiredAt - killedAt).toBeGreaterThanOrEqual(1_000);
     expect(await keysUnder(a, 'crash/')).toEqual([`crash/${hex(lease)}`]);
     await recipes(b).Unlock(held!.key);
+  }, 60_000);
+
+  it('over the JSON gateway, a lock whose HTTP client went away is released when its lease expires', async () => {
+    const [a, b] = cluster.members as [Member, Member];
+    const TTL = 3;
+    const lease = await http(a).grant(TTL);
+    // The holder renews its lease over one open /v3/lease/keepalive request body, as a live HTTP client does.
+    const keepAlive = httpRequest({ host: '127.0.0.1', port: a.clientPort, path: '/v3/lease/keepalive', method: 'POST', agent: false });
+    keepAlive.on('error', () => {});
+    keepAlive.on('response', (res) => res.resume());
+    const renew = (): void => void keepAlive.write(JSON.stringify({ ID: lease.toString() }));
+    renew();
+    const renewing = setInterval(renew, 1_000);
+    try {
+      const key = await http(a).lock('json-crash', lease);
+      expect(key).toBe(`json-crash/${hex(lease)}`);
+
+      const waiterLease = await http(b).grant(60);
+      let acquiredAt = 0;
+      const waiter = http(b).lock('json-crash', waiterLease, 60_000).then((k) => ((acquiredAt = Date.now()), k));
+      // Renewed, the holder keeps the lock well past its TTL.
+      await sleep(TTL * 1_000 + 1_500);
+      expect(acquiredAt).toBe(0);
+      expect((await keysOnA('json-crash/')).sort()).toEqual([key, `json-crash/${hex(waiterLease)}`].sort());
+
+      // The client goes away without a word: no unlock, no revoke, its connection just drops.
+      const goneAt = Date.now();
+      clearInterval(renewing);
+      keepAlive.destroy();
+      const held = await Promise.race([waiter, sleep(expiryBoundMs(TTL)).then(() => undefined)]);
+      expect(held, 'the lock was not released within the lease expiry bound').toBe(`json-crash/${hex(waiterLease)}`);
+      // Released by the lease's expiry, not by the connection closing.
+      expect(acquiredAt - goneAt).toBeGreaterThanOrEqual(1_000);
+      expect(await keysOnA('json-crash/')).toEqual([held]);
+      await http(b).unlock(held!);
+    } finally {
+      clearInterval(renewing);
+      keepAlive.destroy();
+    }
   }, 60_000);
 
   // Last: it turns auth on (and off again at the end).

@@ -40,6 +40,9 @@ export interface Answer {
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const LEASE = '7587';
+/** The lease the Lock and Election steps hold their keys with (its hex is in the keys). */
+const RECIPES_LEASE = '7588';
+const RECIPES_LEASE_HEX = Number(RECIPES_LEASE).toString(16);
 
 const STATUS_VOLATILE = ['leader', 'version', 'dbSize', 'dbSizeInUse', 'dbSizeQuota', 'raftIndex', 'raftAppliedIndex', 'raftTerm'];
 
@@ -201,6 +204,31 @@ export const STEPS: Step[] = [
 export const LOCK_ELECTION_STEPS: Step[] = [
   { name: 'lock', path: '/v3/lock/lock', body: { name: b64('l') }, volatile: ['key'] },
   { name: 'election leader (none)', path: '/v3/election/leader', body: { name: b64('e') } },
+  { name: 'recipes lease grant', path: '/v3/lease/grant', body: { TTL: 60, ID: RECIPES_LEASE } },
+  { name: 'lock with lease', path: '/v3/lock/lock', body: { name: b64('l2'), lease: RECIPES_LEASE } },
+  { name: 'unlock', path: '/v3/lock/unlock', body: { key: b64(`l2/${RECIPES_LEASE_HEX}`) } },
+  { name: 'unlock no key', path: '/v3/lock/unlock', body: {} },
+  { name: 'lock unknown lease', path: '/v3/lock/lock', body: { name: b64('l2'), lease: '12345' } },
+  { name: 'campaign unknown lease', path: '/v3/election/campaign', body: { name: b64('e'), lease: '12345', value: b64('v') } },
+  { name: 'campaign', path: '/v3/election/campaign', body: { name: b64('e'), lease: RECIPES_LEASE, value: b64('v1') } },
+  { name: 'election leader', path: '/v3/election/leader', body: { name: b64('e') } },
+  {
+    name: 'observe',
+    path: '/v3/election/observe',
+    body: { name: b64('e') },
+    lines: 2,
+    during: [{ name: 'proclaim (while observed)', path: '/v3/election/proclaim', body: { leader: '$LEADER', value: b64('v2') } }],
+  },
+  { name: 'proclaim', path: '/v3/election/proclaim', body: { leader: '$LEADER', value: b64('v3') } },
+  { name: 'proclaim no leader field', path: '/v3/election/proclaim', body: { value: b64('v') } },
+  {
+    name: 'proclaim not leader',
+    path: '/v3/election/proclaim',
+    body: { leader: { name: b64('e'), key: b64('e/1'), rev: '5', lease: '1' }, value: b64('v') },
+  },
+  { name: 'resign', path: '/v3/election/resign', body: { leader: '$LEADER' } },
+  { name: 'resign again', path: '/v3/election/resign', body: { leader: '$LEADER' } },
+  { name: 'election leader after resign', path: '/v3/election/leader', body: { name: b64('e') } },
 ];
 
 /** Maintenance.Snapshot: a stream of blobs (the last a 32-byte SHA-256); as a non-root user, a stream that fails at once. */
@@ -226,6 +254,8 @@ interface Context {
   tokens: Map<string, string>;
   learner?: string;
   follower?: string;
+  /** The LeaderKey (JSON) the "campaign" step won. */
+  leader?: string;
 }
 
 function bodyText(step: Step, ctx: Context): string | undefined {
@@ -233,6 +263,7 @@ function bodyText(step: Step, ctx: Context): string | undefined {
   let text = typeof step.body === 'string' ? step.body : JSON.stringify(step.body);
   if (ctx.learner) text = text.replaceAll('$LEARNER', ctx.learner);
   if (ctx.follower) text = text.replaceAll('$FOLLOWER', ctx.follower);
+  if (ctx.leader) text = text.replaceAll('"$LEADER"', ctx.leader);
   return text;
 }
 
@@ -324,7 +355,7 @@ class Normaliser {
     if (typeof v !== 'string') return v;
     if (key === 'raft_term') return 'T';
     if (key === 'token') return 'TOKEN';
-    if (['cluster_id', 'member_id', 'ID', 'leader', 'memberID'].includes(key) && v !== '7587') return this.id(v);
+    if (['cluster_id', 'member_id', 'ID', 'leader', 'memberID'].includes(key) && v !== LEASE && v !== RECIPES_LEASE) return this.id(v);
     return this.urls(v);
   }
 
@@ -374,6 +405,7 @@ export async function runGatewaySequence(cluster: Cluster, steps: Step[] = STEPS
     }
     if (step.saveToken) ctx.tokens.set(step.saveToken, (JSON.parse(r.text) as { token: string }).token);
     if (step.name === 'member add learner' && r.status === 200) ctx.learner = (JSON.parse(r.text) as { member: { ID: string } }).member.ID;
+    if (step.name === 'campaign' && r.status === 200) ctx.leader = JSON.stringify((JSON.parse(r.text) as { leader: unknown }).leader);
     const volatile = step.volatile ?? [];
     if (step.lines !== undefined && r.status === 200) {
       const lines = r.text.split('\n').filter((l) => l !== '').map((l) => norm.text(l, volatile));
