@@ -28,8 +28,6 @@ function shape(v: unknown): unknown {
 /**
  * Where etcd-ts differs from etcd 3.4.23 on purpose, step by step (see
  * docs/ARCHITECTURE.md, "The v2 API"):
- * - a set over an existing file keeps the file's v3 create revision, so its
- *   createdIndex is the first set's (a v3 Txn cannot delete and put one key);
  * - waitIndex is refused once v3 history is compacted (etcd: once it is more
  *   than 1000 events old), so the index of the 401 is whatever the store is at;
  * - members and stats carry this cluster's members and this member's counters.
@@ -37,17 +35,6 @@ function shape(v: unknown): unknown {
 function expected(r: Recorded): Recorded {
   const answers: Answer[] = structuredClone(r.answers);
   switch (r.name) {
-    case 'change the value': {
-      const body = answers[0]!.body as { node: { createdIndex: unknown }; prevNode: { createdIndex: unknown } };
-      body.node.createdIndex = body.prevNode.createdIndex;
-      break;
-    }
-    case 'delete': {
-      const body = answers[0]!.body as { node: { createdIndex: unknown }; prevNode: { createdIndex: unknown } };
-      body.node.createdIndex = 'i+1';
-      body.prevNode.createdIndex = 'i+1';
-      break;
-    }
     case 'waitIndex cleared':
       (answers[0]!.body as { index: unknown }).index = 'ANY';
       answers[0]!.headers['x-etcd-index'] = 'ANY';

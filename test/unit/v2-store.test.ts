@@ -115,6 +115,29 @@ describe("etcd's v2 store errors", () => {
     expect((await write('/d', { op: 'update', value: '' })).node).toMatchObject({ key: '/d', dir: true });
   });
 
+  it("set over a file replaces the node, as etcd's v2 store: a new createdIndex; update and compareAndSwap keep it", async () => {
+    const first = await set('/k', 'one');
+    const second = await set('/k', 'two');
+    expect(second.node).toMatchObject({ value: 'two', createdIndex: second.node!.modifiedIndex });
+    expect(second.node!.createdIndex).toBeGreaterThan(first.node!.createdIndex);
+    expect(second.prevNode).toEqual({ key: '/k', value: 'one', modifiedIndex: first.node!.modifiedIndex, createdIndex: first.node!.createdIndex });
+    expect((await get('/k')).node).toMatchObject({ value: 'two', createdIndex: second.node!.modifiedIndex });
+    // The v3 key starts a new life too: version 1 again.
+    const kv = (await store.range(rangeFromPb({ key: Buffer.from(layout.fileKey('/k')) } as pb.RangeRequest))).kvs[0]!;
+    expect([kv.createRevision, kv.version]).toEqual([second.node!.modifiedIndex, 1]);
+    const upd = await write('/k', { op: 'update', value: 'three' });
+    expect(upd.node).toMatchObject({ value: 'three', createdIndex: second.node!.createdIndex });
+    const cas = await write('/k', { op: 'compareAndSwap', value: 'four', prevValue: 'three', prevIndex: 0 });
+    expect(cas.node).toMatchObject({ value: 'four', createdIndex: second.node!.createdIndex });
+    const del = await write('/k', { op: 'delete', dir: false, recursive: false });
+    expect(del.node).toMatchObject({ createdIndex: second.node!.createdIndex });
+    // A TTL set over a permanent file: the new node holds the new lease.
+    await set('/t', 'a');
+    const ttl = await write('/t', { op: 'set', dir: false, value: 'b' }, 30);
+    expect(ttl.node).toMatchObject({ value: 'b', ttl: 30, createdIndex: ttl.node!.modifiedIndex });
+    expect((await get('/t')).node).toMatchObject({ value: 'b', createdIndex: ttl.node!.modifiedIndex });
+  });
+
   it('delete: 102 for a directory without dir, 108 when not empty, recursive removes the tree', async () => {
     await set('/d/a/b/c', 'v');
     await set('/e', '', true);
@@ -244,6 +267,31 @@ describe('wait', () => {
     const next = store.currentRevision() + 1;
     await write('/d', { op: 'delete', dir: true, recursive: true });
     expect(await waitFor(hub, '/d/e/f', false, next)).toMatchObject({ action: 'delete', node: { key: '/d', dir: true } });
+    hub.close();
+  });
+
+  it('a set over a file is one set event with the replaced node as prevNode, live and replayed', async () => {
+    const hub = new WatchHub(store);
+    const a = await set('/k', 'one');
+    const live = waitFor(hub, '/k', false, 0);
+    const liveDir = waitFor(hub, '/f', false, 0);
+    const b = await set('/k', 'two');
+    const want = {
+      action: 'set',
+      node: { key: '/k', value: 'two', modifiedIndex: b.node!.modifiedIndex, createdIndex: b.node!.modifiedIndex },
+      prevNode: { key: '/k', value: 'one', modifiedIndex: a.node!.modifiedIndex, createdIndex: a.node!.createdIndex },
+      etcdIndex: b.node!.modifiedIndex,
+    };
+    expect(await live).toEqual(want);
+    expect(await waitFor(hub, '/k', false, a.node!.modifiedIndex + 1)).toEqual(want);
+    // A directory set over a file: its prevNode is the file.
+    const f = await set('/f', 'file');
+    const d = await set('/f', '', true);
+    expect(await liveDir).toMatchObject({ action: 'set', node: { key: '/f', value: 'file' } });
+    expect(await waitFor(hub, '/f', false, d.node!.modifiedIndex)).toMatchObject({
+      action: 'set', node: { key: '/f', dir: true, createdIndex: d.node!.modifiedIndex },
+      prevNode: { key: '/f', value: 'file', createdIndex: f.node!.createdIndex },
+    });
     hub.close();
   });
 

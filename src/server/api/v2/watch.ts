@@ -40,6 +40,10 @@ export async function v2EventOf(
 ): Promise<V2Event | undefined> {
   let action: string | undefined;
   let primary: { ev: MvccEvent; path: string; dir: boolean } | undefined;
+  // A set over a node deletes its key and puts it (or the directory's) again in
+  // the same revision: the put is a creation (no prevKv), so the node it
+  // replaced is what that delete removed.
+  const deletedAt = new Map<string, MvccEvent>();
   const depth = (p: string): number => p.split('/').length;
   for (const ev of events) {
     const key = utf8(ev.kv.key);
@@ -49,6 +53,7 @@ export async function v2EventOf(
     }
     const n = layout.nodeOf(key);
     if (!n) continue;
+    if (ev.type === 'DELETE' && !deletedAt.has(n.path)) deletedAt.set(n.path, ev);
     if (!primary) {
       primary = { ev, ...n };
       continue;
@@ -63,7 +68,8 @@ export async function v2EventOf(
   const record = action !== undefined ? decodeAction(action) : undefined;
   if (!primary || record?.refresh) return undefined;
   const act: V2Action = record?.action ?? 'expire'; // a lease's deletion puts no action
-  const prev = await prevKv(primary.ev);
+  const replaced = primary.ev.type === 'PUT' ? deletedAt.get(primary.path) : undefined;
+  const prev = await prevKv(replaced ?? primary.ev);
   const prevNode = prev ? await kvToNode(layout, prev, expiries) : undefined;
   let node: V2Node;
   if (primary.ev.type === 'PUT') {

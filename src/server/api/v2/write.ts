@@ -216,7 +216,11 @@ export class V2Writer {
     const value = req.refresh && prev ? utf8(prev.value) : k.value;
     const nodeLease = lease !== 0n ? lease : parents.lease;
     const ops = parents.missing.map((d) => put(this.layout.dirKey(d), '', parents.lease));
-    if (k.dir && prev) ops.push(del(this.layout.fileKey(p))); // a directory replaces the file
+    // A set replaces the node: etcd's v2 store creates a new one, whose
+    // createdIndex is this write's index. Deleting the old file in the same Txn
+    // before the put gives the v3 key a new create revision (and version 1).
+    // Only this internal Txn may name one key twice: the v3 API refuses it.
+    if (prev) ops.push(del(this.layout.fileKey(p)));
     ops.push(put(k.dir ? this.layout.dirKey(p) : this.layout.fileKey(p), k.dir ? '' : value, nodeLease));
     return {
       action: 'set',
@@ -224,8 +228,7 @@ export class V2Writer {
       ...(prev ? { released: this.ownFileLease(snap, p, prev, false) } : {}),
       answer: async (rev) => ({
         action: 'set',
-        // A file set over a file keeps its v3 create revision (a Txn cannot delete and put one key).
-        node: this.written(p, k.dir, value, req.ttl, rev, prev && !k.dir ? Number(prev.createRevision) : rev),
+        node: this.written(p, k.dir, value, req.ttl, rev, rev),
         ...(prev ? { prevNode: await this.prevNode(snap, p, prev) } : {}),
         etcdIndex: rev,
       }),
