@@ -14,6 +14,7 @@ import { withPprof } from './server/api/pprof.js';
 import { v2Routes } from './server/api/v2/routes.js';
 import { clientTlsSide } from './server/tls/tls-side.js';
 import { ETCD_API_VERSION, ETCD_TS_VERSION } from './version.js';
+import type { RangeRequest } from './pb/types.js';
 
 async function run(cfg: Config, logger: Logger): Promise<void> {
   for (const e of cfg.envUsed) logger.info({ env: e }, 'recognized and used environment variable');
@@ -36,12 +37,17 @@ async function run(cfg: Config, logger: Logger): Promise<void> {
   // (the compiler checks here that EtcdServer provides them).
   const api = {
     info: server,
-    kv: server,
+    kv: server.kv,
     watch: server,
     lease: withGrantQuota(server.leases, (cost) => server.maintenance.checkQuota(cost)),
     cluster: server,
     maintenance: server.maintenance,
-    health: server,
+    health: {
+      get leader() { return server.leader; },
+      range: (req: RangeRequest) => server.kv.range(req),
+      activeAlarms: () => server.activeAlarms(),
+      isLearner: () => server.isLearner(),
+    },
     metrics: server,
     limits: server.cfg,
     auth: server.auth,

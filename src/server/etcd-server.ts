@@ -7,10 +7,7 @@
 import type { Logger } from 'pino';
 import { type ReadState, type SoftState, StateType } from '../raft/types.js';
 import type { MvccStore, WatchHub } from '../mvcc/index.js';
-import type * as mvcc from '../mvcc/types.js';
-import { INTERNAL_FIELD, rawBytes, type RequestCaller } from '../pb/index.js';
-import type { AuthInfo } from '../auth/index.js';
-import type * as pb from '../pb/types.js';
+import type { RequestCaller } from '../pb/index.js';
 import type { ResponseHeader } from '../pb/types.js';
 import { type Lessor, toLeaseId } from '../lease/index.js';
 import type { Applier, ApplyResult } from './apply/index.js';
@@ -18,13 +15,13 @@ import type { AuthApplyState } from './apply/auth.js';
 import { AuthService } from './auth-service.js';
 import type { LeaseCoordinator, LeaseExpiryLoop } from './lease/index.js';
 import { type Config, urlString } from './config.js';
-import { deleteToPb, putToPb, rangeFromPb, rangeToPb, txnToPb } from './kv-convert.js';
 import type { InternalRequestBody } from './proposal.js';
 import { ErrStopped, EtcdError } from './errors.js';
 import { AutoCompactor } from './auto-compactor.js';
 import type { LogCompactor } from './log-compactor.js';
 import type { Member, Membership } from './membership.js';
 import { ServerMetrics } from './metrics.js';
+import { MemberKV } from './member-kv.js';
 import type { RaftNode } from './raft-node.js';
 import type { PeerTransport } from './transport/index.js';
 import { ReadIndexer } from './read-index.js';
@@ -32,19 +29,12 @@ import { Proposer, type RawRequest } from './proposer.js';
 import { IndexWaiter } from './waiters.js';
 import { transferLeadershipBeforeStop } from './leader-transfer.js';
 import { Maintenance } from './maintenance.js';
-import { costPut, costTxn } from './quota.js';
 import { MemberChanges } from './member-changes.js';
 import { forwardPromote } from './member-peer-service.js';
 
 /** How long a request may wait for its entry to commit and apply (etcd: 5 s + 2 election timeouts). */
 export const requestTimeoutMs = (cfg: Config): number => 5000 + 2 * cfg.electionMs;
 
-
-/** The request's wire bytes, to go into the log entry unchanged (absent for in-process calls). */
-function asIs(field: number, req: object): { field: number; bytes: Uint8Array } | undefined {
-  const bytes = rawBytes(req);
-  return bytes && { field, bytes };
-}
 
 /** What composeServer hands the server. */
 export interface ServerParts {
@@ -96,6 +86,8 @@ export class EtcdServer {
   readonly memberChanges: MemberChanges;
   /** Users, roles, tokens and the checks (auth-service.ts). */
   readonly auth: AuthService;
+  /** The KV requests (api/ports.ts RaftKV): member-kv.ts, over this member's propose, store and reads. */
+  readonly kv = new MemberKV(this);
 
   /** Built by composeServer (compose.ts), which wires the parts together. */
   constructor(parts: ServerParts) {
@@ -180,7 +172,7 @@ export class EtcdServer {
     this.autoCompactor = new AutoCompactor(cfg.autoCompaction ?? { mode: 'periodic', retention: 0 }, {
       rev: () => this.store.currentRevision(),
       isLeader: () => this.raft.isLeader,
-      compact: async (rev) => { await this.compact({ revision: BigInt(rev), physical: false }); },
+      compact: async (rev) => { await this.kv.compact({ revision: BigInt(rev), physical: false }); },
       log: this.logger,
     });
     this.autoCompactor.start();
@@ -315,45 +307,6 @@ export class EtcdServer {
   /** The applier's result for request `id`, to its proposer if that is this member. */
   deliver(id: bigint, result: ApplyResult): void {
     this.proposer.deliver(id, result);
-  }
-
-  // --- the KV requests (api/ports.ts RaftKV), validated by the adapter ----------
-
-  // `who` is the caller (auth on): reads are checked here, as etcd's doSerialize
-  // does; writes carry it in the entry's header and are checked when applied.
-
-  async range(req: pb.RangeRequest, who?: AuthInfo): Promise<pb.RangeResponse> {
-    if (!req.serializable) await this.linearizableReadBarrier();
-    this.auth.checkRange(who, req.key, req.rangeEnd);
-    const res = await this.store.range(rangeFromPb(req));
-    this.auth.checkStillCurrent(who);
-    return rangeToPb(res, this.header(res.revision));
-  }
-
-  async put(req: pb.PutRequest, who?: AuthInfo): Promise<pb.PutResponse> {
-    const quota = this.maintenance.checkQuota(costPut(req));
-    if (quota) await quota; // usually known at once: no hop
-    const res = (await this.propose({ put: req }, asIs(INTERNAL_FIELD.put, req), who)) as mvcc.PutResponse;
-    return putToPb(res, this.header(res.revision));
-  }
-
-  async deleteRange(req: pb.DeleteRangeRequest, who?: AuthInfo): Promise<pb.DeleteRangeResponse> {
-    const res = (await this.propose({ deleteRange: req }, asIs(INTERNAL_FIELD.deleteRange, req), who)) as mvcc.DeleteRangeResponse;
-    return deleteToPb(res, this.header(res.revision));
-  }
-
-  async txn(req: pb.TxnRequest, who?: AuthInfo): Promise<pb.TxnResponse> {
-    const quota = this.maintenance.checkQuota(costTxn(req));
-    if (quota) await quota; // usually known at once: no hop
-    const res = (await this.propose({ txn: req }, asIs(INTERNAL_FIELD.txn, req), who)) as mvcc.TxnResponse;
-    return txnToPb(res, this.header(res.revision));
-  }
-
-  /** etcd 3.4 checks no permission for a compaction (any user may compact); an invalid token still fails. */
-  async compact(req: pb.CompactionRequest, who?: AuthInfo): Promise<pb.CompactionResponse> {
-    const res = (await this.propose({ compaction: req }, undefined, who)) as { done: Promise<void> };
-    if (req.physical) await res.done;
-    return { header: this.header() };
   }
 
   /** Waits until this member has applied everything committed before the call (ReadIndex). */
