@@ -13,15 +13,30 @@ import { join, resolve } from 'node:path';
 export const REPO = resolve(import.meta.dirname, '../../..');
 export const BIN = join(REPO, 'bin/etcd-ts');
 
+/** Ports freePort has handed out in this process (see freePort). */
+const handedOut = new Set<number>();
+
+/**
+ * A loopback port nobody listens on now, never one this process was given before:
+ * the kernel may hand the same ephemeral port to two back-to-back binds once the
+ * first is closed (CI saw a member's client and peer ports come out equal).
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = await new Promise<number>((res, rej) => {
+      const s = createServer();
+      s.once('error', rej);
+      s.listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => res(p));
+      });
     });
-  });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('freePort: no port that was not handed out before in 100 tries');
 }
 
 export interface MemberOptions {
