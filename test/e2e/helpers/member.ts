@@ -5,6 +5,7 @@
 // started again on the same ports and data dir.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,30 +14,55 @@ import { join, resolve } from 'node:path';
 export const REPO = resolve(import.meta.dirname, '../../..');
 export const BIN = join(REPO, 'bin/etcd-ts');
 
-/** Ports freePort has handed out in this process (see freePort). */
+/**
+ * Where freePort looks: below the kernel's ephemeral range, so an outbound
+ * connection (a client, a peer stream) can never take the port as its source port
+ * between our check and the member's listen (CI saw EADDRINUSE on a client port
+ * chosen from the ephemeral range); and one block per vitest worker slot
+ * (VITEST_POOL_ID), so test files running side by side never pick the same port.
+ */
+function portBlock(): { lo: number; hi: number } {
+  let ephemeralLo = 32768;
+  try {
+    ephemeralLo = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || ephemeralLo;
+  } catch {
+    // not Linux: keep the IANA default
+  }
+  const bottom = 10_000;
+  const top = Math.max(bottom + 1_600, Math.min(ephemeralLo, 65_536)) - 1;
+  const slots = 16;
+  const size = Math.floor((top - bottom + 1) / slots);
+  const slot = (Number(process.env.VITEST_POOL_ID ?? 1) - 1 + slots) % slots;
+  return { lo: bottom + slot * size, hi: bottom + (slot + 1) * size - 1 };
+}
+
+const block = portBlock();
+/** The next candidate in this process's walk through its block (random start: files reuse the slot one after another). */
+let cursor = block.lo + Math.floor(Math.random() * (block.hi - block.lo + 1));
+/** Ports freePort has handed out in this process: never twice. */
 const handedOut = new Set<number>();
 
-/**
- * A loopback port nobody listens on now, never one this process was given before:
- * the kernel may hand the same ephemeral port to two back-to-back binds once the
- * first is closed (CI saw a member's client and peer ports come out equal).
- */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const s = createServer();
+    s.once('error', () => res(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
+  });
+}
+
+/** A loopback port nobody listens on now, from this worker's block, never one handed out before. */
 export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const port = await new Promise<number>((res, rej) => {
-      const s = createServer();
-      s.once('error', rej);
-      s.listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => res(p));
-      });
-    });
-    if (!handedOut.has(port)) {
+  const span = block.hi - block.lo + 1;
+  for (let tried = 0; tried < span; tried++) {
+    const port = cursor;
+    cursor = cursor >= block.hi ? block.lo : cursor + 1;
+    if (handedOut.has(port)) continue;
+    if (await canListen(port)) {
       handedOut.add(port);
       return port;
     }
   }
-  throw new Error('freePort: no port that was not handed out before in 100 tries');
+  throw new Error(`freePort: no free port left in ${block.lo}-${block.hi}`);
 }
 
 export interface MemberOptions {
