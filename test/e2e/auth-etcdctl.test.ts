@@ -7,9 +7,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Etcd3, EtcdAuthenticationFailedError, EtcdPermissionDeniedError } from 'etcd3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type Expected, runAuthSequence } from './helpers/auth-sequence.js';
-import { Cluster } from './helpers/cluster.js';
+import { clusterForBlock } from './helpers/cluster.js';
 import { etcdctl, requireEtcdctl } from './helpers/etcd-process.js';
 import { REPO } from './helpers/member.js';
 
@@ -25,19 +25,10 @@ const DEVIATIONS: Record<string, Omit<Expected, 'cmd'>> = {
 };
 
 describe.skipIf(!requireEtcdctl())('auth with etcdctl on 3 members', () => {
-  let cluster: Cluster | undefined;
-
-  beforeAll(async () => {
-    cluster = await Cluster.create();
-    await cluster.start();
-  }, 60_000);
-
-  afterAll(async () => {
-    await cluster?.cleanup();
-  });
+  const cluster = clusterForBlock();
 
   it('prints what etcd 3.4.23 printed, step by step, member after member', async () => {
-    const got = await runAuthSequence(cluster!);
+    const got = await runAuthSequence(cluster());
     expect(got.map((g) => g.cmd)).toEqual(EXPECTED.map((e) => e.cmd));
     for (let i = 0; i < got.length; i++) {
       const want = EXPECTED[i]!;
@@ -49,7 +40,7 @@ describe.skipIf(!requireEtcdctl())('auth with etcdctl on 3 members', () => {
   }, 240_000);
 
   it("the etcd3 npm client's auth option: token on every call, permissions enforced", async () => {
-    const ep = cluster!.members[0]!.clientPort;
+    const ep = cluster().members[0]!.clientPort;
     const ctl = async (...args: string[]) => {
       const r = await etcdctl(ep, args);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
@@ -62,7 +53,7 @@ describe.skipIf(!requireEtcdctl())('auth with etcdctl on 3 members', () => {
     await ctl('role', 'grant-permission', 'apps', 'readwrite', 'app/', '--prefix');
     await ctl('user', 'grant-role', 'dave', 'apps');
     await ctl('auth', 'enable');
-    const hosts = cluster!.members.map((m) => m.endpoint);
+    const hosts = cluster().members.map((m) => m.endpoint);
     const dave = new Etcd3({ hosts, auth: { username: 'dave', password: 'dpw' } });
     const wrong = new Etcd3({ hosts, auth: { username: 'dave', password: 'nope' } });
     const nobody = new Etcd3({ hosts });

@@ -10,8 +10,8 @@
 import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Cluster, waitFor } from './helpers/cluster.js';
+import { describe, expect, it } from 'vitest';
+import { clusterForBlock, waitFor } from './helpers/cluster.js';
 import { ALL_STEPS, type Answer, LOCK_ELECTION_STEPS, runGatewaySequence, SNAPSHOT_STEPS } from './helpers/gateway-sequence.js';
 import { REPO } from './helpers/member.js';
 
@@ -49,23 +49,14 @@ const NOT_YET: Record<string, Answer> = {
 };
 
 describe('the /v3 JSON gateway on 3 members', () => {
-  let cluster: Cluster | undefined;
-
-  beforeAll(async () => {
-    cluster = await Cluster.create();
-    await cluster.start();
-  }, 60_000);
-
-  afterAll(async () => {
-    await cluster?.cleanup();
-  });
+  const cluster = clusterForBlock();
 
   it('answers what etcd 3.4.23 answered, step by step', async () => {
     expect(ALL_STEPS.length).toBe(EXPECTED.length);
     // Lock and Election are served now: every one of their steps must get etcd's answer.
     expect(LOCK_ELECTION_STEPS.some((s) => NOT_YET[s.name])).toBe(false);
     expect(SNAPSHOT_STEPS.length).toBeGreaterThan(0);
-    const got = await runGatewaySequence(cluster!, ALL_STEPS);
+    const got = await runGatewaySequence(cluster(), ALL_STEPS);
     expect(got.map((g) => g.name)).toEqual(EXPECTED.map((e) => e.name));
     for (let i = 0; i < got.length; i++) {
       const want = EXPECTED[i]!;
@@ -79,7 +70,7 @@ describe('the /v3 JSON gateway on 3 members', () => {
   }, 120_000);
 
   it('reads stream requests as they arrive in an open body; a closed client ends its watch', async () => {
-    const m = cluster!.members[0]!;
+    const m = cluster().members[0]!;
     const lines: string[] = [];
     const req = http.request({ host: '127.0.0.1', port: m.clientPort, path: '/v3/watch', method: 'POST', agent: false });
     const response = new Promise<http.IncomingMessage>((resolve, reject) => {
@@ -114,7 +105,7 @@ describe('the /v3 JSON gateway on 3 members', () => {
   }, 30_000);
 
   it('keeps a lease alive through one long keep-alive request body', async () => {
-    const m = cluster!.members[1]!;
+    const m = cluster().members[1]!;
     const grant = await fetch(`http://127.0.0.1:${m.clientPort}/v3/lease/grant`, { method: 'POST', body: '{"TTL":5}' });
     const { ID } = (await grant.json()) as { ID: string };
     const req = http.request({ host: '127.0.0.1', port: m.clientPort, path: '/v3/lease/keepalive', method: 'POST', agent: false });

@@ -8,8 +8,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Cluster, waitFor } from './helpers/cluster.js';
+import { describe, expect, it } from 'vitest';
+import { clusterForBlock, waitFor } from './helpers/cluster.js';
 import { etcdctl, IN_CI, onPath, requireEtcdctl } from './helpers/etcd-process.js';
 import { REPO } from './helpers/member.js';
 import { type CtlAnswer, runCtlSteps } from './helpers/v2-etcdctl-sequence.js';
@@ -62,20 +62,12 @@ const HAVE_CURL = onPath('curl');
 if (IN_CI && !HAVE_CURL) throw new Error('curl must be on PATH in CI');
 
 describe.skipIf(!requireEtcdctl() || !HAVE_CURL)('v2 keys API on 3 members', () => {
-  let cluster: Cluster | undefined;
-  const url = (i: number): string => cluster!.members[i]!.clientUrl;
+  const cluster = clusterForBlock({ extraArgs: ['--enable-v2'] });
+  const url = (i: number): string => cluster().members[i]!.clientUrl;
 
-  beforeAll(async () => {
-    cluster = await Cluster.create({ extraArgs: ['--enable-v2'] });
-    await cluster.start();
-  }, 60_000);
-
-  afterAll(async () => {
-    await cluster?.cleanup();
-  });
 
   it("answers the seed's curl commands as etcd 3.4.23 did", async () => {
-    const port = cluster!.members[0]!.clientPort;
+    const port = cluster().members[0]!.clientPort;
     const got = await runAll({
       url: url(0),
       ageHistory: async () => {
@@ -134,7 +126,7 @@ describe.skipIf(!requireEtcdctl() || !HAVE_CURL)('v2 keys API on 3 members', () 
   }, 30_000);
 
   it('keeps v2 data in the v3 store under the reserved prefix, replicated', async () => {
-    const res = await etcdctl(cluster!.members[2]!.clientPort, ['get', '--prefix', 'v2/', '--keys-only']);
+    const res = await etcdctl(cluster().members[2]!.clientPort, ['get', '--prefix', 'v2/', '--keys-only']);
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toContain('v2//003/k//1/race/lock');
     expect(res.stdout).toContain('v2//act');

@@ -4,7 +4,7 @@
 // for polling with bounded deadlines.
 
 import * as grpc from '@grpc/grpc-js';
-import type { TestContext } from 'vitest';
+import { afterAll, beforeAll, type TestContext } from 'vitest';
 import { apiServices } from '../../../src/server/api/services.js';
 import type * as pb from '../../../src/pb/types.js';
 import { freePort, Member } from './member.js';
@@ -198,4 +198,24 @@ export function leaderLookups(running: () => Member[], maint: Map<Member, Mainte
  */
 export function parseJsonBigIds(text: string): unknown {
   return JSON.parse(text.replace(/([:[,]\s*)(-?\d{16,})(?=\s*[,}\]])/g, '$1"$2"'));
+}
+
+/**
+ * One cluster shared by the tests of the describe block this is called in:
+ * created and started in beforeAll, cleaned up (members stopped by PID, data dirs
+ * removed) in afterAll. The returned function gives it to the tests.
+ */
+export function clusterForBlock(opts: ClusterOptions = {}, startTimeoutMs = 60_000): () => Cluster {
+  let cluster: Cluster | undefined;
+  beforeAll(async () => {
+    cluster = await Cluster.create(opts);
+    await cluster.start();
+  }, startTimeoutMs);
+  afterAll(async () => {
+    await cluster?.cleanup();
+  });
+  return () => {
+    if (!cluster) throw new Error('the block\'s cluster is not started (its beforeAll failed)');
+    return cluster;
+  };
 }
