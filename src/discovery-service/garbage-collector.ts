@@ -19,7 +19,7 @@ export class GarbageCollector {
   private readonly now: () => number;
 
   constructor(
-    private readonly store: TokenStore,
+    private readonly store: Pick<TokenStore, 'gcEntries' | 'delete'>,
     private readonly opts: GcOptions,
     private readonly logger: Logger,
   ) {

@@ -18,7 +18,7 @@ import type { TokenStore } from './token-store.js';
 export const PROTOCOL_DOCS_URL = 'https://etcd.io/docs/v3.5/dev-internal/discovery_protocol';
 
 export interface DiscoveryServiceDeps {
-  store: TokenStore;
+  store: Pick<TokenStore, 'create' | 'delete' | 'forward'>;
   publicHost: string;
   logger: Logger;
   now?: () => number;

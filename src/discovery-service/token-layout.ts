@@ -38,9 +38,12 @@ function rewriteNode(node: unknown): void {
 
 /**
  * A v2 answer body (an event or an error) with the registry prefix taken off its
- * keys and error cause; a body that is not JSON comes back unchanged.
+ * keys and error cause; a body that is not JSON comes back unchanged. An error
+ * caused above the registry (no token was ever made, so "/discovery.etcd.io" is
+ * the first key missing) names the token's directory instead: from the client's
+ * side that is the first key missing.
  */
-export function clientView(body: string): string {
+export function clientView(body: string, token: string): string {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
@@ -51,6 +54,9 @@ export function clientView(body: string): string {
   const answer = parsed as { node?: unknown; prevNode?: unknown; cause?: unknown };
   rewriteNode(answer.node);
   rewriteNode(answer.prevNode);
-  if (typeof answer.cause === 'string') answer.cause = stripPrefix(answer.cause);
+  if (typeof answer.cause === 'string') {
+    const aboveRegistry = answer.cause === REGISTRY_DIR || `${REGISTRY_DIR}/`.startsWith(`${answer.cause}/`);
+    answer.cause = aboveRegistry ? `/${token}` : stripPrefix(answer.cause);
+  }
   return JSON.stringify(parsed) + (body.endsWith('\n') ? '\n' : '');
 }

@@ -70,6 +70,6 @@ export class TokenStore {
       longPoll: req.query.get('wait') === 'true',
       ...(req.signal ? { signal: req.signal } : {}),
     });
-    return { ...reply, body: clientView(reply.body) };
+    return { ...reply, body: clientView(reply.body, req.token) };
   }
 }
