@@ -77,7 +77,23 @@ export async function runDiscoveryCommand(argv: string[], env: NodeJS.ProcessEnv
   }
   const logger = createLogger(parsed.config.logLevel, 'discovery');
   for (const e of parsed.envUsed) logger.info({ env: e }, 'recognized and used environment variable');
-  let running: RunningDiscovery;
+  let running: RunningDiscovery | undefined;
+  let stopping = false;
+  const finish = async (code: number): Promise<void> => {
+    await running?.stop();
+    logger.info({}, 'stopped');
+    logger.flush();
+    process.exit(code);
+  };
+  const stop = (reason: string, code = 0): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal: reason }, 'received signal; shutting down');
+    // A signal while the embedded member is starting: stopped once the start is over.
+    if (running) void finish(code);
+  };
+  process.on('SIGTERM', () => stop('terminated'));
+  process.on('SIGINT', () => stop('interrupt'));
   try {
     running = await startDiscovery(parsed.config, logger);
   } catch (err) {
@@ -86,21 +102,10 @@ export async function runDiscoveryCommand(argv: string[], env: NodeJS.ProcessEnv
     process.stderr.write(`etcd-ts discovery: ${(err as Error).message}\n`);
     process.exit(1);
   }
-  let stopping = false;
-  const stop = async (signal: string, code = 0): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'received signal; shutting down');
-    await running.stop();
-    logger.info({}, 'stopped');
-    logger.flush();
-    process.exit(code);
-  };
-  process.on('SIGTERM', () => void stop('terminated'));
-  process.on('SIGINT', () => void stop('interrupt'));
+  if (stopping) return finish(0);
   void running.embeddedExit?.then((code) => {
     if (stopping) return;
     logger.fatal({ code }, 'embedded etcd-ts member exited; stopping the discovery service');
-    void stop('embedded member exited', 1);
+    stop('embedded member exited', 1);
   });
 }

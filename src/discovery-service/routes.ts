@@ -4,7 +4,7 @@
 // DELETE) and "/<token>/_config/size" (GET). A known path with another method is
 // 405, anything else 404; an unclean path ("//", "/./", "/../") is redirected to
 // its clean form (mux does that too), so no ".." ever reaches the backing store.
-// Pure: method and raw path in, a route out.
+// "/metrics" is the Prometheus exposition. Pure: method and raw path in, a route out.
 
 import { posix } from 'node:path';
 
@@ -22,6 +22,7 @@ export type Route =
   | { kind: 'new' }
   | { kind: 'health' }
   | { kind: 'robots' }
+  | { kind: 'metrics' }
   | { kind: 'token'; token: string; target: TokenTarget }
   | { kind: 'redirect'; location: string }
   | { kind: 'method-not-allowed' }
@@ -83,6 +84,8 @@ export function routeRequest(method: string, rawPath: string): Route {
       return { kind: 'health' };
     case '/robots.txt':
       return { kind: 'robots' };
+    case '/metrics':
+      return { kind: 'metrics' };
   }
   const [token, ...rest] = path.slice(1).split('/');
   if (token === undefined || !TOKEN_PATTERN.test(token)) return { kind: 'not-found' };

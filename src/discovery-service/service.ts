@@ -14,6 +14,7 @@ import { parseClusterSize, tokenUrl } from './new-token.js';
 import { FormTooLargeError, formValue, readFormBody } from './request-form.js';
 import { routeRequest, type Route } from './routes.js';
 import type { TokenStore } from './token-store.js';
+import { DiscoveryMetrics } from './metrics.js';
 
 export const PROTOCOL_DOCS_URL = 'https://etcd.io/docs/v3.5/dev-internal/discovery_protocol';
 
@@ -22,6 +23,7 @@ export interface DiscoveryServiceDeps {
   publicHost: string;
   logger: Logger;
   now?: () => number;
+  metrics?: DiscoveryMetrics;
 }
 
 /** Go's http.Error: plain text, the message and a newline. */
@@ -40,6 +42,7 @@ const TRUE_WORDS = new Set(['1', 't', 'T', 'true', 'TRUE', 'True']);
 
 export function discoveryHandler(deps: DiscoveryServiceDeps): (req: http.IncomingMessage, res: http.ServerResponse) => void {
   const now = deps.now ?? Date.now;
+  const metrics = deps.metrics ?? new DiscoveryMetrics();
 
   async function newToken(req: http.IncomingMessage, res: http.ServerResponse, query: URLSearchParams): Promise<void> {
     const size = parseClusterSize(formValue(await readFormBody(req), query, 'size'));
@@ -95,12 +98,21 @@ export function discoveryHandler(deps: DiscoveryServiceDeps): (req: http.Incomin
   async function serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://discovery.invalid');
     const route = routeRequest(req.method ?? 'GET', url.pathname);
+    res.on('finish', () => {
+      deps.logger.debug({ method: req.method, path: url.pathname, status: res.statusCode }, 'request');
+      if (route.kind === 'new' || route.kind === 'health' || route.kind === 'token') metrics.count(route.kind, res.statusCode, req.method ?? 'GET');
+    });
     switch (route.kind) {
       case 'home':
         res.writeHead(301, { Location: PROTOCOL_DOCS_URL });
         return void res.end();
       case 'robots':
         return text(res, 'User-agent: *\nDisallow: /');
+      case 'metrics': {
+        const { contentType, body } = await metrics.exposition();
+        res.writeHead(200, { 'Content-Type': contentType });
+        return void res.end(body);
+      }
       case 'redirect':
         res.writeHead(301, { Location: route.location + url.search });
         return void res.end();

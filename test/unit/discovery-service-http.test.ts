@@ -157,6 +157,27 @@ describe('discovery service token paths', () => {
   });
 });
 
+describe('discovery service /metrics', () => {
+  it("counts /new, /health and token requests by code and method, as discoveryserver's counters do", async () => {
+    const { svc } = await setup();
+    const token = await newToken(svc);
+    await fetch(`${svc}/new?size=x`);
+    await fetch(`${svc}/health`);
+    await fetch(`${svc}/${token}/_config/size`);
+    await fetch(`${svc}/${'f'.repeat(32)}`);
+    const r = await fetch(`${svc}/metrics`);
+    expect(r.status).toBe(200);
+    const text = await r.text();
+    for (const line of [
+      'endpoint_new_requests_total{code="200",method="PUT"} 1',
+      'endpoint_new_requests_total{code="400",method="GET"} 1',
+      'endpoint_health_requests_total{code="200",method="GET"} 1',
+      'endpoint_token_requests_total{code="200",method="GET"} 1',
+      'endpoint_token_requests_total{code="404",method="GET"} 1',
+    ]) expect(text).toContain(line);
+  });
+});
+
 describe('discovery service /health and gc', () => {
   it('/health makes and deletes a token, leaving nothing behind', async () => {
     const { svc, store } = await setup();

@@ -96,6 +96,7 @@ describe('routes', () => {
     expect(routeRequest('GET', '/health')).toEqual({ kind: 'health' });
     expect(routeRequest('GET', '/')).toEqual({ kind: 'home' });
     expect(routeRequest('GET', '/robots.txt')).toEqual({ kind: 'robots' });
+    expect(routeRequest('GET', '/metrics')).toEqual({ kind: 'metrics' });
     expect(routeRequest('GET', `/${TOKEN}`)).toEqual({ kind: 'token', token: TOKEN, target: { kind: 'dir' } });
     expect(routeRequest('PUT', `/${TOKEN}/`)).toEqual({ kind: 'token', token: TOKEN, target: { kind: 'dir' } });
     expect(routeRequest('GET', `/${TOKEN}/_config/size`)).toEqual({ kind: 'token', token: TOKEN, target: { kind: 'size' } });
