@@ -63,6 +63,10 @@ export class EmbeddedMember {
       '--listen-peer-urls', peerUrl, '--initial-advertise-peer-urls', peerUrl,
       '--initial-cluster', `discovery=${peerUrl}`,
       '--enable-v2',
+      // Every token, /health call and collection adds revisions: without compaction
+      // the store would grow until its quota. A day of history is far more than
+      // etcd's v2 store keeps for waitIndex (its last 1000 events).
+      '--auto-compaction-mode', 'periodic', '--auto-compaction-retention', '24h',
       '--log-level', opts.logLevel,
     ];
     // Our ETCD_* variables are meant for members we join, not for this one.
