@@ -39,6 +39,8 @@ async function servesV2(clientUrl: string): Promise<boolean> {
   }
 }
 
+class PortTakenError extends Error {}
+
 export class EmbeddedMember {
   private exited: Promise<number | null>;
 
@@ -49,8 +51,25 @@ export class EmbeddedMember {
     this.exited = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
   }
 
-  /** Starts the member and resolves once it answers on /v2/keys; rejects if it exits or the bound passes first. */
+  /**
+   * Starts the member and resolves once it answers on /v2/keys; rejects if the
+   * bound passes first. A member that exits before serving because a port was
+   * taken (EADDRINUSE in its log) is started again on new ports (twice at most):
+   * a port the kernel handed out can be taken by someone else before it binds. (A single member does not mind a
+   * peer URL that differs from the one its data dir recorded.)
+   */
   static async start(opts: EmbeddedMemberOptions): Promise<EmbeddedMember> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await EmbeddedMember.attempt(opts);
+      } catch (err) {
+        if (!(err instanceof PortTakenError) || attempt >= 3) throw err;
+        opts.logger.warn({ err: err.message, attempt }, 'embedded member failed to start; trying again on other ports');
+      }
+    }
+  }
+
+  private static async attempt(opts: EmbeddedMemberOptions): Promise<EmbeddedMember> {
     const [clientPort, peerPort] = [await loopbackPort(), await loopbackPort()];
     const clientUrl = `http://127.0.0.1:${clientPort}`;
     const peerUrl = `http://127.0.0.1:${peerPort}`;
@@ -71,14 +90,23 @@ export class EmbeddedMember {
     ];
     // Our ETCD_* variables are meant for members we join, not for this one.
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ETCD_')));
-    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'], env });
+    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'], env });
+    // Its log goes on to our stderr; a port taken under us is worth another try.
+    let portTaken = false;
+    proc.stderr!.on('data', (chunk: Buffer) => {
+      process.stderr.write(chunk);
+      if (chunk.includes('EADDRINUSE')) portTaken = true;
+    });
     const member = new EmbeddedMember(proc, clientUrl);
     opts.logger.info({ pid: proc.pid, 'data-dir': opts.dataDir, 'client-url': clientUrl }, 'starting embedded etcd-ts member');
     const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
     let exitCode: number | null | undefined;
     void member.exited.then((c) => (exitCode = c));
     while (!(await servesV2(clientUrl))) {
-      if (exitCode !== undefined) throw new Error(`embedded member exited (code ${exitCode}) before serving`);
+      if (exitCode !== undefined) {
+        const why = `embedded member exited (code ${exitCode}) before serving`;
+        throw portTaken ? new PortTakenError(why) : new Error(why);
+      }
       if (Date.now() > deadline) {
         await member.stop();
         throw new Error(`embedded member did not serve ${clientUrl}/v2/keys within ${opts.readyTimeoutMs ?? 60_000} ms`);
