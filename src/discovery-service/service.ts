@@ -40,6 +40,20 @@ function text(res: http.ServerResponse, body: string): void {
 /** strconv.ParseBool's true spellings: what etcd's v2 API takes as wait=true. */
 const TRUE_WORDS = new Set(['1', 't', 'T', 'true', 'TRUE', 'True']);
 
+/**
+ * The request's path exactly as sent (WHATWG URL parsing would already resolve
+ * "." and ".." segments, escaped ones too, which the router redirects as mux
+ * does) and its query.
+ */
+function requestTarget(raw: string): { pathname: string; search: string; searchParams: URLSearchParams } {
+  const absolute = !raw.startsWith('/');
+  const target = absolute ? new URL(raw, 'http://discovery.invalid') : undefined;
+  const q = raw.indexOf('?');
+  const pathname = target ? target.pathname : q < 0 ? raw : raw.slice(0, q);
+  const search = target ? target.search : q < 0 ? '' : raw.slice(q);
+  return { pathname, search, searchParams: new URLSearchParams(search) };
+}
+
 export function discoveryHandler(deps: DiscoveryServiceDeps): (req: http.IncomingMessage, res: http.ServerResponse) => void {
   const now = deps.now ?? Date.now;
   const metrics = deps.metrics ?? new DiscoveryMetrics();
@@ -96,7 +110,7 @@ export function discoveryHandler(deps: DiscoveryServiceDeps): (req: http.Incomin
   }
 
   async function serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://discovery.invalid');
+    const url = requestTarget(req.url ?? '/');
     const route = routeRequest(req.method ?? 'GET', url.pathname);
     res.on('finish', () => {
       deps.logger.debug({ method: req.method, path: url.pathname, status: res.statusCode }, 'request');
@@ -114,7 +128,7 @@ export function discoveryHandler(deps: DiscoveryServiceDeps): (req: http.Incomin
         return void res.end(body);
       }
       case 'redirect':
-        res.writeHead(301, { Location: route.location + url.search });
+        res.writeHead(301, { Location: encodeURI(route.location) + url.search });
         return void res.end();
       case 'not-found':
         return goError(res, 404, '404 page not found');

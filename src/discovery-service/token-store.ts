@@ -59,8 +59,17 @@ export class TokenStore {
     return (answer.node?.nodes ?? []).map((n) => ({ token: n.key.slice(n.key.lastIndexOf('/') + 1), created: n.value ?? '' }));
   }
 
-  /** A discovery client's request on a token, answered by the backing store (keys shown relative to the registry). */
+  /**
+   * A discovery client's request on a token, answered by the backing store (keys
+   * shown relative to the registry). A PUT needs a token /new made: the v2 store
+   * would otherwise create the directory on the fly, and nothing would ever
+   * collect it (etcd's own client reads _config/size before registering anyway).
+   */
   async forward(req: ForwardRequest): Promise<V2Reply> {
+    if (req.method === 'PUT') {
+      const size = await this.backing.request({ method: 'GET', keyPath: registryPath(req.token, '_config', 'size') });
+      if (size.status === 404) return { ...size, body: clientView(size.body, req.token) };
+    }
     const below = req.target.kind === 'dir' ? [] : req.target.kind === 'size' ? ['_config', 'size'] : [req.target.name];
     const reply = await this.backing.request({
       method: req.method,

@@ -145,6 +145,32 @@ describe('discovery service token paths', () => {
     expect(await woken.json()).toMatchObject({ action: 'create', node: { key: `/${token}/abc`, value: 'm=http://x' } });
   });
 
+  it('refuses to register on a token /new never made (nothing would collect it)', async () => {
+    const { svc, store } = await setup();
+    await newToken(svc);
+    const stray = 'abcdefabcdefabcdefabcdefabcdef00';
+    const r = await fetch(`${svc}/${stray}/m1?prevExist=false`, { method: 'PUT', body: new URLSearchParams({ value: 'm1=http://x' }) });
+    expect(r.status).toBe(404);
+    expect(await r.json()).toMatchObject({ errorCode: 100, message: 'Key not found', cause: `/${stray}` });
+    expect((await fetch(`${svc}/${stray}`)).status).toBe(404);
+    expect(await store.gcEntries()).toHaveLength(1);
+  });
+
+  it('redirects an unclean path to its clean form, query kept', async () => {
+    const { svc } = await setup();
+    // Raw paths: fetch() would resolve the dot segments itself.
+    const rawGet = (path: string): Promise<[number | undefined, string | undefined]> =>
+      new Promise((resolve, reject) => {
+        http.get(`${svc}/`, { path }, (res) => {
+          res.resume();
+          resolve([res.statusCode, res.headers.location]);
+        }).on('error', reject);
+      });
+    expect(await rawGet('/x/%2e%2e/new?size=1')).toEqual([301, '/new?size=1']);
+    expect(await rawGet('//a%20b')).toEqual([301, '/a%20b']);
+    expect(await rawGet(`/${'a'.repeat(32)}/../health`)).toEqual([301, '/health']);
+  });
+
   it("answers 404 and 405 as discoveryserver's router does", async () => {
     const { svc } = await setup();
     const token = await newToken(svc);
