@@ -31,7 +31,19 @@ export interface V2Request {
 /** No endpoint of the backing cluster answered (the service answers 503). */
 export class BackingUnavailableError extends Error {}
 
-const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET']);
+/** Errors that mean the request never reached the endpoint: safe to send elsewhere. */
+const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * Whether a failed request may go to the next endpoint. A reset (typically a kept-
+ * alive socket the endpoint closed as it stopped) is retried for reads and deletes
+ * only: a create may have been applied before the reset, and sent again it would
+ * come back "Key already exists".
+ */
+function mayRetry(code: string | undefined, method: V2Request['method']): boolean {
+  if (code === undefined) return false;
+  return CONNECT_ERRORS.has(code) || (code === 'ECONNRESET' && method !== 'PUT');
+}
 
 export class BackingV2 {
   private preferred = 0;
@@ -57,7 +69,7 @@ export class BackingV2 {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         errors.push(`${this.endpoints[at]}: ${(err as Error).message}`);
-        if (req.signal?.aborted || code === undefined || !CONNECT_ERRORS.has(code)) break;
+        if (req.signal?.aborted || !mayRetry(code, req.method)) break;
       }
     }
     throw new BackingUnavailableError(`backing etcd unavailable (${errors.join('; ')})`);

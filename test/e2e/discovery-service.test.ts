@@ -5,13 +5,14 @@
 // cluster (etcdctl member list shows three); a fourth on the same URL gets etcd's
 // "discovery: cluster is full" and exits (--discovery-fallback exit). Also: an
 // unknown token's 404 with the v2 error body, tokens kept across a restart, the
-// collector (--minage/--gcfreq), and a clean stop on SIGTERM (embedded member too).
+// collector (--minage/--gcfreq), a clean stop on SIGTERM (embedded member too), and
+// a three-member etcd-ts cluster as the backing store with one member down.
 import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { etcdctl, etcdIs34, IN_CI, onPath, requireEtcdctl, startMember, stopMember } from './helpers/etcd-process.js';
 import { DiscoveryService, discoveryMember } from './helpers/discovery-service.js';
 import type { Member } from './helpers/member.js';
-import { waitFor } from './helpers/cluster.js';
+import { clusterForBlock, waitFor } from './helpers/cluster.js';
 
 const REAL_ETCD = etcdIs34();
 if (IN_CI && (!REAL_ETCD || !onPath('curl'))) throw new Error('CI needs etcd 3.4 and curl on PATH for the discovery service e2e tests');
@@ -139,4 +140,24 @@ describe.skipIf(!RUN)('discovery service on a real etcd 3.4.23 (--enable-v2)', (
       await quick.cleanup();
     }
   }, 60_000);
+});
+
+describe.skipIf(!RUN)('discovery service on a three-member etcd-ts cluster (--enable-v2)', () => {
+  const cluster = clusterForBlock({ extraArgs: ['--enable-v2'] });
+  let svc: DiscoveryService;
+  const members: Member[] = [];
+
+  afterAll(async () => {
+    for (const m of members.splice(0)) await m.cleanup();
+    await svc?.cleanup();
+  }, 90_000);
+
+  it('keeps serving from the other members when the one it used stops', async () => {
+    svc = await DiscoveryService.start({ etcd: cluster().members.map((m) => m.clientUrl) });
+    const tokenUrl = await svc.newToken(3);
+    await cluster().members[0]!.stop();
+    expect(await bootstrapThree(tokenUrl, members)).toEqual(['d1', 'd2', 'd3']);
+    const health = await fetch(`${svc.url}/health`);
+    expect([health.status, await health.text()]).toEqual([200, 'OK']);
+  }, 180_000);
 });
