@@ -101,7 +101,7 @@ export function discoveryHandler(deps: DiscoveryServiceDeps): (req: http.Incomin
       target: route.target,
       query,
       ...([...form].length > 0 ? { form } : {}),
-      ...(TRUE_WORDS.has(query.get('wait') ?? '') ? { signal: gone.signal } : {}),
+      ...(TRUE_WORDS.has(query.get('wait') ?? '') ? { longPoll: true, signal: gone.signal } : {}),
     });
     const headers: http.OutgoingHttpHeaders = { 'Content-Type': reply.contentType ?? 'application/json' };
     if (reply.etcdIndex !== undefined) headers['X-Etcd-Index'] = reply.etcdIndex;

@@ -17,6 +17,8 @@ export interface ForwardRequest {
   target: TokenTarget;
   query: URLSearchParams;
   form?: URLSearchParams;
+  /** wait=true: no time bound; the signal ends it when the client leaves. */
+  longPoll?: boolean;
   signal?: AbortSignal;
 }
 
@@ -76,7 +78,7 @@ export class TokenStore {
       keyPath: registryPath(req.token, ...below),
       query: req.query,
       ...(req.form ? { form: req.form } : {}),
-      longPoll: req.query.get('wait') === 'true',
+      longPoll: req.longPoll === true,
       ...(req.signal ? { signal: req.signal } : {}),
     });
     return { ...reply, body: clientView(reply.body, req.token) };
