@@ -22,41 +22,45 @@ export interface ForwardRequest {
   signal?: AbortSignal;
 }
 
-function expect(reply: V2Reply, ok: number[], what: string): void {
+function requireStatus(reply: V2Reply, ok: number[], what: string): void {
   if (!ok.includes(reply.status)) throw new TokenStoreError(`${what}: backing etcd answered ${reply.status} ${reply.body.trim()}`);
 }
 
 export class TokenStore {
   constructor(private readonly backing: BackingV2) {}
 
-  /** A new token whose _config/size is `size`; recorded for the collector at `nowMs`. */
+  /**
+   * A new token whose _config/size is `size`, recorded for the collector at
+   * `nowMs` first: a token that fails half-way is then an index entry the
+   * collector clears, never a directory nothing would collect.
+   */
   async create(size: string, nowMs: number): Promise<string> {
     const token = generateToken();
+    const gcReply = await this.backing.request({ method: 'PUT', keyPath: gcPath(token), form: new URLSearchParams({ value: rfc3339(nowMs) }) });
+    requireStatus(gcReply, [200, 201], 'record token for gc');
     const sizeReply = await this.backing.request({
       method: 'PUT',
       keyPath: registryPath(token, '_config', 'size'),
       query: new URLSearchParams({ prevExist: 'false' }),
       form: new URLSearchParams({ value: size }),
     });
-    expect(sizeReply, [201], 'create size key');
-    const gcReply = await this.backing.request({ method: 'PUT', keyPath: gcPath(token), form: new URLSearchParams({ value: rfc3339(nowMs) }) });
-    expect(gcReply, [200, 201], 'record token for gc');
+    requireStatus(sizeReply, [201], 'create size key');
     return token;
   }
 
   /** Removes the token's directory and its index entry; either may be gone already. */
   async delete(token: string): Promise<void> {
     const dirReply = await this.backing.request({ method: 'DELETE', keyPath: registryPath(token), query: new URLSearchParams({ recursive: 'true' }) });
-    expect(dirReply, [200, 404], `delete token ${token}`);
+    requireStatus(dirReply, [200, 404], `delete token ${token}`);
     const gcReply = await this.backing.request({ method: 'DELETE', keyPath: gcPath(token) });
-    expect(gcReply, [200, 404], `delete gc entry of ${token}`);
+    requireStatus(gcReply, [200, 404], `delete gc entry of ${token}`);
   }
 
   /** The collector's index: every token with its creation time. */
   async gcEntries(): Promise<GcEntry[]> {
     const reply = await this.backing.request({ method: 'GET', keyPath: GC_DIR });
     if (reply.status === 404) return [];
-    expect(reply, [200], 'list gc entries');
+    requireStatus(reply, [200], 'list gc entries');
     const answer = JSON.parse(reply.body) as { node?: { nodes?: { key: string; value?: string }[] } };
     return (answer.node?.nodes ?? []).map((n) => ({ token: n.key.slice(n.key.lastIndexOf('/') + 1), created: n.value ?? '' }));
   }
