@@ -44,7 +44,10 @@ const FLAGS: FlagSpec[] = [
 ];
 
 export function discoveryUsage(): string {
-  const lines = FLAGS.map((f) => `  ${f.short ? `-${f.short}, ` : '    '}--${f.name.padEnd(10)} ${f.help} (env ${f.env}, default "${f.def}")`);
+  const lines = FLAGS.map((f) => {
+    const def = f.def === '' ? '' : `, default "${f.def}"`;
+    return `  ${f.short ? `-${f.short}, ` : '    '}--${f.name.padEnd(10)} ${f.help} (env ${f.env}${def})`;
+  });
   return `Usage: etcd-ts discovery [flags]\n\nA discovery service compatible with etcd-io/discoveryserver.\n\n${lines.join('\n')}\n`;
 }
 
