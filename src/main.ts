@@ -101,6 +101,11 @@ async function run(cfg: Config, logger: Logger): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  // Subcommands: each in its own module, loaded only when asked for.
+  if (process.argv[2] === 'discovery') {
+    const { runDiscoveryCommand } = await import('./discovery-service/command.js');
+    return runDiscoveryCommand(process.argv.slice(3), process.env);
+  }
   let parsed;
   try {
     parsed = parseArgs(process.argv.slice(2), process.env);

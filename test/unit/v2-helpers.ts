@@ -1,5 +1,8 @@
 // The v2 API's ports over one in-process MvccStore, for unit tests.
-import type { MvccStore } from '../../src/mvcc/index.js';
+import type * as http from 'node:http';
+import { type MvccStore, WatchHub } from '../../src/mvcc/index.js';
+import { httpHandler } from '../../src/server/api/http.js';
+import { v2Routes } from '../../src/server/api/v2/routes.js';
 import type * as pb from '../../src/pb/types.js';
 import type { LeaseApi, RaftKV } from '../../src/server/api/ports.js';
 import { rangeFromPb, rangeToPb, txnFromPb, txnToPb } from '../../src/server/kv-convert.js';
@@ -41,3 +44,17 @@ export function ports(store: MvccStore): { kv: RaftKV; lease: LeaseApi; leases: 
   return { kv, lease, leases };
 }
 
+
+/** The client port's HTTP handler with /v2 over one MvccStore (members a and b; `leader` as the leader). */
+export function v2HttpHandler(store: MvccStore, leader = 1n): http.RequestListener {
+  const p = ports(store);
+  const info = { memberId: 1n, clusterId: 0xabcn, leader, term: 2, header: () => ({ clusterId: 0xabcn, memberId: 1n, revision: 0n, raftTerm: 2n }) };
+  const v2 = v2Routes({
+    info, kv: p.kv, lease: p.lease, watch: { watchHub: new WatchHub(store) },
+    cluster: { members: () => [{ id: 1n, name: 'a', peerURLs: ['http://127.0.0.1:1'], clientURLs: ['http://127.0.0.1:2'], isLearner: false }, { id: 2n, name: 'b', peerURLs: [], clientURLs: [], isLearner: false }] },
+    maintenance: { status: async () => ({ leader, raftIndex: 42, raftTerm: 2, raftAppliedIndex: 42, dbSize: 0, isLearner: false }) },
+  });
+  const health = { leader: 1n, range: async () => ({}) };
+  const metrics = { scrapeMetrics: async () => ({ contentType: 'text/plain', body: '' }) };
+  return httpHandler({ health, metrics }, { v2 });
+}

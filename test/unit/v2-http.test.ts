@@ -5,11 +5,10 @@ import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type MvccStore, WatchHub } from '../../src/mvcc/index.js';
+import type { MvccStore } from '../../src/mvcc/index.js';
 import { httpHandler } from '../../src/server/api/http.js';
-import { v2Routes } from '../../src/server/api/v2/routes.js';
 import { TmpStores } from './mvcc-helpers.js';
-import { ports } from './v2-helpers.js';
+import { v2HttpHandler } from './v2-helpers.js';
 
 const FIXTURE = JSON.parse(readFileSync(join(import.meta.dirname, '../e2e/fixtures/v2-keys.json'), 'utf8')) as {
   disabled: { status: number; body: string };
@@ -32,15 +31,8 @@ async function serve(handler: http.RequestListener): Promise<string> {
   return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 }
 
-async function v2Server(store: MvccStore, leader = 1n): Promise<string> {
-  const p = ports(store);
-  const info = { memberId: 1n, clusterId: 0xabcn, leader, term: 2, header: () => ({ clusterId: 0xabcn, memberId: 1n, revision: 0n, raftTerm: 2n }) };
-  const v2 = v2Routes({
-    info, kv: p.kv, lease: p.lease, watch: { watchHub: new WatchHub(store) },
-    cluster: { members: () => [{ id: 1n, name: 'a', peerURLs: ['http://127.0.0.1:1'], clientURLs: ['http://127.0.0.1:2'], isLearner: false }, { id: 2n, name: 'b', peerURLs: [], clientURLs: [], isLearner: false }] },
-    maintenance: { status: async () => ({ leader, raftIndex: 42, raftTerm: 2, raftAppliedIndex: 42, dbSize: 0, isLearner: false }) },
-  });
-  return serve(httpHandler({ health, metrics }, { v2 }));
+function v2Server(store: MvccStore, leader = 1n): Promise<string> {
+  return serve(v2HttpHandler(store, leader));
 }
 
 describe('/v2 on the client port', () => {
