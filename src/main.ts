@@ -13,6 +13,8 @@ import { listenMetrics } from './server/metrics-listener.js';
 import { withPprof } from './server/api/pprof.js';
 import { v2Routes } from './server/api/v2/routes.js';
 import { clientTlsSide } from './server/tls/tls-side.js';
+import { resolveInitialCluster } from './server/discovery/index.js';
+import { startProxy } from './server/proxy/index.js';
 import { ETCD_API_VERSION, ETCD_TS_VERSION } from './version.js';
 import type { RangeRequest } from './pb/types.js';
 
@@ -32,7 +34,14 @@ async function run(cfg: Config, logger: Logger): Promise<void> {
     { 'etcd-ts-version': ETCD_TS_VERSION, 'api-version': ETCD_API_VERSION, 'data-dir': cfg.dataDir, name: cfg.name },
     'starting etcd-ts',
   );
-  const server = await composeServer(cfg, logger);
+  // --discovery (and a data dir that holds a proxy) decide the cluster, or that this is no member.
+  const plan = await resolveInitialCluster(cfg, logger);
+  if (plan.kind === 'exit') {
+    logger.flush();
+    process.exit(plan.code);
+  }
+  if (plan.kind === 'proxy') return runProxy(cfg, plan.peerUrls, logger);
+  const server = await composeServer(plan.cfg, logger);
   // The adapters see the member only through the ports of server/api/ports.ts
   // (the compiler checks here that EtcdServer provides them).
   const api = {
@@ -100,6 +109,20 @@ async function run(cfg: Config, logger: Logger): Promise<void> {
   }
 }
 
+/** A proxy instead of a member (server/proxy/): forwards client connections until SIGTERM/SIGINT. */
+async function runProxy(cfg: Config, peerUrls: string[], logger: Logger): Promise<void> {
+  const proxy = await startProxy(cfg, peerUrls, logger);
+  const stop = (signal: string): void => {
+    logger.info({ signal }, 'received signal; shutting down');
+    void proxy.close().finally(() => {
+      logger.flush();
+      process.exit(0);
+    });
+  };
+  process.once('SIGTERM', () => stop('terminated'));
+  process.once('SIGINT', () => stop('interrupt'));
+}
+
 async function main(): Promise<void> {
   let parsed;
   try {
@@ -107,7 +130,7 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`etcd-ts: ${err.message}\n`);
-      process.exit(2);
+      process.exit(err.exitCode);
     }
     throw err;
   }
@@ -127,7 +150,7 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`etcd-ts: ${err.message}\n`);
-      process.exit(2);
+      process.exit(err.exitCode);
     }
     logger.fatal({ err }, `failed to start: ${(err as Error).message}`);
     logger.flush();
