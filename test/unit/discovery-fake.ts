@@ -118,12 +118,14 @@ export class FakeDiscovery {
         return;
       }
       const children = [...this.nodes.values()].filter((n) => n.key.startsWith(key + '/'));
+      // A listing hides keys whose name starts with "_" (the _config directory).
+      const visible = children.filter((n) => !n.key.slice(key.length + 1).startsWith('_'));
       if (children.length === 0) {
         this.reply(res, 404, { errorCode: 100, message: 'Key not found', cause: key, index: this.index });
         return;
       }
       const direct = new Map<string, unknown>();
-      for (const n of children) {
+      for (const n of visible) {
         const rest = n.key.slice(key.length + 1);
         const slash = rest.indexOf('/');
         if (slash < 0) direct.set(n.key, n);
