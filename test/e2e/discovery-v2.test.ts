@@ -48,8 +48,10 @@ describe.skipIf(!HAVE_CTL).each(BACKENDS)('three etcd-ts members and a proxy fro
     expect((await etcdctl(members[1]!.clientPort, ['put', 'disc-key', 'v1'])).stdout).toBe('OK\n');
     expect((await etcdctl(members[2]!.clientPort, ['get', 'disc-key', '--print-value-only'])).stdout).toBe('v1\n');
     // The registrations etcd's discovery keeps: one per member, "name=peerURL".
-    const listing = (await (await fetch(url)).json()) as { node: { nodes: { value: string }[] } };
+    const listing = (await (await fetch(url)).json()) as { node: { nodes: { key: string; value: string }[] } };
     expect(listing.node.nodes.map((n) => n.value).sort()).toEqual(members.map((m) => `${m.name}=${m.peerUrl}`).sort());
+    // Registered under the member ids the cluster runs with (derived from the URL as the token).
+    expect(listing.node.nodes.map((n) => n.key.split('/').pop()).sort()).toEqual(rows.map((r) => r[0]).sort());
     for (const m of members) expect(m.log()).toContain('found all needed peers from discovery server');
   });
 
@@ -106,6 +108,26 @@ describe.skipIf(!HAVE_CTL).each(BACKENDS)('three etcd-ts members and a proxy fro
       expect(problems(etcd.lines)).toEqual(want);
     }
   }, 60_000);
+});
+
+describe.skipIf(!HAVE_CTL || !WITH_ETCD)('three etcd 3.4.23 members bootstrap from a discovery URL on etcd-ts', () => {
+  it('etcd\'s own discovery client registers, waits and bootstraps against our v2 keys API', async () => {
+    const backend = await startBackend('etcd-ts');
+    const members: Member[] = [];
+    try {
+      const url = discoveryUrl(backend, 'for-etcd');
+      await seedSize(backend, 'for-etcd', '3');
+      for (const name of ['e1', 'e2', 'e3']) members.push(await discoveryMember('etcd', name, url));
+      await Promise.all(members.map((m) => m.start()));
+      const list = await etcdctl(members[0]!.clientPort, ['member', 'list']);
+      expect(list.stdout.trim().split('\n').map((l) => l.split(', ')[2]).sort()).toEqual(['e1', 'e2', 'e3']);
+      expect((await etcdctl(members[1]!.clientPort, ['put', 'k', 'v'])).stdout).toBe('OK\n');
+      expect((await etcdctl(members[2]!.clientPort, ['get', 'k', '--print-value-only'])).stdout).toBe('v\n');
+    } finally {
+      await Promise.all(members.map((m) => m.cleanup()));
+      await backend.cleanup();
+    }
+  }, 90_000);
 });
 
 describe('bad discovery input against real processes: etcd-ts says what etcd 3.4.23 says, exits 1 and leaves nothing', () => {

@@ -37,7 +37,8 @@ export async function discoveryMember(impl: 'etcd' | 'etcd-ts', name: string, ur
     peerPort,
     startTimeoutMs: 40_000,
     env: { ETCD_NAME: name, ETCD_INITIAL_ADVERTISE_PEER_URLS: `http://127.0.0.1:${peerPort}`, ETCD_DISCOVERY: url },
-    extraArgs: [...(impl === 'etcd' ? ['--logger', 'zap'] : []), ...extraArgs],
+    // etcd's default logger (capnslog) prints the "ready to serve client requests" Member waits for.
+    extraArgs,
   });
 }
 
