@@ -78,6 +78,10 @@ describe.skipIf(!HAVE_CTL).each(BACKENDS)('three etcd-ts members and a proxy fro
       // A member goes away: the proxy passes over it.
       await members[0]!.stop();
       for (let i = 0; i < 6; i++) expect((await etcdctl(client, ['get', 'via-proxy', '--print-value-only'])).stdout).toBe('p1\n');
+      // It comes back with the same flags, --discovery included: its WAL wins, discovery is not asked.
+      await members[0]!.start();
+      expect(members[0]!.log()).toContain('discovery token is ignored since cluster already initialized; valid logs are found');
+      expect(members[0]!.log()).not.toContain('found self from discovery server');
 
       // Restarted, the proxy needs no discovery: its cluster file names the members.
       expect(await proxy.stop()).toBe(0);
