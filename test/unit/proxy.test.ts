@@ -88,6 +88,31 @@ describe('TcpForwarder', () => {
     expect(lines.filter((l) => l.msg === 'proxy: failed to direct connection to endpoint; marked unavailable')).toHaveLength(1);
   });
 
+  it('keeps answering a client that shut down its sending side (half-close)', async () => {
+    const s = net.createServer({ allowHalfOpen: true }, (c) => {
+      let got = '';
+      c.on('data', (d) => (got += d.toString()));
+      c.on('end', () => setTimeout(() => c.end(`late answer to ${got}`), 50));
+    });
+    servers.push(s);
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+    const eps = new ProxyEndpoints(60_000);
+    eps.set([`http://127.0.0.1:${(s.address() as net.AddressInfo).port}`]);
+    forwarder = new TcpForwarder(eps, 1000, capturingLogger().logger);
+    const listenPort = await deadPort();
+    await forwarder.listen([new URL(`http://127.0.0.1:${listenPort}`)]);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const c = net.connect({ host: '127.0.0.1', port: listenPort, allowHalfOpen: true });
+      let got = '';
+      c.on('data', (d) => (got += d.toString()));
+      c.on('end', () => resolve(got));
+      c.on('error', reject);
+      c.end('question');
+      setTimeout(() => c.destroy(), 3000).unref();
+    });
+    expect(answer).toBe('late answer to question');
+  });
+
   it('closes the connection when no member is available', async () => {
     const eps = new ProxyEndpoints(60_000);
     const { logger, lines } = capturingLogger();

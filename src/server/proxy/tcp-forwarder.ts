@@ -22,7 +22,8 @@ export class TcpForwarder {
   async listen(urls: URL[]): Promise<string[]> {
     const out: string[] = [];
     for (const u of urls) {
-      const server = net.createServer((client) => void this.forward(client));
+      // Half-open both ways: a client that shuts down its sending side still gets the answer.
+      const server = net.createServer({ allowHalfOpen: true }, (client) => void this.forward(client));
       this.servers.push(server);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -59,10 +60,11 @@ export class TcpForwarder {
         return;
       }
       this.track(upstream);
+      // pipe() carries each side's end to the other; a side that fails takes the other down.
       upstream.on('error', () => client.destroy());
       client.on('error', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-      client.on('close', () => upstream.destroy());
+      upstream.on('close', (hadError) => (hadError ? client.destroy() : client.end()));
+      client.on('close', (hadError) => (hadError ? upstream.destroy() : upstream.end()));
       client.pipe(upstream);
       upstream.pipe(client);
       return;
@@ -73,7 +75,7 @@ export class TcpForwarder {
 
   private dial(ep: Endpoint): Promise<net.Socket | undefined> {
     return new Promise((resolve) => {
-      const s = net.connect({ host: ep.host, port: ep.port });
+      const s = net.connect({ host: ep.host, port: ep.port, allowHalfOpen: true });
       let settled = false;
       const fail = (why: string): void => {
         if (settled) return;
