@@ -3,7 +3,7 @@
 
 import { ConfigError, parseArgs, usage, type Config } from './server/config.js';
 import { logBackendQuota, withGrantQuota } from './server/quota.js';
-import { createLogger, type Logger } from './server/logger.js';
+import { createLogger, logWritten, type Logger } from './server/logger.js';
 import { composeServer } from './server/compose.js';
 import { createGrpcServer, GRPC_OVERHEAD_BYTES } from './server/api/grpc-server.js';
 import { listenClients, type ClientListener } from './server/client-listener.js';
@@ -36,10 +36,7 @@ async function run(cfg: Config, logger: Logger): Promise<void> {
   );
   // --discovery (and a data dir that holds a proxy) decide the cluster, or that this is no member.
   const plan = await resolveInitialCluster(cfg, logger);
-  if (plan.kind === 'exit') {
-    logger.flush();
-    process.exit(plan.code);
-  }
+  if (plan.kind === 'exit') return flushThenExit(logger, plan.code);
   if (plan.kind === 'proxy') return runProxy(cfg, plan.peerUrls, logger);
   const server = await composeServer(plan.cfg, logger);
   // The adapters see the member only through the ports of server/api/ports.ts
@@ -109,15 +106,22 @@ async function run(cfg: Config, logger: Logger): Promise<void> {
   }
 }
 
+/**
+ * Exits once the log lines written so far are on stderr: an exit while the
+ * asynchronous destination still writes can lose or reorder the last lines
+ * (seen under load with etcd's multi-line discovery failures).
+ */
+async function flushThenExit(logger: Logger, code: number): Promise<never> {
+  await logWritten(logger);
+  process.exit(code);
+}
+
 /** A proxy instead of a member (server/proxy/): forwards client connections until SIGTERM/SIGINT. */
 async function runProxy(cfg: Config, peerUrls: string[], logger: Logger): Promise<void> {
   const proxy = await startProxy(cfg, peerUrls, logger);
   const stop = (signal: string): void => {
     logger.info({ signal }, 'received signal; shutting down');
-    void proxy.close().finally(() => {
-      logger.flush();
-      process.exit(0);
-    });
+    void proxy.close().finally(() => flushThenExit(logger, 0));
   };
   process.once('SIGTERM', () => stop('terminated'));
   process.once('SIGINT', () => stop('interrupt'));
