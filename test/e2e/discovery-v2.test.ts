@@ -14,6 +14,7 @@ import { waitFor } from './helpers/cluster.js';
 import { etcdctl, etcdIs34, IN_CI, requireEtcdctl } from './helpers/etcd-process.js';
 import { discoveryMember, discoveryUrl, problems, runToExit, seedSize, spawnUntil, startBackend } from './helpers/discovery.js';
 import { freePort, Member } from './helpers/member.js';
+import { memberIdFor } from '../../src/server/ids.js';
 
 const WITH_ETCD = etcdIs34();
 if (!WITH_ETCD && IN_CI) throw new Error('etcd 3.4 must be on PATH in CI');
@@ -173,6 +174,30 @@ describe('bad discovery input against real processes: etcd-ts says what etcd 3.4
       }
     }, 60_000);
   }
+
+  it('a member registered before (its data dir wiped since): found duplicate id, as etcd says it', async () => {
+    await seedSize(backend, 'dup-id', '3');
+    const url = discoveryUrl(backend, 'dup-id');
+    const peerPort = await freePort();
+    // What the member registered on its first start: its id (from its peer URL and the token) → name=peerURL.
+    const id = memberIdFor([`http://127.0.0.1:${peerPort}`], url).toString(16);
+    const put = await fetch(`${url}/${id}?prevExist=false`, { method: 'PUT', body: new URLSearchParams({ value: `x=http://127.0.0.1:${peerPort}` }) });
+    expect(put.status).toBe(201);
+    const ours = await runToExit('etcd-ts', 'x', url, [], { peerPort });
+    expect([ours.code, ours.leftover]).toEqual([1, []]);
+    expect(problems(ours.lines)).toEqual([
+      ['failed to start etcd', 'failed to join discovery cluster (discovery: found duplicate id)'],
+      ['member has been registered with discovery service', 'discovery: found duplicate id'],
+      ['but could not find valid cluster configuration', undefined],
+      ['check data dir if previous bootstrap succeeded', undefined],
+      ['or use a new discovery token if previous bootstrap failed', undefined],
+    ]);
+    if (WITH_ETCD) {
+      const etcd = await runToExit('etcd', 'x', url, [], { peerPort });
+      expect(etcd.code).toBe(1);
+      expect(problems(etcd.lines)).toEqual(problems(ours.lines));
+    }
+  }, 60_000);
 
   it('size 0 (etcd 3.4.23 registers, then panics on a nil pointer): a bad size key, nothing registered', async () => {
     const url = discoveryUrl(backend, 'zero-size');

@@ -70,9 +70,16 @@ export function parseLog(text: string): LogLine[] {
 }
 
 /** Runs a discovery member (fresh ports and data dir) until it exits, bounded; kills it after `timeoutMs`. */
-export async function runToExit(impl: 'etcd' | 'etcd-ts', name: string, url: string, extraArgs: string[] = [], timeoutMs = 30_000): Promise<Exited> {
+export async function runToExit(
+  impl: 'etcd' | 'etcd-ts',
+  name: string,
+  url: string,
+  extraArgs: string[] = [],
+  opts: { timeoutMs?: number; peerPort?: number } = {},
+): Promise<Exited> {
+  const timeoutMs = opts.timeoutMs ?? 30_000;
   const dataDir = await mkdtemp(join(tmpdir(), 'etcd-ts-e2e-disc-'));
-  const [client, peer] = [await freePort(), await freePort()];
+  const [client, peer] = [await freePort(), opts.peerPort ?? (await freePort())];
   const args = [
     '--name', name, '--data-dir', join(dataDir, 'd'),
     '--listen-client-urls', `http://127.0.0.1:${client}`, '--advertise-client-urls', `http://127.0.0.1:${client}`,
