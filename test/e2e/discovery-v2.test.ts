@@ -116,7 +116,7 @@ describe.skipIf(!HAVE_CTL).each(BACKENDS)('three etcd-ts members and a proxy fro
 });
 
 describe.skipIf(!HAVE_CTL || !WITH_ETCD)('three etcd 3.4.23 members bootstrap from a discovery URL on etcd-ts', () => {
-  it('etcd\'s own discovery client registers, waits and bootstraps against our v2 keys API', async () => {
+  it('etcd\'s own discovery client registers, waits and bootstraps against our v2 keys API; an etcd-ts proxy fronts them', async () => {
     const backend = await startBackend('etcd-ts');
     const members: Member[] = [];
     try {
@@ -128,6 +128,22 @@ describe.skipIf(!HAVE_CTL || !WITH_ETCD)('three etcd 3.4.23 members bootstrap fr
       expect(list.stdout.trim().split('\n').map((l) => l.split(', ')[2]).sort()).toEqual(['e1', 'e2', 'e3']);
       expect((await etcdctl(members[1]!.clientPort, ['put', 'k', 'v'])).stdout).toBe('OK\n');
       expect((await etcdctl(members[2]!.clientPort, ['get', 'k', '--print-value-only'])).stdout).toBe('v\n');
+      // A fourth, etcd-ts, finds etcd's cluster full: its proxy reads etcd's GET /members and forwards to etcd.
+      const proxyDir = await mkdtemp(join(tmpdir(), 'etcd-ts-e2e-proxy-'));
+      const [client, peer] = [await freePort(), await freePort()];
+      const proxy = await spawnUntil([
+        '--name', 'p4', '--data-dir', proxyDir,
+        '--listen-client-urls', `http://127.0.0.1:${client}`, '--advertise-client-urls', `http://127.0.0.1:${client}`,
+        '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
+        '--discovery', url,
+      ], 'proxy started listening on client requests');
+      try {
+        expect(proxy.log()).toContain('proxy: endpoints found');
+        expect((await etcdctl(client, ['get', 'k', '--print-value-only'])).stdout).toBe('v\n');
+      } finally {
+        await proxy.stop();
+        await rm(proxyDir, { recursive: true, force: true });
+      }
     } finally {
       await Promise.all(members.map((m) => m.cleanup()));
       await backend.cleanup();
