@@ -72,7 +72,7 @@ export const FLAGS: FlagSpec[] = [
   s('grpc-keepalive-interval', 'duration', '2h', 'Frequency duration of server-to-client ping to check if a connection is alive (0 to disable).'),
   s('grpc-keepalive-timeout', 'duration', '20s', 'Additional duration of wait before closing a non-responsive connection (0 to disable).'),
   s('discovery', 'string', '', 'Discovery URL used to bootstrap the cluster.'),
-  s('discovery-fallback', 'string', 'proxy', 'Expected behavior (\'exit\' or \'proxy\') when discovery services fails. "proxy" supports v2 API only (etcd-ts: its proxy forwards every client connection, v3 included).'),
+  s('discovery-fallback', 'string', 'proxy', 'Expected behavior (\'exit\' or \'proxy\') when discovery services fails. The proxy forwards every client connection to the members (v3 and v2; etcd 3.4\'s proxy: v2 only).'),
   s('discovery-proxy', 'string', '', 'HTTP proxy to use for traffic to discovery service.'),
   later('discovery-srv', 'string', ''),
   later('discovery-srv-name', 'string', ''),
