@@ -65,7 +65,8 @@ export async function startProxy(cfg: Config, peerUrls: string[], logger: Logger
   let stopped = false;
   const schedule = (): void => {
     const empty = endpoints.urls().length === 0;
-    const wait = empty && cfg.proxyRefreshIntervalMs >= DEFAULT_REFRESH_MS ? 1_000 : cfg.proxyRefreshIntervalMs;
+    // (0 would make etcd spin; a floor keeps the peers' /members from being hammered.)
+    const wait = empty && cfg.proxyRefreshIntervalMs >= DEFAULT_REFRESH_MS ? 1_000 : Math.max(cfg.proxyRefreshIntervalMs, 100);
     timer = setTimeout(() => void refresh().finally(() => !stopped && schedule()), wait);
   };
   schedule();

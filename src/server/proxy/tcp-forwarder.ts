@@ -86,7 +86,8 @@ export class TcpForwarder {
         this.logger.warn({ endpoint: ep.url, error: why }, 'proxy: failed to direct connection to endpoint; marked unavailable');
         resolve(undefined);
       };
-      const timer = setTimeout(() => fail(`dial timeout after ${this.dialTimeoutMs} ms`), this.dialTimeoutMs);
+      // 0: no dial timeout (Go's net.Dialer with Timeout 0).
+      const timer = this.dialTimeoutMs > 0 ? setTimeout(() => fail(`dial timeout after ${this.dialTimeoutMs} ms`), this.dialTimeoutMs) : undefined;
       s.on('error', (err) => {
         clearTimeout(timer);
         fail(err.message);
