@@ -3,7 +3,7 @@
 
 import { ConfigError, parseArgs, usage, type Config } from './server/config.js';
 import { logBackendQuota, withGrantQuota } from './server/quota.js';
-import { createLogger, type Logger } from './server/logger.js';
+import { createLogger, logWritten, type Logger } from './server/logger.js';
 import { composeServer } from './server/compose.js';
 import { createGrpcServer, GRPC_OVERHEAD_BYTES } from './server/api/grpc-server.js';
 import { listenClients, type ClientListener } from './server/client-listener.js';
@@ -13,6 +13,8 @@ import { listenMetrics } from './server/metrics-listener.js';
 import { withPprof } from './server/api/pprof.js';
 import { v2Routes } from './server/api/v2/routes.js';
 import { clientTlsSide } from './server/tls/tls-side.js';
+import { resolveInitialCluster } from './server/discovery/index.js';
+import { startProxy } from './server/proxy/index.js';
 import { ETCD_API_VERSION, ETCD_TS_VERSION } from './version.js';
 import type { RangeRequest } from './pb/types.js';
 
@@ -32,7 +34,11 @@ async function run(cfg: Config, logger: Logger): Promise<void> {
     { 'etcd-ts-version': ETCD_TS_VERSION, 'api-version': ETCD_API_VERSION, 'data-dir': cfg.dataDir, name: cfg.name },
     'starting etcd-ts',
   );
-  const server = await composeServer(cfg, logger);
+  // --discovery (and a data dir that holds a proxy) decide the cluster, or that this is no member.
+  const plan = await resolveInitialCluster(cfg, logger);
+  if (plan.kind === 'exit') return flushThenExit(logger, plan.code);
+  if (plan.kind === 'proxy') return runProxy(cfg, plan.peerUrls, logger);
+  const server = await composeServer(plan.cfg, logger);
   // The adapters see the member only through the ports of server/api/ports.ts
   // (the compiler checks here that EtcdServer provides them).
   const api = {
@@ -100,6 +106,27 @@ async function run(cfg: Config, logger: Logger): Promise<void> {
   }
 }
 
+/**
+ * Exits once the log lines written so far are on stderr: an exit while the
+ * asynchronous destination still writes can lose or reorder the last lines
+ * (seen under load with etcd's multi-line discovery failures).
+ */
+async function flushThenExit(logger: Logger, code: number): Promise<never> {
+  await logWritten(logger);
+  process.exit(code);
+}
+
+/** A proxy instead of a member (server/proxy/): forwards client connections until SIGTERM/SIGINT. */
+async function runProxy(cfg: Config, peerUrls: string[], logger: Logger): Promise<void> {
+  const proxy = await startProxy(cfg, peerUrls, logger);
+  const stop = (signal: string): void => {
+    logger.info({ signal }, 'received signal; shutting down');
+    void proxy.close().finally(() => flushThenExit(logger, 0));
+  };
+  process.once('SIGTERM', () => stop('terminated'));
+  process.once('SIGINT', () => stop('interrupt'));
+}
+
 async function main(): Promise<void> {
   // Subcommands: each in its own module, loaded only when asked for.
   if (process.argv[2] === 'discovery') {
@@ -112,7 +139,7 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`etcd-ts: ${err.message}\n`);
-      process.exit(2);
+      process.exit(err.exitCode);
     }
     throw err;
   }
@@ -132,7 +159,7 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`etcd-ts: ${err.message}\n`);
-      process.exit(2);
+      process.exit(err.exitCode);
     }
     logger.fatal({ err }, `failed to start: ${(err as Error).message}`);
     logger.flush();

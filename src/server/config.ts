@@ -9,7 +9,12 @@ import { ConfigFileError, readConfigFile } from './config-file.js';
 import { tlsConfig, TlsConfigError, type TlsConfig } from './tls/tls-config.js';
 import { AuthOptionsError, type AuthTokenSpec, parseAuthToken } from '../auth/index.js';
 
-export class ConfigError extends Error {}
+export class ConfigError extends Error {
+  /** etcd exits 2 for a flag it cannot parse, 1 for flags that parse but do not fit together. */
+  constructor(message: string, readonly exitCode: 1 | 2 = 2) {
+    super(message);
+  }
+}
 
 export interface Config extends TlsConfig {
   name: string;
@@ -26,6 +31,20 @@ export interface Config extends TlsConfig {
   initialCluster: Map<string, string[]>;
   initialClusterState: 'new' | 'existing';
   initialClusterToken: string;
+  /**
+   * --discovery: a v2 discovery URL (server/discovery/). With it (or another
+   * discovery flag), initialCluster holds only this member until discovery
+   * resolves the real one, and the URL is the cluster token, as in etcd.
+   */
+  discovery: string;
+  /** --discovery-fallback: what a member does when the discovery cluster is full. */
+  discoveryFallback: 'exit' | 'proxy';
+  /** --discovery-proxy: an HTTP proxy for the requests to the discovery URL ('' : none). */
+  discoveryProxy: string;
+  /** --proxy-failure-wait, --proxy-refresh-interval, --proxy-dial-timeout: the fallback proxy's timings. */
+  proxyFailureWaitMs: number;
+  proxyRefreshIntervalMs: number;
+  proxyDialTimeoutMs: number;
   maxTxnOps: number;
   maxRequestBytes: number;
   quotaBackendBytes: number;
@@ -182,6 +201,7 @@ function build(given: Map<string, string>, envUsed: string[], envUnknown: string
     throw new ConfigError(`unknown log level: ${logLevel}`);
   }
   const quota = int(get('quota-backend-bytes'), 'quota-backend-bytes');
+  const boot = bootstrapSource(given, get, name);
 
   const cfg: Config = {
     name,
@@ -194,9 +214,15 @@ function build(given: Map<string, string>, envUsed: string[], envUnknown: string
     listenClientUrls: urls(get('listen-client-urls'), 'listen-client-urls'),
     initialAdvertisePeerUrls: urls(get('initial-advertise-peer-urls'), 'initial-advertise-peer-urls'),
     advertiseClientUrls: urls(get('advertise-client-urls'), 'advertise-client-urls'),
-    initialCluster: parseInitialCluster(get('initial-cluster')),
+    initialCluster: boot.initialCluster,
     initialClusterState: state,
-    initialClusterToken: get('initial-cluster-token'),
+    initialClusterToken: boot.token,
+    discovery: get('discovery'),
+    discoveryFallback: get('discovery-fallback') as Config['discoveryFallback'],
+    discoveryProxy: get('discovery-proxy'),
+    proxyFailureWaitMs: nonNegative(get('proxy-failure-wait'), 'proxy-failure-wait'),
+    proxyRefreshIntervalMs: nonNegative(get('proxy-refresh-interval'), 'proxy-refresh-interval'),
+    proxyDialTimeoutMs: nonNegative(get('proxy-dial-timeout'), 'proxy-dial-timeout'),
     maxTxnOps: int(get('max-txn-ops'), 'max-txn-ops'),
     maxRequestBytes: int(get('max-request-bytes'), 'max-request-bytes'),
     // etcd: 0 means the default quota, a negative value disables it.
@@ -257,6 +283,29 @@ function build(given: Map<string, string>, envUsed: string[], envUnknown: string
     );
   }
   return cfg;
+}
+
+/**
+ * Where the initial cluster comes from (etcd's PeerURLsMapAndToken). A discovery
+ * flag replaces --initial-cluster, which must then not be given (etcd clears only
+ * its default): the cluster is this member alone until server/discovery/ resolves
+ * it, and a --discovery URL is also the cluster token the member ids derive from.
+ * Discovery flags other than --discovery join `discoveryFlags` here.
+ */
+function bootstrapSource(
+  given: Map<string, string>,
+  get: (name: string) => string,
+  name: string,
+): { initialCluster: Map<string, string[]>; token: string } {
+  const discoveryFlags = ['discovery', 'discovery-srv'].filter((f) => get(f) !== '');
+  const sources = discoveryFlags.length + (given.has('initial-cluster') && get('initial-cluster') !== '' ? 1 : 0);
+  if (sources > 1) {
+    throw new ConfigError('multiple discovery or bootstrap flags are set. Choose one of "initial-cluster", "discovery" or "discovery-srv"', 1);
+  }
+  if (discoveryFlags.length === 0) return { initialCluster: parseInitialCluster(get('initial-cluster')), token: get('initial-cluster-token') };
+  const self = urls(get('initial-advertise-peer-urls'), 'initial-advertise-peer-urls').map(urlString);
+  const token = get('discovery') !== '' ? get('discovery') : get('initial-cluster-token');
+  return { initialCluster: new Map([[name, self]]), token };
 }
 
 /** The TLS flags, checked against the listen URLs (tls/tls-config.ts). */
@@ -322,6 +371,9 @@ function checkValue(spec: FlagSpec, value: string): void {
   }
   if (spec.name === 'logger' && !['zap', 'capnslog'].includes(value)) {
     throw new ConfigError(`invalid logger type: ${value}`);
+  }
+  if (spec.name === 'discovery-fallback' && !['proxy', 'exit'].includes(value)) {
+    throw new ConfigError(`invalid value "${value}" for flag -${spec.name}: invalid value`);
   }
   if (spec.name === 'metrics' && !['basic', 'extensive'].includes(value)) {
     throw new ConfigError(`unknown metrics: ${value}`);

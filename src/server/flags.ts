@@ -2,7 +2,7 @@
 // Operators keep their scripts, so every flag etcd 3.4 knows is known here too:
 // a supported flag is parsed and used (or, where it has no meaning for etcd-ts,
 // accepted for a reason the README's flags table gives), one whose feature comes
-// with its own issue (auth, discovery, proxy) is refused with a clear message
+// with its own issue (say, --proxy on) is refused with a clear message
 // unless set to its default, and a flag etcd does not have is an error.
 
 export type FlagKind = 'string' | 'int' | 'bool' | 'urls' | 'duration';
@@ -71,9 +71,9 @@ export const FLAGS: FlagSpec[] = [
   s('grpc-keepalive-min-time', 'duration', '5s', 'Minimum interval duration that a client should wait before pinging server.'),
   s('grpc-keepalive-interval', 'duration', '2h', 'Frequency duration of server-to-client ping to check if a connection is alive (0 to disable).'),
   s('grpc-keepalive-timeout', 'duration', '20s', 'Additional duration of wait before closing a non-responsive connection (0 to disable).'),
-  later('discovery', 'string', ''),
-  later('discovery-fallback', 'string', 'proxy'),
-  later('discovery-proxy', 'string', ''),
+  s('discovery', 'string', '', 'Discovery URL used to bootstrap the cluster.'),
+  s('discovery-fallback', 'string', 'proxy', 'Expected behavior (\'exit\' or \'proxy\') when discovery services fails. The proxy forwards every client connection to the members (v3 and v2; etcd 3.4\'s proxy: v2 only).'),
+  s('discovery-proxy', 'string', '', 'HTTP proxy to use for traffic to discovery service.'),
   later('discovery-srv', 'string', ''),
   later('discovery-srv-name', 'string', ''),
   s('auto-compaction-retention', 'string', '0', "Auto compaction retention for mvcc key value store. 0 means disable auto compaction."),
@@ -102,9 +102,9 @@ export const FLAGS: FlagSpec[] = [
   s('metrics', 'string', 'basic', "Set level of detail for exported metrics, specify 'extensive' to include server side grpc histogram metrics."),
   s('listen-metrics-urls', 'urls', '', 'List of URLs to listen on for the metrics and health endpoints.'),
   later('proxy', 'string', 'off'),
-  later('proxy-failure-wait', 'int', '5000'),
-  later('proxy-refresh-interval', 'int', '30000'),
-  later('proxy-dial-timeout', 'int', '1000'),
+  s('proxy-failure-wait', 'int', '5000', 'Time (in milliseconds) an endpoint will be held in a failed state (a discovery-fallback proxy).'),
+  s('proxy-refresh-interval', 'int', '30000', 'Time (in milliseconds) of the endpoints refresh interval (a discovery-fallback proxy).'),
+  s('proxy-dial-timeout', 'int', '1000', 'Time (in milliseconds) for a dial to timeout (a discovery-fallback proxy).'),
   later('proxy-write-timeout', 'int', '5000'),
   later('proxy-read-timeout', 'int', '0'),
   s('experimental-initial-corrupt-check', 'bool', 'false', 'Enable to check data corruption before serving any client/peer traffic.'),

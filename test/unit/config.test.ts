@@ -81,7 +81,6 @@ describe('flags', () => {
 
   it('refuses etcd flags it does not support yet, unless given their default', () => {
     expect(() => run(['--proxy', 'on'])).toThrow(/--proxy is not supported by etcd-ts yet/);
-    expect(() => run(['--discovery', 'https://discovery.etcd.io/x'])).toThrow(/--discovery is not supported by etcd-ts yet/);
     expect(run(['--proxy', 'off']).name).toBe('default');
     expect(run(['--logger=zap', '--log-outputs=stderr']).name).toBe('default');
     // Leases are always checkpointed, so either value means what etcd-ts does.
