@@ -13,6 +13,7 @@ import { listenMetrics } from './server/metrics-listener.js';
 import { withPprof } from './server/api/pprof.js';
 import { v2Routes } from './server/api/v2/routes.js';
 import { clientTlsSide } from './server/tls/tls-side.js';
+import { discoverSrvOrV3 } from './server/discovery/srv-or-v3.js';
 import { ETCD_API_VERSION, ETCD_TS_VERSION } from './version.js';
 import type { RangeRequest } from './pb/types.js';
 
@@ -32,6 +33,8 @@ async function run(cfg: Config, logger: Logger): Promise<void> {
     { 'etcd-ts-version': ETCD_TS_VERSION, 'api-version': ETCD_API_VERSION, 'data-dir': cfg.dataDir, name: cfg.name },
     'starting etcd-ts',
   );
+  // --discovery-srv / v3 discovery: the initial cluster is found before the data dir is laid out.
+  cfg = await discoverSrvOrV3(cfg, logger);
   const server = await composeServer(cfg, logger);
   // The adapters see the member only through the ports of server/api/ports.ts
   // (the compiler checks here that EtcdServer provides them).

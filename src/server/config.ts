@@ -8,10 +8,11 @@ import { FLAG_BY_NAME, FLAGS, type FlagSpec, flagToEnv } from './flags.js';
 import { ConfigFileError, readConfigFile } from './config-file.js';
 import { tlsConfig, TlsConfigError, type TlsConfig } from './tls/tls-config.js';
 import { AuthOptionsError, type AuthTokenSpec, parseAuthToken } from '../auth/index.js';
+import { discoverySection, DiscoveryFlagsError, type DiscoverySection } from './discovery/discovery-flags.js';
 
 export class ConfigError extends Error {}
 
-export interface Config extends TlsConfig {
+export interface Config extends TlsConfig, DiscoverySection {
   name: string;
   dataDir: string;
   walDir: string;
@@ -182,6 +183,7 @@ function build(given: Map<string, string>, envUsed: string[], envUnknown: string
     throw new ConfigError(`unknown log level: ${logLevel}`);
   }
   const quota = int(get('quota-backend-bytes'), 'quota-backend-bytes');
+  const discovery = discoveryFlags(get, (n) => given.has(n));
 
   const cfg: Config = {
     name,
@@ -194,7 +196,8 @@ function build(given: Map<string, string>, envUsed: string[], envUnknown: string
     listenClientUrls: urls(get('listen-client-urls'), 'listen-client-urls'),
     initialAdvertisePeerUrls: urls(get('initial-advertise-peer-urls'), 'initial-advertise-peer-urls'),
     advertiseClientUrls: urls(get('advertise-client-urls'), 'advertise-client-urls'),
-    initialCluster: parseInitialCluster(get('initial-cluster')),
+    // With discovery the initial cluster is found at start (discovery/), not given.
+    initialCluster: discovery.bootstrapByDiscovery ? new Map() : parseInitialCluster(get('initial-cluster')),
     initialClusterState: state,
     initialClusterToken: get('initial-cluster-token'),
     maxTxnOps: int(get('max-txn-ops'), 'max-txn-ops'),
@@ -231,6 +234,7 @@ function build(given: Map<string, string>, envUsed: string[], envUnknown: string
     initialElectionTickAdvance: bool(get('initial-election-tick-advance')),
     unsafeNoFsync: bool(get('unsafe-no-fsync')),
     ...tlsSection(get),
+    ...discovery,
     ...authTokenConfig(get('auth-token')),
     bcryptCost: int(get('bcrypt-cost'), 'bcrypt-cost'),
     authTokenTtlSec: int(get('auth-token-ttl'), 'auth-token-ttl'),
@@ -244,6 +248,7 @@ function build(given: Map<string, string>, envUsed: string[], envUnknown: string
   if (cfg.maxTxnOps <= 0) throw new ConfigError('--max-txn-ops must be > 0');
   if (cfg.maxRequestBytes <= 0) throw new ConfigError('--max-request-bytes must be > 0');
   if (cfg.listenClientUrls.length === 0) throw new ConfigError('--listen-client-urls must not be empty');
+  if (cfg.bootstrapByDiscovery) return cfg;
   const mine = cfg.initialCluster.get(name);
   if (!mine) {
     throw new ConfigError(
@@ -269,6 +274,16 @@ function tlsSection(get: (name: string) => string): TlsConfig {
     });
   } catch (err) {
     if (err instanceof TlsConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
+}
+
+/** --discovery-srv and v3 discovery's flags (discovery/discovery-flags.ts). */
+function discoveryFlags(get: (name: string) => string, given: (name: string) => boolean): DiscoverySection {
+  try {
+    return discoverySection(get, given, { duration, bool });
+  } catch (err) {
+    if (err instanceof DiscoveryFlagsError) throw new ConfigError(err.message);
     throw err;
   }
 }
