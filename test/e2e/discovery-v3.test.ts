@@ -7,11 +7,15 @@
 // registry that is down at start is retried until it comes up. Failures exit 1
 // with etcd 3.6's texts and leave the data dir empty.
 
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { etcdctl, HAVE_ETCD, IN_CI, requireEtcdctl } from './helpers/etcd-process.js';
 import { freePort, Member } from './helpers/member.js';
 import { waitFor } from './helpers/cluster.js';
+import { makeCa, makeCert } from './helpers/pki.js';
+import { etcdctlTls } from './helpers/tls-ctl.js';
 import { memberIdFor } from '../../src/server/ids.js';
 
 const RUN = requireEtcdctl();
@@ -139,5 +143,52 @@ describe.skipIf(!RUN || !HAVE_ETCD)('v3 discovery against a real etcd 3.4.23 reg
     const registry = await registryMember('etcd');
     await registry.start();
     await bootstrapThree(registry);
+  }, 120_000);
+});
+
+describe.skipIf(!RUN)('v3 discovery over TLS with client certificates and auth', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'etcd-ts-v3disc-tls-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('members authenticate as a registry user over mutual TLS and bootstrap; a wrong password fails', async () => {
+    const ca = makeCa(dir, 'ca');
+    const server = makeCert(dir, ca, 'registry', 'registry');
+    // Its CN is no user: access comes from --discovery-user's token.
+    const client = makeCert(dir, ca, 'discovery-client', 'client', { usages: ['client'] });
+    const registry = await Member.create({
+      name: 'registry',
+      clientScheme: 'https',
+      extraArgs: ['--cert-file', server.certFile, '--key-file', server.keyFile, '--trusted-ca-file', ca.certFile, '--client-cert-auth'],
+    });
+    started.push(registry);
+    await registry.start();
+    const admin = { cacert: ca.certFile, cert: client.certFile, key: client.keyFile };
+    const token = newToken();
+    for (const args of [
+      ['user', 'add', 'root:rootpw'],
+      ['user', 'grant-role', 'root', 'root'],
+      ['user', 'add', 'disc:discpw'],
+      ['role', 'add', 'registrar'],
+      ['role', 'grant-permission', 'registrar', '--prefix=true', 'readwrite', '/_etcd/registry/'],
+      ['user', 'grant-role', 'disc', 'registrar'],
+      ['auth', 'enable'],
+      ['--user', 'root:rootpw', 'put', `/_etcd/registry/${token}/_config/size`, '2'],
+    ]) {
+      const r = await etcdctlTls(registry.clientUrl, admin, args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+    }
+    const tlsArgs = (user: string) => [
+      '--discovery-cacert', ca.certFile, '--discovery-cert', client.certFile, '--discovery-key', client.keyFile, '--discovery-user', user,
+    ];
+    const wrong = await discoveryMember('w', registry, token, tlsArgs('disc:nope'));
+    started.push(wrong);
+    const out = await failsToStart(wrong);
+    expect(out).toContain('etcd-ts: failed to join discovery cluster (etcdserver: authentication failed, invalid user ID or password)\n');
+
+    const members = await Promise.all(['t1', 't2'].map((n) => discoveryMember(n, registry, token, tlsArgs('disc:discpw'))));
+    started.push(...members);
+    await Promise.all(members.map((m) => m.start()));
+    const list = await etcdctl(members[0]!.clientPort, ['member', 'list']);
+    expect(list.stdout.trim().split('\n').map((l) => l.split(', ')[2]).sort()).toEqual(['t1', 't2']);
   }, 120_000);
 });

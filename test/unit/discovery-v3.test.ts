@@ -19,6 +19,10 @@ class FakeRegistry implements RegistryClient {
   calls: string[] = [];
   private watchers: { prefix: string; onPut: (kv: RegistryKv) => boolean; done: () => void }[] = [];
 
+  async connect(): Promise<void> {
+    this.calls.push('connect');
+  }
+
   set(key: string, value: string): void {
     this.rev++;
     const kv = { key, value, createRevision: this.kvs.get(key)?.createRevision ?? this.rev };
@@ -91,6 +95,19 @@ describe('v3 discovery protocol', () => {
     reg.set(memberKey(TOKEN, 2n), 'b=http://127.0.0.1:2');
     expect(await joining).toBe('a=http://127.0.0.1:1,b=http://127.0.0.1:2');
     expect(sleeps).toEqual([2000]);
+  });
+
+  it('a refused authentication (clientv3.New) fails the start at once, with the server\'s text', async () => {
+    const reg = new FakeRegistry();
+    reg.set(sizeKey, '1');
+    reg.connect = async () => {
+      throw new Error('etcdserver: authentication failed, invalid user ID or password');
+    };
+    const sleeps: number[] = [];
+    await expect(join(reg, 1n, 'a=http://127.0.0.1:1', sleeps)).rejects.toThrow(
+      'failed to join discovery cluster (etcdserver: authentication failed, invalid user ID or password)',
+    );
+    expect(sleeps).toEqual([]);
   });
 
   it('a member that is not among the first size registrations finds the cluster full', async () => {

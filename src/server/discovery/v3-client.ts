@@ -19,6 +19,11 @@ export interface RegistryKv {
 
 /** What the v3 discovery protocol needs of a registry (v3-discovery.ts); fakes implement it in tests. */
 export interface RegistryClient {
+  /**
+   * clientv3.New: with a user, authenticates within the dial timeout; a refusal or
+   * an unreachable registry then fails the start (not retried), as in etcd 3.6.
+   */
+  connect(): Promise<void>;
   /** One key, or every key under `key` as a prefix; `revision` is the header's. */
   get(key: string, prefix: boolean): Promise<{ kvs: RegistryKv[]; revision: bigint }>;
   put(key: string, value: string): Promise<void>;
@@ -107,6 +112,7 @@ export function registryClient(cfg: V3DiscoveryConfig): RegistryClient {
   };
   let index = 0;
   let client: grpc.Client | undefined;
+  /** The auth token; '' when the registry has auth disabled; undefined: authenticate first. */
   let token: string | undefined;
 
   const current = (): grpc.Client =>
@@ -117,12 +123,10 @@ export function registryClient(cfg: V3DiscoveryConfig): RegistryClient {
     token = undefined;
     index = (index + 1) % endpoints.length;
   };
-  const deadline = (): Date => new Date(Date.now() + cfg.dialTimeoutMs + cfg.requestTimeoutMs);
-
-  function unary<Res>(m: ReturnType<typeof method<object, Res>>, req: object, md: grpc.Metadata): Promise<Res> {
+  function unary<Res>(m: ReturnType<typeof method<object, Res>>, req: object, md: grpc.Metadata, timeoutMs = cfg.dialTimeoutMs + cfg.requestTimeoutMs): Promise<Res> {
     const c = current();
     return new Promise((resolve, reject) => {
-      c.makeUnaryRequest(m.path, m.serialize, m.deserialize, req, md, { deadline: deadline() }, (err, res) => {
+      c.makeUnaryRequest(m.path, m.serialize, m.deserialize, req, md, { deadline: new Date(Date.now() + timeoutMs) }, (err, res) => {
         if (err) {
           if (UNREACHABLE.has(err.code)) moveOn();
           // A simple token expires unused (--auth-token-ttl): the next call authenticates again.
@@ -133,15 +137,34 @@ export function registryClient(cfg: V3DiscoveryConfig): RegistryClient {
     });
   }
 
+  async function authenticate(timeoutMs?: number): Promise<string> {
+    try {
+      return (await unary(AUTHENTICATE, { name: cfg.user, password: cfg.password }, new grpc.Metadata(), timeoutMs)).token;
+    } catch (err) {
+      const details = (err as grpc.ServiceError).details;
+      if (details === 'etcdserver: authentication is not enabled') return '';
+      throw err;
+    }
+  }
+
   async function metadata(): Promise<grpc.Metadata> {
     const md = new grpc.Metadata();
     if (cfg.user === '') return md;
-    token ??= (await unary(AUTHENTICATE, { name: cfg.user, password: cfg.password }, new grpc.Metadata())).token;
-    md.set('token', token);
+    token ??= await authenticate();
+    if (token !== '') md.set('token', token);
     return md;
   }
 
   return {
+    async connect() {
+      if (cfg.user === '') return;
+      try {
+        token = await authenticate(cfg.dialTimeoutMs);
+      } catch (err) {
+        // etcd prints the server's text (rpctypes), not gRPC's "<code> <NAME>: " prefix.
+        throw new Error((err as grpc.ServiceError).details ?? (err as Error).message);
+      }
+    },
     async get(key, prefix) {
       const k = Buffer.from(key);
       const res = await unary(RANGE, { key: k, rangeEnd: prefix ? prefixEnd(k) : Buffer.alloc(0) }, await metadata());

@@ -147,6 +147,11 @@ export async function joinV3Discovery(o: JoinOptions): Promise<string> {
     }
   };
 
+  try {
+    await o.client.connect();
+  } catch (err) {
+    throw new V3DiscoveryError((err as Error).message);
+  }
   await check();
   for (;;) {
     try {
