@@ -138,6 +138,27 @@ describe.skipIf(!RUN)('v3 discovery when the registry is down at start', () => {
   }, 60_000);
 });
 
+describe.skipIf(!RUN)('v3 discovery with several registry endpoints', () => {
+  it('moves past an endpoint nobody listens on', async () => {
+    const registry = await registryMember('etcd-ts');
+    await registry.start();
+    const token = newToken();
+    await etcdctl(registry.clientPort, ['put', `/_etcd/registry/${token}/_config/size`, '1']);
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const m = await Member.create({
+      name: 'multi',
+      startTimeoutMs: 40_000,
+      env: { ETCD_NAME: 'multi' },
+      extraArgs: [],
+    });
+    m.setExtraArgs(['--initial-advertise-peer-urls', m.peerUrl, '--discovery-endpoints', `${dead},${registry.clientUrl}`, '--discovery-token', token]);
+    started.push(m);
+    await m.start();
+    expect(m.log()).toContain('retry connecting to discovery service');
+    expect((await etcdctl(m.clientPort, ['member', 'list'])).stdout).toContain(', started, multi, ');
+  }, 60_000);
+});
+
 describe.skipIf(!RUN || !HAVE_ETCD)('v3 discovery against a real etcd 3.4.23 registry', () => {
   it('three members bootstrap from it; a fourth finds it full', async () => {
     const registry = await registryMember('etcd');
