@@ -8,13 +8,14 @@
 // The failures (this member not in the records, no records at all) are compared
 // with what the real etcd 3.4.23 prints for the same flags in the same namespace.
 
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAVE_ETCD, requireEtcdctl } from './helpers/etcd-process.js';
 import { BIN } from './helpers/member.js';
 import { NetNs, type NsProcess, requireNetnsTools } from './helpers/netns.js';
 import { memberIdFor } from '../../src/server/ids.js';
+import { makeCa, makeCert } from './helpers/pki.js';
 
 const RUN = requireNetnsTools() && requireEtcdctl();
 const TOKEN = 'etcd-cluster-1';
@@ -24,6 +25,8 @@ const RECORDS = [
   'local=/example.com/',
   ...[0, 1, 2].map((i) => `srv-host=_etcd-server._tcp.example.com,infra${i}.example.com,2380,0,100`),
   ...[0, 1, 2].map((i) => `srv-host=_etcd-client._tcp.example.com,infra${i}.example.com,2379,0,100`),
+  // secure.example.com: https peers only (etcd 3.4.23 can use these too).
+  ...[0, 1, 2].map((i) => `srv-host=_etcd-server-ssl._tcp.secure.example.com,infra${i}.example.com,2380,0,100`),
   // --discovery-srv-name blue: https peers infra0 and infra1 only.
   ...[0, 1].map((i) => `srv-host=_etcd-server-ssl-blue._tcp.example.com,infra${i}.example.com,2380,0,100`),
   ...[0, 1, 2, 3].map((i) => `host-record=infra${i}.example.com,127.0.0.1${i}`),
@@ -91,6 +94,34 @@ describe.skipIf(!RUN)('--discovery-srv with dnsmasq in a network namespace', () 
       await Promise.all(members.map((m) => m.stop()));
     }
   }, 90_000);
+
+  it('https records: TLS peers form the same cluster as etcd 3.4.23 forms from them', async () => {
+    const ca = makeCa(ns.dir, 'ca');
+    const tlsArgs = (i: number): string[] => {
+      // The peer's own name for the server side, its listen address for the client side's SAN check.
+      const c = makeCert(ns.dir, ca, `infra${i}`, `peer${i}`, { hosts: [`infra${i}.example.com`, `127.0.0.1${i}`, '127.0.0.1'] });
+      return ['--peer-cert-file', c.certFile, '--peer-key-file', c.keyFile, '--peer-trusted-ca-file', ca.certFile, '--peer-client-cert-auth'];
+    };
+    const lists: string[][] = [];
+    for (const impl of HAVE_ETCD ? [BIN, 'etcd'] : [BIN]) {
+      const members = [0, 1, 2].map((i) =>
+        ns.spawn(impl, [...memberArgs(ns, i, 'https').map((a) => a.replace(/^http:\/\/(127\.0\.0\.1\d:2380)$/, 'https://$1')), ...tlsArgs(i), '--discovery-srv', 'secure.example.com']),
+      );
+      try {
+        await Promise.all(members.map((m) => m.waitFor('ready to serve client requests', 30_000)));
+        const list = await ns.exec('etcdctl', ['--endpoints', 'http://infra0.example.com:2379', 'member', 'list']);
+        expect(list.code, list.stderr).toBe(0);
+        lists.push(list.stdout.trim().split('\n').sort());
+      } finally {
+        await Promise.all(members.map((m) => m.stop()));
+        for (const i of [0, 1, 2]) rmSync(join(ns.dir, `infra${i}.etcd`), { recursive: true, force: true });
+      }
+    }
+    expect(lists[0]).toEqual(
+      [0, 1, 2].map((i) => `${memberIdFor([`https://infra${i}.example.com:2380`], TOKEN).toString(16)}, started, infra${i}, https://infra${i}.example.com:2380, http://infra${i}.example.com:2379, false`).sort(),
+    );
+    if (lists.length === 2) expect(lists[0]).toEqual(lists[1]);
+  }, 120_000);
 
   /** Starts ours and the real etcd with the same flags; both must fail alike before touching the data dir. */
   async function bothFail(extra: string[], scheme: string): Promise<{ ours: string; etcd: string | undefined }> {
