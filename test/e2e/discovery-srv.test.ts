@@ -8,7 +8,7 @@
 // The failures (this member not in the records, no records at all) are compared
 // with what the real etcd 3.4.23 prints for the same flags in the same namespace.
 
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAVE_ETCD, requireEtcdctl } from './helpers/etcd-process.js';
@@ -32,11 +32,14 @@ const RECORDS = [
   ...[0, 1, 2, 3].map((i) => `host-record=infra${i}.example.com,127.0.0.1${i}`),
 ];
 
-/** The seed's flags for member i (its host infra<i>.example.com is 127.0.0.1<i> in the namespace). */
-function memberArgs(ns: NetNs, i: number, scheme = 'http'): string[] {
+/**
+ * The seed's flags for member i (its host infra<i>.example.com is 127.0.0.1<i> in
+ * the namespace); each test keeps its data dirs under its own `tag`.
+ */
+function memberArgs(ns: NetNs, tag: string, i: number, scheme = 'http'): string[] {
   return [
     '--name', `infra${i}`,
-    '--data-dir', join(ns.dir, `infra${i}.etcd`),
+    '--data-dir', join(ns.dir, tag, `infra${i}.etcd`),
     '--initial-advertise-peer-urls', `${scheme}://infra${i}.example.com:2380`,
     '--listen-peer-urls', `http://127.0.0.1${i}:2380`,
     '--listen-client-urls', `http://127.0.0.1${i}:2379`,
@@ -59,7 +62,7 @@ describe.skipIf(!RUN)('--discovery-srv with dnsmasq in a network namespace', () 
   }, 60_000);
 
   it('three members started with --discovery-srv example.com form one cluster; etcdctl --discovery-srv reaches it', async () => {
-    const members: NsProcess[] = [0, 1, 2].map((i) => ns.spawn(BIN, [...memberArgs(ns, i), '--discovery-srv', 'example.com']));
+    const members: NsProcess[] = [0, 1, 2].map((i) => ns.spawn(BIN, [...memberArgs(ns, 'seed', i), '--discovery-srv', 'example.com']));
     try {
       await Promise.all(members.map((m) => m.waitFor('ready to serve client requests', 30_000)));
       for (const m of members) expect(m.out).toContain('got bootstrap from DNS for etcd-server');
@@ -105,7 +108,7 @@ describe.skipIf(!RUN)('--discovery-srv with dnsmasq in a network namespace', () 
     const lists: string[][] = [];
     for (const impl of HAVE_ETCD ? [BIN, 'etcd'] : [BIN]) {
       const members = [0, 1, 2].map((i) =>
-        ns.spawn(impl, [...memberArgs(ns, i, 'https').map((a) => a.replace(/^http:\/\/(127\.0\.0\.1\d:2380)$/, 'https://$1')), ...tlsArgs(i), '--discovery-srv', 'secure.example.com']),
+        ns.spawn(impl, [...memberArgs(ns, `tls-${impl === 'etcd' ? 'etcd' : 'ours'}`, i, 'https').map((a) => a.replace(/^http:\/\/(127\.0\.0\.1\d:2380)$/, 'https://$1')), ...tlsArgs(i), '--discovery-srv', 'secure.example.com']),
       );
       try {
         await Promise.all(members.map((m) => m.waitFor('ready to serve client requests', 30_000)));
@@ -114,7 +117,6 @@ describe.skipIf(!RUN)('--discovery-srv with dnsmasq in a network namespace', () 
         lists.push(list.stdout.trim().split('\n').sort());
       } finally {
         await Promise.all(members.map((m) => m.stop()));
-        for (const i of [0, 1, 2]) rmSync(join(ns.dir, `infra${i}.etcd`), { recursive: true, force: true });
       }
     }
     expect(lists[0]).toEqual(
@@ -125,8 +127,8 @@ describe.skipIf(!RUN)('--discovery-srv with dnsmasq in a network namespace', () 
 
   /** Starts ours and the real etcd with the same flags; both must fail alike before touching the data dir. */
   async function bothFail(extra: string[], scheme: string): Promise<{ ours: string; etcd: string | undefined }> {
-    const args = [...memberArgs(ns, 3, scheme), ...extra];
-    const dataDir = join(ns.dir, 'infra3.etcd');
+    const args = [...memberArgs(ns, 'fail', 3, scheme), ...extra];
+    const dataDir = join(ns.dir, 'fail', 'infra3.etcd');
     const ours = ns.spawn(BIN, args);
     expect(await ours.exitWithin(20_000)).toBe(1);
     expect(existsSync(dataDir)).toBe(false);
@@ -159,7 +161,7 @@ describe.skipIf(!RUN)('--discovery-srv with dnsmasq in a network namespace', () 
   }, 60_000);
 
   it('--discovery-srv with --initial-cluster is refused as etcd refuses it', async () => {
-    const p = ns.spawn(BIN, [...memberArgs(ns, 0), '--discovery-srv', 'example.com', '--initial-cluster', 'infra0=http://infra0.example.com:2380']);
+    const p = ns.spawn(BIN, [...memberArgs(ns, 'conflict', 0), '--discovery-srv', 'example.com', '--initial-cluster', 'infra0=http://infra0.example.com:2380']);
     expect(await p.exitWithin(20_000)).toBe(2);
     expect(p.out).toContain(
       'etcd-ts: multiple discovery or bootstrap flags are set. Choose one of "initial-cluster", "discovery" or "discovery-srv"\n',
