@@ -114,6 +114,13 @@ describe.skipIf(!RUN)('v3 discovery against an etcd-ts registry', () => {
     expect(out).toContain(`etcd-ts: failed to join discovery cluster (${cause})\n`);
   }, 60_000);
 
+  it('an unreadable --discovery-cacert fails the join at once', async () => {
+    const m = await discoveryMember('nocert', registry, newToken(), ['--discovery-cacert', '/nonexistent/ca.pem']);
+    started.push(m);
+    const out = await failsToStart(m);
+    expect(out).toContain("etcd-ts: failed to join discovery cluster (ENOENT: no such file or directory, open '/nonexistent/ca.pem')\n");
+  }, 30_000);
+
   it('--discovery-token without --discovery-endpoints is refused', async () => {
     const m = await Member.create({ name: 'x', env: { ETCD_NAME: 'x' }, extraArgs: ['--discovery-token', 'abc'] });
     started.push(m);

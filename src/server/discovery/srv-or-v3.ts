@@ -46,7 +46,7 @@ function selfPairs(cfg: Config): string {
 export async function v3DiscoveryInitialCluster(
   cfg: Config,
   logger: Logger,
-  client: RegistryClient = registryClient(cfg.v3Discovery!),
+  newClient: () => RegistryClient = () => registryClient(cfg.v3Discovery!),
 ): Promise<Config> {
   const d = cfg.v3Discovery!;
   const self = selfPairs(cfg);
@@ -54,7 +54,14 @@ export async function v3DiscoveryInitialCluster(
   const log = logger.child({ 'discovery-token': d.token, 'discovery-endpoints': d.endpoints.join(',') });
   log.info({}, 'Bootstrapping cluster using v3 discovery.');
   let cluster: string;
+  let client: RegistryClient | undefined;
   try {
+    try {
+      client = newClient();
+    } catch (err) {
+      // Unreadable --discovery-cert/-key/-cacert: etcd's clientv3 config fails the join.
+      throw new V3DiscoveryError((err as Error).message);
+    }
     cluster = await joinV3Discovery({ client, token: d.token, memberId, self, logger: log });
   } catch (err) {
     if (err instanceof V3DiscoveryError) {
@@ -63,7 +70,7 @@ export async function v3DiscoveryInitialCluster(
     }
     throw err;
   } finally {
-    client.close();
+    client?.close();
   }
   log.info({ cluster }, 'discovery joined cluster successfully');
   let initialCluster: Map<string, string[]>;

@@ -100,9 +100,11 @@ const kvOf = (kv: KeyValue): RegistryKv => ({ key: kv.key.toString('utf8'), valu
 /** Errors that say nothing about the request, only that this endpoint could not be reached in time. */
 const UNREACHABLE = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED]);
 
+/** Throws at once for TLS files that cannot be read (etcd 3.6 fails the join then). */
 export function registryClient(cfg: V3DiscoveryConfig): RegistryClient {
   const tlsWanted = wantsTls(cfg);
   const endpoints = cfg.endpoints.map((e) => parseEndpoint(e, tlsWanted));
+  const creds = endpoints.map((e) => credentials(cfg, e.secure));
   const options: grpc.ChannelOptions = {
     'grpc.keepalive_time_ms': cfg.keepaliveTimeMs > 0 ? cfg.keepaliveTimeMs : -1,
     'grpc.keepalive_timeout_ms': cfg.keepaliveTimeoutMs,
@@ -116,7 +118,7 @@ export function registryClient(cfg: V3DiscoveryConfig): RegistryClient {
   let token: string | undefined;
 
   const current = (): grpc.Client =>
-    (client ??= new grpc.Client(endpoints[index]!.target, credentials(cfg, endpoints[index]!.secure), options));
+    (client ??= new grpc.Client(endpoints[index]!.target, creds[index]!, options));
   const moveOn = (): void => {
     client?.close();
     client = undefined;
