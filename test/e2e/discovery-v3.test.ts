@@ -61,7 +61,15 @@ async function bootstrapThree(registry: Member): Promise<void> {
   expect((await etcdctl(registry.clientPort, ['put', `/_etcd/registry/${token}/_config/size`, '3'])).stdout).toBe('OK\n');
   const members = await Promise.all(['d1', 'd2', 'd3'].map((n) => discoveryMember(n, registry, token)));
   started.push(...members);
-  await Promise.all(members.map((m) => m.start()));
+  // The first one registers and waits (a watch on the registry) until the others come.
+  const first = members[0]!.start();
+  const prefix = `/_etcd/registry/${token}/members/`;
+  await waitFor('the first registration', 20_000, async () =>
+    (await etcdctl(registry.clientPort, ['get', prefix, '--prefix', '--keys-only'])).stdout.includes(prefix) ? true : undefined,
+  );
+  await Promise.all([first, ...members.slice(1).map((m) => m.start())]);
+  expect(members[0]!.log()).toContain('waiting for peers from discovery service');
+  expect(members[0]!.log()).toContain('found all needed peers from discovery service');
 
   // One cluster: every member lists the three, with the ids etcd derives from the discovery token.
   const want = members.map((m) => `${memberIdFor([m.peerUrl], token).toString(16)}, started, ${m.name}, ${m.peerUrl}, ${m.clientUrl}, false`).sort();
