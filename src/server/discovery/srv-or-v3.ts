@@ -99,7 +99,8 @@ export async function discoverSrvOrV3(cfg: Config, logger: Logger): Promise<Conf
     return cfg;
   }
   if (cfg.discoverySrv !== '') return srvInitialCluster(cfg, logger);
-  // etcd 3.6 discovers only for a new cluster; joining uses --initial-cluster-state=existing's peers.
+  // etcd 3.6 discovers only for a new cluster: with --initial-cluster-state=existing the
+  // cluster is this member alone, so the join finds no peer to ask and fails, as there.
   if (cfg.initialClusterState === 'existing') {
     return { ...cfg, initialCluster: new Map([[cfg.name, cfg.initialAdvertisePeerUrls.map(urlString)]]) };
   }
