@@ -162,9 +162,8 @@ async function main(): Promise<void> {
       process.exit(err.exitCode);
     }
     logger.fatal({ err }, `failed to start: ${(err as Error).message}`);
-    logger.flush();
     process.stderr.write(`etcd-ts: ${(err as Error).message}\n`);
-    process.exit(1);
+    await flushThenExit(logger, 1);
   }
 }
 

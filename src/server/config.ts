@@ -8,6 +8,7 @@ import { FLAG_BY_NAME, FLAGS, type FlagSpec, flagToEnv } from './flags.js';
 import { ConfigFileError, readConfigFile } from './config-file.js';
 import { tlsConfig, TlsConfigError, type TlsConfig } from './tls/tls-config.js';
 import { AuthOptionsError, type AuthTokenSpec, parseAuthToken } from '../auth/index.js';
+import { discoverySection, DiscoveryFlagsError, type DiscoverySection } from './discovery/discovery-flags.js';
 
 export class ConfigError extends Error {
   /** etcd exits 2 for a flag it cannot parse, 1 for flags that parse but do not fit together. */
@@ -16,7 +17,7 @@ export class ConfigError extends Error {
   }
 }
 
-export interface Config extends TlsConfig {
+export interface Config extends TlsConfig, DiscoverySection {
   name: string;
   dataDir: string;
   walDir: string;
@@ -201,6 +202,8 @@ function build(given: Map<string, string>, envUsed: string[], envUnknown: string
     throw new ConfigError(`unknown log level: ${logLevel}`);
   }
   const quota = int(get('quota-backend-bytes'), 'quota-backend-bytes');
+  // The conflict check (one way to name the initial cluster) comes first.
+  const discovery = discoveryFlags(get, (n) => given.has(n));
   const boot = bootstrapSource(given, get, name);
 
   const cfg: Config = {
@@ -214,6 +217,7 @@ function build(given: Map<string, string>, envUsed: string[], envUnknown: string
     listenClientUrls: urls(get('listen-client-urls'), 'listen-client-urls'),
     initialAdvertisePeerUrls: urls(get('initial-advertise-peer-urls'), 'initial-advertise-peer-urls'),
     advertiseClientUrls: urls(get('advertise-client-urls'), 'advertise-client-urls'),
+    // With discovery: this member alone until discovery/ finds the cluster at start.
     initialCluster: boot.initialCluster,
     initialClusterState: state,
     initialClusterToken: boot.token,
@@ -257,6 +261,7 @@ function build(given: Map<string, string>, envUsed: string[], envUnknown: string
     initialElectionTickAdvance: bool(get('initial-election-tick-advance')),
     unsafeNoFsync: bool(get('unsafe-no-fsync')),
     ...tlsSection(get),
+    ...discovery,
     ...authTokenConfig(get('auth-token')),
     bcryptCost: int(get('bcrypt-cost'), 'bcrypt-cost'),
     authTokenTtlSec: int(get('auth-token-ttl'), 'auth-token-ttl'),
@@ -270,6 +275,7 @@ function build(given: Map<string, string>, envUsed: string[], envUnknown: string
   if (cfg.maxTxnOps <= 0) throw new ConfigError('--max-txn-ops must be > 0');
   if (cfg.maxRequestBytes <= 0) throw new ConfigError('--max-request-bytes must be > 0');
   if (cfg.listenClientUrls.length === 0) throw new ConfigError('--listen-client-urls must not be empty');
+  if (cfg.bootstrapByDiscovery) return cfg;
   const mine = cfg.initialCluster.get(name);
   if (!mine) {
     throw new ConfigError(
@@ -297,11 +303,8 @@ function bootstrapSource(
   get: (name: string) => string,
   name: string,
 ): { initialCluster: Map<string, string[]>; token: string } {
-  const discoveryFlags = ['discovery', 'discovery-srv'].filter((f) => get(f) !== '');
-  const sources = discoveryFlags.length + (given.has('initial-cluster') && get('initial-cluster') !== '' ? 1 : 0);
-  if (sources > 1) {
-    throw new ConfigError('multiple discovery or bootstrap flags are set. Choose one of "initial-cluster", "discovery" or "discovery-srv"', 1);
-  }
+  // discoverySection() has refused more than one source already.
+  const discoveryFlags = ['discovery', 'discovery-srv', 'discovery-endpoints'].filter((f) => get(f) !== '');
   if (discoveryFlags.length === 0) return { initialCluster: parseInitialCluster(get('initial-cluster')), token: get('initial-cluster-token') };
   const self = urls(get('initial-advertise-peer-urls'), 'initial-advertise-peer-urls').map(urlString);
   const token = get('discovery') !== '' ? get('discovery') : get('initial-cluster-token');
@@ -318,6 +321,17 @@ function tlsSection(get: (name: string) => string): TlsConfig {
     });
   } catch (err) {
     if (err instanceof TlsConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
+}
+
+/** --discovery-srv and v3 discovery's flags (discovery/discovery-flags.ts). */
+function discoveryFlags(get: (name: string) => string, given: (name: string) => boolean): DiscoverySection {
+  try {
+    return discoverySection(get, given, { duration, bool });
+  } catch (err) {
+    // Flags that parse but do not fit together: etcd exits 1.
+    if (err instanceof DiscoveryFlagsError) throw new ConfigError(err.message, 1);
     throw err;
   }
 }

@@ -22,17 +22,24 @@ import { reportDiscoveryFailure } from './report.js';
 import { allUrls, formatUrlsMap, hasDuplicateUrl, parseUrlsMap, type UrlsMap } from './urls-map.js';
 import { V2Discovery } from './v2-client.js';
 import { parseDiscoveryUrl } from './v2-url.js';
+import { srvInitialCluster, v3DiscoveryInitialCluster } from './srv-or-v3.js';
 
 export type InitialClusterPlan =
   | { kind: 'member'; cfg: Config }
   | { kind: 'proxy'; peerUrls: string[] }
   | { kind: 'exit'; code: 1 };
 
-/** The discovery mechanism the flags ask for ('none': --initial-cluster). */
-export type DiscoveryMethod = 'none' | 'v2';
+/**
+ * The discovery mechanism the flags ask for ('none': --initial-cluster; 'v2':
+ * --discovery; 'srv': --discovery-srv; 'v3': etcd 3.6's --discovery-endpoints).
+ * config.ts lets at most one be set.
+ */
+export type DiscoveryMethod = 'none' | 'v2' | 'srv' | 'v3';
 
 export function discoveryMethod(cfg: Config): DiscoveryMethod {
   if (cfg.discovery !== '') return 'v2';
+  if (cfg.discoverySrv !== '') return 'srv';
+  if (cfg.v3Discovery !== undefined) return 'v3';
   return 'none';
 }
 
@@ -54,7 +61,10 @@ export async function resolveInitialCluster(cfg: Config, logger: Logger, opts: R
   const method = discoveryMethod(cfg);
   if (method === 'none') return { kind: 'member', cfg };
   if (await WAL.exists(layout(cfg).walDir)) {
-    logger.warn({ 'wal-dir': layout(cfg).walDir }, 'discovery token is ignored since cluster already initialized; valid logs are found');
+    // SRV records are looked up only for a new data dir too, but etcd says nothing then.
+    if (method !== 'srv') {
+      logger.warn({ 'wal-dir': layout(cfg).walDir }, 'discovery token is ignored since cluster already initialized; valid logs are found');
+    }
     return { kind: 'member', cfg };
   }
   return resolveFresh(method, cfg, logger, opts);
@@ -64,6 +74,14 @@ async function resolveFresh(method: Exclude<DiscoveryMethod, 'none'>, cfg: Confi
   switch (method) {
     case 'v2':
       return joinV2(cfg, logger, opts);
+    // SRV and v3 failures throw etcd's texts to main's "failed to start" path.
+    case 'srv':
+      return { kind: 'member', cfg: await srvInitialCluster(cfg, logger) };
+    case 'v3':
+      // etcd 3.6 discovers only for a new cluster: with --initial-cluster-state=existing the
+      // cluster is this member alone, so the join finds no peer to ask and fails, as there.
+      if (cfg.initialClusterState === 'existing') return { kind: 'member', cfg };
+      return { kind: 'member', cfg: await v3DiscoveryInitialCluster(cfg, logger) };
   }
 }
 
@@ -128,6 +146,9 @@ async function proxyPeerUrls(cfg: Config, logger: Logger, opts: ResolveOptions):
   switch (discoveryMethod(cfg)) {
     case 'v2':
       return parseUrlsMap(await v2Discovery(cfg, 0n, logger, opts).getCluster());
+    // Only --discovery finds a cluster full; a proxy restarted from its cluster file never gets here.
+    case 'srv':
+    case 'v3':
     case 'none':
       return cfg.initialCluster;
   }
