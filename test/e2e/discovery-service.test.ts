@@ -3,15 +3,20 @@
 // The seed's flow: `curl -X PUT <svc>/new?size=3` gives a token URL; three real
 // etcd 3.4.23 members started with only --discovery and their own URLs form one
 // cluster (etcdctl member list shows three); a fourth on the same URL gets etcd's
-// "discovery: cluster is full" and exits (--discovery-fallback exit). Also: an
+// "discovery: cluster is full" and exits (--discovery-fallback exit). The same with
+// etcd-ts members, whose fourth becomes a proxy by default. Also: an
 // unknown token's 404 with the v2 error body, tokens kept across a restart, the
 // collector (--minage/--gcfreq), a clean stop on SIGTERM (embedded member too), and
 // a three-member etcd-ts cluster as the backing store with one member down.
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { etcdctl, etcdIs34, IN_CI, onPath, requireEtcdctl, startMember, stopMember } from './helpers/etcd-process.js';
 import { DiscoveryService, discoveryMember } from './helpers/discovery-service.js';
-import type { Member } from './helpers/member.js';
+import { freePort, type Member } from './helpers/member.js';
+import { spawnUntil } from './helpers/discovery.js';
 import { clusterForBlock, waitFor } from './helpers/cluster.js';
 
 const REAL_ETCD = etcdIs34();
@@ -71,6 +76,44 @@ describe.skipIf(!RUN)('discovery service, standalone', () => {
     expect(made.stdout).toMatch(new RegExp(`^${svc.url}/[a-f0-9]{32}$`));
     expect(await bootstrapThree(made.stdout, members)).toEqual(['d1', 'd2', 'd3']);
     await fourthIsRefused(made.stdout, members);
+  }, 180_000);
+
+  it('the seed\'s flow with etcd-ts: three members with only --discovery form one cluster; a fourth becomes a proxy, a fifth with fallback exit exits', async () => {
+    const made = await curl(['-X', 'PUT', `${svc.url}/new?size=3`]);
+    expect(made.code).toBe(0);
+    const tokenUrl = made.stdout;
+    const ours: Member[] = [];
+    for (const name of ['t1', 't2', 't3']) ours.push(await discoveryMember('etcd-ts', name, tokenUrl));
+    members.push(...ours);
+    await Promise.all(ours.map((m) => m.start()));
+    const list = await etcdctl(ours[0]!.clientPort, ['member', 'list']);
+    expect(list.code).toBe(0);
+    expect(list.stdout.trim().split('\n').map((l) => l.split(', ')[2]).sort()).toEqual(['t1', 't2', 't3']);
+    expect((await etcdctl(ours[0]!.clientPort, ['put', 'seed', 'v1'])).stdout).toBe('OK\n');
+
+    // The default fallback: the fourth serves the cluster's client API as a proxy.
+    const dataDir = await mkdtemp(join(tmpdir(), 'etcd-ts-e2e-svc-proxy-'));
+    const [client, peer] = [await freePort(), await freePort()];
+    const proxy = await spawnUntil([
+      '--name', 't4', '--data-dir', dataDir,
+      '--listen-client-urls', `http://127.0.0.1:${client}`, '--advertise-client-urls', `http://127.0.0.1:${client}`,
+      '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
+      '--discovery', tokenUrl,
+    ], 'proxy started listening on client requests');
+    try {
+      expect(proxy.log()).toContain('discovery cluster is full, falling back to proxy');
+      expect((await etcdctl(client, ['get', 'seed', '--print-value-only'])).stdout).toBe('v1\n');
+      expect((await etcdctl(client, ['put', 'via-proxy', 'p'])).stdout).toBe('OK\n');
+      expect((await etcdctl(ours[1]!.clientPort, ['get', 'via-proxy', '--print-value-only'])).stdout).toBe('p\n');
+    } finally {
+      expect(await proxy.stop()).toBe(0);
+      await rm(dataDir, { recursive: true, force: true });
+    }
+
+    const fifth = await discoveryMember('etcd-ts', 't5', tokenUrl, { ETCD_DISCOVERY_FALLBACK: 'exit' });
+    members.push(fifth);
+    await expect(fifth.start()).rejects.toThrow(/exited \(code 1/);
+    expect(fifth.log()).toContain('discovery: cluster is full');
   }, 180_000);
 
   it('answers an unknown token with 404 and the v2 error body, a bad size with 400', async () => {
