@@ -4,6 +4,7 @@
 // snapshot plus the WAL records after it.
 
 import { mkdir } from 'node:fs/promises';
+import { mkdirAll, MkdirError } from '../util/mkdir-all.js';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { MemoryStorage, RawNode, seededRandom } from '../raft/index.js';
@@ -68,6 +69,10 @@ function decodeMetadata(b: Uint8Array): { memberId: bigint; clusterId: bigint } 
 /** `dialer`: how the peers named in --initial-cluster are reached when joining (peer TLS). */
 export async function bootstrap(cfg: Config, logger: Logger, dialer?: PeerDialer): Promise<Booted> {
   const dirs = layout(cfg);
+  // etcdmain's TouchDirAll: a data dir that cannot be made stops the start with its reason.
+  await mkdirAll(cfg.dataDir).catch((err: unknown) => {
+    throw err instanceof MkdirError ? new Error(`cannot access data directory: ${err.message}`) : err;
+  });
   await mkdir(dirs.snapDir, { recursive: true });
   const snapshotter = new Snapshotter(dirs.snapDir, logger);
   const electionTick = Math.max(1, Math.round(cfg.electionMs / cfg.heartbeatMs));
