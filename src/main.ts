@@ -101,6 +101,12 @@ async function run(cfg: Config, logger: Logger): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  // Subcommands (etcdctl-style tools) run instead of a member.
+  if (process.argv[2] === 'snapshot') {
+    const { snapshotCli, processIo } = await import('./snapshot-cli/index.js');
+    process.exitCode = await snapshotCli(process.argv.slice(3), processIo);
+    return;
+  }
   let parsed;
   try {
     parsed = parseArgs(process.argv.slice(2), process.env);
