@@ -24,8 +24,8 @@ bench_init etcd-ts-snapshot-rss
 # Anonymous memory (heap, buffers) apart from file pages: LevelDB reads its tables
 # through mmap, so every table a scan touches counts in VmRSS as RssFile (page
 # cache the kernel can drop), which says nothing about the member's own memory.
-rss() { awk '/^VmRSS:/ {print $2 * 1024}' "/proc/$1/status"; }
-anon() { awk '/^RssAnon:/ {print $2 * 1024}' "/proc/$1/status"; }
+rss() { awk '/^VmRSS:/ {printf "%.0f\n", $2 * 1024}' "/proc/$1/status"; }
+anon() { awk '/^RssAnon:/ {printf "%.0f\n", $2 * 1024}' "/proc/$1/status"; }
 mib() { awk -v b="$1" 'BEGIN {printf "%.1f", b / 1048576}'; }
 
 # peak_while PID CMD...: runs CMD, sampling PID's memory; prints "peakRSS peakAnon seconds".
@@ -59,7 +59,9 @@ if [[ "${WRITER:-0}" == 1 ]]; then
   sleep 3
   base="$(rss "$pid")"; abase="$(anon "$pid")"
 fi
+cpu0="$(cpu_ticks "$pid")"
 read -r snap_peak snap_apeak secs < <(peak_while "$pid" env ETCDCTL_API=3 etcdctl --endpoints="$EP" snapshot save "$WORK/snap.db")
+cpu1="$(cpu_ticks "$pid")"
 stop_pid "$BENCH_PID"; BENCH_PID=""
 size="$(stat -c %s "$WORK/snap.db")"
 status="$(ETCDCTL_API=3 etcdctl snapshot status "$WORK/snap.db" -w json)"
@@ -69,4 +71,5 @@ printf 'RSS before %s MiB; peak idle (10 s) %s MiB (+%s); peak during snapshot %
   "$(mib "$base")" "$(mib "$idle_peak")" "$(mib $((idle_peak - base)))" "$(mib "$snap_peak")" "$(mib $((snap_peak - base)))"
 printf 'RssAnon before %s MiB; peak idle %s MiB (+%s); peak during snapshot %s MiB (+%s)\n' \
   "$(mib "$abase")" "$(mib "$idle_apeak")" "$(mib $((idle_apeak - abase)))" "$(mib "$snap_apeak")" "$(mib $((snap_apeak - abase)))"
+printf 'member CPU during the snapshot: %s s\n' "$(awk -v a="$cpu0" -v b="$cpu1" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", (b - a) / hz}')"
 echo "etcdctl snapshot status: $status"
