@@ -62,13 +62,11 @@ describe.runIf(RUN)('etcd-ts snapshot → etcd 3.4.23', () => {
   let compactedAt = 0;
   let historyRev = 0;
 
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'etcd-ts-snap-e2e-'));
-    ours = await startMember({ name: 'src' });
-    const p = ours.clientPort;
+  /** The same history on any member: returns the revision of k0001's second-to-last value. */
+  async function writeHistory(p: number): Promise<number> {
     for (let i = 0; i < 50; i++) await ok(p, ['txn'], `\n${Array.from({ length: 20 }, (_, j) => `put k${String(i * 20 + j).padStart(4, '0')} v${i}-${j}`).join('\n')}\n\n\n`);
     await ok(p, ['put', 'k0001', 'second']);
-    historyRev = Number(/"revision":(\d+)/.exec(await ok(p, ['put', 'k0001', 'third', '-w', 'json']))![1]);
+    const historyRev = Number(/"revision":(\d+)/.exec(await ok(p, ['put', 'k0001', 'third', '-w', 'json']))![1]);
     await ok(p, ['put', 'k0001', 'fourth']);
     await ok(p, ['put', 'big', 'z'.repeat(100_000)]);
     await ok(p, ['del', 'k0002']);
@@ -80,7 +78,14 @@ describe.runIf(RUN)('etcd-ts snapshot → etcd 3.4.23', () => {
     await ok(p, ['role', 'grant-permission', 'reader', 'read', '/a', '/b']);
     await ok(p, ['user', 'add', 'alice:pw']);
     await ok(p, ['user', 'grant-role', 'alice', 'reader']);
-    await ok(p, ['snapshot', 'save', file()]);
+    return historyRev;
+  }
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'etcd-ts-snap-e2e-'));
+    ours = await startMember({ name: 'src' });
+    historyRev = await writeHistory(ours.clientPort);
+    await ok(ours.clientPort, ['snapshot', 'save', file()]);
     restored = await restoreIntoEtcd(dir, file());
   }, 240_000);
 
@@ -102,6 +107,20 @@ describe.runIf(RUN)('etcd-ts snapshot → etcd 3.4.23', () => {
     const st = JSON.parse((await runTool('etcdctl', ['snapshot', 'status', file(), '-w', 'json'])).stdout) as { revision: number; totalKey: number };
     expect(st.revision).toBe(rev);
   });
+
+  it('etcd 3.4.23 given the same history saves a snapshot of the same revision and key count', async () => {
+    const etcd = await startMember({ impl: 'etcd', name: 'twin' });
+    try {
+      await writeHistory(etcd.clientPort);
+      const theirs = join(dir, 'etcd.db');
+      await ok(etcd.clientPort, ['snapshot', 'save', theirs]);
+      const status = async (f: string) => JSON.parse((await runTool('etcdctl', ['snapshot', 'status', f, '-w', 'json'])).stdout) as { revision: number; totalKey: number };
+      const [a, b] = [await status(file()), await status(theirs)];
+      expect({ revision: a.revision, totalKey: a.totalKey }).toEqual({ revision: b.revision, totalKey: b.totalKey });
+    } finally {
+      await stopMember(etcd);
+    }
+  }, 120_000);
 
   it('the real etcd serves the same keys with their revisions, history after the compaction, leases, users and roles', async () => {
     const a = ours!.clientPort, b = restored!.clientPort;
