@@ -52,7 +52,7 @@ run_bench etcd-ts "put ${N} keys of ${VAL_SIZE} B" "$EP" put --sequential-keys -
 if [[ "${RESTART:-0}" == 1 ]]; then
   # A restarted member rebuilds its key index by reading every revision, which
   # maps the tables as a snapshot's scan does: the snapshot then adds little RSS.
-  stop_pid "$pid"
+  stop_members
   start_single etcd-ts --quota-backend-bytes=8589934592
   pid="$LAST_PID"
 fi
