@@ -136,10 +136,14 @@ async function* loadPages(src: EtcdImageSource, pageSize: number, countOnly = fa
 /** Runs loadPages to the end, handing each batch of pages to `each`. */
 async function drive(src: EtcdImageSource, pageSize: number, each: ((pages: Uint8Array[]) => Promise<void> | void) | null): Promise<BboltPlan> {
   const gen = loadPages(src, pageSize, each === null);
-  for (;;) {
-    const r = await gen.next();
-    if (r.done) return r.value;
-    if (each) await each(r.value);
+  try {
+    for (;;) {
+      const r = await gen.next();
+      if (r.done) return r.value;
+      if (each) await each(r.value);
+    }
+  } finally {
+    await gen.return(undefined as never);
   }
 }
 
@@ -183,13 +187,18 @@ export async function prepareEtcdSnapshotStream(src: EtcdImageSource, pageSize =
     async *bytes() {
       yield metaPages(plan);
       const gen = loadPages(src, pageSize);
-      let r = await gen.next();
-      while (!r.done) {
-        yield* r.value;
-        r = await gen.next();
-      }
-      if (r.value.pgid !== plan.pgid || r.value.rootPgid !== plan.rootPgid) {
-        throw new Error(`etcd snapshot: the source changed between the planning and the writing pass (${plan.pgid} pages planned, ${r.value.pgid} written)`);
+      try {
+        let r = await gen.next();
+        while (!r.done) {
+          yield* r.value;
+          r = await gen.next();
+        }
+        if (r.value.pgid !== plan.pgid || r.value.rootPgid !== plan.rootPgid) {
+          throw new Error(`etcd snapshot: the source changed between the planning and the writing pass (${plan.pgid} pages planned, ${r.value.pgid} written)`);
+        }
+      } finally {
+        // A consumer that stops early (the client went away) ends the source's scan too.
+        await gen.return(undefined as never);
       }
     },
   };
