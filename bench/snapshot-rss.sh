@@ -8,7 +8,8 @@
 #   N=100000 VAL_SIZE=10000 PORT_LO=21000 PORT_HI=23999 bench/snapshot-rss.sh
 #
 # Environment: N (100000), VAL_SIZE (10000), CLIENTS (64), CONNS (8), KEY_SIZE (32),
-# WRITER=1 (a put load runs during the snapshot), RESTART=1 (restart the member
+# WRITER=1 (a put load runs during the snapshot; WRITER_SECS of it alone are
+# measured first), RESTART=1 (restart the member
 # after the load, as after a reboot), KEEP=1, SKIP_BUILD=1.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -65,6 +66,12 @@ if [[ "${WRITER:-0}" == 1 ]]; then
     --clients 16 --conns 4 --total 100000000 --no-progress >/dev/null 2>&1 &
   BENCH_PID=$!
   sleep 3
+  # What the writer alone does to memory over as long as a snapshot takes (its
+  # entries stay in the in-memory Raft log until --snapshot-count): the baseline
+  # the snapshot's figure is compared with.
+  wbase="$(rss "$pid")"; wabase="$(anon "$pid")"
+  read -r w_peak w_apeak _ < <(peak_while "$pid" sleep "${WRITER_SECS:-60}")
+  printf 'writer alone for %s s: RSS +%s MiB, RssAnon +%s MiB\n' "${WRITER_SECS:-60}" "$(mib $((w_peak - wbase)))" "$(mib $((w_apeak - wabase)))"
   base="$(rss "$pid")"; abase="$(anon "$pid")"
 fi
 cpu0="$(cpu_ticks "$pid")"
