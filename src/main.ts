@@ -133,6 +133,11 @@ async function main(): Promise<void> {
     const { runDiscoveryCommand } = await import('./discovery-service/command.js');
     return runDiscoveryCommand(process.argv.slice(3), process.env);
   }
+  if (process.argv[2] === 'snapshot') {
+    const { snapshotCli, processIo } = await import('./snapshot-cli/index.js');
+    process.exitCode = await snapshotCli(process.argv.slice(3), processIo);
+    return;
+  }
   let parsed;
   try {
     parsed = parseArgs(process.argv.slice(2), process.env);
