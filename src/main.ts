@@ -101,6 +101,11 @@ async function run(cfg: Config, logger: Logger): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  // Subcommands: each in its own module, loaded only when asked for.
+  if (process.argv[2] === 'snapshot' && process.argv[3] === 'restore') {
+    const { runSnapshotRestore } = await import('./snapshot-cli/restore-command.js');
+    process.exit(await runSnapshotRestore(process.argv.slice(4)));
+  }
   let parsed;
   try {
     parsed = parseArgs(process.argv.slice(2), process.env);

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { decodeEntry, decodeHardState } from '../../raft/codec.js';
 import type { Entry, HardState } from '../../raft/types.js';
 import { WireReader } from '../../pb/wire.js';
+import { decodeWalMetadata } from '../../wal/index.js';
 import { decodeSegment, EtcdRecordType, EtcdWalCorruptError } from './records.js';
 
 const WAL_NAME = /^([0-9a-f]{16})-([0-9a-f]{16})\.wal$/;
@@ -59,19 +60,6 @@ export async function walFileNames(dir: string): Promise<WalName[]> {
 function firstSegmentFor(names: WalName[], index: number): number {
   for (let i = names.length - 1; i >= 0; i--) if (names[i]!.index <= BigInt(index)) return i;
   return -1;
-}
-
-function decodeMetadata(b: Uint8Array): { memberId: bigint; clusterId: bigint } {
-  const r = new WireReader(b);
-  let memberId = 0n;
-  let clusterId = 0n;
-  while (!r.done()) {
-    const [f, wt] = r.tag();
-    if (f === 1) memberId = r.bigVarint();
-    else if (f === 2) clusterId = r.bigVarint();
-    else r.skip(wt);
-  }
-  return { memberId, clusterId };
 }
 
 /** walpb.Snapshot { uint64 index = 1; uint64 term = 2; (3.5: raftpb.ConfState conf_state = 3) }. */
@@ -166,5 +154,5 @@ export async function readEtcdWal(dir: string, from: WalSnapshotRef = { index: 0
   const last = entries.length > 0 ? entries[entries.length - 1]!.index : from.index;
   if (hardState.commit > last) hardState = { ...hardState, commit: last };
   entries = entries.slice();
-  return { ...decodeMetadata(metadata), hardState, entries, snapshots, ...(tornTail ? { tornTail } : {}) };
+  return { ...decodeWalMetadata(metadata), hardState, entries, snapshots, ...(tornTail ? { tornTail } : {}) };
 }
