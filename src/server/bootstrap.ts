@@ -14,6 +14,7 @@ import { membersOf, standaloneEntries } from './force-new-cluster.js';
 import { clusterIdFor, memberIdFor } from './ids.js';
 import { encodeMemberContext, type Member } from './membership.js';
 import { joinExistingCluster } from './join.js';
+import { migrateEtcdDataDir } from './etcd-import/in-place.js';
 import { decodeWalMetadata as decodeMetadata, encodeWalMetadata } from '../wal/index.js';
 import type { PeerDialer } from './tls/peer-dialer.js';
 
@@ -50,6 +51,8 @@ export interface Booted {
 
 /** `dialer`: how the peers named in --initial-cluster are reached when joining (peer TLS). */
 export async function bootstrap(cfg: Config, logger: Logger, dialer?: PeerDialer): Promise<Booted> {
+  // A data dir etcd 3.4 wrote is imported into ours first (its files go to a backup folder).
+  await migrateEtcdDataDir(cfg, logger);
   const dirs = layout(cfg);
   await mkdir(dirs.snapDir, { recursive: true });
   const snapshotter = new Snapshotter(dirs.snapDir, logger);

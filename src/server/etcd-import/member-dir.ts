@@ -35,7 +35,7 @@ export async function exists(path: string): Promise<boolean> {
 }
 
 /** Writes `plan` under `memberDir` (member/…) and `walDir`, both of which must not exist yet. */
-async function writeInto(memberDir: string, walDir: string, plan: MemberDirPlan, logger: Logger): Promise<void> {
+export async function writeInto(memberDir: string, walDir: string, plan: MemberDirPlan, logger: Logger): Promise<void> {
   await mkdir(memberDir, { recursive: true });
   const store = await MvccStore.restoreState(join(memberDir, 'db'), plan.store, { logger });
   await store.close();
