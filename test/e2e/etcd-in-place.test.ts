@@ -1,0 +1,111 @@
+// In-place migration: real etcd 3.4.23 writes a history (revisions, a delete, a
+// compaction, leases, a user and a role) and stops; bin/etcd-ts started with the
+// same flags on the same data dirs imports them and serves every key, revision and
+// lease, under the same member and cluster ids, while the original files stay,
+// byte for byte, in <data-dir>/etcd-backup-<time>/member.
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ctl, hashKvs, membersOn, served, writeHistory } from './helpers/etcd-import.js';
+import { HAVE_ETCD, IN_CI, requireEtcdctl } from './helpers/etcd-process.js';
+import { Member } from './helpers/member.js';
+
+if (IN_CI && !HAVE_ETCD) throw new Error('etcd 3.4.23 must be on PATH in CI');
+
+/** Every file under `dir` with its SHA-256. */
+async function fileHashes(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (d: string): Promise<void> => {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else out[relative(dir, p)] = createHash('sha256').update(await readFile(p)).digest('hex');
+    }
+  };
+  await walk(dir);
+  return out;
+}
+
+async function backupOf(dataDir: string): Promise<string> {
+  const names = (await readdir(dataDir)).filter((n) => n.startsWith('etcd-backup-'));
+  expect(names).toHaveLength(1);
+  return join(dataDir, names[0]!, 'member');
+}
+
+const ids = async (port: number): Promise<string> => (await ctl(port, ['member', 'list'])).split('\n').map((l) => l.split(',')[0]).sort().join(',');
+
+describe.skipIf(!HAVE_ETCD || !requireEtcdctl())('in-place migration from etcd 3.4.23', () => {
+  const started: Member[] = [];
+  let work = '';
+
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((m) => m.stop()));
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it('a single member (with etcd .snap files): same keys, revisions, leases, ids; originals kept', async () => {
+    work = await mkdtemp(join(tmpdir(), 'etcd-ts-inplace-'));
+    const dir = join(work, 'm');
+    const [etcd] = await membersOn('etcd', [dir]);
+    started.push(etcd!);
+    // A small --snapshot-count: etcd writes .snap files, so the import starts from one.
+    etcd!.setExtraArgs(['--snapshot-count', '20']);
+    await etcd!.start();
+    await writeHistory(etcd!.clientPort);
+    for (let i = 0; i < 30; i++) await ctl(etcd!.clientPort, ['put', `more/${i}`, String(i)]);
+    const expected = await served(etcd!.clientPort);
+    const memberIds = await ids(etcd!.clientPort);
+    await etcd!.stop();
+    expect((await readdir(join(dir, 'member', 'snap'))).some((n) => n.endsWith('.snap'))).toBe(true);
+    const originals = await fileHashes(join(dir, 'member'));
+
+    const [ours] = await membersOn('etcd-ts', [dir], [{ client: etcd!.clientPort, peer: etcd!.peerPort }]);
+    started.push(ours!);
+    await ours!.start();
+    expect(await served(ours!.clientPort)).toEqual(expected);
+    expect(await ids(ours!.clientPort)).toBe(memberIds);
+    await ctl(ours!.clientPort, ['put', 'after', 'x']);
+    expect(JSON.parse(await ctl(ours!.clientPort, ['get', 'after', '-w', 'json'])).kvs[0].mod_revision).toBe(expected.revision + 1);
+    expect(await fileHashes(await backupOf(dir))).toEqual(originals);
+    expect(ours!.log()).toMatch(/imported the etcd 3.4 data dir; its original files are kept in the backup folder/);
+    expect(ours!.log()).toMatch(/"snapshot-index":[1-9]\d*,.*"msg":"converted the etcd member"/);
+
+    // A restart is an ordinary one: nothing imported again, the write is still there.
+    await ours!.stop();
+    await ours!.start();
+    expect(JSON.parse(await ctl(ours!.clientPort, ['get', 'after', '-w', 'json'])).kvs[0].value).toBe(Buffer.from('x').toString('base64'));
+    expect((await readdir(dir)).filter((n) => n.startsWith('etcd-backup-'))).toHaveLength(1);
+    expect((await stat(join(dir, 'member', 'db'))).isDirectory()).toBe(true);
+  }, 240_000);
+
+  it('a 3-member cluster stopped together: every member serves the same data under the same ids; hashkv agrees', async () => {
+    work = await mkdtemp(join(tmpdir(), 'etcd-ts-inplace3-'));
+    const dirs = [0, 1, 2].map((i) => join(work, `m${i}`));
+    const etcds = await membersOn('etcd', dirs);
+    started.push(...etcds);
+    await Promise.all(etcds.map((m) => m.start()));
+    await writeHistory(etcds[0]!.clientPort);
+    // Every member has applied everything before they stop.
+    await ctl(etcds[0]!.clientPort, ['put', 'barrier', 'b']);
+    const expected = await Promise.all(etcds.map((m) => served(m.clientPort)));
+    expect(expected[1]).toEqual(expected[0]);
+    const memberIds = await ids(etcds[0]!.clientPort);
+    await Promise.all(etcds.map((m) => m.stop()));
+    const originals = await Promise.all(dirs.map((d) => fileHashes(join(d, 'member'))));
+
+    const ours = await membersOn('etcd-ts', dirs, etcds.map((m) => ({ client: m.clientPort, peer: m.peerPort })));
+    started.push(...ours);
+    await Promise.all(ours.map((m) => m.start()));
+    for (const m of ours) {
+      expect(await served(m.clientPort)).toEqual(expected[0]);
+      expect(await ids(m.clientPort)).toBe(memberIds);
+    }
+    const hashes = await hashKvs(ours.map((m) => m.clientPort));
+    expect(new Set(hashes).size).toBe(1);
+    await ctl(ours[2]!.clientPort, ['put', 'after', 'x']);
+    expect(JSON.parse(await ctl(ours[0]!.clientPort, ['get', 'after', '-w', 'json'])).kvs[0].mod_revision).toBe(expected[0]!.revision + 1);
+    for (let i = 0; i < 3; i++) expect(await fileHashes(await backupOf(dirs[i]!))).toEqual(originals[i]);
+  }, 240_000);
+});
