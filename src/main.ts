@@ -101,10 +101,11 @@ async function run(cfg: Config, logger: Logger): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  // Subcommands: each in its own module, loaded only when asked for.
-  if (process.argv[2] === 'snapshot' && process.argv[3] === 'restore') {
-    const { runSnapshotRestore } = await import('./snapshot-cli/restore-command.js');
-    process.exit(await runSnapshotRestore(process.argv.slice(4)));
+  // Subcommands (etcdctl-style tools) run instead of a member.
+  if (process.argv[2] === 'snapshot') {
+    const { snapshotCli, processIo } = await import('./snapshot-cli/index.js');
+    process.exitCode = await snapshotCli(process.argv.slice(3), processIo);
+    return;
   }
   let parsed;
   try {

@@ -21,4 +21,6 @@ export {
 } from './watch-stream.js';
 export type { WatchResponse as MvccWatchResponse, WatchSink, WatchFilters } from './watcher.js';
 export { EVENT_OVERHEAD_BYTES } from './event-reader.js';
+export type { StoreView } from './store-view.js';
+export { REV_PREFIX, META_CONSISTENT_INDEX, META_SCHEDULED_COMPACT, META_FINISHED_COMPACT } from './keyspace.js';
 export { ALARM_PREFIX, LEASE_PREFIX, AUTH_ROLE_PREFIX, AUTH_USER_PREFIX, META_AUTH_ENABLED, META_AUTH_REVISION } from './keyspace.js';

@@ -12,6 +12,7 @@
 import { Backend } from './backend.js';
 import { hashBackend } from './backend-hash.js';
 import { META_FINISHED_COMPACT, META_SCHEDULED_COMPACT } from './keyspace.js';
+import { openStoreView, type StoreView } from './store-view.js';
 import { REVISIONS_END } from './keyspace.js';
 import { compactIndex, physicalCompact, ReadGuard, type KeepSet } from './compaction.js';
 import { rm } from 'node:fs/promises';
@@ -371,6 +372,15 @@ export class MvccStore implements WriteContext {
       await rm(dir, { recursive: true, force: true });
       throw err;
     }
+  }
+
+  /**
+   * A point-in-time view of the whole backend read from one LevelDB snapshot
+   * (store-view.ts): writes go on meanwhile; the caller closes it.
+   */
+  pointInTimeView(): Promise<StoreView> {
+    this.checkOpen();
+    return openStoreView(this.backend);
   }
 
   // --- lifecycle --------------------------------------------------------------

@@ -14,6 +14,9 @@ import type { Membership } from './membership.js';
 import type { InternalRequestBody } from './proposal.js';
 import { BackendQuota } from './quota.js';
 import type { RaftNode } from './raft-node.js';
+import { ETCD_CLUSTER_VERSION } from '../version.js';
+import { prepareEtcdSnapshotStream } from '../snapshot/etcd-writer.js';
+import { storeImageSource } from '../snapshot/store-source.js';
 
 /** What Maintenance needs from the member it runs on. */
 export interface MaintenanceParts {
@@ -40,6 +43,16 @@ export interface MemberStatusFigures {
   dbSize: number;
   dbSizeInUse: number;
   isLearner: boolean;
+}
+
+/** A snapshot being sent: its size is known before the first byte. */
+export interface BackendSnapshot {
+  /** Bytes `chunks` yields in all. */
+  size: number;
+  /** The etcd backend file's bytes, in order (whole pages). Iterate once. */
+  chunks: AsyncIterable<Uint8Array>;
+  /** Releases the point-in-time view; idempotent, also done when `chunks` ends. */
+  close(): Promise<void>;
 }
 
 export class Maintenance {
@@ -113,6 +126,39 @@ export class Maintenance {
       deadline,
       this.p.logger,
     );
+  }
+
+  /**
+   * Maintenance.Snapshot: this member's store as etcd's backend file, read from
+   * one point-in-time view (writes go on meanwhile): a counting pass sizes it,
+   * the second pass produces it page by page as the caller consumes it.
+   */
+  async snapshot(): Promise<BackendSnapshot> {
+    if (this.p.stopped()) throw ErrStopped();
+    const view = await this.p.store().pointInTimeView();
+    try {
+      const { membership } = this.p;
+      const src = await storeImageSource(view, {
+        members: membership.list(),
+        membersRemoved: membership.removedIds(),
+        clusterVersion: ETCD_CLUSTER_VERSION,
+      });
+      const stream = await prepareEtcdSnapshotStream(src);
+      return {
+        size: stream.size,
+        chunks: (async function* () {
+          try {
+            yield* stream.bytes();
+          } finally {
+            await view.close();
+          }
+        })(),
+        close: () => view.close(),
+      };
+    } catch (err) {
+      await view.close();
+      throw err;
+    }
   }
 
   /** Maintenance.Defragment: compacts the backend's files; reads, writes and watches go on meanwhile. */

@@ -173,6 +173,11 @@ export class Membership {
     return this.removed.has(id);
   }
 
+  /** Every member id ever removed (etcd's members_removed bucket). */
+  removedIds(): bigint[] {
+    return [...this.removed];
+  }
+
   /** The membership as carried in Raft snapshot data (ids as hex strings). */
   toSnapshot(): Uint8Array {
     const members = this.list().map((m) => ({ ...m, id: m.id.toString(16) }));

@@ -1,6 +1,5 @@
-// Maintenance service: the parts built so far (Status, HashKV, Hash, Alarm,
-// MoveLeader, Defragment);
-// the rest answers UNIMPLEMENTED until its issue lands.
+// Maintenance service: Status, HashKV, Hash, Alarm, MoveLeader, Defragment and
+// Snapshot (a server stream: snapshot-send.ts).
 
 import type { Logger } from 'pino';
 import { ETCD_API_VERSION } from '../../version.js';
@@ -11,6 +10,9 @@ import type { AuthInfo } from '../../auth/index.js';
 import { type CallWithMetadata, callerOf, OPEN_GATE, unconvertedAuthErrors } from './caller.js';
 import type { ApiLimits, AuthGate, HeaderSource, MaintenanceApi } from './ports.js';
 import { unary } from './unary.js';
+import { sendSnapshot } from './snapshot-send.js';
+import type { StreamCall } from '../grpc/types.js';
+import { EtcdError, toEtcdError } from '../errors.js';
 
 export interface MaintenanceHandlers {
   Status(req: pb.StatusRequest): Promise<pb.Encodable<pb.StatusResponse>>;
@@ -102,5 +104,21 @@ export function maintenanceService(
     ),
     Defragment: unary<Record<string, never>, pb.Encodable<pb.DefragmentResponse>>(logger, async (req, call) => h.Defragment(req, await who(call))),
     Hash: unary<pb.HashRequest, pb.Encodable<pb.HashResponse>>(logger, async (req, call) => h.Hash(req, await who(call))),
+    // etcd 3.4's authMaintenanceServer.Snapshot: root only when auth is on, the auth error unconverted.
+    Snapshot: (call: StreamCall<Record<string, never>, pb.Encodable<pb.SnapshotResponse>>) => {
+      void (async () => {
+        try {
+          const caller = await who(call);
+          await unconvertedAuthErrors(() => gate.checkAdmin(caller));
+          const snap = await m.snapshot();
+          if (call.cancelled) return void (await snap.close());
+          await sendSnapshot(call, snap, logger);
+        } catch (err) {
+          const e = toEtcdError(err);
+          if (!(err instanceof EtcdError)) logger.error({ err }, 'snapshot failed');
+          call.fail({ code: e.code, details: e.message });
+        }
+      })();
+    },
   };
 }

@@ -181,6 +181,8 @@ export interface MaintenanceApi {
   defragment(): Promise<void>;
   /** Maintenance.Hash: CRC-32C of the whole backend, and the revision it holds. */
   hash(): Promise<{ hash: number; revision: number }>;
+  /** Maintenance.Snapshot: the store as etcd's backend file (size first, then the bytes; close() if not read to the end). */
+  snapshot(): Promise<{ size: number; chunks: AsyncIterable<Uint8Array>; close(): Promise<void> }>;
   /** Maintenance.Alarm, through Raft: the alarms the request answered (GET: the list; (DE)ACTIVATE: what changed). */
   alarm(req: pb.AlarmRequest): Promise<ActiveAlarm[]>;
   /** The active alarms as this member has applied them. */
