@@ -16,22 +16,11 @@ import { readEtcdImage } from '../snapshot/etcd-image.js';
 import { exists, writeMemberDir } from '../server/etcd-import/member-dir.js';
 import { etcdStoreImage } from '../server/etcd-import/store-image.js';
 import { encodeMemberContext } from '../server/membership.js';
+import { goPathError } from './ctl-args.js';
 import { newClusterFromFlags, type NewCluster } from './cluster-flags.js';
 import type { RestoreArgs } from './restore-args.js';
 
 const SHA256_BYTES = 32;
-
-/** Go's text for an fs error, as os.PathError prints it ("open x: no such file or directory"). */
-export function goPathError(op: string, path: string, err: unknown): Error {
-  const code = (err as NodeJS.ErrnoException).code;
-  const text: Record<string, string> = {
-    ENOENT: 'no such file or directory',
-    EACCES: 'permission denied',
-    EISDIR: 'is a directory',
-    ENOTDIR: 'not a directory',
-  };
-  return new Error(`${op} ${path}: ${(code && text[code]) ?? (err as Error).message}`);
-}
 
 /** Go's %v of a byte slice: "[1 2 3]". */
 const goBytes = (b: Uint8Array): string => `[${Array.from(b).join(' ')}]`;
@@ -45,7 +34,7 @@ export async function checkSnapshotHash(file: string, skipHashCheck: boolean): P
   try {
     fh = await open(file, 'r');
   } catch (err) {
-    throw goPathError('open', file, err);
+    throw new Error(goPathError('open', file, err as NodeJS.ErrnoException));
   }
   try {
     const { size } = await fh.stat();

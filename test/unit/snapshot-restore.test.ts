@@ -10,7 +10,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MvccStore } from '../../src/mvcc/index.js';
 import { AUTH_ROLE_PREFIX, AUTH_USER_PREFIX, LEASE_PREFIX } from '../../src/mvcc/keyspace.js';
-import { parseRestoreArgs, RestoreBadArgsError, type RestoreArgs } from '../../src/snapshot-cli/restore-args.js';
+import { parseRestoreArgs } from '../../src/snapshot-cli/restore-args.js';
 import { restoreSnapshot } from '../../src/snapshot-cli/restore.js';
 import { WAL } from '../../src/wal/index.js';
 import { canRunEtcd, etcdSnapshotFixture, type EtcdSnapshotFixture } from './snapshot-etcd-fixture.js';
@@ -30,11 +30,9 @@ const errorLine = (stderr: string): string | undefined => stderr.split('\n').fin
 
 async function ours(args: string[]): Promise<string | undefined> {
   try {
-    const parsed = parseRestoreArgs(args) as RestoreArgs;
-    await restoreSnapshot(parsed, silent);
+    await restoreSnapshot(parseRestoreArgs(args), silent);
     return undefined;
   } catch (err) {
-    if (err instanceof RestoreBadArgsError) return `Error: ${err.message}`;
     return `Error: ${(err as Error).message}`;
   }
 }
