@@ -57,6 +57,7 @@ describe.skipIf(!HAVE_ETCD || !requireEtcdctl())('in-place migration from etcd 3
     for (let i = 0; i < 30; i++) await ctl(etcd!.clientPort, ['put', `more/${i}`, String(i)]);
     const expected = await served(etcd!.clientPort);
     const memberIds = await ids(etcd!.clientPort);
+    const etcdHash = await hashKvs([etcd!.clientPort]);
     await etcd!.stop();
     expect((await readdir(join(dir, 'member', 'snap'))).some((n) => n.endsWith('.snap'))).toBe(true);
     const originals = await fileHashes(join(dir, 'member'));
@@ -66,6 +67,7 @@ describe.skipIf(!HAVE_ETCD || !requireEtcdctl())('in-place migration from etcd 3
     await ours!.start();
     expect(await served(ours!.clientPort)).toEqual(expected);
     expect(await ids(ours!.clientPort)).toBe(memberIds);
+    expect(await hashKvs([ours!.clientPort])).toEqual(etcdHash);
     await ctl(ours!.clientPort, ['put', 'after', 'x']);
     expect(JSON.parse(await ctl(ours!.clientPort, ['get', 'after', '-w', 'json'])).kvs[0].mod_revision).toBe(expected.revision + 1);
     expect(await fileHashes(await backupOf(dir))).toEqual(originals);
@@ -92,6 +94,7 @@ describe.skipIf(!HAVE_ETCD || !requireEtcdctl())('in-place migration from etcd 3
     const expected = await Promise.all(etcds.map((m) => served(m.clientPort)));
     expect(expected[1]).toEqual(expected[0]);
     const memberIds = await ids(etcds[0]!.clientPort);
+    const etcdHashes = await hashKvs(etcds.map((m) => m.clientPort));
     await Promise.all(etcds.map((m) => m.stop()));
     const originals = await Promise.all(dirs.map((d) => fileHashes(join(d, 'member'))));
 
@@ -103,6 +106,7 @@ describe.skipIf(!HAVE_ETCD || !requireEtcdctl())('in-place migration from etcd 3
       expect(await ids(m.clientPort)).toBe(memberIds);
     }
     const hashes = await hashKvs(ours.map((m) => m.clientPort));
+    expect(hashes).toEqual(etcdHashes);
     expect(new Set(hashes).size).toBe(1);
     await ctl(ours[2]!.clientPort, ['put', 'after', 'x']);
     expect(JSON.parse(await ctl(ours[0]!.clientPort, ['get', 'after', '-w', 'json'])).kvs[0].mod_revision).toBe(expected[0]!.revision + 1);
