@@ -93,6 +93,7 @@ export async function planFromEtcdMember(memberDir: string, walDir: string, imag
       revision: image.lastRevision,
       leases: image.leases.length,
       'v2-requests-dropped': stats.v2Dropped,
+      'passwords-hashed': stats.passwordsHashed,
     },
   };
 }

@@ -5,7 +5,7 @@
 import { etcdctl } from './etcd-process.js';
 import { freePort, Member } from './member.js';
 
-async function ctl(port: number, args: string[], stdin = ''): Promise<string> {
+async function ctlAs(port: number, args: string[], stdin = ''): Promise<string> {
   const r = await etcdctl(port, args, stdin, 60_000);
   if (r.code !== 0) throw new Error(`etcdctl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
   return r.stdout;
@@ -15,20 +15,20 @@ async function ctl(port: number, args: string[], stdin = ''): Promise<string> {
 export async function writeHistory(port: number): Promise<string> {
   const puts: string[] = [];
   for (let i = 0; i < 40; i++) puts.push(`put key/${String(i).padStart(3, '0')} value-${i}`);
-  await ctl(port, ['txn'], `\n${puts.join('\n')}\n\n\n`);
-  for (let i = 0; i < 4; i++) await ctl(port, ['put', 'key/001', `rewrite-${i}`]);
-  await ctl(port, ['del', 'key/002']);
-  await ctl(port, ['put', 'key/003', 'before-compaction']);
-  await ctl(port, ['compact', '3']);
-  await ctl(port, ['put', 'key/003', 'after-compaction']);
-  const lease = /lease ([0-9a-f]+) granted/.exec(await ctl(port, ['lease', 'grant', '900']))![1]!;
-  await ctl(port, ['put', 'leased/a', 'la', `--lease=${lease}`]);
-  await ctl(port, ['put', 'leased/b', 'lb', `--lease=${lease}`]);
-  await ctl(port, ['lease', 'grant', '1200']); // a lease without keys
-  await ctl(port, ['role', 'add', 'reader']);
-  await ctl(port, ['role', 'grant-permission', 'reader', 'read', 'key/', '--prefix=true']);
-  await ctl(port, ['user', 'add', 'alice:secret']);
-  await ctl(port, ['user', 'grant-role', 'alice', 'reader']);
+  await ctlAs(port, ['txn'], `\n${puts.join('\n')}\n\n\n`);
+  for (let i = 0; i < 4; i++) await ctlAs(port, ['put', 'key/001', `rewrite-${i}`]);
+  await ctlAs(port, ['del', 'key/002']);
+  await ctlAs(port, ['put', 'key/003', 'before-compaction']);
+  await ctlAs(port, ['compact', '3']);
+  await ctlAs(port, ['put', 'key/003', 'after-compaction']);
+  const lease = /lease ([0-9a-f]+) granted/.exec(await ctlAs(port, ['lease', 'grant', '900']))![1]!;
+  await ctlAs(port, ['put', 'leased/a', 'la', `--lease=${lease}`]);
+  await ctlAs(port, ['put', 'leased/b', 'lb', `--lease=${lease}`]);
+  await ctlAs(port, ['lease', 'grant', '1200']); // a lease without keys
+  await ctlAs(port, ['role', 'add', 'reader']);
+  await ctlAs(port, ['role', 'grant-permission', 'reader', 'read', 'key/', '--prefix=true']);
+  await ctlAs(port, ['user', 'add', 'alice:secret']);
+  await ctlAs(port, ['user', 'grant-role', 'alice', 'reader']);
   return lease;
 }
 
@@ -43,8 +43,9 @@ export interface Served {
   history: string;
 }
 
-/** What the member at `port` serves of that history. */
-export async function served(port: number): Promise<Served> {
+/** What the member at `port` serves of that history (`auth`: --user flags once auth is on). */
+export async function served(port: number, auth: string[] = []): Promise<Served> {
+  const ctl = (p: number, args: string[]): Promise<string> => ctlAs(p, [...auth, ...args]);
   const got = JSON.parse((await ctl(port, ['get', '', '--prefix', '-w', 'json'])).replace(/"(lease|cluster_id|member_id)":(\d+)/g, '"$1":"$2"')) as {
     header: { revision: number };
     kvs: unknown;
@@ -76,7 +77,7 @@ export async function membersOn(impl: 'etcd' | 'etcd-ts', dataDirs: string[], po
 
 /** `endpoint hashkv` of each member (its hash only). */
 export async function hashKvs(ports: number[]): Promise<string[]> {
-  return Promise.all(ports.map(async (p) => (await ctl(p, ['endpoint', 'hashkv'])).split(',')[1]!.trim()));
+  return Promise.all(ports.map(async (p) => (await ctlAs(p, ['endpoint', 'hashkv'])).split(',')[1]!.trim()));
 }
 
-export { ctl };
+export { ctlAs as ctl };
