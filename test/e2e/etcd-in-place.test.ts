@@ -3,30 +3,15 @@
 // same flags on the same data dirs imports them and serves every key, revision and
 // lease, under the same member and cluster ids, while the original files stay,
 // byte for byte, in <data-dir>/etcd-backup-<time>/member.
-import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ctl, hashKvs, membersOn, served, writeHistory } from './helpers/etcd-import.js';
+import { ctl, fileHashes, hashKvs, membersOn, served, writeHistory } from './helpers/etcd-import.js';
 import { etcdctl, HAVE_ETCD, IN_CI, requireEtcdctl } from './helpers/etcd-process.js';
 import { Member } from './helpers/member.js';
 
 if (IN_CI && !HAVE_ETCD) throw new Error('etcd 3.4.23 must be on PATH in CI');
-
-/** Every file under `dir` with its SHA-256. */
-async function fileHashes(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  const walk = async (d: string): Promise<void> => {
-    for (const e of await readdir(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else out[relative(dir, p)] = createHash('sha256').update(await readFile(p)).digest('hex');
-    }
-  };
-  await walk(dir);
-  return out;
-}
 
 async function backupOf(dataDir: string): Promise<string> {
   const names = (await readdir(dataDir)).filter((n) => n.startsWith('etcd-backup-'));

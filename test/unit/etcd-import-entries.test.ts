@@ -56,7 +56,9 @@ describe('mapping etcd 3.4 entries', () => {
     expect(version.data.length).toBe(0);
     const sync = await mapEtcdEntry(entry(EntryType.Normal, v2Request(44n, 'SYNC', '', '')), 10, s);
     expect(sync.data.length).toBe(0);
-    expect(s).toEqual({ v2Dropped: 2, passwordsHashed: 0 });
+    const v35 = encodeInternalRequest({ header: { ID: 45n }, clusterVersionSet: { ver: '3.5.0' } });
+    expect((await mapEtcdEntry(entry(EntryType.Normal, v35), 10, s)).data.length).toBe(0);
+    expect(s).toEqual({ v2Dropped: 3, passwordsHashed: 0 });
   });
 
   it('a v3 request is kept byte for byte; an empty entry stays empty', async () => {

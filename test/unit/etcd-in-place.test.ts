@@ -2,10 +2,9 @@
 // a dir the real etcd 3.4.23 wrote at test time: what the import does to the
 // directory, a crash at each step, and the refusals that leave etcd's files as
 // they were.
-import { createHash } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MvccStore } from '../../src/mvcc/index.js';
@@ -13,24 +12,12 @@ import { migrateEtcdDataDir } from '../../src/server/etcd-import/in-place.js';
 import { walFileNames } from '../../src/snapshot/etcd-wal/index.js';
 import { WAL } from '../../src/wal/index.js';
 import { etcdctl, HAVE_ETCD, IN_CI } from '../e2e/helpers/etcd-process.js';
+import { fileHashes as tree } from '../e2e/helpers/etcd-import.js';
 import { Member } from '../e2e/helpers/member.js';
 
 if (IN_CI && !HAVE_ETCD) throw new Error('etcd 3.4.23 must be on PATH in CI');
 
 const silent = pino({ level: 'silent' });
-
-async function tree(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  const walk = async (d: string): Promise<void> => {
-    for (const e of await readdir(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else out[relative(dir, p)] = createHash('sha256').update(await readFile(p)).digest('hex');
-    }
-  };
-  await walk(dir);
-  return out;
-}
 
 describe.skipIf(!HAVE_ETCD)('in-place import of an etcd 3.4 data dir', () => {
   let work: string;

@@ -5,7 +5,8 @@
 //   - v2 Requests: PUT /0/members/<id>/attributes (a member publishing its name and
 //     client URLs) becomes the ClusterMemberAttrSet request our members propose; any
 //     other v2 request (the cluster version, v2 keys we do not migrate) becomes an
-//     empty entry, which our applier treats as a no-op of that term.
+//     empty entry, which our applier treats as a no-op of that term (so are etcd
+//     3.5's ClusterVersionSet and DowngradeInfoSet).
 //   - AuthUserAdd / AuthUserChangePassword: etcd 3.4 proposes the password and hashes
 //     it when applying; ours applies a hash, so the password is hashed here.
 // Everything else is etcd's InternalRaftRequest, which is ours: kept byte for byte.
@@ -22,7 +23,7 @@ const ATTRIBUTES_PATH = /^\/0\/members\/([0-9a-f]+)\/attributes$/;
 const EMPTY = new Uint8Array(0);
 
 export interface EntryMapStats {
-  /** v2 requests other than member attributes, turned into empty entries. */
+  /** v2 requests other than member attributes (and 3.5's cluster version / downgrade records), turned into empty entries. */
   v2Dropped: number;
   /** Passwords of user add / change password entries hashed here. */
   passwordsHashed: number;
@@ -70,7 +71,14 @@ export async function mapEtcdEntry(e: Entry, bcryptCost: number, stats: EntryMap
   if (e.type !== EntryType.Normal) throw new Error(`entry ${e.index}: entry type ${e.type} is not one etcd 3.4 writes`);
   const payload = classifyPayload(e.data);
   if (payload.kind === 'empty') return out(EMPTY);
-  if (payload.kind === 'v3') return out((await withHashedPasswords(payload.request, bcryptCost, stats)) ?? e.data);
+  if (payload.kind === 'v3') {
+    // etcd 3.5's cluster version and downgrade records: nothing our members keep.
+    if (payload.request.clusterVersionSet || payload.request.downgradeInfoSet) {
+      stats.v2Dropped++;
+      return out(EMPTY);
+    }
+    return out((await withHashedPasswords(payload.request, bcryptCost, stats)) ?? e.data);
+  }
   const { request } = payload;
   const attrs = request.method === 'PUT' ? ATTRIBUTES_PATH.exec(request.path) : null;
   if (!attrs) {

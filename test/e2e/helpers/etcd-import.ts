@@ -2,6 +2,9 @@
 // migration): the history written through a real etcd 3.4.23 (keys with several
 // revisions, a delete, a compaction, a lease with keys, a user and a role), what a
 // member serves of it through etcdctl, and a group of members on given data dirs.
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { etcdctl } from './etcd-process.js';
 import { freePort, Member } from './member.js';
 
@@ -81,3 +84,17 @@ export async function hashKvs(ports: number[]): Promise<string[]> {
 }
 
 export { ctlAs as ctl };
+
+/** Every file under `dir` with its SHA-256 (to show etcd's files were kept untouched). */
+export async function fileHashes(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (d: string): Promise<void> => {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else out[relative(dir, p)] = createHash('sha256').update(await readFile(p)).digest('hex');
+    }
+  };
+  await walk(dir);
+  return out;
+}
