@@ -3,7 +3,7 @@
 // the error etcdctl 3.4.23 prints for the same arguments (run beside it here), and
 // unlike etcdctl, a failed restore leaves no directory behind.
 import { execFile } from 'node:child_process';
-import { copyFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -84,6 +84,15 @@ describe.skipIf(!canRunEtcd())('snapshot restore', () => {
     }
   });
 
+  it('--wal-dir: the WAL goes there, the data dir holds the rest', async () => {
+    const dataDir = join(work, 'with-wal-dir');
+    const walDir = join(work, 'separate-wal');
+    expect(await ours([fx.path, '--data-dir', dataDir, '--wal-dir', walDir])).toBeUndefined();
+    expect(await WAL.exists(walDir)).toBe(true);
+    expect((await readdir(join(dataDir, 'member'))).sort()).toEqual(['db', 'snap']);
+    expect((await readdir(work)).filter((n) => n.includes('.restore-'))).toEqual([]);
+  });
+
   describe('bad input: etcdctl 3.4.23\'s error, and nothing left behind', () => {
     const cases: { name: string; args: (d: string) => Promise<string[]> }[] = [
       { name: 'data dir exists', args: async (d) => [fx.path, '--data-dir', work] },
@@ -111,6 +120,13 @@ describe.skipIf(!canRunEtcd())('snapshot restore', () => {
           const f = `${d}.random.db`;
           await writeFile(f, Buffer.alloc(512 * 4 + 32, 7));
           return [f, '--data-dir', d];
+        },
+      },
+      {
+        name: 'wal dir exists',
+        args: async (d) => {
+          await mkdir(`${d}.wal`, { recursive: true });
+          return [fx.path, '--data-dir', d, '--wal-dir', `${d}.wal`];
         },
       },
       { name: 'no such file', args: async (d) => [`${d}.missing.db`, '--data-dir', d] },
