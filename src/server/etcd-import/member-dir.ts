@@ -46,7 +46,9 @@ export async function writeInto(memberDir: string, walDir: string, plan: MemberD
   const wal = await WAL.create(walDir, encodeWalMetadata(plan.memberId, plan.clusterId), { logger });
   try {
     if (plan.snapshot) await wal.saveSnapshot({ index: plan.snapshot.metadata.index, term: plan.snapshot.metadata.term });
-    await wal.save(plan.hardState, plan.entries);
+    // In slices: one record batch per slice, not one buffer for the whole log.
+    for (let i = 0; i < plan.entries.length; i += 4096) await wal.save(undefined, plan.entries.slice(i, i + 4096));
+    await wal.save(plan.hardState, []);
   } finally {
     await wal.close();
   }

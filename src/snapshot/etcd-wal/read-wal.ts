@@ -111,6 +111,8 @@ export async function readEtcdWal(dir: string, from: WalSnapshotRef = { index: 0
         case EtcdRecordType.Entry: {
           const e = decodeEntry(rec.data);
           e.encoded = undefined; // etcd's encoding, not ours: the data is what we keep
+          // A copy, so the segment's buffer (64 MB, mostly preallocated zeros) is freed after it is read.
+          e.data = e.data.slice();
           if (e.index > from.index) {
             const offset = e.index - from.index - 1;
             if (offset > entries.length) {
