@@ -25,7 +25,8 @@ export interface CliIo {
 
 /**
  * Splits args into positionals and flags. `known` maps each long flag to its
- * shorthand letter (or null); a flag whose name ends the map with `bool` takes no value.
+ * shorthand letter (or null); the flags in `bools` take no value ("true", or
+ * --flag=false). An unknown flag is cobra's "unknown flag" error.
  */
 export function parseCtlFlags(
   args: string[],

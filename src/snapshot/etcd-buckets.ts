@@ -15,6 +15,8 @@
 //   auth             "authEnabled" → 1 byte (1 or 0); "authRevision" → BE64
 //   authUsers        name → authpb.User;  authRoles: name → authpb.Role
 
+import { type ByteCursor, readU32, readU64, skipField, varintSize, writeVarint } from '../pb/wire.js';
+
 const enc = new TextEncoder();
 
 export const BUCKET = {
@@ -139,42 +141,28 @@ export interface EtcdAlarm {
   alarm: number;
 }
 
-function varint(out: number[], v: bigint): void {
-  let x = BigInt.asUintN(64, v);
-  while (x >= 0x80n) {
-    out.push(Number(x & 0x7fn) | 0x80);
-    x >>= 7n;
-  }
-  out.push(Number(x));
-}
-
 /** etcdserverpb.AlarmMember: field 1 memberID (uint64), field 2 alarm (enum); zeros omitted. */
 export function encodeAlarmMember(a: EtcdAlarm): Uint8Array {
-  const out: number[] = [];
-  if (a.memberID !== 0n) { out.push(0x08); varint(out, a.memberID); }
-  if (a.alarm !== 0) { out.push(0x10); varint(out, BigInt(a.alarm)); }
-  return Uint8Array.from(out);
+  const id = BigInt.asUintN(64, a.memberID);
+  const out = new Uint8Array((id !== 0n ? 1 + varintSize(id) : 0) + (a.alarm !== 0 ? 1 + varintSize(a.alarm) : 0));
+  let o = 0;
+  if (id !== 0n) { out[o++] = 0x08; o = writeVarint(out, o, id); }
+  if (a.alarm !== 0) { out[o++] = 0x10; writeVarint(out, o, a.alarm); }
+  return out;
 }
 
 export function decodeAlarmMember(b: Uint8Array): EtcdAlarm {
   const a: EtcdAlarm = { memberID: 0n, alarm: 0 };
-  let i = 0;
-  const read = (): bigint => {
-    let v = 0n, shift = 0n;
-    for (;;) {
-      if (i >= b.length) throw new Error('etcd alarm bucket: truncated AlarmMember');
-      const c = b[i++]!;
-      v |= BigInt(c & 0x7f) << shift;
-      if (c < 0x80) return v;
-      shift += 7n;
+  const c: ByteCursor = { buf: b, pos: 0 };
+  try {
+    while (c.pos < b.length) {
+      const tag = readU32(c);
+      if (tag === 0x08) a.memberID = readU64(c);
+      else if (tag === 0x10) a.alarm = readU32(c);
+      else skipField(c, tag & 7);
     }
-  };
-  while (i < b.length) {
-    const tag = Number(read());
-    if (tag === 0x08) a.memberID = BigInt.asUintN(64, read());
-    else if (tag === 0x10) a.alarm = Number(read());
-    else if ((tag & 7) === 0) read();
-    else throw new Error(`etcd alarm bucket: unexpected field tag ${tag} in AlarmMember`);
+  } catch (err) {
+    throw new Error(`etcd alarm bucket: corrupt AlarmMember (${(err as Error).message})`);
   }
   return a;
 }

@@ -102,9 +102,9 @@ function smallBuckets(src: EtcdImageSource): Map<string, Pair[]> {
  * finished pages after each source batch (so a slow consumer holds the source
  * back: nothing piles up); returns the layout the metas must describe.
  */
-async function* loadPages(src: EtcdImageSource, pageSize: number): AsyncGenerator<Uint8Array[], BboltPlan, undefined> {
+async function* loadPages(src: EtcdImageSource, pageSize: number, countOnly = false): AsyncGenerator<Uint8Array[], BboltPlan, undefined> {
   let pending: Uint8Array[] = [];
-  const w = new BboltBulkWriter(pageSize, (p) => pending.push(p));
+  const w = new BboltBulkWriter(pageSize, countOnly ? null : (p) => pending.push(p));
   const take = (): Uint8Array[] => {
     const out = pending;
     pending = [];
@@ -134,12 +134,16 @@ async function* loadPages(src: EtcdImageSource, pageSize: number): AsyncGenerato
 }
 
 /** Runs loadPages to the end, handing each batch of pages to `each`. */
-async function drive(src: EtcdImageSource, pageSize: number, each: (pages: Uint8Array[]) => Promise<void> | void): Promise<BboltPlan> {
-  const gen = loadPages(src, pageSize);
-  for (;;) {
-    const r = await gen.next();
-    if (r.done) return r.value;
-    await each(r.value);
+async function drive(src: EtcdImageSource, pageSize: number, each: ((pages: Uint8Array[]) => Promise<void> | void) | null): Promise<BboltPlan> {
+  const gen = loadPages(src, pageSize, each === null);
+  try {
+    for (;;) {
+      const r = await gen.next();
+      if (r.done) return r.value;
+      if (each) await each(r.value);
+    }
+  } finally {
+    await gen.return(undefined as never);
   }
 }
 
@@ -176,20 +180,25 @@ export interface EtcdSnapshotStream {
  * changed between passes).
  */
 export async function prepareEtcdSnapshotStream(src: EtcdImageSource, pageSize = DEFAULT_PAGE_SIZE): Promise<EtcdSnapshotStream> {
-  const plan = await drive(src, pageSize, () => {});
+  const plan = await drive(src, pageSize, null);
   return {
     size: plan.pgid * pageSize,
     plan,
     async *bytes() {
       yield metaPages(plan);
       const gen = loadPages(src, pageSize);
-      let r = await gen.next();
-      while (!r.done) {
-        yield* r.value;
-        r = await gen.next();
-      }
-      if (r.value.pgid !== plan.pgid || r.value.rootPgid !== plan.rootPgid) {
-        throw new Error(`etcd snapshot: the source changed between the planning and the writing pass (${plan.pgid} pages planned, ${r.value.pgid} written)`);
+      try {
+        let r = await gen.next();
+        while (!r.done) {
+          yield* r.value;
+          r = await gen.next();
+        }
+        if (r.value.pgid !== plan.pgid || r.value.rootPgid !== plan.rootPgid) {
+          throw new Error(`etcd snapshot: the source changed between the planning and the writing pass (${plan.pgid} pages planned, ${r.value.pgid} written)`);
+        }
+      } finally {
+        // A consumer that stops early (the client went away) ends the source's scan too.
+        await gen.return(undefined as never);
       }
     },
   };

@@ -138,3 +138,52 @@ describe.runIf(RUN)('bbolt reader on a snapshot etcd 3.4.23 wrote', () => {
     });
   });
 });
+
+describe('bbolt reader on hand-built trees', () => {
+  // Nested buckets (etcd has none, bbolt allows them): outer (page 5) holds
+  // inner (its own leaf, page 3) and tiny (inline); the root leaf is page 4.
+  it('walks nested and inline buckets and checks their pages', async () => {
+    const { encodeNode, metaPages } = await import('../../src/snapshot/bbolt/writer.js');
+    const { writeFile, mkdtemp } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const ps = 4096;
+    const b = (s: string) => Buffer.from(s);
+    const leaf = (elems: { flags: number; key: Uint8Array; value: Uint8Array }[], pgid: number) => {
+      const size = 16 + elems.reduce((n, e) => n + 16 + e.key.length + e.value.length, 0);
+      return encodeNode(false, elems.map((e) => ({ ...e, child: 0 })), size, ps, pgid);
+    };
+    const header = (root: number, inline?: Uint8Array) => {
+      const h = Buffer.alloc(16 + (inline?.length ?? 0));
+      h.writeBigUInt64LE(BigInt(root), 0);
+      if (inline) h.set(inline, 16);
+      return h;
+    };
+    const tinyPage = encodeNode(false, [{ flags: 0, key: b('t'), value: b('tv'), child: 0 }], 16 + 16 + 3, 0, 0);
+    const inner = leaf([{ flags: 0, key: b('a'), value: b('1') }, { flags: 0, key: b('b'), value: b('2') }], 3);
+    const root = leaf([{ flags: 1, key: b('outer'), value: header(5) }], 4);
+    const outer = leaf([{ flags: 1, key: b('inner'), value: header(3) }, { flags: 1, key: b('tiny'), value: header(0, tinyPage) }], 5);
+    const freelist = Buffer.alloc(ps);
+    freelist.writeBigUInt64LE(2n, 0);
+    freelist.writeUInt16LE(0x10, 8);
+    const file = Buffer.concat([metaPages({ pageSize: ps, rootPgid: 4, freelistPgid: 2, pgid: 6, txid: 2n }), freelist, inner, root, outer]);
+    const dir = await mkdtemp(join(tmpdir(), 'etcd-ts-bbolt-nested-'));
+    const path = join(dir, 'nested.db');
+    await writeFile(path, file);
+    const db = await BboltFile.open(path);
+    try {
+      expect(await db.check()).toEqual([]);
+      const outerRef = (await db.bucket('outer'))!;
+      const kids: Record<string, string[]> = {};
+      for await (const e of db.entries(outerRef)) {
+        expect(e.isBucket).toBe(true);
+        const got: string[] = [];
+        for await (const x of db.entries(db.subBucket(e))) got.push(`${Buffer.from(x.key)}=${Buffer.from(x.value)}`);
+        kids[Buffer.from(e.key).toString()] = got;
+      }
+      expect(kids).toEqual({ inner: ['a=1', 'b=2'], tiny: ['t=tv'] });
+    } finally {
+      await db.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -162,6 +162,26 @@ describe('bbolt bulk writer', () => {
     expect(st.totalKey).toBe(1 /* consistent_index */ + 2 /* compaction marks */ + 2 /* auth */);
   });
 
+  it('a consumer that stops early ends the source\'s scan (its iterator is released)', async () => {
+    let closed = 0;
+    const base = synthetic(20_000);
+    const src: EtcdImageSource = {
+      ...base,
+      async *revisions() {
+        try {
+          yield* base.revisions();
+        } finally {
+          closed++;
+        }
+      },
+    };
+    const stream = await prepareEtcdSnapshotStream(src);
+    expect(closed).toBe(1); // the planning pass ran to the end
+    let pieces = 0;
+    for await (const _ of stream.bytes()) if (++pieces === 50) break;
+    expect(closed).toBe(2);
+  });
+
   it('refuses keys out of order', async () => {
     const src: EtcdImageSource = {
       ...synthetic(0),

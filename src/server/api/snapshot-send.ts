@@ -65,6 +65,7 @@ export async function sendSnapshot(call: Call, snap: SnapshotSource, logger: Log
         o += n;
         if (len === SNAPSHOT_SEND_BUFFER) {
           sent += len;
+          if (sent > total) throw new Error(`snapshot: the source yields more than its ${total} bytes`);
           hash.update(buf);
           // The message keeps its buffer until written: hand it over, take a new one.
           if (!(await send(buf, total - sent))) return;

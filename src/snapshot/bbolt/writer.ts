@@ -25,8 +25,8 @@ import {
   writePageHeader,
 } from './layout.js';
 
-/** Where finished pages go, in page-id order (page 2 first). */
-export type PageSink = (pages: Uint8Array) => void;
+/** Where finished pages go, in page-id order (page 2 first); null: only count them (a planning pass). */
+export type PageSink = ((pages: Uint8Array) => void) | null;
 
 export interface BboltPlan {
   pageSize: number;
@@ -210,16 +210,18 @@ export class BboltBulkWriter {
   ) {
     if (pageSize < 1024 || (pageSize & (pageSize - 1)) !== 0) throw new RangeError(`page size ${pageSize} is not a power of two ≥ 1024`);
     this.rootTree = new TreeBuilder(this);
-    const freelist = new Uint8Array(pageSize);
-    writePageHeader(freelist, { id: FREELIST_PGID, flags: FREELIST_PAGE, count: 0, overflow: 0 });
-    sink(freelist);
+    if (sink) {
+      const freelist = new Uint8Array(pageSize);
+      writePageHeader(freelist, { id: FREELIST_PGID, flags: FREELIST_PAGE, count: 0, overflow: 0 });
+      sink(freelist);
+    }
   }
 
   /** Allocates `pages` consecutive ids, encodes with the first and hands the bytes to the sink. */
   emit(encode: (pgid: number) => Uint8Array, pages: number): number {
     const pgid = this.next;
     this.next += pages;
-    this.sink(encode(pgid));
+    if (this.sink) this.sink(encode(pgid));
     return pgid;
   }
 
