@@ -110,5 +110,5 @@ export async function restoreSnapshot(args: RestoreArgs, logger: Logger): Promis
   } finally {
     await image.close();
   }
-  logger.info({ ...where, revision: image.lastRevision, 'consistent-index': image.consistentIndex }, 'restored snapshot');
+  logger.info({ ...where, revision: image.lastRevision, members: cluster.members.length }, 'restored snapshot');
 }
