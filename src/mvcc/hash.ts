@@ -1,8 +1,12 @@
-// HashKV as etcd computes it: CRC-32C over the bucket name "key", then every
+// HashKV as etcd 3.4 computes it: CRC-32C over the bucket name "key", then every
 // backend record (etcd-format revision key, then the mvccpb.KeyValue bytes) in
 // revision order whose revision is in (compactRev, rev], plus the older records
-// that compaction at compactRev keeps. Values are stored in etcd's byte layout
-// and the key is rebuilt in etcd's format, so the result equals a real etcd's.
+// in the keep set. etcd 3.4.23's HashByRev takes that set at `rev`
+// (kvindex.Keep(rev): each live key's latest revision), not at compactRev as 3.5
+// does, so an older revision counts only while it is its key's latest; done
+// the same way here, the hash of a store with a compaction equals 3.4.23's.
+// Values are stored in etcd's byte layout and the key is rebuilt in etcd's
+// format, so the result equals a real etcd's.
 //
 // Unlike etcd, older records are always filtered through the keep set (etcd
 // skips the filter when the keep set is empty), so the hash never depends on
@@ -18,8 +22,8 @@ const KEY_BUCKET = new TextEncoder().encode('key');
 
 export async function hashByRev(backend: Backend, index: TreeIndex, guard: ReadGuard, compactRev: number, rev: number): Promise<number> {
   // Synchronous with the caller's revision checks: the index still describes
-  // exactly what compaction at compactRev keeps.
-  const keep = keepSet(index, compactRev);
+  // the store at rev. etcd 3.4.23: kvindex.Keep(rev), see above.
+  const keep = keepSet(index, rev);
   const ticket = guard.enter();
   try {
     await backend.flush();

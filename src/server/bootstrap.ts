@@ -8,7 +8,6 @@ import { mkdirAll, MkdirError } from '../util/mkdir-all.js';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { MemoryStorage, RawNode, seededRandom } from '../raft/index.js';
-import { WireReader, WireWriter } from '../pb/wire.js';
 import { type Snapshot } from '../raft/types.js';
 import { Snapshotter, WAL, WalSnapshotNotFoundError } from '../wal/index.js';
 import { type Config, urlString } from './config.js';
@@ -16,6 +15,8 @@ import { membersOf, standaloneEntries } from './force-new-cluster.js';
 import { clusterIdFor, memberIdFor } from './ids.js';
 import { encodeMemberContext, type Member } from './membership.js';
 import { joinExistingCluster } from './join.js';
+import { migrateEtcdDataDir } from './etcd-import/in-place.js';
+import { decodeWalMetadata as decodeMetadata, encodeWalMetadata } from '../wal/index.js';
 import type { PeerDialer } from './tls/peer-dialer.js';
 
 export interface DataDirLayout {
@@ -49,25 +50,10 @@ export interface Booted {
   joinedMembers?: Member[];
 }
 
-function encodeMetadata(memberId: bigint, clusterId: bigint): Uint8Array {
-  return new WireWriter().uint64(1, memberId).uint64(2, clusterId).finish();
-}
-
-function decodeMetadata(b: Uint8Array): { memberId: bigint; clusterId: bigint } {
-  const r = new WireReader(b);
-  let memberId = 0n;
-  let clusterId = 0n;
-  while (!r.done()) {
-    const [f, wt] = r.tag();
-    if (f === 1) memberId = r.bigVarint();
-    else if (f === 2) clusterId = r.bigVarint();
-    else r.skip(wt);
-  }
-  return { memberId, clusterId };
-}
-
 /** `dialer`: how the peers named in --initial-cluster are reached when joining (peer TLS). */
 export async function bootstrap(cfg: Config, logger: Logger, dialer?: PeerDialer): Promise<Booted> {
+  // A data dir etcd 3.4 wrote is imported into ours first (its files go to a backup folder).
+  await migrateEtcdDataDir(cfg, logger);
   const dirs = layout(cfg);
   // etcdmain's TouchDirAll: a data dir that cannot be made stops the start with its reason.
   await mkdirAll(cfg.dataDir).catch((err: unknown) => {
@@ -137,7 +123,7 @@ export async function bootstrap(cfg: Config, logger: Logger, dialer?: PeerDialer
 
   if (cfg.initialClusterState === 'existing') {
     const joined = await joinExistingCluster(cfg, logger, dialer);
-    const wal = await WAL.create(dirs.walDir, encodeMetadata(joined.memberId, joined.clusterId), { logger, unsafeNoFsync: cfg.unsafeNoFsync });
+    const wal = await WAL.create(dirs.walDir, encodeWalMetadata(joined.memberId, joined.clusterId), { logger, unsafeNoFsync: cfg.unsafeNoFsync });
     const storage = new MemoryStorage();
     // No configuration of its own: the leader's log (or snapshot) brings it.
     const raw = new RawNode(raftConfig(joined.memberId, storage, 0));
@@ -162,7 +148,7 @@ export async function bootstrap(cfg: Config, logger: Logger, dialer?: PeerDialer
   }
   const memberId = peers.find((p) => p.name === cfg.name)!.id;
   const clusterId = clusterIdFor(peers.map((p) => p.id));
-  const wal = await WAL.create(dirs.walDir, encodeMetadata(memberId, clusterId), { logger, unsafeNoFsync: cfg.unsafeNoFsync });
+  const wal = await WAL.create(dirs.walDir, encodeWalMetadata(memberId, clusterId), { logger, unsafeNoFsync: cfg.unsafeNoFsync });
   const storage = new MemoryStorage();
   const raw = new RawNode(raftConfig(memberId, storage, 0));
   raw.bootstrap(

@@ -64,3 +64,14 @@ export function parseCtlFlags(
   }
   return { positional, flags };
 }
+
+/** Go's os error text for a failed stat/open of `path`. */
+export function goPathError(op: string, path: string, err: NodeJS.ErrnoException): string {
+  const why: Record<string, string> = {
+    ENOENT: 'no such file or directory',
+    EACCES: 'permission denied',
+    EISDIR: 'is a directory',
+    ENOTDIR: 'not a directory',
+  };
+  return `${op} ${path}: ${why[err.code ?? ''] ?? err.message}`;
+}

@@ -1,13 +1,15 @@
 // `etcd-ts snapshot <subcommand>`: etcdctl's snapshot commands, one module per
-// subcommand (status here; restore beside it). Returns the exit code.
+// subcommand (status.ts, restore-command.ts). Returns the exit code.
 
 import { CliExit, type CliIo, EXIT_BAD_ARGS } from './ctl-args.js';
+import { restoreCommand } from './restore-command.js';
 import { statusCommand } from './status.js';
 
 type Subcommand = (args: string[], io: CliIo) => Promise<number>;
 
 const SUBCOMMANDS: Record<string, Subcommand> = {
   status: statusCommand,
+  restore: restoreCommand,
 };
 
 const USAGE = `Usage: etcd-ts snapshot <subcommand> [flags]

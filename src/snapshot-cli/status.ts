@@ -6,18 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { snapshotStatus } from '../snapshot/status.js';
 import { formatStatus, WRITE_OUT_FORMATS, type WriteOut } from './status-format.js';
-import { type CliIo, CliExit, EXIT_BAD_ARGS, EXIT_BAD_FEATURE, EXIT_ERROR, parseCtlFlags } from './ctl-args.js';
-
-/** Go's os error text for a failed stat/open of `path`. */
-function goPathError(op: string, path: string, err: NodeJS.ErrnoException): string {
-  const why: Record<string, string> = {
-    ENOENT: 'no such file or directory',
-    EACCES: 'permission denied',
-    EISDIR: 'is a directory',
-    ENOTDIR: 'not a directory',
-  };
-  return `${op} ${path}: ${why[err.code ?? ''] ?? err.message}`;
-}
+import { type CliIo, CliExit, EXIT_BAD_ARGS, EXIT_BAD_FEATURE, EXIT_ERROR, goPathError, parseCtlFlags } from './ctl-args.js';
 
 export async function statusCommand(args: string[], io: CliIo): Promise<number> {
   const { positional, flags } = parseCtlFlags(args, { 'write-out': 'w', hex: null });

@@ -3,3 +3,4 @@ export { WAL, DEFAULT_SEGMENT_BYTES, type WalOptions } from './wal.js';
 export { WalCorruptError, WalSnapshotNotFoundError } from './errors.js';
 export { Snapshotter } from './snapshotter.js';
 export type { Logger } from './logger.js';
+export { encodeWalMetadata, decodeWalMetadata } from './metadata.js';
