@@ -129,7 +129,7 @@ describe('watch send queue: fan-outs', () => {
         calls.push(`one ${r.watchId}@${r.revision}`);
         return [Buffer.from(`ev${r.revision}#${r.watchId}`)];
       },
-      shares: (r) => !own.has(r.watchId),
+      shares: (id) => !own.has(id),
       encodeShared: (r, ids) => {
         calls.push(`shared ${ids.join(',')}@${r.revision}`);
         return Buffer.from(ids.map((id) => `ev${r.revision}#${id}`).join('|'));
@@ -178,6 +178,22 @@ describe('watch send queue: fan-outs', () => {
     // the gauge saw the backlog come and go, once per pump rather than per response
     expect(bytes.reduce((a, b) => a + b, 0)).toBe(0);
     expect(bytes.length).toBeLessThanOrEqual(4);
+  });
+
+  it('sendEvents (no response object) joins and refuses as send does', async () => {
+    const out = new FakeOutput(1);
+    const { q, calls } = sharing(out, new Set([2n]), 3);
+    q.send(fan([ev(1)], 1, 0n));
+    await tick(); // written; the output is now full
+    const e = [ev(2)];
+    expect(q.sendEvents(0n, e, 2)).toBe(true);
+    expect(q.send(fan(e, 2, 1n))).toBe(true);
+    expect(q.sendEvents(2n, e, 2)).toBe(true); // its own item
+    expect(q.sendEvents(3n, e, 2)).toBe(false);
+    out.drain(Infinity);
+    await tick();
+    expect(calls).toEqual(['one 0@1', 'shared 0,1@2', 'room', 'one 2@2']); // room: 1 of 3 left
+    expect(out.written.join('|')).toBe('ev1#0|ev2#0|ev2#1|ev2#2');
   });
 
   it('does not join a response to an item already written', async () => {

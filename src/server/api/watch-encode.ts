@@ -147,7 +147,8 @@ export function encodeSharedResponses(header: Buffer, watchIds: readonly bigint[
       firstEvents = o;
       for (const e of events) o = writeBytesField(buf, o, 0x5a, e);
     } else {
-      o += buf.copy(buf, o, firstEvents, firstEvents + eventsLen);
+      buf.copyWithin(o, firstEvents, firstEvents + eventsLen); // Buffer#copy would make a view per call
+      o += eventsLen;
     }
   }
   return buf;

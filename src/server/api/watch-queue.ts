@@ -40,7 +40,7 @@ export interface WatchQueueHooks {
    * Whether res's encoding is a function of its events, revision and watch id
    * only (no prev_kv to read, no fragmenting), so that it may join a fan-out.
    */
-  shares?(res: MvccWatchResponse): boolean;
+  shares?(watchId: bigint): boolean;
   /** The framed responses of res's events and revision for each of ids, in one buffer. */
   encodeShared?(res: MvccWatchResponse, ids: readonly bigint[]): Buffer;
   /** The event backlog is back under half its limits after refusing a response: offer again. */
@@ -105,30 +105,55 @@ export class WatchSendQueue implements WatchSink {
   send(res: MvccWatchResponse): boolean {
     if (this.closed) return true; // nobody will read it; the watchers are being canceled
     if (res.events.length === 0) {
-      this.push({ kind: 'events', res }, responseBytes(res), 1);
+      this.pushEvents(res);
       return true;
     }
     if (this.over()) {
       this.pressured = true;
       return false;
     }
-    if (res.compactRevision === 0 && this.hooks.shares?.(res) === true) {
-      // The same events at the same revision as the response just queued
-      // (a fan-out): one more id on that item.
-      const last = this.items.length > this.head ? this.items[this.items.length - 1]! : undefined;
-      if (last?.kind === 'shared' && last.res.events === res.events && last.res.revision === res.revision) {
-        last.ids.push(res.watchId);
-        this.sizes[this.sizes.length - 1]! += last.each;
-        this.bytes += last.each;
-        this.responses++;
-        return true;
-      }
-      const each = responseBytes(res);
-      this.push({ kind: 'shared', res, ids: [res.watchId], each }, each, 1);
-      return true;
-    }
-    this.push({ kind: 'events', res }, responseBytes(res), 1);
+    if (res.compactRevision === 0 && this.joinFanOut(res.watchId, res.events, res.revision)) return true;
+    this.pushEvents(res);
     return true;
+  }
+
+  /** WatchSink: send() of an events response, without the object when it joins a fan-out. */
+  sendEvents(watchId: bigint, events: MvccWatchResponse['events'], revision: number): boolean {
+    if (this.closed) return true;
+    if (events.length > 0 && this.over()) {
+      this.pressured = true;
+      return false;
+    }
+    if (events.length === 0 || !this.joinFanOut(watchId, events, revision)) {
+      this.pushEvents({ watchId, events, revision, compactRevision: 0 });
+    }
+    return true;
+  }
+
+  /**
+   * The same events at the same revision as the response just queued (a
+   * fan-out): one more id on that item. False when it cannot join (the
+   * watcher's responses are its own, or the last item is another revision's).
+   */
+  private joinFanOut(watchId: bigint, events: MvccWatchResponse['events'], revision: number): boolean {
+    const last = this.items.length > this.head ? this.items[this.items.length - 1]! : undefined;
+    if (last?.kind !== 'shared' || last.res.events !== events || last.res.revision !== revision) return false;
+    if (this.hooks.shares?.(watchId) !== true) return false;
+    last.ids.push(watchId);
+    this.sizes[this.sizes.length - 1]! += last.each;
+    this.bytes += last.each;
+    this.responses++;
+    return true;
+  }
+
+  /** Queues an events response: as the start of a fan-out when its watcher's responses may be shared. */
+  private pushEvents(res: MvccWatchResponse): void {
+    const each = responseBytes(res);
+    if (res.events.length > 0 && res.compactRevision === 0 && this.hooks.shares?.(res.watchId) === true) {
+      this.push({ kind: 'shared', res, ids: [res.watchId], each }, each, 1);
+    } else {
+      this.push({ kind: 'events', res }, each, 1);
+    }
   }
 
   /** A control response, already encoded and framed. */

@@ -117,7 +117,7 @@ class ServerWatchStream {
     const metrics = sh.metrics;
     this.queue = new WatchSendQueue(watchOutput(call), sh.queueBytes, () => streamQueueItems(this.ws.size), {
       encode: (res) => this.encode(res),
-      shares: (res) => this.shares(res.watchId),
+      shares: (id) => this.shares(id),
       encodeShared: (res, ids) => this.encodeShared(res, ids),
       onRoom: () => sh.hub.kick(),
       // Each request may add a control response: stop reading them while many wait.
