@@ -19,7 +19,7 @@ import { formatLeaseGrantRevokeReport, formatLeaseKeepAliveReport, runLeaseGrant
 import { KvPool, type KvTransport } from './load/pool.js';
 import { formatReport, summarize } from './load/report.js';
 import { runWorkload } from './load/runner.js';
-import { formatWatchReport, runWatchBench } from './load/watch.js';
+import { formatWatchReport, runWatchBench, watchLatencyLines } from './load/watch.js';
 import { makeWorkload } from './load/workloads.js';
 import { clientTls } from './load/tls.js';
 
@@ -62,6 +62,9 @@ async function main(): Promise<number> {
   if (opts.workload === 'watch') {
     const summary = await runWatchBench(opts, (line) => {
       if (opts.progress) process.stderr.write(`${line}\n`);
+    }, opts.latencyLog === '' ? undefined : (perPut) => {
+      const lines = watchLatencyLines(perPut);
+      writeFileSync(opts.latencyLog, lines.length ? `${lines.join('\n')}\n` : '');
     });
     process.stdout.write(`${formatWatchReport(summary)}\n\n${JSON.stringify(summary)}\n`);
     return summary.putErrors || summary.missingEvents ? 1 : 0;

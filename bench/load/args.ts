@@ -81,7 +81,8 @@ export const USAGE = `usage: npm run bench -- put|range|txn|watch|lease-keepaliv
   --leases N                  lease-keepalive: leases to grant and keep alive (default 1000)
   --ttl N                     lease-keepalive, lease: their TTL in seconds (default 60)
   --latency-log FILE          put/range/txn: after the run, write one line per request to FILE:
-                              "<start, ms since the Unix epoch> <latency ms>" (to cut out a time window)
+                              "<start, ms since the Unix epoch> <latency ms>" (to cut out a time window);
+                              watch: one line per put, "<issued, ms since the Unix epoch> <first event ms> <last event ms>"
   --user NAME:PASSWORD        put/range/txn: authenticate every connection (Auth.Authenticate on its
                               endpoint) and send its token with each request, as clientv3 does
   --no-progress               no per-second progress on stderr

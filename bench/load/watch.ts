@@ -65,7 +65,24 @@ async function until(what: string, ms: number, cond: () => boolean): Promise<voi
   }
 }
 
-export async function runWatchBench(opts: BenchOptions, progress: (line: string) => void): Promise<WatchSummary> {
+/**
+ * One line per put for --latency-log: when it was issued (ms since the Unix
+ * epoch), then its first and its last event's delivery latency (ms), to line
+ * the tail up against a member's GC and event-loop trace (bench/loop-trace.cjs).
+ */
+export function watchLatencyLines(perPut: ReadonlyMap<number, { first: number; last: number }>): string[] {
+  const lines: string[] = [];
+  for (const [issued, seen] of perPut) {
+    lines.push(`${(performance.timeOrigin + issued).toFixed(3)} ${(seen.first - issued).toFixed(3)} ${(seen.last - issued).toFixed(3)}`);
+  }
+  return lines;
+}
+
+export async function runWatchBench(
+  opts: BenchOptions,
+  progress: (line: string) => void,
+  onPerPut?: (perPut: ReadonlyMap<number, { first: number; last: number }>) => void,
+): Promise<WatchSummary> {
   const Ctor = grpc.makeGenericClientConstructor(apiServices().Watch, 'Watch');
   const clients: grpc.Client[] = [];
   for (let i = 0; i < opts.conns; i++) {
@@ -155,6 +172,7 @@ export async function runWatchBench(opts: BenchOptions, progress: (line: string)
       spread.record(seen.last - seen.first);
     }
     const cpu = process.cpuUsage(cpu0);
+    onPerPut?.(perPut);
     return {
       workload: 'watch',
       endpoints: opts.endpoints,

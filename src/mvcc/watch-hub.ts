@@ -85,6 +85,8 @@ export class WatchHub {
   private closed = false;
   private victimized = 0;
   private prevKvMemo = new WeakMap<Event, KeyValue | undefined | Promise<KeyValue | undefined>>();
+  /** notify's scratch list of matching watchers (empty between calls; notify is never re-entered). */
+  private readonly hits: (Watcher | undefined)[] = [];
 
   constructor(store: HubStore, opts: WatchHubOptions = {}) {
     this.opts = {
@@ -196,11 +198,19 @@ export class WatchHub {
     if (this.synced.size === 0) return;
     if (events.length === 1) {
       const ev = events[0]!;
-      const hits: Watcher[] = [];
+      // Matches first, deliveries after (a refused one leaves the group), in an
+      // array kept between revisions: a thousand watchers are no garbage here.
+      // (Slots are cleared, not the length: a shrunk array would regrow each time.)
+      const hits = this.hits;
+      let n = 0;
       this.synced.forEachMatching(toSkey(ev.kv.key), (w) => {
-        if (rev >= w.minRev) hits.push(w);
+        if (rev >= w.minRev) hits[n++] = w;
       });
-      for (const w of hits) this.deliverSynced(w, events, rev);
+      try {
+        for (let i = 0; i < n; i++) this.deliverSynced(hits[i]!, events, rev);
+      } finally {
+        for (let i = 0; i < n; i++) hits[i] = undefined;
+      }
       return;
     }
     const byWatcher = new Map<Watcher, Event[]>();
@@ -216,7 +226,7 @@ export class WatchHub {
   };
 
   private deliverSynced(w: Watcher, events: Event[], rev: number): void {
-    const refused = w.offer({ watchId: w.id, events, revision: rev, compactRevision: 0 });
+    const refused = w.offerEvents(events, rev);
     w.minRev = rev + 1;
     if (refused === undefined) return;
     this.synced.delete(w);

@@ -87,12 +87,12 @@ export class WatcherGroup {
    * watcher has one range). fn must not add to or delete from the group.
    */
   forEachMatching(skey: string, fn: (w: Watcher) => void): void {
-    const single = this.keys.get(skey);
-    if (single !== undefined) for (const w of single) fn(w);
+    // Set#forEach: no iterator result object per watcher, as for…of may make.
+    this.keys.get(skey)?.forEach(fn);
     const n = this.upperBound(skey);
     for (let i = 0; i < n; i++) {
       const e = this.ranges[i]!;
-      if (e.end === null || skey < e.end) for (const w of e.watchers) fn(w);
+      if (e.end === null || skey < e.end) e.watchers.forEach(fn);
     }
   }
 

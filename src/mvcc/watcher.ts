@@ -31,6 +31,12 @@ export interface WatchResponse {
  */
 export interface WatchSink {
   send(res: WatchResponse): boolean;
+  /**
+   * Optional: the same as send({ watchId, events, revision, compactRevision: 0 })
+   * without the response object. A revision's fan-out offers one events array
+   * to every watcher that matches, so a sink can keep them as one.
+   */
+  sendEvents?(watchId: bigint, events: Event[], revision: number): boolean;
 }
 
 export interface WatchFilters {
@@ -86,6 +92,15 @@ export class Watcher {
    * undefined when delivered; on refusal, the filtered response, for the caller
    * to keep.
    */
+  /** offer() of an events response at `revision`, through the sink's sendEvents when it has one. */
+  offerEvents(events: Event[], revision: number): WatchResponse | undefined {
+    if (this.filters.noPut || this.filters.noDelete || this.sink.sendEvents === undefined) {
+      return this.offer({ watchId: this.id, events, revision, compactRevision: 0 });
+    }
+    // The response object is only made when it must be kept (refused).
+    return this.sink.sendEvents(this.id, events, revision) ? undefined : { watchId: this.id, events, revision, compactRevision: 0 };
+  }
+
   offer(res: WatchResponse): WatchResponse | undefined {
     let out = res;
     if (res.events.length > 0 && (this.filters.noPut || this.filters.noDelete)) {

@@ -12,8 +12,17 @@ const WIRE_64 = 1;
 const WIRE_LEN = 2;
 const WIRE_32 = 5;
 
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-const MASK32 = 0xffffffffn;
+/**
+ * A 64-bit id split into 32-bit halves through this view: setBigUint64 takes
+ * it modulo 2^64 (negatives wrap, as uint64) without making a bigint, where
+ * BigInt.asUintN, `& 0xffffffffn` and `>> 32n` each made one per id written.
+ */
+const scratch64 = new DataView(new ArrayBuffer(8));
+function splitU64(v: bigint): void {
+  scratch64.setBigUint64(0, v, true);
+}
+const lo32 = (): number => scratch64.getUint32(0, true);
+const hi32 = (): number => scratch64.getUint32(4, true);
 
 export class WireWriter {
   private buf: Uint8Array;
@@ -67,15 +76,15 @@ export class WireWriter {
 
   private rawBigVarint(v: bigint): void {
     this.ensure(10);
-    const x = BigInt.asUintN(64, v);
-    if (x <= MAX_SAFE) {
-      this.rawVarint(Number(x));
-      return;
-    }
     // Member ids are random 64-bit values: two 32-bit halves, then number arithmetic
     // (a bigint shift per 7 bits cost more than the rest of a small message).
-    let lo = Number(x & MASK32);
-    let hi = Number(x >> 32n);
+    splitU64(v);
+    let lo = lo32();
+    let hi = hi32();
+    if (hi < 0x200000) {
+      this.rawVarint(hi * 0x100000000 + lo); // below 2^53: exact as a number
+      return;
+    }
     const b = this.buf;
     let p = this.pos;
     for (let i = 0; i < 4; i++) {
@@ -177,9 +186,9 @@ export class WireWriter {
 
 /** Bytes that rawBigVarint writes for a 64-bit id (as uint64: negatives wrap). */
 export function bigVarintSize(v: bigint): number {
-  const x = BigInt.asUintN(64, v);
-  if (x <= MAX_SAFE) return varintSize(Number(x));
-  const hi = Number(x >> 32n);
+  splitU64(v);
+  const hi = hi32();
+  if (hi < 0x200000) return varintSize(hi * 0x100000000 + lo32());
   // 32 bits of lo plus the bits of hi, 7 per byte.
   return Math.ceil((32 + (32 - Math.clz32(hi))) / 7);
 }

@@ -129,6 +129,10 @@ export class RaftNode {
 
   /** Snapshots first get the state they carry (asynchronously); everything else goes at once. */
   private send(messages: Message[]): void {
+    if (!carriesSnapshot(messages)) {
+      this.ports.transport.send(messages); // the common case, without a copy
+      return;
+    }
     const plain = messages.filter((m) => m.type !== MessageType.MsgSnap);
     if (plain.length > 0) this.ports.transport.send(plain);
     for (const m of messages) {
@@ -206,11 +210,21 @@ export class RaftNode {
         // written (as etcd does): a write then waits for one fsync, not two. Not those
         // this Ready rewrites: a new leader's entries replacing uncommitted ones on disk
         // can come committed in the same Ready, at indexes already written.
+        // (No copies in the common cases: all of them on disk, or none.)
         let committed = rd.committedEntries;
         const onDisk = rd.entries.length > 0 ? Math.min(this.persistedIndex, rd.entries[0]!.index - 1) : this.persistedIndex;
-        const durable = committed.findIndex((e) => e.index > onDisk);
-        const early = durable < 0 ? committed : committed.slice(0, durable);
-        committed = committed.slice(early.length);
+        let early: Entry[] = NONE;
+        if (committed.length > 0) {
+          let durable = 0;
+          while (durable < committed.length && committed[durable]!.index <= onDisk) durable++;
+          if (durable === committed.length) {
+            early = committed;
+            committed = NONE;
+          } else if (durable > 0) {
+            early = committed.slice(0, durable);
+            committed = committed.slice(durable);
+          }
+        }
         // A leader's appends and heartbeats go out before its own write, so the
         // followers' fsyncs run in parallel with the leader's (Raft thesis §10.2.1):
         // the leader counts its own copy only once it is on disk. So do proposals a
@@ -219,11 +233,14 @@ export class RaftNode {
         let messages = rd.messages;
         if (messages.length > 0) {
           const leader = this.isLeader;
-          const goesEarly = (m: Message): boolean => m.type === MessageType.MsgProp || (leader && isLeaderBroadcast(m));
-          const early = messages.filter(goesEarly);
-          if (early.length > 0) {
-            this.send(early);
-            messages = early.length === messages.length ? [] : messages.filter((m) => !goesEarly(m));
+          let sendNow = 0;
+          for (const m of messages) if (goesBeforeSave(m, leader)) sendNow++;
+          if (sendNow === messages.length) {
+            this.send(messages);
+            messages = NO_MESSAGES;
+          } else if (sendNow > 0) {
+            this.send(messages.filter((m) => goesBeforeSave(m, leader)));
+            messages = messages.filter((m) => !goesBeforeSave(m, leader));
           }
         }
         if (rd.hardState) this.unsavedHardState = rd.hardState;
@@ -286,6 +303,19 @@ export class RaftNode {
     if (this.unsavedHardState) await this.ports.log.save(this.unsavedHardState, []);
     await this.ports.log.close();
   }
+}
+
+const NONE: Entry[] = [];
+const NO_MESSAGES: Message[] = [];
+
+function carriesSnapshot(messages: readonly Message[]): boolean {
+  for (const m of messages) if (m.type === MessageType.MsgSnap) return true;
+  return false;
+}
+
+/** Whether a message may leave before this Ready's write (see loop()). */
+function goesBeforeSave(m: Message, leader: boolean): boolean {
+  return m.type === MessageType.MsgProp || (leader && isLeaderBroadcast(m));
 }
 
 function isLeaderBroadcast(m: Message): boolean {

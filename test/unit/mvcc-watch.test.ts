@@ -203,6 +203,55 @@ describe('watch hub: unsynced watchers (history)', () => {
   });
 });
 
+describe('watch hub: sinks that take a fan-out without response objects (sendEvents)', () => {
+  /** Records which entry point each response came through. */
+  class EventsSink extends TestSink {
+    via: string[] = [];
+    arrays = new Set<unknown>();
+    override send(r: MvccWatchResponse): boolean {
+      this.via.push(`send ${r.watchId}`);
+      return super.send(r);
+    }
+    sendEvents(watchId: bigint, events: MvccWatchResponse['events'], revision: number): boolean {
+      this.via.push(`events ${watchId}`);
+      this.arrays.add(events);
+      return super.send({ watchId, events, revision, compactRevision: 0 });
+    }
+  }
+
+  it('unfiltered watchers get one revision\'s events through sendEvents, all the same array; filtered ones through send', async () => {
+    const s = await stores.open();
+    const hub = hubOn(s);
+    const sink = new EventsSink();
+    for (let id = 0n; id < 3n; id++) watch(hub, sink, 'k', 'l', 0, noFilters, id);
+    watch(hub, sink, 'k', 'l', 0, { noPut: false, noDelete: true }, 9n);
+    await put(s, 'k1', 'v'); // 2
+    expect(sink.via.sort()).toEqual(['events 0', 'events 1', 'events 2', 'send 9']);
+    expect(sink.arrays.size).toBe(1);
+    expect(sink.events(1n)).toEqual([[2, 'PUT', 'k1']]);
+    expect(sink.events(9n)).toEqual([[2, 'PUT', 'k1']]);
+  });
+
+  it('a refusal through sendEvents keeps the whole response with the victim, and it catches up exactly once', async () => {
+    const s = await stores.open();
+    const hub = hubOn(s);
+    const slow = new EventsSink(), fast = new TestSink();
+    const sw = watch(hub, slow, 'k', 'l', 0, noFilters, 5n);
+    watch(hub, fast, 'k', 'l');
+    await put(s, 'k', 'a'); // 2
+    slow.full = true;
+    await put(s, 'k', 'b'); // 3
+    await put(s, 'k', 'c'); // 4
+    expect(sw.state).toBe('victim');
+    expect(sw.pending).toMatchObject({ watchId: 5n, revision: 3, compactRevision: 0 });
+    expect(sw.pending!.events.map((e) => e.kv.modRevision)).toEqual([3]);
+    slow.full = false;
+    hub.kick();
+    await until('caught up', () => slow.events().length === 3 && sw.state === 'synced');
+    expect(slow.events()).toEqual(fast.events());
+  });
+});
+
 describe('watch hub: slow consumers', () => {
   it('a consumer that stops taking responses never holds up writes or other watchers, and catches up exactly once', async () => {
     const s = await stores.open();

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Event, KeyValue } from '../../src/mvcc/types.js';
 import { messageCodec, type WatchResponse } from '../../src/pb/index.js';
 import {
-  encodeEvent, encodeFragments, encodeHeader, encodeWatchResponse, GRPC_PREFIX_BYTES,
+  encodeEvent, encodeFragments, encodeHeader, encodeSharedResponses, encodeWatchResponse, GRPC_PREFIX_BYTES,
 } from '../../src/server/api/watch-encode.js';
 
 const codec = messageCodec<WatchResponse>('etcdserverpb.WatchResponse');
@@ -43,6 +43,43 @@ describe('WatchResponse encoding (checked by decoding with the generated codec)'
     const ev: Event = { type: 'PUT', kv: kv('k', 'v') };
     expect(encodeEvent(ev)).toBe(encodeEvent(ev));
     expect(encodeEvent(ev, kv('k', 'p'))).not.toBe(encodeEvent(ev));
+  });
+});
+
+describe('shared fan-out responses', () => {
+  it('are byte for byte the framed responses of each id in turn, whatever the ids and events', () => {
+    const idSets: bigint[][] = [
+      [0n],
+      [0n, 1n, 2n],
+      [127n, 128n, 16383n, 16384n, 0x7fffffffffffffffn, -1n, 5n],
+      Array.from({ length: 300 }, (_, i) => BigInt(i * 37)),
+    ];
+    const eventSets: Buffer[][] = [
+      [],
+      [encodeEvent({ type: 'PUT', kv: kv('k', 'v') })],
+      [encodeEvent({ type: 'PUT', kv: kv('w/0001', 'x'.repeat(200)) }), encodeEvent({ type: 'DELETE', kv: kv('w/0002', '', { version: 0 }) })],
+      [encodeEvent({ type: 'PUT', kv: kv('big', 'y'.repeat(70_000)) })],
+    ];
+    for (const ids of idSets) {
+      for (const events of eventSets) {
+        const want = Buffer.concat(ids.map((watchId) => encodeWatchResponse({ header, watchId, canceled: false, compactRevision: 0 }, events, true)));
+        const got = encodeSharedResponses(header, ids, events);
+        // equals(), not toEqual(): a mismatch of megabytes would make the diff, not the test, the story
+        expect(got.length).toBe(want.length);
+        expect(got.equals(want)).toBe(true);
+      }
+    }
+  });
+
+  it('decode as one response per id with the shared events', () => {
+    const events = [encodeEvent({ type: 'PUT', kv: kv('a', 'b') })];
+    const buf = encodeSharedResponses(header, [3n, 900n], events);
+    const first = buf.readUInt32BE(1);
+    const r1 = codec.decode(buf.subarray(GRPC_PREFIX_BYTES, GRPC_PREFIX_BYTES + first));
+    const rest = buf.subarray(GRPC_PREFIX_BYTES + first);
+    const r2 = codec.decode(rest.subarray(GRPC_PREFIX_BYTES, GRPC_PREFIX_BYTES + rest.readUInt32BE(1)));
+    expect([r1.watchId, r2.watchId]).toEqual([3n, 900n]);
+    for (const r of [r1, r2]) expect(r.events.map((e) => e.kv!.value.toString())).toEqual(['b']);
   });
 });
 

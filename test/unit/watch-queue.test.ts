@@ -119,6 +119,95 @@ describe('watch send queue', () => {
   });
 });
 
+describe('watch send queue: fan-outs', () => {
+  /** A queue whose watchers all share their encoding except those in `own`; logs what each encode call got. */
+  function sharing(out: FakeOutput, own = new Set<bigint>(), maxItems = 100) {
+    const calls: string[] = [];
+    const bytes: number[] = [];
+    const q = new WatchSendQueue(out, 1 << 20, () => maxItems, {
+      encode: (r) => {
+        calls.push(`one ${r.watchId}@${r.revision}`);
+        return [Buffer.from(`ev${r.revision}#${r.watchId}`)];
+      },
+      shares: (id) => !own.has(id),
+      encodeShared: (r, ids) => {
+        calls.push(`shared ${ids.join(',')}@${r.revision}`);
+        return Buffer.from(ids.map((id) => `ev${r.revision}#${id}`).join('|'));
+      },
+      onRoom: () => calls.push('room'),
+      onControlFull: () => {},
+      onControlRoom: () => {},
+      onError: (err) => calls.push(`error ${(err as Error).message}`),
+      onBytes: (d) => bytes.push(d),
+    });
+    return { q, calls, bytes };
+  }
+  const fan = (events: Event[], rev: number, id: bigint): MvccWatchResponse => ({ watchId: id, events, revision: rev, compactRevision: 0 });
+
+  it('joins consecutive responses carrying the same events at the same revision, keeping order with everything else', async () => {
+    const out = new FakeOutput();
+    const { q, calls } = sharing(out, new Set([7n]));
+    const e1 = [ev(1)];
+    const e2 = [ev(2)];
+    for (const id of [0n, 1n, 2n]) q.send(fan(e1, 1, id));
+    q.send(fan(e1, 1, 7n)); // prev_kv or fragment: encoded on its own
+    q.send(fan(e1, 1, 3n)); // after it: a new item, order kept
+    q.control(Buffer.from('created'));
+    q.send(fan(e2, 2, 0n));
+    q.send(fan(e2, 2, 1n));
+    q.send(fan([ev(2)], 2, 2n)); // equal events but another array (filtered for its watcher): not joined
+    q.send({ watchId: 4n, events: e2, revision: 2, compactRevision: 9 }); // compacted: never joined
+    await tick();
+    expect(calls).toEqual(['shared 0,1,2@1', 'one 7@1', 'one 3@1', 'shared 0,1@2', 'one 2@2', 'one 4@2']);
+    expect(out.written.join('|')).toBe('ev1#0|ev1#1|ev1#2|ev1#7|ev1#3|created|ev2#0|ev2#1|ev2#2|ev2#4');
+  });
+
+  it('counts every response of a fan-out against the limits, refuses past them, and reports room at half', async () => {
+    const out = new FakeOutput(1);
+    const { q, calls, bytes } = sharing(out, new Set(), 4);
+    q.send(fan([ev(1)], 1, 0n));
+    await tick(); // written; the output is now full
+    const e2 = [ev(2)];
+    for (const id of [0n, 1n, 2n, 3n]) expect(q.send(fan(e2, 2, id))).toBe(true);
+    expect(q.send(fan(e2, 2, 4n))).toBe(false);
+    expect(q.backlogBytes).toBeGreaterThan(0);
+    out.drain(Infinity);
+    await tick();
+    expect(calls).toEqual(['one 0@1', 'shared 0,1,2,3@2', 'room']);
+    expect(q.backlogBytes).toBe(0);
+    // the gauge saw the backlog come and go, once per pump rather than per response
+    expect(bytes.reduce((a, b) => a + b, 0)).toBe(0);
+    expect(bytes.length).toBeLessThanOrEqual(4);
+  });
+
+  it('sendEvents (no response object) joins and refuses as send does', async () => {
+    const out = new FakeOutput(1);
+    const { q, calls } = sharing(out, new Set([2n]), 3);
+    q.send(fan([ev(1)], 1, 0n));
+    await tick(); // written; the output is now full
+    const e = [ev(2)];
+    expect(q.sendEvents(0n, e, 2)).toBe(true);
+    expect(q.send(fan(e, 2, 1n))).toBe(true);
+    expect(q.sendEvents(2n, e, 2)).toBe(true); // its own item
+    expect(q.sendEvents(3n, e, 2)).toBe(false);
+    out.drain(Infinity);
+    await tick();
+    expect(calls).toEqual(['one 0@1', 'shared 0,1@2', 'room', 'one 2@2']); // room: 1 of 3 left
+    expect(out.written.join('|')).toBe('ev1#0|ev2#0|ev2#1|ev2#2');
+  });
+
+  it('does not join a response to an item already written', async () => {
+    const out = new FakeOutput();
+    const { q, calls } = sharing(out);
+    const e = [ev(1)];
+    q.send(fan(e, 1, 0n));
+    await tick();
+    q.send(fan(e, 1, 1n));
+    await tick();
+    expect(calls).toEqual(['one 0@1', 'one 1@1']);
+  });
+});
+
 describe('watch output', () => {
   const framed = (s: string): Buffer => {
     const body = Buffer.from(s);

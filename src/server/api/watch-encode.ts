@@ -119,6 +119,42 @@ export function encodeWatchResponse(r: ResponseFields, events: readonly Buffer[]
 }
 
 /**
+ * The responses of a fan-out: the same events at the same revision for each of
+ * `watchIds`, framed and back to back in one buffer, byte for byte what
+ * encodeWatchResponse({ header, watchId }, events, true) gives for each id in
+ * turn. Only the watch id differs between them, so the events are written
+ * once and copied; one allocation for the lot instead of one per watcher.
+ */
+export function encodeSharedResponses(header: Buffer, watchIds: readonly bigint[], events: readonly Buffer[]): Buffer {
+  const headerLen = fieldLen(header.length);
+  let eventsLen = 0;
+  for (const e of events) eventsLen += fieldLen(e.length);
+  let total = 0;
+  for (const id of watchIds) total += GRPC_PREFIX_BYTES + headerLen + (id !== 0n ? 1 + varintLen(id) : 0) + eventsLen;
+  const buf = Buffer.allocUnsafe(total);
+  let o = 0;
+  let firstEvents = -1;
+  for (const id of watchIds) {
+    const size = headerLen + (id !== 0n ? 1 + varintLen(id) : 0) + eventsLen;
+    buf[o] = 0;
+    buf[o + 1] = size >>> 24;
+    buf[o + 2] = (size >>> 16) & 0xff;
+    buf[o + 3] = (size >>> 8) & 0xff;
+    buf[o + 4] = size & 0xff;
+    o = writeBytesField(buf, o + GRPC_PREFIX_BYTES, 0x0a, header);
+    if (id !== 0n) { buf[o++] = 0x10; o = writeVarint(buf, o, id); }
+    if (firstEvents < 0) {
+      firstEvents = o;
+      for (const e of events) o = writeBytesField(buf, o, 0x5a, e);
+    } else {
+      buf.copyWithin(o, firstEvents, firstEvents + eventsLen); // Buffer#copy would make a view per call
+      o += eventsLen;
+    }
+  }
+  return buf;
+}
+
+/**
  * etcd's sendFragments: a response at or above maxBytes with at least two
  * events is cut into several, each marked fragment=true but the last; every
  * fragment takes events while it stays below maxBytes, and at least one.

@@ -18,7 +18,9 @@ import type * as pb from '../../pb/types.js';
 import { Status } from '../grpc/status.js';
 import type { ServiceImplementation, StreamCall } from '../grpc/types.js';
 import { FilterType } from '../../pb/types.js';
-import { encodeEvent, encodeFragments, encodeHeader, encodeWatchResponse, type ResponseFields } from './watch-encode.js';
+import {
+  encodeEvent, encodeFragments, encodeHeader, encodeSharedResponses, encodeWatchResponse, type ResponseFields,
+} from './watch-encode.js';
 import { watchOutput } from './watch-output.js';
 import { WatchSendQueue } from './watch-queue.js';
 import { AuthError, type AuthInfo, ErrPermissionDenied } from '../../auth/index.js';
@@ -115,6 +117,8 @@ class ServerWatchStream {
     const metrics = sh.metrics;
     this.queue = new WatchSendQueue(watchOutput(call), sh.queueBytes, () => streamQueueItems(this.ws.size), {
       encode: (res) => this.encode(res),
+      shares: (id) => this.shares(id),
+      encodeShared: (res, ids) => this.encodeShared(res, ids),
       onRoom: () => sh.hub.kick(),
       // Each request may add a control response: stop reading them while many wait.
       onControlFull: () => call.pause(),
@@ -242,6 +246,19 @@ class ServerWatchStream {
     const build = (p: (KeyValue | undefined)[]): Buffer[] => this.frame(res, res.events.map((ev, i) => encodeEvent(ev, p[i])));
     if (prevs.some((p) => p instanceof Promise)) return Promise.all(prevs).then(build);
     return build(prevs as (KeyValue | undefined)[]);
+  }
+
+  /** A watcher's events responses depend on nothing but its id (no prev_kv, no fragmenting): fan-outs may share them. */
+  private shares(id: bigint): boolean {
+    return (this.prevKv.size === 0 || !this.prevKv.has(id)) && (this.fragment.size === 0 || !this.fragment.has(id));
+  }
+
+  /** One revision's events for several watchers of this stream (shares() holds for each), framed in one buffer. */
+  private encodeShared(res: MvccWatchResponse, ids: readonly bigint[]): Buffer {
+    if (this.progress.size > 0) {
+      for (const id of ids) if (this.progress.get(id)) this.progress.set(id, false);
+    }
+    return encodeSharedResponses(this.header(res.revision), ids, res.events.map((ev) => encodeEvent(ev)));
   }
 
   private frame(res: MvccWatchResponse, events: Buffer[]): Buffer[] {
