@@ -64,34 +64,12 @@ type Lvl = Level<Uint8Array, Uint8Array>;
 // one of its, so options and results are cast at this one boundary.
 type LevelOpts = Parameters<Lvl['getMany']>[1];
 
-/**
- * How many table files LevelDB keeps open, and how big it makes them. LevelDB
- * reads an open table through mmap, so every page of it a read touches stays in
- * the member's RSS (as file-backed pages) until the table leaves the table cache.
- * With its defaults (1,000 open tables of 2 MiB) a full scan — a snapshot, the
- * index rebuild at start, HashKV, a defragment — maps the whole store: +968 MiB
- * of RSS during `etcdctl snapshot save` of a 1 GiB store that had not been read
- * back. 74 is LevelDB's minimum (64 tables in its cache, 10 files for itself);
- * with small tables, what stays mapped is bounded by the cache, not by the
- * store. Measured (bench/snapshot-rss.sh, a 1 GiB store never read back): peak
- * RSS during the snapshot +78.6 MiB with 512 KiB tables, no higher than before
- * it with 256 KiB; the put and range rows of bench/run-table.sh did not move
- * (A/B), nor did the 1,000,000-key load.
- */
-export const LEVELDB_TABLE_OPTIONS = { maxOpenFiles: 74, maxFileSize: 256 << 10 } as const;
-
 /** The production database: LevelDB through `level`. */
 export class LevelKvDb implements KvDb {
   private readonly db: Lvl;
 
   constructor(private readonly dir: string) {
-    this.db = new Level<Uint8Array, Uint8Array>(dir, {
-      keyEncoding: 'view',
-      valueEncoding: 'view',
-      cacheSize: 2 << 20,
-      writeBufferSize: 1 << 20,
-      ...LEVELDB_TABLE_OPTIONS,
-    });
+    this.db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view', cacheSize: 2 << 20, writeBufferSize: 1 << 20 });
   }
 
   open(): Promise<void> { return this.db.open(); }

@@ -18,7 +18,7 @@ import { META_CONSISTENT_INDEX, META_FINISHED_COMPACT, META_SCHEDULED_COMPACT, R
 import { parseRevKey, readU64, revKey } from './revision.js';
 import { ChunkWriter, encodeHeader, ImageParser, StateImageError, type ImageSummary } from './state-format.js';
 
-import { LEVELDB_TABLE_OPTIONS, type DbSnapshot, type KvDb } from './db.js';
+import type { DbSnapshot, KvDb } from './db.js';
 
 type Db = Level<Uint8Array, Uint8Array>;
 type Op = { type: 'put'; key: Uint8Array; value: Uint8Array };
@@ -106,8 +106,7 @@ export async function restoreImage(dir: string, chunks: AsyncIterable<Uint8Array
   if (!(await isMissingOrEmpty(dir))) throw new StateImageError(`restore target ${dir} exists and is not empty`);
   const batchBytes = opts.writeBatchBytes ?? 4 << 20;
   await mkdir(dir, { recursive: true });
-  // The tables are written the size the member will keep them (db.ts).
-  const db: Db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view', writeBufferSize: 4 << 20, ...LEVELDB_TABLE_OPTIONS });
+  const db: Db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view', writeBufferSize: 4 << 20 });
   try {
     await db.open();
     const parser = new ImageParser();
