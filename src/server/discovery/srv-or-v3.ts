@@ -10,6 +10,7 @@ import { memberIdFor } from '../ids.js';
 import { dnsResolver, srvCluster, SrvDiscoveryError, type SrvResolver } from './srv.js';
 import { registryClient, type RegistryClient } from './v3-client.js';
 import { joinV3Discovery, V3DiscoveryError } from './v3-discovery.js';
+import { formatUrlsMap, hasDuplicateUrl } from './urls-map.js';
 
 /** The initial cluster from the SRV records of --discovery-srv (etcd's PeerURLsMapAndToken). */
 export async function srvInitialCluster(cfg: Config, logger: Logger, resolver: SrvResolver = dnsResolver()): Promise<Config> {
@@ -28,14 +29,6 @@ export async function srvInitialCluster(cfg: Config, logger: Logger, resolver: S
   return { ...cfg, initialCluster: parseInitialCluster(parts.join(',')) };
 }
 
-/** This member's "name=url" pairs, sorted (etcd's URLsMap.String()). */
-function selfPairs(cfg: Config): string {
-  return cfg.initialAdvertisePeerUrls
-    .map((u) => `${cfg.name}=${urlString(u)}`)
-    .sort()
-    .join(',');
-}
-
 /**
  * etcd 3.6's bootstrap with v3 discovery: the member id from this member's
  * advertise URLs and the discovery token, the registration, then the
@@ -47,8 +40,10 @@ export async function v3DiscoveryInitialCluster(
   newClient: () => RegistryClient = () => registryClient(cfg.v3Discovery!),
 ): Promise<Config> {
   const d = cfg.v3Discovery!;
-  const self = selfPairs(cfg);
-  const memberId = memberIdFor(cfg.initialAdvertisePeerUrls.map(urlString), d.token);
+  const advertised = cfg.initialAdvertisePeerUrls.map(urlString);
+  // This member's "name=url" pairs, as registered (etcd's URLsMap.String()).
+  const self = formatUrlsMap(new Map([[cfg.name, advertised]]));
+  const memberId = memberIdFor(advertised, d.token);
   const log = logger.child({ 'discovery-token': d.token, 'discovery-endpoints': d.endpoints.join(',') });
   log.info({}, 'Bootstrapping cluster using v3 discovery.');
   let cluster: string;
@@ -78,10 +73,6 @@ export async function v3DiscoveryInitialCluster(
     if (err instanceof ConfigError) throw new V3DiscoveryError('discovery: invalid peer URL');
     throw err;
   }
-  const urls = [...initialCluster.values()].flat();
-  if (new Set(urls).size !== urls.length) {
-    const pairs = [...initialCluster].flatMap(([n, us]) => us.map((u) => `${n}=${u}`)).sort();
-    throw new Error(`discovery cluster ${pairs.join(',')} has duplicate url`);
-  }
+  if (hasDuplicateUrl(initialCluster)) throw new Error(`discovery cluster ${formatUrlsMap(initialCluster)} has duplicate url`);
   return { ...cfg, initialCluster, initialClusterToken: d.token };
 }
