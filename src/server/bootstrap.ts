@@ -9,14 +9,13 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { MemoryStorage, RawNode, seededRandom } from '../raft/index.js';
 import { type Snapshot } from '../raft/types.js';
-import { Snapshotter, WAL, WalSnapshotNotFoundError } from '../wal/index.js';
+import { decodeWalMetadata as decodeMetadata, encodeWalMetadata, Snapshotter, WAL, WalSnapshotNotFoundError } from '../wal/index.js';
 import { type Config, urlString } from './config.js';
 import { membersOf, standaloneEntries } from './force-new-cluster.js';
 import { clusterIdFor, memberIdFor } from './ids.js';
 import { encodeMemberContext, type Member } from './membership.js';
 import { joinExistingCluster } from './join.js';
 import { migrateEtcdDataDir } from './etcd-import/in-place.js';
-import { decodeWalMetadata as decodeMetadata, encodeWalMetadata } from '../wal/index.js';
 import type { PeerDialer } from './tls/peer-dialer.js';
 
 export interface DataDirLayout {
