@@ -77,6 +77,8 @@ export function App({ apiBase }: { apiBase: string }) {
     session.user = undefined;
     sessionStorage.removeItem(TOKEN_KEY);
     setUser(undefined);
+    // Only a cluster with auth enabled offered a login: ask for the next user at once.
+    setNeedLogin(true);
     setGeneration((g) => g + 1);
   };
 

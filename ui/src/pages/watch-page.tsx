@@ -54,8 +54,13 @@ export function WatchPage() {
       .watch(
         prefixRange(prefix),
         (res) => {
+          if (res.canceled) {
+            // Refused (permission denied) or ended by the server (compacted): the stream stays open, close it.
+            setError(res.cancel_reason || 'the watch was cancelled by the server');
+            ctl.abort();
+            return;
+          }
           if (res.created) setState('watching');
-          if (res.canceled) setError(res.cancel_reason || 'the watch was cancelled by the server');
           const arrived = eventsOf(res).map((ev) => ({ ...ev, id: String(seq.current++) }));
           if (arrived.length === 0) return;
           held.current.push(...arrived);
