@@ -151,8 +151,8 @@ function MemberRowView({ row: r }: { row: MemberRow }) {
       </td>
       <td data-label="Version">{r.version ?? '–'}</td>
       <td data-label="Alarms">{r.alarms.length ? r.alarms.join(', ') : 'none'}</td>
-      <td data-label="Peer URLs">{r.peerUrls.join(', ')}</td>
-      <td data-label="Client URLs">{r.clientUrls.join(', ')}</td>
+      <td data-label="Peer URLs">{lines(r.peerUrls)}</td>
+      <td data-label="Client URLs">{lines(r.clientUrls)}</td>
     </tr>
   );
 }
@@ -188,6 +188,16 @@ function Charts({ chart }: { chart: ChartState }) {
       <LineChart title="Leader changes seen (total)" series={series((p) => p.leaderChanges)} unit={count} windowMs={CHART_WINDOW_MS} />
     </div>
   );
+}
+
+/** One URL per line (a URL never breaks inside). */
+function lines(urls: string[]) {
+  return urls.map((u, i) => (
+    <span key={u}>
+      {i > 0 && <br />}
+      {u}
+    </span>
+  ));
 }
 
 function isHealthy(body: string): boolean {
