@@ -8,3 +8,7 @@ export * from './model.js';
 export * from './response-match.js';
 export * from './describe.js';
 export * from './linearizability.js';
+export * from './replay.js';
+export * from './serializable.js';
+export * from './durability.js';
+export * from './watch.js';
