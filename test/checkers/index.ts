@@ -12,3 +12,5 @@ export * from './replay.js';
 export * from './serializable.js';
 export * from './durability.js';
 export * from './watch.js';
+export * from './lease-expiry.js';
+export * from './check-history.js';
