@@ -51,6 +51,12 @@ export interface LinearizabilityResult extends CheckResult {
   timedOut?: boolean;
   /** Search steps taken (a cost measure). */
   steps: number;
+  /**
+   * The model state after the linearization found: `revisionEvents(state)` is
+   * the per-revision log the history implies (one possible log when operations
+   * of unknown outcome could have gone either way).
+   */
+  state?: ModelState;
 }
 
 /** An operation as the search sees it. */
@@ -269,7 +275,7 @@ export function checkLinearizable(history: readonly Operation[], opts: Lineariza
     }
   }
   // Each frame holds the operation taken and the state before it: the stack is the order found.
-  return { ok: true, problems: [], steps, linearization: stack.map((f) => ops[list.opOf[f.node]].op.id) };
+  return { ok: true, problems: [], steps, state, linearization: stack.map((f) => ops[list.opOf[f.node]].op.id) };
 }
 
 function stuckPoint(list: EventList, stack: Frame[], ops: SearchOp[], state: ModelState, blockingNode: number): StuckPoint {

@@ -30,10 +30,13 @@ function mutate(res: Response, pick: ReturnType<typeof rng>): Response {
 
 describe('property: model-made histories', () => {
   it.each(SEEDS)('seed %i: linearizable, durable, watchable; one changed answer is caught', (seed) => {
-    const { ops, state } = randomHistory(seed, 300, { unknownRate: 0.05 });
+    const { ops, state } = randomHistory(seed, 300, { unknownRate: seed % 5 === 0 ? 0 : 0.05 });
     const lin = checkLinearizable(ops);
     expect(lin.problems).toEqual([]);
     const events = revisionEvents(state);
+    // The log the history implies is the log that made it (unknown outcomes here all took effect, but
+    // one that no later answer depends on may be left out, so compare only when there were none).
+    if (ops.every((o) => o.return !== Infinity)) expect(revisionEvents(lin.state!)).toEqual(events);
     expect(checkDurability(ops, events).problems).toEqual([]);
     const everything = { id: 1, client: 1, request: { key: '\0', end: '\0', startRevision: 2, prevKv: true }, responses: events.map((r, i) => ({ time: i, revision: r.revision, events: r.events })) };
     expect(validateWatches([everything], events).problems).toEqual([]);
