@@ -89,6 +89,8 @@ describe('validateWatches: broken streams fail with the guarantee named', () => 
 
   it('resumable: a watch from a revision that starts later', () => {
     fails(good.slice(1), 'resumable');
+    const r = validateWatches([watch({ ...all, startRevision: 3 }, good)], log);
+    expect(r.problems.join()).toContain('resumable: event put "a"@2 precedes the start revision 3');
   });
 
   it('prev_kv: a wrong prevKv, a missing one, one not asked for', () => {

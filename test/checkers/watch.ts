@@ -93,6 +93,7 @@ function validateOne(w: WatchRecord, ref: ReturnType<typeof buildReference>, opt
       if (!inKeyRange(ev.kv.key, req.key, req.end)) say('filters', `event ${show(ev)} is outside the watched range`);
       if (req.noPut && ev.type === 'put') say('filters', `put ${show(ev)} delivered to a noPut watch`);
       if (req.noDelete && ev.type === 'delete') say('filters', `delete ${show(ev)} delivered to a noDelete watch`);
+      if (req.startRevision && req.startRevision > 0 && rev < req.startRevision) say('resumable', `event ${show(ev)} precedes the start revision ${req.startRevision}`);
       const k = refKey(rev, ev.kv.key);
       if (seen.has(k)) {
         say('unique', `event ${show(ev)} delivered twice`);
