@@ -60,7 +60,7 @@ export interface LinearizabilityResult extends CheckResult {
 }
 
 /** An operation as the search sees it. */
-interface SearchOp {
+export interface SearchOp {
   op: Operation;
   /** The request stepped (a grant's server-chosen id filled in). */
   request: Request;
