@@ -8,7 +8,7 @@ import type { Page } from 'playwright-core';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { browserForFile, requireChromium } from './helpers/browser.js';
 import { clusterForBlock, eachCaseOnCluster, waitFor } from './helpers/cluster.js';
-import { answerConfirm, byTestId, login, navigate, revealKey, selectKey, textOf } from './helpers/dashboard.js';
+import { answerConfirm, byTestId, gotoUi, login, navigate, revealKey, selectKey, textOf } from './helpers/dashboard.js';
 import { requireEtcdctl } from './helpers/etcd-process.js';
 import type { Member } from './helpers/member.js';
 import { clusterView, ctlOk } from './helpers/ui-ctl.js';
@@ -53,7 +53,7 @@ describe.skipIf(!RUN)('dashboard with auth enabled (3 members, Chromium)', () =>
     const [, b] = cluster().members as [Member, Member];
     const { context, page } = await browser().newPage();
     try {
-      await page.goto(`${b.clientUrl}/ui/#/keys`, { waitUntil: 'domcontentloaded' });
+      await gotoUi(page, b, 'keys');
       await byTestId(page, 'login-form').waitFor({ state: 'visible' });
       await browser().screenshot(page, 'login');
       await byTestId(page, 'login-user').fill('alice');
@@ -78,7 +78,7 @@ describe.skipIf(!RUN)('dashboard with auth enabled (3 members, Chromium)', () =>
     const { context, page } = await browser().newPage();
     const forbidden = (k: string): boolean => k.startsWith('/team-b') || k === '/top';
     try {
-      await page.goto(`${b.clientUrl}/ui/#/keys`, { waitUntil: 'domcontentloaded' });
+      await gotoUi(page, b, 'keys');
       await login(page, 'alice', 'apw');
       await navigate(page, 'keys');
       await byTestId(page, 'key-filter').fill('/team-a/');
@@ -126,7 +126,7 @@ describe.skipIf(!RUN)('dashboard with auth enabled (3 members, Chromium)', () =>
 });
 
 async function openDashboardAfterLogin(page: Page, m: Member, user: string, password: string): Promise<void> {
-  await page.goto(`${m.clientUrl}/ui/#/keys`, { waitUntil: 'domcontentloaded' });
+  await gotoUi(page, m, 'keys');
   await login(page, user, password);
   await navigate(page, 'keys');
   await byTestId(page, 'key-tree').waitFor({ state: 'visible' });

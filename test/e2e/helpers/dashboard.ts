@@ -6,7 +6,7 @@
 import type { Locator, Page } from 'playwright-core';
 import { waitFor } from './cluster.js';
 import type { Member } from './member.js';
-import { ACTION_MS } from './browser.js';
+import { ACTION_MS } from './browser-launch.js';
 
 export type Route = 'cluster' | 'keys' | 'watch' | 'leases' | 'ops';
 
@@ -17,9 +17,15 @@ export function uiUrl(m: Member, route: Route = 'cluster'): string {
   return `${m.clientUrl}/ui/#/${route}`;
 }
 
+/** Loads /ui/ on a member at a route; throws with the status if the member does not serve the page. */
+export async function gotoUi(page: Page, m: Member, route: Route = 'cluster'): Promise<void> {
+  const res = await page.goto(uiUrl(m, route), { waitUntil: 'domcontentloaded' });
+  if (res && !res.ok()) throw new Error(`GET ${m.clientUrl}/ui/ answered ${res.status()}: is the dashboard built (npm run build)?`);
+}
+
 /** Navigates to a route on a member and waits for the navigation bar. */
 export async function openDashboard(page: Page, m: Member, route: Route = 'cluster'): Promise<void> {
-  await page.goto(uiUrl(m, route), { waitUntil: 'domcontentloaded' });
+  await gotoUi(page, m, route);
   await byTestId(page, `nav-${route}`).waitFor({ state: 'visible' });
 }
 
