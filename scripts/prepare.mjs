@@ -1,5 +1,5 @@
-// npm's `prepare` step: compile the server into dist/ once the dependencies are
-// installed, so `npm install` (or `npm ci`) leaves bin/etcd-ts runnable (goreman,
+// npm's `prepare` step: compile the server into dist/ (and build the dashboard
+// into dist/ui, scripts/build-ui.mjs) once the dependencies are installed, so `npm install` (or `npm ci`) leaves bin/etcd-ts runnable (goreman,
 // the Procfile and the README start it directly).
 //
 // `npm ci --dry-run` runs this script too, with nothing installed: there is no
@@ -17,4 +17,6 @@ if (!existsSync(tsc)) {
   process.exit(0);
 }
 const run = spawnSync(process.execPath, [tsc, '-p', `${root}tsconfig.json`], { stdio: 'inherit' });
-process.exit(run.status ?? 1);
+if (run.status !== 0) process.exit(run.status ?? 1);
+const ui = spawnSync(process.execPath, [`${root}scripts/build-ui.mjs`], { stdio: 'inherit' });
+process.exit(ui.status ?? 1);

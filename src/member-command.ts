@@ -98,9 +98,11 @@ async function run(cfg: Config, logger: Logger): Promise<void> {
   const acceptor = clientTls ? { acceptor: clientTls.acceptor } : {};
   // --enable-grpc-gateway: /v3/... JSON calls the gRPC server's handlers.
   const gateway = cfg.enableGrpcGateway ? { routes: grpcServer, maxReceiveBytes: cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES } : undefined;
-  const clientHttp = httpHandler(api, { ...timeouts, ...v2, ...(gateway ? { gateway } : {}) });
+  // The dashboard on the metrics port calls the client port (its own has no /v3).
+  const clientHttp = httpHandler(api, { ...timeouts, ...v2, ...(gateway ? { gateway } : {}), ui: {} });
+  const metricsHttp = httpHandler(api, { ...timeouts, metricsOnly: true, ui: { apiUrls: cfg.advertiseClientUrls.map((u) => u.origin) } });
   listeners = await listenClients(cfg.listenClientUrls, grpcServer, withAccessControl(withPprof(cfg.enablePprof, clientHttp), access), acceptor);
-  listeners.push(...(await listenMetrics(cfg.listenMetricsUrls, httpHandler(api, { ...timeouts, metricsOnly: true }), clientTls?.acceptor)));
+  listeners.push(...(await listenMetrics(cfg.listenMetricsUrls, metricsHttp, clientTls?.acceptor)));
   logger.info({ 'cluster-version': '3.4' }, 'enabled capabilities for version');
   for (const l of listeners) {
     logger.info({ address: l.address }, l.metrics ? 'serving metrics and health' : 'ready to serve client requests');

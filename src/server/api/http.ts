@@ -2,7 +2,7 @@
 // /version as etcd answers them; /metrics in Prometheus text format. The same
 // handler, metricsOnly, serves --listen-metrics-urls (/metrics and /health).
 // /v3/... (and /v3beta/...) go to the JSON gateway (gateway/), which calls the
-// gRPC server's handlers.
+// gRPC server's handlers. /ui is the dashboard (ui/ui-files.ts), on both.
 
 import type * as http from 'node:http';
 import { goError, reply, versionReply } from '../http-reply.js';
@@ -10,6 +10,8 @@ import { HealthProbes } from './health.js';
 import { Gateway, type GatewayOptions, type RpcRoutes } from './gateway/gateway.js';
 import { gatewayPath, isGatewayPath } from './gateway/paths.js';
 import type { HealthSource, MetricsSource } from './ports.js';
+import { UiFiles, type UiOptions } from './ui/ui-files.js';
+import { isUiPath } from './ui/ui-route.js';
 
 export { withAccessControl } from './access.js';
 
@@ -25,6 +27,8 @@ export interface HttpHandlerOptions {
   gateway?: GatewayOptions & { routes: RpcRoutes };
   /** /v2/... with --enable-v2 (api/v2/routes.ts); absent: 404, as etcd without the flag. */
   v2?: (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => boolean;
+  /** The web dashboard at /ui (absent: /ui answers 404). */
+  ui?: UiOptions;
 }
 
 export function httpHandler(
@@ -33,8 +37,10 @@ export function httpHandler(
 ): http.RequestListener {
   const probes = new HealthProbes(api.health, opts.requestTimeoutMs);
   const gateway = opts.gateway && !opts.metricsOnly ? new Gateway(opts.gateway.routes, opts.gateway) : undefined;
+  const ui = opts.ui ? new UiFiles(opts.ui) : undefined;
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://local');
+    if (ui && isUiPath(url.pathname)) return ui.serve(req, res, url);
     const gwPath = gatewayPath(url.pathname);
     if (gateway && isGatewayPath(gwPath)) return gateway.serve(gwPath, req, res);
     if (gateway && url.pathname === '/v3') return redirectToSubtree(req, res, '/v3/' + url.search);
