@@ -30,14 +30,17 @@ async function selectMember(select: Locator, m: Member, idHex: string): Promise<
   await select.selectOption(match!.value);
 }
 
-/** The operation's outcome text once the page shows one; fails on the global error banner. */
+/** The operation's outcome text once the page shows one; fails on an error result or the global error banner. */
 async function opResult(page: Page, what: string): Promise<string> {
   return waitFor(`op-result after ${what}`, 15_000, async () => {
     if (await byTestId(page, 'error-banner').isVisible()) throw new Error(`error-banner: ${await textOf(page, 'error-banner')}`);
     const result = byTestId(page, 'op-result');
     if (!(await result.isVisible())) return undefined;
     const text = await textOf(page, 'op-result');
-    return text === '' ? undefined : text;
+    if (text === '') return undefined;
+    // The contract: op-result shows the outcome or the server's error (class "error").
+    if (/\berror\b/.test((await result.getAttribute('class')) ?? '')) throw new Error(`op-result is an error: ${text}`);
+    return text;
   }, 200);
 }
 
