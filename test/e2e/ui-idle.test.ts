@@ -24,7 +24,7 @@ const IDLE_MS = 3_000;
  * A frame in the dashboard's server side: a compiled module named ui (or ui-*) or
  * one under a ui/ folder, in dist/src.
  */
-export const UI_FRAME = /[/\\]dist[/\\]src[/\\](?:[^\s:]*[/\\])?ui(?:[/\\][^\s:]*|-[^\s:/\\]*)?\.js/;
+const UI_FRAME = /[/\\]dist[/\\]src[/\\](?:[^\s:]*[/\\])?ui(?:[/\\][^\s:]*|-[^\s:/\\]*)?\.js/;
 
 interface Site { kind: string; created: number; fired: number; frames: string[] }
 interface Census { at: number; census: Site[] }

@@ -1,12 +1,14 @@
 // The dashboard's page contract (data-testid names, hash routes, attributes) as a
 // few functions the ui-*.test.ts files share: open a route on a member, log in,
-// answer the confirmation dialog, read the members table, reveal a key in the tree.
+// answer the confirmation dialog, read the members table, reveal a key in the tree,
+// start a watch and read its events.
 // Every wait is bounded (the context's default action timeout, or an explicit one).
 
 import type { Locator, Page } from 'playwright-core';
 import { waitFor } from './cluster.js';
 import type { Member } from './member.js';
 import { ACTION_MS } from './browser-launch.js';
+import { ctlOk } from './ui-ctl.js';
 
 export type Route = 'cluster' | 'keys' | 'watch' | 'leases' | 'ops';
 
@@ -115,4 +117,39 @@ export async function selectKey(page: Page, key: string): Promise<Locator> {
 /** Text of a test id inside a scope, trimmed. */
 export async function textOf(scope: Page | Locator, id: string): Promise<string> {
   return ((await byTestId(scope, id).first().textContent()) ?? '').trim();
+}
+
+// The watch page.
+
+export interface ShownEvent { type: string; key: string; revision: number; text: string }
+
+export async function shownEvents(page: Page): Promise<ShownEvent[]> {
+  return byTestId(page, 'watch-event').evaluateAll((els) =>
+    els.map((e) => ({
+      type: e.getAttribute('data-type') ?? '',
+      key: e.getAttribute('data-key') ?? '',
+      revision: Number(e.getAttribute('data-revision')),
+      text: e.textContent ?? '',
+    })),
+  );
+}
+
+/** etcdctl put -w json: the revision of the write. */
+export async function putRev(m: Member, key: string, value: string): Promise<number> {
+  return Number((JSON.parse(await ctlOk(m, ['put', key, value, '-w', 'json'])) as { header: { revision: number } }).header.revision);
+}
+
+export async function eventFor(page: Page, pred: (e: ShownEvent) => boolean, what: string, timeoutMs = 10_000): Promise<ShownEvent> {
+  return waitFor(what, timeoutMs, async () => (await shownEvents(page)).find(pred), 100);
+}
+
+/** Starts a watch on `prefix` in the page and waits until it delivers (puts a probe key until one shows). */
+export async function startWatch(page: Page, m: Member, prefix: string): Promise<void> {
+  await byTestId(page, 'watch-prefix-input').fill(prefix);
+  await byTestId(page, 'watch-start').click();
+  let n = 0;
+  await waitFor(`the page's watch on ${prefix} to deliver`, 15_000, async () => {
+    await ctlOk(m, ['put', `${prefix}probe`, String(n++)]);
+    return (await shownEvents(page)).some((e) => e.key === `${prefix}probe`) ? true : undefined;
+  }, 300);
 }
