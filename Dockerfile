@@ -6,7 +6,7 @@
 #     --initial-cluster s1=http://127.0.0.1:2380
 # compose.yaml runs a three-member cluster from it.
 
-# Build stage: dev dependencies for tsc, then only the runtime ones are kept.
+# Build stage: dev dependencies for tsc and esbuild (the /ui dashboard), then only the runtime ones are kept.
 FROM node:20-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -14,6 +14,8 @@ RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json ./
 COPY proto ./proto
 COPY src ./src
+COPY ui ./ui
+COPY scripts ./scripts
 RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM node:20-slim

@@ -7,6 +7,7 @@ import { HealthProbes } from '../../src/server/api/health.js';
 import { hostnameOf } from '../../src/server/api/access.js';
 import { httpHandler, withAccessControl } from '../../src/server/api/http.js';
 import type { HealthSource } from '../../src/server/api/ports.js';
+import { ErrInvalidAuthToken, ErrPermissionDenied, ErrUserEmpty } from '../../src/auth/errors.js';
 
 function source(over: Partial<{ leader: bigint; alarms: string[]; learner: boolean; fail: (s: boolean) => string | undefined }> = {}): HealthSource {
   return {
@@ -37,6 +38,20 @@ describe('/health', () => {
     const failing = new HealthProbes(source({ fail: (s) => (s ? undefined : 'etcdserver: request timed out') }));
     expect((await failing.answer('/health', q()))!.reason).toBe('RANGE ERROR:etcdserver: request timed out');
     expect((await failing.answer('/health', q('serializable=true')))!.status).toBe(200);
+  });
+});
+
+describe('/health with auth enabled', () => {
+  it('counts a read refused for want of a user as answered (etcd 3.4.23 says healthy), other errors not', async () => {
+    const refusing = (err: () => Error): HealthSource => ({ ...source(), range: async () => Promise.reject(err()) });
+    for (const err of [ErrUserEmpty, ErrPermissionDenied]) {
+      const p = new HealthProbes(refusing(err));
+      expect(await p.answer('/health', q())).toEqual({ status: 200, body: '{"health":"true"}', error: false });
+      expect((await p.answer('/readyz', q()))!.status).toBe(200);
+      expect((await p.answer('/livez', q()))!.status).toBe(200);
+    }
+    const bad = new HealthProbes(refusing(ErrInvalidAuthToken));
+    expect(await bad.answer('/health', q())).toMatchObject({ status: 503, reason: 'RANGE ERROR:etcdserver: invalid auth token' });
   });
 });
 

@@ -69,7 +69,9 @@ export class Api {
     try {
       res = await fetch((opts.base ?? this.base) + path, { method: 'POST', headers: this.headers(opts.anonymous), body: JSON.stringify(body), signal });
     } catch (e) {
-      throw new ApiError(`cannot reach ${opts.base ?? (this.base || 'this member')}: ${errorText(e)}`, undefined, 0);
+      // A browser tells "down" from "refused by CORS" no better than this.
+      const why = opts.base !== undefined && opts.base !== this.base ? ' (down, or its --cors does not allow this page)' : '';
+      throw new ApiError(`cannot reach ${opts.base ?? (this.base || 'this member')}: ${errorText(e)}${why}`, undefined, 0);
     }
     const text = await res.text();
     let json: unknown;
@@ -89,7 +91,13 @@ export class Api {
 
   /** GET of a plain-text endpoint (/metrics, /health) of a member (default: this page's). */
   async getText(path: string, base = this.base, timeoutMs = 5_000): Promise<string> {
-    const res = await fetch(base + path, { signal: AbortSignal.timeout(timeoutMs) });
+    let res: Response;
+    try {
+      res = await fetch(base + path, { signal: AbortSignal.timeout(timeoutMs) });
+    } catch (e) {
+      const why = base !== this.base ? ' (down, or its --cors does not allow this page)' : '';
+      throw new ApiError(`cannot reach ${base || 'this member'}: ${errorText(e)}${why}`, undefined, 0);
+    }
     const text = await res.text();
     if (!res.ok) throw new ApiError(text.trim() || res.statusText, undefined, res.status);
     return text;

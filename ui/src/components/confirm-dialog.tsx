@@ -1,5 +1,6 @@
 // The one confirmation dialog every destructive or writing action goes
-// through: a modal <dialog> (focus moves into it, Escape cancels).
+// through: a modal <dialog> (focus moves to Cancel, so a stray Enter changes
+// nothing; Escape cancels).
 
 import { useEffect, useRef } from 'preact/hooks';
 
@@ -32,10 +33,10 @@ export function ConfirmDialog({ pending }: { pending: PendingQuestion | undefine
           <p id="confirm-question" class="confirm-question">{pending.question}</p>
           {pending.detail && <pre class="confirm-detail">{pending.detail}</pre>}
           <div class="buttons">
-            <button type="button" data-testid="confirm-cancel" onClick={() => pending.answer(false)}>
+            <button type="button" data-testid="confirm-cancel" autofocus onClick={() => pending.answer(false)}>
               Cancel
             </button>
-            <button type="button" class="danger" data-testid="confirm-ok" autofocus onClick={() => pending.answer(true)}>
+            <button type="button" class="danger" data-testid="confirm-ok" onClick={() => pending.answer(true)}>
               OK
             </button>
           </div>

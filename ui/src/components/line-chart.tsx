@@ -9,7 +9,7 @@ export interface Series {
 const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2'];
 const W = 320;
 const H = 120;
-const PAD = { left: 44, right: 6, top: 8, bottom: 18 };
+const PAD = { left: 56, right: 6, top: 8, bottom: 18 };
 
 export function LineChart({ title, series, unit, windowMs }: { title: string; series: Series[]; unit: (v: number) => string; windowMs: number }) {
   const end = Math.max(Date.now(), ...series.flatMap((s) => s.points.map((p) => p.at)));
@@ -26,7 +26,7 @@ export function LineChart({ title, series, unit, windowMs }: { title: string; se
         <line x1={PAD.left} y1={H - PAD.bottom} x2={W - PAD.right} y2={H - PAD.bottom} class="axis" />
         <line x1={PAD.left} y1={PAD.top} x2={PAD.left} y2={H - PAD.bottom} class="axis" />
         <text x={PAD.left - 4} y={PAD.top + 8} class="tick" text-anchor="end">
-          {unit(max)}
+          {values.length ? unit(max) : '–'}
         </text>
         <text x={PAD.left - 4} y={H - PAD.bottom} class="tick" text-anchor="end">
           0

@@ -8,6 +8,7 @@ import { useRef, useState } from 'preact/hooks';
 import { errorText } from '../api/client.js';
 import type { AlarmResponse, MemberListResponse, StatusResponse } from '../api/types.js';
 import { LineChart, type Series } from '../components/line-chart.js';
+import { ResponsiveTable } from '../components/table.js';
 import { useShell } from '../context.js';
 import { usePoll } from '../hooks.js';
 import { formatBytes, memberRows, type MemberProbe, type MemberRow } from '../lib/cluster-view.js';
@@ -93,31 +94,11 @@ export function ClusterPage() {
       {rows === undefined ? (
         <p>Loading…</p>
       ) : (
-        <div class="table-wrap">
-          <table class="members responsive">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">ID</th>
-                <th scope="col">Health</th>
-                <th scope="col">Role</th>
-                <th scope="col">Raft term</th>
-                <th scope="col">Raft index</th>
-                <th scope="col">Applied</th>
-                <th scope="col">DB size / in use</th>
-                <th scope="col">Version</th>
-                <th scope="col">Alarms</th>
-                <th scope="col">Peer URLs</th>
-                <th scope="col">Client URLs</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((r) => (
-                <MemberRowView key={r.id} row={r} />
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <ResponsiveTable name="members" columns={['Name', 'ID', 'Health', 'Role', 'Raft term', 'Raft index', 'Applied', 'DB size / in use', 'Version', 'Alarms', 'Peer URLs', 'Client URLs']}>
+          {rows.map((r) => (
+            <MemberRowView key={r.id} row={r} />
+          ))}
+        </ResponsiveTable>
       )}
       <Charts chart={chart} />
     </section>
@@ -151,8 +132,8 @@ function MemberRowView({ row: r }: { row: MemberRow }) {
       </td>
       <td data-label="Version">{r.version ?? '–'}</td>
       <td data-label="Alarms">{r.alarms.length ? r.alarms.join(', ') : 'none'}</td>
-      <td data-label="Peer URLs">{r.peerUrls.join(', ')}</td>
-      <td data-label="Client URLs">{r.clientUrls.join(', ')}</td>
+      <td data-label="Peer URLs">{lines(r.peerUrls)}</td>
+      <td data-label="Client URLs">{lines(r.clientUrls)}</td>
     </tr>
   );
 }
@@ -188,6 +169,16 @@ function Charts({ chart }: { chart: ChartState }) {
       <LineChart title="Leader changes seen (total)" series={series((p) => p.leaderChanges)} unit={count} windowMs={CHART_WINDOW_MS} />
     </div>
   );
+}
+
+/** One URL per line (a URL never breaks inside). */
+function lines(urls: string[]) {
+  return urls.map((u, i) => (
+    <span key={u}>
+      {i > 0 && <br />}
+      {u}
+    </span>
+  ));
 }
 
 function isHealthy(body: string): boolean {

@@ -7,6 +7,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { decodeText, encodeText, int } from '../api/codec.js';
 import { errorText, isPermissionDenied, needsLogin } from '../api/client.js';
 import type { KeyValue, RangeResponse } from '../api/types.js';
+import { ValueEditor } from '../components/value-editor.js';
 import { useShell } from '../context.js';
 import { diffLines } from '../lib/diff.js';
 import { prettyValue, type Pretty } from '../lib/pretty.js';
@@ -145,18 +146,7 @@ export function KeyDetail({ keyName, onChanged }: { keyName: string; onChanged: 
             void save();
           }}
         >
-          <label>
-            New value
-            <textarea data-testid="key-value-input" rows={8} value={editing} onInput={(e) => setEditing(e.currentTarget.value)} />
-          </label>
-          <div class="buttons">
-            <button type="button" onClick={() => setEditing(undefined)}>
-              Cancel
-            </button>
-            <button type="submit" data-testid="key-save">
-              Save
-            </button>
-          </div>
+          <ValueEditor label="New value" value={editing} onInput={setEditing} onCancel={() => setEditing(undefined)} />
         </form>
       )}
       <h3>History</h3>

@@ -11,6 +11,8 @@ import { childLabel, groupPage, mergeChildren, type TreeChild } from '../lib/tre
 
 /** Keys read per page: enough to fill a screen, small whatever the keyspace holds. */
 export const TREE_PAGE = 100;
+/** Bound on the Range calls one page of children may take (keys of few, big directories). */
+const MAX_READS_PER_LOAD = 20;
 
 interface Props {
   prefix: string;
@@ -27,16 +29,25 @@ export function KeyTreeList({ prefix, selected, onSelect }: Props) {
   const load = async (from: Uint8Array | undefined, shown: TreeChild[]): Promise<void> => {
     setState('loading');
     const range = prefixRange(prefix);
+    let all = shown;
+    let start = from;
     try {
-      const res = await api.post<RangeResponse>('/v3/kv/range', {
-        key: from ? bytesToBase64(from) : range.key,
-        range_end: range.range_end,
-        keys_only: true,
-        limit: TREE_PAGE,
-      });
-      const page = groupPage(prefix, (res.kvs ?? []).map((kv) => decodeText(kv.key)), res.more === true);
-      setChildren(mergeChildren(shown, page.children));
-      setNext(page.next);
+      // A page of keys can hold a single directory's keys: keep reading (each read
+      // starts past the last directory) until a screenful of children is there.
+      for (let reads = 0; reads < MAX_READS_PER_LOAD; reads++) {
+        const res = await api.post<RangeResponse>('/v3/kv/range', {
+          key: start ? bytesToBase64(start) : range.key,
+          range_end: range.range_end,
+          keys_only: true,
+          limit: TREE_PAGE,
+        });
+        const page = groupPage(prefix, (res.kvs ?? []).map((kv) => decodeText(kv.key)), res.more === true);
+        all = mergeChildren(all, page.children);
+        start = page.next;
+        if (!start || all.length - shown.length >= TREE_PAGE) break;
+      }
+      setChildren(all);
+      setNext(start);
       setState('done');
     } catch (e) {
       if (needsLogin(e)) return;

@@ -4,6 +4,7 @@
 import { useState } from 'preact/hooks';
 import { encodeText } from '../api/codec.js';
 import { errorText } from '../api/client.js';
+import { ValueEditor } from '../components/value-editor.js';
 import { useShell } from '../context.js';
 import { KeyDetail } from './key-detail.js';
 import { KeyTreeList } from './key-tree.js';
@@ -75,18 +76,7 @@ export function KeysPage() {
               Key
               <input data-testid="key-new-name" value={creating.name} required onInput={(e) => setCreating({ ...creating, name: e.currentTarget.value })} />
             </label>
-            <label>
-              Value
-              <textarea data-testid="key-value-input" rows={8} value={creating.value} onInput={(e) => setCreating({ ...creating, value: e.currentTarget.value })} />
-            </label>
-            <div class="buttons">
-              <button type="button" onClick={() => setCreating(undefined)}>
-                Cancel
-              </button>
-              <button type="submit" data-testid="key-save">
-                Save
-              </button>
-            </div>
+            <ValueEditor label="Value" value={creating.value} onInput={(value) => setCreating({ ...creating, value })} onCancel={() => setCreating(undefined)} />
           </form>
         ) : selected !== undefined ? (
           <KeyDetail

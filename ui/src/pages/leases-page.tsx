@@ -6,6 +6,7 @@
 import { useState } from 'preact/hooks';
 import { errorText, isPermissionDenied, needsLogin } from '../api/client.js';
 import type { LeaseLeasesResponse, LeaseTimeToLiveResponse } from '../api/types.js';
+import { ResponsiveTable } from '../components/table.js';
 import { useShell } from '../context.js';
 import { usePoll, useSecondClock } from '../hooks.js';
 import { leaseInfo, remainingAt, type LeaseInfo } from '../lib/lease-view.js';
@@ -76,44 +77,29 @@ export function LeasesPage() {
       ) : leases.length === 0 ? (
         <p class="muted">No leases.</p>
       ) : (
-        <div class="table-wrap">
-          <table class="leases responsive">
-            <thead>
-              <tr>
-                <th scope="col">Lease (decimal / hex)</th>
-                <th scope="col">Granted TTL</th>
-                <th scope="col">Remaining</th>
-                <th scope="col">Keys</th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {leases.map((l) => (
-                <tr key={l.id} data-testid="lease-row" data-lease-id={l.id}>
-                  <td data-label="Lease">
-                    {l.id} <code class="muted">{BigInt(l.id).toString(16)}</code>
-                  </td>
-                  <td data-label="Granted TTL" data-testid="lease-ttl">
-                    {l.grantedTtl}
-                  </td>
-                  <td data-label="Remaining" data-testid="lease-remaining">
-                    {remainingAt(l, now)}
-                  </td>
-                  <td data-label="Keys" data-testid="lease-keys">
-                    {l.keys.length ? l.keys.join(', ') : '–'}
-                  </td>
-                  <td>
-                    <button type="button" class="danger" data-testid="lease-revoke" onClick={() => void revoke(l)}>
-                      Revoke
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <ResponsiveTable name="leases" columns={['Lease (decimal / hex)', 'Granted TTL', 'Remaining', 'Keys', '']}>
+          {leases.map((l) => (
+            <tr key={l.id} data-testid="lease-row" data-lease-id={l.id}>
+              <td data-label="Lease">
+                {l.id} <code class="muted">{BigInt(l.id).toString(16)}</code>
+              </td>
+              <td data-label="Granted TTL" data-testid="lease-ttl">
+                {l.grantedTtl}
+              </td>
+              <td data-label="Remaining" data-testid="lease-remaining">
+                {remainingAt(l, now)}
+              </td>
+              <td data-label="Keys" data-testid="lease-keys">
+                {l.keys.length ? l.keys.join(', ') : '–'}
+              </td>
+              <td>
+                <button type="button" class="danger" data-testid="lease-revoke" onClick={() => void revoke(l)}>
+                  Revoke
+                </button>
+              </td>
+            </tr>
+          ))}
+        </ResponsiveTable>
       )}
     </section>
   );

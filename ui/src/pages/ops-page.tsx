@@ -121,13 +121,7 @@ export function OpsPage() {
         <h2>Defragment</h2>
         <label>
           Member
-          <select data-testid="op-defrag-member" value={defragId} onChange={(e) => setDefragId(e.currentTarget.value)}>
-            {known.members.map((m) => (
-              <option key={m.ID} value={m.ID} title={idHex(m.ID)}>
-                {m.name || idHex(m.ID)}
-              </option>
-            ))}
-          </select>
+          <MemberSelect testId="op-defrag-member" members={known.members} value={defragId} onChange={setDefragId} />
         </label>
         <button type="submit" class="danger" data-testid="op-defrag" disabled={busy || !defragId}>
           Defragment
@@ -150,13 +144,7 @@ export function OpsPage() {
         <p class="muted">Leader now: {known.leaderId ? nameOf(known.leaderId) : '…'}</p>
         <label>
           New leader
-          <select data-testid="op-move-leader-target" value={target} onChange={(e) => setTarget(e.currentTarget.value)}>
-            {known.members.map((m) => (
-              <option key={m.ID} value={m.ID} title={idHex(m.ID)}>
-                {m.name || idHex(m.ID)}
-              </option>
-            ))}
-          </select>
+          <MemberSelect testId="op-move-leader-target" members={known.members} value={target} onChange={setTarget} />
         </label>
         <button type="submit" class="danger" data-testid="op-move-leader" disabled={busy || !target}>
           Move leader
@@ -166,5 +154,18 @@ export function OpsPage() {
         {result?.text ?? ''}
       </p>
     </section>
+  );
+}
+
+/** A member picker: option values are member ids (decimal), labels their names. */
+function MemberSelect({ testId, members, value, onChange }: { testId: string; members: Member[]; value: string; onChange: (id: string) => void }) {
+  return (
+    <select data-testid={testId} value={value} onChange={(e) => onChange(e.currentTarget.value)}>
+      {members.map((m) => (
+        <option key={m.ID} value={m.ID} title={idHex(m.ID)}>
+          {m.name || idHex(m.ID)}
+        </option>
+      ))}
+    </select>
   );
 }

@@ -6,6 +6,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { prefixRange } from '../api/codec.js';
 import { errorText } from '../api/client.js';
+import { ResponsiveTable } from '../components/table.js';
 import { useShell } from '../context.js';
 import { eventsOf, prepend, type ShownEvent } from '../lib/watch-log.js';
 
@@ -117,30 +118,18 @@ export function WatchPage() {
           {error}
         </p>
       )}
-      <div class="table-wrap">
-        <table class="events responsive">
-          <thead>
-            <tr>
-              <th scope="col">Type</th>
-              <th scope="col">Key</th>
-              <th scope="col">Revision</th>
-              <th scope="col">Value</th>
-            </tr>
-          </thead>
-          <tbody>
-            {events.map((ev) => (
-              <tr key={ev.id} data-testid="watch-event" data-type={ev.type} data-key={ev.key} data-revision={ev.revision} class={ev.type === 'DELETE' ? 'del' : ''}>
-                <td data-label="Type">{ev.type}</td>
-                <td data-label="Key">{ev.key}</td>
-                <td data-label="Revision">{ev.revision}</td>
-                <td data-label="Value">
-                  <code>{ev.value}</code>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <ResponsiveTable name="events" columns={['Type', 'Key', 'Revision', 'Value']}>
+        {events.map((ev) => (
+          <tr key={ev.id} data-testid="watch-event" data-type={ev.type} data-key={ev.key} data-revision={ev.revision} class={ev.type === 'DELETE' ? 'del' : ''}>
+            <td data-label="Type">{ev.type}</td>
+            <td data-label="Key">{ev.key}</td>
+            <td data-label="Revision">{ev.revision}</td>
+            <td data-label="Value">
+              <code>{ev.value}</code>
+            </td>
+          </tr>
+        ))}
+      </ResponsiveTable>
     </section>
   );
 }
