@@ -65,7 +65,7 @@ describe('bench: dashboard with a large keyspace and a steady watch', () => {
     const [a, b] = cluster().members as [Member, Member];
     await clusterView(cluster().members);
     const t0 = Date.now();
-    await writeMany(a.endpoint, '/bench/k', KEYS, 8);
+    await writeMany(a.endpoint, '/bench/k', KEYS, { parallel: 8 });
     const loadSec = (Date.now() - t0) / 1000;
     console.log(`load: ${KEYS} keys in ${loadSec.toFixed(1)} s (${(KEYS / loadSec).toFixed(0)} keys/s, txn batches of 128, 8 in flight)`);
 

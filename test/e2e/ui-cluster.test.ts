@@ -19,15 +19,23 @@ const RUN = requireEtcdctl() && requireChromium();
 /** A new leader after the old one died: a few election timeouts plus pre-vote, and a page refresh or two. */
 const FAILOVER_BOUND_MS = 20_000;
 
-/** Picks the option of a <select> that names this member (by name or id, in its value or label). */
+/**
+ * Picks the option of a <select> that names this member (by name or id, in its value
+ * or label), once the page has filled the select in (bounded).
+ */
 async function selectMember(select: Locator, m: Member, idHex: string): Promise<void> {
-  const options = await select.locator('option').evaluateAll((els) =>
-    els.map((e) => ({ value: (e as HTMLOptionElement).value, label: (e.textContent ?? '').trim() })),
-  );
   const ids = [idHex, BigInt(`0x${idHex}`).toString(10)];
-  const match = options.find((o) => [o.value, o.label].some((t) => t === m.name || ids.includes(t) || t.split(/[\s()]+/).some((w) => w === m.name || ids.includes(w))));
-  expect(match, `an option naming ${m.name} (${idHex}) in ${JSON.stringify(options)}`).toBeDefined();
-  await select.selectOption(match!.value);
+  const names = (t: string): boolean => t === m.name || ids.includes(t) || t.split(/[\s()]+/).some((w) => w === m.name || ids.includes(w));
+  let options: { value: string; label: string }[] = [];
+  const match = await waitFor(`an option naming ${m.name} (${idHex})`, 10_000, async () => {
+    options = await select.locator('option').evaluateAll((els) =>
+      els.map((e) => ({ value: (e as HTMLOptionElement).value, label: (e.textContent ?? '').trim() })),
+    );
+    return options.find((o) => names(o.value) || names(o.label));
+  }, 100).catch((err: Error) => {
+    throw new Error(`${err.message} in ${JSON.stringify(options)}`);
+  });
+  await select.selectOption(match.value);
 }
 
 /** The operation's outcome text once the page shows one; fails on an error result or the global error banner. */
