@@ -3,8 +3,9 @@
 // table shows the three members with etcdctl's ids and leader, and its status
 // refreshes by itself; compact, defragment, alarm disarm and move-leader work
 // through the page (each behind its confirmation) as etcdctl then sees; killing the
-// leader (kill -9 by PID) shows the new leader within a bounded wait. Runs last in
-// the file because it stops a member.
+// leader (kill -9 by PID) shows the new leader within a bounded wait (last in the
+// file: it stops a member). The cluster page also fits a phone's width, and the ops
+// page works from the keyboard alone.
 
 import { beforeEach, describe, expect, it } from 'vitest';
 import { browserForFile, requireChromium } from './helpers/browser.js';
@@ -196,6 +197,45 @@ describe.skipIf(!RUN)('dashboard: cluster and operations pages (3 members, Chrom
     }
     const after = await clusterView(members, 15_000);
     expect(after.leader).toBe(target.name);
+  });
+
+  it('works on a phone-sized screen and from the keyboard (the confirmation starts on Cancel)', async () => {
+    const members = cluster().members;
+    const [a] = members as [Member];
+    const out = JSON.parse(await ctlOk(a, ['put', 'ui-ops/keyboard', 'kept', '-w', 'json'])) as { header: { revision: number } };
+    await ctlOk(a, ['put', 'ui-ops/keyboard', 'newer']);
+    const { context, page } = await browser().newPage({ width: 390, height: 844 });
+    try {
+      await openDashboard(page, members[1]!, 'cluster');
+      await waitFor('three member rows', 15_000, async () => ((await memberRows(page)).length === 3 ? true : undefined), 200);
+      // Nothing wider than the screen: the page never scrolls sideways.
+      const widths = await page.evaluate(() => ({ page: document.documentElement.scrollWidth, screen: window.innerWidth }));
+      expect(widths.page, `page width ${widths.page} on a ${widths.screen} px screen`).toBeLessThanOrEqual(widths.screen);
+      for (const name of members.map((m) => m.name)) await page.locator(`[data-testid="member-row"][data-member-name="${name}"]`).waitFor({ state: 'visible' });
+      await browser().screenshot(page, 'cluster-phone');
+
+      // Keyboard only: Tab to the Operations link, Enter; fill the revision, Enter on Compact.
+      const focused = (): Promise<string | null> => page.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? null);
+      const tabTo = async (testId: string): Promise<void> => {
+        for (let i = 0; i < 30 && (await focused()) !== testId; i++) await page.keyboard.press('Tab');
+        expect(await focused(), `Tab reaches ${testId}`).toBe(testId);
+      };
+      await tabTo('nav-ops');
+      await page.keyboard.press('Enter');
+      await page.waitForURL((u) => u.hash === '#/ops');
+      await tabTo('op-compact-revision');
+      await page.keyboard.type(String(out.header.revision + 1));
+      await tabTo('op-compact');
+      await page.keyboard.press('Enter');
+      await byTestId(page, 'confirm-dialog').waitFor({ state: 'visible' });
+      // A stray Enter must not destroy history: the dialog starts on Cancel.
+      expect(await focused()).toBe('confirm-cancel');
+      await page.keyboard.press('Enter');
+      await byTestId(page, 'confirm-dialog').waitFor({ state: 'hidden' });
+    } finally {
+      await context.close();
+    }
+    expect(await ctlOk(a, ['get', 'ui-ops/keyboard', '--rev', String(out.header.revision), '--print-value-only'])).toBe('kept\n');
   });
 
   it('after kill -9 of the leader, shows the new leader and the dead member as unhealthy', async () => {

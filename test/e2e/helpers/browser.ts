@@ -19,8 +19,8 @@ export interface BrowserHandle {
   browser: Browser;
   /** The browser process's PID (stopped by it at the end). */
   pid: number;
-  /** A fresh context (own cookies and storage) with bounded default timeouts, and one page in it. */
-  newPage(): Promise<{ context: BrowserContext; page: Page }>;
+  /** A fresh context (own cookies and storage) with bounded default timeouts, and one page in it (1280x800 unless told). */
+  newPage(viewport?: { width: number; height: number }): Promise<{ context: BrowserContext; page: Page }>;
   /** Saves a full-page screenshot as test-results/ui/<name>.png; returns the path. */
   screenshot(page: Page, name: string): Promise<string>;
 }
@@ -41,8 +41,8 @@ export function browserForFile(): () => BrowserHandle {
     handle = {
       browser,
       pid,
-      async newPage() {
-        const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      async newPage(viewport = { width: 1280, height: 800 }) {
+        const context = await browser.newContext({ viewport });
         context.setDefaultTimeout(ACTION_MS);
         context.setDefaultNavigationTimeout(15_000);
         const page = await context.newPage();
