@@ -10,7 +10,7 @@ import type { KeyValue, RangeResponse } from '../api/types.js';
 import { ValueEditor } from '../components/value-editor.js';
 import { useShell } from '../context.js';
 import { diffLines } from '../lib/diff.js';
-import { prettyValue, type Pretty } from '../lib/pretty.js';
+import { prettyJson, prettyValue, type Pretty } from '../lib/pretty.js';
 
 /** Earlier values fetched per key (one Range each). */
 const HISTORY_MAX = 10;
@@ -166,7 +166,10 @@ export function KeyDetail({ keyName, onChanged }: { keyName: string; onChanged: 
 }
 
 function HistoryItem({ item, newer }: { item: KeyValue; newer: KeyValue }) {
-  const lines = diffLines(decodeText(item.value), decodeText(newer.value));
+  // JSON on both sides is compared as pretty-printed, so a change shows as the lines it touched.
+  const [before, after] = [decodeText(item.value), decodeText(newer.value)];
+  const [pb, pa] = [prettyJson(before), prettyJson(after)];
+  const lines = pb && pa ? diffLines(pb.text, pa.text) : diffLines(before, after);
   return (
     <li data-testid="key-history-item" data-revision={int(item.mod_revision)}>
       <div>
