@@ -32,7 +32,6 @@ export function usePoll(tick: (signal: AbortSignal) => Promise<void>, everyMs: n
       stop.abort();
       clearTimeout(timer);
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [everyMs, ...deps]);
 }
 

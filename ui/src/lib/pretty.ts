@@ -15,9 +15,10 @@ export function prettyJson(text: string): Pretty | undefined {
   }
 }
 
-/** Cheap look before loading the YAML parser: a "key: value" line or a "- item" line. */
+/** Cheap look before loading the YAML parser: several lines, one of them "key: value" or "- item"; or a "---" document marker. */
 export function looksLikeYaml(text: string): boolean {
-  return /^(\s*[^\s#:][^:\n]*:(\s|$)|\s*-\s)/m.test(text) && text.includes('\n') || /^---\s*$/m.test(text);
+  const structuredLine = /^(\s*[^\s#:][^:\n]*:(\s|$)|\s*-\s)/m.test(text);
+  return (structuredLine && text.includes('\n')) || /^---\s*$/m.test(text);
 }
 
 export type YamlParse = (text: string) => unknown;

@@ -56,7 +56,6 @@ export function KeyDetail({ keyName, onChanged }: { keyName: string; onChanged: 
     return () => {
       live = false;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [keyName, reload]);
 
   const loadHistory = async (latest: KeyValue): Promise<History> => {

@@ -60,7 +60,6 @@ export function KeyTreeList({ prefix, selected, onSelect }: Props) {
   };
   useEffect(() => {
     void load(undefined, []);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [prefix]);
 
   return (

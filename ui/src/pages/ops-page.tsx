@@ -37,7 +37,6 @@ export function OpsPage() {
   };
   useEffect(() => {
     void load();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
 
   const baseOf = (id: string): string | undefined => {

@@ -69,6 +69,9 @@ export function WatchPage() {
         },
         ctl.signal,
       )
+      .then(() => {
+        if (!ctl.signal.aborted) setError('the watch stream ended (the member stopped, or closed it)');
+      })
       .catch((e: unknown) => {
         if (!ctl.signal.aborted) setError(errorText(e));
       })
