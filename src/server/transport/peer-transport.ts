@@ -268,7 +268,7 @@ export class PeerTransport {
         peer.sendSnapshot(m);
         continue;
       }
-      if (!peer.send(encodeMessage(m))) this.dropped(peer, m);
+      if (!peer.send(encodeMessage(m), m.type === MessageType.MsgApp && m.entries.length === 0)) this.dropped(peer, m);
     }
   }
 
