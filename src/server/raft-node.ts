@@ -18,6 +18,7 @@ import type { MemoryStorage, RawNode } from '../raft/index.js';
 import type { ConfChange, Entry, HardState, Message, ReadState, Snapshot, SoftState } from '../raft/types.js';
 import { MessageType, StateType } from '../raft/types.js';
 import type { Cancel, Clock, DurableLog, Transport } from './raft-ports.js';
+import { joinAppends } from './join-appends.js';
 
 export type { Cancel, Clock, DurableLog, Transport } from './raft-ports.js';
 
@@ -230,9 +231,9 @@ export class RaftNode {
         // the leader counts its own copy only once it is on disk. So do proposals a
         // follower forwards: they promise nothing about this member's log. Everything
         // else (votes, acknowledgements) must wait until what it promises is durable.
-        let messages = rd.messages;
+        const leader = this.isLeader;
+        let messages = leader ? joinAppends(rd.messages, this.raw.maxMsgSize) : rd.messages;
         if (messages.length > 0) {
-          const leader = this.isLeader;
           let sendNow = 0;
           for (const m of messages) if (goesBeforeSave(m, leader)) sendNow++;
           if (sendNow === messages.length) {
