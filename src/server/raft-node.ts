@@ -19,6 +19,7 @@ import type { ConfChange, Entry, HardState, Message, ReadState, Snapshot, SoftSt
 import { MessageType, StateType } from '../raft/types.js';
 import type { Cancel, Clock, DurableLog, Transport } from './raft-ports.js';
 import { joinAppends } from './join-appends.js';
+import { stage } from '../util/stage-trace.js';
 
 export type { Cancel, Clock, DurableLog, Transport } from './raft-ports.js';
 
@@ -192,6 +193,8 @@ export class RaftNode {
     try {
       while (!this.stopped && this.raw.hasReady()) {
         const rd = this.raw.ready();
+        if (rd.entries.length > 0) stage('ready-ent');
+        if (rd.committedEntries.length > 0) stage('ready-com');
         if (rd.softState) {
           const changed =
             rd.softState.lead !== this.softState.lead || rd.softState.raftState !== this.softState.raftState;
@@ -250,6 +253,7 @@ export class RaftNode {
           // (a restarted member learns the commit again); it rides along with the next
           // write instead of costing a write of its own.
           const t0 = this.ports.clock.now();
+          stage('save');
           const saved = this.ports.log.save(this.unsavedHardState, rd.entries);
           if (early.length > 0) {
             // The early entries are applied only once the sends and this write are under
@@ -260,6 +264,7 @@ export class RaftNode {
             this.handlers.onCommitted(early);
           }
           await saved;
+          stage('saved');
           this.unsavedHardState = undefined;
           this.handlers.onWalSync((this.ports.clock.now() - t0) / 1000);
         } else if (early.length > 0) {
@@ -276,6 +281,7 @@ export class RaftNode {
         if (rd.readStates.length > 0) this.handlers.onReadStates(rd.readStates);
         if (committed.length > 0) this.handlers.onCommitted(committed);
         this.raw.advance(rd);
+        stage('advanced');
       }
     } catch (err) {
       // A failed fsync or a broken WAL leaves no safe way forward: stop rather than lose writes.
