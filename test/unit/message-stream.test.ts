@@ -158,31 +158,6 @@ describe('MessageStream', () => {
     expect(h.stream.queued).toBe(0);
   });
 
-  it('a message that can wait goes out at the next check phase, or with the next one that cannot, in order', async () => {
-    const h = harness();
-    const link = await activate(h);
-    expect(h.stream.send(msg(1), true)).toBe(true);
-    expect(h.stream.send(msg(2), true)).toBe(true);
-    await microtasks();
-    expect(link.writes).toHaveLength(0); // not with the microtasks (a client's response goes first)
-    vi.advanceTimersByTime(0); // the check phase (setImmediate)
-    expect(link.writes).toHaveLength(1);
-    expect(frames(link).map((f) => f[0])).toEqual([1, 2]);
-
-    h.stream.send(msg(3), true);
-    h.stream.send(msg(4)); // cannot wait: takes the earlier one along, in order
-    await microtasks();
-    expect(link.writes).toHaveLength(2);
-    expect(frames(link).map((f) => f[0])).toEqual([1, 2, 3, 4]);
-    vi.advanceTimersByTime(0); // the late flush finds nothing left
-    expect(link.writes).toHaveLength(2);
-
-    h.stream.send(msg(5), true);
-    h.stream.stop(); // a late flush does not outlive the stream
-    expect(vi.getTimerCount()).toBe(0);
-    expect(link.writes).toHaveLength(2);
-  });
-
   it('bounds the queue: a send beyond it is refused', () => {
     const h = harness({ maxQueueMessages: 3 });
     h.stream.start();

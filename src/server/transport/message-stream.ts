@@ -82,8 +82,6 @@ export class MessageStream {
   private keepaliveTimer: NodeJS.Timeout | undefined;
   /** A flush is queued as a microtask (cleared by teardown to cancel it). */
   private flushQueued = false;
-  /** A flush is queued for the event loop's check phase (only messages that can wait are queued). */
-  private lateFlush: NodeJS.Immediate | undefined;
   private waitingDrain = false;
   /** The last failure logged; the same failure again is logged at debug only. */
   private lastFailure = '';
@@ -118,33 +116,18 @@ export class MessageStream {
    * Queues one encoded message (never empty: an empty frame is a ping, and a
    * message sent to a peer has its `to` set); false when it was dropped (the
    * caller reports it).
-   *
-   * `canWait`: the message is not on anyone's critical path (a leader's commit
-   * notice, a MsgApp without entries), so its socket write waits for the event
-   * loop's check phase, after Node's HTTP/2 session has written the client
-   * responses this turn produced (their writes are native immediates, which run
-   * before JS ones). Otherwise a put's response waited behind two socket writes
-   * of ~20 µs each (one per follower), and the followers' acks of them arrived
-   * while it was still on its way. A message that cannot wait, queued after it,
-   * flushes both at once, in order.
    */
-  send(encoded: Uint8Array, canWait = false): boolean {
+  send(encoded: Uint8Array): boolean {
     if (this._state !== 'active' && this._state !== 'connecting') return false;
     if (!this.queue.push(encoded)) return false;
-    if (this._state !== 'active' || this.flushQueued || this.waitingDrain) return true;
-    if (canWait) {
-      this.lateFlush ??= setImmediate(() => {
-        this.lateFlush = undefined;
+    if (this._state === 'active' && !this.flushQueued && !this.waitingDrain) {
+      this.flushQueued = true;
+      queueMicrotask(() => {
+        if (!this.flushQueued) return; // torn down meanwhile
+        this.flushQueued = false;
         this.flush();
       });
-      return true;
     }
-    this.flushQueued = true;
-    queueMicrotask(() => {
-      if (!this.flushQueued) return; // torn down meanwhile
-      this.flushQueued = false;
-      this.flush();
-    });
     return true;
   }
 
@@ -177,10 +160,8 @@ export class MessageStream {
   private clearTimers(): void {
     clearTimeout(this.timer);
     clearTimeout(this.keepaliveTimer);
-    clearImmediate(this.lateFlush);
     this.timer = undefined;
     this.keepaliveTimer = undefined;
-    this.lateFlush = undefined;
   }
 
   private connect(): void {

@@ -271,7 +271,7 @@ export class PeerTransport {
         continue;
       }
       if (TRACE_ON) stage(traceName('tx', m));
-      if (!peer.send(encodeMessage(m), m.type === MessageType.MsgApp && m.entries.length === 0)) this.dropped(peer, m);
+      if (!peer.send(encodeMessage(m))) this.dropped(peer, m);
     }
   }
 

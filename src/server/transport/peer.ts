@@ -85,9 +85,9 @@ export class Peer {
     this.stream.start();
   }
 
-  /** False when the message was dropped; `canWait`: see MessageStream.send. */
-  send(encoded: Uint8Array, canWait = false): boolean {
-    return this.stream.send(encoded, canWait);
+  /** False when the message was dropped. */
+  send(encoded: Uint8Array): boolean {
+    return this.stream.send(encoded);
   }
 
   sendSnapshot(m: Message): void {
