@@ -29,6 +29,7 @@ import { StorageFailure } from './errors.js';
 import { openLevelDb, type BatchOp, type KvDb, type OpenDb } from './db.js';
 
 import { META_CONSISTENT_INDEX } from './keyspace.js';
+import { stage } from '../util/stage-trace.js';
 
 /** A stored revision: tombstones are KeyValues with createRevision 0 (as in etcd's events). */
 export const isTombstoneKv = (kv: KeyValue): boolean => kv.createRevision === 0;
@@ -318,7 +319,9 @@ export class Backend {
     this.inflight++;
     const run = async (): Promise<void> => {
       try {
+        stage('ldb-w');
         await this.db.batch(ops, sync && !this.opts.unsafeNoFsync ? SYNC : undefined);
+        stage('ldb-wd');
       } catch (err) {
         this.inflight--;
         throw this.fail(err);

@@ -44,6 +44,11 @@ export class RawNode {
   private prevSoft: SoftState;
   private prevHard: HardState;
 
+  /** The largest entry data one MsgApp carries (maxSizePerMsg). */
+  get maxMsgSize(): number {
+    return this.raft.maxMsgSize;
+  }
+
   constructor(config: RaftConfig) {
     this.raft = new Raft(config);
     this.prevSoft = this.raft.softState();

@@ -16,6 +16,7 @@ import type { ServerMetrics } from './metrics.js';
 import type { InternalRequestBody } from './proposal.js';
 import { RequestIdGenerator } from './request-id.js';
 import { Deadlines, deferred, type Deferred } from './waiters.js';
+import { stage } from '../util/stage-trace.js';
 
 /** What the proposer needs from the Raft driver and the applier. */
 export interface ProposerPorts {
@@ -71,6 +72,7 @@ export class Proposer {
         ? encodeInternalRequestRaw(id, raw.field, raw.bytes, caller)
         : encodeInternalRequest({ ...body, header: caller ? { ID: id, username: caller.username, authRevision: BigInt(caller.revision) } : { ID: id } });
       if (data.length > this.p.maxRequestBytes) throw ErrRequestTooLarge();
+      stage('propose');
       return this.proposeAndWait(id, () => this.p.propose(data));
     } catch (err) {
       return Promise.reject(err);
@@ -117,6 +119,7 @@ export class Proposer {
       }
       try {
         result = await applied;
+        stage('resumed');
       } finally {
         clearInterval(timer);
       }

@@ -18,6 +18,8 @@ import type { MemoryStorage, RawNode } from '../raft/index.js';
 import type { ConfChange, Entry, HardState, Message, ReadState, Snapshot, SoftState } from '../raft/types.js';
 import { MessageType, StateType } from '../raft/types.js';
 import type { Cancel, Clock, DurableLog, Transport } from './raft-ports.js';
+import { joinAppends } from './join-appends.js';
+import { stage } from '../util/stage-trace.js';
 
 export type { Cancel, Clock, DurableLog, Transport } from './raft-ports.js';
 
@@ -191,6 +193,8 @@ export class RaftNode {
     try {
       while (!this.stopped && this.raw.hasReady()) {
         const rd = this.raw.ready();
+        if (rd.entries.length > 0) stage('ready-ent');
+        if (rd.committedEntries.length > 0) stage('ready-com');
         if (rd.softState) {
           const changed =
             rd.softState.lead !== this.softState.lead || rd.softState.raftState !== this.softState.raftState;
@@ -230,9 +234,9 @@ export class RaftNode {
         // the leader counts its own copy only once it is on disk. So do proposals a
         // follower forwards: they promise nothing about this member's log. Everything
         // else (votes, acknowledgements) must wait until what it promises is durable.
-        let messages = rd.messages;
+        const leader = this.isLeader;
+        let messages = leader ? joinAppends(rd.messages, this.raw.maxMsgSize) : rd.messages;
         if (messages.length > 0) {
-          const leader = this.isLeader;
           let sendNow = 0;
           for (const m of messages) if (goesBeforeSave(m, leader)) sendNow++;
           if (sendNow === messages.length) {
@@ -249,6 +253,7 @@ export class RaftNode {
           // (a restarted member learns the commit again); it rides along with the next
           // write instead of costing a write of its own.
           const t0 = this.ports.clock.now();
+          stage('save');
           const saved = this.ports.log.save(this.unsavedHardState, rd.entries);
           if (early.length > 0) {
             // The early entries are applied only once the sends and this write are under
@@ -259,6 +264,7 @@ export class RaftNode {
             this.handlers.onCommitted(early);
           }
           await saved;
+          stage('saved');
           this.unsavedHardState = undefined;
           this.handlers.onWalSync((this.ports.clock.now() - t0) / 1000);
         } else if (early.length > 0) {
@@ -275,6 +281,7 @@ export class RaftNode {
         if (rd.readStates.length > 0) this.handlers.onReadStates(rd.readStates);
         if (committed.length > 0) this.handlers.onCommitted(committed);
         this.raw.advance(rd);
+        stage('advanced');
       }
     } catch (err) {
       // A failed fsync or a broken WAL leaves no safe way forward: stop rather than lose writes.

@@ -19,6 +19,7 @@ import { RecordBatch, RecordType, encodeSnapshotMarker } from './record.js';
 import { repairTornTail } from './repair.js';
 import { replay, type SnapRef } from './replay.js';
 import { listSegments, parseSegmentName, segmentName, segmentsFrom } from './segment.js';
+import { stage } from '../util/stage-trace.js';
 
 export interface WalOptions {
   /** A segment is cut once it grows past this; default 64 MB like etcd. */
@@ -332,7 +333,9 @@ export class WAL {
     try {
       if (this.batch.length > 0) {
         const t0 = performance.now();
+        stage('wal-w');
         await writeAll(this.fh, this.batch.bytes(), this.offset);
+        stage('wal-wd');
         this.offset += this.batch.length;
         this.batch.reset();
         // The append handle is O_DSYNC: the write returned once the data was on disk,

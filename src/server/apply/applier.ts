@@ -24,6 +24,7 @@ import type { ApplyContext, RequestHandler } from './handler.js';
 import { kvHandler } from './kv.js';
 import { leaseHandler } from './lease.js';
 import { ApplyFailure, type ApplyOutcome, type ApplyResult, settle } from './result.js';
+import { stage } from '../../util/stage-trace.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -301,6 +302,7 @@ export class Applier {
     if (outcome.kind === 'environmental') return new ApplyFailure(e.index, `${handler.name} failed`, outcome.cause);
     // A deterministic error is the request's answer: the entry is applied all the same.
     if (!outcome.result.ok && this.store.consistentIndex() < e.index) this.store.setConsistentIndex(e.index);
+    stage('deliver');
     this.hooks.deliver(id, outcome.result);
     return undefined;
   }

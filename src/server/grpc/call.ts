@@ -15,6 +15,7 @@ import { MAX_TIMER_MS } from './deadline.js';
 import { MessageDecoder } from './framing.js';
 import { Status, statusTrailers, type StatusError } from './status.js';
 import type { Handler, MethodDefinition, RequestMetadata, StreamHandler, UnaryCallback, UnaryHandler } from './types.js';
+import { stage } from '../../util/stage-trace.js';
 
 /** What a call needs from its connection. */
 export interface CallConnection {
@@ -165,6 +166,7 @@ export class ServerCall extends EventEmitter {
 
   /** One whole request message (the decoder's sink). */
   onMessage(bytes: Buffer): void {
+    if (!this.method.requestStream) stage('rx');
     if (this.finished) return;
     let req: unknown;
     try {
@@ -237,6 +239,7 @@ export class ServerCall extends EventEmitter {
 
   /** Node asks for the trailers once the last DATA frame is queued. */
   sendTrailers(): void {
+    if (!this.streaming) stage('trailers');
     try {
       this.stream.sendTrailers(this.trailers);
       releaseClientSide(this.stream);
@@ -290,6 +293,7 @@ export class ServerCall extends EventEmitter {
   }
 
   private finish(trailers: http2.OutgoingHttpHeaders, last?: Buffer): void {
+    if (!this.streaming) stage('finish');
     if (this.finished) return;
     this.finished = true;
     clearTimeout(this.timer);
@@ -328,6 +332,7 @@ export class ServerCall extends EventEmitter {
   }
 
   onClose(): void {
+    if (!this.streaming) stage('close');
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.timer);

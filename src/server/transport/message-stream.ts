@@ -28,6 +28,7 @@ import { encodeFrames } from './frames.js';
 import { BoundedQueue } from './queue.js';
 import { clusterMismatch, hex } from './service.js';
 import { KEEPALIVE_FRAME, StreamStatus } from './stream-protocol.js';
+import { stage } from '../../util/stage-trace.js';
 
 export type StreamState = 'idle' | 'connecting' | 'active' | 'backoff' | 'stopped';
 
@@ -291,7 +292,10 @@ export class MessageStream {
     if (this._state !== 'active' || link === undefined) return;
     while (this.queue.length > 0 && !this.waitingDrain) {
       const batch = this.queue.take(this.ctx.limits.maxBatchBytes);
-      if (!link.write(encodeFrames(batch))) this.waitingDrain = true;
+      const frames = encodeFrames(batch);
+      stage('sock-w');
+      if (!link.write(frames)) this.waitingDrain = true;
+      stage('sock-wd');
     }
   }
 }

@@ -18,6 +18,8 @@ import { admit, raftServiceHandlers } from './receiver.js';
 import { hex, idMetadata, raftServiceDefinition } from './service.js';
 import { raftStreamUpgradeHandler } from './stream-inbound.js';
 import { DEFAULT_LIMITS, type PeerTransportOptions, type TransportLimits } from './types.js';
+import { stage, TRACE_ON } from '../../util/stage-trace.js';
+import { traceName } from './trace-name.js';
 
 /** A dropped-message warning per peer at most this often. */
 const DROP_LOG_INTERVAL_MS = 1000;
@@ -268,6 +270,7 @@ export class PeerTransport {
         peer.sendSnapshot(m);
         continue;
       }
+      if (TRACE_ON) stage(traceName('tx', m));
       if (!peer.send(encodeMessage(m))) this.dropped(peer, m);
     }
   }

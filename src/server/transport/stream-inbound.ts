@@ -21,6 +21,8 @@ import {
   refusalStatus,
   StreamStatus,
 } from './stream-protocol.js';
+import { stage, TRACE_ON } from '../../util/stage-trace.js';
+import { traceName } from './trace-name.js';
 
 /** How long a refused caller may keep the connection open after our answer. */
 const REFUSED_LINGER_MS = 5_000;
@@ -124,6 +126,7 @@ function receive(ctx: InboundStreamContext, from: bigint, socket: net.Socket, he
 
 /** Hands a message to the driver; a throwing onMessage costs that message, not the stream. */
 export function deliver(ctx: Pick<InboundStreamContext, 'logger' | 'onMessage'>, m: Message): void {
+  if (TRACE_ON) stage(traceName('rx', m));
   try {
     ctx.onMessage(m);
   } catch (err) {
