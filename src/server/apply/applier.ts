@@ -24,6 +24,7 @@ import type { ApplyContext, RequestHandler } from './handler.js';
 import { kvHandler } from './kv.js';
 import { leaseHandler } from './lease.js';
 import { ApplyFailure, type ApplyOutcome, type ApplyResult, settle } from './result.js';
+import { FAILPOINTS_ON, failpoint } from '../../util/failpoints.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -222,6 +223,7 @@ export class Applier {
         if (fresh) this.store.setConsistentIndex(e.index);
         if (reqId !== undefined) this.hooks.deliver(reqId, { ok: false, error: refused });
       } else {
+        if (FAILPOINTS_ON) failpoint('beforeApplyOneConfChange');
         this.membership.applyConfChange(cc);
         this.hooks.applyConfChange(cc);
         this.hooks.membersChanged();
@@ -284,6 +286,7 @@ export class Applier {
       this.hooks.deliver(id, { ok: false, error: refused });
       return undefined;
     }
+    if (FAILPOINTS_ON) failpoint('beforeApply');
     const started = this.now();
     const outcome = settle(handler, this.ctx, e.index);
     if (outcome instanceof Promise) return outcome.then((o) => this.answer(e, req, handler, started, o));
@@ -301,6 +304,7 @@ export class Applier {
     if (outcome.kind === 'environmental') return new ApplyFailure(e.index, `${handler.name} failed`, outcome.cause);
     // A deterministic error is the request's answer: the entry is applied all the same.
     if (!outcome.result.ok && this.store.consistentIndex() < e.index) this.store.setConsistentIndex(e.index);
+    if (FAILPOINTS_ON) failpoint('afterApply');
     this.hooks.deliver(id, outcome.result);
     return undefined;
   }
