@@ -19,6 +19,7 @@ import {
   listFailpoints,
   parseFailpointSpec,
   parseTerm,
+  type PanicHandler,
   setFailpoint,
   setFailpointLogger,
   setFailpointPanicHandler,
@@ -119,7 +120,7 @@ describe('failpoint actions', () => {
 
   it('a panic handler that returns still stops the site', () => {
     arm('beforeApply=panic');
-    setFailpointPanicHandler((() => undefined) as unknown as (n: never) => never);
+    setFailpointPanicHandler((() => undefined) as unknown as PanicHandler);
     expect(() => failpoint('beforeApply')).toThrow(FailpointPanic);
   });
 
