@@ -15,7 +15,12 @@ import { RecordedWatch } from './fault-watch.js';
 export class Rng {
   private s: number;
   constructor(seed: number) {
-    this.s = seed >>> 0 || 0x9e3779b9;
+    // Scrambled first (murmur3's finaliser): xorshift's first outputs for small,
+    // neighbouring seeds are small and alike, so every round picked member a.
+    let h = (seed ^ 0x9e3779b9) >>> 0;
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    this.s = (h ^ (h >>> 16)) >>> 0 || 0x9e3779b9;
   }
   next(): number {
     let x = this.s;
