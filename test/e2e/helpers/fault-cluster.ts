@@ -15,8 +15,7 @@ import { Cluster, MaintenanceClient, sleep, waitFor } from './cluster.js';
 import { HistoryRecorder } from './fault-history.js';
 import { RecordedWatch, watchServiceClient } from './fault-watch.js';
 import type { WorkloadMember } from './fault-workload.js';
-import { KvClient } from './kv-client.js';
-import { LeaseClient } from './lease-client.js';
+import { HistoryClient } from './history-client.js';
 import { freePort, type Member } from './member.js';
 import { PeerProxy } from './peer-proxy.js';
 
@@ -44,8 +43,7 @@ export class FaultCluster {
   ) {
     this.workloadMembers = cluster.members.map((m) => ({
       member: m.name,
-      kv: new KvClient(m.endpoint, { timeoutMs: callTimeoutMs, channelOptions: CHANNEL }),
-      lease: new LeaseClient(m.endpoint, { timeoutMs: callTimeoutMs, channelOptions: CHANNEL }),
+      client: new HistoryClient(m.endpoint, callTimeoutMs, CHANNEL),
       watchClient: watchServiceClient(m.endpoint),
     }));
     for (const m of cluster.members) this.maint.set(m, new MaintenanceClient(m.endpoint));
@@ -183,7 +181,7 @@ export class FaultCluster {
     return waitFor('the cluster to settle (one leader, everything committed applied on every member)', timeoutMs, async () => {
       const sts = await Promise.all(this.members.map((m) => this.status(m)));
       const lead = sts[0]!.leader;
-      const revs = await Promise.all(this.members.map((m) => this.workloadMembers.find((w) => w.member === m.name)!.kv.range({ key: Buffer.from('\0'), serializable: true, limit: 1n })));
+      const revs = await Promise.all(this.members.map((m) => this.workloadMembers.find((w) => w.member === m.name)!.client.kv.range({ key: Buffer.from('\0'), serializable: true, limit: 1n })));
       const same =
         lead !== 0n &&
         sts.every((s) => s.leader === lead && s.raftAppliedIndex === sts[0]!.raftAppliedIndex && s.raftIndex === s.raftAppliedIndex) &&
@@ -254,8 +252,7 @@ export class FaultCluster {
 
   async close(): Promise<void> {
     for (const w of this.workloadMembers) {
-      w.kv.close();
-      w.lease.close();
+      w.client.close();
       w.watchClient.close();
     }
     for (const c of this.maint.values()) c.close();

@@ -2,14 +2,14 @@
 // recorded workload on a fresh key prefix, inject one fault (which restarts or
 // heals what it broke), keep the traffic going a while, stop it, settle again,
 // read the committed event log of the round, and judge: every member's HashKV
-// agrees, the event log has every revision, and the checkers of test/checkers
-// accept the history. A failing round keeps its evidence (data dirs, every
+// agrees, and the checkers of test/checkers (linearizability, serializable
+// reads, durability, watches) accept the history against that log. A failing round keeps its evidence (data dirs, every
 // process's log, the history, the event log) and says where.
 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Operation, RevisionEvents } from '../../checkers/history.js';
-import { checkLinearizable, initialState, type ModelState } from '../../checkers/index.js';
+import type { Operation, RevisionEvents, WatchRecord } from '../../checkers/history.js';
+import { checkDurability, checkHistory, checkLinearizable, initialState, validateWatches, type ModelState } from '../../checkers/index.js';
 import { sleep } from './cluster.js';
 import type { FaultCluster } from './fault-cluster.js';
 import { HistoryRecorder, historyJson } from './fault-history.js';
@@ -98,27 +98,55 @@ function corruptedCopyFails(ops: Operation[], initial: ModelState): string[] {
   return [];
 }
 
+/**
+ * The same for durability and the watch validators: the round's event log
+ * without the revision of one acknowledged put must fail durability, and one
+ * watch response with an event delivered twice must fail the watch checks.
+ */
+function corruptedLogFails(ops: Operation[], watches: WatchRecord[], events: RevisionEvents[], firstRevision: number): string[] {
+  const problems: string[] = [];
+  const acked = ops.find((o) => o.request.kind === 'put' && o.response.kind === 'put');
+  if (acked && acked.response.kind === 'put') {
+    const lost = acked.response.revision;
+    const log = events.map((e) => (e.revision === lost ? { ...e, events: e.events.filter((ev) => ev.kv.modRevision !== lost) } : e)).filter((e) => e.events.length > 0);
+    if (checkDurability(ops, log, { firstRevision }).ok) problems.push(`checker self-test: durability accepted a log without the acknowledged put of operation ${acked.id}`);
+  }
+  const w = watches.find((x) => x.responses.some((r) => r.events.length > 0));
+  if (w) {
+    const i = w.responses.findIndex((r) => r.events.length > 0);
+    const r = w.responses[i]!;
+    const doubled = { ...w, responses: [...w.responses.slice(0, i + 1), { ...r, events: [r.events[0]!] }, ...w.responses.slice(i + 1)] };
+    if (validateWatches([doubled], events).ok) problems.push(`checker self-test: the watch validators accepted watch ${w.id} delivering an event twice`);
+  }
+  return problems;
+}
+
 /** The judgement of a round (pure over what was recorded and read). */
 export function judgeRound(
   recorder: HistoryRecorder,
   events: RevisionEvents[],
   start: { revision: number; compacted: number },
-  end: { revision: number; time: number },
+  end: { revision: number; time: number; compacted: number },
   prefix: string,
 ): Judgement {
   const endRevision = end.revision;
   const problems: string[] = [];
-  const missing: number[] = [];
-  const have = new Set(events.map((e) => e.revision));
-  for (let r = start.revision + 1; r <= endRevision; r++) if (!have.has(r)) missing.push(r);
-  if (missing.length) problems.push(`the event log misses ${missing.length} revisions in (${start.revision}, ${endRevision}], first ${missing.slice(0, 5).join(', ')}`);
+  const last = events.at(-1)?.revision ?? start.revision;
+  if (last !== endRevision) problems.push(`the event log ends at revision ${last}, the members at ${endRevision}`);
   const foreign = events.flatMap((e) => e.events.filter((ev) => !ev.kv.key.startsWith(prefix)).map((ev) => `${ev.kv.key}@${e.revision}`));
   if (foreign.length) problems.push(`events outside the round's prefix ${prefix}: ${foreign.slice(0, 5).join(', ')}`);
   const patched = resolveUnknownWrites(recorder.operations, events, recorder.watches, end.time);
   const initial = { ...initialState(), revision: start.revision, compacted: start.compacted };
-  const lin = checkLinearizable(patched.operations, { initial, timeoutMs: 60_000 });
-  if (!lin.ok) problems.push(...lin.problems.map((p) => `linearizability: ${p}`));
-  if (lin.ok) problems.push(...corruptedCopyFails(patched.operations, initial));
+  // The event log starts after the round's first revision: older revisions belong to earlier rounds.
+  const compacted = end.compacted > 0 ? end.compacted : undefined;
+  const all = checkHistory({ operations: patched.operations, watches: recorder.watches }, events, {
+    linearizability: { initial, timeoutMs: 60_000 },
+    durability: { firstRevision: start.revision + 1, ...(compacted ? { compactedRevision: compacted } : {}) },
+    watch: compacted ? { compactedRevision: compacted } : {},
+  });
+  problems.push(...all.problems);
+  if (all.linearizability.ok) problems.push(...corruptedCopyFails(patched.operations, initial));
+  if (all.durability.ok && all.watch.ok) problems.push(...corruptedLogFails(patched.operations, recorder.watches, events, start.revision + 1));
   return { problems, checked: patched.operations.length, resolved: patched.resolved, dropped: patched.dropped };
 }
 
@@ -169,10 +197,11 @@ export async function runRound(fc: FaultCluster, fault: Fault, round: number, se
   try {
     endRevision = await fc.settle();
     const settledAt = recorder.now();
+    const endCompacted = await fc.compactRevision();
     const leader = await fc.leader();
     events = await fc.readEvents(leader, startRevision, endRevision);
     problems.push(...(await fc.hashProblems(endRevision)));
-    judged = judgeRound(recorder, events, { revision: startRevision, compacted }, { revision: endRevision, time: settledAt }, prefix);
+    judged = judgeRound(recorder, events, { revision: startRevision, compacted }, { revision: endRevision, time: settledAt, compacted: endCompacted }, prefix);
     problems.push(...judged.problems);
   } catch (err) {
     problems.push(`after the fault: ${(err as Error).message}`);
