@@ -13,7 +13,7 @@
 //                                 a summary; --only <regex> narrows the faults
 // FAULT_SEED fixes the seed (printed either way).
 
-import { writeFile, mkdir } from 'node:fs/promises';
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultCluster } from './helpers/fault-cluster.js';
@@ -76,6 +76,11 @@ describe(`fault suite (seed ${seed}, ${plan.length} rounds)`, () => {
         evidenceRoot,
       });
       results.push(r);
+      if (long) {
+        // Each round as it ends: a run stopped early still leaves its numbers.
+        await mkdir(evidenceRoot, { recursive: true });
+        await appendFile(join(evidenceRoot, 'rounds.jsonl'), `${JSON.stringify(r)}\n`);
+      }
       console.log(
         `round ${i} ${fault.name}: ${r.outcome?.happened ? `hit ${r.outcome.member}` : 'did not happen'}, ${r.operations} ops, ${r.watchResponses} watch responses, ${r.revisions} revisions, ${(r.wallMs / 1000).toFixed(1)} s${r.notes.length ? `; ${r.notes.join('; ')}` : ''}`,
       );
