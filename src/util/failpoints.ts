@@ -164,28 +164,28 @@ function panic(name: FailpointName, term: FailpointTerm): never {
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
+/** Runs what is armed for `name` up to a sleep: panic and error happen here; returns the ms to sleep, or 0. */
+function fire(name: FailpointName): number {
+  const term = take(name);
+  if (term === undefined) return 0;
+  const action = term.action;
+  if (action.kind === 'panic') panic(name, term);
+  report(name, term);
+  if (action.kind === 'error') throw new FailpointError(name, action.message);
+  return action.kind === 'sleep' ? action.ms : 0;
+}
+
 /**
  * A site in synchronous code. sleep blocks the whole process (as a stop-the-world
  * pause would): nothing else of the member runs meanwhile.
  */
 export function failpoint(name: FailpointName): void {
-  const term = take(name);
-  if (term === undefined) return;
-  const action = term.action;
-  if (action.kind === 'panic') panic(name, term);
-  report(name, term);
-  if (action.kind === 'error') throw new FailpointError(name, action.message);
-  if (action.kind === 'sleep') Atomics.wait(sleeper, 0, 0, action.ms);
+  const ms = fire(name);
+  if (ms > 0) Atomics.wait(sleeper, 0, 0, ms);
 }
 
 /** A site in asynchronous code: sleep delays only this path (await the result). */
 export function failpointAsync(name: FailpointName): Promise<void> | undefined {
-  const term = take(name);
-  if (term === undefined) return undefined;
-  const action = term.action;
-  if (action.kind === 'panic') panic(name, term);
-  report(name, term);
-  if (action.kind === 'error') throw new FailpointError(name, action.message);
-  if (action.kind === 'sleep') return new Promise((r) => setTimeout(r, action.ms));
-  return undefined;
+  const ms = fire(name);
+  return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : undefined;
 }
