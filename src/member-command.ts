@@ -18,6 +18,8 @@ import { resolveInitialCluster } from './server/discovery/index.js';
 import { startProxy } from './server/proxy/index.js';
 import { ETCD_API_VERSION, ETCD_TS_VERSION } from './version.js';
 import type { RangeRequest } from './pb/types.js';
+import { failpointEnvError, FAILPOINTS_HTTP_ENV, FAILPOINTS_ON, FailpointSpecError, listFailpoints, setFailpointLogger } from './util/failpoints.js';
+import { startFailpointHttp } from './util/failpoints-http.js';
 
 async function run(cfg: Config, logger: Logger): Promise<void> {
   for (const e of cfg.envUsed) logger.info({ env: e }, 'recognized and used environment variable');
@@ -130,6 +132,23 @@ async function runProxy(cfg: Config, peerUrls: string[], logger: Logger): Promis
   process.once('SIGINT', () => stop('interrupt'));
 }
 
+/** ETCD_TS_FAILPOINTS / ETCD_TS_FAILPOINTS_HTTP (src/util/failpoints.ts): a bad value refuses the start. */
+async function startFailpoints(logger: Logger): Promise<void> {
+  if (!FAILPOINTS_ON) return;
+  const bad = failpointEnvError();
+  if (bad) throw new ConfigError(bad.message, 1);
+  setFailpointLogger(logger);
+  const http = process.env[FAILPOINTS_HTTP_ENV];
+  if (http !== undefined) {
+    const server = await startFailpointHttp(http).catch((err: Error) => {
+      throw new ConfigError(err instanceof FailpointSpecError ? err.message : `ETCD_TS_FAILPOINTS_HTTP: ${err.message}`, 1);
+    });
+    logger.info({ address: server.address() }, 'failpoint HTTP endpoint listening');
+  }
+  const armed = [...listFailpoints()].map(([n, t]) => `${n}=${t}`);
+  logger.warn({ failpoints: armed }, 'failpoints enabled');
+}
+
 export async function runMember(argv: string[]): Promise<void> {
   let parsed;
   try {
@@ -153,6 +172,7 @@ export async function runMember(argv: string[]): Promise<void> {
   }
   const logger = createLogger(parsed.config.logLevel);
   try {
+    await startFailpoints(logger);
     await run(parsed.config, logger);
   } catch (err) {
     if (err instanceof ConfigError) {

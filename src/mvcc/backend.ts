@@ -30,6 +30,7 @@ import { openLevelDb, type BatchOp, type KvDb, type OpenDb } from './db.js';
 
 import { META_CONSISTENT_INDEX } from './keyspace.js';
 import { stage } from '../util/stage-trace.js';
+import { FAILPOINTS_ON, failpointAsync } from '../util/failpoints.js';
 
 /** A stored revision: tombstones are KeyValues with createRevision 0 (as in etcd's events). */
 export const isTombstoneKv = (kv: KeyValue): boolean => kv.createRevision === 0;
@@ -320,6 +321,7 @@ export class Backend {
     const run = async (): Promise<void> => {
       try {
         stage('ldb-w');
+        if (FAILPOINTS_ON) await failpointAsync('beforeCommit');
         await this.db.batch(ops, sync && !this.opts.unsafeNoFsync ? SYNC : undefined);
         stage('ldb-wd');
       } catch (err) {
@@ -327,6 +329,7 @@ export class Backend {
         throw this.fail(err);
       }
       this.inflight--;
+      if (FAILPOINTS_ON) await failpointAsync('afterCommit');
       if (sync && batchCi > this.durableCi) this.durableCi = batchCi;
       // Written records are not copied into the read cache: reads fill it. A
       // copy per put was most of what the young generation promoted (the cache
@@ -389,7 +392,9 @@ export class Backend {
    */
   async defragment(): Promise<void> {
     if (this.closed) throw new Error('backend closed');
+    if (FAILPOINTS_ON) await failpointAsync('defragBeforeCopy');
     await this.db.compactRange?.(DEFRAG_START, DEFRAG_END);
+    if (FAILPOINTS_ON) await failpointAsync('defragAfterCopy');
     // LevelDB has rewritten its files: the space compaction freed is reclaimed.
     this.resetFreed();
   }

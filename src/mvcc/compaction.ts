@@ -10,6 +10,7 @@ import { META_FINISHED_COMPACT } from './keyspace.js';
 import { revKey, parseRevKey, u64Bytes } from './revision.js';
 import type { TreeIndex } from './tree-index.js';
 import type { MvccLogger } from './types.js';
+import { FAILPOINTS_ON, failpointAsync } from '../util/failpoints.js';
 
 /** Kept revisions: main → subs. Tombstones are never kept. */
 export type KeepSet = Map<number, number[]>;
@@ -120,7 +121,9 @@ export async function physicalCompact(backend: Backend, rev: number, keep: KeepS
     deleted += ops.length;
     const last = keys.length < opts.batchLimit;
     if (last) ops.push({ type: 'put', key: META_FINISHED_COMPACT, value: u64Bytes(rev) });
+    if (FAILPOINTS_ON) await failpointAsync('compactBeforeCommitBatch');
     if (ops.length > 0) await backend.writeDirect(ops);
+    if (FAILPOINTS_ON) await failpointAsync('compactAfterCommitBatch');
     backend.noteFreed(freed);
     if (last) {
       opts.logger?.info({ compactRevision: rev, deleted, tookMs: Date.now() - started }, 'finished scheduled compaction');

@@ -33,6 +33,7 @@ import type {
   RangeRequest, RangeResponse, TxnRequest, TxnResponse,
 } from './types.js';
 import { toEvents, WriteTxn, type WriteContext } from './write-txn.js';
+import { FAILPOINTS_ON, failpointAsync } from '../util/failpoints.js';
 
 export type EventListener = (events: Event[], revision: number) => void;
 
@@ -296,7 +297,9 @@ export class MvccStore implements WriteContext {
       if (this.closing) return;
       // Every revision ≤ rev must be in LevelDB before deleting, or a later flush
       // would write back what we delete.
+      if (FAILPOINTS_ON) await failpointAsync('compactBeforeCommitScheduledCompact');
       await this.backend.flush();
+      if (FAILPOINTS_ON) await failpointAsync('compactAfterCommitScheduledCompact');
       await drained;
       if (this.closing) return;
       await physicalCompact(this.backend, rev, keep, {

@@ -16,6 +16,7 @@ import type { MvccStore } from '../mvcc/index.js';
 import type { Snapshotter, WAL } from '../wal/index.js';
 import type { Membership } from './membership.js';
 import { encodeSnapshotData } from './snapshot-data.js';
+import { FAILPOINTS_ON, failpointAsync } from '../util/failpoints.js';
 
 /** Entries kept in memory below a snapshot so a lagging follower can still be fed from the log. */
 export const CATCH_UP_ENTRIES = 5000;
@@ -71,6 +72,7 @@ export class LogCompactor {
     }
     const snap = this.d.storage.createSnapshot(index, confState, data);
     await this.d.snapshotter.save(snap);
+    if (FAILPOINTS_ON) await failpointAsync('raftBeforeWALSaveSnaphot');
     await this.d.wal.saveSnapshot({ index, term: snap.metadata.term });
     this.lastSnapshotIndex = index;
     if (index > CATCH_UP_ENTRIES) {
@@ -79,6 +81,7 @@ export class LogCompactor {
     }
     const maxWals = this.d.maxWals ?? FILES_KEPT;
     if (maxWals > 0) await this.d.wal.releaseTo(index, maxWals);
+    if (FAILPOINTS_ON) await failpointAsync('raftAfterWALRelease');
     const maxSnapshots = this.d.maxSnapshots ?? FILES_KEPT;
     if (maxSnapshots > 0) await this.d.snapshotter.purge(maxSnapshots);
     this.d.logger.info(

@@ -20,6 +20,7 @@ import { MessageType, StateType } from '../raft/types.js';
 import type { Cancel, Clock, DurableLog, Transport } from './raft-ports.js';
 import { joinAppends } from './join-appends.js';
 import { stage } from '../util/stage-trace.js';
+import { FAILPOINTS_ON, failpointAsync } from '../util/failpoints.js';
 
 export type { Cancel, Clock, DurableLog, Transport } from './raft-ports.js';
 
@@ -205,9 +206,14 @@ export class RaftNode {
           // Application state first, then the snapshot file, then the WAL marker: after a
           // crash at any point, whatever the WAL names is backed by what is on disk.
           // What is kept is the member's own form of it (membership only, no store image).
+          if (FAILPOINTS_ON) await failpointAsync('applyBeforeOpenSnapshot');
           const local = await this.handlers.installSnapshot(rd.snapshot);
+          if (FAILPOINTS_ON) await failpointAsync('raftBeforeSaveSnap');
           await this.ports.log.saveSnapshot(local);
+          if (FAILPOINTS_ON) await failpointAsync('raftAfterSaveSnap');
+          if (FAILPOINTS_ON) await failpointAsync('raftBeforeApplySnap');
           this.storage.applySnapshot(local);
+          if (FAILPOINTS_ON) await failpointAsync('raftAfterApplySnap');
           this.persistedIndex = rd.snapshot.metadata.index;
         }
         // Committed entries already on disk are applied while this Ready's entries are
@@ -236,6 +242,7 @@ export class RaftNode {
         // else (votes, acknowledgements) must wait until what it promises is durable.
         const leader = this.isLeader;
         let messages = leader ? joinAppends(rd.messages, this.raw.maxMsgSize) : rd.messages;
+        if (FAILPOINTS_ON && messages.length > 0 && leader) await failpointAsync('raftBeforeLeaderSend');
         if (messages.length > 0) {
           let sendNow = 0;
           for (const m of messages) if (goesBeforeSave(m, leader)) sendNow++;
@@ -252,6 +259,7 @@ export class RaftNode {
           // A hard state whose only change is the commit index need not be on disk
           // (a restarted member learns the commit again); it rides along with the next
           // write instead of costing a write of its own.
+          if (FAILPOINTS_ON) await failpointAsync('raftBeforeSave');
           const t0 = this.ports.clock.now();
           stage('save');
           const saved = this.ports.log.save(this.unsavedHardState, rd.entries);
@@ -267,6 +275,7 @@ export class RaftNode {
           stage('saved');
           this.unsavedHardState = undefined;
           this.handlers.onWalSync((this.ports.clock.now() - t0) / 1000);
+          if (FAILPOINTS_ON) await failpointAsync('raftAfterSave');
         } else if (early.length > 0) {
           this.handlers.onCommitted(early);
         }
@@ -277,6 +286,7 @@ export class RaftNode {
           this.commitIndex = rd.hardState.commit;
         }
         if (rd.entries.length > 0) this.storage.append(rd.entries);
+        if (FAILPOINTS_ON && messages.length > 0 && !this.isLeader) await failpointAsync('raftBeforeFollowerSend');
         if (messages.length > 0) this.send(messages);
         if (rd.readStates.length > 0) this.handlers.onReadStates(rd.readStates);
         if (committed.length > 0) this.handlers.onCommitted(committed);

@@ -9,6 +9,8 @@ import { MvccError } from '../../src/mvcc/errors.js';
 import { ApplyFailure } from '../../src/server/apply/index.js';
 import { apply, get, put, req, rig } from './apply-helpers.js';
 import { TmpStores } from './mvcc-helpers.js';
+import { bindLessor } from '../../src/server/lease/bind.js';
+import { pino } from 'pino';
 
 const stores = new TmpStores();
 afterEach(() => stores.cleanup());
@@ -142,5 +144,36 @@ describe('exceptions while applying', () => {
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
+  });
+});
+
+describe('lease answers carry the revision they were applied at', () => {
+  // etcd builds a LeaseGrant/LeaseRevoke header when the entry is applied
+  // (newHeader in apply.go). Answering with the member's revision when the
+  // response is sent gave a revoke the revision of a put applied after it (the
+  // fault suite's linearizability check found it: revoke and a later put both
+  // answered 429).
+  it('a grant the revision before it, a revoke the revision of its deletes, a revoke without keys the current one', async () => {
+    const r = await rig(stores);
+    await bindLessor(r.lessor, r.store, pino({ level: 'silent' })); // applied puts attach keys to their lease
+    await apply(
+      r,
+      put(1, 'a'), // revision 2
+      req(2, { leaseGrant: { ID: 7, TTL: 60 } }),
+      req(3, { put: { key: Buffer.from('k'), value: Buffer.from('v'), lease: 7 } }), // revision 3
+      req(4, { leaseRevoke: { ID: 7 } }), // deletes k: revision 4
+      put(5, 'b'), // revision 5
+      req(6, { leaseGrant: { ID: 8, TTL: 60 } }),
+      req(7, { leaseRevoke: { ID: 8 } }), // no keys: no new revision
+      put(8, 'c'), // revision 6
+    );
+    const value = (i: bigint): unknown => {
+      const res = r.delivered.get(i)!;
+      return res.ok ? res.value : res.error;
+    };
+    expect(value(2n)).toEqual({ id: 7n, ttl: 60, revision: 2 });
+    expect(value(4n)).toEqual({ revision: 4 });
+    expect(value(6n)).toEqual({ id: 8n, ttl: 60, revision: 5 });
+    expect(value(7n)).toEqual({ revision: 5 });
   });
 });

@@ -7,7 +7,7 @@ import type { MvccStore } from '../../src/mvcc/index.js';
 import { encodeInternalRequest } from '../../src/pb/index.js';
 import type { Encodable, InternalRaftRequest } from '../../src/pb/types.js';
 import { Applier, type ApplierHooks, type ApplierOptions, type ApplyFailure, type ApplyResult } from '../../src/server/apply/index.js';
-import { toLeaseId } from '../../src/lease/index.js';
+import { toLeaseId, type Lessor } from '../../src/lease/index.js';
 import { Membership } from '../../src/server/membership.js';
 import { newLessor } from './lease-helpers.js';
 import { b, TmpStores } from './mvcc-helpers.js';
@@ -26,6 +26,7 @@ export const put = (index: number, key: string, value = 'v'): Entry => req(index
 export interface Rig {
   applier: Applier;
   store: MvccStore;
+  lessor: Lessor;
   delivered: Map<bigint, ApplyResult>;
   appliedCalls: number[];
   fatal: ReturnType<typeof vi.fn<(f: ApplyFailure) => void>>;
@@ -49,7 +50,7 @@ export async function rig(stores: TmpStores, over: Partial<ApplierHooks> = {}, o
     ...over,
   };
   const applier = new Applier(store, new Membership(1n, 1n), lessor, hooks, undefined, opts);
-  return { applier, store, delivered, appliedCalls, fatal, hooks };
+  return { applier, store, lessor, delivered, appliedCalls, fatal, hooks };
 }
 
 /** Pushes `entries` and waits until the applier is idle again. */

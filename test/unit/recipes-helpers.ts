@@ -78,7 +78,7 @@ export class TestMember {
       leases: {
         grant: async (ttl) => {
           this.granted.push(ttl);
-          return { id: this.grantLease(), ttl: Number(ttl) };
+          return { id: this.grantLease(), ttl: Number(ttl), revision: 0 };
         },
       },
       gate: {

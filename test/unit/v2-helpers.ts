@@ -34,9 +34,12 @@ export function ports(store: MvccStore): { kv: RaftKV; lease: LeaseApi; leases: 
     grant: async (ttl) => {
       const id = nextLease++;
       leases.set(id, Number(ttl));
-      return { id, ttl: Number(ttl) };
+      return { id, ttl: Number(ttl), revision: 0 };
     },
-    revoke: async (id) => void leases.delete(id),
+    revoke: async (id) => {
+      leases.delete(id);
+      return { revision: 0 };
+    },
     renew: async () => ({ ttl: 0 }),
     timeToLive: async (id) => (leases.has(id) ? { ttl: leases.get(id)! - 1, grantedTtl: leases.get(id)!, keys: [] } : { ttl: -1, grantedTtl: 0, keys: [] }),
     leases: () => [...leases.keys()],

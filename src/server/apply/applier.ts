@@ -25,6 +25,7 @@ import { kvHandler } from './kv.js';
 import { leaseHandler } from './lease.js';
 import { ApplyFailure, type ApplyOutcome, type ApplyResult, settle } from './result.js';
 import { stage } from '../../util/stage-trace.js';
+import { FAILPOINTS_ON, failpoint } from '../../util/failpoints.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -223,6 +224,7 @@ export class Applier {
         if (fresh) this.store.setConsistentIndex(e.index);
         if (reqId !== undefined) this.hooks.deliver(reqId, { ok: false, error: refused });
       } else {
+        if (FAILPOINTS_ON) failpoint('beforeApplyOneConfChange');
         this.membership.applyConfChange(cc);
         this.hooks.applyConfChange(cc);
         this.hooks.membersChanged();
@@ -285,6 +287,7 @@ export class Applier {
       this.hooks.deliver(id, { ok: false, error: refused });
       return undefined;
     }
+    if (FAILPOINTS_ON) failpoint('beforeApply');
     const started = this.now();
     const outcome = settle(handler, this.ctx, e.index);
     if (outcome instanceof Promise) return outcome.then((o) => this.answer(e, req, handler, started, o));
@@ -303,6 +306,7 @@ export class Applier {
     // A deterministic error is the request's answer: the entry is applied all the same.
     if (!outcome.result.ok && this.store.consistentIndex() < e.index) this.store.setConsistentIndex(e.index);
     stage('deliver');
+    if (FAILPOINTS_ON) failpoint('afterApply');
     this.hooks.deliver(id, outcome.result);
     return undefined;
   }

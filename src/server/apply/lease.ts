@@ -1,4 +1,7 @@
 // Lease requests: grant, revoke (with its keys), checkpoint.
+// A grant's and a revoke's answer carries the store revision as of its apply
+// (etcd's newHeader in apply.go), not the one when the proposer is answered:
+// entries applied in between would give it a later revision.
 
 import { toLeaseId } from '../../lease/index.js';
 import type { RequestOp } from '../../mvcc/index.js';
@@ -13,7 +16,7 @@ export function leaseHandler(req: InternalRaftRequest): RequestHandler | undefin
       run: ({ store, lessor }, index) => {
         const granted = lessor.grant(toLeaseId(leaseGrant.ID), leaseGrant.TTL);
         store.setConsistentIndex(index); // same batch as the lease record
-        return granted;
+        return { ...granted, revision: store.currentRevision() };
       },
     };
   }
@@ -26,10 +29,10 @@ export function leaseHandler(req: InternalRaftRequest): RequestHandler | undefin
         if (keys.length === 0) {
           // No keys: answered at once, as a grant is (the applier then awaits nothing).
           store.setConsistentIndex(index);
-          return undefined;
+          return { revision: store.currentRevision() };
         }
         const deletes: RequestOp[] = keys.map((key) => ({ deleteRange: { key, rangeEnd: new Uint8Array(0), prevKv: false } }));
-        return store.txn({ compare: [], success: deletes, failure: [] }, index).then(() => undefined);
+        return store.txn({ compare: [], success: deletes, failure: [] }, index).then((r) => ({ revision: r.revision }));
       },
     };
   }

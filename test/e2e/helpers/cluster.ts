@@ -21,6 +21,10 @@ export interface ClusterOptions {
   peerScheme?: 'http' | 'https';
   /** Per-member flags (say, each member's own certificate), after extraArgs. */
   memberArgs?: (name: string) => string[];
+  /** The peer port each member is known by (member i: advertisedPeerPorts[i]), when a proxy stands in front of it. */
+  advertisedPeerPorts?: number[];
+  /** Extra environment per member (ETCD_TS_FAILPOINTS_HTTP, say). */
+  memberEnv?: (name: string) => Record<string, string>;
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -57,7 +61,8 @@ export class Cluster {
     const size = opts.size ?? 3;
     const names = opts.names ?? Array.from({ length: size }, (_, i) => String.fromCharCode(97 + i));
     const ports = await distinctFreePorts(2 * size);
-    const initialCluster = names.map((n, i) => `${n}=${opts.peerScheme ?? 'http'}://127.0.0.1:${ports[2 * i + 1]}`).join(',');
+    const advertised = (i: number): number => opts.advertisedPeerPorts?.[i] ?? ports[2 * i + 1]!;
+    const initialCluster = names.map((n, i) => `${n}=${opts.peerScheme ?? 'http'}://127.0.0.1:${advertised(i)}`).join(',');
     const members: Member[] = [];
     for (let i = 0; i < size; i++) {
       members.push(
@@ -66,6 +71,8 @@ export class Cluster {
           name: names[i],
           clientPort: ports[2 * i],
           peerPort: ports[2 * i + 1],
+          ...(opts.advertisedPeerPorts ? { advertisedPeerPort: advertised(i) } : {}),
+          ...(opts.memberEnv ? { extraEnv: opts.memberEnv(names[i]!) } : {}),
           initialCluster,
           startTimeoutMs: opts.startTimeoutMs ?? 30_000,
           ...(opts.clientScheme ? { clientScheme: opts.clientScheme } : {}),

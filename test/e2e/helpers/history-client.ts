@@ -65,9 +65,10 @@ export class HistoryClient {
   readonly kv: KvClient;
   readonly lease: LeaseClient;
 
-  constructor(endpoint: string, timeoutMs = 10_000) {
-    this.kv = new KvClient(endpoint, { timeoutMs });
-    this.lease = new LeaseClient(endpoint, { timeoutMs });
+  /** channelOptions: e.g. a short reconnect backoff for members that come and go (the fault suite). */
+  constructor(endpoint: string, timeoutMs = 10_000, channelOptions?: grpc.ChannelOptions) {
+    this.kv = new KvClient(endpoint, { timeoutMs, channelOptions });
+    this.lease = new LeaseClient(endpoint, { timeoutMs, channelOptions });
   }
 
   async run(req: Request): Promise<Response> {

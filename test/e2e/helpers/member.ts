@@ -85,6 +85,10 @@ export interface MemberOptions {
   /** https: the client (or peer) URLs are https:// (the TLS flags go in extraArgs). */
   clientScheme?: 'http' | 'https';
   peerScheme?: 'http' | 'https';
+  /** The peer port other members dial, when it is not the one the member listens on (a proxy in front of it). */
+  advertisedPeerPort?: number;
+  /** Variables added to the process environment, without the meaning of `env` (failpoints, say). */
+  extraEnv?: Record<string, string>;
 }
 
 export class Member {
@@ -121,6 +125,16 @@ export class Member {
     return `${this.opts.peerScheme ?? 'http'}://127.0.0.1:${this.peerPort}`;
   }
 
+  /** The peer URL the cluster knows this member by (a proxy's, when one stands in front of it). */
+  get advertisedPeerUrl(): string {
+    return `${this.opts.peerScheme ?? 'http'}://127.0.0.1:${this.opts.advertisedPeerPort ?? this.peerPort}`;
+  }
+
+  /** The current process id, while it runs. */
+  get pid(): number | undefined {
+    return this.running ? this.proc!.pid : undefined;
+  }
+
   /** True while the current process has not exited. */
   get running(): boolean {
     return !!this.proc && this.proc.exitCode === null && this.proc.signalCode === null;
@@ -129,6 +143,7 @@ export class Member {
   args(): string[] {
     const client = this.clientUrl;
     const peer = this.peerUrl;
+    const advertisedPeer = this.advertisedPeerUrl;
     const fromEnv = this.opts.env !== undefined;
     return [
       ...(fromEnv ? [] : ['--name', this.name]),
@@ -136,7 +151,7 @@ export class Member {
       '--listen-client-urls', client,
       '--advertise-client-urls', client,
       '--listen-peer-urls', peer,
-      ...(fromEnv ? [] : ['--initial-advertise-peer-urls', peer, '--initial-cluster', this.opts.initialCluster ?? `${this.name}=${peer}`]),
+      ...(fromEnv ? [] : ['--initial-advertise-peer-urls', advertisedPeer, '--initial-cluster', this.opts.initialCluster ?? `${this.name}=${advertisedPeer}`]),
       ...(this.opts.extraArgs ?? []),
     ];
   }
@@ -151,7 +166,7 @@ export class Member {
     const timeoutMs = this.opts.startTimeoutMs ?? 20_000;
     this.stderr = '';
     this.paused = false;
-    const env = { ...process.env, ...(this.opts.env ?? {}) };
+    const env = { ...process.env, ...(this.opts.env ?? {}), ...(this.opts.extraEnv ?? {}) };
     const proc =
       this.opts.impl === 'etcd'
         ? spawn('etcd', this.args(), { stdio: ['ignore', 'pipe', 'pipe'], env })
