@@ -85,7 +85,9 @@ if [[ "${WRITER:-0}" == 1 ]]; then
 fi
 cpu0="$(cpu_ticks "$pid")"
 echo "load: $(uptime)"
-read -r snap_peak snap_apeak secs snap_fpeak < <(peak_while "$pid" env ETCDCTL_API=3 etcdctl --endpoints="$EP" snapshot save "$WORK/snap.db")
+read -r snap_peak snap_apeak secs snap_fpeak < <(peak_while "$pid" sh -c 'ETCDCTL_API=3 exec etcdctl --endpoints="$1" snapshot save "$2" >"$3" 2>&1' _ "$EP" "$WORK/snap.db" "$WORK/save.log")
+# (A failed etcdctl leaves only snap.db.part; the process substitution's status is not seen here.)
+[[ -s "$WORK/snap.db" ]] || { echo "snapshot save failed:"; cat "$WORK/save.log"; tail -5 "$WORK/$SERVER/server.log"; exit 1; }
 cpu1="$(cpu_ticks "$pid")"
 stop_pid "$BENCH_PID"; BENCH_PID=""
 size="$(stat -c %s "$WORK/snap.db")"

@@ -32,6 +32,12 @@ export class Cursor {
   lengthPrefixed(): Uint8Array { return this.bytes(this.varint()); }
 }
 
+/**
+ * A copy of `b` that owns its bytes. (Not `b.slice()`: on a Buffer, slice is
+ * a view, and the readers here reuse their buffers.)
+ */
+export const copyBytes = (b: Uint8Array): Uint8Array => new Uint8Array(b);
+
 export const fixed32 = (b: Uint8Array, o: number): number =>
   (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x100_0000;
 

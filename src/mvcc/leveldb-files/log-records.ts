@@ -9,7 +9,7 @@
 // fails at that very end, is one still being written and ends the log; a bad
 // record anywhere else is damage.
 
-import { crcMatches, fixed32 } from './coding.js';
+import { copyBytes, crcMatches, fixed32 } from './coding.js';
 
 export const LOG_BLOCK = 32768;
 const HEADER = 7;
@@ -44,11 +44,11 @@ export class LogRecordReader {
       }
       const payload = block.subarray(pos + HEADER, end);
       switch (type) {
-        case FULL: this.parts = undefined; out.push(payload.slice()); break;
-        case FIRST: this.parts = [payload.slice()]; break;
-        case MIDDLE: this.parts?.push(payload.slice()); break;
+        case FULL: this.parts = undefined; out.push(copyBytes(payload)); break;
+        case FIRST: this.parts = [copyBytes(payload)]; break;
+        case MIDDLE: this.parts?.push(copyBytes(payload)); break;
         case LAST:
-          if (this.parts) { this.parts.push(payload); out.push(Buffer.concat(this.parts)); }
+          if (this.parts) { this.parts.push(payload); out.push(new Uint8Array(Buffer.concat(this.parts))); }
           this.parts = undefined;
           break;
         default: throw new Error(`leveldb: bad record type ${type} in ${this.where} at ${at + pos}`);

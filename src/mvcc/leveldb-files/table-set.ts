@@ -18,7 +18,7 @@
 
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { compareInternal, typeOf, TYPE_VALUE, userKeyOf } from './coding.js';
+import { compareInternal, copyBytes, typeOf, TYPE_VALUE, userKeyOf } from './coding.js';
 import { openTableCursor, type EntryCursor } from './table-cursor.js';
 import { readLiveTables, type TableFileMeta } from './version.js';
 
@@ -158,7 +158,7 @@ function tableSet(tables: PinnedTable[]): TableSet {
           last = uk;
           if (typeOf(ikey) === TYPE_VALUE && Buffer.compare(uk, gte) >= 0) {
             // Copies: the cursor's block (and read window) is reused.
-            batch.push([uk.slice(), m.value.slice()]);
+            batch.push([copyBytes(uk), copyBytes(m.value)]);
             bytes += uk.length + m.value.length;
             if (batch.length >= maxEntries || bytes >= maxBytes) {
               yield batch;

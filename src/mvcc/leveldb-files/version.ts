@@ -5,7 +5,7 @@
 
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Cursor } from './coding.js';
+import { copyBytes, Cursor } from './coding.js';
 import { LOG_BLOCK, LogRecordReader } from './log-records.js';
 
 export interface TableFileMeta {
@@ -42,8 +42,8 @@ export class VersionBuilder {
           const level = this.level(c);
           const number = c.varint();
           const size = c.varint();
-          const smallest = c.lengthPrefixed().slice();
-          const largest = c.lengthPrefixed().slice();
+          const smallest = copyBytes(c.lengthPrefixed());
+          const largest = copyBytes(c.lengthPrefixed());
           this.levels[level]!.set(number, { level, number, size, smallest, largest });
           break;
         }
