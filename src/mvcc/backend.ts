@@ -143,6 +143,8 @@ export class Backend {
 
   consistentIndex(): number { return this.ci; }
 
+  get logger(): MvccLogger | undefined { return this.opts.logger; }
+
   /** The consistent index covered by a synced batch: state a power loss cannot take back. */
   durableConsistentIndex(): number { return this.durableCi; }
 

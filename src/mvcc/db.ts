@@ -5,6 +5,7 @@
 
 import { Level } from 'level';
 import { syncTree } from './fsync.js';
+import { pinLiveTables, type TableSet } from './leveldb-files/table-set.js';
 
 export type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
 
@@ -54,12 +55,26 @@ export interface KvDb {
    * databases without it have nothing to compact.
    */
   compactRange?(start: Uint8Array, end: Uint8Array): Promise<void>;
+  /**
+   * A point-in-time set of the database's files holding every write made
+   * before the call, read without the database's caches (leveldb-files/
+   * table-set.ts). Optional: test databases without files read through
+   * snapshot() instead.
+   */
+  pinTables?(): Promise<TableSet>;
 }
 
 /** Opens the database of a store directory (injectable for tests). */
 export type OpenDb = (dir: string) => KvDb;
 
 type Lvl = Level<Uint8Array, Uint8Array>;
+
+/**
+ * A range after every key of the store (all keys start below 0xff, see
+ * keyspace.ts): compacting it overlaps no table, so LevelDB only writes its
+ * memtable to a table (DBImpl::CompactRange always does that first).
+ */
+const PAST_EVERY_KEY = new Uint8Array(33).fill(0xff);
 // `level`'s option types name its own snapshot class; ours is opaque and always
 // one of its, so options and results are cast at this one boundary.
 type LevelOpts = Parameters<Lvl['getMany']>[1];
@@ -94,9 +109,13 @@ export class LevelKvDb implements KvDb {
   keys(range: DbRange = {}): DbList<Uint8Array> { return this.db.keys(range as LevelOpts) as unknown as DbList<Uint8Array>; }
   values(range: DbRange = {}): DbList<Uint8Array> { return this.db.values(range as LevelOpts) as unknown as DbList<Uint8Array>; }
   snapshot(): DbSnapshot { return this.db.snapshot(); }
-    // `level`'s types omit classic-level's compactRange; the Node build has it.
+  // `level`'s types omit classic-level's compactRange; the Node build has it.
   compactRange(start: Uint8Array, end: Uint8Array): Promise<void> {
     return (this.db as unknown as { compactRange(s: Uint8Array, e: Uint8Array): Promise<void> }).compactRange(start, end);
+  }
+  async pinTables(): Promise<TableSet> {
+    await this.compactRange(PAST_EVERY_KEY, PAST_EVERY_KEY);
+    return pinLiveTables(this.dir);
   }
 }
 
