@@ -140,12 +140,16 @@ describe.skipIf(!RUN)('v3 discovery when the registry is down at start', () => {
   it('retries with backoff and bootstraps once the registry is up', async () => {
     const registry = await registryMember('etcd-ts', await freePort());
     const token = newToken();
+    // The size key is written before the registry goes down: a member whose retry
+    // reached the registry before the key existed would (rightly) fail to start.
+    await registry.start();
+    await etcdctl(registry.clientPort, ['put', `/_etcd/registry/${token}/_config/size`, '1']);
+    await registry.stop();
     const m = await discoveryMember('solo', registry, token);
     started.push(m);
     const starting = m.start();
     await waitFor('a retry', 10_000, async () => (m.log().includes('retry connecting to discovery service') ? true : undefined));
     await registry.start();
-    await etcdctl(registry.clientPort, ['put', `/_etcd/registry/${token}/_config/size`, '1']);
     await starting;
     expect((await etcdctl(m.clientPort, ['member', 'list'])).stdout).toBe(
       `${memberIdFor([m.peerUrl], token).toString(16)}, started, solo, ${m.peerUrl}, ${m.clientUrl}, false\n`,
