@@ -25,8 +25,9 @@ const FILES_KEPT = 5;
 export interface LogCompactorDeps {
   snapshotCount: number;
   storage: MemoryStorage;
-  wal: WAL;
-  snapshotter: Snapshotter;
+  /** What the compactor uses of them (the simulation, test/sim, passes its simulated disk). */
+  wal: Pick<WAL, 'saveSnapshot' | 'releaseTo'>;
+  snapshotter: Pick<Snapshotter, 'save' | 'purge'>;
   /** The current store (a snapshot from the leader may replace it). */
   store: () => MvccStore;
   membership: Membership;
