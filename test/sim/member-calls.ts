@@ -5,6 +5,7 @@
 import type * as h from '../checkers/history.js';
 import type * as pb from '../../src/pb/types.js';
 import { CompareResult, CompareTarget } from '../../src/pb/types.js';
+import { kvHandlers } from '../../src/server/api/kv.js';
 import type { EtcdServer } from '../../src/server/etcd-server.js';
 import { Code, EtcdError } from '../../src/server/errors.js';
 
@@ -18,8 +19,8 @@ function rangeEnd(end: string | undefined): Buffer {
 
 export function kvOf(kv: pb.KeyValue): h.KeyValue {
   return {
-    key: kv.key.toString('utf8'),
-    value: kv.value.toString('utf8'),
+    key: Buffer.from(kv.key).toString('utf8'),
+    value: Buffer.from(kv.value).toString('utf8'),
     createRevision: Number(kv.createRevision),
     modRevision: Number(kv.modRevision),
     version: Number(kv.version),
@@ -69,36 +70,40 @@ function opResultOf(r: pb.ResponseOp): h.TxnOpResult {
 
 const rev = (header: pb.ResponseHeader | undefined): number => Number(header?.revision ?? 0n);
 
-/** Carries out `req` on `server`; an error is thrown as is (see errorResponse). */
+/**
+ * Carries out `req` on `server` through the KV handlers the gRPC service runs
+ * (request validation, then the member); an error is thrown as is (see errorResponse).
+ */
 export async function call(server: EtcdServer, req: h.Request): Promise<h.Response> {
+  const kv = kvHandlers(server.kv, { maxTxnOps: server.cfg.maxTxnOps });
   switch (req.kind) {
     case 'range': {
-      const res = await server.kv.range(rangeReq(req.key, req.end, req.revision, req.serializable, req.limit));
+      const res = await kv.Range(rangeReq(req.key, req.end, req.revision, req.serializable, req.limit));
       return { kind: 'range', revision: rev(res.header), kvs: res.kvs.map(kvOf), count: Number(res.count) };
     }
     case 'put': {
-      const res = await server.kv.put(putReq(req.key, req.value, req.lease));
+      const res = await kv.Put(putReq(req.key, req.value, req.lease));
       return { kind: 'put', revision: rev(res.header) };
     }
     case 'delete': {
-      const res = await server.kv.deleteRange(deleteReq(req.key, req.end));
+      const res = await kv.DeleteRange(deleteReq(req.key, req.end));
       return { kind: 'delete', revision: rev(res.header), deleted: Number(res.deleted) };
     }
     case 'txn': {
-      const res = await server.kv.txn({ compare: req.compare.map(compareOf), success: req.success.map(opOf), failure: req.failure.map(opOf) });
+      const res = await kv.Txn({ compare: req.compare.map(compareOf), success: req.success.map(opOf), failure: req.failure.map(opOf) });
       return { kind: 'txn', revision: rev(res.header), succeeded: res.succeeded, results: res.responses.map(opResultOf) };
     }
     case 'compact': {
-      const res = await server.kv.compact({ revision: BigInt(req.revision), physical: false });
+      const res = await kv.Compact({ revision: BigInt(req.revision), physical: false });
       return { kind: 'compact', revision: rev(res.header) };
     }
     case 'leaseGrant': {
       const res = await server.leases.grant(BigInt(req.ttl), BigInt(req.id));
-      return { kind: 'leaseGrant', revision: rev(server.header()), id: res.id.toString(), ttl: res.ttl };
+      return { kind: 'leaseGrant', revision: res.revision, id: res.id.toString(), ttl: res.ttl };
     }
     case 'leaseRevoke': {
-      await server.leases.revoke(BigInt(req.id));
-      return { kind: 'leaseRevoke', revision: rev(server.header()) };
+      const res = await server.leases.revoke(BigInt(req.id));
+      return { kind: 'leaseRevoke', revision: res.revision };
     }
     case 'leaseKeepAlive': {
       const res = await server.leases.renew(BigInt(req.id));

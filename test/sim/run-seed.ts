@@ -77,6 +77,7 @@ export async function runSeed(seed: number, over: Partial<Omit<RunOptions, 'seed
       clients.memberDown(m);
       watchers.memberDown(m);
     };
+    cluster.serverRevoke = (m, id, run) => clients.serverRevoke(m, id, run);
     cluster.start();
     // Elect a leader before the load starts (bounded).
     await runUntil(cluster, 5000, () => cluster.leader() !== undefined);

@@ -12,6 +12,8 @@ import type { SimMember } from './sim-member.js';
 
 const KEYS = ['k0', 'k1', 'k2', 'k3', 'k4', 'k5'];
 const CLIENT_TIMEOUT_MS = 4000;
+/** Client ids of the revokes lease expiry proposed (one id per operation: they overlap). */
+const EXPIRY_CLIENT_BASE = 1_000_000;
 
 interface Outstanding {
   op: h.Operation;
@@ -51,6 +53,19 @@ export class SimClients {
     return this.outstanding.size;
   }
 
+  /**
+   * A lease revoke the leader's expiry loop proposed, recorded as an operation of
+   * its own client (lease expiry is not in the checkers' model; what the server
+   * actually revoked, and when, is).
+   */
+  serverRevoke(member: SimMember, id: bigint, run: () => Promise<unknown>): Promise<unknown> {
+    const request: h.Request = { kind: 'leaseRevoke', id: id.toString() };
+    const client = EXPIRY_CLIENT_BASE + this.nextOpId;
+    const p = run();
+    this.track(client, member, request, p.then((res) => ({ kind: 'leaseRevoke', revision: (res as { revision: number }).revision }) as h.Response, (err: unknown) => errorResponse(request, err)), false);
+    return p;
+  }
+
   private next(client: number): void {
     if (this.stopped) return;
     const { rng, sched } = this.cluster;
@@ -71,6 +86,11 @@ export class SimClients {
       this.next(client);
       return;
     }
+    this.track(client, member, request, call(member.current!.server, request), true);
+  }
+
+  /** Records one call from its start to its answer (or its loss); `again`: the client then issues its next call. */
+  private track(client: number, member: SimMember, request: h.Request, answer: Promise<h.Response>, again: boolean): void {
     const inc = member.current!;
     const { sched } = this.cluster;
     const op: h.Operation = {
@@ -92,10 +112,10 @@ export class SimClients {
       op.return = response.kind === 'error' && !response.definite ? Infinity : returned;
       if ('revision' in response && response.revision > this.maxRevision) this.maxRevision = response.revision;
       if (response.kind === 'compact') this.compacted = Math.max(this.compacted, request.kind === 'compact' ? request.revision : 0);
-      this.next(client);
+      if (again) this.next(client);
     };
     this.outstanding.add(o);
-    call(inc.server, request).then(
+    answer.then(
       (res) => inc.alive && finish(res, sched.now()),
       (err: unknown) => inc.alive && finish(errorResponse(request, err), sched.now()),
     );

@@ -68,6 +68,7 @@ export class SimCluster {
       problem: (member, what) => this.problems.push(`member ${member.toString(16)}: ${what}`),
       onEvents: (member, events, revision) => this.recordApplied(member, events, revision),
       onDown: (member) => this.onDown(member),
+      serverRevoke: (member, id, run) => this.serverRevoke(member, id, run),
     };
     for (const p of peers) this.members.push(new SimMember(p.id, p.name, p.peerURLs, this.env, { kind: 'founder', peers }));
   }
@@ -101,6 +102,8 @@ export class SimCluster {
 
   /** Set by the run: told when a member goes down. */
   onDown: (member: SimMember) => void = () => {};
+  /** Set by the run: records a revoke the leader's lease expiry proposed. */
+  serverRevoke: (member: SimMember, id: bigint, run: () => Promise<unknown>) => Promise<unknown> = (_m, _id, run) => run();
 
   private recordApplied(member: bigint, events: Event[], revision: number): void {
     const evs = events.map(watchEventOf);

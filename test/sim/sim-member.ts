@@ -50,6 +50,11 @@ export interface MemberEnv {
   problem(member: bigint, what: string): void;
   /** A revision this member applied (the run's reference event log is built from these). */
   onEvents(member: bigint, events: Event[], revision: number): void;
+  /**
+   * The member proposed a lease revoke on its own (the leader's expiry loop):
+   * `run` proposes it; the run records it as an operation of the history.
+   */
+  serverRevoke(member: SimMember, id: bigint, run: () => Promise<unknown>): Promise<unknown>;
   /** An incarnation ended (crash, fatal stop, removal): its clients' calls and streams are over. */
   onDown(member: SimMember): void;
 }
@@ -175,7 +180,12 @@ export class SimMember {
       leaderChange: (timeoutMs) => server!.leaderChange(timeoutMs),
     };
     const leases = new LeaseCoordinator(leaseHost, () => lessor);
-    const leaseExpiry = new LeaseExpiryLoop(leaseHost, () => lessor);
+    const expiryHost: LeaseHost = {
+      ...leaseHost,
+      propose: (body, caller) =>
+        body.leaseRevoke ? env.serverRevoke(this, BigInt(body.leaseRevoke.ID ?? 0), () => leaseHost.propose(body, caller)) : leaseHost.propose(body, caller),
+    };
+    const leaseExpiry = new LeaseExpiryLoop(expiryHost, () => lessor);
     let confState: ConfState = storage.initialState().confState;
     const compactor = new LogCompactor(
       {

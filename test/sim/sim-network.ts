@@ -85,7 +85,10 @@ export class SimNetwork {
     const delay = () => f.minDelayMs + Math.floor(this.rng() * (f.maxDelayMs - f.minDelayMs + 1));
     const lost = this.rng() < f.drop;
     this.sched.after(delay(), () => this.arrive(from, m.to, bytes, isSnap, lost));
-    if (!isSnap && this.rng() < f.duplicate) this.sched.after(delay(), () => this.arrive(from, m.to, bytes, false, false));
+    // Proposals are never duplicated: Raft appends each copy it receives (it has
+    // no idea two are the same request), and the peer transport runs over TCP,
+    // which delivers a message once. Raft must survive every other duplicate.
+    if (!isSnap && m.type !== MessageType.MsgProp && this.rng() < f.duplicate) this.sched.after(delay(), () => this.arrive(from, m.to, bytes, false, false));
   }
 
   private arrive(from: NodeId, to: NodeId, bytes: Uint8Array, isSnap: boolean, lost: boolean): void {

@@ -26,11 +26,11 @@ export function leaseHandlers(leases: LeaseApi, info: HeaderSource, gate: AuthGa
   return {
     LeaseGrant: async (req) => {
       const r = await leases.grant(req.TTL, req.ID);
-      return { header: info.header(), ID: r.id, TTL: BigInt(r.ttl), error: '' };
+      return { header: info.header(r.revision), ID: r.id, TTL: BigInt(r.ttl), error: '' };
     },
     LeaseRevoke: async (req, who) => {
-      await leases.revoke(req.ID, who);
-      return { header: info.header() };
+      const r = await leases.revoke(req.ID, who);
+      return { header: info.header(r ? r.revision : undefined) };
     },
     LeaseTimeToLive: async (req, who) => {
       gate.checkLeaseKeys(who, req.ID);

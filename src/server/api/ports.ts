@@ -121,9 +121,10 @@ export interface WatchMetrics {
  */
 export interface LeaseApi {
   /** id 0n: the member picks one. */
-  grant(ttl: bigint, id: bigint): Promise<{ id: bigint; ttl: number }>;
-  /** With auth on, `who` needs WRITE on every attached key (checked when applied). */
-  revoke(id: bigint, who?: AuthInfo): Promise<void>;
+  /** `revision`: the store's revision when the grant applied (the response header's). */
+  grant(ttl: bigint, id: bigint): Promise<{ id: bigint; ttl: number; revision?: number }>;
+  /** With auth on, `who` needs WRITE on every attached key (checked when applied). Resolves with the revision after it applied. */
+  revoke(id: bigint, who?: AuthInfo): Promise<{ revision: number } | void>;
   /** ttl 0 when the lease does not exist (any more). */
   renew(id: bigint): Promise<{ ttl: number }>;
   /** renew's answer when it is ready at once (the leader, nothing to wait for); undefined: call renew. */

@@ -13,7 +13,8 @@ export function leaseHandler(req: InternalRaftRequest): RequestHandler | undefin
       run: ({ store, lessor }, index) => {
         const granted = lessor.grant(toLeaseId(leaseGrant.ID), leaseGrant.TTL);
         store.setConsistentIndex(index); // same batch as the lease record
-        return granted;
+        // etcd's answer carries the store revision when the grant applied, not when it is sent.
+        return { ...granted, revision: store.currentRevision() };
       },
     };
   }
@@ -26,10 +27,10 @@ export function leaseHandler(req: InternalRaftRequest): RequestHandler | undefin
         if (keys.length === 0) {
           // No keys: answered at once, as a grant is (the applier then awaits nothing).
           store.setConsistentIndex(index);
-          return undefined;
+          return { revision: store.currentRevision() };
         }
         const deletes: RequestOp[] = keys.map((key) => ({ deleteRange: { key, rangeEnd: new Uint8Array(0), prevKv: false } }));
-        return store.txn({ compare: [], success: deletes, failure: [] }, index).then(() => undefined);
+        return store.txn({ compare: [], success: deletes, failure: [] }, index).then((res) => ({ revision: res.revision }));
       },
     };
   }

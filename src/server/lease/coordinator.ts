@@ -49,12 +49,13 @@ export class LeaseCoordinator {
     return this.lessorRef();
   }
 
-  async grant(ttl: bigint, id: bigint): Promise<{ id: LeaseId; ttl: number }> {
+  /** `revision`: the store's revision when the grant applied (what etcd's response header carries). */
+  async grant(ttl: bigint, id: bigint): Promise<{ id: LeaseId; ttl: number; revision: number }> {
     // etcd refuses a too-large TTL before proposing; the applier checks again.
     if (ttl > BigInt(MAX_LEASE_TTL)) throw ErrLeaseTtlTooLarge();
     let leaseId = id;
     while (leaseId === 0n) leaseId = leaseIdFromRequestId(this.host.nextRequestId());
-    return (await this.host.propose({ leaseGrant: { TTL: ttl, ID: leaseId } })) as { id: LeaseId; ttl: number };
+    return (await this.host.propose({ leaseGrant: { TTL: ttl, ID: leaseId } })) as { id: LeaseId; ttl: number; revision: number };
   }
 
   /** The leases this member has applied (LeaseLeases answers from local state, as etcd does). */
@@ -63,8 +64,9 @@ export class LeaseCoordinator {
   }
 
   /** `caller` needs write permission on every key attached (checked when applied). */
-  async revoke(id: bigint, caller?: RequestCaller): Promise<void> {
-    await this.host.propose({ leaseRevoke: { ID: id } }, caller);
+  /** Resolves with the store's revision once the revoke (and its keys' deletion) applied. */
+  async revoke(id: bigint, caller?: RequestCaller): Promise<{ revision: number }> {
+    return (await this.host.propose({ leaseRevoke: { ID: id } }, caller)) as { revision: number };
   }
 
   /** One keep-alive: answered by the leader, forwarded there from a follower. */
