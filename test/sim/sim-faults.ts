@@ -57,17 +57,18 @@ export class Nemesis {
 
   private crash(m: SimMember | undefined): void {
     if (!m || !m.up) return;
-    this.note(`crash ${m.name}`);
-    m.crash();
+    const kind = this.cluster.rng() < 0.5 ? 'power' : 'process';
+    this.note(`crash (${kind}) ${m.name}`);
+    m.crash(kind);
     this.cluster.sched.after(100 + this.cluster.rng() * 3000, () => void this.restart(m));
   }
 
   /** A power cut of every member at once (only what each synced survives). */
   private crashMany(): void {
     const up = this.cluster.up();
-    this.note(`crash all (${up.map((m) => m.name).join(',')})`);
+    this.note(`power cut of all (${up.map((m) => m.name).join(',')})`);
     for (const m of up) {
-      m.crash();
+      m.crash('power');
       this.cluster.sched.after(100 + this.cluster.rng() * 2000, () => void this.restart(m));
     }
   }

@@ -77,7 +77,7 @@ export interface Incarnation {
 }
 
 export class SimMember {
-  readonly kvDisk = new SimKvDisk();
+  readonly kvDisk: SimKvDisk;
   readonly raftDisk: SimRaftDisk;
   current: Incarnation | undefined;
   incarnations = 0;
@@ -86,6 +86,7 @@ export class SimMember {
   upSince: number | undefined;
 
   constructor(readonly id: bigint, readonly name: string, readonly peerURLs: string[], private readonly env: MemberEnv, private birth: Birth) {
+    this.kvDisk = new SimKvDisk(() => env.rng() * 4, () => env.sched.now());
     this.raftDisk = new SimRaftDisk((ms, fn) => env.sched.after(ms, fn), env.rng, { minLatencyMs: 0.2, maxLatencyMs: 2, tear: 0.5 });
   }
 
@@ -109,6 +110,9 @@ export class SimMember {
     };
     const storeOpts: MvccOptions = {
       logger: silent,
+      // As compose.ts: --backend-batch-interval / --backend-batch-limit (0: the store's defaults).
+      ...(cfg.backendBatchIntervalMs > 0 ? { flushIntervalMs: cfg.backendBatchIntervalMs } : {}),
+      ...(cfg.backendBatchLimit > 0 ? { flushMaxOps: cfg.backendBatchLimit } : {}),
       openDb: this.kvDisk.openDb,
       recoverDir: false,
       onStorageFailure: (err) => fatal(`storage failed: ${err.message}`),
@@ -302,11 +306,11 @@ export class SimMember {
     this.env.onDown(this);
   }
 
-  /** Power cut: halt, and the disks lose what was not synced (maybe tearing the last write). */
-  crash(): void {
+  /** Halt; at a power cut the disks also lose what was not synced (maybe tearing the last write). */
+  crash(kind: 'power' | 'process'): void {
     this.halt();
-    this.kvDisk.crash();
-    this.raftDisk.crash();
+    this.kvDisk.crash(kind);
+    this.raftDisk.crash(kind);
   }
 }
 

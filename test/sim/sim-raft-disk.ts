@@ -88,13 +88,17 @@ export class SimRaftDisk {
     };
   }
 
-  /** Power cut: keeps a random prefix of the writes in flight, maybe a torn one, loses the rest. */
-  crash(): void {
+  /**
+   * The member's process dies. 'power': keeps a random prefix of the writes in
+   * flight, maybe a torn one, loses the rest. 'process' (kill -9): every write
+   * was handed to the OS before its fsync began, so all of them survive.
+   */
+  crash(kind: 'power' | 'process'): void {
     this.epoch++;
     const pending = this.queue;
     this.queue = [];
     this.busy = false;
-    const kept = Math.floor(this.rng() * (pending.length + 1));
+    const kept = kind === 'process' ? pending.length : Math.floor(this.rng() * (pending.length + 1));
     for (let i = 0; i < kept; i++) this.durable.push(...pending[i]!.recs);
     const next = pending[kept];
     if (next && this.rng() < this.faults.tear) {
