@@ -9,7 +9,7 @@ import { SimClients } from './sim-clients.js';
 import { SimCluster } from './sim-cluster.js';
 import { Nemesis } from './sim-faults.js';
 import { SimWatchers } from './sim-watchers.js';
-import { drainMicrotasks, installVirtualTime, real } from './virtual-time.js';
+import { drainMicrotasks, installVirtualTime, real, watchRealIo } from './virtual-time.js';
 
 export interface RunOptions {
   seed: number;
@@ -69,6 +69,7 @@ export async function runSeed(seed: number, over: Partial<Omit<RunOptions, 'seed
   const started = real.performanceNow();
   const cluster = new SimCluster({ seed, members: opts.members, snapshotCount: opts.snapshotCount });
   const uninstall = installVirtualTime(cluster.sched, cluster.rng);
+  const stopWatchingIo = watchRealIo();
   try {
     const clients = new SimClients(cluster, opts.clients, 30);
     const watchers = new SimWatchers(cluster, 1000);
@@ -108,6 +109,8 @@ export async function runSeed(seed: number, over: Partial<Omit<RunOptions, 'seed
     const history: History = { operations: clients.operations, watches: watchers.records };
     const events = cluster.eventLog();
     for (const m of cluster.members) if (m.up) m.halt();
+    const io = stopWatchingIo();
+    if (io.size > 0) cluster.problems.push(`real I/O during the simulation (the run is not deterministic): ${JSON.stringify([...io])}`);
     return {
       seed,
       history,
@@ -119,6 +122,7 @@ export async function runSeed(seed: number, over: Partial<Omit<RunOptions, 'seed
       hash: hashOf(history, events),
     };
   } finally {
+    stopWatchingIo();
     uninstall();
   }
 }

@@ -11,6 +11,7 @@
 // The Raft driver's tick timer comes through its Clock port (raft-ports.ts),
 // which the simulation also backs with this scheduler.
 
+import { createHook } from 'node:async_hooks';
 import type { Cancel, Clock } from '../../src/server/raft-ports.js';
 
 interface Timer {
@@ -203,5 +204,27 @@ export function installVirtualTime(sched: Scheduler, random: () => number): () =
     Date.now = saved.dateNow;
     performance.now = saved.perfNow;
     Math.random = saved.random;
+  };
+}
+
+/** Resources that mean real I/O (files, sockets, DNS): their completion time is real time, not simulated. */
+const REAL_IO = /^(FSREQ|FILEHANDLE|TCP|UDP|PIPE|GETADDRINFO|GETNAMEINFO|SHUTDOWNWRAP|WRITEWRAP|STATWATCHER|FSEVENTWRAP)/;
+
+/**
+ * Watches for real I/O started while the simulation runs: any would make the
+ * run depend on real time. Returns a function that stops watching and returns
+ * what was seen (resource type and count).
+ */
+export function watchRealIo(): () => Map<string, number> {
+  const seen = new Map<string, number>();
+  const hook = createHook({
+    init(_id, type) {
+      if (REAL_IO.test(type)) seen.set(type, (seen.get(type) ?? 0) + 1);
+    },
+  });
+  hook.enable();
+  return () => {
+    hook.disable();
+    return seen;
   };
 }
