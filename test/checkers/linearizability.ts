@@ -25,14 +25,14 @@
 //   records, per such lease, a leaseRevoke of unknown outcome called when the
 //   lease could first expire.
 //
-// The hashes in the cache (64-bit operation set, 128-bit state) could in
-// principle collide and prune a branch that should have been explored; the
-// chance is negligible at the sizes tested.
+// The cache holds hashes, not states: an 84-bit digest of (64-bit operation
+// set, 64-bit state hash). A collision would prune a branch that should have
+// been explored; at a million cache entries the chance is about 1e-13.
 
 import type { CheckResult, Operation, Request } from './history.js';
 import { describeOp, describeResponse } from './describe.js';
 import { isWriteRequest, step } from './model.js';
-import { initialState, stateKey, type ModelOptions, type ModelState } from './model-state.js';
+import { initialState, stateHash, type ModelOptions, type ModelState } from './model-state.js';
 import { modelErrorIn, responseMatches } from './response-match.js';
 
 export interface LinearizabilityOptions extends ModelOptions {
@@ -51,6 +51,12 @@ export interface LinearizabilityResult extends CheckResult {
   timedOut?: boolean;
   /** Search steps taken (a cost measure). */
   steps: number;
+  /**
+   * The model state after the linearization found: `revisionEvents(state)` is
+   * the per-revision log the history implies (one possible log when operations
+   * of unknown outcome could have gone either way).
+   */
+  state?: ModelState;
 }
 
 /** An operation as the search sees it. */
@@ -155,6 +161,36 @@ class EventList {
   }
 }
 
+/**
+ * The (operation set, state) pairs explored, as numbers (strings cost more
+ * than the model steps): a 52-bit key and a 32-bit check per entry.
+ */
+class SeenSet {
+  private readonly map = new Map<number, number | number[]>();
+
+  /** Adds the pair; false when it was already there. */
+  add(setA: number, setB: number, state: [number, number]): boolean {
+    const x = (setA ^ state[0]) >>> 0;
+    const y = (setB ^ state[1]) >>> 0;
+    const key = x * 0x100000 + (y & 0xfffff);
+    let check = Math.imul(x ^ (y >>> 7), 0x9e3779b1) ^ Math.imul(y, 0x85ebca6b) ^ setA;
+    check = (check ^ (check >>> 15)) >>> 0;
+    const old = this.map.get(key);
+    if (old === undefined) {
+      this.map.set(key, check);
+      return true;
+    }
+    if (typeof old === 'number') {
+      if (old === check) return false;
+      this.map.set(key, [old, check]);
+      return true;
+    }
+    if (old.includes(check)) return false;
+    old.push(check);
+    return true;
+  }
+}
+
 interface Frame {
   node: number;
   state: ModelState;
@@ -162,7 +198,9 @@ interface Frame {
 
 /** The deepest point the search reached before it had to backtrack, for the report. */
 interface StuckPoint {
-  linearized: number[];
+  /** How many operations were linearized, and the last of them (-1: none). */
+  depth: number;
+  last: number;
   state: ModelState;
   blocking: number;
   candidates: number[];
@@ -180,7 +218,7 @@ export function checkLinearizable(history: readonly Operation[], opts: Lineariza
   let remainingKnown = ops.filter((o) => o.known).length;
   let setA = 0;
   let setB = 0;
-  const seen = new Set<string>();
+  const seen = new SeenSet();
   const stack: Frame[] = [];
   let stuck: StuckPoint | undefined;
   let steps = 0;
@@ -190,7 +228,7 @@ export function checkLinearizable(history: readonly Operation[], opts: Lineariza
     if (++steps % 4096 === 0 && (steps >= maxSteps || Date.now() > deadline)) {
       return {
         ok: false, timedOut: true, steps,
-        problems: [`linearizability undecided: the search gave up after ${steps} steps (${ops.length} operations, longest linearized prefix ${stuck?.linearized.length ?? stack.length})`],
+        problems: [`linearizability undecided: the search gave up after ${steps} steps (${ops.length} operations, longest linearized prefix ${stuck?.depth ?? stack.length})`],
       };
     }
     const i = list.opOf[node];
@@ -200,9 +238,7 @@ export function checkLinearizable(history: readonly Operation[], opts: Lineariza
       if (!o.known || responseMatches(r.response, o.op.response)) {
         const a = (setA ^ zobrist[i][0]) >>> 0;
         const b = (setB ^ zobrist[i][1]) >>> 0;
-        const key = `${a}:${b}:${stateKey(r.state)}`;
-        if (!seen.has(key)) {
-          seen.add(key);
+        if (seen.add(a, b, stateHash(r.state))) {
           stack.push({ node, state });
           state = r.state;
           setA = a;
@@ -223,7 +259,7 @@ export function checkLinearizable(history: readonly Operation[], opts: Lineariza
     // here instead (every operation that had to come before it already has).
     // So undo until another choice. (Not so for an unknown outcome: a put
     // refused here may succeed later.)
-    if (stuck === undefined || stack.length > stuck.linearized.length) stuck = stuckPoint(list, stack, ops, state, node);
+    if (stuck === undefined || stack.length > stuck.depth) stuck = stuckPoint(list, stack, ops, state, node);
     for (;;) {
       const top = stack.pop();
       if (top === undefined) return { ok: false, steps, problems: [describeStuck(ops, stuck)] };
@@ -239,14 +275,15 @@ export function checkLinearizable(history: readonly Operation[], opts: Lineariza
     }
   }
   // Each frame holds the operation taken and the state before it: the stack is the order found.
-  return { ok: true, problems: [], steps, linearization: stack.map((f) => ops[list.opOf[f.node]].op.id) };
+  return { ok: true, problems: [], steps, state, linearization: stack.map((f) => ops[list.opOf[f.node]].op.id) };
 }
 
 function stuckPoint(list: EventList, stack: Frame[], ops: SearchOp[], state: ModelState, blockingNode: number): StuckPoint {
   const candidates: number[] = [];
   for (let n = list.next[0]; n !== blockingNode && n !== -1; n = list.next[n]) if (list.isCall[n]) candidates.push(list.opOf[n]);
   return {
-    linearized: stack.map((f) => list.opOf[f.node]),
+    depth: stack.length,
+    last: stack.length ? list.opOf[stack[stack.length - 1].node] : -1,
     state,
     blocking: list.opOf[blockingNode],
     candidates: candidates.filter((c) => ops[c].known || c === list.opOf[blockingNode]),
@@ -258,10 +295,10 @@ function describeStuck(ops: SearchOp[], p: StuckPoint): string {
     const r = step(p.state, ops[i].request);
     return `${describeOp(ops[i].op)}; the model answers ${describeResponse(r.response)}`;
   };
-  const last = p.linearized.length ? `, the last ${describeOp(ops[p.linearized[p.linearized.length - 1]].op)}` : '';
+  const last = p.last >= 0 ? `, the last ${describeOp(ops[p.last].op)}` : '';
   const others = p.candidates.filter((c) => c !== p.blocking).slice(0, 10);
   const lines = [
-    `not linearizable: after the longest linearizable prefix found (${p.linearized.length} operations${last}; store at revision ${p.state.revision}),`,
+    `not linearizable: after the longest linearizable prefix found (${p.depth} operations${last}; store at revision ${p.state.revision}),`,
     `  ${expect(p.blocking)}: it must take effect before it returned, but it cannot`,
   ];
   if (others.length) {

@@ -73,9 +73,12 @@ export function initialState(options: ModelOptions = {}): ModelState {
   };
 }
 
-/** A string equal for equal states (up to a 128-bit hash collision). */
-export function stateKey(s: ModelState): string {
-  return `${s.revision}/${s.compacted}/${s.logHash[0]}/${s.logHash[1]}/${s.leaseHash[0]}/${s.leaseHash[1]}`;
+/** Two 32-bit hashes of everything the state holds: equal states give equal hashes. */
+export function stateHash(s: ModelState): [number, number] {
+  return [
+    mix32(s.logHash[0] ^ Math.imul(s.leaseHash[0], 0x27d4eb2d) ^ Math.imul(s.compacted + 2, 0x165667b1)),
+    mix32(s.logHash[1] + Math.imul(s.leaseHash[1], 0x9e3779b1) + Math.imul(s.compacted + 2, 0x85ebca77)),
+  ];
 }
 
 /** The revisions the state has seen, oldest first. */
