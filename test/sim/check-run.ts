@@ -1,9 +1,11 @@
-// Judges one run with the checkers of test/checkers: the KV history must be
-// linearizable against the model of etcd; the run's own problems (fatal stops,
-// refused start-ups, members disagreeing on a revision or on the final state)
+// Judges one run with every checker of test/checkers (checkHistory: the KV
+// history linearizable against the model of etcd, serializable reads against the
+// cluster's log, every acknowledged write in the final event log, the watch
+// streams validated against it); the run's own problems (fatal stops, refused
+// start-ups, members disagreeing on a revision or on the final state, real I/O)
 // are failures too.
 
-import { checkLinearizable } from '../checkers/index.js';
+import { checkHistory } from '../checkers/index.js';
 import type { RunResult } from './run-seed.js';
 
 export interface Verdict {
@@ -13,7 +15,7 @@ export interface Verdict {
 
 export function checkRun(run: RunResult): Verdict {
   const problems = [...run.problems];
-  const lin = checkLinearizable(run.history.operations, { timeoutMs: 20_000 });
-  if (!lin.ok) problems.push(...lin.problems.map((p) => `linearizability: ${p}`));
+  const result = checkHistory(run.history, run.events, { linearizability: { timeoutMs: 20_000 } });
+  problems.push(...result.problems);
   return { ok: problems.length === 0, problems };
 }

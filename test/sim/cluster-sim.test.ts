@@ -21,6 +21,28 @@ describe('whole-cluster simulation', () => {
     expect(b.hash).toBe(a.hash);
   }, 60_000);
 
+  it('the checkers fail the run when its record is tampered with (a lost watch event, a lost write, a stale read)', async () => {
+    const run = await runSeed(5, { chaosMs: 2000 });
+    expect(checkRun(run).problems).toEqual([]);
+    // A watch response loses its first event.
+    const resp = run.history.watches.flatMap((w) => w.responses).find((r) => r.events.length > 1)!;
+    const dropped = resp.events.shift()!;
+    expect(checkRun(run).problems.join('\n')).toMatch(/watch: .*reliable: event .* missing/);
+    resp.events.unshift(dropped);
+    // The event log loses the revision of an acknowledged put.
+    const put = run.history.operations.find((o) => o.response.kind === 'put')!;
+    const at = run.events.findIndex((e) => e.revision === (put.response as { revision: number }).revision);
+    const [lost] = run.events.splice(at, 1);
+    expect(checkRun(run).problems.join('\n')).toMatch(/durability: acknowledged write lost/);
+    run.events.splice(at, 0, lost!);
+    // A linearizable read answers an old value.
+    const read = run.history.operations.find(
+      (o) => o.request.kind === 'range' && !o.request.serializable && !o.request.revision && o.response.kind === 'range' && o.response.kvs.length > 0,
+    )!;
+    (read.response as { kvs: { value: string }[] }).kvs[0]!.value = 'stale';
+    expect(checkRun(run).problems.join('\n')).toMatch(/linearizability: not linearizable/);
+  }, 60_000);
+
   it(`seeds ${FROM}..${FROM + COUNT - 1} pass every checker`, async () => {
     console.log(`simulation seeds ${FROM}..${FROM + COUNT - 1} (replay one: npm run sim -- --seed S --chaos-ms ${CHAOS_MS})`);
     const failed: string[] = [];
