@@ -33,6 +33,8 @@ export interface LogCompactorDeps {
   membership: Membership;
   confState: () => ConfState;
   logger: Logger;
+  /** Entries kept below a snapshot for slow followers (default CATCH_UP_ENTRIES); the simulation keeps few, so snapshots get sent. */
+  catchUpEntries?: number;
   /** --max-snapshots / --max-wals: files kept (0: all, as in etcd); default 5 each. */
   maxSnapshots?: number;
   maxWals?: number;
@@ -74,8 +76,9 @@ export class LogCompactor {
     await this.d.snapshotter.save(snap);
     await this.d.wal.saveSnapshot({ index, term: snap.metadata.term });
     this.lastSnapshotIndex = index;
-    if (index > CATCH_UP_ENTRIES) {
-      const compactTo = index - CATCH_UP_ENTRIES;
+    const keep = this.d.catchUpEntries ?? CATCH_UP_ENTRIES;
+    if (index > keep) {
+      const compactTo = index - keep;
       if (compactTo >= this.d.storage.firstIndex()) this.d.storage.compact(compactTo);
     }
     const maxWals = this.d.maxWals ?? FILES_KEPT;

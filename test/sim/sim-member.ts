@@ -201,6 +201,8 @@ export class SimMember {
         membership,
         confState: () => confState,
         logger: silent,
+        // Few entries kept below a snapshot: a follower that falls a little behind gets the snapshot.
+        catchUpEntries: 10,
       },
       snapshot?.metadata.index ?? 0,
     );

@@ -30,7 +30,7 @@ export const CALM: LinkFaults = { drop: 0, duplicate: 0, minDelayMs: 1, maxDelay
 export class SimNetwork {
   faults: LinkFaults = { ...CALM };
   /** Messages sent, delivered, lost (counters for the run's summary). */
-  readonly stats = { sent: 0, delivered: 0, lost: 0 };
+  readonly stats = { sent: 0, delivered: 0, lost: 0, snapshots: 0 };
   private readonly endpoints = new Map<NodeId, NetEndpoint>();
   /** Directed links that lose everything: "from>to". */
   private readonly cut = new Set<string>();
@@ -102,6 +102,9 @@ export class SimNetwork {
     }
     this.stats.delivered++;
     dest.step(decodeMessage(bytes));
-    if (isSnap) sender?.reportSnapshot(to, true);
+    if (isSnap) {
+      this.stats.snapshots++;
+      sender?.reportSnapshot(to, true);
+    }
   }
 }
