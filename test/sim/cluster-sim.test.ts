@@ -9,7 +9,7 @@ import { checkRun } from './check-run.js';
 import { runSeed } from './run-seed.js';
 
 /** SIM_SEEDS / SIM_FROM override the budget and the first seed (e.g. to replay). */
-const COUNT = Number(process.env.SIM_SEEDS ?? 80);
+const COUNT = Number(process.env.SIM_SEEDS ?? 60);
 const FROM = Number(process.env.SIM_FROM ?? 1 + (Math.floor(Date.now() / 3_600_000) % 1000) * 1000);
 const CHAOS_MS = 2500;
 

@@ -21,6 +21,8 @@ export interface RunOptions {
   snapshotCount: number;
   /** Mean simulated ms between faults. */
   faultGapMs: number;
+  /** Also report real timers started during the run (not under vitest, whose worker sets its own). */
+  watchRealTimers?: boolean;
 }
 
 export const DEFAULT_RUN: Omit<RunOptions, 'seed'> = {
@@ -69,7 +71,7 @@ export async function runSeed(seed: number, over: Partial<Omit<RunOptions, 'seed
   const started = real.performanceNow();
   const cluster = new SimCluster({ seed, members: opts.members, snapshotCount: opts.snapshotCount });
   const uninstall = installVirtualTime(cluster.sched, cluster.rng);
-  const stopWatchingIo = watchRealIo();
+  const stopWatchingIo = watchRealIo({ timers: opts.watchRealTimers === true });
   try {
     const clients = new SimClients(cluster, opts.clients, 30);
     const watchers = new SimWatchers(cluster, 1000);

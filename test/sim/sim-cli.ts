@@ -15,7 +15,7 @@ const single = arg('seed');
 const from = Number(single ?? arg('from') ?? Math.floor(Date.now() / 1000) % 1_000_000);
 const count = single !== undefined ? 1 : Number(arg('seeds') ?? 100);
 const chaosMs = arg('chaos-ms') !== undefined ? Number(arg('chaos-ms')) : undefined;
-const over = chaosMs !== undefined ? { chaosMs } : {};
+const over = { watchRealTimers: true, ...(chaosMs !== undefined ? { chaosMs } : {}) };
 const replay = (seed: number): string => `npm run sim -- --seed ${seed}${chaosMs !== undefined ? ` --chaos-ms ${chaosMs}` : ''}`;
 
 const started = performance.now();

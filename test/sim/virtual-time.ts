@@ -212,14 +212,16 @@ const REAL_IO = /^(FSREQ|FILEHANDLE|TCP|UDP|PIPE|GETADDRINFO|GETNAMEINFO|SHUTDOW
 
 /**
  * Watches for real I/O started while the simulation runs: any would make the
- * run depend on real time. Returns a function that stops watching and returns
- * what was seen (resource type and count).
+ * run depend on real time. With `timers`, real timers count too (a module that
+ * kept the real setTimeout); off under vitest, whose worker sets its own.
+ * Returns a function that stops watching and returns what was seen (resource
+ * type and count).
  */
-export function watchRealIo(): () => Map<string, number> {
+export function watchRealIo(opts: { timers?: boolean } = {}): () => Map<string, number> {
   const seen = new Map<string, number>();
   const hook = createHook({
     init(_id, type) {
-      if (REAL_IO.test(type)) seen.set(type, (seen.get(type) ?? 0) + 1);
+      if (REAL_IO.test(type) || (opts.timers === true && type === 'Timeout')) seen.set(type, (seen.get(type) ?? 0) + 1);
     },
   });
   hook.enable();
