@@ -15,7 +15,11 @@ export interface Verdict {
 
 export function checkRun(run: RunResult): Verdict {
   const problems = [...run.problems];
-  const result = checkHistory(run.history, run.events, { linearizability: { timeoutMs: 20_000 } });
+  const result = checkHistory(run.history, run.events, {
+    linearizability: { timeoutMs: 20_000 },
+    durability: { compactedRevision: run.compactedRevision },
+    watch: { compactedRevision: run.compactedRevision },
+  });
   problems.push(...result.problems);
   return { ok: problems.length === 0, problems };
 }

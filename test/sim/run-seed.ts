@@ -36,6 +36,8 @@ export interface RunResult {
   /** Problems the run itself saw (fatal stops, refused start-ups, members disagreeing). */
   problems: string[];
   nemesis: string[];
+  /** The highest compacted revision of the members at the end. */
+  compactedRevision: number;
   /** Simulated ms the run covered. */
   simulatedMs: number;
   wallMs: number;
@@ -85,7 +87,7 @@ export async function runSeed(seed: number, over: Partial<Omit<RunOptions, 'seed
     // Elect a leader before the load starts (bounded).
     await runUntil(cluster, 5000, () => cluster.leader() !== undefined);
     clients.start();
-    watchers.start(opts.watchers);
+    watchers.start(opts.watchers, opts.chaosMs);
     nemesis.start();
     const t0 = cluster.sched.now();
     await runUntil(cluster, t0 + opts.chaosMs);
@@ -110,6 +112,7 @@ export async function runSeed(seed: number, over: Partial<Omit<RunOptions, 'seed
     await drive(cluster, agree(cluster));
     const history: History = { operations: clients.operations, watches: watchers.records };
     const events = cluster.eventLog();
+    const compactedRevision = Math.max(0, ...cluster.up().map((m) => m.current!.stores.current.compactRevision()));
     for (const m of cluster.members) if (m.up) m.halt();
     const io = stopWatchingIo();
     if (io.size > 0) cluster.problems.push(`real I/O during the simulation (the run is not deterministic): ${JSON.stringify([...io])}`);
@@ -119,6 +122,7 @@ export async function runSeed(seed: number, over: Partial<Omit<RunOptions, 'seed
       events,
       problems: cluster.problems,
       nemesis: nemesis.log,
+      compactedRevision,
       simulatedMs: cluster.sched.now(),
       wallMs: real.performanceNow() - started,
       hash: hashOf(history, events),

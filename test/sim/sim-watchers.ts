@@ -29,19 +29,39 @@ export class SimWatchers {
 
   constructor(private readonly cluster: SimCluster, private readonly clientBase: number) {}
 
-  /** Opens `n` watch clients with random requests. */
-  start(n: number): void {
-    const { rng } = this.cluster;
+  /**
+   * Opens `n` watch clients with random requests now, and `n` more at random
+   * times within `withinMs`, those from a past revision (maybe compacted away).
+   */
+  start(n: number, withinMs: number): void {
+    const { rng, sched } = this.cluster;
+    for (let i = 0; i < n; i++) this.open(this.clientBase + i, this.randomRequest());
     for (let i = 0; i < n; i++) {
-      const shape = rng();
-      const req: h.WatchRequest =
-        shape < 0.3 ? { key: `k${Math.floor(rng() * 6)}` } : shape < 0.8 ? { key: 'k', end: 'l' } : { key: 'k', end: '\0' };
-      if (rng() < 0.6) req.prevKv = true;
-      const f = rng();
-      if (f < 0.15) req.noPut = true;
-      else if (f < 0.3) req.noDelete = true;
-      this.open(this.clientBase + i, req);
+      sched.after(rng() * withinMs, () => {
+        const member = this.pickMember();
+        const store = member?.current!.stores.current;
+        // Above the member's compacted revision: a watch from exactly that revision
+        // misses the tombstones compaction removed there (etcd's key_index.go does
+        // the same), which the watch checker does not allow for yet.
+        const low = (store?.compactRevision() ?? 0) + 1;
+        const high = Math.max(low, store?.currentRevision() ?? 1);
+        const req = this.randomRequest();
+        req.startRevision = low + Math.floor(rng() * (high - low + 1));
+        this.open(this.clientBase + n + i, req, member);
+      });
     }
+  }
+
+  private randomRequest(): h.WatchRequest {
+    const { rng } = this.cluster;
+    const shape = rng();
+    const req: h.WatchRequest =
+      shape < 0.3 ? { key: `k${Math.floor(rng() * 6)}` } : shape < 0.8 ? { key: 'k', end: 'l' } : { key: 'k', end: '\0' };
+    if (rng() < 0.6) req.prevKv = true;
+    const f = rng();
+    if (f < 0.15) req.noPut = true;
+    else if (f < 0.3) req.noDelete = true;
+    return req;
   }
 
   /** The member went down: its streams end; each client resumes elsewhere. */
@@ -55,8 +75,8 @@ export class SimWatchers {
     await Promise.all(this.streams.map((s) => s.chain));
   }
 
-  private open(client: number, request: h.WatchRequest): void {
-    const member = this.pickMember();
+  private open(client: number, request: h.WatchRequest, on?: SimMember): void {
+    const member = on?.up ? on : this.pickMember();
     if (!member) {
       this.cluster.sched.after(100, () => this.open(client, request));
       return;
@@ -108,10 +128,11 @@ export class SimWatchers {
       }
       stream.record.responses.push(response);
       if (res.compactRevision > 0 && stream.open) {
-        // Asked for a compacted revision: start again from the oldest one kept.
+        // Asked for a compacted revision: start again after it (from it exactly,
+        // tombstones compacted there would be missing: see start()).
         stream.open = false;
         stream.ws.close();
-        this.open(stream.record.client, { ...stream.record.request, startRevision: res.compactRevision });
+        this.open(stream.record.client, { ...stream.record.request, startRevision: res.compactRevision + 1 });
       }
     });
     return true;
