@@ -14,22 +14,22 @@
 
 import pino from 'pino';
 import { type ConfState, type Snapshot, MemoryStorage, RawNode, seededRandom } from '../../src/raft/index.js';
-import { ALARM_PREFIX, LEASE_PREFIX, MvccStore, WatchHub, type MvccOptions } from '../../src/mvcc/index.js';
+import { ALARM_PREFIX, MvccStore, WatchHub, type MvccOptions } from '../../src/mvcc/index.js';
 import { ImageParser } from '../../src/mvcc/state-format.js';
 import type { Event } from '../../src/mvcc/types.js';
-import { Lessor, minLeaseTtl, rawLeaseStorage } from '../../src/lease/index.js';
 import { Applier } from '../../src/server/apply/index.js';
 import { createAuthState, loadAuthStore } from '../../src/server/auth-setup.js';
 import { AlarmStore } from '../../src/server/alarms.js';
 import { assertStoreCoversSnapshot } from '../../src/server/bootstrap.js';
 import type { Config } from '../../src/server/config.js';
-import { EtcdServer, requestTimeoutMs } from '../../src/server/etcd-server.js';
+import { EtcdServer } from '../../src/server/etcd-server.js';
 import { bindLessor, LeaseCoordinator, LeaseExpiryLoop, type LeaseHost } from '../../src/server/lease/index.js';
+import { memberLeaseHost, memberLessor, withStoreImage } from '../../src/server/member-parts.js';
 import { LogCompactor } from '../../src/server/log-compactor.js';
 import { encodeMemberContext, Membership } from '../../src/server/membership.js';
 import { RaftNode } from '../../src/server/raft-node.js';
 import type { PeerTransport } from '../../src/server/transport/index.js';
-import { decodeSnapshotData, encodeSnapshotData, exportStoreImage } from '../../src/server/snapshot-data.js';
+import { decodeSnapshotData, encodeSnapshotData } from '../../src/server/snapshot-data.js';
 import { DB_DIR, SimKvDisk } from './sim-kv-disk.js';
 import type { SimNetwork } from './sim-network.js';
 import { SimRaftDisk } from './sim-raft-disk.js';
@@ -132,11 +132,7 @@ export class SimMember {
       return false;
     }
     const watchHub = new WatchHub(stores.current, { logger: silent });
-    const lessor = new Lessor({
-      minTtl: minLeaseTtl(Math.round(cfg.electionMs / cfg.heartbeatMs), cfg.heartbeatMs),
-      storage: rawLeaseStorage({ prefix: new Uint8Array([LEASE_PREFIX]), stage: (k, v) => stores.current.backend.stageRaw(k, v) }),
-      expiredRetryMs: requestTimeoutMs(cfg),
-    });
+    const lessor = memberLessor(cfg, stores);
     await bindLessor(lessor, stores.current, silent);
     const membership = new Membership(env.clusterId, this.id);
     membership.maxLearners = cfg.maxLearners;
@@ -160,29 +156,18 @@ export class SimMember {
     }
     let server: EtcdServer | undefined;
     let raftNode: RaftNode | undefined;
+    const notSimulatedCall = (): Promise<never> => Promise.reject(new Error('peer RPCs are not simulated'));
     const notSimulated = (): never => {
       throw new Error('peer RPCs are not simulated');
     };
     const transport = {
       activeSince: (id: bigint) => env.activeSince(id),
       activePeers: () => 0,
-      unary: () => Promise.reject(new Error('peer RPCs are not simulated')),
+      unary: notSimulatedCall,
       stream: notSimulated,
       stop: async () => {},
     } as unknown as PeerTransport;
-    const leaseHost: LeaseHost = {
-      logger: silent,
-      requestTimeoutMs: requestTimeoutMs(cfg),
-      isLeader: () => raftNode?.isLeader ?? false,
-      leader: () => raftNode?.leader ?? 0n,
-      propose: (body, caller) => server!.propose(body, undefined, caller),
-      waitAppliedCommitted: () => server!.waitAppliedCommitted(),
-      appliedCommitted: () => server!.appliedCommitted(),
-      nextRequestId: () => server!.nextRequestId(),
-      callPeer: () => Promise.reject(new Error('peer RPCs are not simulated')),
-      openPeerStream: notSimulated,
-      leaderChange: (timeoutMs) => server!.leaderChange(timeoutMs),
-    };
+    const leaseHost = memberLeaseHost(cfg, silent, () => raftNode, () => server, { callPeer: notSimulatedCall, openPeerStream: notSimulated });
     const leases = new LeaseCoordinator(leaseHost, () => lessor);
     const expiryHost: LeaseHost = {
       ...leaseHost,
@@ -264,12 +249,7 @@ export class SimMember {
           confState = snap.metadata.confState;
           return { metadata: snap.metadata, data: encodeSnapshotData({ membership: members }) } satisfies Snapshot;
         },
-        prepareSnapshot: async (m) => {
-          const snap = m.snapshot!;
-          const { membership: members } = decodeSnapshotData(snap.data);
-          const image = await exportStoreImage(stores.current);
-          return { ...m, snapshot: { ...snap, data: encodeSnapshotData({ membership: members, image }) } };
-        },
+        prepareSnapshot: (m) => withStoreImage(m, stores.current, silent),
         onReadStates: (states) => server?.onReadStates(states),
         onSoftState: (s) => server?.onSoftState(s),
         onWalSync: () => {},
