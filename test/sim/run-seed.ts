@@ -26,7 +26,7 @@ export interface RunOptions {
 }
 
 export const DEFAULT_RUN: Omit<RunOptions, 'seed'> = {
-  chaosMs: 8000, members: 3, clients: 4, watchers: 3, snapshotCount: 20, faultGapMs: 1200,
+  chaosMs: 4000, members: 3, clients: 4, watchers: 3, snapshotCount: 20, faultGapMs: 1200,
 };
 
 export interface RunResult {

@@ -77,7 +77,8 @@ export class SimNetwork {
   }
 
   private send(from: NodeId, m: Message): void {
-    if (m.from !== from) throw new Error(`member ${from} sent a message from ${m.from}`);
+    // m.from may name another member: a follower forwards a learner's MsgReadIndex
+    // to its leader as it came (etcd's raft does the same); links are cut by sender.
     this.stats.sent++;
     const bytes = encodeMessage(m);
     const isSnap = m.type === MessageType.MsgSnap;
