@@ -100,8 +100,19 @@ export class SimCluster {
     return this.members.filter((m) => m.up);
   }
 
+  /**
+   * The leader of the newest term. A leader cut off by a partition goes on
+   * believing it leads until its election timeout; keep-alives it answers come
+   * from its own, possibly stale, lessor (etcd 3.4 answers them the same way,
+   * with no quorum check), which the checkers' model rejects.
+   */
   leader(): SimMember | undefined {
-    return this.members.find((m) => m.up && m.current!.raft.isLeader);
+    let best: SimMember | undefined;
+    for (const m of this.members) {
+      if (!m.up || !m.current!.raft.isLeader) continue;
+      if (!best || m.current!.raft.currentTerm > best.current!.raft.currentTerm) best = m;
+    }
+    return best;
   }
 
   /** Set by the run: told when a member goes down. */
