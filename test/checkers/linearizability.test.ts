@@ -190,6 +190,6 @@ describe('checkLinearizable: budget and cost', () => {
     const ms = performance.now() - t0;
     expect(r.problems).toEqual([]);
     expect(r.ok).toBe(true);
-    expect(ms).toBeLessThan(3000); // typically far less; the bound allows a loaded machine
+    expect(ms).toBeLessThan(5000); // 50-450 ms measured on a loaded 2-core machine; the bound only catches a blow-up
   });
 });

@@ -60,12 +60,14 @@ export interface LinearizabilityResult extends CheckResult {
 }
 
 /** An operation as the search sees it. */
-interface SearchOp {
+export interface SearchOp {
   op: Operation;
   /** The request stepped (a grant's server-chosen id filled in). */
   request: Request;
   /** The response is known and must match; otherwise the outcome is unknown. */
   known: boolean;
+  /** Known, and with its response it changes no state wherever it goes (a read, a refusal, a delete of nothing). */
+  readOnly: boolean;
   returnTime: number;
 }
 
@@ -85,7 +87,8 @@ export function searchOps(ops: readonly Operation[]): SearchOp[] {
       request = { ...req, id: res.id };
     }
     if (res.kind !== 'error' && op.return === Infinity) known = false;
-    out.push({ op, request, known, returnTime: known ? op.return : Infinity });
+    const readOnly = known && (!isWriteRequest(request) || res.kind === 'error' || (res.kind === 'delete' && res.deleted === 0));
+    out.push({ op, request, known, readOnly, returnTime: known ? op.return : Infinity });
   }
   return out;
 }
@@ -206,46 +209,114 @@ interface StuckPoint {
   candidates: number[];
 }
 
+/** The search's position: the state, the operations taken (the stack) and the hash of their set. */
+class Search {
+  state: ModelState;
+  remainingKnown: number;
+  readonly stack: Frame[] = [];
+  private setA = 0;
+  private setB = 0;
+  private readonly seen = new SeenSet();
+  private readonly zobrist: (readonly [number, number])[];
+
+  constructor(private readonly ops: SearchOp[], private readonly list: EventList, initial: ModelState) {
+    const rand = mulberry32(0x5eed);
+    this.zobrist = ops.map(() => [rand(), rand()] as const);
+    this.state = initial;
+    this.remainingKnown = ops.filter((o) => o.known).length;
+  }
+
+  /** Takes the op at `node` with the state it leads to, unless that (set, state) was explored already. */
+  take(node: number, next: ModelState): boolean {
+    const i = this.list.opOf[node];
+    const a = (this.setA ^ this.zobrist[i][0]) >>> 0;
+    const b = (this.setB ^ this.zobrist[i][1]) >>> 0;
+    if (!this.seen.add(a, b, stateHash(next))) return false;
+    this.stack.push({ node, state: this.state });
+    this.state = next;
+    this.setA = a;
+    this.setB = b;
+    if (this.ops[i].known) this.remainingKnown--;
+    this.list.lift(node);
+    return true;
+  }
+
+  /**
+   * Undoes choices up to the last one that can be replaced, and returns the
+   * node to try next (-1: nothing left to undo). Undoing a read-only operation
+   * cannot help: with its response it changes nothing wherever it goes, so any
+   * order that takes it later can take it here instead (every operation that
+   * had to come before it already has). So undo past those. (Not so for an
+   * unknown outcome: a put refused here may succeed later.)
+   */
+  backtrack(): number {
+    for (;;) {
+      const top = this.stack.pop();
+      if (top === undefined) return -1;
+      const j = this.list.opOf[top.node];
+      this.state = top.state;
+      this.setA = (this.setA ^ this.zobrist[j][0]) >>> 0;
+      this.setB = (this.setB ^ this.zobrist[j][1]) >>> 0;
+      if (this.ops[j].known) this.remainingKnown++;
+      this.list.unlift(top.node);
+      if (!this.ops[j].readOnly) return this.list.next[top.node];
+    }
+  }
+
+  /**
+   * Takes a pending read-only operation that fits the state now, before any
+   * write: by the argument above this is never wrong, and it spares the search
+   * from trying writes in every order around reads. 'took', 'none', or 'dead'
+   * when taking it reaches a point already explored (so this one fails too).
+   */
+  takeFittingRead(): 'took' | 'none' | 'dead' {
+    for (let n = this.list.next[0]; n !== -1 && this.list.isCall[n]; n = this.list.next[n]) {
+      const o = this.ops[this.list.opOf[n]];
+      if (!o.readOnly) continue;
+      const r = step(this.state, o.request);
+      if (r.state !== this.state || !responseMatches(r.response, o.op.response)) continue;
+      return this.take(n, r.state) ? 'took' : 'dead';
+    }
+    return 'none';
+  }
+}
+
 export function checkLinearizable(history: readonly Operation[], opts: LinearizabilityOptions = {}): LinearizabilityResult {
   const ops = searchOps(history);
   const list = new EventList(ops);
-  const rand = mulberry32(0x5eed);
-  const zobrist = ops.map(() => [rand(), rand()] as const);
+  const search = new Search(ops, list, opts.initial ?? initialState(opts));
   const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
   const maxSteps = opts.maxSteps ?? 20_000_000;
-
-  let state = opts.initial ?? initialState(opts);
-  let remainingKnown = ops.filter((o) => o.known).length;
-  let setA = 0;
-  let setB = 0;
-  const seen = new SeenSet();
-  const stack: Frame[] = [];
   let stuck: StuckPoint | undefined;
   let steps = 0;
-  let node = list.next[0];
+  let node = -1;
+  const fail = (): LinearizabilityResult => ({ ok: false, steps, problems: [stuck ? describeStuck(ops, stuck) : 'not linearizable'] });
 
-  while (remainingKnown > 0) {
+  while (search.remainingKnown > 0) {
     if (++steps % 4096 === 0 && (steps >= maxSteps || Date.now() > deadline)) {
       return {
         ok: false, timedOut: true, steps,
-        problems: [`linearizability undecided: the search gave up after ${steps} steps (${ops.length} operations, longest linearized prefix ${stuck?.depth ?? stack.length})`],
+        problems: [`linearizability undecided: the search gave up after ${steps} steps (${ops.length} operations, longest linearized prefix ${stuck?.depth ?? search.stack.length})`],
       };
     }
-    const i = list.opOf[node];
+    if (node === -1) {
+      // Arrived at a new point: reads that fit go first.
+      const read = search.takeFittingRead();
+      if (read === 'took') continue;
+      if (read === 'dead') {
+        node = search.backtrack();
+        if (node === -1) return fail();
+        continue;
+      }
+      node = list.next[0];
+    }
+    const o = ops[list.opOf[node]];
     if (list.isCall[node]) {
-      const o = ops[i];
-      const r = step(state, o.request);
-      if (!o.known || responseMatches(r.response, o.op.response)) {
-        const a = (setA ^ zobrist[i][0]) >>> 0;
-        const b = (setB ^ zobrist[i][1]) >>> 0;
-        if (seen.add(a, b, stateHash(r.state))) {
-          stack.push({ node, state });
-          state = r.state;
-          setA = a;
-          setB = b;
-          if (o.known) remainingKnown--;
-          list.lift(node);
-          node = list.next[0];
+      // Read-only operations were tried at this state on arrival.
+      if (!o.readOnly) {
+        const r = step(search.state, o.request);
+        if ((!o.known || responseMatches(r.response, o.op.response)) && search.take(node, r.state)) {
+          node = -1;
           continue;
         }
       }
@@ -253,29 +324,12 @@ export function checkLinearizable(history: readonly Operation[], opts: Lineariza
       continue;
     }
     // A return whose operation has not taken effect: undo the last choice.
-    // Undoing an operation of known outcome that left the state as it was (a
-    // read, a refused request) cannot help: with that response it changes
-    // nothing wherever it goes, so any order that takes it later can take it
-    // here instead (every operation that had to come before it already has).
-    // So undo until another choice. (Not so for an unknown outcome: a put
-    // refused here may succeed later.)
-    if (stuck === undefined || stack.length > stuck.depth) stuck = stuckPoint(list, stack, ops, state, node);
-    for (;;) {
-      const top = stack.pop();
-      if (top === undefined) return { ok: false, steps, problems: [describeStuck(ops, stuck)] };
-      const j = list.opOf[top.node];
-      const pure = top.state === state && ops[j].known;
-      state = top.state;
-      setA = (setA ^ zobrist[j][0]) >>> 0;
-      setB = (setB ^ zobrist[j][1]) >>> 0;
-      if (ops[j].known) remainingKnown++;
-      list.unlift(top.node);
-      node = list.next[top.node];
-      if (!pure) break;
-    }
+    if (stuck === undefined || search.stack.length > stuck.depth) stuck = stuckPoint(list, search.stack, ops, search.state, node);
+    node = search.backtrack();
+    if (node === -1) return fail();
   }
   // Each frame holds the operation taken and the state before it: the stack is the order found.
-  return { ok: true, problems: [], steps, state, linearization: stack.map((f) => ops[list.opOf[f.node]].op.id) };
+  return { ok: true, problems: [], steps, state: search.state, linearization: search.stack.map((f) => ops[list.opOf[f.node]].op.id) };
 }
 
 function stuckPoint(list: EventList, stack: Frame[], ops: SearchOp[], state: ModelState, blockingNode: number): StuckPoint {

@@ -113,6 +113,12 @@ describe('validateWatches: broken streams fail with the guarantee named', () => 
     fails(fake, 'valid');
   });
 
+  it('valid: a header revision below the events it carries', () => {
+    const w = watch(all, good);
+    w.responses[1].revision = 2;
+    expect(validateWatches([w], log).problems.join()).toContain('header revision 2 below its event at revision 3');
+  });
+
   it('compacted: cancelled though the start revision was not compacted; events after the cancel', () => {
     const w: WatchRecord = { id: 1, client: 1, request: { key: 'a', startRevision: 5 }, responses: [{ time: 1, revision: 7, events: [], compactRevision: 4, canceled: true }] };
     expect(validateWatches([w], log).problems.join()).toContain('compacted');

@@ -88,6 +88,8 @@ function validateOne(w: WatchRecord, ref: ReturnType<typeof buildReference>, opt
       if (opts.compactedRevision !== undefined && resp.compactRevision > opts.compactedRevision) say('compacted', `compactRevision ${resp.compactRevision} is above the run's last compaction ${opts.compactedRevision}`);
     }
     if ((resp.canceled || resp.compactRevision) && canceledAt < 0) canceledAt = ri;
+    const newest = resp.events.reduce((m, ev) => Math.max(m, ev.kv.modRevision), 0);
+    if (newest > resp.revision) say('valid', `response ${ri} has header revision ${resp.revision} below its event at revision ${newest}`);
     for (const ev of resp.events) {
       const rev = ev.kv.modRevision;
       if (!inKeyRange(ev.kv.key, req.key, req.end)) say('filters', `event ${show(ev)} is outside the watched range`);
