@@ -1,17 +1,20 @@
-// The whole-cluster deterministic simulation's short budget (npm test): a few
-// dozen seeds, each a cluster of whole members under crashes, partitions, lossy
-// links and membership changes, with clients and watchers, judged by the
-// checkers. The long run is `npm run sim -- --seeds 100000`. A failing seed
-// prints the command that replays it exactly.
+// The whole-cluster deterministic simulation's short budget (npm test): three
+// hundred seeds (about a minute here; SIM_SEEDS changes it), each a cluster of
+// whole members under crashes, partitions, lossy links and membership changes,
+// with clients and watchers, judged by the checkers. The long run is
+// `npm run sim -- --seeds 100000`. A failing seed prints the command that
+// replays it exactly.
 
 import { describe, expect, it } from 'vitest';
 import { checkRun } from './check-run.js';
 import { runSeed } from './run-seed.js';
 
 /** SIM_SEEDS / SIM_FROM override the budget and the first seed (e.g. to replay). */
-const COUNT = Number(process.env.SIM_SEEDS ?? 60);
+const COUNT = Number(process.env.SIM_SEEDS ?? 300);
 const FROM = Number(process.env.SIM_FROM ?? 1 + (Math.floor(Date.now() / 3_600_000) % 1000) * 1000);
-const CHAOS_MS = 2500;
+/** Short runs with dense faults: more seeds in the budget, each still a few faults deep. */
+const CHAOS_MS = 1500;
+const FAULT_GAP_MS = 500;
 
 describe('whole-cluster simulation', () => {
   it('one seed gives one exact run (same seed twice: the same history hash)', async () => {
@@ -44,15 +47,15 @@ describe('whole-cluster simulation', () => {
   }, 60_000);
 
   it(`seeds ${FROM}..${FROM + COUNT - 1} pass every checker`, async () => {
-    console.log(`simulation seeds ${FROM}..${FROM + COUNT - 1} (replay one: npm run sim -- --seed S --chaos-ms ${CHAOS_MS})`);
+    console.log(`simulation seeds ${FROM}..${FROM + COUNT - 1} (replay one: npm run sim -- --seed S --chaos-ms ${CHAOS_MS} --fault-gap-ms ${FAULT_GAP_MS})`);
     const failed: string[] = [];
     let simulatedMs = 0;
     const t0 = performance.now();
     for (let seed = FROM; seed < FROM + COUNT; seed++) {
-      const run = await runSeed(seed, { chaosMs: CHAOS_MS });
+      const run = await runSeed(seed, { chaosMs: CHAOS_MS, faultGapMs: FAULT_GAP_MS });
       simulatedMs += run.simulatedMs;
       const verdict = checkRun(run);
-      if (!verdict.ok) failed.push(`seed ${seed}: npm run sim -- --seed ${seed} --chaos-ms ${CHAOS_MS}\n  ${verdict.problems.slice(0, 3).join('\n  ')}`);
+      if (!verdict.ok) failed.push(`seed ${seed}: npm run sim -- --seed ${seed} --chaos-ms ${CHAOS_MS} --fault-gap-ms ${FAULT_GAP_MS}\n  ${verdict.problems.slice(0, 3).join('\n  ')}`);
     }
     const wall = (performance.now() - t0) / 1000;
     console.log(`${COUNT} seeds: ${wall.toFixed(1)} s wall, ${(simulatedMs / 1000).toFixed(0)} s simulated (${(simulatedMs / 1000 / wall).toFixed(1)}x)`);

@@ -1,4 +1,4 @@
-// npm run sim -- [--seeds N] [--from S] [--seed S] [--chaos-ms MS]
+// npm run sim -- [--seeds N] [--from S] [--seed S] [--chaos-ms MS] [--fault-gap-ms MS]
 // Runs seeds of the whole-cluster simulation one after another, checks each,
 // and prints a summary: seeds run, failures with the command that replays each,
 // wall time, simulated time, simulated seconds per real second.
@@ -15,8 +15,14 @@ const single = arg('seed');
 const from = Number(single ?? arg('from') ?? Math.floor(Date.now() / 1000) % 1_000_000);
 const count = single !== undefined ? 1 : Number(arg('seeds') ?? 100);
 const chaosMs = arg('chaos-ms') !== undefined ? Number(arg('chaos-ms')) : undefined;
-const over = { watchRealTimers: true, ...(chaosMs !== undefined ? { chaosMs } : {}) };
-const replay = (seed: number): string => `npm run sim -- --seed ${seed}${chaosMs !== undefined ? ` --chaos-ms ${chaosMs}` : ''}`;
+const faultGapMs = arg('fault-gap-ms') !== undefined ? Number(arg('fault-gap-ms')) : undefined;
+const over = {
+  watchRealTimers: true,
+  ...(chaosMs !== undefined ? { chaosMs } : {}),
+  ...(faultGapMs !== undefined ? { faultGapMs } : {}),
+};
+const replay = (seed: number): string =>
+  `npm run sim -- --seed ${seed}${chaosMs !== undefined ? ` --chaos-ms ${chaosMs}` : ''}${faultGapMs !== undefined ? ` --fault-gap-ms ${faultGapMs}` : ''}`;
 
 const started = performance.now();
 let simulatedMs = 0;
