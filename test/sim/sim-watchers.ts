@@ -43,7 +43,7 @@ export class SimWatchers {
         // Above the member's compacted revision: a watch from exactly that revision
         // misses the tombstones compaction removed there (etcd's key_index.go does
         // the same), which the watch checker does not allow for yet.
-        const low = (store?.compactRevision() ?? 0) + 1;
+        const low = Math.max(1, (store?.compactRevision() ?? 0) + 1); // a fresh store's compacted revision is -1
         const high = Math.max(low, store?.currentRevision() ?? 1);
         const req = this.randomRequest();
         req.startRevision = low + Math.floor(rng() * (high - low + 1));
