@@ -417,5 +417,5 @@ export class Backend {
   }
 
   /** Bytes of the LevelDB files (the quota reads this every 100 ms). */
-  size(): Promise<number> { return this.sizer.size(); }
+  size(): Promise<number> { return this.db.size ? this.db.size() : this.sizer.size(); }
 }

@@ -62,6 +62,12 @@ export interface KvDb {
    * snapshot() instead.
    */
   pinTables?(): Promise<TableSet>;
+  /**
+   * Bytes the database takes, when it knows them without the file system (the
+   * in-memory databases of tests and the simulation). Absent: the size of the
+   * store directory's files is read (dir-size.ts).
+   */
+  size?(): Promise<number>;
 }
 
 /** Opens the database of a store directory (injectable for tests). */

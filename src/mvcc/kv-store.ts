@@ -60,7 +60,7 @@ export class MvccStore implements WriteContext {
   private readonly logger: MvccLogger | undefined;
   private leaseCheck: (lease: bigint) => boolean = () => true;
 
-  private constructor(readonly backend: Backend, private readonly opts: Required<Omit<MvccOptions, 'logger' | 'openDb' | 'onStorageFailure'>> & MvccOptions) {
+  private constructor(readonly backend: Backend, private readonly opts: Required<Omit<MvccOptions, 'logger' | 'openDb' | 'onStorageFailure' | 'recoverDir'>> & MvccOptions) {
     this.logger = opts.logger;
   }
 
@@ -70,7 +70,7 @@ export class MvccStore implements WriteContext {
     };
     // Finish a directory swap (state transfer) that a crash interrupted, before
     // LevelDB would create an empty store where the real one is about to land.
-    await recoverStoreDir(dir, { removeTemp: false });
+    if (opts.recoverDir ?? true) await recoverStoreDir(dir, { removeTemp: false });
     const backend = await Backend.open(dir, {
       flushIntervalMs: full.flushIntervalMs, flushMaxOps: full.flushMaxOps, cacheBytes: full.cacheBytes, logger: opts.logger,
       openDb: opts.openDb, onFailure: opts.onStorageFailure, unsafeNoFsync: full.unsafeNoFsync,

@@ -104,6 +104,12 @@ export interface MvccOptions {
   /** Opens the database of the store directory (default LevelDB); tests inject crashable ones. */
   openDb?: OpenDb;
   /**
+   * Finish an interrupted store-directory swap on the file system before opening
+   * (store-dir.ts). Default true; false only where openDb keeps the store off the
+   * file system (the deterministic simulation, test/sim, which does no real I/O).
+   */
+  recoverDir?: boolean;
+  /**
    * Called once when storage fails (a LevelDB batch, or a read a write needed):
    * the store then rejects every write with StorageFailure; the member must stop.
    */

@@ -4,8 +4,7 @@
 
 import type { Logger } from 'pino';
 import type { ReadState, SoftState } from '../raft/types.js';
-import { ALARM_PREFIX, LEASE_PREFIX, MvccStore, recoverStoreDir, WatchHub, type MvccOptions } from '../mvcc/index.js';
-import { Lessor, minLeaseTtl, rawLeaseStorage } from '../lease/index.js';
+import { ALARM_PREFIX, MvccStore, recoverStoreDir, WatchHub, type MvccOptions } from '../mvcc/index.js';
 import { Applier } from './apply/index.js';
 import { createAuthState, loadAuthStore } from './auth-setup.js';
 import { AlarmStore } from './alarms.js';
@@ -14,14 +13,15 @@ import { assertStoreCoversSnapshot, bootstrap, layout } from './bootstrap.js';
 import type { Config } from './config.js';
 import { EtcdServer, requestTimeoutMs } from './etcd-server.js';
 import { fatalStopper } from './fatal-stop.js';
-import { bindLessor, LeaseCoordinator, LeaseExpiryLoop, type LeaseHost, leasePeerService } from './lease/index.js';
+import { bindLessor, LeaseCoordinator, LeaseExpiryLoop, leasePeerService } from './lease/index.js';
+import { memberLeaseHost, memberLessor, withStoreImage } from './member-parts.js';
 import { LogCompactor } from './log-compactor.js';
 import { Membership } from './membership.js';
 import type { ServerMetrics } from './metrics.js';
 import { RaftNode } from './raft-node.js';
 import { systemClock, walLog } from './raft-ports.js';
 import { startTickAdvance } from './tick-advance.js';
-import { decodeSnapshotData, encodeSnapshotData, exportStoreImage, installStoreImage } from './snapshot-data.js';
+import { decodeSnapshotData, encodeSnapshotData, installStoreImage } from './snapshot-data.js';
 import { PeerTransport } from './transport/index.js';
 import { membershipPeerService } from './member-peer-service.js';
 import { peerTlsSide } from './tls/tls-side.js';
@@ -62,12 +62,7 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
     throw err;
   }
   const watchHub = new WatchHub(stores.current, { logger });
-  const lessor = new Lessor({
-    minTtl: minLeaseTtl(Math.round(cfg.electionMs / cfg.heartbeatMs), cfg.heartbeatMs),
-    storage: rawLeaseStorage({ prefix: new Uint8Array([LEASE_PREFIX]), stage: (k, v) => stores.current.backend.stageRaw(k, v) }),
-    // An expired lease whose revoke did not apply within a request timeout is proposed again.
-    expiredRetryMs: requestTimeoutMs(cfg),
-  });
+  const lessor = memberLessor(cfg, stores);
   await bindLessor(lessor, stores.current, logger);
   const membership = new Membership(booted.clusterId, booted.memberId);
   membership.maxLearners = cfg.maxLearners;
@@ -107,19 +102,10 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
     // A MsgApp carries 1 MiB of entries, or one entry of up to --max-request-bytes.
     limits: { maxMessageBytes: Math.max(64 * 1024 * 1024, 2 * cfg.maxRequestBytes + 2 * 1024 * 1024) },
   });
-  const leaseHost: LeaseHost = {
-    logger,
-    requestTimeoutMs: requestTimeoutMs(cfg),
-    isLeader: () => raftNode?.isLeader ?? false,
-    leader: () => raftNode?.leader ?? 0n,
-    propose: (body, caller) => server!.propose(body, undefined, caller),
-    waitAppliedCommitted: () => server!.waitAppliedCommitted(),
-    appliedCommitted: () => server!.appliedCommitted(),
-    nextRequestId: () => server!.nextRequestId(),
+  const leaseHost = memberLeaseHost(cfg, logger, () => raftNode, () => server, {
     callPeer: (id, path, ser, de, req, timeoutMs) => transport.unary(id, path, ser, de, req, timeoutMs),
     openPeerStream: (id, path, ser, de) => transport.stream(id, path, ser, de),
-    leaderChange: (timeoutMs) => server!.leaderChange(timeoutMs),
-  };
+  });
   const leases = new LeaseCoordinator(leaseHost, () => lessor);
   const leaseExpiry = new LeaseExpiryLoop(leaseHost, () => lessor);
   transport.addService(...leasePeerService(leaseHost, leases, (call, cb, what) => transport.admit(call, cb, what)));
@@ -211,16 +197,7 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
         confState = snap.metadata.confState;
         return { metadata: snap.metadata, data: encodeSnapshotData({ membership: members }) };
       },
-      prepareSnapshot: async (m) => {
-        const snap = m.snapshot!;
-        const { membership: members } = decodeSnapshotData(snap.data);
-        const image = await exportStoreImage(stores.current);
-        logger.info(
-          { to: m.to.toString(16), index: snap.metadata.index, bytes: image.length },
-          'sending a snapshot with the store image to a follower behind the log',
-        );
-        return { ...m, snapshot: { ...snap, data: encodeSnapshotData({ membership: members, image }) } };
-      },
+      prepareSnapshot: (m) => withStoreImage(m, stores.current, logger),
       onReadStates: (states: ReadState[]) => server?.onReadStates(states),
       onSoftState: (s: SoftState) => server?.onSoftState(s),
       onWalSync: (seconds) => metricsOf()?.walFsync.observe(seconds),

@@ -26,13 +26,16 @@ const FILES_KEPT = 5;
 export interface LogCompactorDeps {
   snapshotCount: number;
   storage: MemoryStorage;
-  wal: WAL;
-  snapshotter: Snapshotter;
+  /** What the compactor uses of them (the simulation, test/sim, passes its simulated disk). */
+  wal: Pick<WAL, 'saveSnapshot' | 'releaseTo'>;
+  snapshotter: Pick<Snapshotter, 'save' | 'purge'>;
   /** The current store (a snapshot from the leader may replace it). */
   store: () => MvccStore;
   membership: Membership;
   confState: () => ConfState;
   logger: Logger;
+  /** Entries kept below a snapshot for slow followers (default CATCH_UP_ENTRIES); the simulation keeps few, so snapshots get sent. */
+  catchUpEntries?: number;
   /** --max-snapshots / --max-wals: files kept (0: all, as in etcd); default 5 each. */
   maxSnapshots?: number;
   maxWals?: number;
@@ -75,8 +78,9 @@ export class LogCompactor {
     if (FAILPOINTS_ON) await failpointAsync('raftBeforeWALSaveSnaphot');
     await this.d.wal.saveSnapshot({ index, term: snap.metadata.term });
     this.lastSnapshotIndex = index;
-    if (index > CATCH_UP_ENTRIES) {
-      const compactTo = index - CATCH_UP_ENTRIES;
+    const keep = this.d.catchUpEntries ?? CATCH_UP_ENTRIES;
+    if (index > keep) {
+      const compactTo = index - keep;
       if (compactTo >= this.d.storage.firstIndex()) this.d.storage.compact(compactTo);
     }
     const maxWals = this.d.maxWals ?? FILES_KEPT;

@@ -131,6 +131,12 @@ class MemDb implements KvDb {
   snapshot(): DbSnapshot {
     return new MemSnapshot(new Map(this.disk.current));
   }
+
+  async size(): Promise<number> {
+    let bytes = 0;
+    for (const [k, v] of this.disk.current.values()) bytes += k.length + v.length;
+    return bytes;
+  }
 }
 
 /** Disks by directory, so that a store reopened on the same directory finds its data. */

@@ -16,6 +16,7 @@ export function leaseHandler(req: InternalRaftRequest): RequestHandler | undefin
       run: ({ store, lessor }, index) => {
         const granted = lessor.grant(toLeaseId(leaseGrant.ID), leaseGrant.TTL);
         store.setConsistentIndex(index); // same batch as the lease record
+        // etcd's answer carries the store revision when the grant applied, not when it is sent.
         return { ...granted, revision: store.currentRevision() };
       },
     };

@@ -49,6 +49,7 @@ export class LeaseCoordinator {
     return this.lessorRef();
   }
 
+  /** `revision`: the store's revision when the grant applied (what etcd's response header carries). */
   async grant(ttl: bigint, id: bigint): Promise<{ id: LeaseId; ttl: number; revision: number }> {
     // etcd refuses a too-large TTL before proposing; the applier checks again.
     if (ttl > BigInt(MAX_LEASE_TTL)) throw ErrLeaseTtlTooLarge();
@@ -62,7 +63,10 @@ export class LeaseCoordinator {
     return this.lessor.leases();
   }
 
-  /** `caller` needs write permission on every key attached (checked when applied). */
+  /**
+   * `caller` needs write permission on every key attached (checked when applied).
+   * Resolves with the store's revision once the revoke (and its keys' deletion) applied.
+   */
   async revoke(id: bigint, caller?: RequestCaller): Promise<{ revision: number }> {
     return (await this.host.propose({ leaseRevoke: { ID: id } }, caller)) as { revision: number };
   }

@@ -1,0 +1,64 @@
+// The whole-cluster deterministic simulation's short budget (npm test): three
+// hundred seeds (about a minute here; SIM_SEEDS changes it), each a cluster of
+// whole members under crashes, partitions, lossy links and membership changes,
+// with clients and watchers, judged by the checkers. The long run is
+// `npm run sim -- --seeds 100000`. A failing seed prints the command that
+// replays it exactly.
+
+import { describe, expect, it } from 'vitest';
+import { checkRun } from './check-run.js';
+import { runSeed } from './run-seed.js';
+
+/** SIM_SEEDS / SIM_FROM override the budget and the first seed (e.g. to replay). */
+const COUNT = Number(process.env.SIM_SEEDS ?? 300);
+const FROM = Number(process.env.SIM_FROM ?? 1 + (Math.floor(Date.now() / 3_600_000) % 1000) * 1000);
+/** Short runs with dense faults: more seeds in the budget, each still a few faults deep. */
+const CHAOS_MS = 1500;
+const FAULT_GAP_MS = 500;
+
+describe('whole-cluster simulation', () => {
+  it('one seed gives one exact run (same seed twice: the same history hash)', async () => {
+    const a = await runSeed(7, { chaosMs: 1500 });
+    const b = await runSeed(7, { chaosMs: 1500 });
+    expect(a.history.operations.length).toBeGreaterThan(20);
+    expect(b.hash).toBe(a.hash);
+  }, 60_000);
+
+  it('the checkers fail the run when its record is tampered with (a lost watch event, a lost write, a stale read)', async () => {
+    const run = await runSeed(5, { chaosMs: 2000 });
+    expect(checkRun(run).problems).toEqual([]);
+    // A watch response loses its first event.
+    const resp = run.history.watches.flatMap((w) => w.responses).find((r) => r.events.length > 1)!;
+    const dropped = resp.events.shift()!;
+    expect(checkRun(run).problems.join('\n')).toMatch(/watch: .*reliable: event .* missing/);
+    resp.events.unshift(dropped);
+    // The event log loses the revision of an acknowledged put.
+    const put = run.history.operations.find((o) => o.response.kind === 'put')!;
+    const at = run.events.findIndex((e) => e.revision === (put.response as { revision: number }).revision);
+    const [lost] = run.events.splice(at, 1);
+    expect(checkRun(run).problems.join('\n')).toMatch(/durability: acknowledged write lost/);
+    run.events.splice(at, 0, lost!);
+    // A linearizable read answers an old value.
+    const read = run.history.operations.find(
+      (o) => o.request.kind === 'range' && !o.request.serializable && !o.request.revision && o.response.kind === 'range' && o.response.kvs.length > 0,
+    )!;
+    (read.response as { kvs: { value: string }[] }).kvs[0]!.value = 'stale';
+    expect(checkRun(run).problems.join('\n')).toMatch(/linearizability: not linearizable/);
+  }, 60_000);
+
+  it(`seeds ${FROM}..${FROM + COUNT - 1} pass every checker`, async () => {
+    console.log(`simulation seeds ${FROM}..${FROM + COUNT - 1} (replay one: npm run sim -- --seed S --chaos-ms ${CHAOS_MS} --fault-gap-ms ${FAULT_GAP_MS})`);
+    const failed: string[] = [];
+    let simulatedMs = 0;
+    const t0 = performance.now();
+    for (let seed = FROM; seed < FROM + COUNT; seed++) {
+      const run = await runSeed(seed, { chaosMs: CHAOS_MS, faultGapMs: FAULT_GAP_MS });
+      simulatedMs += run.simulatedMs;
+      const verdict = checkRun(run);
+      if (!verdict.ok) failed.push(`seed ${seed}: npm run sim -- --seed ${seed} --chaos-ms ${CHAOS_MS} --fault-gap-ms ${FAULT_GAP_MS}\n  ${verdict.problems.slice(0, 3).join('\n  ')}`);
+    }
+    const wall = (performance.now() - t0) / 1000;
+    console.log(`${COUNT} seeds: ${wall.toFixed(1)} s wall, ${(simulatedMs / 1000).toFixed(0)} s simulated (${(simulatedMs / 1000 / wall).toFixed(1)}x)`);
+    expect(failed, failed.join('\n')).toEqual([]);
+  }, 300_000);
+});
