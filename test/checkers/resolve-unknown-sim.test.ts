@@ -33,7 +33,7 @@ describe('the long run histories that exhausted the search', () => {
     const resolved = resolveUnknownWrites(run.history.operations, run.events, run.history.watches, run.simulatedMs);
     expect(resolved).toMatchObject({ resolved: 0, dropped });
     const result = checkHistory({ ...run.history, operations: resolved.operations }, run.events, {
-      // Without the resolution the search needs ~9.7M steps (300490) and more (300552).
+      // Without the resolution the search needs 9.7M steps (300490) and 38.7M (300552).
       linearizability: { maxSteps: 5_000_000, timeoutMs: 60_000 },
       durability: { compactedRevision: run.compactedRevision },
       watch: { compactedRevision: run.compactedRevision },
