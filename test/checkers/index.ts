@@ -14,3 +14,4 @@ export * from './durability.js';
 export * from './watch.js';
 export * from './lease-expiry.js';
 export * from './check-history.js';
+export * from './resolve-unknown.js';

@@ -9,11 +9,10 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Operation, RevisionEvents, WatchRecord } from '../../checkers/history.js';
-import { checkDurability, checkHistory, checkLinearizable, initialState, validateWatches, type ModelState } from '../../checkers/index.js';
+import { checkDurability, checkHistory, checkLinearizable, initialState, resolveUnknownWrites, validateWatches, type ModelState } from '../../checkers/index.js';
 import { sleep } from './cluster.js';
 import type { FaultCluster } from './fault-cluster.js';
 import { HistoryRecorder, historyJson } from './fault-history.js';
-import { resolveUnknownWrites } from './fault-patch.js';
 import type { Fault, FaultContext, FaultOutcome } from './fault-kinds.js';
 import { Rng, Workload } from './fault-workload.js';
 import type { Member } from './member.js';
