@@ -15,3 +15,4 @@ export * from './watch.js';
 export * from './lease-expiry.js';
 export * from './check-history.js';
 export * from './resolve-unknown.js';
+export * from './resolve-lease-revokes.js';
