@@ -62,10 +62,16 @@ async function runUntil(cluster: SimCluster, until: number, stopWhen?: () => boo
 /** Drives the scheduler until `p` settles (its work may need simulated I/O or timers). */
 async function drive<T>(cluster: SimCluster, p: Promise<T>): Promise<T> {
   let settled = false;
-  const done = p.finally(() => (settled = true));
+  // A handler from the start: a rejection while the simulation runs must reach the caller, not Node's unhandled-rejection exit.
+  const done = p.then(
+    (value) => { settled = true; return { ok: true as const, value }; },
+    (error: unknown) => { settled = true; return { ok: false as const, error }; },
+  );
   await runUntil(cluster, cluster.sched.now() + 60_000, () => settled);
   if (!settled) throw new Error('a simulated operation did not finish within 60 s of simulated time');
-  return done;
+  const outcome = await done;
+  if (!outcome.ok) throw outcome.error;
+  return outcome.value;
 }
 
 export async function runSeed(seed: number, over: Partial<Omit<RunOptions, 'seed'>> = {}): Promise<RunResult> {
@@ -141,9 +147,15 @@ export async function runSeed(seed: number, over: Partial<Omit<RunOptions, 'seed
  */
 async function agree(cluster: SimCluster): Promise<void> {
   const up = cluster.up();
-  const revision = Math.min(...up.map((m) => m.current!.stores.current.currentRevision()));
+  // A compaction whose client gave up may still commit after the settle, so one
+  // member may have compacted past another's current revision: compare where
+  // every member compared can answer (members still behind it are left out here;
+  // that all reached one revision was checked at the settle).
+  const compacted = Math.max(...up.map((m) => m.current!.stores.current.compactRevision()));
+  const revision = Math.max(compacted, Math.min(...up.map((m) => m.current!.stores.current.currentRevision())));
   let first: { name: string; text: string } | undefined;
   for (const m of up) {
+    if (m.current!.stores.current.currentRevision() < revision) continue;
     const store = m.current!.stores.current;
     const res = await store.range({
       key: new Uint8Array([0]), rangeEnd: new Uint8Array([0]), limit: 0, revision, sortOrder: 0, sortTarget: 0,

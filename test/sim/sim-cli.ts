@@ -29,7 +29,16 @@ let simulatedMs = 0;
 const failures: { seed: number; problems: string[] }[] = [];
 console.log(`simulating seeds ${from}..${from + count - 1}`);
 for (let seed = from; seed < from + count; seed++) {
-  const run = await runSeed(seed, over);
+  let run: Awaited<ReturnType<typeof runSeed>>;
+  try {
+    run = await runSeed(seed, over);
+  } catch (err) {
+    // The harness itself threw (not a checker's verdict): a failure of this seed, and the run goes on.
+    const problem = `the run threw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
+    failures.push({ seed, problems: [problem] });
+    console.log(`seed ${seed} FAILED (threw); replay: ${replay(seed)}\n  ${problem.slice(0, 2000)}`);
+    continue;
+  }
   const verdict = checkRun(run);
   simulatedMs += run.simulatedMs;
   if (!verdict.ok) {
