@@ -18,13 +18,12 @@
 // partitioned leader cost the search 21.7M steps; without them, 493.
 
 import type { Operation } from './history.js';
+import { unknownOutcome } from './resolve-unknown.js';
 
 export interface LeaseRevokeResult {
   operations: Operation[];
   dropped: number;
 }
-
-const unknownOutcome = (op: Operation): boolean => op.return === Infinity || (op.response.kind === 'error' && !op.response.definite);
 
 /** The lease a grant asked for, or the one the server chose when it asked for id "0". */
 function grantedId(op: Operation): string | undefined {

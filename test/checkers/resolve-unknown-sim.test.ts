@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { checkHistory, dropRedundantLeaseRevokes, resolveUnknownWrites, type History, type RevisionEvents } from './index.js';
+import { checkHistory, dropRedundantLeaseRevokes, resolveUnknownWrites, type History, type Operation, type RevisionEvents } from './index.js';
 
 interface Recorded {
   seed: number;
@@ -24,6 +24,17 @@ function load(seed: number): Recorded {
   return JSON.parse(text, (_k, v: unknown) => (v === 'Infinity' ? Infinity : v)) as Recorded;
 }
 
+/** Every checker on the recorded run with `operations` in place of its own, the search held to `maxSteps`. */
+function expectDecidedWithin(run: Recorded, operations: Operation[], maxSteps: number): void {
+  const result = checkHistory({ ...run.history, operations }, run.events, {
+    linearizability: { maxSteps, timeoutMs: 60_000 },
+    durability: { compactedRevision: run.compactedRevision },
+    watch: { compactedRevision: run.compactedRevision },
+  });
+  expect(result.problems).toEqual([]);
+  expect(result.linearizability.steps).toBeLessThan(maxSteps);
+}
+
 describe('the long run histories that exhausted the search', () => {
   it.each([
     [300490, 8],
@@ -32,14 +43,8 @@ describe('the long run histories that exhausted the search', () => {
     const run = load(seed);
     const resolved = resolveUnknownWrites(run.history.operations, run.events, run.history.watches, run.simulatedMs);
     expect(resolved).toMatchObject({ resolved: 0, dropped });
-    const result = checkHistory({ ...run.history, operations: resolved.operations }, run.events, {
-      // Without the resolution the search needs 9.7M steps (300490) and 38.7M (300552).
-      linearizability: { maxSteps: 5_000_000, timeoutMs: 60_000 },
-      durability: { compactedRevision: run.compactedRevision },
-      watch: { compactedRevision: run.compactedRevision },
-    });
-    expect(result.problems).toEqual([]);
-    expect(result.linearizability.steps).toBeLessThan(5_000_000);
+    // Without the resolution the search needs 9.7M steps (300490) and 38.7M (300552).
+    expectDecidedWithin(run, resolved.operations, 5_000_000);
   }, 90_000);
 });
 
@@ -51,13 +56,7 @@ describe('a long run history whose unknown lease revokes exhausted the search', 
     const resolved = resolveUnknownWrites(run.history.operations, run.events, run.history.watches, run.simulatedMs);
     const revokes = dropRedundantLeaseRevokes(resolved.operations);
     expect(revokes.dropped).toBe(8);
-    const result = checkHistory({ ...run.history, operations: revokes.operations }, run.events, {
-      // Without dropping them the search needs 21.7M steps.
-      linearizability: { maxSteps: 1_000_000, timeoutMs: 60_000 },
-      durability: { compactedRevision: run.compactedRevision },
-      watch: { compactedRevision: run.compactedRevision },
-    });
-    expect(result.problems).toEqual([]);
-    expect(result.linearizability.steps).toBeLessThan(1_000_000);
+    // Without dropping them the search needs 21.7M steps.
+    expectDecidedWithin(run, revokes.operations, 1_000_000);
   }, 90_000);
 });

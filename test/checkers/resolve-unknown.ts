@@ -30,7 +30,8 @@ export interface ResolveResult {
   dropped: number;
 }
 
-const unknownOutcome = (op: Operation): boolean => op.return === Infinity || (op.response.kind === 'error' && !op.response.definite);
+/** The client never learned what became of it (no answer, or an error that does not rule an effect out). */
+export const unknownOutcome = (op: Operation): boolean => op.return === Infinity || (op.response.kind === 'error' && !op.response.definite);
 
 /** The branches of a write as lists of ops (a put or a delete is a branch of one op). */
 function branchesOf(op: Operation): { succeeded?: boolean; ops: TxnOp[] }[] | undefined {
