@@ -128,4 +128,16 @@ describe('validateWatches: broken streams fail with the guarantee named', () => 
     ] };
     expect(validateWatches([after], log).problems.join()).toContain('after the watch was cancelled');
   });
+
+  it('compacted: a watch "from now" wanted the revision after its created response (a member that installs a snapshot may cancel it)', () => {
+    const cancelled = (createdAt: number, compactRevision: number): WatchRecord => ({ id: 1, client: 1, request: { key: 'a' }, responses: [
+      { time: 1, revision: createdAt, events: [] },
+      { time: 2, revision: 7, events: [], compactRevision, canceled: true },
+    ] });
+    expect(validateWatches([cancelled(2, 4)], log).problems).toEqual([]);
+    expect(validateWatches([cancelled(3, 4)], log).problems.join()).toContain('the next revision it wanted (4) was not compacted');
+    // Without a created response there is nothing to say what "now" was: not allowed.
+    const bare: WatchRecord = { id: 1, client: 1, request: { key: 'a' }, responses: [{ time: 2, revision: 7, events: [], compactRevision: 4, canceled: true }] };
+    expect(validateWatches([bare], log).problems.join()).toContain('(now) was not compacted');
+  });
 });

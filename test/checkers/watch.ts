@@ -83,7 +83,14 @@ function validateOne(w: WatchRecord, ref: ReturnType<typeof buildReference>, opt
   w.responses.forEach((resp, ri) => {
     if (canceledAt >= 0 && resp.events.length) say('compacted', `response ${ri} delivers events after the watch was cancelled in response ${canceledAt}`);
     if (resp.compactRevision !== undefined && resp.compactRevision > 0) {
-      const wanted = lastRevision ? lastRevision + 1 : req.startRevision ?? 0;
+      // A watch "from now" wanted the revision after its created response's header
+      // (etcd's minRev is the store's revision + 1 at creation); one that received
+      // events wanted the revision after its last event (etcd does not move a synced
+      // watcher's minRev past revisions it had no events for, so a member that
+      // installs a snapshot whose compaction is above it cancels the watch as compacted).
+      const created = w.responses[0];
+      const createdRevision = ri > 0 && created.events.length === 0 && !created.compactRevision && !created.canceled ? created.revision : 0;
+      const wanted = lastRevision ? lastRevision + 1 : req.startRevision || (createdRevision ? createdRevision + 1 : 0);
       if (!(wanted > 0 && wanted < resp.compactRevision)) say('compacted', `cancelled with compactRevision ${resp.compactRevision}, but the next revision it wanted (${wanted || 'now'}) was not compacted`);
       if (opts.compactedRevision !== undefined && resp.compactRevision > opts.compactedRevision) say('compacted', `compactRevision ${resp.compactRevision} is above the run's last compaction ${opts.compactedRevision}`);
     }

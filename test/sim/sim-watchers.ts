@@ -99,6 +99,9 @@ export class SimWatchers {
       record.responses.push({ time: this.cluster.sched.now(), revision: 0, events: [], canceled: true });
       return;
     }
+    // The created response, as the gRPC layer sends it (header: the member's revision):
+    // it says what "now" was for a watch without a start revision.
+    record.responses.push({ time: this.cluster.sched.now(), revision: stream.ws.rev(), events: [] });
     this.streams.push(stream);
   }
 
