@@ -241,8 +241,14 @@ export async function runMemberSequence(seq: MemberSequence): Promise<{ ids: Map
   await seq.ctl(a, ['member', 'promote', ids.get('e')!.toString(16)]);
   await seq.ctl(e, ['put', 'x', 'y']);
 
-  // Update a member's peer URLs, and back.
+  // Update a member's peer URLs (to a port nobody listens on), and back.
   await seq.ctl(a, ['member', 'update', ids.get('d')!.toString(16), `--peer-urls=http://127.0.0.1:${spare}`]);
+  // Not compared: d is not cut off by that update. etcd keeps its live connections
+  // (only later dials use the new URLs), so d still gets the leader's appends. Cut
+  // off, d would campaign at ever higher terms and depose the leader once reachable
+  // again: the next steps then wait seconds for a new leader (etcdctl's 5 s deadline).
+  if ((await etcdctl(a.clientPort, ['put', 'after-update', '1'])).code !== 0) throw new Error('put after member update failed');
+  await caughtUp(d, a, 15_000);
   await seq.ctl(a, ['member', 'list'], 'sort');
   await seq.ctl(a, ['member', 'update', ids.get('d')!.toString(16), `--peer-urls=${d.peerUrl}`]);
   await seq.ctl(a, ['member', 'update', 'abcdef', `--peer-urls=http://127.0.0.1:${spare}`]);
