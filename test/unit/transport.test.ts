@@ -382,6 +382,32 @@ describe('PeerTransport', () => {
     expect(a.unreachable).toEqual([]);
   });
 
+  it('updatePeer keeps a live message stream (as etcd keeps its connections); the new URLs serve the next dial', async () => {
+    // `member update` to URLs the member does not listen on (yet): etcd 3.4 only
+    // changes the URLs its next dials use. Tearing the live stream down cut the
+    // member off from the whole cluster; it then campaigned at ever higher terms
+    // and deposed the leader once the URLs were set back (membership e2e flake).
+    const a = await member(1n);
+    const b = await member(2n);
+    const moved = await member(2n); // the same member id, at the URL it is updated to
+    a.t.addPeer(2n, [b.url]);
+    await until(() => a.t.isActive(2n), 'active');
+    const since = a.t.activeSince(2n);
+    a.t.updatePeer(2n, [moved.url]);
+    a.t.send([msg(1n, 2n, 1)]);
+    await until(() => b.received.length === 1, 'delivery on the stream that was up');
+    expect(a.t.activeSince(2n)).toBe(since);
+    expect(a.unreachable).toEqual([]);
+    expect(moved.received).toEqual([]);
+
+    await b.t.stop(); // the old address goes away: the stream is lost and dialed again, at the new URL
+    await until(() => a.t.isActive(2n) && a.t.activeSince(2n) !== since, 'reconnect to the new URL');
+    a.t.send([msg(1n, 2n, 2)]);
+    await until(() => moved.received.length === 1, 'delivery at the new URL');
+    expect(moved.received[0]!.index).toBe(2);
+    expect(b.received).toHaveLength(1);
+  });
+
   it('reports a snapshot to a down peer as failed', async () => {
     const a = await member(1n);
     a.t.addPeer(2n, [`http://127.0.0.1:${await freePort()}`]);

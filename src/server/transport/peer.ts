@@ -94,14 +94,22 @@ export class Peer {
     this.snapshots.send(m);
   }
 
-  /** New URLs: reconnect to them (a no-op when the set is unchanged). */
+  /**
+   * New URLs: every later dial goes to them (a no-op when the set is unchanged).
+   * A message stream that is up stays up, as etcd's rafthttp keeps its live
+   * connections on UpdatePeer (only its URL picker changes): the connection was
+   * accepted by this very member, and a member update must not cut it off from
+   * the cluster. Cut off (say, updated to an address it does not listen on yet),
+   * it would campaign at ever higher terms (no pre-vote by default) and depose the
+   * leader as soon as it is reachable again. A stream not up dials the new URLs at once.
+   */
   update(urls: string[]): void {
     urls.forEach((u) => this.ctx.dialer.target(u));
     if (sameSet(urls, this.urls)) return;
     this.urls = [...urls];
     this.urlIndex = 0;
     this.closeClients();
-    this.stream.restart();
+    if (this.stream.state !== 'active') this.stream.restart();
   }
 
   stop(): void {
