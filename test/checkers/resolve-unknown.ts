@@ -11,13 +11,18 @@
 //     committed by then), or `settledAt`;
 //   - a write that puts something and whose values are nowhere in the log had
 //     no effect (a txn whose other branch only reads changed nothing either),
-//     and is dropped.
+//     and is dropped;
+//   - a delete (a key or a range) for which no revision of the log consists of
+//     deletes of keys in its range only changed nothing (had it deleted a key,
+//     such a revision would be there; a delete that found nothing leaves the
+//     state as it was), and is dropped.
 // Both only narrow what the search may choose for the operation to what really
 // happened, so a history that is not linearizable stays so; and an unknown
 // write no longer may take effect "at any point or never", which made the
-// search exponential in their number. Writes that put nothing (deletes, lease
-// calls, compactions) of unknown outcome, and a txn whose branch the log does
-// not single out, stay unknown.
+// search exponential in their number. Other writes that put nothing (lease
+// calls, compactions, a delete that some delete-only revision may be) of
+// unknown outcome, and a txn whose branch the log does not single out, stay
+// unknown.
 
 import type { KeyValue, Operation, Response, RevisionEvents, TxnOp, TxnOpResult, WatchEvent, WatchRecord } from './history.js';
 import { inKeyRange, keysInRange } from './keys.js';
@@ -99,10 +104,15 @@ export function resolveUnknownWrites(ops: readonly Operation[], events: readonly
       }
     }
   }
+  // The key sets of revisions made of deletes only: what an unknown delete could have done.
+  const deleteOnly = events.filter((re) => re.events.length > 0 && re.events.every((e) => e.type === 'delete')).map((re) => re.events.map((e) => e.kv.key));
+  const mayHaveDeleted = (key: string, end: string | undefined): boolean => deleteOnly.some((keys) => keys.every((k) => inKeyRange(k, key, end)));
   // Each write's revision, found first; the log is then replayed once, in revision order.
   const found = new Map<number, number>(); // op index -> revision
   const dropIt = new Set<number>();
   ops.forEach((op, i) => {
+    const r = op.request;
+    if (r.kind === 'delete' && unknownOutcome(op) && !mayHaveDeleted(r.key, r.end)) dropIt.add(i);
     const branches = unknownOutcome(op) ? branchesOf(op) : undefined;
     if (!branches) return;
     const revisions = new Set(branches.flatMap((b) => putsOf(b.ops)).flatMap((p) => putAt.get(`${p.key}\0${p.value}`) ?? []));

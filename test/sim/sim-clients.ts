@@ -1,7 +1,11 @@
 // The simulated clients: each issues one call at a time to a member it picks,
 // a mix of puts (some with leases), deletes, compare-and-swap txns, linearizable,
 // serializable and historic ranges, compactions and lease grant/revoke/keep-alive,
-// and records call and return in simulated ms (history.ts). A call whose member
+// and records call and return in simulated ms (history.ts). Besides the six
+// contended keys (k0..k5), a second key family (p/00..p/15) takes the large
+// writes people make: multi-key txns that put up to a dozen keys at one revision,
+// and prefix deletes of the whole family; one such entry stages more records
+// than a small backend batch holds, so batches meet entries of every size. A call whose member
 // crashed, or that did not answer within the client's timeout, returns Infinity
 // with an indefinite error; its late answer, if any, is ignored.
 
@@ -11,6 +15,10 @@ import type { SimCluster } from './sim-cluster.js';
 import type { SimMember } from './sim-member.js';
 
 const KEYS = ['k0', 'k1', 'k2', 'k3', 'k4', 'k5'];
+/** The key family of multi-key writes and prefix deletes ('p/' .. 'p0' is its prefix range). */
+const FAMILY = Array.from({ length: 16 }, (_, i) => `p/${String(i).padStart(2, '0')}`);
+const FAMILY_START = 'p/';
+const FAMILY_END = 'p0';
 const CLIENT_TIMEOUT_MS = 4000;
 /** Client ids of the revokes lease expiry proposed (one id per operation: they overlap). */
 const EXPIRY_CLIENT_BASE = 1_000_000;
@@ -121,6 +129,22 @@ export class SimClients {
     );
   }
 
+  /**
+   * Puts 2..12 keys of the family at one revision, sometimes deleting a contended
+   * key too; guarded by one key's version about half the time (the failure branch
+   * reads the family).
+   */
+  private multiKeyTxn(value: string): h.Request {
+    const { rng } = this.cluster;
+    const n = 2 + Math.floor(rng() * 11);
+    const first = Math.floor(rng() * FAMILY.length);
+    const keys = Array.from({ length: n }, (_, i) => FAMILY[(first + i) % FAMILY.length]!);
+    const success: h.TxnOp[] = keys.map((k) => ({ kind: 'put', key: k, value }));
+    if (rng() < 0.3) success.push({ kind: 'delete', key: this.pick(KEYS) });
+    const compare: h.Compare[] = rng() < 0.5 ? [] : [{ key: keys[0]!, target: 'version', op: '<', operand: 1 + Math.floor(rng() * 6) }];
+    return { kind: 'txn', compare, success, failure: [{ kind: 'range', key: FAMILY_START, end: FAMILY_END }] };
+  }
+
   private leaseSeq = 0;
   /** Leases this client granted (and may not have revoked), as decimal ids. */
   private readonly leases = new Map<number, string[]>();
@@ -131,9 +155,15 @@ export class SimClients {
     const value = `c${client}-${this.nextOpId}`;
     const mine = this.leases.get(client) ?? [];
     const r = rng();
-    if (r < 0.25) return { kind: 'put', key, value };
+    if (r < 0.21) return { kind: 'put', key, value };
+    if (r < 0.25) return this.multiKeyTxn(value);
     if (r < 0.32 && mine.length > 0) return { kind: 'put', key, value, lease: this.pick(mine) };
-    if (r < 0.38) return rng() < 0.7 ? { kind: 'delete', key } : { kind: 'delete', key: 'k2', end: 'k4' };
+    if (r < 0.38) {
+      const shape = rng();
+      if (shape < 0.5) return { kind: 'delete', key };
+      if (shape < 0.75) return { kind: 'delete', key: 'k2', end: 'k4' };
+      return { kind: 'delete', key: FAMILY_START, end: FAMILY_END };
+    }
     if (r < 0.5) {
       // Compare-and-swap on the key's version: succeeds only if nobody wrote it meanwhile.
       const version = Math.floor(rng() * 4);
@@ -144,6 +174,15 @@ export class SimClients {
         failure: [{ kind: 'range', key }],
       };
     }
+    if (r < 0.515) {
+      // A prefix delete and a put in one revision (the put names the revision for resolve-unknown).
+      return {
+        kind: 'txn',
+        compare: [],
+        success: [{ kind: 'delete', key: FAMILY_START, end: FAMILY_END }, { kind: 'put', key, value }],
+        failure: [],
+      };
+    }
     if (r < 0.53) {
       return {
         kind: 'txn',
@@ -152,7 +191,10 @@ export class SimClients {
         failure: [{ kind: 'put', key: this.pick(KEYS), value }],
       };
     }
-    if (r < 0.68) return rng() < 0.5 ? { kind: 'range', key } : { kind: 'range', key: 'k', end: 'l' };
+    if (r < 0.68) {
+      const shape = rng();
+      return shape < 0.45 ? { kind: 'range', key } : shape < 0.85 ? { kind: 'range', key: 'k', end: 'l' } : { kind: 'range', key: FAMILY_START, end: FAMILY_END };
+    }
     if (r < 0.76) return { kind: 'range', key: 'k', end: 'l', serializable: true };
     if (r < 0.81) {
       const lo = this.compacted + 1;

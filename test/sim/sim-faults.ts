@@ -1,5 +1,7 @@
 // The nemesis: every so often (simulated time, seeded PRNG) it does one thing to
 // the cluster: a power cut of a member (restarted from its disk a little later),
+// a kill -9 of a member the moment its next store batch is on disk (the crash
+// point where what one batch holds and what the WAL replays must fit together),
 // a partition (halves, an isolated member, or a one-way cut), a lossy and
 // reordering network, or a membership change (add a learner, promote it, remove a
 // member). Each fault is undone after a while; heal() undoes what is left.
@@ -45,7 +47,8 @@ export class Nemesis {
   private act(): void {
     const c = this.cluster;
     const r = c.rng();
-    if (r < 0.3) this.crash(c.rng() < 0.4 ? c.leader() : this.pick(c.up()));
+    if (r < 0.2) this.crash(c.rng() < 0.4 ? c.leader() : this.pick(c.up()));
+    else if (r < 0.3) this.crashAfterBatch(c.rng() < 0.4 ? c.leader() : this.pick(c.up()));
     else if (r < 0.5) this.partition();
     else if (r < 0.65) this.lossy();
     else if (r < 0.75) void this.addLearner();
@@ -61,6 +64,25 @@ export class Nemesis {
     this.note(`crash (${kind}) ${m.name}`);
     m.crash(kind);
     this.cluster.sched.after(100 + this.cluster.rng() * 3000, () => void this.restart(m));
+  }
+
+  /**
+   * Arms a kill -9 of `m` for the moment its next store batch reaches the disk
+   * (within 2 s, else it is disarmed): the process dies with that batch written
+   * and whatever the store had staged after it gone.
+   */
+  private crashAfterBatch(m: SimMember | undefined): void {
+    if (!m || !m.up) return;
+    const { sched, rng } = this.cluster;
+    const inc = m.current!;
+    this.note(`arm kill -9 after the next store batch of ${m.name}`);
+    const disarm = m.kvDisk.afterNextBatch(() => {
+      if (this.stopped || m.current !== inc || !m.up) return;
+      this.note(`crash (process, after a store batch) ${m.name}`);
+      m.crash('process');
+      sched.after(100 + rng() * 3000, () => void this.restart(m));
+    });
+    sched.after(2000, disarm);
   }
 
   /** A power cut of every member at once (only what each synced survives). */

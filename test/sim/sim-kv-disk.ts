@@ -15,6 +15,8 @@ export class SimKvDisk {
   private disks = new CrashableDisks();
   /** When the last batch handed to the disk completes (batches complete in order). */
   private lastDone = 0;
+  /** Told once when the current database next completes a batch (see afterNextBatch). */
+  private onNextBatch: (() => void) | undefined;
 
   /** `latencyMs`: how long a batch takes to reach the disk (simulated time; writes stay in order). */
   constructor(private readonly latencyMs: () => number, private readonly now: () => number) {
@@ -27,6 +29,22 @@ export class SimKvDisk {
       this.lastDone = done;
       return new Promise<void>((r) => setTimeout(r, done - this.now()));
     };
+    disk.afterBatch = () => {
+      // Only the live incarnation's batches count: a dead one's land on a disk nobody reads.
+      if (disk !== this.disk || !this.onNextBatch) return;
+      const fn = this.onNextBatch;
+      this.onNextBatch = undefined;
+      fn();
+    };
+  }
+
+  /**
+   * Calls `fn` once, as soon as the next store batch of the current database is on
+   * disk (the nemesis kills the member there); returns a function that disarms it.
+   */
+  afterNextBatch(fn: () => void): () => void {
+    this.onNextBatch = fn;
+    return () => { if (this.onNextBatch === fn) this.onNextBatch = undefined; };
   }
 
   /** Opens the current incarnation's database. */
@@ -43,6 +61,7 @@ export class SimKvDisk {
    * batches. 'process' (kill -9): the OS keeps every batch LevelDB wrote.
    */
   crash(kind: 'power' | 'process'): void {
+    this.onNextBatch = undefined;
     const old = this.disk;
     if (kind === 'power') old.powerLoss();
     this.replaceWith(old.current);

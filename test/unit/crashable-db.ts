@@ -37,6 +37,8 @@ export class CrashableDisk {
   failGetMany: ((keys: Uint8Array[]) => Error | undefined) | undefined;
   /** Called before each batch is applied; may delay it (slow disk). */
   beforeBatch: (() => Promise<void>) | undefined;
+  /** Called once each batch is applied (before the writer learns it is done). */
+  afterBatch: (() => void) | undefined;
 
   write(ops: BatchOp[], sync: boolean): void {
     for (const op of ops) {
@@ -83,6 +85,7 @@ class MemDb implements KvDb {
     const err = this.disk.failBatch?.(copy, opts?.sync === true);
     if (err) throw err;
     this.disk.write(copy, opts?.sync === true);
+    this.disk.afterBatch?.();
   }
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
