@@ -213,6 +213,18 @@ export class WAL {
         offset = b.length;
         crc = b.crc;
       }
+      if (!opts.unsafeNoFsync) {
+        // What replay just read may exist only in the page cache: a process killed
+        // after a write but before its sync, or after renaming a segment into place
+        // but before syncing the directory, leaves records and names that a power
+        // cut can still take. Raft is about to act on them (votes, acknowledged
+        // entries), so they are made durable first (older segments were synced
+        // when they were cut; the parent holds the entry of a WAL directory that
+        // create() renamed into place just before such a kill).
+        await fh.datasync();
+        await fs.syncDir(dir);
+        await fs.syncDir(dirname(dir.replace(/\/+$/, '')));
+      }
     } catch (err) {
       await fh.close().catch(() => {});
       throw err;
