@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { MemoryStorage, RawNode, seededRandom } from '../raft/index.js';
 import type { Entry, HardState, Snapshot } from '../raft/types.js';
 import {
-  decodeWalMetadata as decodeMetadata, encodeWalMetadata, mkdirDurable, nodeWalFs, Snapshotter, WAL, WalSnapshotNotFoundError, type WalFs,
+  decodeWalMetadata as decodeMetadata, encodeWalMetadata, mkdirDurable, nodeWalFs, Snapshotter, WAL, WalSnapshotNotFoundError, type WalOptions,
 } from '../wal/index.js';
 import { type Config, urlString } from './config.js';
 import { membersOf, standaloneEntries } from './force-new-cluster.js';
@@ -78,7 +78,7 @@ export async function bootstrap(cfg: Config, logger: Logger, dialer?: PeerDialer
   });
 
   if (await WAL.exists(dirs.walDir)) {
-    const { snapshot, opened } = await openFromNewestSnapshot(dirs.walDir, snapshotter, logger, cfg.unsafeNoFsync);
+    const { snapshot, opened } = await openFromNewestSnapshot(dirs.walDir, snapshotter, logger, { unsafeNoFsync: cfg.unsafeNoFsync });
     const { wal, metadata, hardState } = opened;
     let { entries } = opened;
     const { memberId, clusterId } = decodeMetadata(metadata);
@@ -205,17 +205,16 @@ export async function openFromNewestSnapshot(
   walDir: string,
   snapshotter: Snapshotter,
   logger: Logger,
-  unsafeNoFsync = false,
-  fs: WalFs = nodeWalFs,
+  walOpts: Omit<WalOptions, 'logger'> = {},
 ): Promise<{ snapshot: Snapshot | undefined; opened: Awaited<ReturnType<typeof WAL.open>> }> {
   for await (const snapshot of snapshotter.newestFirst()) {
     const { index, term } = snapshot.metadata;
     try {
-      return { snapshot, opened: await WAL.open(walDir, { index, term }, { logger, unsafeNoFsync, fs }) };
+      return { snapshot, opened: await WAL.open(walDir, { index, term }, { ...walOpts, logger }) };
     } catch (err) {
       if (!(err instanceof WalSnapshotNotFoundError)) throw err;
       logger.warn({ index, term }, 'snapshot has no WAL marker (crash while saving it); trying an older one');
     }
   }
-  return { snapshot: undefined, opened: await WAL.open(walDir, undefined, { logger, unsafeNoFsync, fs }) };
+  return { snapshot: undefined, opened: await WAL.open(walDir, undefined, { ...walOpts, logger }) };
 }

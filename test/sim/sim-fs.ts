@@ -33,7 +33,7 @@ export interface SimFsFaults {
   tear: number;
   /** Probability that a torn sector holds random bytes instead of zeroes. */
   garbage: number;
-  /** Probability that a write is short (writes only part of its buffer, as write(2) may). */
+  /** Probability that a write is short (writes only part of its buffer, as write(2) may; cut at a sector boundary). */
   shortWrite: number;
 }
 
@@ -182,9 +182,10 @@ export class SimFs {
         }),
       removeAll: (path) =>
         slow(() => {
+          const node = this.lookup(path);
+          if (!node) return; // rm -f: nothing there is fine
           const { parent, name } = this.parentOf(path, 'rm');
-          const node = parent.entries.get(name);
-          if (node) this.unlinkEntry(parent, name, node);
+          this.unlinkEntry(parent, name, node);
         }),
       copyFile: (from, to) =>
         slow(() => {
@@ -220,7 +221,7 @@ export class SimFs {
   enqueue<T>(epoch: number, effect: (atCrash: boolean) => T, resolve: (v: T) => void, reject: (e: unknown) => void): void {
     this.stats.ops++;
     const f = this.faults;
-    const at = Math.max(this.lastDone, this.sched.now() + f.minLatencyMs + this.rng() * (f.maxLatencyMs - f.minLatencyMs));
+    const at = Math.max(this.lastDone, this.sched.now()) + f.minLatencyMs + this.rng() * (f.maxLatencyMs - f.minLatencyMs);
     this.lastDone = at;
     const item: Pending = { epoch, effect, cancel: () => {} };
     this.queue.push(item);
@@ -242,8 +243,16 @@ export class SimFs {
     return epoch === this.epoch;
   }
 
-  shortWriteLength(len: number): number {
-    return len > 1 && this.rng() < this.faults.shortWrite ? 1 + Math.floor(this.rng() * (len - 1)) : len;
+  /**
+   * How much of a write at `pos` goes down in one call. A regular file's write is
+   * cut short only where the kernel stops between pages (a signal, ENOSPC), so a
+   * short write ends on a sector boundary, never mid-sector.
+   */
+  shortWriteLength(pos: number, len: number): number {
+    const firstBoundary = (Math.floor(pos / SECTOR) + 1) * SECTOR;
+    const boundaries = Math.floor((pos + len - 1 - firstBoundary) / SECTOR) + 1;
+    if (boundaries <= 0 || this.rng() >= this.faults.shortWrite) return len;
+    return firstBoundary + Math.floor(this.rng() * boundaries) * SECTOR - pos;
   }
 
   private powerLoss(): void {
@@ -429,7 +438,7 @@ class SimFile implements WalFile {
       queueMicrotask(() => cb(fsError('EBADF', 'write', ''), 0));
       return;
     }
-    const n = this.fs.shortWriteLength(length);
+    const n = this.fs.shortWriteLength(position, length);
     const bytes = buf.slice(offset, offset + n);
     this.fs.enqueue(
       this.epoch,
