@@ -65,7 +65,7 @@ export class Snapshotter {
    * WAL does not know: the caller then takes the next one (etcd's LoadNewestAvailable).
    */
   async *newestFirst(): AsyncGenerator<Snapshot> {
-    for (const name of (await this.names()).reverse()) {
+    for (const name of (await this.names(true)).reverse()) {
       const path = join(this.dir, name);
       const s = await this.read(path);
       if (s) {
@@ -80,7 +80,7 @@ export class Snapshotter {
 
   /** Deletes all but the newest `keep` snapshot files. */
   async purge(keep: number): Promise<void> {
-    const names = await this.names();
+    const names = await this.names(false);
     const doomed = names.slice(0, Math.max(0, names.length - Math.max(0, keep)));
     if (doomed.length === 0) return;
     for (const n of doomed) await this.fs.unlink(join(this.dir, n));
@@ -88,8 +88,13 @@ export class Snapshotter {
     this.logger.info({ dir: this.dir, purged: doomed }, 'purged old snapshot files');
   }
 
-  /** *.snap names, oldest first; also clears .tmp files left by a crashed save. */
-  private async names(): Promise<string[]> {
+  /**
+   * *.snap names, oldest first. `clearTmp` (start-up only) also removes .tmp files
+   * left by a crashed save; while the member runs, a .tmp belongs to a save in
+   * progress (a follower installing the leader's snapshot while its own is being
+   * taken), and removing it would fail that save.
+   */
+  private async names(clearTmp: boolean): Promise<string[]> {
     let all: string[];
     try {
       all = await this.fs.readdir(this.dir);
@@ -97,7 +102,7 @@ export class Snapshotter {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;
     }
-    for (const n of all) {
+    for (const n of clearTmp ? all : []) {
       if (n.endsWith('.snap.tmp')) await this.fs.unlink(join(this.dir, n)).catch(() => {});
     }
     return all.filter((n) => SNAP_RE.test(n)).sort();
