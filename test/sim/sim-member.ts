@@ -95,8 +95,20 @@ export class SimMember {
     return this.current?.alive === true;
   }
 
-  /** Starts an incarnation from what the disks hold; false when start-up refused (reported as a problem). */
-  async start(): Promise<boolean> {
+  /**
+   * Starts an incarnation from what the disks hold; false when start-up refused
+   * (reported as a problem). Opening the WAL takes simulated disk time, so a
+   * second call while a start is under way (the nemesis healing every member not
+   * up) joins it instead of opening the same data dir twice.
+   */
+  start(): Promise<boolean> {
+    this.starting ??= this.startIncarnation().finally(() => (this.starting = undefined));
+    return this.starting;
+  }
+
+  private starting: Promise<boolean> | undefined;
+
+  private async startIncarnation(): Promise<boolean> {
     const { env } = this;
     const cfg = env.cfg;
     const n = ++this.incarnations;
