@@ -3,13 +3,14 @@
 // does): member and cluster ids from the WAL metadata, Raft state from the newest
 // snapshot plus the WAL records after it.
 
-import { mkdir } from 'node:fs/promises';
 import { mkdirAll, MkdirError } from '../util/mkdir-all.js';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { MemoryStorage, RawNode, seededRandom } from '../raft/index.js';
-import { type Snapshot } from '../raft/types.js';
-import { decodeWalMetadata as decodeMetadata, encodeWalMetadata, Snapshotter, WAL, WalSnapshotNotFoundError } from '../wal/index.js';
+import type { Entry, HardState, Snapshot } from '../raft/types.js';
+import {
+  decodeWalMetadata as decodeMetadata, encodeWalMetadata, mkdirDurable, nodeWalFs, Snapshotter, WAL, WalSnapshotNotFoundError, type WalOptions,
+} from '../wal/index.js';
 import { type Config, urlString } from './config.js';
 import { membersOf, standaloneEntries } from './force-new-cluster.js';
 import { clusterIdFor, memberIdFor } from './ids.js';
@@ -58,7 +59,8 @@ export async function bootstrap(cfg: Config, logger: Logger, dialer?: PeerDialer
   await mkdirAll(cfg.dataDir).catch((err: unknown) => {
     throw err instanceof MkdirError ? new Error(`cannot access data directory: ${err.message}`) : err;
   });
-  await mkdir(dirs.snapDir, { recursive: true });
+  // Durable: a power cut must not take member/ (and the WAL in it) with it later.
+  await mkdirDurable(nodeWalFs, dirs.snapDir);
   const snapshotter = new Snapshotter(dirs.snapDir, logger);
   const electionTick = Math.max(1, Math.round(cfg.electionMs / cfg.heartbeatMs));
   const raftConfig = (id: bigint, storage: MemoryStorage, applied: number) => ({
@@ -76,15 +78,11 @@ export async function bootstrap(cfg: Config, logger: Logger, dialer?: PeerDialer
   });
 
   if (await WAL.exists(dirs.walDir)) {
-    const { snapshot, opened } = await openFromNewestSnapshot(dirs.walDir, snapshotter, logger, cfg.unsafeNoFsync);
+    const { snapshot, opened } = await openFromNewestSnapshot(dirs.walDir, snapshotter, logger, { unsafeNoFsync: cfg.unsafeNoFsync });
     const { wal, metadata, hardState } = opened;
     let { entries } = opened;
     const { memberId, clusterId } = decodeMetadata(metadata);
-    const storage = new MemoryStorage();
-    if (snapshot) storage.applySnapshot(snapshot);
-    // Commit-index-only hard states are not written on their own (raft-node.ts), so the
-    // last one on disk may trail a snapshot taken since; a snapshot is committed state.
-    if (snapshot && hardState.commit < snapshot.metadata.index) hardState.commit = snapshot.metadata.index;
+    raiseCommitToSnapshot(hardState, snapshot);
     if (cfg.forceNewCluster) {
       entries = entries.filter((e) => e.index <= hardState.commit);
       const forced = standaloneEntries({
@@ -102,8 +100,7 @@ export async function bootstrap(cfg: Config, logger: Logger, dialer?: PeerDialer
         'forcing restart member in a one-member cluster (--force-new-cluster)',
       );
     }
-    storage.setHardState(hardState);
-    storage.append(entries);
+    const storage = restartStorage(snapshot, hardState, entries);
     logger.info(
       {
         'local-member-id': memberId.toString(16),
@@ -160,6 +157,23 @@ export async function bootstrap(cfg: Config, logger: Logger, dialer?: PeerDialer
   return { memberId, clusterId, wal, snapshotter, storage, raw, snapshot: undefined, fresh: true };
 }
 
+/**
+ * Commit-index-only hard states are not written on their own (raft-node.ts), so the
+ * last one on disk may trail a snapshot taken since; a snapshot is committed state.
+ */
+export function raiseCommitToSnapshot(hardState: HardState, snapshot: Snapshot | undefined): void {
+  if (snapshot && hardState.commit < snapshot.metadata.index) hardState.commit = snapshot.metadata.index;
+}
+
+/** The Raft storage a restarting member resumes from: the snapshot, then the WAL's hard state and entries after it. */
+export function restartStorage(snapshot: Snapshot | undefined, hardState: HardState, entries: Entry[]): MemoryStorage {
+  const storage = new MemoryStorage();
+  if (snapshot) storage.applySnapshot(snapshot);
+  storage.setHardState(hardState);
+  storage.append(entries);
+  return storage;
+}
+
 /** The store misses entries the WAL no longer has: serving it would serve a gap. */
 export class StoreBehindSnapshotError extends Error {
   constructor(consistentIndex: number, snapshotIndex: number) {
@@ -191,16 +205,16 @@ export async function openFromNewestSnapshot(
   walDir: string,
   snapshotter: Snapshotter,
   logger: Logger,
-  unsafeNoFsync = false,
+  walOpts: Omit<WalOptions, 'logger'> = {},
 ): Promise<{ snapshot: Snapshot | undefined; opened: Awaited<ReturnType<typeof WAL.open>> }> {
   for await (const snapshot of snapshotter.newestFirst()) {
     const { index, term } = snapshot.metadata;
     try {
-      return { snapshot, opened: await WAL.open(walDir, { index, term }, { logger, unsafeNoFsync }) };
+      return { snapshot, opened: await WAL.open(walDir, { index, term }, { ...walOpts, logger }) };
     } catch (err) {
       if (!(err instanceof WalSnapshotNotFoundError)) throw err;
       logger.warn({ index, term }, 'snapshot has no WAL marker (crash while saving it); trying an older one');
     }
   }
-  return { snapshot: undefined, opened: await WAL.open(walDir, undefined, { logger, unsafeNoFsync }) };
+  return { snapshot: undefined, opened: await WAL.open(walDir, undefined, { ...walOpts, logger }) };
 }

@@ -4,3 +4,5 @@ export { WalCorruptError, WalSnapshotNotFoundError } from './errors.js';
 export { Snapshotter } from './snapshotter.js';
 export type { Logger } from './logger.js';
 export { encodeWalMetadata, decodeWalMetadata } from './metadata.js';
+export { nodeWalFs, type WalFs, type WalFile, type OpenMode } from './wal-fs.js';
+export { mkdirDurable } from './fsutil.js';

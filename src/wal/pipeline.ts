@@ -5,13 +5,13 @@
 // when asked (the WAL asks once its segment is half full): a 64 MB background
 // write at every start-up would compete with the first fsyncs for the journal.
 
-import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { preallocate } from './fsutil.js';
 import type { Logger } from './logger.js';
+import type { WalFile, WalFs } from './wal-fs.js';
 
 export interface PreparedFile {
-  fh: FileHandle;
+  fh: WalFile;
   path: string;
 }
 
@@ -23,6 +23,7 @@ export class SegmentPipeline {
     private readonly dir: string,
     private readonly size: number,
     private readonly logger: Logger,
+    private readonly fs: WalFs,
   ) {}
 
   /** Starts preparing the next file unless that is already under way. */
@@ -45,7 +46,7 @@ export class SegmentPipeline {
     try {
       const { fh, path } = await p;
       await fh.close();
-      await unlink(path);
+      await this.fs.unlink(path);
     } catch {
       // A failed preparation was already reported; open() removes stray .tmp files.
     }
@@ -54,7 +55,7 @@ export class SegmentPipeline {
   private prepare(): Promise<PreparedFile> {
     const path = join(this.dir, `${this.count++ % 2}.wal.tmp`);
     const p = (async () => {
-      const fh = await open(path, 'w+');
+      const fh = await this.fs.open(path, 'create');
       try {
         await preallocate(fh, this.size, true);
       } catch (err) {

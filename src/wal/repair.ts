@@ -3,10 +3,9 @@
 // after fdatasync), so cutting it off loses nothing a client was told about.
 // The original file is kept as <name>.broken for post-mortems.
 
-import { copyFile, open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fsyncDir } from './fsutil.js';
 import type { Logger } from './logger.js';
+import type { WalFs } from './wal-fs.js';
 
 export async function repairTornTail(
   dir: string,
@@ -14,11 +13,12 @@ export async function repairTornTail(
   offset: number,
   reason: string,
   logger: Logger,
+  fs: WalFs,
 ): Promise<void> {
   const file = join(dir, name);
   const broken = `${file}.broken`;
-  await copyFile(file, broken);
-  const fh = await open(file, 'r+');
+  await fs.copyFile(file, broken);
+  const fh = await fs.open(file, 'update');
   try {
     // Truncating (rather than zeroing in place) guarantees no stale bytes stay
     // behind the new end, where a later append could land next to them.
@@ -27,6 +27,6 @@ export async function repairTornTail(
   } finally {
     await fh.close();
   }
-  await fsyncDir(dir);
+  await fs.syncDir(dir);
   logger.warn({ file, offset, reason, copy: broken }, 'WAL: truncated torn tail of last segment');
 }

@@ -3,13 +3,13 @@
 // torn tail (crash mid-write in the last segment: repairable) or corruption
 // (anything else: fatal, the member must not start on a log it cannot trust).
 
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeEntry, decodeHardState } from '../raft/codec.js';
 import type { Entry, HardState } from '../raft/types.js';
 import { WalCorruptError, WalSnapshotNotFoundError, hex32 } from './errors.js';
 import { RecordType, decodeSnapshotMarker, hasZeroSector, isZero, readFrame, recordCrc } from './record.js';
 import type { Segment } from './segment.js';
+import { nodeWalFs, type WalFs } from './wal-fs.js';
 
 export interface SnapRef {
   index: number;
@@ -114,7 +114,7 @@ class Replayer {
  * Replays `segs` (consecutive, oldest first, the last one being the newest on disk).
  * Does not modify anything on disk; the caller repairs a torn tail.
  */
-export async function replay(dir: string, segs: Segment[], snap: SnapRef): Promise<ReplayResult> {
+export async function replay(dir: string, segs: Segment[], snap: SnapRef, fs: WalFs = nodeWalFs): Promise<ReplayResult> {
   const r = new Replayer(snap, dir);
   let tailEnd = 0;
   let torn: ReplayResult['torn'];
@@ -122,7 +122,7 @@ export async function replay(dir: string, segs: Segment[], snap: SnapRef): Promi
   for (let si = 0; si < segs.length; si++) {
     const seg = segs[si]!;
     const isLast = si === segs.length - 1;
-    const buf = await readFile(join(dir, seg.name));
+    const buf = await fs.readFile(join(dir, seg.name));
     let off = 0;
 
     // In the last segment a broken record whose body has zeroed sectors, or that

@@ -3,8 +3,8 @@
 // entry after the last one written before it). The names are what lets open()
 // start reading at the segment that holds a snapshot without reading older ones.
 
-import { readdir } from 'node:fs/promises';
 import { WalCorruptError, WalSnapshotNotFoundError } from './errors.js';
+import { nodeWalFs, type WalFs } from './wal-fs.js';
 
 export interface Segment {
   seq: number;
@@ -30,8 +30,8 @@ export function parseSegmentName(name: string): Segment | undefined {
 }
 
 /** Segments in `dir`, oldest first. Other files (*.broken, *.tmp) are ignored. */
-export async function listSegments(dir: string): Promise<Segment[]> {
-  const names = await readdir(dir);
+export async function listSegments(dir: string, fs: WalFs = nodeWalFs): Promise<Segment[]> {
+  const names = await fs.readdir(dir);
   const segs: Segment[] = [];
   for (const n of names) {
     const s = parseSegmentName(n);

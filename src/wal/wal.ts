@@ -7,12 +7,10 @@
 // batch, so 64 concurrent callers cost roughly one fsync, not 64. Calls are
 // encoded in the order they were made, so the log order is the call order.
 
-import { mkdir, open, readdir, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
-import { constants as fsConstants } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { encodeEntry, encodeHardState } from '../raft/codec.js';
 import type { Entry, HardState } from '../raft/types.js';
-import { fsyncDir, preallocate, writeAll } from './fsutil.js';
+import { mkdirDurable, preallocate, writeAll } from './fsutil.js';
 import { silentLogger, type Logger } from './logger.js';
 import { SegmentPipeline } from './pipeline.js';
 import { RecordBatch, RecordType, encodeSnapshotMarker } from './record.js';
@@ -20,6 +18,7 @@ import { repairTornTail } from './repair.js';
 import { replay, type SnapRef } from './replay.js';
 import { listSegments, parseSegmentName, segmentName, segmentsFrom } from './segment.js';
 import { stage } from '../util/stage-trace.js';
+import { nodeWalFs, type WalFile, type WalFs } from './wal-fs.js';
 
 export interface WalOptions {
   /** A segment is cut once it grows past this; default 64 MB like etcd. */
@@ -31,6 +30,8 @@ export interface WalOptions {
    * disk and a power loss loses acknowledged writes. Unsafe; for tests and benchmarks.
    */
   unsafeNoFsync?: boolean;
+  /** The file system under the log (default node:fs; the simulation passes a simulated disk). */
+  fs?: WalFs;
 }
 
 export const DEFAULT_SEGMENT_BYTES = 64 * 1000 * 1000;
@@ -45,7 +46,7 @@ interface Op {
 }
 
 interface TailState {
-  fh: FileHandle;
+  fh: WalFile;
   seq: number;
   offset: number;
   crc: number;
@@ -59,7 +60,7 @@ const hsEqual = (a: HardState, b: HardState): boolean =>
 const isEmptyHs = (h: HardState): boolean => h.term === 0 && h.vote === 0n && h.commit === 0;
 
 export class WAL {
-  private fh: FileHandle;
+  private fh: WalFile;
   private seq: number;
   private offset: number;
   private lastIndex: number;
@@ -70,6 +71,7 @@ export class WAL {
   private readonly segmentSize: number;
   private readonly logger: Logger;
   private readonly noSync: boolean;
+  private readonly fs: WalFs;
 
   /** fdatasyncs of commit batches so far; calls ÷ this = group commit factor. */
   private syncs = 0;
@@ -93,13 +95,14 @@ export class WAL {
     this.segmentSize = opts.segmentSizeBytes ?? DEFAULT_SEGMENT_BYTES;
     this.logger = opts.logger ?? silentLogger;
     this.noSync = opts.unsafeNoFsync === true;
-    this.pipeline = new SegmentPipeline(dir, this.segmentSize, this.logger);
+    this.fs = opts.fs ?? nodeWalFs;
+    this.pipeline = new SegmentPipeline(dir, this.segmentSize, this.logger, this.fs);
   }
 
   /** True if `dir` holds at least one WAL segment. */
-  static async exists(dir: string): Promise<boolean> {
+  static async exists(dir: string, fs: WalFs = nodeWalFs): Promise<boolean> {
     try {
-      return (await readdir(dir)).some((n) => parseSegmentName(n) !== undefined);
+      return (await fs.readdir(dir)).some((n) => parseSegmentName(n) !== undefined);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw err;
@@ -112,16 +115,19 @@ export class WAL {
    * half-initialised WAL that open() would accept.
    */
   static async create(dir: string, metadata: Uint8Array, opts: WalOptions = {}): Promise<WAL> {
-    if (await WAL.exists(dir)) throw new Error(`WAL already exists in ${dir}`);
+    const fs = opts.fs ?? nodeWalFs;
+    if (await WAL.exists(dir, fs)) throw new Error(`WAL already exists in ${dir}`);
     const logger = opts.logger ?? silentLogger;
     const size = opts.segmentSizeBytes ?? DEFAULT_SEGMENT_BYTES;
     const clean = dir.replace(/\/+$/, '');
     const tmp = `${clean}.tmp`;
-    await rm(tmp, { recursive: true, force: true });
-    await mkdir(tmp, { recursive: true });
+    await fs.removeAll(tmp);
+    // Durable: the parent's entry for a directory created here (e.g. a new --wal-dir).
+    await mkdirDurable(fs, dirname(tmp));
+    await fs.mkdirAll(tmp);
 
     const name = segmentName(0, 0);
-    const fh = await open(join(tmp, name), 'w+');
+    const fh = await fs.open(join(tmp, name), 'create');
     let batch: RecordBatch;
     try {
       await preallocate(fh, size, true);
@@ -131,10 +137,10 @@ export class WAL {
       batch.add(RecordType.Snapshot, encodeSnapshotMarker(0, 0));
       await writeAll(fh, batch.bytes(), 0);
       if (!opts.unsafeNoFsync) await fh.datasync();
-      await fsyncDir(tmp);
+      await fs.syncDir(tmp);
       try {
         // rename() replaces an empty directory; a non-empty one is not ours to clobber.
-        await rename(tmp, clean);
+        await fs.rename(tmp, clean);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ENOTEMPTY' || code === 'EEXIST') {
@@ -142,7 +148,7 @@ export class WAL {
         }
         throw err;
       }
-      await fsyncDir(dirname(clean));
+      await fs.syncDir(dirname(clean));
     } catch (err) {
       await fh.close().catch(() => {});
       throw err;
@@ -152,7 +158,7 @@ export class WAL {
     return new WAL(
       clean,
       {
-        fh: await openForAppend(join(clean, name), opts.unsafeNoFsync),
+        fh: await openForAppend(fs, join(clean, name), opts.unsafeNoFsync),
         seq: 0,
         offset: batch.length,
         crc: batch.crc,
@@ -177,19 +183,20 @@ export class WAL {
     const logger = opts.logger ?? silentLogger;
     const size = opts.segmentSizeBytes ?? DEFAULT_SEGMENT_BYTES;
     const at = snap ?? { index: 0, term: 0 };
+    const fs = opts.fs ?? nodeWalFs;
 
     // Leftovers of a background segment preparation the previous process never used.
-    for (const n of await readdir(dir)) {
-      if (n.endsWith('.wal.tmp')) await unlink(join(dir, n));
+    for (const n of await fs.readdir(dir)) {
+      if (n.endsWith('.wal.tmp')) await fs.unlink(join(dir, n));
     }
-    const all = await listSegments(dir);
+    const all = await listSegments(dir, fs);
     if (all.length === 0) throw new Error(`no WAL segments in ${dir}`);
     const segs = segmentsFrom(all, at.index, dir);
-    const r = await replay(dir, segs, at);
+    const r = await replay(dir, segs, at, fs);
     const tail = segs[segs.length - 1]!;
-    if (r.torn) await repairTornTail(dir, tail.name, r.tailEnd, r.torn.reason, logger);
+    if (r.torn) await repairTornTail(dir, tail.name, r.tailEnd, r.torn.reason, logger, fs);
 
-    const fh = await openForAppend(join(dir, tail.name), opts.unsafeNoFsync);
+    const fh = await openForAppend(fs, join(dir, tail.name), opts.unsafeNoFsync);
     let offset = r.tailEnd;
     let crc = r.crc;
     try {
@@ -205,6 +212,18 @@ export class WAL {
         if (!opts.unsafeNoFsync) await fh.datasync();
         offset = b.length;
         crc = b.crc;
+      }
+      if (!opts.unsafeNoFsync) {
+        // What replay just read may exist only in the page cache: a process killed
+        // after a write but before its sync, or after renaming a segment into place
+        // but before syncing the directory, leaves records and names that a power
+        // cut can still take. Raft is about to act on them (votes, acknowledged
+        // entries), so they are made durable first (older segments were synced
+        // when they were cut; the parent holds the entry of a WAL directory that
+        // create() renamed into place just before such a kill).
+        await fh.datasync();
+        await fs.syncDir(dir);
+        await fs.syncDir(dirname(dir.replace(/\/+$/, '')));
       }
     } catch (err) {
       await fh.close().catch(() => {});
@@ -243,7 +262,7 @@ export class WAL {
    * once the snapshot at `index` and its marker are durable.
    */
   async releaseTo(index: number, maxFiles = 0): Promise<void> {
-    const segs = await listSegments(this.dir);
+    const segs = await listSegments(this.dir, this.fs);
     let keepFrom = 0;
     for (let i = segs.length - 1; i >= 0; i--) {
       if (segs[i]!.index <= index) {
@@ -255,8 +274,8 @@ export class WAL {
     if (maxFiles > 0) keepFrom = Math.min(keepFrom, Math.max(0, segs.length - maxFiles));
     const doomed = segs.slice(0, keepFrom).filter((s) => s.seq < this.seq);
     if (doomed.length === 0) return;
-    for (const s of doomed) await unlink(join(this.dir, s.name));
-    await fsyncDir(this.dir);
+    for (const s of doomed) await this.fs.unlink(join(this.dir, s.name));
+    await this.fs.syncDir(this.dir);
     this.logger.info({ dir: this.dir, released: doomed.map((s) => s.name), index }, 'WAL: released old segments');
   }
 
@@ -393,11 +412,11 @@ export class WAL {
     if (!isEmptyHs(this.lastHs)) this.batch.add(RecordType.State, encodeHardState(this.lastHs));
     await writeAll(next.fh, this.batch.bytes(), 0);
     if (!this.noSync) await next.fh.datasync();
-    await rename(next.path, join(this.dir, name));
-    await fsyncDir(this.dir);
+    await this.fs.rename(next.path, join(this.dir, name));
+    await this.fs.syncDir(this.dir);
     await next.fh.close();
 
-    this.fh = await openForAppend(join(this.dir, name), this.noSync);
+    this.fh = await openForAppend(this.fs, join(this.dir, name), this.noSync);
     this.seq = seq;
     this.offset = this.batch.length;
     this.batch.reset();
@@ -410,7 +429,7 @@ export class WAL {
  * it returns (on a preallocated file, no metadata needs syncing): about half the
  * latency of write + fdatasync, which is most of a small write's latency.
  */
-async function openForAppend(path: string, unsafeNoFsync = false): Promise<FileHandle> {
+function openForAppend(fs: WalFs, path: string, unsafeNoFsync = false): Promise<WalFile> {
   // --unsafe-no-fsync: a plain handle; writes reach the page cache only.
-  return open(path, unsafeNoFsync ? fsConstants.O_RDWR : fsConstants.O_RDWR | fsConstants.O_DSYNC);
+  return fs.open(path, unsafeNoFsync ? 'update' : 'update-dsync');
 }

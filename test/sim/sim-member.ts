@@ -1,8 +1,9 @@
 // One whole member in the simulation, wired as src/server/compose.ts wires a real
 // one: the real Raft driver (RaftNode), Applier, MvccStore, WatchHub, Lessor with
 // its expiry loop, LogCompactor and EtcdServer (proposals, waiters, ReadIndex),
-// over simulated ports: the scheduler's clock, a simulated Raft disk, a crashable
-// store disk and the simulated network. What differs from compose.ts, and why:
+// over simulated ports: the scheduler's clock, the real WAL and snapshot files on a
+// simulated file system (sim-wal-disk.ts), a crashable store disk and the
+// simulated network. What differs from compose.ts, and why:
 // - no peer transport: Raft messages go through SimNetwork; the peer RPCs (lease
 //   keep-alive forwarding, promote forwarding) are not simulated and fail at once,
 //   so clients send keep-alives and member changes to the leader;
@@ -32,7 +33,7 @@ import type { PeerTransport } from '../../src/server/transport/index.js';
 import { decodeSnapshotData, encodeSnapshotData } from '../../src/server/snapshot-data.js';
 import { DB_DIR, SimKvDisk } from './sim-kv-disk.js';
 import type { SimNetwork } from './sim-network.js';
-import { SimRaftDisk } from './sim-raft-disk.js';
+import { SimWalDisk, type OpenedLog } from './sim-wal-disk.js';
 import type { Scheduler } from './virtual-time.js';
 
 const silent = pino({ level: 'silent' });
@@ -78,7 +79,7 @@ export interface Incarnation {
 
 export class SimMember {
   readonly kvDisk: SimKvDisk;
-  readonly raftDisk: SimRaftDisk;
+  readonly raftDisk: SimWalDisk;
   current: Incarnation | undefined;
   incarnations = 0;
   /** Removed from the cluster: never started again. */
@@ -87,22 +88,38 @@ export class SimMember {
 
   constructor(readonly id: bigint, readonly name: string, readonly peerURLs: string[], private readonly env: MemberEnv, private birth: Birth) {
     this.kvDisk = new SimKvDisk(() => env.rng() * 4, () => env.sched.now());
-    this.raftDisk = new SimRaftDisk((ms, fn) => env.sched.after(ms, fn), env.rng, { minLatencyMs: 0.2, maxLatencyMs: 2, tear: 0.5 });
+    this.raftDisk = new SimWalDisk(env.sched, env.rng);
   }
 
   get up(): boolean {
     return this.current?.alive === true;
   }
 
-  /** Starts an incarnation from what the disks hold; false when start-up refused (reported as a problem). */
-  async start(): Promise<boolean> {
+  /**
+   * Starts an incarnation from what the disks hold; false when start-up refused
+   * (reported as a problem). Opening the WAL takes simulated disk time, so a
+   * second call while a start is under way (the nemesis healing every member not
+   * up) joins it instead of opening the same data dir twice.
+   */
+  start(): Promise<boolean> {
+    this.starting ??= this.startIncarnation().finally(() => (this.starting = undefined));
+    return this.starting;
+  }
+
+  private starting: Promise<boolean> | undefined;
+
+  private async startIncarnation(): Promise<boolean> {
     const { env } = this;
     const cfg = env.cfg;
     const n = ++this.incarnations;
-    const log = this.raftDisk.log();
-    const fresh = this.raftDisk.empty;
-    const recovered = fresh ? undefined : this.raftDisk.recover();
-    const snapshot = recovered?.snapshot;
+    let opened: OpenedLog;
+    try {
+      opened = await this.raftDisk.open({ memberId: this.id, clusterId: env.clusterId }, silent);
+    } catch (err) {
+      env.problem(this.id, `incarnation ${n} refused to start: ${(err as Error).message}`);
+      return false;
+    }
+    const { log, fresh, snapshot } = opened;
     let inc: Incarnation | undefined;
     const fatal = (what: string): void => {
       env.problem(this.id, `incarnation ${n}: ${what}`);
@@ -129,6 +146,7 @@ export class SimMember {
     } catch (err) {
       env.problem(this.id, `incarnation ${n} refused to start: ${(err as Error).message}`);
       await stores.current.close();
+      await log.close();
       return false;
     }
     const watchHub = new WatchHub(stores.current, { logger: silent });
@@ -137,7 +155,7 @@ export class SimMember {
     const membership = new Membership(env.clusterId, this.id);
     membership.maxLearners = cfg.maxLearners;
     if (snapshot) membership.restore(decodeSnapshotData(snapshot.data).membership);
-    const storage = recovered?.storage ?? new MemoryStorage();
+    const storage = opened.storage ?? new MemoryStorage();
     const raw = new RawNode({
       id: this.id,
       electionTick: Math.max(1, Math.round(cfg.electionMs / cfg.heartbeatMs)),
@@ -180,8 +198,8 @@ export class SimMember {
       {
         snapshotCount: cfg.snapshotCount,
         storage,
-        wal: log.wal,
-        snapshotter: log.snapshotter,
+        wal: opened.wal,
+        snapshotter: opened.snapshotter,
         store: () => stores.current,
         membership,
         confState: () => confState,

@@ -1,13 +1,11 @@
-// The simulation's own parts: the scheduler and virtual time, the Raft disk's
-// crash rules, the network's faults. The whole-cluster runs rely on each.
+// The simulation's own parts: the scheduler and virtual time, the network's
+// faults (the disk's crash rules: sim-fs.test.ts, the WAL over it:
+// wal-crash.test.ts). The whole-cluster runs rely on each.
 
 import { describe, expect, it } from 'vitest';
-import { type Entry, type Message, EntryType, MessageType, seededRandom } from '../../src/raft/index.js';
+import { type Message, MessageType, seededRandom } from '../../src/raft/index.js';
 import { SimNetwork } from './sim-network.js';
-import { SimRaftDisk } from './sim-raft-disk.js';
 import { drainMicrotasks, installVirtualTime, Scheduler } from './virtual-time.js';
-
-const entry = (index: number, term = 1): Entry => ({ index, term, type: EntryType.Normal, data: new Uint8Array([index]) });
 
 async function runAll(sched: Scheduler, until: number): Promise<void> {
   while (sched.fireNext(until)) await drainMicrotasks();
@@ -52,66 +50,6 @@ describe('Scheduler and virtual time', () => {
     expect(order).toEqual(['immediate@0', 'timeout@50']);
     expect(Date.now).toBe(realNow);
     expect(Math.abs(Date.now() - t0)).toBeGreaterThan(1000); // real time again
-  });
-});
-
-describe('SimRaftDisk', () => {
-  const disk = (rng = seededRandom(3)) => {
-    const s = new Scheduler();
-    return { s, d: new SimRaftDisk((ms, fn) => s.after(ms, fn), rng, { minLatencyMs: 1, maxLatencyMs: 1, tear: 0 }) };
-  };
-
-  it('completes writes in order, each after its latency; a restart reads back entries and the last hard state', async () => {
-    const { s, d } = disk();
-    const log = d.log();
-    const done: number[] = [];
-    void log.save({ term: 1, vote: 1n, commit: 0 }, [entry(1), entry(2)]).then(() => done.push(1));
-    void log.save({ term: 1, vote: 1n, commit: 2 }, [entry(3)]).then(() => done.push(2));
-    await runAll(s, 1.5);
-    expect(done).toEqual([1]);
-    await runAll(s, 10);
-    expect(done).toEqual([1, 2]);
-    const r = d.recover();
-    expect(r.storage.lastIndex()).toBe(3);
-    expect(r.hardState.commit).toBe(2);
-  });
-
-  it('kill -9 keeps every write handed over; a power cut keeps only a prefix of the unsynced ones', async () => {
-    for (const kind of ['process', 'power'] as const) {
-      const { s, d } = disk(() => 0); // the PRNG keeps nothing unsynced at a power cut
-      const log = d.log();
-      void log.save({ term: 1, vote: 1n, commit: 0 }, [entry(1)]);
-      await runAll(s, 5);
-      void log.save(undefined, [entry(2)]);
-      void log.save(undefined, [entry(3)]);
-      d.crash(kind);
-      expect(d.recover().storage.lastIndex()).toBe(kind === 'process' ? 3 : 1);
-    }
-  });
-
-  it('replays from the newest snapshot whose marker and file are both on disk', async () => {
-    const { s, d } = disk();
-    const log = d.log();
-    const snap = (index: number) => ({ data: new Uint8Array(), metadata: { index, term: 1, confState: { voters: [1n], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false } } });
-    void log.save({ term: 1, vote: 1n, commit: 6 }, [1, 2, 3, 4, 5, 6].map((i) => entry(i)));
-    void log.saveSnapshot(snap(4));
-    void log.snapshotter.save(snap(5)); // a file whose marker never made it
-    await runAll(s, 20);
-    const r = d.recover();
-    expect(r.snapshot?.metadata.index).toBe(4);
-    expect(r.storage.firstIndex()).toBe(5);
-    expect(r.storage.lastIndex()).toBe(6);
-  });
-
-  it('writes of a crashed incarnation never complete', async () => {
-    const { s, d } = disk();
-    const old = d.log();
-    d.crash('process');
-    let done = false;
-    void old.save(undefined, [entry(1)]).then(() => (done = true));
-    await runAll(s, 50);
-    expect(done).toBe(false);
-    expect(d.empty).toBe(true);
   });
 });
 

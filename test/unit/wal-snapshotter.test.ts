@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Snapshot } from '../../src/raft/types.js';
-import { Snapshotter } from '../../src/wal/index.js';
+import { nodeWalFs, Snapshotter, type WalFs } from '../../src/wal/index.js';
 
 let base: string;
 let dir: string;
@@ -90,12 +90,31 @@ describe('Snapshotter', () => {
     for (let i = 1; i <= 6; i++) await s.save(snap(1, i * 10));
     await writeFile(join(dir, '0000000000000001-0000000000000064.snap.tmp'), 'half written');
     await s.purge(2);
+    // A .tmp may be a save in progress: purge leaves it; start-up (load) clears it.
     expect((await readdir(dir)).sort()).toEqual([
       '0000000000000001-0000000000000032.snap',
       '0000000000000001-000000000000003c.snap',
+      '0000000000000001-0000000000000064.snap.tmp',
     ]);
     await s.purge(5);
-    expect((await readdir(dir)).length).toBe(2);
+    expect((await readdir(dir)).length).toBe(3);
     expect((await s.load())?.metadata.index).toBe(60);
+    expect((await readdir(dir)).length).toBe(2);
+  });
+
+  it('a purge while another save is writing its .tmp leaves that save alone', async () => {
+    // The purge runs at the worst moment: after the .tmp is written, before its rename.
+    let s: Snapshotter | undefined;
+    const fs: WalFs = {
+      ...nodeWalFs,
+      rename: async (from, to) => {
+        if (from.endsWith('.snap.tmp')) await s!.purge(1);
+        return nodeWalFs.rename(from, to);
+      },
+    };
+    s = new Snapshotter(dir, undefined, fs);
+    await s.save(snap(1, 10));
+    await s.save(snap(1, 20));
+    expect((await readdir(dir)).sort()).toEqual(['0000000000000001-000000000000000a.snap', '0000000000000001-0000000000000014.snap']);
   });
 });

@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, write as fsWrite } from 'node:fs';
 import { mkdtemp, open, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EntryType, type Entry, type HardState } from '../../src/raft/types.js';
-import { WAL, WalCorruptError, WalSnapshotNotFoundError } from '../../src/wal/index.js';
+import { WAL, WalCorruptError, WalSnapshotNotFoundError, type WalFile } from '../../src/wal/index.js';
 import { RecordBatch, RecordType } from '../../src/wal/record.js';
 import { listSegments } from '../../src/wal/segment.js';
 
@@ -234,9 +234,13 @@ describe('WAL group commit', () => {
     const w = await create();
     await w.save(hs(1, 0), [ent(1)]);
     // The descriptor goes bad under the WAL (as a dying disk would make writes fail).
-    const internals = w as unknown as { fh: { fd: number; close(): Promise<void> } };
+    const internals = w as unknown as { fh: Pick<WalFile, 'write' | 'close'> };
     const real = internals.fh;
-    internals.fh = { fd: 2_000_000_000, close: async () => {} }; // open in no process: EBADF from write(2)
+    internals.fh = {
+      // A descriptor open in no process: EBADF from write(2).
+      write: (buf, off, len, pos, cb) => fsWrite(2_000_000_000, buf, off, len, pos, cb),
+      close: async () => {},
+    };
     const batch = [w.save(undefined, [ent(2)]), w.save(undefined, [ent(3)]), w.save(hs(1, 2), [ent(4)])];
     const outcomes = await Promise.allSettled(batch);
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
