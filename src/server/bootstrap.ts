@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { MemoryStorage, RawNode, seededRandom } from '../raft/index.js';
 import type { Entry, HardState, Snapshot } from '../raft/types.js';
 import {
-  decodeWalMetadata as decodeMetadata, encodeWalMetadata, mkdirDurable, nodeWalFs, Snapshotter, WAL, WalSnapshotNotFoundError, type WalOptions,
+  decodeWalMetadata as decodeMetadata, encodeWalMetadata, mkdirDurable, nodeWalFs, syncCreatedDirs, Snapshotter, WAL, WalSnapshotNotFoundError, type WalOptions,
 } from '../wal/index.js';
 import { type Config, urlString } from './config.js';
 import { membersOf, standaloneEntries } from './force-new-cluster.js';
@@ -56,9 +56,11 @@ export async function bootstrap(cfg: Config, logger: Logger, dialer?: PeerDialer
   await migrateEtcdDataDir(cfg, logger);
   const dirs = layout(cfg);
   // etcdmain's TouchDirAll: a data dir that cannot be made stops the start with its reason.
-  await mkdirAll(cfg.dataDir).catch((err: unknown) => {
+  const createdDataDir = await mkdirAll(cfg.dataDir).catch((err: unknown) => {
     throw err instanceof MkdirError ? new Error(`cannot access data directory: ${err.message}`) : err;
   });
+  // A data dir made here is in its parent only once that parent is synced.
+  await syncCreatedDirs(nodeWalFs, cfg.dataDir, createdDataDir);
   // Durable: a power cut must not take member/ (and the WAL in it) with it later.
   await mkdirDurable(nodeWalFs, dirs.snapDir);
   const snapshotter = new Snapshotter(dirs.snapDir, logger);

@@ -15,7 +15,8 @@ function reason(err: NodeJS.ErrnoException): string {
   return m ? m[1]! : err.message;
 }
 
-export async function mkdirAll(path: string, mode = 0o700): Promise<void> {
+/** Returns the first (outermost) directory it created, or undefined when the path existed. */
+export async function mkdirAll(path: string, mode = 0o700): Promise<string | undefined> {
   const missing: string[] = [];
   for (let p = resolve(path); ; ) {
     const st = await stat(p).catch((err: NodeJS.ErrnoException) => {
@@ -36,4 +37,5 @@ export async function mkdirAll(path: string, mode = 0o700): Promise<void> {
       if (err.code !== 'EEXIST') throw new MkdirError(`mkdir ${dir}: ${reason(err)}`);
     });
   }
+  return missing[0];
 }

@@ -10,7 +10,11 @@ import type { WalFile, WalFs } from './wal-fs.js';
  * a later fsync inside it does not bring it back).
  */
 export async function mkdirDurable(fs: WalFs, dir: string): Promise<void> {
-  const created = await fs.mkdirAll(dir);
+  await syncCreatedDirs(fs, dir, await fs.mkdirAll(dir));
+}
+
+/** After a mkdir -p of `dir` that created `created` and below (undefined: nothing new), fsyncs each new directory's parent. */
+export async function syncCreatedDirs(fs: WalFs, dir: string, created: string | undefined): Promise<void> {
   if (created === undefined) return;
   const first = resolve(created);
   for (let d = resolve(dir); dirname(d) !== d; d = dirname(d)) {

@@ -5,4 +5,4 @@ export { Snapshotter } from './snapshotter.js';
 export type { Logger } from './logger.js';
 export { encodeWalMetadata, decodeWalMetadata } from './metadata.js';
 export { nodeWalFs, type WalFs, type WalFile, type OpenMode } from './wal-fs.js';
-export { mkdirDurable } from './fsutil.js';
+export { mkdirDurable, syncCreatedDirs } from './fsutil.js';

@@ -15,10 +15,12 @@ describe('mkdirAll', () => {
 
   it('makes every missing level with mode 0700, and is a no-op on an existing dir', async () => {
     const deep = join(root, 'a', 'b', 'c');
-    await mkdirAll(deep);
+    // The outermost directory it made: bootstrap fsyncs from its parent down.
+    expect(await mkdirAll(deep)).toBe(join(root, 'a'));
     expect((await stat(deep)).isDirectory()).toBe(true);
     expect((await stat(join(root, 'a'))).mode & 0o777).toBe(0o700);
-    await mkdirAll(deep);
+    expect(await mkdirAll(deep)).toBeUndefined();
+    expect(await mkdirAll(join(deep, 'd'))).toBe(join(deep, 'd'));
   });
 
   it('reports a file in the way as Go does', async () => {
