@@ -130,9 +130,15 @@ export interface FrameSink {
  */
 export class FrameReader {
   private pending: Buffer | undefined;
-  private prefaceSeen = false;
+  private prefaceSeen: boolean;
 
-  constructor(private readonly maxFrameSize = DEFAULT_MAX_FRAME_SIZE) {}
+  /** expectPreface false: a client's reader of a server's frames (tests). */
+  constructor(
+    private readonly maxFrameSize = DEFAULT_MAX_FRAME_SIZE,
+    expectPreface = true,
+  ) {
+    this.prefaceSeen = !expectPreface;
+  }
 
   push(chunk: Buffer, sink: FrameSink): void {
     let buf = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk]);
