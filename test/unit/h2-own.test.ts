@@ -160,6 +160,7 @@ async function serve(opts: Partial<H2ConnectionOptions> = {}, onStream?: (s: H2S
         onStream?.(stream, headers);
       },
       onPing: () => served.pings++,
+      onDataSent: () => {},
       onClose: () => (served.closed = true),
       ...opts,
     });
@@ -391,7 +392,7 @@ describe('own HTTP/2 connection', () => {
     let conn: H2Connection | undefined;
     const s = await serve();
     const server = net.createServer((socket) => {
-      conn = new H2Connection(socket, { onStream: (st) => s.streams.push({ stream: st, headers: {}, events: [], data: [] }), onPing: () => {}, onClose: () => (s.closed = true) });
+      conn = new H2Connection(socket, { onStream: (st) => s.streams.push({ stream: st, headers: {}, events: [], data: [] }), onPing: () => {}, onDataSent: () => {}, onClose: () => (s.closed = true) });
       conn.start();
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

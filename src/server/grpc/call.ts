@@ -84,6 +84,11 @@ export class ServerCall extends EventEmitter implements StreamSink {
     if (method.requestStream) this.start();
   }
 
+  /** The status is decided but the stream is not closed yet: the response is still going out. */
+  get responding(): boolean {
+    return this.finished && !this.closed;
+  }
+
   get metadata(): RequestMetadata {
     return (this.meta ??= new HeaderMetadata(this.headers));
   }

@@ -81,6 +81,8 @@ class Connection implements CallConnection {
     private readonly opts: GrpcServerOptions,
     /** The socket accept() was given (Node's session.socket is a proxy of it, not the same object). */
     readonly socket: net.Socket | undefined,
+    /** See onClientPing (Node's layer). */
+    private readonly forgivesWhileResponding = false,
   ) {
     this.peer = `${socket?.remoteAddress ?? ''}:${socket?.remotePort ?? 0}`;
     this.pings = new PingPolicy(opts.keepaliveMinTimeMs ?? 5000);
@@ -92,8 +94,21 @@ class Connection implements CallConnection {
     this.pings.sentData();
   }
 
-  /** A PING from the client. */
+  /**
+   * A PING from the client. grpc-go forgives the next ping after every DATA
+   * frame it writes (a client's BDP pings follow a large response's frames);
+   * Node's HTTP/2 layer does not say when it writes one, so a response still
+   * going out counts as data sent (our own layer reports each frame).
+   */
   onClientPing(): void {
+    if (this.forgivesWhileResponding) {
+      for (const c of this.calls) {
+        if (c.responding) {
+          this.pings.sentData();
+          break;
+        }
+      }
+    }
     if (this.pings.onPing(this.calls.size, Date.now())) this.tooManyPings();
   }
 
@@ -242,6 +257,7 @@ export class GrpcServer {
       maxConcurrentStreams: this.opts.maxConcurrentStreams,
       onStream: (stream, headers) => this.onStream(stream, headers, conn!, stream.id),
       onPing: () => conn!.onClientPing(),
+      onDataSent: () => conn!.sentData(),
       onClose: () => {
         conn!.dispose();
         this.connections.delete(conn!);
@@ -253,7 +269,7 @@ export class GrpcServer {
   }
 
   private onSession(session: Session): void {
-    const conn = new Connection(session, this.opts, this.accepting);
+    const conn = new Connection(session, this.opts, this.accepting, true);
     session[CONNECTION] = conn;
     this.connections.add(conn);
     session.on('ping', () => conn.onClientPing());

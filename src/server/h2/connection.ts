@@ -50,6 +50,8 @@ export interface H2ConnectionOptions {
   onStream(stream: H2Stream, headers: RequestHeaders): void;
   /** A PING from the client (its ACK is queued). */
   onPing(): void;
+  /** A DATA frame went out (pumped by a WINDOW_UPDATE too, not only when a call wrote). */
+  onDataSent(): void;
   /** The connection is gone (once). */
   onClose(): void;
 }
@@ -349,6 +351,10 @@ export class H2Connection implements StreamConnection, FrameSink {
       this.flushScheduled = true;
       process.nextTick(this.flushBound);
     }
+  }
+
+  sentData(): void {
+    this.opts.onDataSent();
   }
 
   blocked(stream: H2Stream): void {

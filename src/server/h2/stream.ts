@@ -42,6 +42,8 @@ export interface StreamConnection {
   connectionWindow: number;
   /** Queues bytes for the socket (written together at the end of the tick). */
   queue(bytes: Buffer): void;
+  /** A DATA frame is queued (keepalive: grpc-go forgives the client's next ping for each). */
+  sentData(): void;
   /** The stream waits for window: resume it (pump) on the next WINDOW_UPDATE. */
   blocked(stream: H2Stream): void;
   /** The socket's buffer is full: true while writers should wait. */
@@ -243,6 +245,7 @@ export class H2Stream implements GrpcStream {
       this.pendingBytes -= n;
       this.takeWindow(n);
       queueData(this.conn, this.id, chunk);
+      this.conn.sentData();
     }
     if (this.trailersFrame !== undefined) {
       const frame = this.trailersFrame;
