@@ -15,8 +15,8 @@ import { stage } from '../../util/stage-trace.js';
 
 /** Our SETTINGS_INITIAL_WINDOW_SIZE: what a client may send on a stream before we credit it. */
 export const STREAM_RECEIVE_WINDOW = 1 << 20;
-/** write() asks the call to wait (returns false) with this much unsent behind the windows. */
-const HIGH_WATER_BYTES = 64 * 1024;
+/** write() asks the call to wait (returns false) with this much unsent behind the windows (Node's stream highWaterMark). */
+const HIGH_WATER_BYTES = 16 * 1024;
 /** Small DATA payloads are copied next to their frame header (one buffer); larger ones are sent as views. */
 const COPY_BELOW_BYTES = 16 * 1024;
 
@@ -98,13 +98,16 @@ export class H2Stream implements GrpcStream {
     if (this.paused) {
       if (data.length > 0) this.held.push(data);
       this.uncredited += frameLength;
-      if (endStream) this.heldEnd = true;
-      if (endStream) this.remoteClosed = true;
+      if (endStream) {
+        this.heldEnd = true;
+        this.remoteClosed = true;
+      }
       return;
     }
+    // Closed first: a call that answers from within onData then sees the client's side done (no release RST).
+    if (endStream) this.remoteClosed = true;
     if (data.length > 0) this.sink?.onData(data);
     if (endStream) {
-      this.remoteClosed = true;
       this.sink?.onEnd();
       this.closeIfDone();
     } else {
