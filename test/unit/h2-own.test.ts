@@ -268,6 +268,18 @@ describe('own HTTP/2 connection', () => {
     await until('the connection closed', () => c.ended && s.closed);
   });
 
+  it('a client that never completes its preface and SETTINGS is closed after prefaceTimeoutMs', async () => {
+    const s = await serve({ prefaceTimeoutMs: 100 });
+    const socket = net.connect(s.port, '127.0.0.1');
+    const c = new RawClient(socket);
+    cleanup.push(() => socket.destroy());
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    const t0 = Date.now();
+    socket.write(PREFACE.subarray(0, 10));
+    await until('closed', () => c.ended && s.closed, 3000);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(90);
+  });
+
   it('HEADERS + CONTINUATION, padding, an odd :authority; DATA delivered, END_STREAM is the end', async () => {
     const s = await serve();
     const c = await RawClient.connect(s.port);

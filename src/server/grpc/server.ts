@@ -236,12 +236,12 @@ export class GrpcServer {
    * Takes over an HTTP/2 connection. Node's layer: its preface must have been
    * put back with unshift; ours: the bytes read so far may be passed instead.
    */
-  accept(socket: net.Socket, initial?: Buffer): void {
+  accept(socket: net.Socket, initial?: Buffer, prefaceTimeoutMs?: number): void {
     if (this.closing) {
       socket.destroy();
       return;
     }
-    if (this.implementation === 'own') return this.acceptOwn(socket, initial);
+    if (this.implementation === 'own') return this.acceptOwn(socket, initial, prefaceTimeoutMs);
     if (initial !== undefined && initial.length > 0) socket.unshift(initial);
     this.accepting = socket;
     try {
@@ -251,10 +251,11 @@ export class GrpcServer {
     }
   }
 
-  private acceptOwn(socket: net.Socket, initial: Buffer | undefined): void {
+  private acceptOwn(socket: net.Socket, initial: Buffer | undefined, prefaceTimeoutMs: number | undefined): void {
     let conn: Connection | undefined;
     const h2 = new H2Connection(socket, {
       maxConcurrentStreams: this.opts.maxConcurrentStreams,
+      prefaceTimeoutMs,
       onStream: (stream, headers) => this.onStream(stream, headers, conn!, stream.id),
       onPing: () => conn!.onClientPing(),
       onDataSent: () => conn!.sentData(),

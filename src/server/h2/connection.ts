@@ -40,12 +40,16 @@ const MAX_HEADER_BLOCK_BYTES = 1 << 20;
 const CONGESTED_BYTES = 1 << 20;
 /** A destroyed connection's socket gets this long to flush a GOAWAY before it is cut. */
 const END_GRACE_MS = 1000;
+/** A client must have sent its preface and SETTINGS by then (as first-request.ts holds Node's connections). */
+export const PREFACE_TIMEOUT_MS = 2000;
 /** Writes up to this size are joined into one buffer; larger batches go out corked (writev). */
 const JOIN_BELOW_BYTES = 64 * 1024;
 
 export interface H2ConnectionOptions {
   /** SETTINGS_MAX_CONCURRENT_STREAMS (undefined: no limit). */
   maxConcurrentStreams?: number;
+  /** See PREFACE_TIMEOUT_MS. */
+  prefaceTimeoutMs?: number;
   /** A new stream with its request headers. */
   onStream(stream: H2Stream, headers: RequestHeaders): void;
   /** A PING from the client (its ACK is queued). */
@@ -76,6 +80,7 @@ export class H2Connection implements StreamConnection, FrameSink {
   private readonly decoder = new HpackDecoder();
   private headerBlock: HeaderBlockInProgress | undefined;
   private sawSettings = false;
+  private prefaceTimer: NodeJS.Timeout | undefined;
   private out: Buffer[] = [];
   private outBytes = 0;
   private flushScheduled = false;
@@ -112,6 +117,10 @@ export class H2Connection implements StreamConnection, FrameSink {
 
   /** Starts reading: `initial` is what was read from the socket before (the preface, usually). */
   start(initial?: Buffer): void {
+    this.prefaceTimer = setTimeout(() => {
+      if (!this.sawSettings) this.socket.destroy(); // not an HTTP/2 client: nothing to tell it
+    }, this.opts.prefaceTimeoutMs ?? PREFACE_TIMEOUT_MS);
+    this.prefaceTimer.unref();
     if (initial !== undefined && initial.length > 0) this.onBytes(initial);
     this.socket.resume();
   }
@@ -133,6 +142,7 @@ export class H2Connection implements StreamConnection, FrameSink {
     if (!this.sawSettings) {
       if (type !== FrameType.SETTINGS || flags & Flag.ACK) throw new H2Error(ErrorCode.PROTOCOL_ERROR, 'the preface must be followed by SETTINGS');
       this.sawSettings = true;
+      clearTimeout(this.prefaceTimer);
     }
     if (this.headerBlock !== undefined && (type !== FrameType.CONTINUATION || streamId !== this.headerBlock.streamId)) {
       throw new H2Error(ErrorCode.PROTOCOL_ERROR, 'a header block was interrupted');
@@ -480,6 +490,7 @@ export class H2Connection implements StreamConnection, FrameSink {
   private teardown(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    clearTimeout(this.prefaceTimer);
     this.out = [];
     this.headerBlock = undefined;
     for (const s of [...this.streams.values()]) s.abort();
