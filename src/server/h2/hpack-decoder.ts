@@ -4,13 +4,44 @@
 // is refused), or the tables drift apart. Any error is a connection error
 // (COMPRESSION_ERROR) for the caller.
 
-import { HpackError, readInt, readString } from './hpack.js';
+import { huffmanDecode, HpackError, readInt } from './hpack.js';
 import { STATIC_TABLE } from './hpack-static-table.js';
 
 /** RFC 7541 §4.1: an entry's size is its name and value lengths plus 32. */
 const ENTRY_OVERHEAD = 32;
 
 export type HeaderList = [name: string, value: string][];
+
+/**
+ * Huffman-coded literals seen before, by their coded bytes: clients send the
+ * same few values again and again (grpc-timeout, user-agent on each new
+ * connection), and the decoder goes bit by bit. Bounded; emptied when full.
+ */
+const huffmanCache = new Map<string, string>();
+const HUFFMAN_CACHE_ENTRIES = 1024;
+const HUFFMAN_CACHE_MAX_LENGTH = 64;
+
+/** A string literal at `pos` (RFC 7541 §5.2) as a latin1 string, and where it ends. */
+function readLiteral(block: Uint8Array, pos: number): [string, number] {
+  if (pos >= block.length) throw new HpackError('truncated string');
+  const huffman = (block[pos]! & 0x80) !== 0;
+  const [len, start] = readInt(block, pos, 7);
+  const end = start + len;
+  if (end > block.length) throw new HpackError('truncated string');
+  const raw = Buffer.from(block.buffer, block.byteOffset + start, len);
+  const text = raw.toString('latin1');
+  if (!huffman) return [text, end];
+  let decoded = len <= HUFFMAN_CACHE_MAX_LENGTH ? huffmanCache.get(text) : undefined;
+  if (decoded === undefined) {
+    const bytes = huffmanDecode(raw);
+    decoded = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
+    if (len <= HUFFMAN_CACHE_MAX_LENGTH) {
+      if (huffmanCache.size >= HUFFMAN_CACHE_ENTRIES) huffmanCache.clear();
+      huffmanCache.set(text, decoded);
+    }
+  }
+  return [decoded, end];
+}
 
 export class HpackDecoder {
   /** Newest first: dynamic index 62 is entries[0]. */
@@ -63,14 +94,11 @@ export class HpackDecoder {
     let name: string;
     let at = afterIndex;
     if (nameIndex === 0) {
-      const [raw, end] = readString(block, afterIndex);
-      name = Buffer.from(raw.buffer, raw.byteOffset, raw.length).toString('latin1');
-      at = end;
+      [name, at] = readLiteral(block, afterIndex);
     } else {
       name = this.lookup(nameIndex)[0];
     }
-    const [rawValue, end] = readString(block, at);
-    const value = Buffer.from(rawValue.buffer, rawValue.byteOffset, rawValue.length).toString('latin1');
+    const [value, end] = readLiteral(block, at);
     out.push([name, value]);
     if (index) this.insert(name, value);
     return end;
