@@ -5,8 +5,7 @@
 // H2Stream (stream.ts); frames frame.ts; header blocks hpack-decoder.ts.
 //
 // Everything a tick produces (responses of many calls, WINDOW_UPDATEs, ACKs)
-// is written to the socket once, from process.nextTick: after the microtasks
-// that answered calls in the same turn, before any I/O.
+// is written to the socket once (write-batch.ts).
 
 import type * as net from 'node:net';
 import type { RequestHeaders } from '../grpc/stream-port.js';
@@ -30,7 +29,9 @@ import {
 } from './frame.js';
 import { HpackError } from './hpack.js';
 import { HpackDecoder, type HeaderList } from './hpack-decoder.js';
+import { toHeaderObject } from './request-headers.js';
 import { H2Stream, STREAM_RECEIVE_WINDOW, type StreamConnection } from './stream.js';
+import { WriteBatch } from './write-batch.js';
 
 /** What the whole connection may receive before we credit it (we credit as it arrives). */
 const CONNECTION_RECEIVE_WINDOW = 16 << 20;
@@ -42,8 +43,6 @@ const CONGESTED_BYTES = 1 << 20;
 const END_GRACE_MS = 1000;
 /** A client must have sent its preface and SETTINGS by then (as first-request.ts holds Node's connections). */
 export const PREFACE_TIMEOUT_MS = 2000;
-/** Writes up to this size are joined into one buffer; larger batches go out corked (writev). */
-const JOIN_BELOW_BYTES = 64 * 1024;
 
 export interface H2ConnectionOptions {
   /** SETTINGS_MAX_CONCURRENT_STREAMS (undefined: no limit). */
@@ -81,9 +80,7 @@ export class H2Connection implements StreamConnection, FrameSink {
   private headerBlock: HeaderBlockInProgress | undefined;
   private sawSettings = false;
   private prefaceTimer: NodeJS.Timeout | undefined;
-  private out: Buffer[] = [];
-  private outBytes = 0;
-  private flushScheduled = false;
+  private readonly batch: WriteBatch;
   /** Streams closed since the last flush: their calls hear onClose once it is written. */
   private closedSinceFlush: H2Stream[] = [];
   private readonly blockedStreams = new Set<H2Stream>();
@@ -94,12 +91,14 @@ export class H2Connection implements StreamConnection, FrameSink {
   /** close() was called: the socket ends when the last stream does. */
   private closing = false;
   destroyed = false;
-  private readonly flushBound = (): void => this.flush();
+  /** close() found no stream left: the socket ends after the next flush. */
+  private endAfterFlush = false;
 
   constructor(
     private readonly socket: net.Socket,
     private readonly opts: H2ConnectionOptions,
   ) {
+    this.batch = new WriteBatch(socket, () => this.afterFlush());
     const settings: [number, number][] = [
       [Setting.INITIAL_WINDOW_SIZE, STREAM_RECEIVE_WINDOW],
       [Setting.ENABLE_PUSH, 0],
@@ -354,13 +353,7 @@ export class H2Connection implements StreamConnection, FrameSink {
   // ---- writing (StreamConnection)
 
   queue(bytes: Buffer): void {
-    if (this.destroyed) return;
-    this.out.push(bytes);
-    this.outBytes += bytes.length;
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      process.nextTick(this.flushBound);
-    }
+    if (!this.destroyed) this.batch.push(bytes);
   }
 
   sentData(): void {
@@ -410,20 +403,12 @@ export class H2Connection implements StreamConnection, FrameSink {
   }
 
   private flush(): void {
-    this.flushScheduled = false;
-    const out = this.out;
-    const bytes = this.outBytes;
-    this.out = [];
-    this.outBytes = 0;
-    if (!this.destroyed && out.length > 0) {
-      if (out.length === 1) this.socket.write(out[0]);
-      else if (bytes < JOIN_BELOW_BYTES) this.socket.write(Buffer.concat(out, bytes));
-      else {
-        this.socket.cork();
-        for (const b of out) this.socket.write(b);
-        this.socket.uncork();
-      }
-    }
+    if (this.destroyed) this.afterFlush();
+    else this.batch.flush();
+  }
+
+  /** The streams closed meanwhile hear onClose once their last bytes are handed to the socket. */
+  private afterFlush(): void {
     if (this.closedSinceFlush.length > 0) {
       const closed = this.closedSinceFlush;
       this.closedSinceFlush = [];
@@ -432,14 +417,9 @@ export class H2Connection implements StreamConnection, FrameSink {
     if (this.endAfterFlush && !this.destroyed) this.endSocket();
   }
 
-  private endAfterFlush = false;
-
   private queueEnd(): void {
     this.endAfterFlush = true;
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      process.nextTick(this.flushBound);
-    }
+    if (!this.destroyed) this.batch.schedule();
   }
 
   // ---- the connection's life (the session interface of grpc/server.ts)
@@ -491,7 +471,7 @@ export class H2Connection implements StreamConnection, FrameSink {
     if (this.destroyed) return;
     this.destroyed = true;
     clearTimeout(this.prefaceTimer);
-    this.out = [];
+    this.batch.discard();
     this.headerBlock = undefined;
     for (const s of [...this.streams.values()]) s.abort();
     const closed = this.closedSinceFlush;
@@ -501,27 +481,4 @@ export class H2Connection implements StreamConnection, FrameSink {
     for (const cb of this.pingCallbacks.splice(0)) cb(err);
     this.opts.onClose();
   }
-}
-
-/**
- * The request's fields as Node's HTTP/2 layer gives them (a repeated field
- * becomes an array), or undefined when the pseudo-headers a request needs are
- * missing or come after a regular field.
- */
-export function toHeaderObject(fields: HeaderList): RequestHeaders | undefined {
-  const out: Record<string, string | string[]> = Object.create(null);
-  let regularSeen = false;
-  for (const [name, value] of fields) {
-    if (name.charCodeAt(0) === 0x3a /* ':' */) {
-      if (regularSeen || out[name] !== undefined) return undefined;
-    } else {
-      regularSeen = true;
-    }
-    const prev = out[name];
-    if (prev === undefined) out[name] = value;
-    else if (Array.isArray(prev)) prev.push(value);
-    else out[name] = [prev, value];
-  }
-  if (out[':method'] === undefined || out[':path'] === undefined) return undefined;
-  return out;
 }
