@@ -44,7 +44,6 @@ export function createGrpcServer(api: ClientApi, logger: Logger, transport: Grpc
     keepaliveIntervalMs: transport.keepaliveIntervalMs,
     keepaliveTimeoutMs: transport.keepaliveTimeoutMs,
   });
-  if (g.implementation === 'own') logger.info({ h2: 'own' }, 'client port gRPC on our own HTTP/2 layer (ETCD_TS_CLIENT_H2=own)');
   // Lock and Election run etcd's recipes over the same KV, Lease and Watch paths as any client.
   const recipes = recipePorts(api);
   const built: Partial<Record<keyof ApiServices, ServiceImplementation>> = {
