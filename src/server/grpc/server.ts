@@ -9,8 +9,8 @@
 // --max-concurrent-streams is the HTTP/2 setting. close() sends GOAWAY, lets
 // the unary calls in flight finish (bounded), then closes the connections.
 //
-// Two HTTP/2 layers can carry the calls: Node's (node:http2, the default) and
-// our own (src/server/h2), chosen by ETCD_TS_CLIENT_H2=node|own, read once.
+// Two HTTP/2 layers can carry the calls: our own (src/server/h2, the default)
+// and Node's (node:http2), chosen by ETCD_TS_CLIENT_H2=own|node, read once.
 // The calls see neither: each stream is a GrpcStream (stream-port.ts).
 
 import * as http2 from 'node:http2';
@@ -35,13 +35,13 @@ export interface GrpcServerOptions {
   keepaliveIntervalMs?: number;
   /** --grpc-keepalive-timeout (default 20 s; 0: pings are not waited for). */
   keepaliveTimeoutMs?: number;
-  /** The HTTP/2 layer (default: ETCD_TS_CLIENT_H2, else Node's). */
+  /** The HTTP/2 layer (default: ETCD_TS_CLIENT_H2, else our own). */
   h2?: H2Implementation;
 }
 
 export type H2Implementation = 'node' | 'own';
 /** ETCD_TS_CLIENT_H2=own|node: which HTTP/2 layer the client port's gRPC runs on. */
-export const CLIENT_H2: H2Implementation = process.env.ETCD_TS_CLIENT_H2 === 'own' ? 'own' : 'node';
+export const CLIENT_H2: H2Implementation = process.env.ETCD_TS_CLIENT_H2 === 'node' ? 'node' : 'own';
 
 /** What a connection needs of its HTTP/2 session (Node's ServerHttp2Session and our H2Connection both fit). */
 interface GrpcSession {

@@ -1,6 +1,6 @@
 // What a gRPC call needs from the HTTP/2 stream it runs on: a narrow interface
-// with two implementations, Node's HTTP/2 (node-stream.ts) and our own lean
-// one (src/server/h2/stream.ts). The call (call.ts) never sees which.
+// with two implementations, our own lean HTTP/2 (src/server/h2/stream.ts, the
+// default) and Node's (node-stream.ts). The call (call.ts) never sees which.
 
 /** Response header and trailer fields (lowercase names). */
 export type HeaderFields = Readonly<Record<string, string>>;
