@@ -3,9 +3,10 @@
 // no storage, so the difference is the transport's CPU per call. The server
 // runs in a child process (its CPU is read there, around the measured window);
 // the load comes from this process through bench/load's light HTTP/2 client.
-// Rounds alternate ours / grpc-js.
+// Rounds alternate ours / grpc-js; --impls picks others: "ours" is our gRPC
+// server on Node's HTTP/2, "own-h2" the same on our own HTTP/2 layer (src/server/h2).
 //
-//   node dist/bench/grpc-unary.js [--total 40000] [--clients 64] [--conns 4] [--rounds 3]
+//   node dist/bench/grpc-unary.js [--total 40000] [--clients 64] [--conns 4] [--rounds 3] [--impls ours,own-h2]
 
 import * as grpc from '@grpc/grpc-js';
 import { fork } from 'node:child_process';
@@ -16,7 +17,7 @@ import { GrpcServer } from '../src/server/grpc/server.js';
 import type { UnaryCallback } from '../src/server/grpc/types.js';
 import { H2Pool } from './load/h2.js';
 
-type Impl = 'ours' | 'grpc-js';
+type Impl = 'ours' | 'own-h2' | 'grpc-js';
 const PUT_RESPONSE = { header: { clusterId: 1n, memberId: 2n, revision: 3n, raftTerm: 4n } };
 
 function arg(name: string, def: number): number {
@@ -29,8 +30,8 @@ async function serve(impl: Impl): Promise<void> {
   const kv = apiServices().KV;
   const put = (_call: unknown, cb: UnaryCallback<unknown>): void => cb(null, PUT_RESPONSE);
   let port: number;
-  if (impl === 'ours') {
-    const server = new GrpcServer({ maxReceiveBytes: 2 << 20 });
+  if (impl === 'ours' || impl === 'own-h2') {
+    const server = new GrpcServer({ maxReceiveBytes: 2 << 20, h2: impl === 'own-h2' ? 'own' : 'node' });
     server.addService({ Put: kv.Put! }, { Put: put });
     const listener = net.createServer((s) => {
       s.setNoDelay(true);
@@ -115,7 +116,9 @@ async function main(): Promise<void> {
   const conns = arg('conns', 4);
   const rounds = arg('rounds', 3);
   for (let i = 1; i <= rounds; i++) {
-    for (const impl of ['ours', 'grpc-js'] as Impl[]) {
+    const i0 = process.argv.indexOf('--impls');
+    const impls = (i0 < 0 ? 'ours,grpc-js' : process.argv[i0 + 1]!).split(',') as Impl[];
+    for (const impl of impls) {
       const r = await round(impl, total, clients, conns);
       console.log(JSON.stringify({ round: i, impl, total, clients, conns, rps: Math.round(r.rps), serverCpuUsPerCall: Number(r.cpuPerCall.toFixed(1)) }));
     }

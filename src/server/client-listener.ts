@@ -31,7 +31,13 @@ export interface ClientListenerOptions {
 
 /** Where HTTP/2 connections go (grpc/server.ts's GrpcServer). */
 export interface H2Acceptor {
-  accept(socket: net.Socket): void;
+  /**
+   * `seen`: bytes already read from the socket (else put back on it). With
+   * acceptsAnyAuthority, a client whose preface is not in by prefaceTimeoutMs is closed.
+   */
+  accept(socket: net.Socket, seen?: Buffer, prefaceTimeoutMs?: number): void;
+  /** True: no :authority repair needed (our own HTTP/2 layer), the socket goes over at once. */
+  readonly acceptsAnyAuthority?: boolean;
 }
 
 export async function listenClients(
@@ -49,7 +55,8 @@ export async function listenClients(
     const server = listenServerFor(url, opts.acceptor, (socket) => {
       socket.setNoDelay(true);
       route(socket, firstBytesTimeoutMs, (isH2, seen) => {
-        if (isH2) {
+        if (isH2 && grpcServer.acceptsAnyAuthority) grpcServer.accept(socket, seen, opts.firstRequestTimeoutMs);
+        else if (isH2) {
           holdForFirstRequest(socket, seen, () => grpcServer.accept(socket), {
             timeoutMs: opts.firstRequestTimeoutMs,
           });

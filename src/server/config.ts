@@ -168,7 +168,9 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}): ParseRes
     envUsed.push(`${key}=${v}`);
   }
   const known = new Set(FLAGS.map((f) => flagToEnv(f.name)));
-  const envUnknown = Object.keys(env).filter((k) => k.startsWith('ETCD_') && !known.has(k));
+  // etcd warns about an ETCD_* variable no flag reads; ETCD_TS_* are etcd-ts' own
+  // settings (ETCD_TS_FAILPOINTS, ETCD_TS_UI_DIR, ETCD_TS_CLIENT_H2), not mistyped flags.
+  const envUnknown = Object.keys(env).filter((k) => k.startsWith('ETCD_') && !k.startsWith('ETCD_TS_') && !known.has(k));
 
   for (const [name, value] of given) checkValue(FLAG_BY_NAME.get(name)!, value);
   return { kind: 'run', config: build(given, envUsed, envUnknown, '', []) };

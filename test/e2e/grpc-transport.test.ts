@@ -8,7 +8,7 @@ import * as http2 from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { messageCodec } from '../../src/pb/registry.js';
 import type * as pb from '../../src/pb/types.js';
-import { etcdIs34, IN_CI, startMember, stopMember, type Member } from './helpers/etcd-process.js';
+import { etcdctl, etcdIs34, IN_CI, startMember, stopMember, type Member } from './helpers/etcd-process.js';
 import { frame, RawGrpc } from './helpers/raw-grpc.js';
 
 const WITH_ETCD = etcdIs34();
@@ -93,6 +93,27 @@ describe.each(IMPLS)('gRPC transport, frame by frame (%s)', (impl) => {
     const badType = await c.call({ path: RANGE, chunks: [rangeReq('a')], headers: { 'content-type': 'text/plain' } });
     expect([badType.status, badType.rstCode]).toEqual([undefined, http2.constants.NGHTTP2_PROTOCOL_ERROR]);
     expect((await c.call({ path: RANGE, chunks: [rangeReq('still fine')] })).status?.code).toBe(0);
+  });
+
+  it('flow control both ways: 1.5 MiB puts, and a 6 MiB range response to a raw client and to etcdctl', async () => {
+    // Just under --max-request-bytes (1.5 MiB) with the key and the protobuf overhead.
+    const value = (i: number): Buffer => Buffer.alloc((3 << 19) - 64, 97 + i);
+    const c = client();
+    for (let i = 0; i < 3; i++) {
+      expect((await c.call({ path: '/etcdserverpb.KV/Put', chunks: [putReq(`big/${i}`, value(i))] })).status?.code).toBe(0);
+    }
+    // etcdctl (grpc-go) sends its value from stdin; the fourth key.
+    const port = Number(m.endpoint.split(':').pop());
+    const put = await etcdctl(port, ['put', 'big/3'], value(3).toString());
+    expect(put.stdout.trim()).toBe('OK');
+    const r = await c.call({ path: RANGE, chunks: [frame(messageCodec('etcdserverpb.RangeRequest').encode({ key: Buffer.from('big/'), rangeEnd: Buffer.from('big0') } as never))] });
+    expect(r.status?.code).toBe(0);
+    const kvs = rangeRes.decode(r.messages[0]!).kvs;
+    expect(kvs.map((kv) => [kv.key.toString(), kv.value.length, kv.value[0]])).toEqual([0, 1, 2, 3].map((i) => [`big/${i}`, (3 << 19) - 64, 97 + i]));
+    const get = await etcdctl(port, ['get', '--prefix', 'big/', '--print-value-only'], '', 30_000);
+    expect(get.stderr).toBe('');
+    expect(get.code).toBe(0);
+    expect(get.stdout.split('\n').filter((l) => l.length > 0).map((l) => [l.length, l[0]])).toEqual([0, 1, 2, 3].map((i) => [(3 << 19) - 64, String.fromCharCode(97 + i)]));
   });
 
   it('a Watch past its grpc-timeout ends with "context deadline exceeded"', async () => {

@@ -41,10 +41,10 @@ describe('flags', () => {
   });
 
   it('reads ETCD_* variables for flags not given, and refuses a variable shadowed by a flag', () => {
-    const c = run([], { ETCD_DATA_DIR: '/tmp/x', ETCD_LOG_LEVEL: 'debug', ETCD_BOGUS: '1' });
+    const c = run([], { ETCD_DATA_DIR: '/tmp/x', ETCD_LOG_LEVEL: 'debug', ETCD_BOGUS: '1', ETCD_TS_CLIENT_H2: 'own' });
     expect(c.dataDir).toBe('/tmp/x');
     expect(c.logLevel).toBe('debug');
-    expect(c.envUnknown).toEqual(['ETCD_BOGUS']);
+    expect(c.envUnknown).toEqual(['ETCD_BOGUS']); // ETCD_TS_*: etcd-ts' own settings
     expect(() => run(['--data-dir', '/a'], { ETCD_DATA_DIR: '/b' })).toThrow(/conflicting environment variable "ETCD_DATA_DIR"/);
   });
 

@@ -3,7 +3,7 @@
 // and bidi streaming, deadlines, cancellation, flow control through pause,
 // keepalive in both directions, --max-concurrent-streams and graceful close.
 import * as http2 from 'node:http2';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { apiServices } from '../../src/server/api/services.js';
 import { frameMessage } from '../../src/server/grpc/framing.js';
 import { Status, statusError } from '../../src/server/grpc/status.js';
@@ -48,6 +48,9 @@ afterEach(async () => {
 });
 
 interface Seen { calls: (UnaryCall<unknown> | StreamCall<unknown, unknown>)[]; events: string[] }
+
+/** The HTTP/2 layer the describe block below runs on (it runs once for each). */
+let layer: 'node' | 'own' = 'node';
 
 async function start(opts: Parameters<typeof serveGrpc>[1] = {}, rangeHandler?: (call: UnaryCall<pb.RangeRequest>, cb: UnaryCallback<unknown>) => void): Promise<{ client: RawGrpc; seen: Seen }> {
   const seen: Seen = { calls: [], events: [] };
@@ -96,7 +99,7 @@ async function start(opts: Parameters<typeof serveGrpc>[1] = {}, rangeHandler?: 
         s.on('end', () => cb(null, Buffer.from(String(total))));
       },
     }],
-  ], opts);
+  ], { h2: layer, ...opts });
   const client = new RawGrpc(`127.0.0.1:${served.port}`);
   clients.push(client);
   return { client, seen };
@@ -104,7 +107,10 @@ async function start(opts: Parameters<typeof serveGrpc>[1] = {}, rangeHandler?: 
 
 const framedRange = (key: string): Buffer => frameMessage(rangeReq.encode({ key: Buffer.from(key) } as never));
 
-describe('gRPC server on node:http2', () => {
+describe.each(['node', 'own'] as const)('gRPC server on %s HTTP/2', (impl) => {
+  beforeEach(() => {
+    layer = impl;
+  });
   it('unary: a request cut over three DATA frames; headers, one message, status OK in the trailers', async () => {
     const { client, seen } = await start();
     const f = framedRange('abcd');

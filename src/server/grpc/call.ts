@@ -10,10 +10,10 @@
 // afterwards is ignored.
 
 import { EventEmitter } from 'node:events';
-import * as http2 from 'node:http2';
 import { MAX_TIMER_MS } from './deadline.js';
 import { MessageDecoder } from './framing.js';
 import { Status, statusTrailers, type StatusError } from './status.js';
+import type { GrpcStream, HeaderFields, RequestHeaders, StreamSink } from './stream-port.js';
 import type { Handler, MethodDefinition, RequestMetadata, StreamHandler, UnaryCallback, UnaryHandler } from './types.js';
 import { stage } from '../../util/stage-trace.js';
 
@@ -29,39 +29,11 @@ export interface CallConnection {
   callEnded(call: ServerCall): void;
 }
 
-const RESPONSE_HEADERS: http2.OutgoingHttpHeaders = { ':status': 200, 'content-type': 'application/grpc' };
-// No date header: gRPC has no use for it (grpc-go sends none), and it costs a
-// header to encode on every response.
-const RESPOND_KEEP_OPEN = { waitForTrailers: true, sendDate: false } as http2.ServerStreamResponseOptions;
-const RESPOND_END = { endStream: true, sendDate: false } as http2.ServerStreamResponseOptions;
-const OK_TRAILERS: http2.OutgoingHttpHeaders = { 'grpc-status': '0' };
-
-/** See releaseClientSide. */
-const RELEASE_AFTER_MS = 1000;
-
-/**
- * After the status: a client that keeps its side of the stream open is told
- * to stop with RST_STREAM NO_ERROR, as grpc-go does, so a bidi stream the
- * client never half-closes does not stay open. gRPC clients close their side
- * themselves when the status arrives; the reset waits a moment because
- * nghttp2 sends a RST_STREAM ahead of frames still queued, trailers included.
- */
-function releaseClientSide(stream: http2.ServerHttp2Stream): void {
-  if (stream.readableEnded || stream.closed) return;
-  setTimeout(() => {
-    if (!stream.closed) stream.close(NGHTTP2_NO_ERROR);
-  }, RELEASE_AFTER_MS).unref();
-}
-
-/** Merges the status into the response headers: a response with no messages. */
-export function trailersOnly(stream: http2.ServerHttp2Stream, err: StatusError): void {
-  if (stream.destroyed || stream.headersSent) return;
-  stream.respond({ ...RESPONSE_HEADERS, ...statusTrailers(err) }, RESPOND_END);
-  releaseClientSide(stream);
-}
+/** Frozen: our own HTTP/2 stream encodes it once (h2/stream.ts). */
+const OK_TRAILERS: HeaderFields = Object.freeze({ 'grpc-status': '0' });
 
 class HeaderMetadata implements RequestMetadata {
-  constructor(private readonly headers: http2.IncomingHttpHeaders) {}
+  constructor(private readonly headers: RequestHeaders) {}
 
   get(key: string): string[] {
     const v = this.headers[key.toLowerCase()];
@@ -70,38 +42,15 @@ class HeaderMetadata implements RequestMetadata {
   }
 }
 
-const { NGHTTP2_NO_ERROR } = http2.constants;
-
-const CALL = Symbol('etcd-ts.grpc.call');
-type CallStream = http2.ServerHttp2Stream & { [CALL]: ServerCall };
-
-function onStreamData(this: CallStream, chunk: Buffer): void {
-  this[CALL].onData(chunk);
-}
-function onStreamEnd(this: CallStream): void {
-  this[CALL].onEnd();
-}
-function onStreamClose(this: CallStream): void {
-  this[CALL].onClose();
-}
-function onStreamDrain(this: CallStream): void {
-  this[CALL].emit('drain');
-}
-function onWantTrailers(this: CallStream): void {
-  this[CALL].sendTrailers();
-}
-
-export class ServerCall extends EventEmitter {
+export class ServerCall extends EventEmitter implements StreamSink {
   request: unknown = undefined;
   cancelled = false;
   /** A streaming call (either side): shutdown does not wait for these. */
   readonly streaming: boolean;
   private started = false;
-  private headersSent = false;
   /** The status is decided (sent, being sent, or the stream is gone). */
   private finished = false;
   private closed = false;
-  private trailers: http2.OutgoingHttpHeaders = OK_TRAILERS;
   private readonly decoder: MessageDecoder;
   private timer: NodeJS.Timeout | undefined;
   private meta: RequestMetadata | undefined;
@@ -116,8 +65,8 @@ export class ServerCall extends EventEmitter {
   private readonly answer: UnaryCallback<unknown> | undefined;
 
   constructor(
-    private readonly stream: http2.ServerHttp2Stream,
-    private readonly headers: http2.IncomingHttpHeaders,
+    private readonly stream: GrpcStream,
+    private readonly headers: RequestHeaders,
     private readonly method: MethodDefinition,
     private readonly handler: Handler,
     private readonly conn: CallConnection,
@@ -129,15 +78,15 @@ export class ServerCall extends EventEmitter {
     this.streaming = method.requestStream || method.responseStream;
     this.decoder = new MessageDecoder(maxReceiveBytes);
     if (!method.responseStream) this.answer = (err, res) => (err ? this.fail(err) : this.respondOnce(res));
-    // Shared listeners find the call on the stream: no closures per call.
-    (stream as CallStream)[CALL] = this;
-    stream.on('data', onStreamData);
-    stream.on('end', onStreamEnd);
-    stream.on('close', onStreamClose);
-    if (method.responseStream) stream.on('drain', onStreamDrain);
+    stream.attach(this);
     if (deadline !== Infinity) this.armDeadline();
     // Client-streaming and bidi handlers start now, to listen for the requests.
     if (method.requestStream) this.start();
+  }
+
+  /** The status is decided but the stream is not closed yet: the response is still going out. */
+  get responding(): boolean {
+    return this.finished && !this.closed;
   }
 
   get metadata(): RequestMetadata {
@@ -231,27 +180,13 @@ export class ServerCall extends EventEmitter {
 
   // ---- responses
 
-  private sendHeaders(): void {
-    this.headersSent = true;
-    this.stream.respond(RESPONSE_HEADERS, RESPOND_KEEP_OPEN);
-    this.stream.once('wantTrailers', onWantTrailers);
-  }
-
-  /** Node asks for the trailers once the last DATA frame is queued. */
-  sendTrailers(): void {
-    if (!this.streaming) stage('trailers');
-    try {
-      this.stream.sendTrailers(this.trailers);
-      releaseClientSide(this.stream);
-    } catch {
-      // The stream went away meanwhile: nothing to tell.
-    }
+  onDrain(): void {
+    this.emit('drain');
   }
 
   /** Sends already framed messages; false: wait for 'drain'. */
   writeFramed(framed: Buffer): boolean {
-    if (this.finished || this.stream.destroyed) return true;
-    if (!this.headersSent) this.sendHeaders();
+    if (this.finished || this.stream.gone) return true;
     this.conn.sentData();
     return this.stream.write(framed);
   }
@@ -274,7 +209,7 @@ export class ServerCall extends EventEmitter {
 
   /** Headers if not yet sent (grpc-js's sendMetadata; no custom metadata is sent). */
   sendMetadata(): void {
-    if (!this.finished && !this.headersSent && !this.stream.destroyed) this.sendHeaders();
+    if (!this.finished && !this.stream.gone) this.stream.sendHeaders();
   }
 
   /** Ends a streaming call with status OK. */
@@ -292,25 +227,15 @@ export class ServerCall extends EventEmitter {
     if (framed) this.finish(OK_TRAILERS, framed);
   }
 
-  private finish(trailers: http2.OutgoingHttpHeaders, last?: Buffer): void {
+  private finish(trailers: HeaderFields, last?: Buffer): void {
     if (!this.streaming) stage('finish');
     if (this.finished) return;
     this.finished = true;
     clearTimeout(this.timer);
-    const s = this.stream;
-    if (s.destroyed || s.closed) return;
+    if (this.stream.gone) return;
     this.conn.sentData();
-    if (!this.headersSent && last === undefined) {
-      s.respond({ ...RESPONSE_HEADERS, ...trailers }, RESPOND_END);
-      releaseClientSide(s);
-    } else {
-      this.trailers = trailers;
-      if (!this.headersSent) this.sendHeaders();
-      if (last === undefined) s.end();
-      else s.end(last);
-    }
     // Whatever the client still sends until then is read and dropped.
-    if (s.isPaused()) s.resume();
+    this.stream.finish(trailers, last);
   }
 
   // ---- the end
