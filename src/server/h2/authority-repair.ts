@@ -9,12 +9,9 @@
 // client's encoder adds the header to its HPACK dynamic table, and the decoder's
 // table must stay the same size for later requests that refer to it by index.
 
+import { Flag, FRAME_HEADER_BYTES as FRAME_HEADER } from './frame.js';
 import { encodeRawString, HpackError, readInt, readString } from './hpack.js';
 
-const FRAME_HEADER = 9;
-const FLAG_END_HEADERS = 0x4;
-const FLAG_PADDED = 0x8;
-const FLAG_PRIORITY = 0x20;
 /** ":authority" is entry 1 of the HPACK static table. */
 const STATIC_AUTHORITY = 1;
 const AUTHORITY_NAME = Buffer.from(':authority');
@@ -70,15 +67,15 @@ export function repairHeaderBlock(block: Uint8Array): Uint8Array | undefined {
  */
 export function repairHeadersFrame(frame: Uint8Array): Uint8Array | undefined {
   const flags = frame[4]!;
-  if (!(flags & FLAG_END_HEADERS)) return undefined;
+  if (!(flags & Flag.END_HEADERS)) return undefined;
   const payload = frame.subarray(FRAME_HEADER);
   let start = 0;
   let padLength = 0;
-  if (flags & FLAG_PADDED) {
+  if (flags & Flag.PADDED) {
     padLength = payload[0]!;
     start = 1;
   }
-  if (flags & FLAG_PRIORITY) start += 5;
+  if (flags & Flag.PRIORITY) start += 5;
   const end = payload.length - padLength;
   if (end < start) return undefined;
   let block: Uint8Array | undefined;

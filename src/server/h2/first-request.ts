@@ -9,13 +9,10 @@
 
 import type * as net from 'node:net';
 import { repairHeadersFrame } from './authority-repair.js';
+import { Flag, FRAME_HEADER_BYTES as FRAME_HEADER, FrameType } from './frame.js';
 
 const PREFACE_LENGTH = 24; // "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-const FRAME_HEADER = 9;
-const TYPE_HEADERS = 0x1;
-const TYPE_SETTINGS = 0x4;
-const FLAG_ACK = 0x1;
-const EMPTY_SETTINGS = Buffer.from([0, 0, 0, TYPE_SETTINGS, 0, 0, 0, 0, 0]);
+const EMPTY_SETTINGS = Buffer.from([0, 0, 0, FrameType.SETTINGS, 0, 0, 0, 0, 0]);
 /** An idle client (connected, no request yet) is handed over after this long. */
 const WAIT_FOR_REQUEST_MS = 100;
 /**
@@ -74,14 +71,14 @@ export function holdForFirstRequest(socket: net.Socket, initial: Buffer, handoff
       const flags = buf[scanned + 4]!;
       const end = scanned + FRAME_HEADER + length;
       if (buf.length < end) return;
-      if (type === TYPE_SETTINGS && flags & FLAG_ACK && !acked) {
+      if (type === FrameType.SETTINGS && flags & Flag.ACK && !acked) {
         acked = true;
         buf = Buffer.concat([buf.subarray(0, scanned), buf.subarray(end)]);
         if (sawRequest) return finish();
         idleTimer = setTimeout(finish, WAIT_FOR_REQUEST_MS);
         continue;
       }
-      if (type === TYPE_HEADERS) {
+      if (type === FrameType.HEADERS) {
         const repaired = repairHeadersFrame(buf.subarray(scanned, end));
         if (repaired) buf = Buffer.concat([buf.subarray(0, scanned), repaired, buf.subarray(end)]);
         sawRequest = true;

@@ -5,7 +5,7 @@
 // update is ever needed. Blocks that never change (a gRPC response's headers,
 // the OK status) are encoded once by the caller and reused.
 
-import { writeInt } from './hpack.js';
+import { encodeRawString, writeInt } from './hpack.js';
 import { STATIC_TABLE } from './hpack-static-table.js';
 
 const exact = new Map<string, number>();
@@ -16,9 +16,7 @@ STATIC_TABLE.forEach(([name, value], i) => {
 });
 
 function pushString(out: number[], s: string): void {
-  const bytes = Buffer.from(s, 'latin1');
-  out.push(...writeInt(bytes.length, 7, 0));
-  for (const b of bytes) out.push(b);
+  for (const b of encodeRawString(Buffer.from(s, 'latin1'))) out.push(b);
 }
 
 /** One header block from [name, value] pairs (lowercase names; values already valid for HTTP/2). */
