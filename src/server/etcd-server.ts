@@ -371,7 +371,7 @@ export class EtcdServer {
     this.metrics.watchers.set(w.synced + w.unsynced + w.victims);
     this.metrics.slowWatchers.set(w.unsynced + w.victims);
     this.metrics.watchVictimized.set(w.victimized);
-    return { contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() };
+    return this.metrics.exposition();
   }
 
   private readonly stopHooks: (() => void)[] = [];

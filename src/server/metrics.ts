@@ -3,6 +3,22 @@
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/**
+ * Node's process metrics (CPU, heap, event-loop lag, GC) describe the process,
+ * not a member, so they are collected once per process: collectDefaultMetrics
+ * starts an event-loop-delay monitor and a GC observer that are never stopped,
+ * and a process that creates many members (the simulation, the tests) would
+ * otherwise pile them up — it did, to 3 GB and a ninth of the speed.
+ */
+let processRegistry: Registry | undefined;
+function processMetrics(): Registry {
+  if (processRegistry === undefined) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
 export type GrpcHandlingHistogram = Histogram<'grpc_type' | 'grpc_service' | 'grpc_method'>;
 
 export class ServerMetrics {
@@ -44,7 +60,7 @@ export class ServerMetrics {
   readonly grpcHandling: GrpcHandlingHistogram | undefined;
 
   constructor(opts: { extensive?: boolean } = {}) {
-    collectDefaultMetrics({ register: this.registry });
+    processMetrics();
     this.grpcHandling = opts.extensive
       ? new Histogram({
           name: 'grpc_server_handling_seconds',
@@ -55,5 +71,11 @@ export class ServerMetrics {
           registers: [this.registry],
         })
       : undefined;
+  }
+
+  /** The /metrics text: this member's metrics, then the process's. */
+  async exposition(): Promise<{ contentType: string; body: string }> {
+    const both = Registry.merge([this.registry, processMetrics()]);
+    return { contentType: both.contentType, body: await both.metrics() };
   }
 }
