@@ -113,7 +113,8 @@ export async function physicalCompact(backend: Backend, rev: number, keep: KeepS
     let freed = 0;
     for (const [k, v] of entries) {
       const r = parseRevKey(k);
-      if (r.tombstone || !isKept(keep, r.main, r.sub)) {
+      // Tombstones are kept only when the index says so (a delete at exactly rev).
+      if (!isKept(keep, r.main, r.sub)) {
         ops.push({ type: 'del', key: k });
         freed += k.length + v.length;
       }

@@ -77,6 +77,23 @@ export class KeyIndex {
     this.modSub = modSub;
   }
 
+  /**
+   * Seeds the index from a tombstone found at start-up with no earlier record
+   * of its key: the delete kept by a compaction at its revision (see compact()).
+   * A later compaction drops it.
+   */
+  restoreTombstone(main: number, sub: number): void {
+    const g = new Generation();
+    g.createdMain = main;
+    g.ver = 1;
+    g.revs = [main, sub];
+    this.gens = [g, new Generation()];
+    this.createdMain = 0;
+    this.ver = 0;
+    this.modMain = main;
+    this.modSub = sub;
+  }
+
   /** Returns false when the key is not live (nothing to delete). */
   tombstone(main: number, sub: number): boolean {
     if (!this.isLive()) return false;
@@ -194,7 +211,15 @@ export class KeyIndex {
     return { genIdx, revIdx: -1 };
   }
 
-  /** Drops history older than atRev; kept revisions ≤ atRev are reported to `sink`. */
+  /**
+   * Drops history older than atRev; kept revisions ≤ atRev are reported to `sink`.
+   *
+   * A delete exactly at atRev keeps its tombstone, until a later compaction: a
+   * watch may start at atRev (it is not compacted) and must see that delete.
+   * etcd 3.4.23 dropped it (etcd-io/etcd#18089, fixed in later 3.4 and 3.5
+   * releases); our simulation caught a member skipping such a delete for a
+   * watch caught up across a snapshot install.
+   */
   compact(atRev: number, sink: RevSink): void {
     if (this.gens === null) {
       // One revision: compaction keeps it (the newest), and reports it once it is ≤ atRev.
@@ -202,6 +227,7 @@ export class KeyIndex {
       return;
     }
     if (this.gens.length === 0) return;
+    const deletedAt = this.tombstoneAt(atRev);
     let kept: [number, number] | undefined;
     let { genIdx, revIdx } = this.doCompact(atRev, (m, s) => { kept = [m, s]; });
     const g = this.gens[genIdx]!;
@@ -215,7 +241,31 @@ export class KeyIndex {
     }
     if (kept) sink(kept[0], kept[1]);
     if (genIdx > 0) this.gens = this.gens.slice(genIdx);
+    if (deletedAt !== undefined) {
+      // Its generation lay below genIdx (its tombstone is ≤ atRev): back in front, as its tombstone alone.
+      sink(deletedAt.revs[0]!, deletedAt.revs[1]!);
+      this.gens.unshift(deletedAt);
+    }
     this.settle();
+  }
+
+  /** The generation closed by a tombstone at exactly atRev, reduced to that tombstone (a copy). */
+  private tombstoneAt(atRev: number): Generation | undefined {
+    const gens = this.gens!;
+    for (let i = gens.length - 2; i >= 0; i--) {
+      const g = gens[i]!;
+      if (g.isEmpty()) continue;
+      const last = g.lastMain();
+      if (last < atRev) return undefined;
+      if (last === atRev) {
+        const t = new Generation();
+        t.createdMain = g.createdMain;
+        t.ver = g.ver;
+        t.revs = [last, g.revs[g.revs.length - 1]!];
+        return t;
+      }
+    }
+    return undefined;
   }
 
   /** What compact(atRev) would keep at or below atRev, without changing anything. */

@@ -106,6 +106,10 @@ export class MvccStore implements WriteContext {
           } else if (!r.tombstone) {
             // First surviving record of a key: earlier history may be compacted away.
             this.index.getOrCreate(skey).restore(kv.createRevision, r.main, r.sub, kv.version);
+          } else {
+            // A tombstone alone: a compaction at its revision kept it (KeyIndex.compact).
+            // Indexed, so that compaction, resumed after a crash, keeps it again.
+            this.index.getOrCreate(skey).restoreTombstone(r.main, r.sub);
           }
         }
       }

@@ -25,17 +25,8 @@ export function checkHistory(history: History, events: readonly RevisionEvents[]
   const linearizability = checkLinearizable(history.operations, opts.linearizability);
   const serializable = checkSerializable(history.operations, events);
   const durability = checkDurability(history.operations, events, opts.durability);
-  const watch = validateWatches(history.watches, events, { compactions: compactionRevisions(history), ...opts.watch });
+  const watch = validateWatches(history.watches, events, opts.watch);
   const parts = { linearizability, serializable, durability, watch };
   const problems = Object.entries(parts).flatMap(([name, r]) => r.problems.map((p) => `${name}: ${p}`));
   return { ok: problems.length === 0, problems, ...parts };
-}
-
-/** The revisions the history's compactions may have compacted at (every one not refused). */
-function compactionRevisions(history: History): Set<number> {
-  const out = new Set<number>();
-  for (const op of history.operations) {
-    if (op.request.kind === 'compact' && !(op.response.kind === 'error' && op.response.definite)) out.add(op.request.revision);
-  }
-  return out;
 }

@@ -129,16 +129,13 @@ describe('validateWatches: broken streams fail with the guarantee named', () => 
     expect(validateWatches([after], log).problems.join()).toContain('after the watch was cancelled');
   });
 
-  it('resumable: a watch starting exactly at a compaction revision may miss that revision\'s deletes, nothing else', () => {
-    // The first revision with a delete (compacting at it drops its tombstone).
+  it('resumable: a watch starting exactly at a compaction revision that misses that revision\'s deletes fails (etcd-io/etcd#18089)', () => {
     const delRev = log.find((r) => r.events.some((e) => e.type === 'delete'))!.revision;
     const req: WatchRequest = { key: '', end: '\0', startRevision: delRev };
     const full = expected(req);
     const withoutDeletesAtStart = full.map((evs) => evs.filter((e) => !(e.type === 'delete' && e.kv.modRevision === delRev))).filter((evs) => evs.length > 0);
-    const w = watch(req, withoutDeletesAtStart);
-    expect(validateWatches([w], log, { compactions: new Set([delRev]) }).problems).toEqual([]);
-    expect(validateWatches([w], log).problems.join()).toContain('resumable');
-    expect(validateWatches([w], log, { compactions: new Set([delRev - 1]) }).problems.join()).toContain('resumable');
+    expect(validateWatches([watch(req, withoutDeletesAtStart)], log, { compactedRevision: delRev }).problems.join()).toContain('resumable');
+    expect(validateWatches([watch(req, full)], log, { compactedRevision: delRev }).problems).toEqual([]);
   });
 
   it('compacted: a watch "from now" wanted the revision after its created response (a member that installs a snapshot may cancel it)', () => {

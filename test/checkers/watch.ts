@@ -19,14 +19,12 @@ import { inKeyRange } from './keys.js';
 import { kvEqual } from './response-match.js';
 
 export interface WatchValidationOptions {
-  /** The last compaction of the run: a prevKv below it may be missing. */
-  compactedRevision?: number;
   /**
-   * Every revision a compaction may have compacted the store at (acknowledged or of
-   * unknown outcome). Compacting at r drops the tombstones at r, so a watch that
-   * starts exactly at r does not get r's deletes (etcd 3.4 behaves so too).
+   * The last compaction of the run: a prevKv below it may be missing. (Deletes at a
+   * compaction revision are never missing: the store keeps their tombstones, as etcd
+   * does since etcd-io/etcd#18089 was fixed; etcd 3.4.23 dropped them.)
    */
-  compactions?: ReadonlySet<number>;
+  compactedRevision?: number;
 }
 
 /** A committed event with its place in the log and the key's value before it (null: none; undefined: unknown). */
@@ -156,7 +154,6 @@ function validateOne(w: WatchRecord, ref: ReturnType<typeof buildReference>, opt
     for (let i = lo; i < ref.list.length && ref.list[i].revision <= lastRevision; i++) {
       const r = ref.list[i];
       if (!matches(req, r.event) || seen.has(refKey(r.revision, r.event.kv.key))) continue;
-      if (r.event.type === 'delete' && r.revision === req.startRevision && r.revision < firstRevision && opts.compactions?.has(r.revision)) continue;
       if (r.revision < firstRevision) say('resumable', `watch from revision ${req.startRevision} starts at revision ${firstRevision}, missing ${show(r.event)}`);
       else say('reliable', `event ${show(r.event)} missing (the watch got revisions ${firstRevision}..${lastRevision})`);
     }

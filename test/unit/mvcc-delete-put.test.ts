@@ -69,17 +69,20 @@ describe('delete then put of one key in one revision', () => {
     expect(replay.flatMap((r) => r.events.map((e) => [e.type, e.kv.modRevision, e.kv.version]))).toEqual([['DELETE', 5, 0], ['PUT', 5, 1]]);
   });
 
-  it('compaction at the revision keeps only the new put; below it keeps the old value readable', async () => {
+  it('compaction at the revision keeps the delete and the new put; below it keeps the old value readable', async () => {
     const s = await t.open();
     await replaceInOneRevision(s);
     await (await s.compact(4, 10)).done;
     expect(await at(s, 4)).toEqual([['k', '2', 2, 3, 2, 0n]]);
     expect(await stored(s)).toEqual(['3.0', '4.0', '5.0t', '5.1']);
+    // The tombstone at the compaction revision stays: a watch from 5 still sees the delete.
     await (await s.compact(5, 11)).done;
-    expect(await stored(s)).toEqual(['4.0', '5.1']);
+    expect(await stored(s)).toEqual(['4.0', '5.0t', '5.1']);
     expect(await at(s, 5)).toEqual([['k', 'new', 5, 5, 1, 0n]]);
     await s.put(pr('k', 'next'), 12);
     expect(await at(s, 6)).toEqual([['k', 'next', 5, 6, 2, 0n]]);
+    await (await s.compact(6, 13)).done;
+    expect(await stored(s)).toEqual(['4.0', '6.0']);
   });
 
   it('a restarted store rebuilds the same index (with and without compaction), and hashes agree with a store that never restarted', async () => {

@@ -57,11 +57,18 @@ function keptBy(t: TreeIndex, rev: number, compact: boolean): string[] {
   return out.sort();
 }
 
-function modelKept(m: Model, rev: number): string[] {
+/** What compaction at rev keeps at or below it: each live key's revision, and (compact only) deletes at exactly rev. */
+function modelKept(m: Model, rev: number, compact: boolean): string[] {
   const out: string[] = [];
-  for (const k of m.keys()) { const i = m.get(k, rev); if (i) out.push(`${i.modMain}.${i.modSub}`); }
+  for (const k of m.keys()) {
+    const i = m.get(k, rev);
+    if (i) out.push(`${i.modMain}.${i.modSub}`);
+    if (compact) for (const ev of m.events.get(k)!) if (ev.tomb && ev.main === rev) out.push(`${ev.main}.${ev.sub}`);
+  }
   return out.sort();
 }
+
+const deletedAt = (m: Model, k: string, rev: number): boolean => m.events.get(k)!.some((e) => e.tomb && e.main === rev);
 
 // Rebuilds an index from the records a compacted backend holds, in revision order.
 function restart(m: Model, restoreRecords: { key: string; ev: Ev; info?: KeyRevInfo }[]): TreeIndex {
@@ -71,6 +78,7 @@ function restart(m: Model, restoreRecords: { key: string; ev: Ev; info?: KeyRevI
     const ki = t.get(key);
     if (ki) { if (ev.tomb) ki.tombstone(ev.main, ev.sub); else ki.put(ev.main, ev.sub); }
     else if (!ev.tomb) t.getOrCreate(key).restore(info!.createMain, ev.main, ev.sub, info!.version);
+    else t.getOrCreate(key).restoreTombstone(ev.main, ev.sub);
   }
   void m;
   return t;
@@ -134,14 +142,13 @@ describe('key index against a reference model', () => {
         }
       } else if (op < 93) {
         const rev = m.compactRev + r(cur - m.compactRev + 1);
-        const want = modelKept(m, rev);
-        expect(keptBy(t, rev, false)).toEqual(want);
-        expect(keptBy(t, rev, true)).toEqual(want);
+        expect(keptBy(t, rev, false)).toEqual(modelKept(m, rev, false));
+        expect(keptBy(t, rev, true)).toEqual(modelKept(m, rev, true));
         m.compactRev = rev;
-        // Keys neither live at rev nor changed after it are gone from the index.
+        // Keys neither live at rev, deleted at rev, nor changed after it are gone from the index.
         for (const k of m.keys()) {
           const later = m.events.get(k)!.some((e) => e.main > rev);
-          expect(t.get(k) !== undefined, k).toBe(later || m.get(k, rev) !== undefined);
+          expect(t.get(k) !== undefined, k).toBe(later || m.get(k, rev) !== undefined || deletedAt(m, k, rev));
         }
       } else {
         // Restart: the backend holds each key's revision kept at compactRev and everything after.
@@ -149,7 +156,7 @@ describe('key index against a reference model', () => {
         for (const k of m.keys()) {
           for (const ev of m.events.get(k)!) {
             const keptAt = m.get(k, m.compactRev);
-            const kept = keptAt !== undefined && keptAt.modMain === ev.main && keptAt.modSub === ev.sub;
+            const kept = (keptAt !== undefined && keptAt.modMain === ev.main && keptAt.modSub === ev.sub) || (ev.tomb && ev.main === m.compactRev);
             if (ev.main > m.compactRev || kept) recs.push({ key: k, ev, info: ev.tomb ? undefined : m.get(k, ev.main) });
           }
         }
@@ -173,7 +180,9 @@ describe('key index against a reference model', () => {
     expect(ki.describe()).toEqual([['5.0']]);
     expect(ki.get(5)).toEqual({ modMain: 5, modSub: 0, createMain: 5, version: 1 });
     ki.tombstone(6, 0);
-    ki.compact(6, () => {});
+    ki.compact(6, () => {}); // the tombstone at the compaction revision stays
+    expect(ki.describe()).toEqual([['6.0'], []]);
+    ki.compact(7, () => {});
     expect(ki.isEmpty()).toBe(true);
   });
 

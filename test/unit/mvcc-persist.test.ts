@@ -144,17 +144,38 @@ describe('mvcc compaction', () => {
     expect((await r.range(rr('\0', '\0'))).kvs.map(kvt)).toEqual([['a', 'a7', 2, 7, 3, 0n], ['c', 'c6', 6, 6, 1, 0n], ['d', 'd10', 10, 10, 1, 0n]]);
   });
 
-  it('compacting away the newest revision keeps the current revision on reopen', async () => {
+  it('compacting at the newest revision, a delete: its tombstone stays, through a reopen, until the next compaction', async () => {
     const dir = await t.dir();
     const s = await t.open(dir);
     await s.put(pr('x', '1'), 1);
     await s.deleteRange(dr('x'), 2);
     await (await s.compact(3, 3)).done;
-    expect(await stored(s)).toEqual([]);
+    expect(await stored(s)).toEqual(['3.0t']);
+    const hash = await s.hashKV(3);
     await s.close();
     const r = await t.open(dir);
     expect(r.currentRevision()).toBe(3);
-    expect((await r.put(pr('y', '1'), 4)).revision).toBe(4);
+    expect(await r.hashKV(3)).toEqual(hash);
+    expect((await r.range(rr('x'))).kvs).toEqual([]);
+    expect((await r.put(pr('y', '1'), 5)).revision).toBe(4);
+    await (await r.compact(4, 6)).done;
+    expect(await stored(r)).toEqual(['4.0']);
+  });
+
+  it('a compaction at a delete interrupted after the older records of its key went: resumed, it still keeps the tombstone', async () => {
+    const dir = await t.dir();
+    const s = await t.open(dir, { compactBatchLimit: 1, compactSleepMs: 300 });
+    await s.put(pr('x', '1'), 1); // rev 2
+    await s.deleteRange(dr('x'), 2); // rev 3
+    const { done } = await s.compact(3, 3);
+    await new Promise((r) => setTimeout(r, 60)); // the first batch (2.0) deleted, sleeping
+    await s.close();
+    await done;
+    const r = await t.open(dir, { compactBatchLimit: 1, compactSleepMs: 1 });
+    const deadline = Date.now() + 3000;
+    while ((await stored(r)).includes('2.0') && Date.now() < deadline) await new Promise((res) => setTimeout(res, 10));
+    await new Promise((res) => setTimeout(res, 50));
+    expect(await stored(r)).toEqual(['3.0t']);
   });
 
   it('an interrupted physical compaction resumes at the next open', async () => {

@@ -348,6 +348,45 @@ describe('store swap (snapshot installed)', () => {
   });
 });
 
+describe('watch hub: deletes at the compaction revision (etcd-io/etcd#18089)', () => {
+  it('a watch from the compaction revision gets the delete made at it', async () => {
+    const s = await stores.open();
+    await put(s, 'd', '1'); // 2
+    await del(s, 'd'); // 3
+    await put(s, 'd', '2'); // 4
+    await s.compact(3, ++ci);
+    await s.compactionDone();
+    const hub = hubOn(s);
+    const sink = new TestSink();
+    watch(hub, sink, 'd', undefined, 3);
+    await until('caught up', () => sink.events().length === 2);
+    expect(sink.events()).toEqual([[3, 'DELETE', 'd'], [4, 'PUT', 'd']]);
+  });
+
+  it('a synced watcher caught up across a snapshot install gets the delete at the new store\'s compaction revision (simulation seed 4014244)', async () => {
+    // The member had applied revision 3 (the watcher's next revision is 4) when it installed
+    // a store compacted at 4, a revision whose only change is a delete in the watched range.
+    const a = await stores.open();
+    const next = await stores.open();
+    const hub = hubOn(a);
+    const sink = new TestSink();
+    watch(hub, sink, 'k', 'l');
+    for (const s of [a, next]) {
+      await put(s, 'k1', 'x'); // 2
+      await put(s, 'p', 'unwatched'); // 3
+    }
+    await until('live event', () => sink.events().length === 1);
+    await del(next, 'k1'); // 4
+    await put(next, 'k2', 'y'); // 5
+    await next.compact(4, ++ci);
+    await next.compactionDone();
+    hub.setStore(next);
+    await until('caught up', () => sink.events().length === 3);
+    expect(sink.events()).toEqual([[2, 'PUT', 'k1'], [4, 'DELETE', 'k1'], [5, 'PUT', 'k2']]);
+    expect(sink.responses.some((r) => r.compactRevision !== 0)).toBe(false);
+  });
+});
+
 describe('watch streams', () => {
   it('ids from 0 upwards, client-chosen ids, and etcd errors for duplicates and empty ranges', async () => {
     const s = await stores.open();
