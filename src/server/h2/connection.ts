@@ -29,6 +29,7 @@ import {
 } from './frame.js';
 import { HpackError } from './hpack.js';
 import { HpackDecoder, type HeaderList } from './hpack-decoder.js';
+import { ResetBudget } from './reset-budget.js';
 import { toHeaderObject } from './request-headers.js';
 import { H2Stream, STREAM_RECEIVE_WINDOW, type StreamConnection } from './stream.js';
 import { WriteBatch } from './write-batch.js';
@@ -49,6 +50,8 @@ export interface H2ConnectionOptions {
   maxConcurrentStreams?: number;
   /** See PREFACE_TIMEOUT_MS. */
   prefaceTimeoutMs?: number;
+  /** Stream resets the client may cause (reset-budget.ts); a new default budget when absent. */
+  resetBudget?: ResetBudget;
   /** A new stream with its request headers. */
   onStream(stream: H2Stream, headers: RequestHeaders): void;
   /** A PING from the client (its ACK is queued). */
@@ -93,12 +96,14 @@ export class H2Connection implements StreamConnection, FrameSink {
   destroyed = false;
   /** close() found no stream left: the socket ends after the next flush. */
   private endAfterFlush = false;
+  private readonly resets: ResetBudget;
 
   constructor(
     private readonly socket: net.Socket,
     private readonly opts: H2ConnectionOptions,
   ) {
     this.batch = new WriteBatch(socket, () => this.afterFlush());
+    this.resets = opts.resetBudget ?? new ResetBudget();
     const settings: [number, number][] = [
       [Setting.INITIAL_WINDOW_SIZE, STREAM_RECEIVE_WINDOW],
       [Setting.ENABLE_PUSH, 0],
@@ -162,7 +167,8 @@ export class H2Connection implements StreamConnection, FrameSink {
       }
     } catch (e) {
       if (!(e instanceof H2Error) || e.streamId === 0) throw e;
-      // A stream error: that stream is reset, the connection goes on.
+      // A stream error: that stream is reset, the connection goes on (while the client's resets last).
+      this.spendReset();
       const stream = this.streams.get(e.streamId);
       if (stream) stream.reset(e.code);
       else this.queue(rstStreamFrame(e.streamId, e.code));
@@ -245,6 +251,7 @@ export class H2Connection implements StreamConnection, FrameSink {
     }
     const limit = this.opts.maxConcurrentStreams;
     if (limit !== undefined && this.streams.size >= limit) {
+      this.spendReset(); // over the limit it was told: a reset the client caused
       this.queue(rstStreamFrame(streamId, ErrorCode.REFUSED_STREAM));
       return;
     }
@@ -266,7 +273,13 @@ export class H2Connection implements StreamConnection, FrameSink {
     if (streamId === 0) throw new H2Error(ErrorCode.PROTOCOL_ERROR, 'RST_STREAM on stream 0');
     if (payload.length !== 4) throw new H2Error(ErrorCode.FRAME_SIZE_ERROR, 'RST_STREAM of the wrong size');
     if (this.isIdle(streamId)) throw new H2Error(ErrorCode.PROTOCOL_ERROR, 'RST_STREAM on an idle stream');
+    this.spendReset();
     this.streams.get(streamId)?.abort();
+  }
+
+  /** A reset the client sent or caused; past its budget the connection ends with ENHANCE_YOUR_CALM. */
+  private spendReset(): void {
+    if (!this.resets.take()) throw new H2Error(ErrorCode.ENHANCE_YOUR_CALM, 'too many stream resets');
   }
 
   private onSettings(flags: number, streamId: number, payload: Buffer): void {
