@@ -10,6 +10,7 @@ import {
   settingsFrame, windowUpdateFrame, writeFrameHeader, FRAME_HEADER_BYTES,
 } from '../../src/server/h2/frame.js';
 import { HpackDecoder } from '../../src/server/h2/hpack-decoder.js';
+import { RESET_BURST, RESETS_PER_SECOND, ResetBudget } from '../../src/server/h2/reset-budget.js';
 import { encodeHeaderBlock } from '../../src/server/h2/hpack-encoder.js';
 import type { H2Stream } from '../../src/server/h2/stream.js';
 import type { RequestHeaders, StreamSink } from '../../src/server/grpc/stream-port.js';
@@ -386,6 +387,44 @@ describe('own HTTP/2 connection', () => {
     const closed = await c.until('STREAM_CLOSED', (f) => f.type === FrameType.RST_STREAM && f.streamId === 3);
     expect(closed.payload.readUInt32BE(0)).toBe(ErrorCode.STREAM_CLOSED);
     expect(c.frames.some((f) => f.type === FrameType.GOAWAY)).toBe(false);
+  });
+
+  it('resets the client sends or causes are budgeted: past it, GOAWAY ENHANCE_YOUR_CALM and the connection ends', async () => {
+    let now = 0;
+    const s = await serve({ maxConcurrentStreams: 1, resetBudget: new ResetBudget(3, 1, () => now) });
+    const c = await RawClient.connect(s.port);
+    // A stream over the limit it was told, and a stream error it causes (DATA after END_STREAM), cost a reset each.
+    c.send(headers(1, Flag.END_HEADERS | Flag.END_STREAM), headers(3));
+    await c.until('REFUSED_STREAM', (f) => f.type === FrameType.RST_STREAM && f.streamId === 3);
+    c.send(rawFrame(FrameType.DATA, 0, 1, Buffer.from('y')));
+    await c.until('STREAM_CLOSED', (f) => f.type === FrameType.RST_STREAM && f.streamId === 1);
+    c.send(headers(5), rstStreamFrame(5, ErrorCode.CANCEL));
+    await until('stream 5 closed', () => s.streams[1]?.events.includes('close') === true);
+    now = 1000; // one reset earned back
+    c.send(headers(7), rstStreamFrame(7, ErrorCode.CANCEL));
+    await until('stream 7 closed', () => s.streams[2]?.events.includes('close') === true);
+    expect(c.frames.some((f) => f.type === FrameType.GOAWAY)).toBe(false);
+    c.send(headers(9), rstStreamFrame(9, ErrorCode.CANCEL));
+    const goaway = await c.until('GOAWAY', (f) => f.type === FrameType.GOAWAY);
+    expect(goaway.payload.readUInt32BE(4)).toBe(ErrorCode.ENHANCE_YOUR_CALM);
+    expect(goaway.payload.subarray(8).toString()).toBe('too many stream resets');
+    await until('the connection closed', () => s.closed && c.ended);
+    expect(s.streams.map((x) => x.stream.id)).toEqual([1, 5, 7, 9]);
+  });
+
+  it('rapid reset at full speed (CVE-2023-44487): the default budget cuts the client off after about 1,000 streams', async () => {
+    const s = await serve();
+    const c = await RawClient.connect(s.port);
+    const flood: Buffer[] = [];
+    for (let id = 1; id < 6000; id += 2) flood.push(headers(id), rstStreamFrame(id, ErrorCode.CANCEL));
+    const started = performance.now();
+    c.send(...flood);
+    const goaway = await c.until('GOAWAY', (f) => f.type === FrameType.GOAWAY);
+    const seconds = (performance.now() - started) / 1000;
+    expect(goaway.payload.readUInt32BE(4)).toBe(ErrorCode.ENHANCE_YOUR_CALM);
+    await until('the connection closed', () => s.closed);
+    expect(s.streams.length).toBeGreaterThan(RESET_BURST);
+    expect(s.streams.length).toBeLessThanOrEqual(RESET_BURST + 1 + Math.ceil(seconds * RESETS_PER_SECOND));
   });
 
   it('the server resets a stream; a client that keeps its side open after the status gets RST_STREAM NO_ERROR', async () => {

@@ -2,7 +2,7 @@
 // instead of Node's: the preface, SETTINGS both ways, PING, GOAWAY both ways,
 // flow control both ways, HEADERS + CONTINUATION, RST_STREAM both ways,
 // --max-concurrent-streams, stream and connection errors. Streams are
-// H2Stream (stream.ts); frames frame.ts; header blocks hpack-decoder.ts.
+// H2Stream (stream.ts); frames frame.ts; header blocks header-blocks.ts.
 //
 // Everything a tick produces (responses of many calls, WINDOW_UPDATEs, ACKs)
 // is written to the socket once (write-batch.ts).
@@ -27,16 +27,14 @@ import {
   windowUpdateFrame,
   type FrameSink,
 } from './frame.js';
-import { HpackError } from './hpack.js';
-import { HpackDecoder, type HeaderList } from './hpack-decoder.js';
+import { HeaderBlocks, type HeaderBlock } from './header-blocks.js';
+import { ResetBudget } from './reset-budget.js';
 import { toHeaderObject } from './request-headers.js';
 import { H2Stream, STREAM_RECEIVE_WINDOW, type StreamConnection } from './stream.js';
 import { WriteBatch } from './write-batch.js';
 
 /** What the whole connection may receive before we credit it (we credit as it arrives). */
 const CONNECTION_RECEIVE_WINDOW = 16 << 20;
-/** A header block (HEADERS + CONTINUATION) larger than this closes the connection. */
-const MAX_HEADER_BLOCK_BYTES = 1 << 20;
 /** Above this much unwritten in the socket, streams are asked to wait. */
 const CONGESTED_BYTES = 1 << 20;
 /** A destroyed connection's socket gets this long to flush a GOAWAY before it is cut. */
@@ -49,6 +47,8 @@ export interface H2ConnectionOptions {
   maxConcurrentStreams?: number;
   /** See PREFACE_TIMEOUT_MS. */
   prefaceTimeoutMs?: number;
+  /** Stream resets the client may cause (reset-budget.ts); a new default budget when absent. */
+  resetBudget?: ResetBudget;
   /** A new stream with its request headers. */
   onStream(stream: H2Stream, headers: RequestHeaders): void;
   /** A PING from the client (its ACK is queued). */
@@ -57,13 +57,6 @@ export interface H2ConnectionOptions {
   onDataSent(): void;
   /** The connection is gone (once). */
   onClose(): void;
-}
-
-interface HeaderBlockInProgress {
-  streamId: number;
-  endStream: boolean;
-  parts: Buffer[];
-  bytes: number;
 }
 
 export class H2Connection implements StreamConnection, FrameSink {
@@ -76,8 +69,7 @@ export class H2Connection implements StreamConnection, FrameSink {
   private receiveWindow = CONNECTION_RECEIVE_WINDOW;
   private uncredited = 0;
   private readonly reader = new FrameReader();
-  private readonly decoder = new HpackDecoder();
-  private headerBlock: HeaderBlockInProgress | undefined;
+  private readonly headerBlocks = new HeaderBlocks();
   private sawSettings = false;
   private prefaceTimer: NodeJS.Timeout | undefined;
   private readonly batch: WriteBatch;
@@ -93,12 +85,14 @@ export class H2Connection implements StreamConnection, FrameSink {
   destroyed = false;
   /** close() found no stream left: the socket ends after the next flush. */
   private endAfterFlush = false;
+  private readonly resets: ResetBudget;
 
   constructor(
     private readonly socket: net.Socket,
     private readonly opts: H2ConnectionOptions,
   ) {
     this.batch = new WriteBatch(socket, () => this.afterFlush());
+    this.resets = opts.resetBudget ?? new ResetBudget();
     const settings: [number, number][] = [
       [Setting.INITIAL_WINDOW_SIZE, STREAM_RECEIVE_WINDOW],
       [Setting.ENABLE_PUSH, 0],
@@ -143,7 +137,8 @@ export class H2Connection implements StreamConnection, FrameSink {
       this.sawSettings = true;
       clearTimeout(this.prefaceTimer);
     }
-    if (this.headerBlock !== undefined && (type !== FrameType.CONTINUATION || streamId !== this.headerBlock.streamId)) {
+    const continuing = this.headerBlocks.awaitingContinuationOf;
+    if (continuing !== undefined && (type !== FrameType.CONTINUATION || streamId !== continuing)) {
       throw new H2Error(ErrorCode.PROTOCOL_ERROR, 'a header block was interrupted');
     }
     try {
@@ -157,12 +152,13 @@ export class H2Connection implements StreamConnection, FrameSink {
         case FrameType.PING: return this.onPing(flags, streamId, payload);
         case FrameType.GOAWAY: return this.onGoaway(streamId);
         case FrameType.WINDOW_UPDATE: return this.onWindowUpdate(streamId, payload);
-        case FrameType.CONTINUATION: return this.onContinuation(flags, streamId, payload);
+        case FrameType.CONTINUATION: return this.onHeaderBlock(this.headerBlocks.continuation(flags, payload));
         default: return; // unknown frame types are ignored (§4.1)
       }
     } catch (e) {
       if (!(e instanceof H2Error) || e.streamId === 0) throw e;
-      // A stream error: that stream is reset, the connection goes on.
+      // A stream error: that stream is reset, the connection goes on (while the client's resets last).
+      this.spendReset();
       const stream = this.streams.get(e.streamId);
       if (stream) stream.reset(e.code);
       else this.queue(rstStreamFrame(e.streamId, e.code));
@@ -202,32 +198,12 @@ export class H2Connection implements StreamConnection, FrameSink {
 
   private onHeaders(flags: number, streamId: number, payload: Buffer): void {
     if (streamId === 0) throw new H2Error(ErrorCode.PROTOCOL_ERROR, 'HEADERS on stream 0');
-    const fragment = FrameReader.unpad(payload, flags, flags & Flag.PRIORITY ? 5 : 0);
-    const endStream = (flags & Flag.END_STREAM) !== 0;
-    if (flags & Flag.END_HEADERS) return this.onHeaderBlock(streamId, endStream, fragment);
-    this.headerBlock = { streamId, endStream, parts: [Buffer.from(fragment)], bytes: fragment.length };
+    this.onHeaderBlock(this.headerBlocks.headers(flags, streamId, payload));
   }
 
-  private onContinuation(flags: number, streamId: number, payload: Buffer): void {
-    const block = this.headerBlock;
-    if (block === undefined) throw new H2Error(ErrorCode.PROTOCOL_ERROR, 'CONTINUATION without HEADERS');
-    block.bytes += payload.length;
-    if (block.bytes > MAX_HEADER_BLOCK_BYTES) throw new H2Error(ErrorCode.ENHANCE_YOUR_CALM, 'header block too large');
-    block.parts.push(Buffer.from(payload));
-    if (!(flags & Flag.END_HEADERS)) return;
-    this.headerBlock = undefined;
-    this.onHeaderBlock(streamId, block.endStream, Buffer.concat(block.parts));
-  }
-
-  private onHeaderBlock(streamId: number, endStream: boolean, block: Buffer): void {
-    // Decoded whatever becomes of the stream: the client's encoder counted on it.
-    let fields: HeaderList;
-    try {
-      fields = this.decoder.decode(block);
-    } catch (e) {
-      if (e instanceof HpackError) throw new H2Error(ErrorCode.COMPRESSION_ERROR, e.message);
-      throw e;
-    }
+  private onHeaderBlock(block: HeaderBlock | undefined): void {
+    if (block === undefined) return; // CONTINUATION to come
+    const { streamId, endStream, fields } = block;
     const existing = this.streams.get(streamId);
     if (existing !== undefined) {
       // Trailers from the client: they must end its side.
@@ -245,6 +221,7 @@ export class H2Connection implements StreamConnection, FrameSink {
     }
     const limit = this.opts.maxConcurrentStreams;
     if (limit !== undefined && this.streams.size >= limit) {
+      this.spendReset(); // over the limit it was told: a reset the client caused
       this.queue(rstStreamFrame(streamId, ErrorCode.REFUSED_STREAM));
       return;
     }
@@ -266,7 +243,13 @@ export class H2Connection implements StreamConnection, FrameSink {
     if (streamId === 0) throw new H2Error(ErrorCode.PROTOCOL_ERROR, 'RST_STREAM on stream 0');
     if (payload.length !== 4) throw new H2Error(ErrorCode.FRAME_SIZE_ERROR, 'RST_STREAM of the wrong size');
     if (this.isIdle(streamId)) throw new H2Error(ErrorCode.PROTOCOL_ERROR, 'RST_STREAM on an idle stream');
+    this.spendReset();
     this.streams.get(streamId)?.abort();
+  }
+
+  /** A reset the client sent or caused; past its budget the connection ends with ENHANCE_YOUR_CALM. */
+  private spendReset(): void {
+    if (!this.resets.take()) throw new H2Error(ErrorCode.ENHANCE_YOUR_CALM, 'too many stream resets');
   }
 
   private onSettings(flags: number, streamId: number, payload: Buffer): void {
@@ -472,7 +455,7 @@ export class H2Connection implements StreamConnection, FrameSink {
     this.destroyed = true;
     clearTimeout(this.prefaceTimer);
     this.batch.discard();
-    this.headerBlock = undefined;
+    this.headerBlocks.discard();
     for (const s of [...this.streams.values()]) s.abort();
     const closed = this.closedSinceFlush;
     this.closedSinceFlush = [];
