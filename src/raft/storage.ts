@@ -181,8 +181,11 @@ export class MemoryStorage implements Storage {
     this.runs = kept;
   }
 
+  /** Packs the n oldest hot entries, in runs of at most hotEntries (compaction frees whole runs). */
   private packOldest(n: number): void {
-    this.runs.push(PackedRun.pack(this.hot.slice(0, n)));
+    for (let k = 0; k < n; k += this.hotEntries) {
+      this.runs.push(PackedRun.pack(this.hot.slice(k, Math.min(n, k + this.hotEntries))));
+    }
     this.hot = this.hot.slice(n);
     this.hotStart += n;
   }

@@ -108,6 +108,16 @@ describe('MemoryStorage with packed entries', () => {
     expect(Array.from(encodeEntry(again))).toEqual(Array.from(encodeEntry(ent(2, 1, 'v1'))));
   });
 
+  it('packs a long append (a restart replaying its WAL) into runs of at most the hot count', () => {
+    const s = new MemoryStorage({ hotEntries: 4 });
+    s.append(Array.from({ length: 23 }, (_, k) => ent(k + 1, 1, `r${k}`)));
+    expect(s.layout()).toMatchObject({ packed: 19, hot: 4 });
+    const before = s.layout().packedBytes;
+    s.compact(4); // the first run (1..4) goes whole
+    expect(s.layout().packedBytes).toBeLessThan(before);
+    expect(s.entries(5, 24).map((e) => e.index)).toEqual(Array.from({ length: 19 }, (_, k) => k + 5));
+  });
+
   it('truncates a packed run when a conflicting suffix starts inside it', () => {
     const s = new MemoryStorage({ hotEntries: 2 });
     s.append(Array.from({ length: 9 }, (_, k) => ent(k + 1, 1, `a${k}`)));
