@@ -3,7 +3,7 @@
 export type { RaftConfig, RaftLogger } from './config.js';
 export { seededRandom } from './config.js';
 export type { Storage } from './storage.js';
-export { MemoryStorage } from './storage.js';
+export { MemoryStorage, type MemoryStorageOptions } from './storage.js';
 export { RawNode, type Status, type ProgressStatus } from './rawnode.js';
 export {
   ErrProposalDropped,

@@ -4,8 +4,9 @@
 
 import { emptyConfState } from './codec.js';
 import { ErrCompacted, ErrSnapOutOfDate, ErrUnavailable } from './errors.js';
-import { type ConfState, type Entry, type HardState, type Snapshot, EntryType } from './types.js';
-import { EMPTY_BYTES, emptySnapshot, limitSize } from './util.js';
+import { PackedRun } from './packed-run.js';
+import type { ConfState, Entry, HardState, Snapshot } from './types.js';
+import { emptySnapshot, entrySize, limitSize } from './util.js';
 
 export interface Storage {
   initialState(): { hardState: HardState; confState: ConfState };
@@ -18,11 +19,38 @@ export interface Storage {
   snapshot(): Snapshot;
 }
 
+/** How many of the newest entries MemoryStorage keeps as objects by default (older ones are packed). */
+export const DEFAULT_HOT_ENTRIES = 1024;
+
+export interface MemoryStorageOptions {
+  /**
+   * Entries kept as objects at the end of the log; once twice as many are there,
+   * the older half is packed (packed-run.ts). Appends, commits and applies touch
+   * the newest entries, so they never see a packed one unless they fall that far
+   * behind. Small values exercise the packed path in tests.
+   */
+  hotEntries?: number;
+}
+
 export class MemoryStorage implements Storage {
   private hardState: HardState = { term: 0, vote: 0n, commit: 0 };
   private snap: Snapshot = emptySnapshot();
-  /** ents[0] is a placeholder standing for the snapshot's (index, term). */
-  private ents: Entry[] = [{ term: 0, index: 0, type: EntryType.Normal, data: EMPTY_BYTES }];
+  /** Index and term of the last entry compacted away (the snapshot's, or compact()'s): firstIndex() - 1. */
+  private offset = 0;
+  private offsetTerm = 0;
+  /**
+   * Older entries, packed, in order: together they hold offset+1 .. hotStart-1
+   * (the first run may begin at or before offset+1: compaction drops whole runs).
+   */
+  private runs: PackedRun[] = [];
+  /** The newest entries as objects: hot[k] is entry hotStart + k. */
+  private hot: Entry[] = [];
+  private hotStart = 1;
+  private readonly hotEntries: number;
+
+  constructor(opts: MemoryStorageOptions = {}) {
+    this.hotEntries = Math.max(1, opts.hotEntries ?? DEFAULT_HOT_ENTRIES);
+  }
 
   initialState(): { hardState: HardState; confState: ConfState } {
     const cs = this.snap.metadata.confState;
@@ -33,79 +61,146 @@ export class MemoryStorage implements Storage {
     this.hardState = { ...h };
   }
 
-  private offset(): number {
-    return this.ents[0].index;
-  }
-
   entries(lo: number, hi: number, maxSize?: number): Entry[] {
-    const off = this.offset();
-    if (lo <= off) throw new ErrCompacted();
+    if (lo <= this.offset) throw new ErrCompacted();
     if (hi > this.lastIndex() + 1) throw new ErrUnavailable(`entries' hi(${hi}) is out of bound lastindex(${this.lastIndex()})`);
-    if (this.ents.length === 1) throw new ErrUnavailable();
-    return limitSize(this.ents.slice(lo - off, hi - off), maxSize);
+    if (this.lastIndex() === this.offset) throw new ErrUnavailable();
+    if (lo >= this.hotStart) return limitSize(this.hot.slice(lo - this.hotStart, hi - this.hotStart), maxSize);
+    // Packed entries are decoded one by one, only as many as maxSize lets through
+    // (limitSize's rule: the first always, then while the total stays within it).
+    const out: Entry[] = [];
+    let size = 0;
+    for (let i = lo; i < hi; i++) {
+      const e = i >= this.hotStart ? this.hot[i - this.hotStart]! : this.runOf(i).entry(i);
+      size += entrySize(e);
+      if (maxSize !== undefined && out.length > 0 && size > maxSize) break;
+      out.push(e);
+    }
+    return out;
   }
 
   term(i: number): number {
-    const off = this.offset();
-    if (i < off) throw new ErrCompacted();
-    if (i - off >= this.ents.length) throw new ErrUnavailable();
-    return this.ents[i - off].term;
+    if (i < this.offset) throw new ErrCompacted();
+    if (i > this.lastIndex()) throw new ErrUnavailable();
+    if (i === this.offset) return this.offsetTerm;
+    if (i >= this.hotStart) return this.hot[i - this.hotStart]!.term;
+    return this.runOf(i).term(i);
   }
 
   firstIndex(): number {
-    return this.offset() + 1;
+    return this.offset + 1;
   }
 
   lastIndex(): number {
-    return this.offset() + this.ents.length - 1;
+    return this.hotStart + this.hot.length - 1;
   }
 
   snapshot(): Snapshot {
     return this.snap;
   }
 
+  /** Entries held packed and as objects, and the packed runs' bytes (for tests and metrics). */
+  layout(): { packed: number; hot: number; packedBytes: number } {
+    let packedBytes = 0;
+    for (const r of this.runs) packedBytes += r.byteSize;
+    return { packed: this.hotStart - 1 - this.offset, hot: this.hot.length, packedBytes };
+  }
+
   /** Replace the whole state by a snapshot (a follower installing one from its leader). */
   applySnapshot(s: Snapshot): void {
     if (this.snap.metadata.index >= s.metadata.index) throw new ErrSnapOutOfDate();
     this.snap = s;
-    this.ents = [{ term: s.metadata.term, index: s.metadata.index, type: EntryType.Normal, data: EMPTY_BYTES }];
+    this.offset = s.metadata.index;
+    this.offsetTerm = s.metadata.term;
+    this.runs = [];
+    this.hot = [];
+    this.hotStart = this.offset + 1;
   }
 
   /** Record a snapshot of the application state at applied index i (does not compact). */
   createSnapshot(i: number, cs: ConfState | undefined, data: Uint8Array): Snapshot {
     if (i <= this.snap.metadata.index) throw new ErrSnapOutOfDate();
-    const off = this.offset();
     if (i > this.lastIndex()) throw new Error(`snapshot ${i} is out of bound lastindex(${this.lastIndex()})`);
     this.snap = {
-      metadata: { index: i, term: this.ents[i - off].term, confState: cs ?? this.snap.metadata.confState },
+      metadata: { index: i, term: this.term(i), confState: cs ?? this.snap.metadata.confState },
       data,
     };
     return this.snap;
   }
 
-  /** Discard entries before i; entry i becomes the placeholder. */
+  /** Discard entries before i; entry i's index and term stay as the offset. */
   compact(i: number): void {
-    const off = this.offset();
-    if (i <= off) throw new ErrCompacted();
+    if (i <= this.offset) throw new ErrCompacted();
     if (i > this.lastIndex()) throw new Error(`compact ${i} is out of bound lastindex(${this.lastIndex()})`);
-    const k = i - off;
-    const head: Entry = { term: this.ents[k].term, index: i, type: EntryType.Normal, data: EMPTY_BYTES };
-    this.ents = [head, ...this.ents.slice(k + 1)];
+    const term = this.term(i);
+    if (i >= this.hotStart) {
+      this.hot = this.hot.slice(i + 1 - this.hotStart);
+      this.hotStart = i + 1;
+      this.runs = [];
+    } else {
+      let gone = 0;
+      while (gone < this.runs.length && this.runs[gone]!.last <= i) gone++;
+      if (gone > 0) this.runs = this.runs.slice(gone);
+    }
+    this.offset = i;
+    this.offsetTerm = term;
   }
 
   /** Append entries, overwriting any conflicting suffix already stored. */
   append(entries: Entry[]): void {
     if (entries.length === 0) return;
     const first = this.firstIndex();
-    const last = entries[0].index + entries.length - 1;
+    const last = entries[0]!.index + entries.length - 1;
     if (last < first) return;
     // Entries already covered by the snapshot are dropped.
-    if (first > entries[0].index) entries = entries.slice(first - entries[0].index);
-    const off = entries[0].index - this.offset();
-    if (off > this.ents.length) {
-      throw new Error(`missing log entry [last: ${this.lastIndex()}, append at: ${entries[0].index}]`);
+    if (first > entries[0]!.index) entries = entries.slice(first - entries[0]!.index);
+    const at = entries[0]!.index;
+    if (at > this.lastIndex() + 1) {
+      throw new Error(`missing log entry [last: ${this.lastIndex()}, append at: ${at}]`);
     }
-    if (off < this.ents.length) this.ents.length = off;
-    for (let i = 0; i < entries.length; i++) this.ents.push(entries[i]);
+    this.truncateFrom(at);
+    for (let i = 0; i < entries.length; i++) this.hot.push(entries[i]!);
+    if (this.hot.length >= 2 * this.hotEntries) this.packOldest(this.hot.length - this.hotEntries);
+  }
+
+  /** Drops entries at and after index `at` (offset < at <= lastIndex()+1). */
+  private truncateFrom(at: number): void {
+    if (at >= this.hotStart) {
+      if (at - this.hotStart < this.hot.length) this.hot.length = at - this.hotStart;
+      return;
+    }
+    // A conflict reaching back into the packed entries (rare: that many
+    // uncommitted entries replaced by a new leader's).
+    this.hot = [];
+    this.hotStart = at;
+    const kept: PackedRun[] = [];
+    for (const r of this.runs) {
+      if (r.last < at) kept.push(r);
+      else if (r.first < at) kept.push(r.truncatedTo(at - 1));
+    }
+    this.runs = kept;
+  }
+
+  /** Packs the n oldest hot entries, in runs of at most hotEntries (compaction frees whole runs). */
+  private packOldest(n: number): void {
+    for (let k = 0; k < n; k += this.hotEntries) {
+      this.runs.push(PackedRun.pack(this.hot.slice(k, Math.min(n, k + this.hotEntries))));
+    }
+    this.hot = this.hot.slice(n);
+    this.hotStart += n;
+  }
+
+  /** The packed run holding index i (offset < i < hotStart). */
+  private runOf(i: number): PackedRun {
+    let lo = 0;
+    let hi = this.runs.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const r = this.runs[mid]!;
+      if (i < r.first) hi = mid - 1;
+      else if (i > r.last) lo = mid + 1;
+      else return r;
+    }
+    throw new Error(`entry ${i} is in no packed run`);
   }
 }

@@ -6,7 +6,7 @@
 import { mkdirAll, MkdirError } from '../util/mkdir-all.js';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { MemoryStorage, RawNode, seededRandom } from '../raft/index.js';
+import { MemoryStorage, RawNode, seededRandom, type MemoryStorageOptions } from '../raft/index.js';
 import type { Entry, HardState, Snapshot } from '../raft/types.js';
 import {
   decodeWalMetadata as decodeMetadata, encodeWalMetadata, mkdirDurable, nodeWalFs, syncCreatedDirs, Snapshotter, WAL, WalSnapshotNotFoundError, type WalOptions,
@@ -168,8 +168,13 @@ export function raiseCommitToSnapshot(hardState: HardState, snapshot: Snapshot |
 }
 
 /** The Raft storage a restarting member resumes from: the snapshot, then the WAL's hard state and entries after it. */
-export function restartStorage(snapshot: Snapshot | undefined, hardState: HardState, entries: Entry[]): MemoryStorage {
-  const storage = new MemoryStorage();
+export function restartStorage(
+  snapshot: Snapshot | undefined,
+  hardState: HardState,
+  entries: Entry[],
+  opts: MemoryStorageOptions = {},
+): MemoryStorage {
+  const storage = new MemoryStorage(opts);
   if (snapshot) storage.applySnapshot(snapshot);
   storage.setHardState(hardState);
   storage.append(entries);

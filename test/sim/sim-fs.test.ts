@@ -2,7 +2,12 @@
 // a power cut, sector-granular loss and tearing, directory entries durable only
 // after the directory is fsynced, and a dead incarnation's operations ignored.
 
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
+
+// The garbage collector, for the test that checks what a dead incarnation leaves behind.
+setFlagsFromString('--expose-gc');
 import type { WalFs } from '../../src/wal/index.js';
 import { writeAll } from '../../src/wal/fsutil.js';
 import { SECTOR, SimFs, type SimFsFaults } from './sim-fs.js';
@@ -157,6 +162,31 @@ describe('SimFs', () => {
     expect(late).toBe(false);
     expect(await fs.view().readdir('/d')).toEqual(['f']);
     expect(fs.contentOf('/d/f')?.subarray(0, 10)).toEqual(bytes(10, 1));
+  });
+
+  it('a caller left hanging by a dead incarnation becomes garbage with it', async () => {
+    // A long simulation crashes members by the thousand; what their last calls hold
+    // must not outlive them (a promise shared by the module once kept them all).
+    const gc = runInNewContext('gc') as () => void;
+    const { fs } = setup();
+    const v = fs.view();
+    fs.crash('process');
+    const refs: WeakRef<object>[] = [];
+    for (let i = 0; i < 3; i++) {
+      const held = { state: new Uint8Array(1 << 16) };
+      refs.push(new WeakRef(held));
+      void (async () => {
+        await v.readdir('/');
+        return held.state.length; // held stays in the frame that waits
+      })();
+    }
+    // (No deref() before the collections: it keeps its target alive to the end of the job.)
+    for (let i = 0; i < 3; i++) {
+      await drainMicrotasks();
+      gc();
+    }
+    await drainMicrotasks();
+    expect(refs.filter((r) => r.deref() !== undefined).length).toBe(0);
   });
 
   it('operations complete in order, each after its latency', async () => {

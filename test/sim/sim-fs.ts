@@ -30,7 +30,14 @@ export { DEFAULT_SIM_FS_FAULTS, SECTOR, type SimFsFaults };
 const fsError = (code: string, op: string, path: string): NodeJS.ErrnoException =>
   Object.assign(new Error(`${code}: ${op} '${path}'`), { code, syscall: op, path });
 
-const never = new Promise<never>(() => {});
+/**
+ * What a dead incarnation's operation returns: a promise that never settles. A
+ * fresh one each time: whoever awaits it hangs on to it, and it to them, so once
+ * the dead incarnation is unreachable both are garbage. One promise shared by the
+ * module would collect every awaiting caller, with all it holds, for the life of
+ * the process (a long simulation run grew by ~1 MB a seed that way).
+ */
+const hang = (): Promise<never> => new Promise<never>(() => {});
 
 interface Pending {
   epoch: number;
@@ -61,7 +68,7 @@ export class SimFs {
     const epoch = this.epoch;
     const live = (): boolean => epoch === this.epoch;
     const now = <T>(fn: () => T): Promise<T> => {
-      if (!live()) return never;
+      if (!live()) return hang();
       try {
         return Promise.resolve(fn());
       } catch (err) {
@@ -69,7 +76,7 @@ export class SimFs {
       }
     };
     const slow = <T>(fn: (atCrash: boolean) => T): Promise<T> =>
-      live() ? new Promise<T>((resolve, reject) => this.enqueue(epoch, fn, resolve, reject)) : never;
+      live() ? new Promise<T>((resolve, reject) => this.enqueue(epoch, fn, resolve, reject)) : hang();
     return {
       open: (path, mode) =>
         (mode === 'create' ? slow(() => this.create(path)) : now(() => this.existing(path))).then(
@@ -344,17 +351,17 @@ class SimFile implements WalFile {
   }
 
   size(): Promise<number> {
-    return this.fs.isLive(this.epoch) ? Promise.resolve(this.inode.data.size) : never;
+    return this.fs.isLive(this.epoch) ? Promise.resolve(this.inode.data.size) : hang();
   }
 
   close(): Promise<void> {
-    if (!this.fs.isLive(this.epoch)) return never;
+    if (!this.fs.isLive(this.epoch)) return hang();
     this.closed = true;
     return Promise.resolve();
   }
 
   private slow(effect: (atCrash: boolean) => void): Promise<void> {
-    if (!this.fs.isLive(this.epoch)) return never;
+    if (!this.fs.isLive(this.epoch)) return hang();
     if (this.closed) return Promise.reject(fsError('EBADF', 'fsync', ''));
     return new Promise<void>((resolve, reject) => this.fs.enqueue(this.epoch, effect, resolve, reject));
   }

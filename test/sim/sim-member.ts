@@ -33,7 +33,7 @@ import type { PeerTransport } from '../../src/server/transport/index.js';
 import { decodeSnapshotData, encodeSnapshotData } from '../../src/server/snapshot-data.js';
 import { DB_DIR, SimKvDisk } from './sim-kv-disk.js';
 import type { SimNetwork } from './sim-network.js';
-import { SimWalDisk, type OpenedLog } from './sim-wal-disk.js';
+import { SIM_LOG_STORAGE, SimWalDisk, type OpenedLog } from './sim-wal-disk.js';
 import type { Scheduler } from './virtual-time.js';
 
 const silent = pino({ level: 'silent' });
@@ -155,7 +155,7 @@ export class SimMember {
     const membership = new Membership(env.clusterId, this.id);
     membership.maxLearners = cfg.maxLearners;
     if (snapshot) membership.restore(decodeSnapshotData(snapshot.data).membership);
-    const storage = opened.storage ?? new MemoryStorage();
+    const storage = opened.storage ?? new MemoryStorage(SIM_LOG_STORAGE);
     const raw = new RawNode({
       id: this.id,
       electionTick: Math.max(1, Math.round(cfg.electionMs / cfg.heartbeatMs)),

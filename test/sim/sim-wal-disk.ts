@@ -12,6 +12,14 @@ import type { Logger } from 'pino';
 import type { MemoryStorage } from '../../src/raft/index.js';
 import type { HardState, Snapshot } from '../../src/raft/types.js';
 import { openFromNewestSnapshot, raiseCommitToSnapshot, restartStorage } from '../../src/server/bootstrap.js';
+import type { MemoryStorageOptions } from '../../src/raft/index.js';
+
+/**
+ * The in-memory Raft log of a simulated member keeps only a few entries as
+ * objects and packs the rest (production keeps 1,024), so every seed runs
+ * lagging followers, conflicting appends and restarts over packed entries too.
+ */
+export const SIM_LOG_STORAGE: MemoryStorageOptions = { hotEntries: 3 };
 import { walLog, type DurableLog } from '../../src/server/raft-ports.js';
 import { decodeWalMetadata, encodeWalMetadata, mkdirDurable, Snapshotter, WAL } from '../../src/wal/index.js';
 import { SimFs, type SimFsFaults } from './sim-fs.js';
@@ -68,7 +76,7 @@ export class SimWalDisk {
       throw new Error(`the WAL belongs to member ${memberId.toString(16)} of cluster ${clusterId.toString(16)}`);
     }
     raiseCommitToSnapshot(hardState, snapshot);
-    const storage = restartStorage(snapshot, hardState, entries);
+    const storage = restartStorage(snapshot, hardState, entries, SIM_LOG_STORAGE);
     return { fresh: false, wal, snapshotter, log: walLog(wal, snapshotter), storage, snapshot, hardState };
   }
 
