@@ -249,11 +249,6 @@ export class EtcdServer {
     return this.appliedWaiter.wait(this.raft.committedIndex);
   }
 
-  /** Whether everything committed so far is applied here (waitAppliedCommitted would resolve at once). */
-  appliedCommitted(): boolean {
-    return this.appliedWaiter.index >= this.raft.committedIndex;
-  }
-
   nextRequestId(): bigint {
     return this.proposer.nextRequestId();
   }

@@ -55,7 +55,7 @@ export function fakeLeaseHost(over: Partial<LeaseHost> = {}): LeaseHost {
     leader: () => 1n,
     propose: async () => undefined,
     waitAppliedCommitted: async () => undefined,
-    appliedCommitted: () => true,
+    confirmLeadership: async () => undefined,
     nextRequestId: () => 42n,
     callPeer: async () => {
       throw new Error('no peers');

@@ -167,6 +167,38 @@ describe('LeaseCoordinator and peer service (lease/coordinator.ts, lease/peer-se
     expect(after.res).toMatchObject({ ID: 5n, grantedTTL: 30n });
   });
 
+  it('a leader answers a keep-alive only after a quorum confirmed its leadership, and no lease it cannot vouch for is "not found"', async () => {
+    // A leader cut off from the others (lease 7 was granted by the leader they
+    // elected meanwhile): the ReadIndex round cannot complete, and it steps down.
+    let confirm!: (ok: boolean) => void;
+    let leading = true;
+    const { coord, lessor } = coordinator({
+      requestTimeoutMs: 200,
+      confirmLeadership: () => new Promise<void>((res, rej) => (confirm = (ok) => (ok ? res() : rej(new Error('etcdserver: request timed out'))))),
+      isLeader: () => leading,
+      leader: () => (leading ? 1n : 0n),
+    });
+    lessor.promote(0); // its lessor never heard of lease 7
+    let answered: unknown;
+    const renewal = coord.renew(7n).then((r) => (answered = r), (err: Error) => (answered = err.message));
+    await sleep(20);
+    expect(answered).toBeUndefined(); // and not "not found" from the stale lessor
+    leading = false;
+    confirm(false);
+    await renewal;
+    expect(answered).toBe('etcdserver: no leader'); // the client tries another member
+  });
+
+  it('a leader whose leadership is confirmed renews from its lessor', async () => {
+    let confirmations = 0;
+    const { coord, lessor } = coordinator({ confirmLeadership: async () => void confirmations++ });
+    lessor.promote(0);
+    lessor.grant(toLeaseId(5n), 30);
+    expect(await coord.renew(5n)).toEqual({ id: toLeaseId(5n), ttl: 30 });
+    expect(await coord.renew(6n)).toEqual({ id: toLeaseId(6n), ttl: 0 });
+    expect(confirmations).toBe(2);
+  });
+
   it('TimeToLive on a leader waits for its lessor to be promoted', async () => {
     const { coord, lessor } = coordinator();
     lessor.grant(toLeaseId(5n), 30);
@@ -379,9 +411,9 @@ describe('LeaseKeepAlive stream backpressure (api/lease.ts)', () => {
   }
 
 
-  it('answers the keep-alives read together in one write when the leader renews them at once', async () => {
+  it('answers the keep-alives read together in one write when their renewals end together', async () => {
     const call = new FakeCall();
-    const leases = { ...fakeLeases(async () => ({ ttl: 5 })), renewNow: (id: bigint) => ({ ttl: Number(id) * 10 }) };
+    const leases = fakeLeases(async (id) => ({ ttl: Number(id) * 10 }));
     const handler = leaseService(leases, info, logger).LeaseKeepAlive as (c: unknown) => void;
     handler(call);
     for (const i of [1n, 2n, 3n]) call.emit('data', { ID: i });
@@ -390,15 +422,12 @@ describe('LeaseKeepAlive stream backpressure (api/lease.ts)', () => {
     expect(call.writes).toBe(1);
   });
 
-  it('keeps request order when a renewal that must wait comes before ones answered at once', async () => {
+  it('keeps request order when a renewal that must wait comes before ones answered sooner', async () => {
     const call = new FakeCall();
     let release!: () => void;
     const slow = new Promise<void>((r) => (release = r));
-    const leases = {
-      ...fakeLeases(async (id) => (await slow, { ttl: Number(id) })),
-      // Lease 1 cannot be answered at once (say, a checkpoint to clear first); the others can.
-      renewNow: (id: bigint) => (id === 1n ? undefined : { ttl: Number(id) }),
-    };
+    // Lease 1 waits (say, a checkpoint to clear first); the others are renewed at once.
+    const leases = fakeLeases(async (id) => (id === 1n && (await slow), { ttl: Number(id) }));
     const handler = leaseService(leases, info, logger).LeaseKeepAlive as (c: unknown) => void;
     handler(call);
     for (const i of [1n, 2n, 3n]) call.emit('data', { ID: i });

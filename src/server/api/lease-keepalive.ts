@@ -1,12 +1,10 @@
 // The LeaseKeepAlive stream: a client's keep-alives in, one answer each, in
 // request order.
 //
-// Two ways to an answer. On the leader, with nothing to wait for, the lease is
-// renewed at once (LeaseApi.renewNow), with no promise on the way. Otherwise
-// (a follower forwards to the leader; a leader that must apply or checkpoint
-// first) the renewal runs as a promise, chained so that answers still go out in
-// request order. Answers ready in the same turn (a client sends its due
-// keep-alives together) go out in one write: one DATA frame, not one each.
+// Every renewal runs as a promise (a follower forwards it to the leader; the
+// leader first confirms its leadership with a quorum), chained so that answers
+// still go out in request order. Answers ready in the same turn (a client sends
+// its due keep-alives together) go out in one write: one DATA frame, not one each.
 
 import { type EtcdError, toEtcdError } from '../errors.js';
 import type * as pb from '../../pb/types.js';
@@ -38,7 +36,9 @@ export function keepAliveHandler(leases: LeaseApi, info: HeaderSource): StreamHa
       }
     };
     const answer = (id: bigint, ttl: number): void => {
-      if (outbox.length === 0) queueMicrotask(flush);
+      // Flushed after this turn's microtasks: the answers of renewals that end together
+      // come one microtask apart along the chain below.
+      if (outbox.length === 0) setImmediate(flush);
       outbox.push(encode({ header: info.header(), ID: id, TTL: BigInt(ttl) }));
     };
     const end = (err?: EtcdError): void => {
@@ -87,20 +87,6 @@ export function keepAliveHandler(leases: LeaseApi, info: HeaderSource): StreamHa
       }));
     call.on('data', (req: pb.LeaseKeepAliveRequest) => {
       if (ended) return;
-      // At once only when no earlier request still waits for its answer (order) and writes may go out.
-      if (inFlight === 0 && drained === undefined) {
-        let now: { ttl: number } | undefined;
-        try {
-          now = leases.renewNow?.(req.ID);
-        } catch (err) {
-          end(toEtcdError(err));
-          return;
-        }
-        if (now !== undefined) {
-          answer(req.ID, now.ttl);
-          return;
-        }
-      }
       const renewed = leases.renew(req.ID);
       renewed.catch(() => {}); // seen (and answered) in request order below
       inFlight++;

@@ -128,8 +128,6 @@ export interface LeaseApi {
   revoke(id: bigint, who?: AuthInfo): Promise<{ revision: number }>;
   /** ttl 0 when the lease does not exist (any more). */
   renew(id: bigint): Promise<{ ttl: number }>;
-  /** renew's answer when it is ready at once (the leader, nothing to wait for); undefined: call renew. */
-  renewNow?(id: bigint): { ttl: number } | undefined;
   /** ttl -1 when the lease does not exist. */
   timeToLive(id: bigint, keys: boolean): Promise<{ ttl: number; grantedTtl: number; keys: Uint8Array[] }>;
   leases(): bigint[];

@@ -25,8 +25,14 @@ export interface LeaseHost {
   propose(body: InternalRequestBody, caller?: RequestCaller): Promise<unknown>;
   /** Resolves once this member has applied everything committed when called. */
   waitAppliedCommitted(): Promise<void>;
-  /** Whether everything committed is applied here now (waitAppliedCommitted would resolve at once). */
-  appliedCommitted(): boolean;
+  /**
+   * A ReadIndex round (shared with linearizable reads): resolves once a quorum
+   * confirmed the leader's commit index after the call and this member applied up
+   * to it; rejects when that cannot happen within the read timeout (no quorum).
+   * On a leader it proves the leadership was real after the call (etcd's
+   * ensureLeadership).
+   */
+  confirmLeadership(): Promise<void>;
   nextRequestId(): bigint;
   /** A unary call to a member's peer port. */
   callPeer<Req, Res>(id: bigint, path: string, ser: (r: Req) => Buffer, de: (b: Buffer) => Res, req: Req, timeoutMs: number): Promise<Res>;

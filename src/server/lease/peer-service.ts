@@ -16,14 +16,15 @@ export type AdmitPeerCall = <R>(call: Pick<grpc.ServerUnaryCall<unknown, R>, 'me
 
 export function leasePeerService(
   host: Pick<LeaseHost, 'isLeader' | 'requestTimeoutMs'>,
-  leader: Pick<LeaseCoordinator, 'renewNow' | 'renewAsLeader' | 'timeToLiveAsLeader'>,
+  leader: Pick<LeaseCoordinator, 'renewAsLeader' | 'timeToLiveAsLeader'>,
   admit: AdmitPeerCall,
 ): [grpc.ServiceDefinition, grpc.UntypedServiceImplementation] {
   const notLeader = { code: Code.FAILED_PRECONDITION, details: 'etcdserver: not leader' } as grpc.ServiceError;
   const unavailable = (err: Error) => ({ code: Code.UNAVAILABLE, details: err.message }) as grpc.ServiceError;
   /**
    * One RenewStream message: [sequence number, lease ids…] → [sequence number,
-   * result per id…]. Answered at once when every renewal can be (renewNow).
+   * result per id…]. The renewals confirm the leadership together: concurrent
+   * confirmations share one ReadIndex round.
    */
   const renewBatch = (msg: bigint[]): Promise<bigint[]> => {
     const out: bigint[] = new Array<bigint>(msg.length);
@@ -32,24 +33,19 @@ export function leasePeerService(
       out.fill(RENEW_NOT_LEADER, 1);
       return Promise.resolve(out);
     }
-    let slow: Promise<void>[] | undefined;
+    const renewals: Promise<void>[] = [];
     // Deadline now: an expired lease whose revoke is pending answers RENEW_AGAIN at
     // once instead of holding up the batch; its follower asks again (coordinator.ts).
     const now = monotonicClock.now();
     for (let i = 1; i < msg.length; i++) {
-      const r = leader.renewNow(msg[i]!);
-      if (r !== undefined) {
-        out[i] = BigInt(r.ttl);
-        continue;
-      }
-      (slow ??= []).push(
+      renewals.push(
         leader.renewAsLeader(toLeaseId(msg[i]!), now).then(
           (r) => void (out[i] = r === undefined ? RENEW_NOT_LEADER : BigInt(r.ttl)),
           () => void (out[i] = RENEW_AGAIN),
         ),
       );
     }
-    return slow === undefined ? Promise.resolve(out) : Promise.all(slow).then(() => out);
+    return Promise.all(renewals).then(() => out);
   };
   const impl: grpc.UntypedServiceImplementation = {
     Renew: (call: grpc.ServerUnaryCall<pb.LeaseKeepAliveRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => {
