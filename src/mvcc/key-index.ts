@@ -21,6 +21,16 @@ class Generation {
   /** interleaved [main0, sub0, main1, sub1, ...], ascending */
   revs: number[] = [];
 
+  /** A generation of one revision. */
+  static single(createdMain: number, ver: number, main: number, sub: number): Generation {
+    const g = new Generation();
+    g.createdMain = createdMain;
+    g.ver = ver;
+    // Exact-size literal: push() onto [] reserves ~16 slots.
+    g.revs = [main, sub];
+    return g;
+  }
+
   get count(): number { return this.revs.length >> 1; }
   isEmpty(): boolean { return this.revs.length === 0; }
   lastMain(): number { return this.revs[this.revs.length - 2]!; }
@@ -83,11 +93,7 @@ export class KeyIndex {
    * A later compaction drops it.
    */
   restoreTombstone(main: number, sub: number): void {
-    const g = new Generation();
-    g.createdMain = main;
-    g.ver = 1;
-    g.revs = [main, sub];
-    this.gens = [g, new Generation()];
+    this.gens = [Generation.single(main, 1, main, sub), new Generation()];
     this.createdMain = 0;
     this.ver = 0;
     this.modMain = main;
@@ -257,13 +263,7 @@ export class KeyIndex {
       if (g.isEmpty()) continue;
       const last = g.lastMain();
       if (last < atRev) return undefined;
-      if (last === atRev) {
-        const t = new Generation();
-        t.createdMain = g.createdMain;
-        t.ver = g.ver;
-        t.revs = [last, g.revs[g.revs.length - 1]!];
-        return t;
-      }
+      if (last === atRev) return Generation.single(g.createdMain, g.ver, last, g.revs[g.revs.length - 1]!);
     }
     return undefined;
   }
@@ -286,14 +286,7 @@ export class KeyIndex {
   private full(): Generation[] {
     if (this.gens !== null) return this.gens;
     const gens: Generation[] = [];
-    if (this.ver !== 0) {
-      const g = new Generation();
-      g.createdMain = this.createdMain;
-      g.ver = this.ver;
-      // Exact-size literal: push() onto [] reserves ~16 slots.
-      g.revs = [this.modMain, this.modSub];
-      gens.push(g);
-    }
+    if (this.ver !== 0) gens.push(Generation.single(this.createdMain, this.ver, this.modMain, this.modSub));
     this.gens = gens;
     return gens;
   }
