@@ -41,6 +41,12 @@ const block = portBlock();
 let cursor = block.lo + Math.floor(Math.random() * (block.hi - block.lo + 1));
 /** Ports freePort has handed out in this process: never twice. */
 const handedOut = new Set<number>();
+/**
+ * Ports the Fetch standard blocks ("bad ports"): Node's fetch refuses them with
+ * "fetch failed", and the tests fetch from members (failpoints, /v3, /metrics).
+ * Of that list, only 10080 lies in the blocks above.
+ */
+const FETCH_BLOCKED = new Set([10_080]);
 
 function canListen(port: number): Promise<boolean> {
   return new Promise((res) => {
@@ -56,7 +62,7 @@ export async function freePort(): Promise<number> {
   for (let tried = 0; tried < span; tried++) {
     const port = cursor;
     cursor = cursor >= block.hi ? block.lo : cursor + 1;
-    if (handedOut.has(port)) continue;
+    if (handedOut.has(port) || FETCH_BLOCKED.has(port)) continue;
     if (await canListen(port)) {
       handedOut.add(port);
       return port;
