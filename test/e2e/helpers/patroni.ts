@@ -343,7 +343,11 @@ export class PatroniCluster {
 
   /**
    * Waits until the DCS names one running leader (other than `not`), its own REST API
-   * says it is the primary (`GET /primary` 200), and `replicas` other members run.
+   * says it is the primary (`GET /primary` 200), its PostgreSQL has left recovery, and
+   * `replicas` other members run. Patroni answers `/primary` 200 as soon as
+   * `pg_ctl promote -W` returns, before the promotion finishes, so the last check is not
+   * implied by the others (on a loaded machine a psql right after `/primary` still saw
+   * `pg_is_in_recovery()` true).
    */
   async waitForLeader(timeoutMs: number, opts: { not?: string; replicas?: number } = {}): Promise<PatroniNode> {
     const found = await waitFor<PatroniNode | Error>(`a Patroni leader${opts.not ? ` other than ${opts.not}` : ''}`, timeoutMs, async () => {
@@ -358,6 +362,10 @@ export class PatroniCluster {
       const leader = this.node(leaders[0]!.name);
       const primary = await leader.rest('/primary');
       if (primary?.status !== 200) throw new Error(`${leader.name} GET /primary: ${primary?.status}`);
+      const recovery = await this.psql(leader, 'SELECT pg_is_in_recovery()');
+      if (recovery.code !== 0 || recovery.stdout.trim() !== 'f') {
+        throw new Error(`${leader.name} pg_is_in_recovery(): ${recovery.stdout.trim()}${recovery.stderr}`);
+      }
       return leader;
     }, 250);
     if (found instanceof Error) throw found;
