@@ -11,6 +11,11 @@
 //   which is what GC cost follows. Sampling interval $ETCDTS_HEAP_PROF_INTERVAL
 //   bytes (default 8192; each sample stands for that many bytes on average).
 //   Summarise with bench/heap-alloc-summary.cjs.
+// - promoted: the same profiler, but dropping the samples of objects the scavenger
+//   collected: what is left is what outlived the young generation (promoted to old
+//   space, whether or not a mark-compact freed it later), by allocation site. Old
+//   space fills with exactly these bytes, so they set how often mark-compacts run.
+//   heap-<pid>.heapprofile as well; the same summary applies.
 'use strict';
 const inspector = require('node:inspector');
 const fs = require('node:fs');
@@ -32,6 +37,17 @@ const PROFILERS = {
         samplingInterval: Number(process.env.ETCDTS_HEAP_PROF_INTERVAL || 8192),
         includeObjectsCollectedByMajorGC: true,
         includeObjectsCollectedByMinorGC: true,
+      }, done),
+    stop: 'HeapProfiler.stopSampling',
+    file: (pid) => `heap-${pid}.heapprofile`,
+  },
+  promoted: {
+    domain: 'HeapProfiler',
+    start: (s, done) =>
+      s.post('HeapProfiler.startSampling', {
+        samplingInterval: Number(process.env.ETCDTS_HEAP_PROF_INTERVAL || 8192),
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: false,
       }, done),
     stop: 'HeapProfiler.stopSampling',
     file: (pid) => `heap-${pid}.heapprofile`,
