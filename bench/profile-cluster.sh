@@ -23,7 +23,7 @@
 #   SERVERS=etcd-ts PROFILE=heap KEEP=1 bench/profile-cluster.sh   # allocation profiles instead
 #     (cpu-prof-toggle.cjs with ETCDTS_PROF_KIND=heap: heap-<pid>.heapprofile, every byte
 #     allocated in the window; summarise with node bench/heap-alloc-summary.cjs FILE --requests N)
-#   SERVERS=etcd-ts PROFILE=promoted KEEP=1 bench/profile-cluster.sh   # only what outlived the
+#   SERVERS=etcd-ts PROFILE=promoted ETCDTS_NODE_OPTS=--expose-gc KEEP=1 bench/profile-cluster.sh   # what outlived the
 #     young generation (what fills old space and drives mark-compacts), same files and summary
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
