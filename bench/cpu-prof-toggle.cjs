@@ -11,34 +11,10 @@
 //   which is what GC cost follows. Sampling interval $ETCDTS_HEAP_PROF_INTERVAL
 //   bytes (default 8192; each sample stands for that many bytes on average).
 //   Summarise with bench/heap-alloc-summary.cjs.
-// - promoted: the same profiler, but dropping the samples of objects the scavenger
-//   collected: what is left is what outlived the young generation (promoted to old
-//   space, whether or not a mark-compact freed it later), by allocation site. Old
-//   space fills with exactly these bytes, so they set how often mark-compacts run.
-//   heap-<pid>.heapprofile as well; the same summary applies. Objects still in the
-//   young generation when the profile stops count too (they were not collected):
-//   up to twice the semi-space over the window's requests (with 4 MiB semi-spaces
-//   and 30,000 requests, ~280 B/request). With ETCDTS_NODE_OPTS=--expose-gc, two
-//   scavenges run just before the stop, so only what is still alive then counts.
 'use strict';
 const inspector = require('node:inspector');
 const fs = require('node:fs');
 const path = require('node:path');
-
-/** The sampling heap profiler; it always keeps what mark-compacts collected, and what scavenges did if asked. */
-function heapSampling({ keepScavenged }) {
-  return {
-    domain: 'HeapProfiler',
-    start: (s, done) =>
-      s.post('HeapProfiler.startSampling', {
-        samplingInterval: Number(process.env.ETCDTS_HEAP_PROF_INTERVAL || 8192),
-        includeObjectsCollectedByMajorGC: true,
-        includeObjectsCollectedByMinorGC: keepScavenged,
-      }, done),
-    stop: 'HeapProfiler.stopSampling',
-    file: (pid) => `heap-${pid}.heapprofile`,
-  };
-}
 
 const PROFILERS = {
   cpu: {
@@ -49,14 +25,16 @@ const PROFILERS = {
     stop: 'Profiler.stop',
     file: (pid) => `cpu-${pid}.cpuprofile`,
   },
-  heap: heapSampling({ keepScavenged: true }),
-  promoted: {
-    ...heapSampling({ keepScavenged: false }),
-    beforeStop: () => {
-      if (typeof globalThis.gc !== 'function') return;
-      globalThis.gc({ type: 'minor' });
-      globalThis.gc({ type: 'minor' });
-    },
+  heap: {
+    domain: 'HeapProfiler',
+    start: (s, done) =>
+      s.post('HeapProfiler.startSampling', {
+        samplingInterval: Number(process.env.ETCDTS_HEAP_PROF_INTERVAL || 8192),
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      }, done),
+    stop: 'HeapProfiler.stopSampling',
+    file: (pid) => `heap-${pid}.heapprofile`,
   },
 };
 const profiler = PROFILERS[process.env.ETCDTS_PROF_KIND || 'cpu'];
@@ -73,9 +51,6 @@ process.on('SIGUSR2', () => {
   }
   const s = session;
   session = null;
-  // What is dead in the young generation would count as surviving (see above):
-  // with --expose-gc, two scavenges collect it first.
-  if (profiler.beforeStop) profiler.beforeStop();
   s.post(profiler.stop, (err, res) => {
     if (!err) {
       const dir = process.env.ETCDTS_PROF_DIR || '.';

@@ -23,8 +23,6 @@
 #   SERVERS=etcd-ts PROFILE=heap KEEP=1 bench/profile-cluster.sh   # allocation profiles instead
 #     (cpu-prof-toggle.cjs with ETCDTS_PROF_KIND=heap: heap-<pid>.heapprofile, every byte
 #     allocated in the window; summarise with node bench/heap-alloc-summary.cjs FILE --requests N)
-#   SERVERS=etcd-ts PROFILE=promoted ETCDTS_NODE_OPTS=--expose-gc KEEP=1 bench/profile-cluster.sh   # what outlived the
-#     young generation (what fills old space and drives mark-compacts), same files and summary
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SERVERS="${SERVERS:-etcd-ts etcd}"
@@ -81,7 +79,7 @@ cpu_json() {
 
 for kind in $SERVERS; do
   if [[ "$kind" == etcd-ts && "${PROFILE:-1}" != 0 ]]; then
-    case "${PROFILE:-1}" in heap|promoted) export ETCDTS_PROF_KIND="$PROFILE" ;; *) export ETCDTS_PROF_KIND=cpu ;; esac
+    export ETCDTS_PROF_KIND="$([[ "${PROFILE:-1}" == heap ]] && echo heap || echo cpu)"
     export ETCDTS_NODE_OPTS="${ETCDTS_NODE_OPTS:-} --require $ROOT/bench/cpu-prof-toggle.cjs"
     export ETCDTS_PROF_DIR="$PROF_DIR"
   fi
