@@ -158,7 +158,11 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
     membership,
     lessor,
     {
-      applyConfChange: (cc) => (confState = booted.raw.applyConfChange(cc)),
+      applyConfChange: (cc) => {
+        confState = booted.raw.applyConfChange(cc);
+        server?.onConfChangeApplied();
+        return confState;
+      },
       membersChanged: () => syncPeers(transport, membership, booted.memberId),
       removedSelf: () => stopRemoved(),
       deliver: (id, result) => server?.deliver(id, result),
@@ -205,6 +209,8 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
     },
     cfg.heartbeatMs,
     logger,
+    // A restarted member holds its vote for an election timeout (leader-lease.ts).
+    { holdVotesMs: booted.fresh ? 0 : cfg.electionMs },
   ));
   server = new EtcdServer({
     cfg, logger, memberId: booted.memberId, clusterId: booted.clusterId, stores, membership, raft, applier, compactor,

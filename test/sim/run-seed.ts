@@ -55,6 +55,7 @@ async function runUntil(cluster: SimCluster, until: number, stopWhen?: () => boo
     if (next === undefined || next > until) break;
     sched.fireNext(until);
     await drainMicrotasks();
+    cluster.checkLeaderLeases();
   }
   sched.moveTo(until);
 }

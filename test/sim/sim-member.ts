@@ -220,7 +220,11 @@ export class SimMember {
       membership,
       lessor,
       {
-        applyConfChange: (cc) => (confState = raw.applyConfChange(cc)),
+        applyConfChange: (cc) => {
+          confState = raw.applyConfChange(cc);
+          server?.onConfChangeApplied();
+          return confState;
+        },
         membersChanged: () => {},
         removedSelf: () => {
           this.removed = true;
@@ -275,6 +279,8 @@ export class SimMember {
       },
       cfg.heartbeatMs,
       silent,
+      // As compose.ts: a restarted member holds its vote for an election timeout.
+      { holdVotesMs: fresh ? 0 : cfg.electionMs },
     ));
     server = new EtcdServer({
       cfg, logger: silent, memberId: this.id, clusterId: env.clusterId, stores, membership, raft, applier, compactor,
