@@ -25,7 +25,7 @@ import { MemberKV } from './member-kv.js';
 import type { RaftNode } from './raft-node.js';
 import type { PeerTransport } from './transport/index.js';
 import { ReadIndexer } from './read-index.js';
-import { LeaderLease, leaderLeaseMs } from './leader-lease.js';
+import { LeaderLease, leaderLeaseMs, type LeaseStamp } from './leader-lease.js';
 import { Proposer, type RawRequest } from './proposer.js';
 import { IndexWaiter } from './waiters.js';
 import { transferLeadershipBeforeStop } from './leader-transfer.js';
@@ -55,14 +55,19 @@ export interface ServerParts {
   leaseExpiry: LeaseExpiryLoop;
   /** The replicated auth store and this member's token provider (the applier's too). */
   auth: AuthApplyState;
+  /** Whether keep-alives may confirm the leadership under a leader lease (leader-lease.ts; default off). */
+  leaderLease?: boolean;
 }
 
 export class EtcdServer {
   private readonly appliedWaiter: IndexWaiter;
   private readonly proposer: Proposer;
   private readonly reads: ReadIndexer;
-  /** How long this leader's leadership counts as confirmed after a ReadIndex round (leader-lease.ts). */
-  private readonly leaderLease: LeaderLease;
+  /**
+   * How long this leader's leadership counts as confirmed after a ReadIndex round
+   * (leader-lease.ts); undefined unless enabled (ServerParts.leaderLease).
+   */
+  private readonly leaderLease: LeaderLease | undefined;
   /** A round asked early to extend the leader lease (one at a time). */
   private leaseRefresh: Promise<void> | undefined;
   /** Status, hashes, alarms and quota, MoveLeader, Defragment (maintenance.ts). */
@@ -153,7 +158,10 @@ export class EtcdServer {
           id,
         ),
     });
-    this.leaderLease = new LeaderLease(() => monotonicClock.now(), leaderLeaseMs(cfg.electionMs, cfg.heartbeatMs));
+    const lease = parts.leaderLease === true
+      ? new LeaderLease(() => monotonicClock.now(), leaderLeaseMs(cfg.electionMs, cfg.heartbeatMs))
+      : undefined;
+    this.leaderLease = lease;
     this.reads = new ReadIndexer(
       (ctx) => this.raft.readIndex(ctx),
       (index) => this.appliedWaiter.wait(index),
@@ -164,13 +172,15 @@ export class EtcdServer {
         leader: () => this.raft.leader,
         // See read-index.ts: long enough for an election (randomized timeout, pre-vote).
         noLeaderWaitMs: Math.min(this.requestTimeoutMs, 3 * cfg.electionMs),
-        stampRound: () => {
-          const term = this.raft.termNow;
-          return this.raft.leadsUndisturbed(term) ? this.leaderLease.stamp(term) : undefined;
-        },
-        onConfirmed: (stamp) => {
-          if (this.raft.leadsUndisturbed(stamp.term)) this.leaderLease.confirmed(stamp);
-        },
+        ...(lease && {
+          stampRound: () => {
+            const term = this.raft.termNow;
+            return this.raft.leadsUndisturbed(term) ? lease.stamp(term) : undefined;
+          },
+          onConfirmed: (stamp: LeaseStamp) => {
+            if (this.raft.leadsUndisturbed(stamp.term)) lease.confirmed(stamp);
+          },
+        }),
       },
     );
     this.auth = new AuthService({
@@ -327,10 +337,12 @@ export class EtcdServer {
    */
   async confirmLeadership(): Promise<void> {
     if (this.stopped) throw ErrStopped();
+    const lease = this.leaderLease;
+    if (lease === undefined) return this.reads.barrier();
     const term = this.raft.termNow;
-    const left = this.raft.leadsUndisturbed(term) ? this.leaderLease.remainingMs(term) : 0;
+    const left = this.raft.leadsUndisturbed(term) ? lease.remainingMs(term) : 0;
     if (left <= 0) return this.reads.barrier();
-    if (left < this.leaderLease.durationMs / 2 && this.leaseRefresh === undefined) {
+    if (left < lease.durationMs / 2 && this.leaseRefresh === undefined) {
       this.leaseRefresh = this.reads.barrier().then(
         () => { this.leaseRefresh = undefined; },
         () => { this.leaseRefresh = undefined; },
@@ -346,12 +358,13 @@ export class EtcdServer {
    */
   leaderLeaseNow(): { term: number; remainingMs: number } {
     const term = this.raft.termNow;
-    return { term, remainingMs: this.raft.leadsUndisturbed(term) ? this.leaderLease.remainingMs(term) : 0 };
+    const lease = this.leaderLease;
+    return { term, remainingMs: lease && this.raft.leadsUndisturbed(term) ? lease.remainingMs(term) : 0 };
   }
 
   /** A membership change was applied: the quorum behind the leader lease may not be one any more. */
   onConfChangeApplied(): void {
-    this.leaderLease.invalidate();
+    this.leaderLease?.invalidate();
   }
 
   /** Waits until this member has applied everything committed before the call (ReadIndex). */

@@ -20,8 +20,8 @@
 //   more tick is left out for the follower's tick timer.
 //
 // What it is used for: only a lease keep-alive's confirmation that this member
-// still leads (lease/coordinator.ts). Linearizable reads keep their ReadIndex
-// round, as etcd's.
+// still leads (lease/coordinator.ts), and only with ETCD_TS_LEADER_LEASE=on
+// (compose.ts). Linearizable reads keep their ReadIndex round, as etcd's.
 
 /** What a lease counts on of the clocks' rates agreeing, at most. */
 export const LEASE_CLOCK_MARGIN = 0.1;

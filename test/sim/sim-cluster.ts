@@ -17,6 +17,8 @@ export interface ClusterOptions {
   members: number;
   /** --snapshot-count: small, so snapshots and log compaction happen. */
   snapshotCount: number;
+  /** ETCD_TS_LEADER_LEASE=on for every member (default off, as in production). */
+  leaderLease?: boolean;
 }
 
 const dec = new TextDecoder();
@@ -68,6 +70,7 @@ export class SimCluster {
       net: this.net,
       rng: this.rng,
       cfg: this.cfg,
+      leaderLease: opts.leaderLease === true,
       clusterId: this.clusterId,
       activeSince: (id) => this.members.find((m) => m.id === id)?.upSince,
       problem: (member, what) => this.problems.push(`member ${member.toString(16)}: ${what}`),
