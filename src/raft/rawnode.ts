@@ -121,6 +121,20 @@ export class RawNode {
     }
   }
 
+  /**
+   * What a leader lease checks on every use, read without building a Status: the
+   * commit index the core knows now (a leader's runs ahead of the last Ready's hard
+   * state while that Ready is being written) and whether a leadership transfer is
+   * under way (the transferee may already have been told to campaign).
+   */
+  get committed(): number {
+    return this.raft.raftLog.committed;
+  }
+
+  get transferring(): boolean {
+    return this.raft.leadTransferee !== NONE;
+  }
+
   readIndex(ctx: Uint8Array): void {
     const m = newMessage(MessageType.MsgReadIndex, NONE, this.raft.id);
     m.context = ctx;

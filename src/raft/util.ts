@@ -8,6 +8,11 @@ export const EMPTY_BYTES = new Uint8Array(0);
 /** Context marking a campaign started by leadership transfer (bypasses leases and pre-vote). */
 export const CAMPAIGN_TRANSFER = new TextEncoder().encode('CampaignTransfer');
 
+/** A vote request of a campaign the leader asked for (a leadership transfer). */
+export function isTransferCampaign(m: Message): boolean {
+  return (m.type === MessageType.MsgVote || m.type === MessageType.MsgPreVote) && bytesEqual(m.context, CAMPAIGN_TRANSFER);
+}
+
 /** Payload bytes, the measure used for message size and uncommitted-size limits. */
 export function entrySize(e: Entry): number {
   return e.data.length + 16;

@@ -26,6 +26,13 @@ import { PeerTransport } from './transport/index.js';
 import { membershipPeerService } from './member-peer-service.js';
 import { peerTlsSide } from './tls/tls-side.js';
 
+/**
+ * ETCD_TS_LEADER_LEASE=on: keep-alives confirm the leadership under a leader lease
+ * (src/server/leader-lease.ts) instead of a ReadIndex round each. Off by default
+ * until it has had the simulation's long run; read once.
+ */
+export const LEADER_LEASE = process.env.ETCD_TS_LEADER_LEASE === 'on';
+
 export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdServer> {
   if (cfg.unsafeNoFsync) {
     logger.warn(
@@ -158,7 +165,11 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
     membership,
     lessor,
     {
-      applyConfChange: (cc) => (confState = booted.raw.applyConfChange(cc)),
+      applyConfChange: (cc) => {
+        confState = booted.raw.applyConfChange(cc);
+        server?.onConfChangeApplied();
+        return confState;
+      },
       membersChanged: () => syncPeers(transport, membership, booted.memberId),
       removedSelf: () => stopRemoved(),
       deliver: (id, result) => server?.deliver(id, result),
@@ -205,10 +216,12 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
     },
     cfg.heartbeatMs,
     logger,
+    // With the leader lease, a restarted member holds its vote for an election timeout (leader-lease.ts).
+    { holdVotesMs: LEADER_LEASE && !booted.fresh ? cfg.electionMs : 0 },
   ));
   server = new EtcdServer({
     cfg, logger, memberId: booted.memberId, clusterId: booted.clusterId, stores, membership, raft, applier, compactor,
-    transport, watchHub, lessor, leases, leaseExpiry, auth,
+    transport, watchHub, lessor, leases, leaseExpiry, auth, leaderLease: LEADER_LEASE,
   });
   raft.start();
   if (cfg.initialElectionTickAdvance) {

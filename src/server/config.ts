@@ -169,7 +169,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}): ParseRes
   }
   const known = new Set(FLAGS.map((f) => flagToEnv(f.name)));
   // etcd warns about an ETCD_* variable no flag reads; ETCD_TS_* are etcd-ts' own
-  // settings (ETCD_TS_FAILPOINTS, ETCD_TS_UI_DIR, ETCD_TS_CLIENT_H2), not mistyped flags.
+  // settings (ETCD_TS_FAILPOINTS, ETCD_TS_UI_DIR, ETCD_TS_CLIENT_H2, ETCD_TS_LEADER_LEASE), not mistyped flags.
   const envUnknown = Object.keys(env).filter((k) => k.startsWith('ETCD_') && !k.startsWith('ETCD_TS_') && !known.has(k));
 
   for (const [name, value] of given) checkValue(FLAG_BY_NAME.get(name)!, value);

@@ -9,7 +9,7 @@ import { type ReadState, type SoftState, StateType } from '../raft/types.js';
 import type { MvccStore, WatchHub } from '../mvcc/index.js';
 import type { RequestCaller } from '../pb/index.js';
 import type { ResponseHeader } from '../pb/types.js';
-import { type Lessor, toLeaseId } from '../lease/index.js';
+import { type Lessor, monotonicClock, toLeaseId } from '../lease/index.js';
 import type { Applier, ApplyResult } from './apply/index.js';
 import type { AuthApplyState } from './apply/auth.js';
 import { AuthService } from './auth-service.js';
@@ -25,6 +25,7 @@ import { MemberKV } from './member-kv.js';
 import type { RaftNode } from './raft-node.js';
 import type { PeerTransport } from './transport/index.js';
 import { ReadIndexer } from './read-index.js';
+import { LeaderLease, leaderLeaseMs, type LeaseStamp } from './leader-lease.js';
 import { Proposer, type RawRequest } from './proposer.js';
 import { IndexWaiter } from './waiters.js';
 import { transferLeadershipBeforeStop } from './leader-transfer.js';
@@ -54,12 +55,21 @@ export interface ServerParts {
   leaseExpiry: LeaseExpiryLoop;
   /** The replicated auth store and this member's token provider (the applier's too). */
   auth: AuthApplyState;
+  /** Whether keep-alives may confirm the leadership under a leader lease (leader-lease.ts; default off). */
+  leaderLease?: boolean;
 }
 
 export class EtcdServer {
   private readonly appliedWaiter: IndexWaiter;
   private readonly proposer: Proposer;
   private readonly reads: ReadIndexer;
+  /**
+   * How long this leader's leadership counts as confirmed after a ReadIndex round
+   * (leader-lease.ts); undefined unless enabled (ServerParts.leaderLease).
+   */
+  private readonly leaderLease: LeaderLease | undefined;
+  /** A round asked early to extend the leader lease (one at a time). */
+  private leaseRefresh: Promise<void> | undefined;
   /** Status, hashes, alarms and quota, MoveLeader, Defragment (maintenance.ts). */
   readonly maintenance: Maintenance;
   private stopped = false;
@@ -148,6 +158,10 @@ export class EtcdServer {
           id,
         ),
     });
+    const lease = parts.leaderLease === true
+      ? new LeaderLease(() => monotonicClock.now(), leaderLeaseMs(cfg.electionMs, cfg.heartbeatMs))
+      : undefined;
+    this.leaderLease = lease;
     this.reads = new ReadIndexer(
       (ctx) => this.raft.readIndex(ctx),
       (index) => this.appliedWaiter.wait(index),
@@ -158,6 +172,15 @@ export class EtcdServer {
         leader: () => this.raft.leader,
         // See read-index.ts: long enough for an election (randomized timeout, pre-vote).
         noLeaderWaitMs: Math.min(this.requestTimeoutMs, 3 * cfg.electionMs),
+        ...(lease && {
+          stampRound: () => {
+            const term = this.raft.termNow;
+            return this.raft.leadsUndisturbed(term) ? lease.stamp(term) : undefined;
+          },
+          onConfirmed: (stamp: LeaseStamp) => {
+            if (this.raft.leadsUndisturbed(stamp.term)) lease.confirmed(stamp);
+          },
+        }),
       },
     );
     this.auth = new AuthService({
@@ -302,6 +325,46 @@ export class EtcdServer {
   /** The applier's result for request `id`, to its proposer if that is this member. */
   deliver(id: bigint, result: ApplyResult): void {
     this.proposer.deliver(id, result);
+  }
+
+  /**
+   * Resolves once a quorum has confirmed that this member leads and everything
+   * committed before the call is applied here; rejects when that cannot be had
+   * within the request timeout. Under the leader lease (leader-lease.ts) it needs
+   * no round trip: this leader's commit index is then the cluster's. The lease is
+   * extended by a round asked ahead, once half of it is gone, so a steady stream
+   * of callers never waits for one.
+   */
+  async confirmLeadership(): Promise<void> {
+    if (this.stopped) throw ErrStopped();
+    const lease = this.leaderLease;
+    if (lease === undefined) return this.reads.barrier();
+    const term = this.raft.termNow;
+    const left = this.raft.leadsUndisturbed(term) ? lease.remainingMs(term) : 0;
+    if (left <= 0) return this.reads.barrier();
+    if (left < lease.durationMs / 2 && this.leaseRefresh === undefined) {
+      this.leaseRefresh = this.reads.barrier().then(
+        () => { this.leaseRefresh = undefined; },
+        () => { this.leaseRefresh = undefined; },
+      );
+    }
+    return this.appliedWaiter.wait(this.raft.committedNow);
+  }
+
+  /**
+   * The leader lease this member would use now: its term and the milliseconds
+   * left (0: none). For the simulation's check that no other leader exists while
+   * one holds a lease.
+   */
+  leaderLeaseNow(): { term: number; remainingMs: number } {
+    const term = this.raft.termNow;
+    const lease = this.leaderLease;
+    return { term, remainingMs: lease && this.raft.leadsUndisturbed(term) ? lease.remainingMs(term) : 0 };
+  }
+
+  /** A membership change was applied: the quorum behind the leader lease may not be one any more. */
+  onConfChangeApplied(): void {
+    this.leaderLease?.invalidate();
   }
 
   /** Waits until this member has applied everything committed before the call (ReadIndex). */

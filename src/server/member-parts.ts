@@ -38,7 +38,7 @@ export function memberLeaseHost(
     leader: () => raft()?.leader ?? 0n,
     propose: (body, caller) => server()!.propose(body, undefined, caller),
     waitAppliedCommitted: () => server()!.waitAppliedCommitted(),
-    confirmLeadership: () => server()!.linearizableReadBarrier(),
+    confirmLeadership: () => server()!.confirmLeadership(),
     nextRequestId: () => server()!.nextRequestId(),
     callPeer: peers.callPeer,
     openPeerStream: peers.openPeerStream,

@@ -14,7 +14,7 @@
 // them all in one WAL write, one fsync and one append message per follower.
 
 import type { Logger } from 'pino';
-import type { MemoryStorage, RawNode } from '../raft/index.js';
+import { isTransferCampaign, type MemoryStorage, type RawNode } from '../raft/index.js';
 import type { ConfChange, Entry, HardState, Message, ReadState, Snapshot, SoftState } from '../raft/types.js';
 import { MessageType, StateType } from '../raft/types.js';
 import type { Cancel, Clock, DurableLog, Transport } from './raft-ports.js';
@@ -49,8 +49,22 @@ export interface RaftNodeHandlers {
   onFatal(err: Error): void;
 }
 
+export interface RaftNodeOptions {
+  /**
+   * Vote requests (other than a leadership transfer's) are dropped for this long
+   * after start. For a member restarted from its data: before the crash it may
+   * have acknowledged a leader's heartbeat, promising (check-quorum's stickiness)
+   * to vote for no one else for an election timeout, and a leader lease counts on
+   * that promise (leader-lease.ts). A restart forgets who the leader was, so
+   * without the hold it could vote at once.
+   */
+  holdVotesMs?: number;
+}
+
 export class RaftNode {
   private cancelTicks: Cancel | undefined;
+  /** Until then (clock ms), vote requests are dropped (RaftNodeOptions.holdVotesMs). */
+  private holdVotesUntil: number | undefined;
   private running = false;
   /** The Ready loop in progress (it never rejects: failures go to onFatal). */
   private looping: Promise<void> = Promise.resolve();
@@ -71,7 +85,9 @@ export class RaftNode {
     private readonly handlers: RaftNodeHandlers,
     private readonly tickMs: number,
     private readonly logger: Logger,
+    opts: RaftNodeOptions = {},
   ) {
+    if (opts.holdVotesMs !== undefined && opts.holdVotesMs > 0) this.holdVotesUntil = ports.clock.now() + opts.holdVotesMs;
     const st = raw.status();
     this.softState = { ...st.softState };
     this.term = st.hardState.term;
@@ -126,8 +142,32 @@ export class RaftNode {
   }
 
   step(m: Message): void {
+    if (this.holdVotesUntil !== undefined && (m.type === MessageType.MsgVote || m.type === MessageType.MsgPreVote)) {
+      if (this.ports.clock.now() < this.holdVotesUntil) {
+        // Ignored, as the core ignores a candidate while it hears from a live leader.
+        if (!isTransferCampaign(m)) return;
+      } else {
+        this.holdVotesUntil = undefined;
+      }
+    }
     this.raw.step(m);
     this.kick();
+  }
+
+  /** Whether this member is the leader, in `term`, with no leadership transfer under way. */
+  leadsUndisturbed(term: number): boolean {
+    const r = this.raw.raft;
+    return r.state === StateType.Leader && r.term === term && !this.raw.transferring;
+  }
+
+  /** The commit index the core knows now (a leader's is ahead of the last Ready's while it is written). */
+  get committedNow(): number {
+    return this.raw.committed;
+  }
+
+  /** The core's current term. */
+  get termNow(): number {
+    return this.raw.raft.term;
   }
 
   /** Snapshots first get the state they carry (asynchronously); everything else goes at once. */

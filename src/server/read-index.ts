@@ -24,12 +24,14 @@ import { randomBytes } from 'node:crypto';
 import type { ReadState } from '../raft/types.js';
 import { ErrNoLeader, ErrTimeout } from './errors.js';
 import { Deadlines, type Deferred, deferred } from './waiters.js';
+import type { LeaseStamp } from './leader-lease.js';
 
 interface Round {
   ctx: string;
   ctxBytes: Uint8Array;
   waiters: Deferred<void>[];
   retry: NodeJS.Timeout;
+  stamp: LeaseStamp | undefined;
 }
 
 export interface ReadIndexerOptions {
@@ -39,6 +41,12 @@ export interface ReadIndexerOptions {
   leader?: () => bigint;
   /** How long reads wait for a leader before failing with `etcdserver: no leader`. */
   noLeaderWaitMs?: number;
+  /**
+   * Called as a round is first asked; a read state answering that round hands what
+   * it returned to `onConfirmed` (the leader lease: when a quorum confirmed it).
+   */
+  stampRound?: () => LeaseStamp | undefined;
+  onConfirmed?: (stamp: LeaseStamp) => void;
 }
 
 export class ReadIndexer {
@@ -49,6 +57,8 @@ export class ReadIndexer {
   private readonly deadlines: Deadlines;
   private readonly leader: () => bigint;
   private readonly noLeaderWaitMs: number;
+  private readonly stampRound: (() => LeaseStamp | undefined) | undefined;
+  private readonly onConfirmed: ((stamp: LeaseStamp) => void) | undefined;
   /** Date.now() when this member last saw no leader (undefined while one is known). */
   private leaderlessSince: number | undefined;
   private noLeaderTimer: NodeJS.Timeout | undefined;
@@ -67,6 +77,8 @@ export class ReadIndexer {
     randomBytes(8).copy(this.prefix, 8);
     this.leader = opts.leader ?? (() => 1n);
     this.noLeaderWaitMs = opts.noLeaderWaitMs ?? timeoutMs;
+    this.stampRound = opts.stampRound;
+    this.onConfirmed = opts.onConfirmed;
     if (this.leader() === 0n) this.leaderlessSince = Date.now();
   }
 
@@ -123,7 +135,8 @@ export class ReadIndexer {
     const ctx = ctxBytes.toString('hex');
     const retry = setInterval(() => this.ask(ctxBytes), this.retryMs);
     retry.unref();
-    this.inflight = { ctx, ctxBytes, waiters, retry };
+    // Stamped before it is asked: the round's heartbeats go out after this time.
+    this.inflight = { ctx, ctxBytes, waiters, retry, stamp: this.stampRound?.() };
     this.ask(ctxBytes);
   }
 
@@ -133,6 +146,7 @@ export class ReadIndexer {
       if (!round || Buffer.from(s.requestCtx).toString('hex') !== round.ctx) continue;
       clearInterval(round.retry);
       this.inflight = undefined;
+      if (round.stamp !== undefined) this.onConfirmed?.(round.stamp);
       this.waitApplied(s.index).then(
         () => round.waiters.forEach((w) => w.resolve()),
         (err: Error) => round.waiters.forEach((w) => w.reject(err)),

@@ -15,6 +15,8 @@ const FROM = Number(process.env.SIM_FROM ?? 1 + (Math.floor(Date.now() / 3_600_0
 /** Short runs with dense faults: more seeds in the budget, each still a few faults deep. */
 const CHAOS_MS = 1500;
 const FAULT_GAP_MS = 500;
+/** Seeds run again with the leader lease on (not yet the default). */
+const LEASE_COUNT = Math.max(1, Math.round(COUNT / 6));
 
 describe('whole-cluster simulation', () => {
   it('one seed gives one exact run (same seed twice: the same history hash)', async () => {
@@ -55,6 +57,15 @@ describe('whole-cluster simulation', () => {
       expect(verdict.problems, `npm run sim -- --seed ${seed}`).toEqual([]);
     }
   }, 60_000);
+
+  it('with the leader lease on (ETCD_TS_LEADER_LEASE=on), seeds pass every checker, and no member leads while another holds a lease', async () => {
+    const failed: string[] = [];
+    for (let seed = FROM; seed < FROM + LEASE_COUNT; seed++) {
+      const verdict = checkRun(await runSeed(seed, { chaosMs: CHAOS_MS, faultGapMs: FAULT_GAP_MS, leaderLease: true }));
+      if (!verdict.ok) failed.push(`seed ${seed}: npm run sim -- --seed ${seed} --chaos-ms ${CHAOS_MS} --fault-gap-ms ${FAULT_GAP_MS} --leader-lease\n  ${verdict.problems.slice(0, 3).join('\n  ')}`);
+    }
+    expect(failed, failed.join('\n')).toEqual([]);
+  }, 300_000);
 
   it(`seeds ${FROM}..${FROM + COUNT - 1} pass every checker`, async () => {
     console.log(`simulation seeds ${FROM}..${FROM + COUNT - 1} (replay one: npm run sim -- --seed S --chaos-ms ${CHAOS_MS} --fault-gap-ms ${FAULT_GAP_MS})`);

@@ -31,6 +31,8 @@ export interface DriverClusterOptions {
   preVote?: boolean;
   /** Seeds each member's election randomness (with its id). */
   seed?: number;
+  /** RaftNodeOptions.holdVotesMs for every member (0: none). */
+  holdVotesMs?: number;
 }
 
 export class DriverMember {
@@ -84,6 +86,7 @@ export class DriverMember {
       },
       opts.tickMs,
       silent,
+      { holdVotesMs: opts.holdVotesMs },
     );
     net.attach(id, this.node);
   }
@@ -109,6 +112,7 @@ export class DriverCluster {
       checkQuorum: true,
       preVote: true,
       seed: 1,
+      holdVotesMs: 0,
       ...opts,
     };
     this.members = ids.map((id) => new DriverMember(id, ids, this.clock, this.net, this.opts));

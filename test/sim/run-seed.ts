@@ -23,6 +23,8 @@ export interface RunOptions {
   faultGapMs: number;
   /** Also report real timers started during the run (not under vitest, whose worker sets its own). */
   watchRealTimers?: boolean;
+  /** ETCD_TS_LEADER_LEASE=on for every member (off by default, as in production). */
+  leaderLease?: boolean;
 }
 
 export const DEFAULT_RUN: Omit<RunOptions, 'seed'> = {
@@ -55,6 +57,7 @@ async function runUntil(cluster: SimCluster, until: number, stopWhen?: () => boo
     if (next === undefined || next > until) break;
     sched.fireNext(until);
     await drainMicrotasks();
+    cluster.checkLeaderLeases();
   }
   sched.moveTo(until);
 }
@@ -77,7 +80,7 @@ async function drive<T>(cluster: SimCluster, p: Promise<T>): Promise<T> {
 export async function runSeed(seed: number, over: Partial<Omit<RunOptions, 'seed'>> = {}): Promise<RunResult> {
   const opts: RunOptions = { ...DEFAULT_RUN, ...over, seed };
   const started = real.performanceNow();
-  const cluster = new SimCluster({ seed, members: opts.members, snapshotCount: opts.snapshotCount });
+  const cluster = new SimCluster({ seed, members: opts.members, snapshotCount: opts.snapshotCount, leaderLease: opts.leaderLease === true });
   const uninstall = installVirtualTime(cluster.sched, cluster.rng);
   const stopWatchingIo = watchRealIo({ timers: opts.watchRealTimers === true });
   try {

@@ -3,7 +3,7 @@
 // every revision's events as each member applied them (the reference event log),
 // and problems a production member would have stopped on.
 
-import { seededRandom } from '../../src/raft/index.js';
+import { seededRandom, StateType } from '../../src/raft/index.js';
 import { parseArgs, type Config } from '../../src/server/config.js';
 import { clusterIdFor, memberIdFor } from '../../src/server/ids.js';
 import type { Event } from '../../src/mvcc/types.js';
@@ -17,6 +17,8 @@ export interface ClusterOptions {
   members: number;
   /** --snapshot-count: small, so snapshots and log compaction happen. */
   snapshotCount: number;
+  /** ETCD_TS_LEADER_LEASE=on for every member (default off, as in production). */
+  leaderLease?: boolean;
 }
 
 const dec = new TextDecoder();
@@ -68,6 +70,7 @@ export class SimCluster {
       net: this.net,
       rng: this.rng,
       cfg: this.cfg,
+      leaderLease: opts.leaderLease === true,
       clusterId: this.clusterId,
       activeSince: (id) => this.members.find((m) => m.id === id)?.upSince,
       problem: (member, what) => this.problems.push(`member ${member.toString(16)}: ${what}`),
@@ -114,6 +117,34 @@ export class SimCluster {
       if (!best || m.current!.raft.currentTerm > best.current!.raft.currentTerm) best = m;
     }
     return best;
+  }
+
+  private leaseBreached = false;
+
+  /**
+   * The leader lease's promise (src/server/leader-lease.ts): while a member holds
+   * a lease for term T, no member leads in a later term. Checked after every event
+   * of a run (run-seed.ts), so a breach is found whether or not a client happened
+   * to ask the stale leader in that window; the first one is reported.
+   */
+  checkLeaderLeases(): void {
+    if (this.leaseBreached) return;
+    for (const holder of this.members) {
+      if (!holder.up) continue;
+      const lease = holder.current!.server.leaderLeaseNow();
+      if (lease.remainingMs <= 0) continue;
+      for (const other of this.members) {
+        if (other === holder || !other.up) continue;
+        const core = other.current!.raft.raw.raft;
+        if (core.state !== StateType.Leader || core.term <= lease.term) continue;
+        this.leaseBreached = true;
+        this.problems.push(
+          `leader lease: member ${holder.id.toString(16)} holds a lease of term ${lease.term} for ${lease.remainingMs.toFixed(0)} ms more ` +
+            `while member ${other.id.toString(16)} leads in term ${core.term} (at ${this.sched.now()} ms)`,
+        );
+        return;
+      }
+    }
   }
 
   /** Set by the run: told when a member goes down. */

@@ -44,6 +44,8 @@ export interface MemberEnv {
   net: SimNetwork;
   rng: () => number;
   cfg: Config;
+  /** ETCD_TS_LEADER_LEASE=on (compose.ts reads it from the environment). */
+  leaderLease: boolean;
   clusterId: bigint;
   /** When the member's link to `id` came up (strict reconfig check); undefined while down. */
   activeSince(id: bigint): number | undefined;
@@ -220,7 +222,11 @@ export class SimMember {
       membership,
       lessor,
       {
-        applyConfChange: (cc) => (confState = raw.applyConfChange(cc)),
+        applyConfChange: (cc) => {
+          confState = raw.applyConfChange(cc);
+          server?.onConfChangeApplied();
+          return confState;
+        },
         membersChanged: () => {},
         removedSelf: () => {
           this.removed = true;
@@ -275,10 +281,12 @@ export class SimMember {
       },
       cfg.heartbeatMs,
       silent,
+      // As compose.ts: with the leader lease, a restarted member holds its vote for an election timeout.
+      { holdVotesMs: env.leaderLease && !fresh ? cfg.electionMs : 0 },
     ));
     server = new EtcdServer({
       cfg, logger: silent, memberId: this.id, clusterId: env.clusterId, stores, membership, raft, applier, compactor,
-      transport, watchHub, lessor, leases, leaseExpiry, auth,
+      transport, watchHub, lessor, leases, leaseExpiry, auth, leaderLease: env.leaderLease,
     });
     inc = {
       n, alive: true, server, raft, watchHub, stores, applier,

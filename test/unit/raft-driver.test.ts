@@ -377,3 +377,37 @@ describe('advanceTicks (--initial-election-tick-advance)', () => {
     expect(advanced.leader).toBe(1n);
   });
 });
+
+describe('holdVotesMs (a restarted member and the leader lease)', () => {
+  /** A vote request to member 1 from member 2, for a term and log far ahead (grantable on its merits). */
+  function voteRequest(term: number, transfer: boolean): Message {
+    return {
+      type: MessageType.MsgVote, from: 2n, to: 1n, term, logTerm: 50, index: 1000, entries: [], commit: 0,
+      reject: false, rejectHint: 0, context: transfer ? new TextEncoder().encode('CampaignTransfer') : new Uint8Array(0),
+    } as unknown as Message;
+  }
+  const answersTo2 = (c: DriverCluster): Message[] => c.net.sent.filter((m) => m.from === 1n && m.to === 2n && m.type === MessageType.MsgVoteResp);
+
+  it('drops vote requests until the hold ends, except a leadership transfer\'s, and then votes as usual', async () => {
+    const c = (cluster = new DriverCluster(IDS, { holdVotesMs: 1000 }));
+    const one = c.member(1n);
+    one.node.step(voteRequest(5, false));
+    await c.settle();
+    expect(answersTo2(c)).toEqual([]); // ignored: no answer, and its term did not move
+    expect(one.raw.status().hardState.term).toBeLessThan(5);
+    one.node.step(voteRequest(6, true));
+    await c.settle();
+    expect(answersTo2(c).map((m) => [m.term, m.reject])).toEqual([[6, false]]);
+    c.clock.advance(1000);
+    one.node.step(voteRequest(7, false));
+    await c.settle();
+    expect(answersTo2(c).map((m) => [m.term, m.reject])).toEqual([[6, false], [7, false]]);
+  });
+
+  it('without a hold, the same request is answered at once', async () => {
+    const c = (cluster = new DriverCluster(IDS));
+    c.member(1n).node.step(voteRequest(5, false));
+    await c.settle();
+    expect(answersTo2(c).map((m) => [m.term, m.reject])).toEqual([[5, false]]);
+  });
+});

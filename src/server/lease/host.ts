@@ -26,11 +26,12 @@ export interface LeaseHost {
   /** Resolves once this member has applied everything committed when called. */
   waitAppliedCommitted(): Promise<void>;
   /**
-   * A ReadIndex round (shared with linearizable reads): resolves once a quorum
-   * confirmed the leader's commit index after the call and this member applied up
-   * to it; rejects when that cannot happen within the read timeout (no quorum).
-   * On a leader it proves the leadership was real after the call (etcd's
-   * ensureLeadership).
+   * Resolves once a quorum has confirmed the leader's commit index after the call
+   * and this member applied up to it; rejects when that cannot happen within the
+   * read timeout (no quorum). On a leader it proves the leadership was real after
+   * the call (etcd's ensureLeadership): by a ReadIndex round (shared with
+   * linearizable reads), or at once while the leader lease holds
+   * (src/server/leader-lease.ts).
    */
   confirmLeadership(): Promise<void>;
   nextRequestId(): bigint;
