@@ -331,9 +331,10 @@ export class EtcdServer {
    * Resolves once a quorum has confirmed that this member leads and everything
    * committed before the call is applied here; rejects when that cannot be had
    * within the request timeout. Under the leader lease (leader-lease.ts) it needs
-   * no round trip: this leader's commit index is then the cluster's. The lease is
-   * extended by a round asked ahead, once half of it is gone, so a steady stream
-   * of callers never waits for one.
+   * no round trip when this leader has applied its own commit index (then the
+   * cluster's); otherwise, or without a lease, a ReadIndex round (whose wait is
+   * bounded by the request timeout). The lease is extended by a round asked ahead
+   * once half of it is gone, so a steady stream of callers never waits for one.
    */
   async confirmLeadership(): Promise<void> {
     if (this.stopped) throw ErrStopped();
@@ -348,7 +349,7 @@ export class EtcdServer {
         () => { this.leaseRefresh = undefined; },
       );
     }
-    return this.appliedWaiter.wait(this.raft.committedNow);
+    if (this.appliedWaiter.index < this.raft.committedNow) return this.reads.barrier();
   }
 
   /**
