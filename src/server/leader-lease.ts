@@ -8,7 +8,7 @@
 // them heard from it after t, so no quorum can elect anyone else before
 // t + (electionTicks − 1) ticks: a follower's first tick after a heartbeat may
 // come at once, and its ticks are never closer together than a tick (Node's
-// interval timers fire late, never early). Three gaps are closed elsewhere or
+// interval timers fire late, never early). Four gaps are closed elsewhere or
 // here:
 // - a restarted member forgets whom it heard from; it holds its vote for an
 //   election timeout after start (raft-node.ts, holdVotesMs);
@@ -17,7 +17,9 @@
 //   (RaftNode.leadsUndisturbed);
 // - clocks: the lease is measured on this member's monotonic clock, a follower's
 //   timeout on its own; LEASE_CLOCK_MARGIN absorbs their rates differing, and one
-//   more tick is left out for the follower's tick timer.
+//   more tick is left out for the follower's tick timer;
+// - a membership change: the quorum that answered may not be one of the new
+//   configuration, so applying one ends the lease (invalidate()).
 //
 // What it is used for: only a lease keep-alive's confirmation that this member
 // still leads (lease/coordinator.ts), and only with ETCD_TS_LEADER_LEASE=on
