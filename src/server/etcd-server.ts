@@ -340,8 +340,7 @@ export class EtcdServer {
     if (this.stopped) throw ErrStopped();
     const lease = this.leaderLease;
     if (lease === undefined) return this.reads.barrier();
-    const term = this.raft.termNow;
-    const left = this.raft.leadsUndisturbed(term) ? lease.remainingMs(term) : 0;
+    const left = this.leaseLeftMs(lease, this.raft.termNow);
     if (left <= 0) return this.reads.barrier();
     if (left < lease.durationMs / 2 && this.leaseRefresh === undefined) {
       this.leaseRefresh = this.reads.barrier().then(
@@ -359,8 +358,12 @@ export class EtcdServer {
    */
   leaderLeaseNow(): { term: number; remainingMs: number } {
     const term = this.raft.termNow;
-    const lease = this.leaderLease;
-    return { term, remainingMs: lease && this.raft.leadsUndisturbed(term) ? lease.remainingMs(term) : 0 };
+    return { term, remainingMs: this.leaderLease ? this.leaseLeftMs(this.leaderLease, term) : 0 };
+  }
+
+  /** What is left of `lease` while this member leads undisturbed in `term` (0 otherwise). */
+  private leaseLeftMs(lease: LeaderLease, term: number): number {
+    return this.raft.leadsUndisturbed(term) ? lease.remainingMs(term) : 0;
   }
 
   /** A membership change was applied: the quorum behind the leader lease may not be one any more. */

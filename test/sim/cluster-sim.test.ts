@@ -18,6 +18,22 @@ const FAULT_GAP_MS = 500;
 /** Seeds run again with the leader lease on (not yet the default). */
 const LEASE_COUNT = Math.max(1, Math.round(COUNT / 6));
 
+/** Runs seeds from..from+count-1 with the short budget's faults; the failures, each with the command that replays it. */
+async function failingSeeds(from: number, count: number, leaderLease: boolean): Promise<{ failed: string[]; simulatedMs: number }> {
+  const failed: string[] = [];
+  let simulatedMs = 0;
+  for (let seed = from; seed < from + count; seed++) {
+    const run = await runSeed(seed, { chaosMs: CHAOS_MS, faultGapMs: FAULT_GAP_MS, leaderLease });
+    simulatedMs += run.simulatedMs;
+    const verdict = checkRun(run);
+    if (!verdict.ok) {
+      const replay = `npm run sim -- --seed ${seed} --chaos-ms ${CHAOS_MS} --fault-gap-ms ${FAULT_GAP_MS}${leaderLease ? ' --leader-lease' : ''}`;
+      failed.push(`seed ${seed}: ${replay}\n  ${verdict.problems.slice(0, 3).join('\n  ')}`);
+    }
+  }
+  return { failed, simulatedMs };
+}
+
 describe('whole-cluster simulation', () => {
   it('one seed gives one exact run (same seed twice: the same history hash)', async () => {
     const a = await runSeed(7, { chaosMs: 1500 });
@@ -59,25 +75,14 @@ describe('whole-cluster simulation', () => {
   }, 60_000);
 
   it('with the leader lease on (ETCD_TS_LEADER_LEASE=on), seeds pass every checker, and no member leads while another holds a lease', async () => {
-    const failed: string[] = [];
-    for (let seed = FROM; seed < FROM + LEASE_COUNT; seed++) {
-      const verdict = checkRun(await runSeed(seed, { chaosMs: CHAOS_MS, faultGapMs: FAULT_GAP_MS, leaderLease: true }));
-      if (!verdict.ok) failed.push(`seed ${seed}: npm run sim -- --seed ${seed} --chaos-ms ${CHAOS_MS} --fault-gap-ms ${FAULT_GAP_MS} --leader-lease\n  ${verdict.problems.slice(0, 3).join('\n  ')}`);
-    }
+    const { failed } = await failingSeeds(FROM, LEASE_COUNT, true);
     expect(failed, failed.join('\n')).toEqual([]);
   }, 300_000);
 
   it(`seeds ${FROM}..${FROM + COUNT - 1} pass every checker`, async () => {
     console.log(`simulation seeds ${FROM}..${FROM + COUNT - 1} (replay one: npm run sim -- --seed S --chaos-ms ${CHAOS_MS} --fault-gap-ms ${FAULT_GAP_MS})`);
-    const failed: string[] = [];
-    let simulatedMs = 0;
     const t0 = performance.now();
-    for (let seed = FROM; seed < FROM + COUNT; seed++) {
-      const run = await runSeed(seed, { chaosMs: CHAOS_MS, faultGapMs: FAULT_GAP_MS });
-      simulatedMs += run.simulatedMs;
-      const verdict = checkRun(run);
-      if (!verdict.ok) failed.push(`seed ${seed}: npm run sim -- --seed ${seed} --chaos-ms ${CHAOS_MS} --fault-gap-ms ${FAULT_GAP_MS}\n  ${verdict.problems.slice(0, 3).join('\n  ')}`);
-    }
+    const { failed, simulatedMs } = await failingSeeds(FROM, COUNT, false);
     const wall = (performance.now() - t0) / 1000;
     console.log(`${COUNT} seeds: ${wall.toFixed(1)} s wall, ${(simulatedMs / 1000).toFixed(0)} s simulated (${(simulatedMs / 1000 / wall).toFixed(1)}x)`);
     expect(failed, failed.join('\n')).toEqual([]);

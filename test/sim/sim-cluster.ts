@@ -128,7 +128,8 @@ export class SimCluster {
    * to ask the stale leader in that window; the first one is reported.
    */
   checkLeaderLeases(): void {
-    if (this.leaseBreached) return;
+    // Without the lease no member holds one: nothing to look at after every event.
+    if (this.opts.leaderLease !== true || this.leaseBreached) return;
     for (const holder of this.members) {
       if (!holder.up) continue;
       const lease = holder.current!.server.leaderLeaseNow();
