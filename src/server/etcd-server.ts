@@ -25,7 +25,8 @@ import { MemberKV } from './member-kv.js';
 import type { RaftNode } from './raft-node.js';
 import type { PeerTransport } from './transport/index.js';
 import { ReadIndexer } from './read-index.js';
-import { LeaderLease, leaderLeaseMs, type LeaseStamp } from './leader-lease.js';
+import { LeaderLease, leaderLeaseMs } from './leader-lease.js';
+import { LeadershipConfirmation } from './leadership-confirmation.js';
 import { Proposer, type RawRequest } from './proposer.js';
 import { IndexWaiter } from './waiters.js';
 import { transferLeadershipBeforeStop } from './leader-transfer.js';
@@ -63,13 +64,8 @@ export class EtcdServer {
   private readonly appliedWaiter: IndexWaiter;
   private readonly proposer: Proposer;
   private readonly reads: ReadIndexer;
-  /**
-   * How long this leader's leadership counts as confirmed after a ReadIndex round
-   * (leader-lease.ts); undefined unless enabled (ServerParts.leaderLease).
-   */
-  private readonly leaderLease: LeaderLease | undefined;
-  /** A round asked early to extend the leader lease (one at a time). */
-  private leaseRefresh: Promise<void> | undefined;
+  /** Whether this member still leads, for lease keep-alives (leadership-confirmation.ts). */
+  private readonly leadership: LeadershipConfirmation;
   /** Status, hashes, alarms and quota, MoveLeader, Defragment (maintenance.ts). */
   readonly maintenance: Maintenance;
   private stopped = false;
@@ -158,10 +154,14 @@ export class EtcdServer {
           id,
         ),
     });
-    const lease = parts.leaderLease === true
-      ? new LeaderLease(() => monotonicClock.now(), leaderLeaseMs(cfg.electionMs, cfg.heartbeatMs))
-      : undefined;
-    this.leaderLease = lease;
+    this.leadership = new LeadershipConfirmation({
+      raft: this.raft,
+      appliedIndex: () => this.appliedWaiter.index,
+      round: () => this.reads.barrier(),
+      lease: parts.leaderLease === true
+        ? new LeaderLease(() => monotonicClock.now(), leaderLeaseMs(cfg.electionMs, cfg.heartbeatMs))
+        : undefined,
+    });
     this.reads = new ReadIndexer(
       (ctx) => this.raft.readIndex(ctx),
       (index) => this.appliedWaiter.wait(index),
@@ -172,15 +172,7 @@ export class EtcdServer {
         leader: () => this.raft.leader,
         // See read-index.ts: long enough for an election (randomized timeout, pre-vote).
         noLeaderWaitMs: Math.min(this.requestTimeoutMs, 3 * cfg.electionMs),
-        ...(lease && {
-          stampRound: () => {
-            const term = this.raft.termNow;
-            return this.raft.leadsUndisturbed(term) ? lease.stamp(term) : undefined;
-          },
-          onConfirmed: (stamp: LeaseStamp) => {
-            if (this.raft.leadsUndisturbed(stamp.term)) lease.confirmed(stamp);
-          },
-        }),
+        ...this.leadership.readIndexHooks(),
       },
     );
     this.auth = new AuthService({
@@ -330,45 +322,22 @@ export class EtcdServer {
   /**
    * Resolves once a quorum has confirmed that this member leads and everything
    * committed before the call is applied here; rejects when that cannot be had
-   * within the request timeout. Under the leader lease (leader-lease.ts) it needs
-   * no round trip when this leader has applied its own commit index (then the
-   * cluster's); otherwise, or without a lease, a ReadIndex round (whose wait is
-   * bounded by the request timeout). The lease is extended by a round asked ahead
-   * once half of it is gone, so a steady stream of callers never waits for one.
+   * within the request timeout. A ReadIndex round, or none while the leader
+   * lease holds (leadership-confirmation.ts).
    */
-  async confirmLeadership(): Promise<void> {
-    if (this.stopped) throw ErrStopped();
-    const lease = this.leaderLease;
-    if (lease === undefined) return this.reads.barrier();
-    const left = this.leaseLeftMs(lease, this.raft.termNow);
-    if (left <= 0) return this.reads.barrier();
-    if (left < lease.durationMs / 2 && this.leaseRefresh === undefined) {
-      this.leaseRefresh = this.reads.barrier().then(
-        () => { this.leaseRefresh = undefined; },
-        () => { this.leaseRefresh = undefined; },
-      );
-    }
-    if (this.appliedWaiter.index < this.raft.committedNow) return this.reads.barrier();
+  confirmLeadership(): Promise<void> {
+    if (this.stopped) return Promise.reject(ErrStopped());
+    return this.leadership.confirm();
   }
 
-  /**
-   * The leader lease this member would use now: its term and the milliseconds
-   * left (0: none). For the simulation's check that no other leader exists while
-   * one holds a lease.
-   */
+  /** The leader lease this member would use now (term, ms left; 0: none), for the simulation's check. */
   leaderLeaseNow(): { term: number; remainingMs: number } {
-    const term = this.raft.termNow;
-    return { term, remainingMs: this.leaderLease ? this.leaseLeftMs(this.leaderLease, term) : 0 };
+    return this.leadership.leaseNow();
   }
 
-  /** What is left of `lease` while this member leads undisturbed in `term` (0 otherwise). */
-  private leaseLeftMs(lease: LeaderLease, term: number): number {
-    return this.raft.leadsUndisturbed(term) ? lease.remainingMs(term) : 0;
-  }
-
-  /** A membership change was applied: the quorum behind the leader lease may not be one any more. */
+  /** A membership change was applied: it ends the leader lease. */
   onConfChangeApplied(): void {
-    this.leaderLease?.invalidate();
+    this.leadership.onConfChangeApplied();
   }
 
   /** Waits until this member has applied everything committed before the call (ReadIndex). */

@@ -112,7 +112,7 @@ export class LeaseCoordinator {
     // call into the lessor (etcd's ensureLeadership and waitAppliedIndex, since
     // etcd-io/etcd#16822; 3.4.23 answers from the lessor at once). Found by the
     // simulation, seed 5047087. Under the leader lease the confirmation needs no
-    // round trip (EtcdServer.confirmLeadership, leader-lease.ts).
+    // round trip (leadership-confirmation.ts, leader-lease.ts).
     try {
       await this.host.confirmLeadership();
     } catch {
