@@ -12,6 +12,7 @@ import { CorruptionChecker, corruptionPeerService } from './corruption.js';
 import { assertStoreCoversSnapshot, bootstrap, layout } from './bootstrap.js';
 import type { Config } from './config.js';
 import { EtcdServer, requestTimeoutMs } from './etcd-server.js';
+import { leaderLeaseMs } from './leader-lease.js';
 import { fatalStopper } from './fatal-stop.js';
 import { bindLessor, LeaseCoordinator, LeaseExpiryLoop, leasePeerService } from './lease/index.js';
 import { memberLeaseHost, memberLessor, withStoreImage } from './member-parts.js';
@@ -219,6 +220,12 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
     // With the leader lease, a restarted member holds its vote for an election timeout (leader-lease.ts).
     { holdVotesMs: LEADER_LEASE && !booted.fresh ? cfg.electionMs : 0 },
   ));
+  if (LEADER_LEASE) {
+    logger.info(
+      { 'leader-lease-ms': leaderLeaseMs(cfg.electionMs, cfg.heartbeatMs), 'hold-votes-ms': booted.fresh ? 0 : cfg.electionMs },
+      'leader lease on (ETCD_TS_LEADER_LEASE=on): lease keep-alives confirm the leadership without a round trip while it holds',
+    );
+  }
   server = new EtcdServer({
     cfg, logger, memberId: booted.memberId, clusterId: booted.clusterId, stores, membership, raft, applier, compactor,
     transport, watchHub, lessor, leases, leaseExpiry, auth, leaderLease: LEADER_LEASE,

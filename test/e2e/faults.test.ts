@@ -11,14 +11,11 @@
 //                                 group chosen by the seed), about 2 minutes
 //   npm run faults -- --rounds 20 20 rounds of every fault (FAULT_ROUNDS), then
 //                                 a summary; --only <regex> narrows the faults
-// FAULT_SEED fixes the seed (printed either way).
+// FAULT_SEED fixes the seed (printed either way); FAULT_LEADER_LEASE=on (npm run
+// faults -- --leader-lease) starts the members with ETCD_TS_LEADER_LEASE=on.
 
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FaultCluster } from './helpers/fault-cluster.js';
 import { FAULTS, type Fault } from './helpers/fault-kinds.js';
-import { defaultEvidenceRoot, runRound, summarize, type RoundResult } from './helpers/fault-round.js';
+import { describeFaultSuite } from './helpers/fault-suite.js';
 import { Rng } from './helpers/fault-workload.js';
 
 const SNAPSHOT_COUNT = 1_000;
@@ -43,49 +40,13 @@ function longPlan(): Fault[] {
 }
 
 const plan = long ? longPlan() : shortPlan().filter((f) => !only || only.test(f.name));
-const evidenceRoot = defaultEvidenceRoot();
+const leaderLease = process.env.FAULT_LEADER_LEASE === 'on';
 
-describe(`fault suite (seed ${seed}, ${plan.length} rounds)`, () => {
-  let fc: FaultCluster | undefined;
-  const results: RoundResult[] = [];
-
-  beforeAll(async () => {
-    console.log(`fault suite: seed ${seed} (FAULT_SEED=${seed} repeats the choices), ${plan.length} rounds; evidence of failed rounds under ${evidenceRoot}`);
-    fc = await FaultCluster.start({ snapshotCount: SNAPSHOT_COUNT, callTimeoutMs: 2_000 });
-  }, 60_000);
-
-  afterAll(async () => {
-    const summary = summarize(results);
-    console.log(summary);
-    if (long) {
-      await mkdir(evidenceRoot, { recursive: true });
-      await writeFile(join(evidenceRoot, 'summary.txt'), `seed ${seed}\n${summary}\n${JSON.stringify(results, null, 1)}\n`);
-      console.log(`summary written to ${join(evidenceRoot, 'summary.txt')}`);
-    }
-    await fc?.close();
-  }, 60_000);
-
-  plan.forEach((fault, i) => {
-    it(`round ${i}: ${fault.name}`, async () => {
-      if (!fc) throw new Error('the cluster did not start');
-      const r = await runRound(fc, fault, i, seed + i, {
-        snapshotCount: SNAPSHOT_COUNT,
-        clients: 6,
-        warmupMs: long ? 1_000 : 500,
-        afterMs: long ? 1_500 : 700,
-        evidenceRoot,
-      });
-      results.push(r);
-      if (long) {
-        // Each round as it ends: a run stopped early still leaves its numbers.
-        await mkdir(evidenceRoot, { recursive: true });
-        await appendFile(join(evidenceRoot, 'rounds.jsonl'), `${JSON.stringify(r)}\n`);
-      }
-      console.log(
-        `round ${i} ${fault.name}: ${r.outcome?.happened ? `hit ${r.outcome.member}` : 'did not happen'}, ${r.operations} ops, ${r.watchResponses} watch responses, ${r.revisions} revisions, ${(r.wallMs / 1000).toFixed(1)} s${r.notes.length ? `; ${r.notes.join('; ')}` : ''}`,
-      );
-      expect(r.problems, `round ${i} ${fault.name} (seed ${r.seed}); evidence in ${r.evidence}`).toEqual([]);
-      expect(r.outcome?.happened, `${fault.name} did not happen: ${r.notes.join('; ')}`).toBe(true);
-    }, 120_000);
-  });
+describeFaultSuite({
+  title: `fault suite${leaderLease ? ' with the leader lease' : ''}`,
+  seed,
+  plan,
+  long,
+  snapshotCount: SNAPSHOT_COUNT,
+  leaderLease,
 });

@@ -26,6 +26,8 @@ export interface FaultClusterOptions {
   snapshotCount: number;
   /** Deadline of each client call (ms). */
   callTimeoutMs: number;
+  /** ETCD_TS_LEADER_LEASE=on on every member (otherwise they inherit the variable, if set). */
+  leaderLease?: boolean;
 }
 
 export class FaultCluster {
@@ -57,7 +59,10 @@ export class FaultCluster {
     const cluster = await Cluster.create({
       names,
       advertisedPeerPorts: proxyPorts,
-      memberEnv: (name) => ({ ETCD_TS_FAILPOINTS_HTTP: `127.0.0.1:${fpPorts.get(name)}` }),
+      memberEnv: (name) => ({
+        ETCD_TS_FAILPOINTS_HTTP: `127.0.0.1:${fpPorts.get(name)}`,
+        ...(opts.leaderLease ? { ETCD_TS_LEADER_LEASE: 'on' } : {}),
+      }),
       extraArgs: ['--snapshot-count', String(opts.snapshotCount)],
     });
     const proxy = await PeerProxy.start(

@@ -30,6 +30,8 @@ export interface FaultContext {
 export interface FaultOutcome {
   /** The member the fault hit. */
   member: string;
+  /** Whether it led or followed when it was hit, for the faults that pick one. */
+  role?: 'leader' | 'follower';
   /** The fault happened (the failpoint fired and killed the member; the kill or partition was done). */
   happened: boolean;
 }
@@ -142,18 +144,20 @@ export const FAULTS: Fault[] = [
     name: 'kill',
     group: 'kill',
     async inject(ctx) {
-      const m = await pick(ctx, ctx.rng.next() < 0.5 ? 'leader' : 'follower');
+      const role = ctx.rng.next() < 0.5 ? 'leader' : 'follower';
+      const m = await pick(ctx, role);
       await ctx.fc.kill9(m);
       await sleep(300 + ctx.rng.int(1_000));
       await ctx.fc.restart(m);
-      return { member: m.name, happened: true };
+      return { member: m.name, role, happened: true };
     },
   },
   {
     name: 'partition',
     group: 'partition',
     async inject(ctx) {
-      const m = await pick(ctx, ctx.rng.next() < 0.5 ? 'leader' : 'follower');
+      const role = ctx.rng.next() < 0.5 ? 'leader' : 'follower';
+      const m = await pick(ctx, role);
       const cutId = await ctx.fc.memberId(m);
       ctx.fc.proxy.partition(m.name);
       await sleep(1_500 + ctx.rng.int(1_500)); // past an election timeout (1 s): a cut leader is replaced
@@ -172,7 +176,7 @@ export const FAULTS: Fault[] = [
       ctx.fc.proxy.heal();
       if (leaks.length) ctx.note(`partition of ${m.name} leaked: ${JSON.stringify(leaks)}`);
       if (stillLed) ctx.note(`the others had no leader of their own 15 s after ${m.name} was cut off`);
-      return { member: m.name, happened: leaks.length === 0 && !stillLed };
+      return { member: m.name, role, happened: leaks.length === 0 && !stillLed };
     },
   },
 ];

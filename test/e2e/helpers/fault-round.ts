@@ -240,8 +240,10 @@ export function summarize(results: RoundResult[]): string {
   lines.push(`fault suite: ${results.length} rounds, ${results.filter((r) => r.outcome?.happened).length} faults injected, ${results.reduce((s, r) => s + r.operations, 0)} operations checked, ${results.filter((r) => r.problems.length).length} failed`);
   for (const [fault, rs] of byFault) {
     const wall = rs.map((r) => r.wallMs).sort((a, b) => a - b);
+    const leaderHits = rs.filter((r) => r.outcome?.happened && r.outcome.role === 'leader').length;
+    const leaders = rs.some((r) => r.outcome?.role) ? ` (${leaderHits} on the leader)` : '';
     lines.push(
-      `  ${fault.padEnd(42)} rounds ${rs.length}, happened ${rs.filter((r) => r.outcome?.happened).length}, ops ${rs.reduce((s, r) => s + r.operations, 0)}, median ${(wall[Math.floor(wall.length / 2)]! / 1000).toFixed(1)} s/round, failed ${rs.filter((r) => r.problems.length).length}`,
+      `  ${fault.padEnd(42)} rounds ${rs.length}, happened ${rs.filter((r) => r.outcome?.happened).length}${leaders}, ops ${rs.reduce((s, r) => s + r.operations, 0)}, median ${(wall[Math.floor(wall.length / 2)]! / 1000).toFixed(1)} s/round, failed ${rs.filter((r) => r.problems.length).length}`,
     );
   }
   for (const r of results.filter((x) => x.problems.length)) {
