@@ -188,6 +188,8 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
     // --experimental-warning-apply-duration: "apply request took too long".
     { warningApplyDurationMs: cfg.warningApplyDurationMs, logger, onSlowApply: () => metricsOf()?.slowApplies.inc(), auth },
   );
+  // With the leader lease, a restarted member holds its vote for an election timeout (leader-lease.ts).
+  const holdVotesMs = LEADER_LEASE && !booted.fresh ? cfg.electionMs : 0;
   const raft = (raftNode = new RaftNode(
     booted.raw,
     booted.storage,
@@ -217,12 +219,11 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
     },
     cfg.heartbeatMs,
     logger,
-    // With the leader lease, a restarted member holds its vote for an election timeout (leader-lease.ts).
-    { holdVotesMs: LEADER_LEASE && !booted.fresh ? cfg.electionMs : 0 },
+    { holdVotesMs },
   ));
   if (LEADER_LEASE) {
     logger.info(
-      { 'leader-lease-ms': leaderLeaseMs(cfg.electionMs, cfg.heartbeatMs), 'hold-votes-ms': booted.fresh ? 0 : cfg.electionMs },
+      { 'leader-lease-ms': leaderLeaseMs(cfg.electionMs, cfg.heartbeatMs), 'hold-votes-ms': holdVotesMs },
       'leader lease on (ETCD_TS_LEADER_LEASE=on): lease keep-alives confirm the leadership without a round trip while it holds',
     );
   }
