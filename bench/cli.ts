@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { ArgError, USAGE, parseArgs, type BenchOptions } from './load/args.js';
 import { authenticatePool } from './load/auth.js';
 import { H2Pool } from './load/h2.js';
+import { RawH2Pool } from './load/raw-h2.js';
 import { formatLeaseGrantRevokeReport, formatLeaseKeepAliveReport, runLeaseGrantRevokeBench, runLeaseKeepAliveBench } from './load/lease.js';
 import { KvPool, type KvTransport } from './load/pool.js';
 import { formatReport, summarize } from './load/report.js';
@@ -85,7 +86,11 @@ async function main(): Promise<number> {
   }
   const tls = clientTls(opts);
   const pool: KvTransport =
-    opts.transport === 'h2' ? new H2Pool(opts.endpoints, opts.conns, tls) : new KvPool(opts.endpoints, opts.conns, tls);
+    opts.transport === 'raw'
+      ? new RawH2Pool(opts.endpoints, opts.conns)
+      : opts.transport === 'h2'
+        ? new H2Pool(opts.endpoints, opts.conns, tls)
+        : new KvPool(opts.endpoints, opts.conns, tls);
   try {
     await pool.ready();
     if (opts.user !== '') await authenticatePool(pool, opts.user);

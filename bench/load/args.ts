@@ -28,8 +28,8 @@ export interface BenchOptions {
   preload: boolean;
   /** Per-request deadline, milliseconds (0: none). */
   timeoutMs: number;
-  /** 'grpc' (@grpc/grpc-js, default) or 'h2' (minimal gRPC on node:http2, lighter). */
-  transport: 'grpc' | 'h2';
+  /** 'grpc' (@grpc/grpc-js, default), 'h2' (minimal gRPC on node:http2, lighter) or 'raw' (HTTP/2 frames by hand, lightest; plain TCP, KV only). */
+  transport: 'grpc' | 'h2' | 'raw';
   /** Watch: watchers on the key prefix, spread over `streams` streams on `conns` connections. */
   watchers: number;
   streams: number;
@@ -71,8 +71,10 @@ export const USAGE = `usage: npm run bench -- put|range|txn|watch|lease-keepaliv
   --count-only                range: count only
   --preload                   range/txn: put every key once before measuring
   --timeout MS                per-request deadline (default 0: none)
-  --transport grpc|h2         client: @grpc/grpc-js (default) or minimal gRPC on node:http2,
-                              which costs the generator far less CPU per request
+  --transport grpc|h2|raw     client: @grpc/grpc-js (default), minimal gRPC on node:http2,
+                              which costs the generator far less CPU per request, or raw:
+                              HTTP/2 frames written by hand on TCP (put/range/txn; no TLS),
+                              the least CPU of the three
   --watchers N                watch: watchers on the prefix (default 100)
   --streams N                 watch: Watch streams they are spread over (default 10);
                               lease-keepalive: LeaseKeepAlive streams
@@ -239,8 +241,11 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
   if (opts.consistency !== 'l' && opts.consistency !== 's') {
     throw new ArgError(`invalid value "${String(opts.consistency)}" for flag --consistency: want l or s`);
   }
-  if (opts.transport !== 'grpc' && opts.transport !== 'h2') {
-    throw new ArgError(`invalid value "${String(opts.transport)}" for flag --transport: want grpc or h2`);
+  if (opts.transport !== 'grpc' && opts.transport !== 'h2' && opts.transport !== 'raw') {
+    throw new ArgError(`invalid value "${String(opts.transport)}" for flag --transport: want grpc, h2 or raw`);
+  }
+  if (opts.transport === 'raw' && (opts.cacert || opts.cert || opts.key)) {
+    throw new ArgError('--transport raw speaks plain TCP only: use --transport h2 with --cacert, --cert or --key');
   }
   const out = opts as unknown as BenchOptions;
   if (out.help) {
