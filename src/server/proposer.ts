@@ -100,7 +100,8 @@ export class Proposer {
     metrics.proposalsPending.inc();
     const deadline = Date.now() + this.p.requestTimeoutMs;
     let result: ApplyResult;
-    const applied = this.deadlines.track(d);
+    const deadlineEntry = this.deadlines.track(d);
+    const applied = d.promise;
     try {
       // The usual case: a leader takes it at once, and the only wait is for `applied`.
       if (!submitted(submit)) {
@@ -129,6 +130,7 @@ export class Proposer {
       throw err;
     } finally {
       this.waiters.delete(id);
+      deadlineEntry.release();
       metrics.proposalsPending.dec();
     }
     if (!result.ok) throw toEtcdError(result.error);

@@ -91,7 +91,8 @@ export class ReadIndexer {
     if (this.inflight) this.next.push(d);
     else this.startRound([d]);
     this.armNoLeader();
-    return this.deadlines.track(d);
+    this.deadlines.track(d);
+    return d.promise;
   }
 
   /** The leader this member knows changed (0n: none). */
