@@ -4,7 +4,7 @@
 // 256 entries per push, 8 B keys over 10,000, 256 B values. Process CPU (every
 // thread: LevelDB flushes included) per entry. Compare two builds in
 // alternating runs, with bin/etcd-ts's V8 flags:
-//   node --max-semi-space-size=4 --heap-growing-percent=50 bench/apply-cpu.mjs /path/to/checkout [entries]
+//   node --max-semi-space-size=4 --heap-growing-percent=100 bench/apply-cpu.mjs /path/to/checkout [entries]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

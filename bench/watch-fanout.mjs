@@ -7,7 +7,7 @@
 // warm-up), or with MODE=heap the JS heap bytes allocated per put (sampling
 // heap profiler keeping what GC collected) and the top allocation sites.
 // Compare two builds in alternating runs, with bin/etcd-ts's V8 flags:
-//   node --max-semi-space-size=4 --heap-growing-percent=50 bench/watch-fanout.mjs /path/to/checkout [puts]
+//   node --max-semi-space-size=4 --heap-growing-percent=100 bench/watch-fanout.mjs /path/to/checkout [puts]
 import { createRequire } from 'node:module';
 import { EventEmitter } from 'node:events';
 import inspector from 'node:inspector';
