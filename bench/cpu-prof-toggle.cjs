@@ -31,7 +31,9 @@ const PROFILERS = {
       s.post('HeapProfiler.startSampling', {
         samplingInterval: Number(process.env.ETCDTS_HEAP_PROF_INTERVAL || 8192),
         includeObjectsCollectedByMajorGC: true,
-        includeObjectsCollectedByMinorGC: true,
+        // ETCDTS_HEAP_PROF_SURVIVORS=1: drop what scavenges collect, leaving (mostly) what
+        // they copied or promoted; V8 still keeps some samples of objects that died young.
+        includeObjectsCollectedByMinorGC: process.env.ETCDTS_HEAP_PROF_SURVIVORS !== '1',
       }, done),
     stop: 'HeapProfiler.stopSampling',
     file: (pid) => `heap-${pid}.heapprofile`,
