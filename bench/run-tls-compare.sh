@@ -9,7 +9,7 @@
 #
 # Environment: ROUNDS (3), CLIENTS (16), CONNS (4), PUT_TOTAL (20000),
 # RANGE_TOTAL (20000), KEY_SIZE (8), VAL_SIZE (256), KEY_SPACE (10000),
-# TRANSPORT (h2 | grpc), WARMUP_TOTAL (10000), KEEP, SKIP_BUILD, ETCD_BIN.
+# TRANSPORT (h2 | grpc: raw speaks no TLS), WARMUP_TOTAL (10000), KEEP, SKIP_BUILD, ETCD_BIN.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,6 +22,8 @@ KEY_SIZE="${KEY_SIZE:-8}"
 VAL_SIZE="${VAL_SIZE:-256}"
 KEY_SPACE="${KEY_SPACE:-10000}"
 
+# The load generator dials TLS here, which only its h2 and grpc clients do.
+TRANSPORT="${TRANSPORT:-h2}"
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
 bench_init etcd-ts-tls-compare
