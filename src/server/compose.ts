@@ -28,11 +28,12 @@ import { membershipPeerService } from './member-peer-service.js';
 import { peerTlsSide } from './tls/tls-side.js';
 
 /**
- * ETCD_TS_LEADER_LEASE=on: keep-alives confirm the leadership under a leader lease
- * (src/server/leader-lease.ts) instead of a ReadIndex round each. Off by default
- * until it has had the simulation's long run; read once.
+ * Keep-alives confirm the leadership under a leader lease (src/server/leader-lease.ts)
+ * instead of a ReadIndex round each; ETCD_TS_LEADER_LEASE=off gives every keep-alive
+ * its own round (a machine whose clocks may drift apart by more than 10% within an
+ * election timeout should). Read once.
  */
-export const LEADER_LEASE = process.env.ETCD_TS_LEADER_LEASE === 'on';
+export const LEADER_LEASE = process.env.ETCD_TS_LEADER_LEASE !== 'off';
 
 export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdServer> {
   if (cfg.unsafeNoFsync) {
@@ -224,7 +225,7 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
   if (LEADER_LEASE) {
     logger.info(
       { 'leader-lease-ms': leaderLeaseMs(cfg.electionMs, cfg.heartbeatMs), 'hold-votes-ms': holdVotesMs },
-      'leader lease on (ETCD_TS_LEADER_LEASE=on): lease keep-alives confirm the leadership without a round trip while it holds',
+      'leader lease on: lease keep-alives confirm the leadership without a round trip while it holds (ETCD_TS_LEADER_LEASE=off turns it off)',
     );
   }
   server = new EtcdServer({

@@ -140,6 +140,11 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}): ParseRes
 
   if (bool(given.get('help') ?? 'false')) return { kind: 'help' };
   if (bool(given.get('version') ?? 'false')) return { kind: 'version' };
+  // compose.ts reads it (with or without a configuration file); a typo must not quietly leave the lease on.
+  const leaderLease = env.ETCD_TS_LEADER_LEASE;
+  if (leaderLease !== undefined && leaderLease !== '' && leaderLease !== 'on' && leaderLease !== 'off') {
+    throw new ConfigError(`invalid value ${JSON.stringify(leaderLease)} for ETCD_TS_LEADER_LEASE: valid values are "on", "off"`);
+  }
   // As etcd: a configuration file replaces the command line and the environment.
   const configFile = given.get('config-file') || env[flagToEnv('config-file')] || '';
   if (configFile !== '') {

@@ -56,7 +56,7 @@ export interface ServerParts {
   leaseExpiry: LeaseExpiryLoop;
   /** The replicated auth store and this member's token provider (the applier's too). */
   auth: AuthApplyState;
-  /** Whether keep-alives may confirm the leadership under a leader lease (leader-lease.ts; default off). */
+  /** Whether keep-alives may confirm the leadership under a leader lease (leader-lease.ts; composeServer: unless ETCD_TS_LEADER_LEASE=off). */
   leaderLease?: boolean;
 }
 

@@ -22,7 +22,7 @@
 //   configuration, so applying one ends the lease (invalidate()).
 //
 // What it is used for: only a lease keep-alive's confirmation that this member
-// still leads (lease/coordinator.ts), and only with ETCD_TS_LEADER_LEASE=on
+// still leads (lease/coordinator.ts), unless ETCD_TS_LEADER_LEASE=off
 // (compose.ts). Linearizable reads keep their ReadIndex round, as etcd's.
 
 /** What a lease counts on of the clocks' rates agreeing, at most. */

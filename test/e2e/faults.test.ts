@@ -11,8 +11,8 @@
 //                                 group chosen by the seed), about 2 minutes
 //   npm run faults -- --rounds 20 20 rounds of every fault (FAULT_ROUNDS), then
 //                                 a summary; --only <regex> narrows the faults
-// FAULT_SEED fixes the seed (printed either way); FAULT_LEADER_LEASE=on (npm run
-// faults -- --leader-lease) starts the members with ETCD_TS_LEADER_LEASE=on.
+// FAULT_SEED fixes the seed (printed either way); FAULT_LEADER_LEASE=off (npm run
+// faults -- --no-leader-lease) starts the members with ETCD_TS_LEADER_LEASE=off.
 
 import { FAULTS, type Fault } from './helpers/fault-kinds.js';
 import { describeFaultSuite } from './helpers/fault-suite.js';
@@ -40,10 +40,10 @@ function longPlan(): Fault[] {
 }
 
 const plan = long ? longPlan() : shortPlan().filter((f) => !only || only.test(f.name));
-const leaderLease = process.env.FAULT_LEADER_LEASE === 'on';
+const leaderLease = process.env.FAULT_LEADER_LEASE !== 'off';
 
 describeFaultSuite({
-  title: `fault suite${leaderLease ? ' with the leader lease' : ''}`,
+  title: `fault suite${leaderLease ? '' : ' with the leader lease off'}`,
   seed,
   plan,
   long,

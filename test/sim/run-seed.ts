@@ -23,7 +23,7 @@ export interface RunOptions {
   faultGapMs: number;
   /** Also report real timers started during the run (not under vitest, whose worker sets its own). */
   watchRealTimers?: boolean;
-  /** ETCD_TS_LEADER_LEASE=on for every member (off by default, as in production). */
+  /** The leader lease for every member (on by default, as in production; false: ETCD_TS_LEADER_LEASE=off). */
   leaderLease?: boolean;
 }
 
@@ -80,7 +80,7 @@ async function drive<T>(cluster: SimCluster, p: Promise<T>): Promise<T> {
 export async function runSeed(seed: number, over: Partial<Omit<RunOptions, 'seed'>> = {}): Promise<RunResult> {
   const opts: RunOptions = { ...DEFAULT_RUN, ...over, seed };
   const started = real.performanceNow();
-  const cluster = new SimCluster({ seed, members: opts.members, snapshotCount: opts.snapshotCount, leaderLease: opts.leaderLease === true });
+  const cluster = new SimCluster({ seed, members: opts.members, snapshotCount: opts.snapshotCount, leaderLease: opts.leaderLease !== false });
   const uninstall = installVirtualTime(cluster.sched, cluster.rng);
   const stopWatchingIo = watchRealIo({ timers: opts.watchRealTimers === true });
   try {

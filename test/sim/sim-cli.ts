@@ -1,4 +1,4 @@
-// npm run sim -- [--seeds N] [--from S] [--seed S] [--chaos-ms MS] [--fault-gap-ms MS] [--leader-lease]
+// npm run sim -- [--seeds N] [--from S] [--seed S] [--chaos-ms MS] [--fault-gap-ms MS] [--no-leader-lease]
 // Runs seeds of the whole-cluster simulation one after another, checks each,
 // and prints a summary: seeds run, failures with the command that replays each,
 // wall time, simulated time, simulated seconds per real second.
@@ -16,8 +16,8 @@ const from = Number(single ?? arg('from') ?? Math.floor(Date.now() / 1000) % 1_0
 const count = single !== undefined ? 1 : Number(arg('seeds') ?? 100);
 const chaosMs = arg('chaos-ms') !== undefined ? Number(arg('chaos-ms')) : undefined;
 const faultGapMs = arg('fault-gap-ms') !== undefined ? Number(arg('fault-gap-ms')) : undefined;
-/** --leader-lease: every member runs with ETCD_TS_LEADER_LEASE=on. */
-const leaderLease = process.argv.includes('--leader-lease');
+/** --no-leader-lease: every member runs with ETCD_TS_LEADER_LEASE=off (on is the default; --leader-lease is accepted). */
+const leaderLease = !process.argv.includes('--no-leader-lease');
 const over = {
   watchRealTimers: true,
   leaderLease,
@@ -25,7 +25,7 @@ const over = {
   ...(faultGapMs !== undefined ? { faultGapMs } : {}),
 };
 const replay = (seed: number): string =>
-  `npm run sim -- --seed ${seed}${chaosMs !== undefined ? ` --chaos-ms ${chaosMs}` : ''}${faultGapMs !== undefined ? ` --fault-gap-ms ${faultGapMs}` : ''}${leaderLease ? ' --leader-lease' : ''}`;
+  `npm run sim -- --seed ${seed}${chaosMs !== undefined ? ` --chaos-ms ${chaosMs}` : ''}${faultGapMs !== undefined ? ` --fault-gap-ms ${faultGapMs}` : ''}${leaderLease ? '' : ' --no-leader-lease'}`;
 
 const started = performance.now();
 let simulatedMs = 0;

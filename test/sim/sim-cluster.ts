@@ -17,7 +17,7 @@ export interface ClusterOptions {
   members: number;
   /** --snapshot-count: small, so snapshots and log compaction happen. */
   snapshotCount: number;
-  /** ETCD_TS_LEADER_LEASE=on for every member (default off, as in production). */
+  /** The leader lease for every member (on by default, as in production; false: ETCD_TS_LEADER_LEASE=off). */
   leaderLease?: boolean;
 }
 
@@ -70,7 +70,7 @@ export class SimCluster {
       net: this.net,
       rng: this.rng,
       cfg: this.cfg,
-      leaderLease: opts.leaderLease === true,
+      leaderLease: opts.leaderLease !== false,
       clusterId: this.clusterId,
       activeSince: (id) => this.members.find((m) => m.id === id)?.upSince,
       problem: (member, what) => this.problems.push(`member ${member.toString(16)}: ${what}`),
@@ -129,7 +129,7 @@ export class SimCluster {
    */
   checkLeaderLeases(): void {
     // Without the lease no member holds one: nothing to look at after every event.
-    if (this.opts.leaderLease !== true || this.leaseBreached) return;
+    if (this.opts.leaderLease === false || this.leaseBreached) return;
     for (const holder of this.members) {
       if (!holder.up) continue;
       const lease = holder.current!.server.leaderLeaseNow();

@@ -44,7 +44,7 @@ export interface MemberEnv {
   net: SimNetwork;
   rng: () => number;
   cfg: Config;
-  /** ETCD_TS_LEADER_LEASE=on (compose.ts reads it from the environment). */
+  /** The leader lease (compose.ts: on unless ETCD_TS_LEADER_LEASE=off). */
   leaderLease: boolean;
   clusterId: bigint;
   /** When the member's link to `id` came up (strict reconfig check); undefined while down. */

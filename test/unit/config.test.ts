@@ -48,6 +48,14 @@ describe('flags', () => {
     expect(() => run(['--data-dir', '/a'], { ETCD_DATA_DIR: '/b' })).toThrow(/conflicting environment variable "ETCD_DATA_DIR"/);
   });
 
+  it('takes ETCD_TS_LEADER_LEASE=on|off and refuses any other value', () => {
+    expect(run([], { ETCD_TS_LEADER_LEASE: 'off' }).envUnknown).toEqual([]);
+    expect(run([], { ETCD_TS_LEADER_LEASE: 'on' }).envUnknown).toEqual([]);
+    expect(() => run([], { ETCD_TS_LEADER_LEASE: 'false' })).toThrow(
+      new ConfigError('invalid value "false" for ETCD_TS_LEADER_LEASE: valid values are "on", "off"'),
+    );
+  });
+
   it('rejects unknown flags, missing values and malformed values', () => {
     expect(() => run(['--no-such-flag'])).toThrow(new ConfigError('flag provided but not defined: -no-such-flag'));
     expect(() => run(['--snapshot-count'])).toThrow(/flag needs an argument/);

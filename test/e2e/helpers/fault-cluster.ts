@@ -26,7 +26,7 @@ export interface FaultClusterOptions {
   snapshotCount: number;
   /** Deadline of each client call (ms). */
   callTimeoutMs: number;
-  /** ETCD_TS_LEADER_LEASE=on on every member (otherwise they inherit the variable, if set). */
+  /** ETCD_TS_LEADER_LEASE=on or off on every member (undefined: they inherit the variable, if set). */
   leaderLease?: boolean;
 }
 
@@ -61,7 +61,7 @@ export class FaultCluster {
       advertisedPeerPorts: proxyPorts,
       memberEnv: (name) => ({
         ETCD_TS_FAILPOINTS_HTTP: `127.0.0.1:${fpPorts.get(name)}`,
-        ...(opts.leaderLease ? { ETCD_TS_LEADER_LEASE: 'on' } : {}),
+        ...(opts.leaderLease !== undefined ? { ETCD_TS_LEADER_LEASE: opts.leaderLease ? 'on' : 'off' } : {}),
       }),
       extraArgs: ['--snapshot-count', String(opts.snapshotCount)],
     });

@@ -1,8 +1,8 @@
 // One fault suite run as a vitest describe block: a FaultCluster for the whole
 // file, one test per round of the plan, a summary at the end (and, for a long
 // run, each round's numbers as it ends and the summary on disk).
-// faults.test.ts runs the plan of every fault; faults-leader-lease.test.ts the
-// partitions and kills with the leader lease on.
+// faults.test.ts runs the plan of every fault; faults-lease-off.test.ts the
+// partitions and kills with the leader lease off.
 
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,8 +20,8 @@ export interface FaultSuiteOptions {
   long: boolean;
   /** --snapshot-count of the members. */
   snapshotCount: number;
-  /** ETCD_TS_LEADER_LEASE=on on every member. */
-  leaderLease?: boolean;
+  /** The leader lease on every member (false: ETCD_TS_LEADER_LEASE=off). */
+  leaderLease: boolean;
 }
 
 export function describeFaultSuite(opts: FaultSuiteOptions): void {
@@ -34,10 +34,11 @@ export function describeFaultSuite(opts: FaultSuiteOptions): void {
 
     beforeAll(async () => {
       console.log(`${opts.title}: seed ${seed} (FAULT_SEED=${seed} repeats the choices), ${plan.length} rounds; evidence of failed rounds under ${evidenceRoot}`);
-      fc = await FaultCluster.start({ snapshotCount, callTimeoutMs: 2_000, leaderLease: opts.leaderLease === true });
-      if (opts.leaderLease) {
-        // The members must really run with it (the variable reaches them through the cluster's environment).
-        for (const m of fc.members) expect(m.log(), `${m.name}'s log`).toContain('"msg":"leader lease on');
+      fc = await FaultCluster.start({ snapshotCount, callTimeoutMs: 2_000, leaderLease: opts.leaderLease });
+      // The members must really run as asked (the variable reaches them through the cluster's environment).
+      for (const m of fc.members) {
+        if (opts.leaderLease) expect(m.log(), `${m.name}'s log`).toContain('"msg":"leader lease on');
+        else expect(m.log(), `${m.name}'s log`).not.toContain('"msg":"leader lease on');
       }
     }, 60_000);
 
