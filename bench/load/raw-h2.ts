@@ -5,9 +5,10 @@
 // clients, 2026-12-06: its core and stream objects, nextTick and async hooks,
 // GC), which on a 2-core machine is CPU taken from the servers being measured,
 // and saturates the generator's one thread near 10,000 calls/s. Here a call is
-// one buffer (HEADERS from a block encoded once per method, then DATA with the
-// message, cached per request object), the frames of a turn go out in one socket
-// write, and only the trailers are decoded. Plain TCP only: TLS runs use h2.
+// one buffer (HEADERS, indexed in HPACK's dynamic table as grpc-go's are:
+// hpack-indexing.ts; then DATA with the message, cached per request object), the
+// frames of a turn go out in one socket write, and only the trailers are
+// decoded. Plain TCP only: TLS runs use h2.
 
 import * as net from 'node:net';
 import type * as grpc from '@grpc/grpc-js';
@@ -31,7 +32,7 @@ import {
   type FrameSink,
 } from '../../src/server/h2/frame.js';
 import { HpackDecoder } from '../../src/server/h2/hpack-decoder.js';
-import { encodeHeaderBlock } from '../../src/server/h2/hpack-encoder.js';
+import { HpackIndexingEncoder, type HeaderFields } from './hpack-indexing.js';
 import type { KvTransport, UnaryCallback, UnaryFn, UnaryMethod } from './pool.js';
 
 /** What we let the server send before it must wait for our WINDOW_UPDATE, per stream and per connection. */
@@ -60,6 +61,7 @@ class RawConnection implements FrameSink {
   private readonly socket: net.Socket;
   private readonly reader = new FrameReader(DEFAULT_MAX_FRAME_SIZE, false);
   private readonly decoder = new HpackDecoder();
+  private readonly encoder = new HpackIndexingEncoder();
   private readonly inflight = new Map<number, Pending>();
   private nextStreamId = 1;
   private out: Buffer[] = [];
@@ -122,8 +124,8 @@ class RawConnection implements FrameSink {
     return this.settled;
   }
 
-  /** One unary call: `head` is the method's header block, `message` the gRPC-framed request. */
-  call(head: Buffer, message: Buffer, deadline: number, cb: UnaryCallback): void {
+  /** One unary call: `fields` are the method's headers (the same array each time), `message` the gRPC-framed request. */
+  call(fields: HeaderFields, message: Buffer, deadline: number, cb: UnaryCallback): void {
     if (this.failure !== undefined) {
       setImmediate(() => cb(grpcError(14, this.failure!)));
       return;
@@ -134,6 +136,8 @@ class RawConnection implements FrameSink {
     }
     const id = this.nextStreamId;
     this.nextStreamId += 2;
+    // Encoded now, in the order the blocks will reach the server (HPACK's table is shared).
+    const head = this.encoder.encode(fields);
     this.inflight.set(id, { cb, deadline, status: -1, details: '' });
     // HEADERS, then the message in DATA frames of at most the server's frame size, the last one ending the stream.
     const dataFrames = Math.max(1, Math.ceil(message.length / this.peerMaxFrame));
@@ -359,7 +363,7 @@ export class RawH2Pool implements KvTransport {
     const c = this.conns[i]!;
     const serialize = def.requestSerialize as (v: unknown) => Buffer;
     const token = this.tokens[i];
-    const head = encodeHeaderBlock([
+    const fields: HeaderFields = [
       [':method', 'POST'],
       [':scheme', 'http'],
       [':path', def.path],
@@ -367,9 +371,9 @@ export class RawH2Pool implements KvTransport {
       ['content-type', 'application/grpc'],
       ['te', 'trailers'],
       ...(token !== undefined ? ([['token', token]] as const) : []),
-    ]);
+    ];
     return (req: unknown, options: grpc.CallOptions, cb: UnaryCallback) => {
-      c.call(head, this.message(serialize, req), options.deadline !== undefined ? Number(options.deadline) : 0, cb);
+      c.call(fields, this.message(serialize, req), options.deadline !== undefined ? Number(options.deadline) : 0, cb);
       return undefined as unknown as grpc.ClientUnaryCall;
     };
   }

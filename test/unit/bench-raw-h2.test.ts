@@ -10,6 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawH2Pool } from '../../bench/load/raw-h2.js';
 import type { UnaryFn } from '../../bench/load/pool.js';
+import { HpackIndexingEncoder, type HeaderFields } from '../../bench/load/hpack-indexing.js';
+import { HpackDecoder } from '../../src/server/h2/hpack-decoder.js';
 
 let server: http2.Http2Server;
 let endpoint = '';
@@ -97,5 +99,43 @@ describe('raw HTTP/2 transport', () => {
     const pool = new RawH2Pool(['127.0.0.1:1'], 1);
     await expect(pool.ready(2_000)).rejects.toThrow(/connection 0 to 127.0.0.1:1/);
     pool.close();
+  });
+});
+
+describe('the raw client\'s HPACK encoder (dynamic table)', () => {
+  const put: HeaderFields = [
+    [':method', 'POST'],
+    [':scheme', 'http'],
+    [':path', '/etcdserverpb.KV/Put'],
+    [':authority', '127.0.0.1:2379'],
+    ['content-type', 'application/grpc'],
+    ['te', 'trailers'],
+  ];
+  const range: HeaderFields = [...put.slice(0, 2), [':path', '/etcdserverpb.KV/Range'], ...put.slice(3)];
+
+  it('indexes fields on first use, then sends one-byte indexes that a decoder keeping the table resolves', () => {
+    const enc = new HpackIndexingEncoder();
+    const dec = new HpackDecoder();
+    const first = enc.encode(put);
+    const second = enc.encode(put);
+    expect(second.length).toBe(put.length); // every field one byte: static or dynamic index
+    expect(first.length).toBeGreaterThan(40);
+    expect(dec.decode(first)).toEqual(put.map(([n, v]) => [n, v]));
+    expect(dec.decode(second)).toEqual(put.map(([n, v]) => [n, v]));
+    // Another method on the same connection: only its :path is new; the indexes
+    // of the earlier entries move up by one, and the decoder agrees.
+    const r1 = enc.encode(range);
+    expect(dec.decode(r1)).toEqual(range.map(([n, v]) => [n, v]));
+    expect(dec.decode(enc.encode(put))).toEqual(put.map(([n, v]) => [n, v]));
+    expect(dec.decode(enc.encode(range))).toEqual(range.map(([n, v]) => [n, v]));
+    expect(enc.encode(range)).toBe(enc.encode(range)); // reused while the table does not change
+  });
+
+  it('sends a field that would overflow the table as a literal without indexing', () => {
+    const enc = new HpackIndexingEncoder(100);
+    const dec = new HpackDecoder();
+    const big: HeaderFields = [['token', 'x'.repeat(80)], [':path', '/etcdserverpb.KV/Put']];
+    for (let i = 0; i < 3; i++) expect(dec.decode(enc.encode(big))).toEqual(big.map(([n, v]) => [n, v]));
+    expect(enc.encode(big).length).toBeGreaterThan(80); // the token is sent in full every time
   });
 });
