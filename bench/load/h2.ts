@@ -10,24 +10,13 @@ import type * as grpc from '@grpc/grpc-js';
 import { apiServices } from '../../src/server/api/services.js';
 import type { KvTransport, UnaryCallback, UnaryFn, UnaryMethod } from './pool.js';
 import { h2Options, type ClientTls } from './tls.js';
+import { grpcError, MessageFrames } from './grpc-frame.js';
 
 const { HTTP2_HEADER_METHOD, HTTP2_HEADER_PATH, HTTP2_HEADER_CONTENT_TYPE, HTTP2_HEADER_TE } = http2.constants;
 
-interface H2Error extends Error {
-  code: number;
-  details: string;
-}
-
-function grpcError(code: number, details: string): grpc.ServiceError {
-  const e = new Error(`${code} ${details}`) as H2Error;
-  e.code = code;
-  e.details = details;
-  return e as unknown as grpc.ServiceError;
-}
-
 export class H2Pool implements KvTransport {
   private readonly sessions: http2.ClientHttp2Session[] = [];
-  private readonly frames = new WeakMap<object, Buffer>();
+  private readonly frames = new MessageFrames();
   private readonly tokens: (string | undefined)[] = [];
   readonly endpoints: string[] = [];
 
@@ -56,19 +45,6 @@ export class H2Pool implements KvTransport {
           }),
       ),
     ).then(() => undefined);
-  }
-
-  private frame(serialize: (v: unknown) => Buffer, req: unknown): Buffer {
-    const cacheable = typeof req === 'object' && req !== null;
-    const hit = cacheable ? this.frames.get(req) : undefined;
-    if (hit) return hit;
-    const msg = serialize(req);
-    const f = Buffer.allocUnsafe(5 + msg.length);
-    f[0] = 0;
-    f.writeUInt32BE(msg.length, 1);
-    msg.copy(f, 5);
-    if (cacheable) this.frames.set(req, f);
-    return f;
   }
 
   setToken(conn: number, token: string): void {
@@ -127,7 +103,7 @@ export class H2Pool implements KvTransport {
         else if (status > 0) finish(grpcError(status, details));
         else finish(grpcError(13, `stream closed without grpc-status (rst code ${stream.rstCode})`));
       });
-      stream.end(this.frame(serialize, req));
+      stream.end(this.frames.frame(serialize, req));
       return undefined as unknown as grpc.ClientUnaryCall;
     };
   }

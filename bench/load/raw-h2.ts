@@ -33,6 +33,7 @@ import {
 } from '../../src/server/h2/frame.js';
 import { HpackDecoder } from '../../src/server/h2/hpack-decoder.js';
 import { HpackIndexingEncoder, type HeaderFields } from './hpack-indexing.js';
+import { grpcError, MessageFrames } from './grpc-frame.js';
 import type { KvTransport, UnaryCallback, UnaryFn, UnaryMethod } from './pool.js';
 
 /** What we let the server send before it must wait for our WINDOW_UPDATE, per stream and per connection. */
@@ -48,13 +49,6 @@ interface Pending {
   deadline: number;
   status: number;
   details: string;
-}
-
-function grpcError(code: number, details: string): grpc.ServiceError {
-  const e = new Error(`${code} ${details}`) as Error & { code: number; details: string };
-  e.code = code;
-  e.details = details;
-  return e as unknown as grpc.ServiceError;
 }
 
 class RawConnection implements FrameSink {
@@ -311,7 +305,7 @@ class RawConnection implements FrameSink {
 
 export class RawH2Pool implements KvTransport {
   private readonly conns: RawConnection[] = [];
-  private readonly messages = new WeakMap<object, Buffer>();
+  private readonly frames = new MessageFrames();
   private readonly tokens: (string | undefined)[] = [];
   readonly endpoints: string[] = [];
 
@@ -342,20 +336,6 @@ export class RawH2Pool implements KvTransport {
     this.tokens[conn % this.conns.length] = token;
   }
 
-  /** The gRPC-framed message of `req`, cached per request object (workloads reuse theirs). */
-  private message(serialize: (v: unknown) => Buffer, req: unknown): Buffer {
-    const cacheable = typeof req === 'object' && req !== null;
-    const hit = cacheable ? this.messages.get(req) : undefined;
-    if (hit) return hit;
-    const msg = serialize(req);
-    const m = Buffer.allocUnsafe(5 + msg.length);
-    m[0] = 0;
-    m.writeUInt32BE(msg.length, 1);
-    msg.copy(m, 5);
-    if (cacheable) this.messages.set(req, m);
-    return m;
-  }
-
   method(conn: number, method: UnaryMethod): UnaryFn {
     const def = apiServices().KV[method];
     if (!def) throw new Error(`KV.${method}: no such method`);
@@ -373,7 +353,7 @@ export class RawH2Pool implements KvTransport {
       ...(token !== undefined ? ([['token', token]] as const) : []),
     ];
     return (req: unknown, options: grpc.CallOptions, cb: UnaryCallback) => {
-      c.call(fields, this.message(serialize, req), options.deadline !== undefined ? Number(options.deadline) : 0, cb);
+      c.call(fields, this.frames.frame(serialize, req), options.deadline !== undefined ? Number(options.deadline) : 0, cb);
       return undefined as unknown as grpc.ClientUnaryCall;
     };
   }
