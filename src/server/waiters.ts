@@ -45,7 +45,7 @@ class PromiseBox<T> implements Deferred<T> {
  * queue otherwise holds its Deferred, and through it the promise's result, until
  * the sweep reaches it (up to sweepMs later), long enough for a scavenge or two to
  * copy it and promote it into the old generation, where only a mark-compact frees
- * it (2026-12-06: a tenth of what a put's leader promoted).
+ * it (2026-12-06: about a twentieth of what a put's leader promoted).
  */
 export class DeadlineEntry {
   constructor(
