@@ -31,7 +31,7 @@ import {
   writeFrameHeader,
   type FrameSink,
 } from '../../src/server/h2/frame.js';
-import { HpackDecoder } from '../../src/server/h2/hpack-decoder.js';
+import { HeaderBlocks, type HeaderBlock } from '../../src/server/h2/header-blocks.js';
 import { HpackIndexingEncoder, type HeaderFields } from './hpack-indexing.js';
 import { grpcError, MessageFrames } from './grpc-frame.js';
 import type { KvTransport, UnaryCallback, UnaryFn, UnaryMethod } from './pool.js';
@@ -54,7 +54,8 @@ interface Pending {
 class RawConnection implements FrameSink {
   private readonly socket: net.Socket;
   private readonly reader = new FrameReader(DEFAULT_MAX_FRAME_SIZE, false);
-  private readonly decoder = new HpackDecoder();
+  /** The server's HEADERS and CONTINUATIONs, joined and decoded (every block: HPACK's table is shared). */
+  private readonly headerBlocks = new HeaderBlocks();
   private readonly encoder = new HpackIndexingEncoder();
   private readonly inflight = new Map<number, Pending>();
   private nextStreamId = 1;
@@ -66,8 +67,6 @@ class RawConnection implements FrameSink {
   private peerMaxFrame = DEFAULT_MAX_FRAME_SIZE;
   private peerStreamWindow = DEFAULT_INITIAL_WINDOW;
   private unreturned = 0;
-  /** A header block split over CONTINUATION frames. */
-  private partial: { streamId: number; endStream: boolean; parts: Buffer[] } | undefined;
   private failure: string | undefined;
   private readonly settled: Promise<void>;
   /** Resolves `settled` at the server's first SETTINGS. */
@@ -181,30 +180,12 @@ class RawConnection implements FrameSink {
         if (flags & Flag.END_STREAM) this.complete(streamId);
         return;
       }
-      case FrameType.HEADERS: {
-        let start = 0;
-        let end = payload.length;
-        if (flags & Flag.PADDED) {
-          start = 1;
-          end -= payload[0]!;
-        }
-        if (flags & Flag.PRIORITY) start += 5;
-        const block = payload.subarray(start, end);
-        const endStream = (flags & Flag.END_STREAM) !== 0;
-        if (flags & Flag.END_HEADERS) this.headers(streamId, block, endStream);
-        else this.partial = { streamId, endStream, parts: [Buffer.from(block)] };
-        return;
-      }
-      case FrameType.CONTINUATION: {
-        const p = this.partial;
-        if (!p || p.streamId !== streamId) return this.fail('CONTINUATION without HEADERS');
-        p.parts.push(Buffer.from(payload));
-        if (flags & Flag.END_HEADERS) {
-          this.partial = undefined;
-          this.headers(streamId, Buffer.concat(p.parts), p.endStream);
-        }
-        return;
-      }
+      // A malformed block throws H2Error, which the socket's data handler turns into fail().
+      case FrameType.HEADERS:
+        return this.onHeaderBlock(this.headerBlocks.headers(flags, streamId, payload));
+      case FrameType.CONTINUATION:
+        if (this.headerBlocks.awaitingContinuationOf !== streamId) return this.fail('CONTINUATION without HEADERS');
+        return this.onHeaderBlock(this.headerBlocks.continuation(flags, payload));
       case FrameType.RST_STREAM: {
         const p = this.inflight.get(streamId);
         if (!p) return;
@@ -245,14 +226,10 @@ class RawConnection implements FrameSink {
     }
   }
 
-  /** Every header block is decoded (HPACK's table is shared by the connection); only grpc-status and grpc-message are kept. */
-  private headers(streamId: number, block: Buffer, endStream: boolean): void {
-    let fields;
-    try {
-      fields = this.decoder.decode(block);
-    } catch (e) {
-      return this.fail(`HPACK: ${(e as Error).message}`);
-    }
+  /** Of a finished block, only grpc-status and grpc-message are kept. */
+  private onHeaderBlock(block: HeaderBlock | undefined): void {
+    if (block === undefined) return; // CONTINUATION to come
+    const { streamId, endStream, fields } = block;
     const p = this.inflight.get(streamId);
     if (p) {
       for (const [name, value] of fields) {
