@@ -9,14 +9,8 @@
 // fit is sent as a literal without indexing, so nothing is ever evicted.
 
 import { encodeRawString, writeInt } from '../../src/server/h2/hpack.js';
-import { STATIC_TABLE } from '../../src/server/h2/hpack-static-table.js';
+import { STATIC_EXACT, STATIC_NAME, STATIC_TABLE } from '../../src/server/h2/hpack-static-table.js';
 
-const STATIC_EXACT = new Map<string, number>();
-const STATIC_NAME = new Map<string, number>();
-STATIC_TABLE.forEach(([name, value], i) => {
-  STATIC_EXACT.set(`${name}\0${value}`, i + 1);
-  if (!STATIC_NAME.has(name)) STATIC_NAME.set(name, i + 1);
-});
 /** The table size a server allows until its SETTINGS say otherwise (RFC 7540 §6.5.2). */
 const DEFAULT_TABLE_SIZE = 4096;
 /** RFC 7541 §4.1: an entry's size is its name and value lengths plus 32. */

@@ -6,14 +6,7 @@
 // the OK status) are encoded once by the caller and reused.
 
 import { encodeRawString, writeInt } from './hpack.js';
-import { STATIC_TABLE } from './hpack-static-table.js';
-
-const exact = new Map<string, number>();
-const byName = new Map<string, number>();
-STATIC_TABLE.forEach(([name, value], i) => {
-  exact.set(`${name}\0${value}`, i + 1);
-  if (!byName.has(name)) byName.set(name, i + 1);
-});
+import { STATIC_EXACT, STATIC_NAME } from './hpack-static-table.js';
 
 function pushString(out: number[], s: string): void {
   for (const b of encodeRawString(Buffer.from(s, 'latin1'))) out.push(b);
@@ -23,12 +16,12 @@ function pushString(out: number[], s: string): void {
 export function encodeHeaderBlock(fields: Iterable<readonly [string, string]>): Buffer {
   const out: number[] = [];
   for (const [name, value] of fields) {
-    const index = exact.get(`${name}\0${value}`);
+    const index = STATIC_EXACT.get(`${name}\0${value}`);
     if (index !== undefined) {
       out.push(...writeInt(index, 7, 0x80));
       continue;
     }
-    const nameIndex = byName.get(name);
+    const nameIndex = STATIC_NAME.get(name);
     if (nameIndex !== undefined) {
       out.push(...writeInt(nameIndex, 4, 0x00));
     } else {

@@ -64,3 +64,10 @@ export const STATIC_TABLE: readonly (readonly [string, string])[] = [
   ['via', ''],
   ['www-authenticate', ''],
 ];
+
+/** "name\0value" → the static entry that matches both (1-based), for encoders. */
+export const STATIC_EXACT: ReadonlyMap<string, number> = new Map(STATIC_TABLE.map(([name, value], i) => [`${name}\0${value}`, i + 1]));
+/** name → the first static entry with that name (1-based), for encoders' literals. */
+export const STATIC_NAME: ReadonlyMap<string, number> = new Map(
+  STATIC_TABLE.map(([name], i) => [name, i + 1] as const).reverse(),
+);
