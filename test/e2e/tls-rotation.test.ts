@@ -76,8 +76,8 @@ describe.runIf(RUN)('certificate rotation without a restart', () => {
       writeFileSync(live.ca, ca1.certPem + ca2.certPem);
       writeFileSync(live.key, certB.keyPem);
       // Waited for, not slept on: a busy machine can stretch the member's 1 s poll.
-      await waitFor('the mismatched pair to be refused', 10_000, async () => (m.log().includes('TLS files changed but do not load') ? true : undefined), 100);
-      expect(m.log()).toContain('tls: private key does not match public key');
+      await waitFor('the mismatched pair to be refused', 10_000, async () => (m.log().includes('tls: private key does not match public key') ? true : undefined), 100);
+      expect(m.log()).toContain('TLS files changed but do not load');
       expect(await servedFingerprint(m.clientPort)).toBe(fingerprintOf(certA.certPem));
       writeFileSync(live.cert, certB.certPem);
       const wanted = fingerprintOf(certB.certPem);
@@ -85,6 +85,7 @@ describe.runIf(RUN)('certificate rotation without a restart', () => {
       // The member logs asynchronously (pino, sync: false): the line can trail the
       // new certificate by a moment.
       await waitFor('the reload to be logged', 5_000, async () => (m.log().includes(`"fingerprint":"${wanted}"`) ? true : undefined), 100);
+      expect(m.log()).toContain('reloaded TLS certificates');
 
       // A CA2 client is now trusted, a CA1 one still is (both in the bundle).
       expect(await etcdctlTls(m.clientUrl, as2, ['get', 'before'])).toMatchObject({ code: 0, stdout: 'before\n1\n' });
