@@ -19,6 +19,7 @@ import type { ConfChange, Entry, HardState, Message, ReadState, Snapshot, SoftSt
 import { MessageType, StateType } from '../raft/types.js';
 import type { Cancel, Clock, DurableLog, Transport } from './raft-ports.js';
 import { joinAppends } from './join-appends.js';
+import { CommitNoticeDelay, DEFAULT_COMMIT_NOTICE_DELAY_MS } from './commit-notices.js';
 import { stage } from '../util/stage-trace.js';
 import { FAILPOINTS_ON, failpointAsync } from '../util/failpoints.js';
 
@@ -59,6 +60,12 @@ export interface RaftNodeOptions {
    * without the hold it could vote at once.
    */
   holdVotesMs?: number;
+  /**
+   * How long a leader's empty MsgApp (a commit notice) may wait for the next
+   * append to the same follower, which carries the same news (commit-notices.ts).
+   * 0 sends each at once. Default DEFAULT_COMMIT_NOTICE_DELAY_MS.
+   */
+  commitNoticeDelayMs?: number;
 }
 
 export class RaftNode {
@@ -77,6 +84,8 @@ export class RaftNode {
   private unsavedHardState: HardState | undefined;
   /** Last log index written to the WAL (entries up to here may be applied before the next write). */
   private persistedIndex: number;
+  /** The transport, with commit notices held back briefly (commit-notices.ts). */
+  private readonly out: CommitNoticeDelay;
 
   constructor(
     readonly raw: RawNode,
@@ -93,6 +102,7 @@ export class RaftNode {
     this.term = st.hardState.term;
     this.commitIndex = st.hardState.commit;
     this.persistedIndex = storage.lastIndex();
+    this.out = new CommitNoticeDelay(ports.transport, ports.clock, opts.commitNoticeDelayMs ?? DEFAULT_COMMIT_NOTICE_DELAY_MS);
   }
 
   start(): void {
@@ -173,15 +183,15 @@ export class RaftNode {
   /** Snapshots first get the state they carry (asynchronously); everything else goes at once. */
   private send(messages: Message[]): void {
     if (!carriesSnapshot(messages)) {
-      this.ports.transport.send(messages); // the common case, without a copy
+      this.out.send(messages); // the common case, without a copy
       return;
     }
     const plain = messages.filter((m) => m.type !== MessageType.MsgSnap);
-    if (plain.length > 0) this.ports.transport.send(plain);
+    if (plain.length > 0) this.out.send(plain);
     for (const m of messages) {
       if (m.type !== MessageType.MsgSnap) continue;
       this.handlers.prepareSnapshot(m).then(
-        (full) => this.ports.transport.send([full]),
+        (full) => this.out.send([full]),
         (err: Error) => {
           this.logger.warn({ err: err.message, to: m.to.toString(16) }, 'failed to prepare a snapshot for a follower');
           this.reportSnapshot(m.to, false);
@@ -352,6 +362,7 @@ export class RaftNode {
     this.stopped = true;
     this.cancelTicks?.();
     this.cancelTicks = undefined;
+    this.out.discard();
     while (this.running) await this.looping;
   }
 

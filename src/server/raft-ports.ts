@@ -6,13 +6,15 @@
 import type { Entry, HardState, Message, Snapshot } from '../raft/types.js';
 import type { Snapshotter, WAL } from '../wal/index.js';
 
-/** Stops a timer started by Clock.every. Calling it twice is harmless. */
+/** Stops a timer started by Clock.every or Clock.after. Calling it twice is harmless. */
 export type Cancel = () => void;
 
 /** Time as the driver sees it: the tick timer and a clock to measure durations. */
 export interface Clock {
   /** Calls `fn` every `ms` milliseconds until cancelled. */
   every(ms: number, fn: () => void): Cancel;
+  /** Calls `fn` once, `ms` milliseconds from now, unless cancelled first. */
+  after(ms: number, fn: () => void): Cancel;
   /** Monotonic milliseconds (only differences mean anything). */
   now(): number;
 }
@@ -47,6 +49,10 @@ export const systemClock: Clock = {
   every(ms, fn) {
     const timer = setInterval(fn, ms);
     return () => clearInterval(timer);
+  },
+  after(ms, fn) {
+    const timer = setTimeout(fn, ms);
+    return () => clearTimeout(timer);
   },
   now: () => performance.now(),
 };

@@ -19,7 +19,7 @@ export const TICK_ADVANCE_WAIT_MS = 5000;
 export const TICK_ADVANCE_POLL_MS = 50;
 
 export interface TickAdvancePorts {
-  clock: Clock;
+  clock: Pick<Clock, 'every' | 'now'>;
   electionTicks: number;
   /** Peers whose message stream is up (etcd: transport.ActivePeers()). */
   activePeers(): number;

@@ -1,0 +1,144 @@
+// CommitNoticeDelay: a leader's empty MsgApps (commit notices) wait up to the delay
+// for the next append to the same follower, which replaces them; any other message
+// to that follower sends them first; the timer sends what is left.
+
+import { describe, expect, it } from 'vitest';
+import { CommitNoticeDelay } from '../../src/server/commit-notices.js';
+import { type Entry, EntryType, type Message, MessageType } from '../../src/raft/types.js';
+import { newMessage } from '../../src/raft/util.js';
+import { ManualClock } from '../sim/ports.js';
+
+const B = 2n;
+const C = 3n;
+
+function ent(index: number): Entry {
+  return { index, term: 5, type: EntryType.Normal, data: new Uint8Array(8) };
+}
+
+function app(to: bigint, index: number, entries: Entry[], commit: number, term = 5): Message {
+  const m = newMessage(MessageType.MsgApp, to, 1n);
+  m.term = term;
+  m.index = index;
+  m.logTerm = 5;
+  m.entries = entries;
+  m.commit = commit;
+  return m;
+}
+
+function msg(type: MessageType, to: bigint): Message {
+  const m = newMessage(type, to, 1n);
+  m.term = 5;
+  return m;
+}
+
+function setup(delayMs = 1) {
+  const clock = new ManualClock();
+  const sent: Message[][] = [];
+  const delay = new CommitNoticeDelay({ send: (ms) => sent.push(ms) }, clock, delayMs);
+  const flat = () => sent.flat();
+  return { clock, sent, delay, flat };
+}
+
+describe('CommitNoticeDelay', () => {
+  it('holds an empty MsgApp until the delay is over, then sends it', () => {
+    const { clock, delay, flat } = setup(1);
+    const notice = app(B, 10, [], 10);
+    delay.send([notice]);
+    expect(flat()).toEqual([]);
+    clock.advance(0.5);
+    expect(flat()).toEqual([]);
+    clock.advance(0.5);
+    expect(flat()).toEqual([notice]);
+    expect(clock.timerCount).toBe(0);
+  });
+
+  it('drops a held notice when the next append to that follower goes out first', () => {
+    const { clock, delay, flat } = setup();
+    delay.send([app(B, 10, [], 10)]);
+    const next = app(B, 10, [ent(11)], 10);
+    delay.send([next]);
+    clock.advance(5);
+    expect(flat()).toEqual([next]);
+  });
+
+  it('sends a held notice before any other message to the same follower, keeping their order', () => {
+    const { clock, delay, sent } = setup();
+    const notice = app(B, 10, [], 10);
+    delay.send([notice]);
+    const hb = msg(MessageType.MsgHeartbeat, B);
+    const readIndexResp = msg(MessageType.MsgReadIndexResp, B);
+    delay.send([hb, readIndexResp]);
+    expect(sent).toEqual([[notice, hb, readIndexResp]]);
+    clock.advance(5);
+    expect(sent.length).toBe(1);
+  });
+
+  it('keeps followers apart: a message to one neither sends nor drops what is held for another', () => {
+    const { clock, delay, flat } = setup();
+    const toB = app(B, 10, [], 10);
+    delay.send([toB]);
+    const toC = app(C, 9, [ent(10), ent(11)], 10);
+    const hbC = msg(MessageType.MsgHeartbeat, C);
+    delay.send([toC, hbC]);
+    expect(flat()).toEqual([toC, hbC]);
+    clock.advance(1);
+    expect(flat()).toEqual([toC, hbC, toB]);
+  });
+
+  it('a newer notice replaces the one held, and one timer covers every follower', () => {
+    const { clock, delay, sent } = setup();
+    delay.send([app(B, 10, [], 10), app(C, 10, [], 10)]);
+    clock.advance(0.5);
+    const newerB = app(B, 11, [], 11);
+    delay.send([newerB]);
+    expect(sent).toEqual([]);
+    clock.advance(0.5);
+    expect(sent.length).toBe(1);
+    expect(sent[0]!.map((m) => [m.to, m.commit])).toEqual([
+      [B, 11],
+      [C, 10],
+    ]);
+  });
+
+  it('passes everything else through at once, as the same array when nothing is held', () => {
+    const { delay, sent } = setup();
+    const batch = [app(B, 10, [ent(11)], 10), msg(MessageType.MsgHeartbeat, C), msg(MessageType.MsgSnap, B)];
+    delay.send(batch);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toBe(batch);
+  });
+
+  it('holds only the notices of a mixed batch and sends the rest in their order', () => {
+    const { clock, delay, sent } = setup();
+    const a = app(B, 10, [ent(11)], 10);
+    const notice = app(C, 11, [], 11);
+    const hb = msg(MessageType.MsgHeartbeat, B);
+    delay.send([a, notice, hb]);
+    expect(sent).toEqual([[a, hb]]);
+    clock.advance(1);
+    expect(sent).toEqual([[a, hb], [notice]]);
+  });
+
+  it('with a delay of 0 sends every message at once', () => {
+    const { delay, sent } = setup(0);
+    const batch = [app(B, 10, [], 10)];
+    delay.send(batch);
+    expect(sent).toEqual([batch]);
+  });
+
+  it('flush() sends what is held now; discard() drops it and its timer', () => {
+    const a = setup();
+    const notice = app(B, 10, [], 10);
+    a.delay.send([notice]);
+    a.delay.flush();
+    expect(a.flat()).toEqual([notice]);
+    expect(a.clock.timerCount).toBe(0);
+
+    const b = setup();
+    b.delay.send([app(B, 10, [], 10)]);
+    b.delay.discard();
+    b.clock.advance(5);
+    expect(b.flat()).toEqual([]);
+    expect(b.clock.timerCount).toBe(0);
+  });
+});
