@@ -362,8 +362,10 @@ export class RaftNode {
     this.stopped = true;
     this.cancelTicks?.();
     this.cancelTicks = undefined;
-    this.out.discard();
     while (this.running) await this.looping;
+    // After the last Ready: a commit notice it held would otherwise go out once
+    // its timer fired, from a member that has stopped.
+    this.out.discard();
   }
 
   /** After stop(): flush and close the log. */

@@ -135,6 +135,40 @@ describe('RaftNode over in-memory ports', () => {
     for (const m of c.members) expect(m.appliedData).toEqual(['x']);
   });
 
+  it('tells followers a commit with the next append, or with an empty MsgApp once the commit-notice delay is over, and not after stopping', async () => {
+    const { c, leader, followers } = await started();
+    const notices = (from: number) =>
+      c.net.sent.slice(from).filter((m) => m.from === leader.id && m.type === MessageType.MsgApp && m.entries.length === 0);
+    const idle = c.net.sent.length;
+    leader.node.propose(enc.encode('x'));
+    await c.settle();
+    // Committed and applied on the leader; the followers hold x but have not heard it is committed.
+    expect(leader.appliedData).toEqual(['x']);
+    for (const f of followers) expect(f.appliedData).toEqual([]);
+    expect(notices(idle)).toEqual([]);
+    c.clock.advance(1);
+    await c.settle();
+    expect(notices(idle).map((m) => m.to).sort()).toEqual(followers.map((f) => f.id).sort());
+    for (const f of followers) expect(f.appliedData).toEqual(['x']);
+
+    // A proposal right after a commit: its append carries the commit, and no notice goes out for it.
+    const busy = c.net.sent.length;
+    leader.node.propose(enc.encode('y'));
+    await c.settle();
+    const yIndex = leader.committed.at(-1)!.index;
+    leader.node.propose(enc.encode('z'));
+    await c.settle();
+    expect(notices(busy).filter((m) => m.commit === yIndex)).toEqual([]);
+    for (const f of followers) expect(f.appliedData).toEqual(['x', 'y']);
+
+    // z's notice is held when the leader stops: it never goes out.
+    await leader.node.stop();
+    const stopped = c.net.sent.length;
+    c.clock.advance(5);
+    await c.settle();
+    expect(notices(stopped)).toEqual([]);
+  });
+
   it("sends a follower's acknowledgement only after its save resolved", async () => {
     const { c, leader, followers } = await started();
     const f1 = followers[0]!;
