@@ -22,7 +22,10 @@
 // loss, both of which it tolerates; nothing here waits for a disk or promises
 // anything a client relies on. The cost is that followers learn a commit (and
 // apply it, and notify their watchers) up to `delayMs` later when the leader is
-// otherwise idle.
+// otherwise idle. Not for an auth or membership change: a follower that has not
+// applied an auth change refuses requests with "revision of auth store is old"
+// (clientv3 retries that, the etcd3 npm client does not), so the leader's
+// applier sends what is held at once after one (RaftNode.flushCommitNotices).
 
 import { type Message, MessageType } from '../raft/types.js';
 import type { Cancel, Clock, Transport } from './raft-ports.js';

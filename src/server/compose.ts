@@ -170,6 +170,8 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
       applyConfChange: (cc) => {
         confState = booted.raw.applyConfChange(cc);
         server?.onConfChangeApplied();
+        // The other members apply a membership change as soon as they hear of its commit.
+        raftNode?.flushCommitNotices();
         return confState;
       },
       membersChanged: () => syncPeers(transport, membership, booted.memberId),
@@ -179,6 +181,9 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
         server?.onApplied(index);
         compactor.maybeSnapshot(index);
       },
+      // A follower that has not applied an auth change refuses requests with the old
+      // revision: its commit notice goes out now, not after the notice delay.
+      authChanged: () => raftNode?.flushCommitNotices(),
       termStarted: (term) => {
         // Everything of earlier terms is applied: a new leader's leases start counting.
         if (raftNode?.isLeader && term === raftNode.currentTerm) lessor.promote(cfg.electionMs);

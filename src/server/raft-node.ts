@@ -200,6 +200,14 @@ export class RaftNode {
     }
   }
 
+  /**
+   * Sends the commit notices held back (commit-notices.ts) now: for a change the
+   * followers should apply without waiting for the next append or the delay.
+   */
+  flushCommitNotices(): void {
+    this.out.flush();
+  }
+
   /** The transport dropped messages to `id`: Raft slows down probing it. */
   reportUnreachable(id: bigint): void {
     this.raw.reportUnreachable(id);

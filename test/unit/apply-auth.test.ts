@@ -74,6 +74,19 @@ describe('Auth* requests at apply time', () => {
     }
   });
 
+  it('tell authChanged after a batch that moved the auth revision, not after a KV write or a refused change', async () => {
+    let calls = 0;
+    const auth: AuthApplyState = { store: new AuthStore(), tokens: new SimpleTokens({ ttlMs: 60_000, sweepTimer: false }) };
+    const r = await rig(stores, { authChanged: () => calls++ }, { auth });
+    await apply(r, put(1, 'k', 'v'));
+    expect(calls).toBe(0);
+    await apply(r, req(2, { authRoleAdd: { name: 'r' } }), put(3, 'k', 'w'));
+    expect(calls).toBe(1);
+    await apply(r, req(4, { authRoleAdd: { name: 'r' } })); // refused: the role exists, the revision stays
+    expect(error(r, 4)).toBe('etcdserver: role name already exists');
+    expect(calls).toBe(1);
+  });
+
   it('Authenticate assigns a simple token on every member; a no-password user cannot', async () => {
     const r = await authRig();
     await apply(

@@ -161,7 +161,19 @@ describe('RaftNode over in-memory ports', () => {
     expect(notices(busy).filter((m) => m.commit === yIndex)).toEqual([]);
     for (const f of followers) expect(f.appliedData).toEqual(['x', 'y']);
 
-    // z's notice is held when the leader stops: it never goes out.
+    // flushCommitNotices() sends a held notice at once (the applier asks after an auth change).
+    leader.node.propose(enc.encode('w'));
+    await c.settle();
+    const flushed = c.net.sent.length;
+    expect(notices(flushed)).toEqual([]);
+    leader.node.flushCommitNotices();
+    await c.settle();
+    expect(notices(flushed)).toHaveLength(2);
+    for (const f of followers) expect(f.appliedData).toEqual(['x', 'y', 'z', 'w']);
+
+    // The next notice is held when the leader stops: it never goes out.
+    leader.node.propose(enc.encode('v'));
+    await c.settle();
     await leader.node.stop();
     const stopped = c.net.sent.length;
     c.clock.advance(5);

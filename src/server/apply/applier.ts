@@ -72,6 +72,13 @@ export interface ApplierHooks {
   deliver(id: bigint, result: ApplyResult): void;
   /** The applied index moved forward. */
   applied(index: number): void;
+  /**
+   * The auth store's revision moved (users, roles, permissions, auth on or off).
+   * A request that reaches a member which has not applied the change yet carries
+   * the older revision and is refused ("revision of auth store is old"), so the
+   * change should reach the other members at once (RaftNode.flushCommitNotices).
+   */
+  authChanged?(): void;
   /** The empty entry a leader appends at the start of its term was applied (etcd promotes the lessor here). */
   termStarted(term: number): void;
   /** Entry `failure.index` cannot be applied here: the member must stop. Called at most once; nothing is applied after. */
@@ -154,6 +161,7 @@ export class Applier {
       while (this.queue.length > 0) {
         const batch = this.queue;
         this.queue = [];
+        const authRevision = this.auth.store.revision;
         for (const e of batch) {
           // One await for an entry whose handler answers with a promise (a KV write), none otherwise.
           const applied = this.applyEntry(e);
@@ -162,6 +170,7 @@ export class Applier {
         }
         try {
           this.hooks.applied(this.appliedIndex);
+          if (this.auth.store.revision !== authRevision) this.hooks.authChanged?.();
         } catch (err) {
           return this.fail(new ApplyFailure(this.appliedIndex, 'handling the applied index failed', err));
         }
