@@ -60,12 +60,6 @@ export interface RaftNodeOptions {
    * without the hold it could vote at once.
    */
   holdVotesMs?: number;
-  /**
-   * How long a leader's empty MsgApp (a commit notice) may wait for the next
-   * append to the same follower, which carries the same news (commit-notices.ts).
-   * 0 sends each at once. Default DEFAULT_COMMIT_NOTICE_DELAY_MS.
-   */
-  commitNoticeDelayMs?: number;
 }
 
 export class RaftNode {
@@ -102,7 +96,7 @@ export class RaftNode {
     this.term = st.hardState.term;
     this.commitIndex = st.hardState.commit;
     this.persistedIndex = storage.lastIndex();
-    this.out = new CommitNoticeDelay(ports.transport, ports.clock, opts.commitNoticeDelayMs ?? DEFAULT_COMMIT_NOTICE_DELAY_MS);
+    this.out = new CommitNoticeDelay(ports.transport, ports.clock, DEFAULT_COMMIT_NOTICE_DELAY_MS);
   }
 
   start(): void {
