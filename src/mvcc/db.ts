@@ -101,8 +101,9 @@ const MEMTABLE_BYTES = 16 << 20;
 export class LevelKvDb implements KvDb {
   private readonly db: Lvl;
 
-  constructor(private readonly dir: string) {
-    this.db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view', cacheSize: 2 << 20, writeBufferSize: MEMTABLE_BYTES });
+  /** `memtableBytes`: tests that need many tables from little data set it lower. */
+  constructor(private readonly dir: string, memtableBytes = MEMTABLE_BYTES) {
+    this.db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view', cacheSize: 2 << 20, writeBufferSize: memtableBytes });
   }
 
   open(): Promise<void> { return this.db.open(); }
