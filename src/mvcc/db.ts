@@ -85,12 +85,25 @@ const PAST_EVERY_KEY = new Uint8Array(33).fill(0xff);
 // one of its, so options and results are cast at this one boundary.
 type LevelOpts = Parameters<Lvl['getMany']>[1];
 
+/**
+ * LevelDB's memtable size. Each time it fills, LevelDB writes it out as a table
+ * and syncs that table, its MANIFEST and a new log file; on ext4 each of those
+ * syncs is a journal commit that the WAL's next O_DSYNC write waits behind. At
+ * 1 MiB a member under a 16-client put load did that about once a second, and
+ * the put rows' p99 carried it (16 MiB: p99 -11 to -13% at 1, 16 and 256
+ * clients, CPU -4 to -13%; 64 MiB was no better and 30 MiB bigger;
+ * docs/PERFORMANCE.md, eleventh round). Durability does not depend on it: the
+ * WAL covers unsynced batches.
+ */
+const MEMTABLE_BYTES = 16 << 20;
+
 /** The production database: LevelDB through `level`. */
 export class LevelKvDb implements KvDb {
   private readonly db: Lvl;
 
-  constructor(private readonly dir: string) {
-    this.db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view', cacheSize: 2 << 20, writeBufferSize: 1 << 20 });
+  /** `memtableBytes`: tests that need many tables from little data set it lower. */
+  constructor(private readonly dir: string, memtableBytes = MEMTABLE_BYTES) {
+    this.db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view', cacheSize: 2 << 20, writeBufferSize: memtableBytes });
   }
 
   open(): Promise<void> { return this.db.open(); }

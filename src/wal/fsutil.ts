@@ -46,15 +46,24 @@ export function writeAll(file: WalFile, buf: Uint8Array, position: number): Prom
   });
 }
 
-const ZEROS = Buffer.alloc(1024 * 1024);
+/**
+ * Zeros written per step of a preallocation, each step made durable before the
+ * next. Written at once and synced at the end, 64 MB of zeros reached the disk as
+ * one ~50 ms burst, and every fsync on that disk waited behind it: an fsync probe
+ * beside it saw a 53-55 ms write (4 MiB steps: 11-13 ms; 1 MiB steps: 4-7 ms, as
+ * with no preallocation at all). Every member of a cluster prepares its next
+ * segment at about the same point of the log, so their bursts also coincide.
+ */
+export const ZERO_FILL_STEP = 1 << 20;
+const ZEROS = Buffer.alloc(ZERO_FILL_STEP);
 
 /**
  * Reserves `size` bytes for a segment. Node has no fallocate, and a sparse file
  * (ftruncate) still makes every fdatasync commit block allocation; writing real
  * zeros up front measured about twice the fdatasync rate for small appends on
  * ext4. Zero-filling costs ~0.1 s per 64 MB, so it is only done off the write
- * path (new WAL, next segment prepared in the background); `zeroFill = false`
- * gives a sparse file.
+ * path (new WAL, next segment prepared in the background), in steps of
+ * ZERO_FILL_STEP; `zeroFill = false` gives a sparse file.
  */
 export async function preallocate(file: WalFile, size: number, zeroFill: boolean): Promise<void> {
   const cur = await file.size();
@@ -65,6 +74,6 @@ export async function preallocate(file: WalFile, size: number, zeroFill: boolean
   }
   for (let off = cur; off < size; off += ZEROS.length) {
     await writeAll(file, ZEROS.subarray(0, Math.min(ZEROS.length, size - off)), off);
+    await file.datasync();
   }
-  await file.sync();
 }

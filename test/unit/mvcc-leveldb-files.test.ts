@@ -27,7 +27,8 @@ afterEach(async () => {
 async function tmpDb(): Promise<{ db: LevelKvDb; dir: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'ldb-files-'));
   dirs.push(dir);
-  const db = new LevelKvDb(dir);
+  // LevelDB's own default memtable (4 MiB; the member's is bigger), so these loads span several tables.
+  const db = new LevelKvDb(dir, 4 << 20);
   await db.open();
   open.push(db);
   return { db, dir };
