@@ -86,9 +86,9 @@ const PAST_EVERY_KEY = new Uint8Array(33).fill(0xff);
 type LevelOpts = Parameters<Lvl['getMany']>[1];
 
 /**
- * LevelDB's memtable size. Each time it fills, LevelDB writes it out as a table
- * and syncs that table, its MANIFEST and a new log file; on ext4 each of those
- * syncs is a journal commit that the WAL's next O_DSYNC write waits behind. At
+ * LevelDB's memtable size. Each time it fills, LevelDB writes it out as a table,
+ * syncs the table and its MANIFEST, and starts a new log file; on ext4 each of
+ * those syncs is a journal commit that the WAL's next O_DSYNC write waits behind. At
  * 1 MiB a member under a 16-client put load did that about once a second, and
  * the put rows' p99 carried it (16 MiB: p99 -11 to -13% at 1, 16 and 256
  * clients, CPU -4 to -13%; 64 MiB was no better and 30 MiB bigger;
