@@ -20,8 +20,9 @@
 // every later write, flush and index update throws StorageFailure, and
 // onFailure is told once. The index never advances past a failed batch.
 
-import { decodeKeyValue, encodedLeaseBytes, encodedSize, encodeInto } from './kv-codec.js';
-import { revKey, revKeyInto, u64Bytes, readU64, REV_KEY_LEN } from './revision.js';
+import { decodeKeyValue } from './kv-codec.js';
+import { revKey, u64Bytes, readU64 } from './revision.js';
+import { encodeRevisions } from './revision-records.js';
 import type { KeyValue, MvccLogger } from './types.js';
 import { KvCache } from './kv-cache.js';
 import { DirSizer } from './dir-size.js';
@@ -31,46 +32,6 @@ import { openLevelDb, type BatchOp, type KvDb, type OpenDb } from './db.js';
 import { META_CONSISTENT_INDEX } from './keyspace.js';
 import { stage } from '../util/stage-trace.js';
 import { FAILPOINTS_ON, failpointAsync } from '../util/failpoints.js';
-
-/** A stored revision: tombstones are KeyValues with createRevision 0 (as in etcd's events). */
-export const isTombstoneKv = (kv: KeyValue): boolean => kv.createRevision === 0;
-
-const EMPTY = new Uint8Array(0);
-
-// Encodes the records of the given revisions into one slab, handing LevelDB
-// views into it: one allocation per batch instead of two per record keeps the
-// garbage collector out of the write path.
-function encodeRevisions(overlay: Map<number, KeyValue[]>, mains: number[]): BatchOp[] {
-  let size = 0;
-  const leases: (Uint8Array | undefined)[] = [];
-  for (const main of mains) {
-    for (const kv of overlay.get(main)!) {
-      const lb = isTombstoneKv(kv) ? undefined : encodedLeaseBytes(kv);
-      leases.push(lb);
-      size += REV_KEY_LEN + 1 + (isTombstoneKv(kv) ? encodedSize(tombRecord(kv), undefined) : encodedSize(kv, lb));
-    }
-  }
-  const slab = new Uint8Array(size);
-  const ops: BatchOp[] = [];
-  let o = 0, li = 0;
-  for (const main of mains) {
-    const kvs = overlay.get(main)!;
-    for (let sub = 0; sub < kvs.length; sub++) {
-      const kv = kvs[sub]!;
-      const tomb = isTombstoneKv(kv);
-      const kl = revKeyInto(slab, o, main, sub, tomb);
-      const key = slab.subarray(o, o + kl);
-      o += kl;
-      // etcd stores a tombstone as a KeyValue holding only the key.
-      const end = encodeInto(tomb ? tombRecord(kv) : kv, leases[li++], slab, o);
-      ops.push({ type: 'put', key, value: slab.subarray(o, end) });
-      o = end;
-    }
-  }
-  return ops;
-}
-
-const tombRecord = (kv: KeyValue): KeyValue => ({ key: kv.key, createRevision: 0, modRevision: 0, version: 0, value: EMPTY, lease: 0n });
 
 export interface BackendOptions {
   flushIntervalMs: number;

@@ -12,7 +12,7 @@
 // little behind — no I/O happens at all and the read returns synchronously.
 
 import type { Backend } from './backend.js';
-import { isTombstoneKv } from './backend.js';
+import { isTombstoneKv } from './revision-records.js';
 import type { ReadGuard } from './compaction.js';
 import { decodeKeyValue } from './kv-codec.js';
 import { toSkey } from './keys.js';

@@ -5,7 +5,7 @@
 // Concurrent readers use the store's current revision, which end() bumps, so
 // they never observe a transaction in progress.
 
-import { isTombstoneKv } from './backend.js';
+import { isTombstoneKv } from './revision-records.js';
 import { EMPTY_BYTES, fromSkey, keyRange, toSkey } from './keys.js';
 import { rangeAt, type ReadContext } from './range.js';
 import type { KeyValue, RangeRequest, RangeResponse, Event } from './types.js';
