@@ -6,7 +6,7 @@
 // rebuilt from the live keys (as etcd does), and a lease and its keys can never
 // disagree on disk.
 
-import { WireReader, WireWriter } from '../pb/wire.js';
+import { WireReader, WireWriter } from '../pb/wire-messages.js';
 import type { LeaseId } from './types.js';
 
 export interface LeaseRecord {

@@ -1,7 +1,8 @@
 // Encoding of the Raft log payload (etcdserverpb.InternalRaftRequest, see
 // proto/etcdserverpb/internal.proto). Same conventions as the API codecs.
 
-import { WireWriter, lenFieldSize, tagSize, varintSize } from './wire.js';
+import { lenFieldSize, tagSize, varintSize } from './wire.js';
+import { WireWriter } from './wire-messages.js';
 import { messageCodec } from './registry.js';
 import type { Encodable, InternalRaftRequest } from './types.js';
 

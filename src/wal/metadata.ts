@@ -1,7 +1,7 @@
 // What our WAL's metadata record holds: this member's and its cluster's ids, in
 // the layout of etcd's etcdserverpb.Metadata (NodeID = 1, ClusterID = 2).
 
-import { WireReader, WireWriter } from '../pb/wire.js';
+import { WireReader, WireWriter } from '../pb/wire-messages.js';
 
 /** The WAL metadata: this member's and its cluster's ids (etcd's etcdserverpb.Metadata). */
 export function encodeWalMetadata(memberId: bigint, clusterId: bigint): Uint8Array {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { WireWriter } from '../../src/pb/wire.js';
+import { WireWriter } from '../../src/pb/wire-messages.js';
 import {
   decodeInternalRequest,
   encodeInternalRequest,

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { passwordMatches } from '../../src/auth/password.js';
 import { decodeInternalRequest, encodeInternalRequest } from '../../src/pb/internal.js';
-import { WireWriter } from '../../src/pb/wire.js';
+import { WireWriter } from '../../src/pb/wire-messages.js';
 import { decodeConfChange, encodeConfChange } from '../../src/raft/codec.js';
 import { ConfChangeType, type Entry, EntryType } from '../../src/raft/types.js';
 import { Membership } from '../../src/server/membership.js';

@@ -1,4 +1,4 @@
-// The protobuf wire toolkit (src/pb/wire.ts): edge values, seeded property
+// The protobuf wire toolkit (src/pb/wire.ts, wire-messages.ts): edge values, seeded property
 // tests, bounds checks, and byte-for-byte agreement with the other writers that
 // produce the same wire format: src/raft's private writer (src/raft must not
 // import the toolkit) and the compiled codecs (protobufjs Writer + writeLong).
@@ -13,12 +13,11 @@ import {
   readView,
   skipField,
   varintSize,
-  WireReader,
-  WireWriter,
   writeLenField,
   writeVarint,
   type ByteCursor,
 } from '../../src/pb/wire.js';
+import { WireReader, WireWriter } from '../../src/pb/wire-messages.js';
 import { WireReader as RaftWireReader, WireWriter as RaftWireWriter } from '../../src/raft/wire.js';
 import { decodeKeyValue, encodeKeyValue } from '../../src/mvcc/kv-codec.js';
 import { decodeLeaseRecord, encodeLeaseRecord } from '../../src/lease/record.js';

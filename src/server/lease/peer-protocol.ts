@@ -9,7 +9,8 @@
 import type * as grpc from '@grpc/grpc-js';
 import { messageCodec } from '../../pb/index.js';
 import type * as pb from '../../pb/types.js';
-import { readI64, varintSize, WireReader, WireType, writeVarint } from '../../pb/wire.js';
+import { readI64, varintSize, WireType, writeVarint } from '../../pb/wire.js';
+import { WireReader } from '../../pb/wire-messages.js';
 
 export const RENEW_PATH = '/etcdts.peer.Lease/Renew';
 export const RENEW_STREAM_PATH = '/etcdts.peer.Lease/RenewStream';

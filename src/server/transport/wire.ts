@@ -3,7 +3,7 @@
 // Hand-written protobuf; the payload is read in place (subarrays). (Ordinary Raft
 // messages travel on the message stream instead: frames.ts, stream-protocol.ts.)
 
-import { WireReader, WireWriter } from '../../pb/wire.js';
+import { WireReader, WireWriter } from '../../pb/wire-messages.js';
 
 const LEN = 2;
 

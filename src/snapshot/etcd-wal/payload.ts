@@ -9,7 +9,8 @@
 
 import { decodeInternalRequest } from '../../pb/internal.js';
 import type { InternalRaftRequest } from '../../pb/types.js';
-import { WireReader, WireType } from '../../pb/wire.js';
+import { WireType } from '../../pb/wire.js';
+import { WireReader } from '../../pb/wire-messages.js';
 
 /** The v2 Request fields a v3 member's log can still carry. */
 export interface V2Request {

@@ -10,7 +10,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeEntry, decodeHardState } from '../../raft/codec.js';
 import type { Entry, HardState } from '../../raft/types.js';
-import { WireReader } from '../../pb/wire.js';
+import { WireReader } from '../../pb/wire-messages.js';
 import { decodeWalMetadata } from '../../wal/index.js';
 import { decodeSegment, EtcdRecordType, EtcdWalCorruptError } from './records.js';
 

@@ -12,7 +12,7 @@
 // segments and records (the type is not folded in, unlike our WAL); a crc record
 // does not advance the chain but carries its value at the start of each segment.
 
-import { WireReader } from '../../pb/wire.js';
+import { WireReader } from '../../pb/wire-messages.js';
 import { crc32c } from '../../util/crc32c.js';
 
 export enum EtcdRecordType {

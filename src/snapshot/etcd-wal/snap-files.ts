@@ -7,7 +7,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeSnapshot } from '../../raft/codec.js';
 import type { Snapshot } from '../../raft/types.js';
-import { WireReader } from '../../pb/wire.js';
+import { WireReader } from '../../pb/wire-messages.js';
 import { crc32c } from '../../util/crc32c.js';
 
 const SNAP_NAME = /^[0-9a-f]{16}-[0-9a-f]{16}\.snap$/;
