@@ -1,12 +1,13 @@
 // The write-ahead log: raft entries, hard states and snapshot markers appended to
-// segment files (framing in record.ts), fsync'ed before save() resolves.
-// Creating and opening a log (replay, torn-tail repair) live in wal-open.ts.
+// segment files (framing in record.ts), durable before save() resolves. Creating
+// and opening a log (replay, torn-tail repair) is wal-open.ts.
 //
 // Group commit: save() only queues. One flusher at a time takes everything queued,
-// encodes it into one buffer, writes it with one write through the segment's
-// O_DSYNC handle (durable when it returns), then resolves those callers. Calls made while an fsync is in flight form the next
-// batch, so 64 concurrent callers cost roughly one fsync, not 64. Calls are
-// encoded in the order they were made, so the log order is the call order.
+// encodes it into one buffer and writes it with one write through the segment's
+// O_DSYNC handle (durable when it returns), then resolves those callers. Calls
+// made while a write is in flight form the next batch, so 64 concurrent callers
+// cost roughly one disk flush, not 64. Calls are encoded in the order they were
+// made, so the log order is the call order.
 
 import { join } from 'node:path';
 import { encodeEntry, encodeHardState } from '../raft/codec.js';
