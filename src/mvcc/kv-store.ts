@@ -13,18 +13,16 @@ import { Backend } from './backend.js';
 import { hashBackend } from './backend-hash.js';
 import { META_FINISHED_COMPACT, META_SCHEDULED_COMPACT } from './keyspace.js';
 import { openStoreView, type StoreView } from './store-view.js';
-import { REVISIONS_END } from './keyspace.js';
 import { compactIndex, physicalCompact, ReadGuard, type KeepSet } from './compaction.js';
 import { rm } from 'node:fs/promises';
 import { errClosed, errCompacted, errFutureRev, MvccError, TxnValidationError } from './errors.js';
 import { hashByRev } from './hash.js';
-import { decodeKeyValue } from './kv-codec.js';
-import { toSkey } from './keys.js';
 import { rangeAt } from './range.js';
 import { StateImageError } from './state-format.js';
 import { exportImage, restoreImage, type ExportOptions, type RestoreOptions } from './state-transfer.js';
 import { recoverStoreDir } from './store-dir.js';
-import { parseRevKey, readU64, revKey, u64Bytes } from './revision.js';
+import { readU64, u64Bytes } from './revision.js';
+import { rebuildKeyIndex } from './index-rebuild.js';
 import { TreeIndex } from './tree-index.js';
 import { applyDeleteRange, applyPut, applyTxn } from './txn-apply.js';
 import { validatePut } from './txn.js';
@@ -88,34 +86,7 @@ export class MvccStore implements WriteContext {
     if (finished) this.compactMainRev = readU64(finished);
     const scheduledRev = scheduled ? readU64(scheduled) : 0;
 
-    let maxMain = 1;
-    const it = this.backend.db.iterator({ gte: revKey(0, 0), lt: REVISIONS_END });
-    try {
-      for (;;) {
-        const entries = await it.nextv(10_000);
-        if (entries.length === 0) break;
-        for (const [k, v] of entries) {
-          const r = parseRevKey(k);
-          maxMain = r.main;
-          const kv = decodeKeyValue(v);
-          const skey = toSkey(kv.key);
-          const ki = this.index.get(skey);
-          if (ki !== undefined) {
-            if (r.tombstone) ki.tombstone(r.main, r.sub);
-            else ki.put(r.main, r.sub);
-          } else if (!r.tombstone) {
-            // First surviving record of a key: earlier history may be compacted away.
-            this.index.getOrCreate(skey).restore(kv.createRevision, r.main, r.sub, kv.version);
-          } else {
-            // A tombstone alone: a compaction at its revision kept it (KeyIndex.compact).
-            // Indexed, so that compaction, resumed after a crash, keeps it again.
-            this.index.getOrCreate(skey).restoreTombstone(r.main, r.sub);
-          }
-        }
-      }
-    } finally {
-      await it.close();
-    }
+    const maxMain = await rebuildKeyIndex(this.backend.db, this.index);
     // Compaction may have removed the newest records (tombstones), so the compact
     // revisions bound the current revision from below too.
     this.currentRev = Math.max(maxMain, this.compactMainRev, scheduledRev, 1);
