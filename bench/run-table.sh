@@ -11,7 +11,10 @@
 #   SERVERS="etcd-ts-base etcd-ts" BASE=/tmp/base REPS=5 ROWS=keepalive16 bench/run-table.sh
 #                                            # A/B of two builds of ours (BASE: a built checkout)
 #
-# Rows (ROWS selects, by id): put1 put16 put256 (put, 1/16/256 clients),
+# Rows (ROWS selects, by id): put1 put16 put256 (put, 1/16/256 clients), put1f
+# (put, 1 client connected to a follower: it forwards each proposal and answers
+# once it has applied the entry, as for 2 of 3 connections of a client given
+# every member's endpoint),
 # range-l16 (linearizable, 16), range-s256 (serializable, 256), txn16 (txn put,
 # 16), lease16 (LeaseGrant of LEASE_TOTAL leases then LeaseRevoke of each, 16 in
 # flight), watch (1000 watchers on 10 streams, WATCH_PUTS puts at 50/s),
@@ -36,7 +39,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 REPS="${REPS:-1}"
-ROWS="${ROWS:-put1 put16 put256 range-l16 range-s256 txn16 lease16 watch keepalive16}"
+ROWS="${ROWS:-put1 put1f put16 put256 range-l16 range-s256 txn16 lease16 watch keepalive16}"
 TOTAL_SCALE="${TOTAL_SCALE:-1}"
 KEY_SIZE="${KEY_SIZE:-8}"
 VAL_SIZE="${VAL_SIZE:-256}"
@@ -66,11 +69,13 @@ WARMUP_TOTAL="${WARMUP_TOTAL:-$(scaled 10000 500)}"
 source "$ROOT/bench/lib.sh"
 bench_init etcd-ts-table
 
-declare -A EPS PIDS
+declare -A EPS FOLLOWER_EP PIDS
 for kind in "${SERVERS[@]}"; do
   start_cluster "$kind"
   cluster_endpoints "$kind"
   EPS[$kind]="$EPLIST"
+  # EPLIST lists the leader first: its second endpoint is a follower's.
+  FOLLOWER_EP[$kind]="$(cut -d, -f2 <<<"$EPLIST")"
   PIDS[$kind]="${CLUSTER_PIDS[*]}"
 done
 # The watch row gets a watch warm-up of its own (both servers alike): without
@@ -84,6 +89,7 @@ for kind in "${SERVERS[@]}"; do warm_up "$kind" "${EPS[$kind]}" "${warm_ups[@]}"
 row_args() {
   case "$1" in
     put1) LABEL="put 1c"; ARGS=(put --val-size "$VAL_SIZE" --clients 1 --conns 1 --total "$PUT1_TOTAL" --timeout "$TIMEOUT_MS") ;;
+    put1f) LABEL="put 1c via a follower"; ARGS=(put --val-size "$VAL_SIZE" --clients 1 --conns 1 --total "$PUT1_TOTAL" --timeout "$TIMEOUT_MS") ;;
     put16) LABEL="put 16c"; ARGS=(put --val-size "$VAL_SIZE" --clients 16 --conns "$(conns_for 16)" --total "$PUT_TOTAL" --timeout "$TIMEOUT_MS") ;;
     put256) LABEL="put 256c"; ARGS=(put --val-size "$VAL_SIZE" --clients 256 --conns "$(conns_for 256)" --total "$PUT256_TOTAL" --timeout "$TIMEOUT_MS") ;;
     range-l16) LABEL="range linearizable 16c"; ARGS=(range --consistency l --clients 16 --conns "$(conns_for 16)" --total "$RANGE_TOTAL" --timeout "$TIMEOUT_MS") ;;
@@ -92,7 +98,7 @@ row_args() {
     lease16) LABEL="lease grant+revoke 16c"; ARGS=(lease --clients 16 --conns "$(conns_for 16)" --total "$LEASE_TOTAL") ;;
     watch) LABEL="watch 1000w 50 puts/s"; ARGS=(watch --watchers 1000 --streams 10 --conns 3 --rate 50 --total "$WATCH_PUTS" --val-size 64) ;;
     keepalive16) LABEL="lease keep-alive 16c"; ARGS=(lease-keepalive --leases "$KA_LEASES" --streams 4 --clients 16 --conns "$(conns_for 16)" --total "$KA_TOTAL") ;;
-    *) echo "unknown row $1 (rows: put1 put16 put256 range-l16 range-s256 txn16 lease16 watch keepalive16)" >&2; exit 2 ;;
+    *) echo "unknown row $1 (rows: put1 put1f put16 put256 range-l16 range-s256 txn16 lease16 watch keepalive16)" >&2; exit 2 ;;
   esac
 }
 
@@ -105,7 +111,9 @@ for row in $ROWS; do
     order=("${SERVERS[@]}")
     ((rep % 2 == 0)) && order=("${SERVERS[1]}" "${SERVERS[0]}")
     for kind in "${order[@]}"; do
-      CPU_PIDS="${PIDS[$kind]}" REP="$rep" run_bench "$kind" "$LABEL" "${EPS[$kind]}" "${ARGS[@]}"
+      eps="${EPS[$kind]}"
+      [[ "$row" == put1f ]] && eps="${FOLLOWER_EP[$kind]}"
+      CPU_PIDS="${PIDS[$kind]}" REP="$rep" run_bench "$kind" "$LABEL" "$eps" "${ARGS[@]}"
     done
   done
 done

@@ -155,6 +155,11 @@ export class RaftNode {
       }
     }
     this.raw.step(m);
+    // A follower's forwarded proposals: it answers its clients once it applies
+    // them, so the notice that commits them is not held back (commit-notices.ts).
+    if (m.type === MessageType.MsgProp && m.from !== this.raw.raft.id && this.raw.raft.state === StateType.Leader) {
+      this.out.awaitCommit(m.from, this.raw.raft.raftLog.lastIndex());
+    }
     this.kick();
   }
 

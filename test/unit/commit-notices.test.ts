@@ -1,6 +1,7 @@
 // CommitNoticeDelay: a leader's empty MsgApps (commit notices) wait up to the delay
 // for the next append to the same follower, which replaces them; any other message
-// to that follower sends them first; the timer sends what is left.
+// to that follower sends them first; the timer sends what is left. A notice that
+// commits what a follower's forwarded proposals reached goes at once.
 
 import { describe, expect, it } from 'vitest';
 import { CommitNoticeDelay } from '../../src/server/commit-notices.js';
@@ -140,5 +141,54 @@ describe('CommitNoticeDelay', () => {
     b.clock.advance(5);
     expect(b.flat()).toEqual([]);
     expect(b.clock.timerCount).toBe(0);
+  });
+
+  it('sends at once the notice that commits a follower\'s forwarded proposals, and only that one', () => {
+    const { clock, delay, sent } = setup();
+    delay.awaitCommit(B, 12);
+    const early = app(B, 11, [], 11); // commits less than B's proposals reached: held
+    delay.send([early]);
+    expect(sent).toEqual([]);
+    const covering = app(B, 12, [], 12);
+    const toC = app(C, 12, [], 12); // C forwarded nothing: held
+    delay.send([covering, toC]);
+    expect(sent).toEqual([[covering]]); // the older held notice to B is dropped, not sent
+    const later = app(B, 13, [], 13); // the wait is over: held again
+    delay.send([later]);
+    expect(sent).toEqual([[covering]]);
+    clock.advance(1);
+    expect(sent).toEqual([[covering], [toC, later]]);
+  });
+
+  it('an append or heartbeat carrying the awaited commit ends the wait; the highest index is kept', () => {
+    const { clock, delay, sent } = setup();
+    delay.awaitCommit(B, 12);
+    delay.awaitCommit(B, 10); // lower: ignored
+    const hb = msg(MessageType.MsgHeartbeat, B);
+    hb.commit = 11;
+    delay.send([hb]); // commits 11 < 12: the wait goes on
+    const append = app(B, 12, [ent(13)], 12);
+    delay.send([append]); // commits 12: B has seen it
+    const notice = app(B, 13, [], 13);
+    delay.send([notice]);
+    expect(sent).toEqual([[hb], [append]]);
+    clock.advance(1);
+    expect(sent).toEqual([[hb], [append], [notice]]);
+  });
+
+  it('with a delay of 0, or after discard(), nothing is awaited', () => {
+    const a = setup(0);
+    a.delay.awaitCommit(B, 5);
+    const n = app(B, 5, [], 5);
+    a.delay.send([n]);
+    expect(a.sent).toEqual([[n]]);
+
+    const b = setup();
+    b.delay.awaitCommit(B, 5);
+    b.delay.discard();
+    b.delay.send([app(B, 5, [], 5)]);
+    expect(b.sent).toEqual([]);
+    b.clock.advance(1);
+    expect(b.sent).toHaveLength(1);
   });
 });
