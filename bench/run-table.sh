@@ -33,7 +33,8 @@
 # RANGE_TOTAL (20000), RANGE256_TOTAL (50000), TXN_TOTAL (20000), LEASE_TOTAL
 # (5000 leases), WATCH_PUTS (500, at 50/s: 10 s), KA_TOTAL (50000), KA_LEASES (1000),
 # KEY_SIZE (8), VAL_SIZE (256), KEY_SPACE (10000), TIMEOUT_MS (10000),
-# WARMUP_TOTAL (10000 x TOTAL_SCALE, at least 500; 0 = off), CONNS_PER_RUN,
+# WARMUP_TOTAL (10000 x TOTAL_SCALE, at least 500; 0 = off), VIA=follower (every
+# row's clients connect to one follower only, instead of every member), CONNS_PER_RUN,
 # LEADER_FIRST, TRANSPORT, ETCD_BIN, KEEP=1, SKIP_BUILD=1 (see bench/lib.sh).
 set -euo pipefail
 
@@ -112,7 +113,7 @@ for row in $ROWS; do
     ((rep % 2 == 0)) && order=("${SERVERS[1]}" "${SERVERS[0]}")
     for kind in "${order[@]}"; do
       eps="${EPS[$kind]}"
-      [[ "$row" == put1f ]] && eps="${FOLLOWER_EP[$kind]}"
+      [[ "$row" == put1f || "${VIA:-}" == follower ]] && eps="${FOLLOWER_EP[$kind]}"
       CPU_PIDS="${PIDS[$kind]}" REP="$rep" run_bench "$kind" "$LABEL" "$eps" "${ARGS[@]}"
     done
   done
