@@ -181,6 +181,31 @@ describe('RaftNode over in-memory ports', () => {
     expect(notices(stopped)).toEqual([]);
   });
 
+  it("sends at once the notice that commits a follower's forwarded proposal, to that follower only", async () => {
+    const { c, leader, followers } = await started();
+    const [f1, f2] = followers as [DriverMember, DriverMember];
+    const notices = (from: number) =>
+      c.net.sent.slice(from).filter((m) => m.from === leader.id && m.type === MessageType.MsgApp && m.entries.length === 0);
+    const before = c.net.sent.length;
+    f1.node.propose(enc.encode('f')); // forwarded: f1 answers its client only once it applies f
+    await c.settle();
+    // No clock time has passed: f1 learned the commit from a notice sent at once; f2's is held.
+    expect(leader.appliedData).toEqual(['f']);
+    expect(f1.appliedData).toEqual(['f']);
+    expect(f2.appliedData).toEqual([]);
+    expect(notices(before).map((m) => m.to)).toEqual([f1.id]);
+    c.clock.advance(1);
+    await c.settle();
+    expect(f2.appliedData).toEqual(['f']);
+
+    // Once f1 has seen that commit, its notices are held again like anyone's.
+    const later = c.net.sent.length;
+    leader.node.propose(enc.encode('g'));
+    await c.settle();
+    expect(notices(later)).toEqual([]);
+    expect(f1.appliedData).toEqual(['f']);
+  });
+
   it("sends a follower's acknowledgement only after its save resolved", async () => {
     const { c, leader, followers } = await started();
     const f1 = followers[0]!;
