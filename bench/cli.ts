@@ -101,6 +101,7 @@ async function main(): Promise<number> {
       total: opts.total,
       timeoutMs: opts.timeoutMs,
       recordStarts: opts.latencyLog !== '',
+      pace: opts.pace,
       onProgress: opts.progress
         ? (done, sec) => process.stderr.write(`[${sec.toFixed(0)}s] ${done}/${opts.total} completed\n`)
         : undefined,

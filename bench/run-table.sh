@@ -14,7 +14,9 @@
 # Rows (ROWS selects, by id): put1 put16 put256 (put, 1/16/256 clients), put1f
 # (put, 1 client connected to a follower: it forwards each proposal and answers
 # once it has applied the entry, as for 2 of 3 connections of a client given
-# every member's endpoint),
+# every member's endpoint), put1p (put, 1 client to the leader, PACED_PUTS puts
+# at 50/s: a write to an idle cluster, as configuration and service discovery
+# write),
 # range-l16 (linearizable, 16), range-s256 (serializable, 256), txn16 (txn put,
 # 16), lease16 (LeaseGrant of LEASE_TOTAL leases then LeaseRevoke of each, 16 in
 # flight), watch (1000 watchers on 10 streams, WATCH_PUTS puts at 50/s),
@@ -32,7 +34,7 @@
 # PUT1_TOTAL (2000), PUT_TOTAL (20000, 16 clients), PUT256_TOTAL (50000),
 # RANGE_TOTAL (20000), RANGE256_TOTAL (50000), TXN_TOTAL (20000), LEASE_TOTAL
 # (5000 leases), WATCH_PUTS (500, at 50/s: 10 s), KA_TOTAL (50000), KA_LEASES (1000),
-# KEY_SIZE (8), VAL_SIZE (256), KEY_SPACE (10000), TIMEOUT_MS (10000),
+# PACED_PUTS (500, at 50/s: 10 s), KEY_SIZE (8), VAL_SIZE (256), KEY_SPACE (10000), TIMEOUT_MS (10000),
 # WARMUP_TOTAL (10000 x TOTAL_SCALE, at least 500; 0 = off), VIA=follower (every
 # row's clients connect to one follower only, instead of every member), CONNS_PER_RUN,
 # LEADER_FIRST, TRANSPORT, ETCD_BIN, KEEP=1, SKIP_BUILD=1 (see bench/lib.sh).
@@ -40,7 +42,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 REPS="${REPS:-1}"
-ROWS="${ROWS:-put1 put1f put16 put256 range-l16 range-s256 txn16 lease16 watch keepalive16}"
+ROWS="${ROWS:-put1 put1f put1p put16 put256 range-l16 range-s256 txn16 lease16 watch keepalive16}"
 TOTAL_SCALE="${TOTAL_SCALE:-1}"
 KEY_SIZE="${KEY_SIZE:-8}"
 VAL_SIZE="${VAL_SIZE:-256}"
@@ -62,6 +64,7 @@ RANGE256_TOTAL="${RANGE256_TOTAL:-$(scaled 50000 1000)}"
 TXN_TOTAL="${TXN_TOTAL:-$(scaled 20000 500)}"
 LEASE_TOTAL="${LEASE_TOTAL:-$(scaled 5000 200)}"
 WATCH_PUTS="${WATCH_PUTS:-$(scaled 500 50)}"
+PACED_PUTS="${PACED_PUTS:-$(scaled 500 50)}"
 KA_TOTAL="${KA_TOTAL:-$(scaled 50000 1000)}"
 KA_LEASES="${KA_LEASES:-$(scaled 1000 100)}"
 WARMUP_TOTAL="${WARMUP_TOTAL:-$(scaled 10000 500)}"
@@ -91,6 +94,7 @@ row_args() {
   case "$1" in
     put1) LABEL="put 1c"; ARGS=(put --val-size "$VAL_SIZE" --clients 1 --conns 1 --total "$PUT1_TOTAL" --timeout "$TIMEOUT_MS") ;;
     put1f) LABEL="put 1c via a follower"; ARGS=(put --val-size "$VAL_SIZE" --clients 1 --conns 1 --total "$PUT1_TOTAL" --timeout "$TIMEOUT_MS") ;;
+    put1p) LABEL="put 1c at 50/s"; ARGS=(put --val-size "$VAL_SIZE" --clients 1 --conns 1 --pace 50 --total "$PACED_PUTS" --timeout "$TIMEOUT_MS") ;;
     put16) LABEL="put 16c"; ARGS=(put --val-size "$VAL_SIZE" --clients 16 --conns "$(conns_for 16)" --total "$PUT_TOTAL" --timeout "$TIMEOUT_MS") ;;
     put256) LABEL="put 256c"; ARGS=(put --val-size "$VAL_SIZE" --clients 256 --conns "$(conns_for 256)" --total "$PUT256_TOTAL" --timeout "$TIMEOUT_MS") ;;
     range-l16) LABEL="range linearizable 16c"; ARGS=(range --consistency l --clients 16 --conns "$(conns_for 16)" --total "$RANGE_TOTAL" --timeout "$TIMEOUT_MS") ;;
@@ -99,7 +103,7 @@ row_args() {
     lease16) LABEL="lease grant+revoke 16c"; ARGS=(lease --clients 16 --conns "$(conns_for 16)" --total "$LEASE_TOTAL") ;;
     watch) LABEL="watch 1000w 50 puts/s"; ARGS=(watch --watchers 1000 --streams 10 --conns 3 --rate 50 --total "$WATCH_PUTS" --val-size 64) ;;
     keepalive16) LABEL="lease keep-alive 16c"; ARGS=(lease-keepalive --leases "$KA_LEASES" --streams 4 --clients 16 --conns "$(conns_for 16)" --total "$KA_TOTAL") ;;
-    *) echo "unknown row $1 (rows: put1 put1f put16 put256 range-l16 range-s256 txn16 lease16 watch keepalive16)" >&2; exit 2 ;;
+    *) echo "unknown row $1 (rows: put1 put1f put1p put16 put256 range-l16 range-s256 txn16 lease16 watch keepalive16)" >&2; exit 2 ;;
   esac
 }
 
@@ -126,7 +130,7 @@ done
 
 echo
 echo "3 members each, paired and alternated (${SERVERS[0]} first in odd repetitions, ${SERVERS[1]} first in even ones), REPS=$REPS$( ((REPS > 1)) && echo ' (medians)'); transport=$TRANSPORT key-size=$KEY_SIZE val-size=$VAL_SIZE key-space=$KEY_SPACE TOTAL_SCALE=$TOTAL_SCALE"
-echo "totals: put 1c=$PUT1_TOTAL 16c=$PUT_TOTAL 256c=$PUT256_TOTAL range l=$RANGE_TOTAL s=$RANGE256_TOTAL txn=$TXN_TOTAL leases=$LEASE_TOTAL watch puts=$WATCH_PUTS keep-alives=$KA_TOTAL ($KA_LEASES leases); warm-up $WARMUP_TOTAL x 4 workloads"
+echo "totals: put 1c=$PUT1_TOTAL (at 50/s: $PACED_PUTS) 16c=$PUT_TOTAL 256c=$PUT256_TOTAL range l=$RANGE_TOTAL s=$RANGE256_TOTAL txn=$TXN_TOTAL leases=$LEASE_TOTAL watch puts=$WATCH_PUTS keep-alives=$KA_TOTAL ($KA_LEASES leases); warm-up $WARMUP_TOTAL x 4 workloads"
 node - "$RESULTS" "${SERVERS[@]}" <<'JS'
 const fs = require('node:fs');
 const rows = fs.readFileSync(process.argv[2], 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));

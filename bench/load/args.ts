@@ -35,6 +35,8 @@ export interface BenchOptions {
   streams: number;
   /** Watch: puts per second the writer issues (open loop). */
   rate: number;
+  /** Put/range/txn: requests per second over all clients, each issued at its slot or when its client is free (0: back to back). */
+  pace: number;
   /** Watch: where the watchers connect (default: --endpoints; the writer uses --endpoints). */
   watchEndpoints: string[];
   /** Lease-keepalive: leases granted (TTL `ttl` seconds) and kept alive over `streams` streams. */
@@ -79,6 +81,9 @@ export const USAGE = `usage: npm run bench -- put|range|txn|watch|lease-keepaliv
   --streams N                 watch: Watch streams they are spread over (default 10);
                               lease-keepalive: LeaseKeepAlive streams
   --rate N                    watch: puts per second, at a fixed pace (default 100)
+  --pace N                    put/range/txn: N requests per second in all, request i not before
+                              i/N s (a client still waits for its previous answer); 0 = back to
+                              back (default). A low pace measures a request on an idle cluster
   --watch-endpoints host:port[,…]  watch: where watchers connect (default --endpoints)
   --leases N                  lease-keepalive: leases to grant and keep alive (default 1000)
   --ttl N                     lease-keepalive, lease: their TTL in seconds (default 60)
@@ -120,6 +125,7 @@ const DEFAULTS: Omit<BenchOptions, 'workload'> = {
   watchers: 100,
   streams: 10,
   rate: 100,
+  pace: 0,
   watchEndpoints: [],
   leases: 1000,
   ttl: 60,
@@ -153,6 +159,7 @@ const FLAGS: Record<string, { field: keyof BenchOptions | 'endpointsRaw' | 'watc
   watchers: { field: 'watchers', kind: 'int' },
   streams: { field: 'streams', kind: 'int' },
   rate: { field: 'rate', kind: 'int' },
+  pace: { field: 'pace', kind: 'nonneg' },
   'watch-endpoints': { field: 'watchEndpointsRaw', kind: 'string' },
   leases: { field: 'leases', kind: 'int' },
   ttl: { field: 'ttl', kind: 'int' },

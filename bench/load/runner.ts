@@ -27,6 +27,8 @@ export interface RunOptions {
   onProgress?: (completed: number, elapsedSec: number) => void;
   /** Keep every request's start time too (for --latency-log). */
   recordStarts?: boolean;
+  /** Requests per second in all (0 or absent: back to back): request i is issued no earlier than i/pace s after the start. */
+  pace?: number;
 }
 
 export function runWorkload(pool: KvTransport, workload: Workload, o: RunOptions): Promise<RunResult> {
@@ -37,6 +39,7 @@ export function runWorkload(pool: KvTransport, workload: Workload, o: RunOptions
   let errors = 0;
   let running = Math.min(o.clients, o.total);
   const start = performance.now();
+  const pace = o.pace ?? 0;
   let starts = o.recordStarts ? new Float64Array(Math.max(1, o.total)) : undefined;
 
   return new Promise((resolve) => {
@@ -58,6 +61,13 @@ export function runWorkload(pool: KvTransport, workload: Workload, o: RunOptions
         if (issued >= o.total) {
           if (--running === 0) finish();
           return;
+        }
+        if (pace > 0) {
+          const wait = start + (issued * 1000) / pace - performance.now();
+          if (wait > 0) {
+            setTimeout(issue, wait);
+            return;
+          }
         }
         issued++;
         const req = workload.next();

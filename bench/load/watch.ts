@@ -51,6 +51,8 @@ export interface WatchSummary {
   firstEventMs: Omit<LatencyStats, 'count'>;
   /** Per put: its first event → its last one (the fan-out's spread). */
   fanOutSpreadMs: Omit<LatencyStats, 'count'>;
+  /** Each put's own latency, issue to response. */
+  putMs: Omit<LatencyStats, 'count'>;
 }
 
 type WatchCall = grpc.ClientDuplexStream<pb.Encodable<pb.WatchRequest>, pb.WatchResponse>;
@@ -141,14 +143,18 @@ export async function runWatchBench(
     const valSize = Math.max(8, opts.valSize);
 
     let issued = 0, done = 0, putErrors = 0;
+    // The puts' own latency (to their response): what of an event's latency is the write's.
+    const putLatency = new LatencyRecorder(opts.total);
     const start = performance.now();
     await new Promise<void>((resolve) => {
       const tick = (): void => {
         const due = Math.min(opts.total, Math.floor(((performance.now() - start) * opts.rate) / 1000) + 1);
         while (issued < due && issued - done < MAX_IN_FLIGHT) {
           const value = Buffer.alloc(valSize);
-          value.writeDoubleLE(performance.now(), 0);
+          const putAt = performance.now();
+          value.writeDoubleLE(putAt, 0);
           put({ key: keys[issued]!, value }, {}, (err) => {
+            putLatency.record(performance.now() - putAt);
             done++;
             if (err) putErrors++;
             if (done === opts.total) resolve();
@@ -194,6 +200,7 @@ export async function runWatchBench(
       latencyMs: latencySummary(st),
       firstEventMs: latencySummary(first.stats()),
       fanOutSpreadMs: latencySummary(spread.stats()),
+      putMs: latencySummary(putLatency.stats()),
     };
   } finally {
     for (const c of calls) c.cancel();
