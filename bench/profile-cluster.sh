@@ -16,6 +16,8 @@
 #   PROF_WORKLOAD=lease-keepalive bench/profile-cluster.sh  # keep-alives (1000 leases, 4 streams)
 #   PROF_WORKLOAD=lease PROF_TOTAL=5000 bench/profile-cluster.sh  # grants, then revokes
 #
+# PROF_PACE=N paces the measured puts at N a second (a write to an idle cluster:
+# PROF_CLIENTS=1 PROF_CONNS=1 PROF_PACE=50 PROF_TOTAL=1000 is run-table's put1p).
 # PROF_WORKLOAD: put (default), lease-keepalive (PROF_TOTAL keep-alives of
 # KA_LEASES leases over 4 streams, as run-table's keepalive16; the window's CPU
 # includes the grant and revoke of those leases), or lease (PROF_TOTAL grants then
@@ -101,7 +103,7 @@ for kind in $SERVERS; do
   sleep 0.3
   echo "== $kind: measured window: $PROF_TOTAL $PROF_WORKLOAD requests, $PROF_CLIENTS clients" >&2
   case "$PROF_WORKLOAD" in
-    put) wargs=(put --val-size "$VAL_SIZE") ;;
+    put) wargs=(put --val-size "$VAL_SIZE" ${PROF_PACE:+--pace "$PROF_PACE"}) ;;
     lease-keepalive) wargs=(lease-keepalive --leases "$KA_LEASES" --streams 4) ;;
     lease) wargs=(lease) ;;
     *) echo "unknown PROF_WORKLOAD $PROF_WORKLOAD (put, lease-keepalive, lease)" >&2; exit 2 ;;
