@@ -37,6 +37,8 @@ export interface DurableLog {
   saveSnapshot(snapshot: Snapshot): Promise<void>;
   /** Waits for pending writes, then closes; later writes fail. */
   close(): Promise<void>;
+  /** Whether small writes may block the calling thread (WAL.setInlineWrites); optional. */
+  setInlineWrites?(on: boolean): void;
 }
 
 /** Outgoing Raft messages. What comes back (messages, unreachable peers, snapshot status) goes to RaftNode's methods. */
@@ -66,5 +68,6 @@ export function walLog(wal: WAL, snapshotter: Snapshotter): DurableLog {
       await wal.saveSnapshot({ index: snapshot.metadata.index, term: snapshot.metadata.term });
     },
     close: () => wal.close(),
+    setInlineWrites: (on) => wal.setInlineWrites(on),
   };
 }

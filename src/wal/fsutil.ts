@@ -46,6 +46,11 @@ export function writeAll(file: WalFile, buf: Uint8Array, position: number): Prom
   });
 }
 
+/** writeAll on the calling thread, for a file that has writeSync. */
+export function writeAllSync(file: WalFile & Required<Pick<WalFile, 'writeSync'>>, buf: Uint8Array, position: number): void {
+  for (let done = 0; done < buf.length; ) done += file.writeSync(buf, done, buf.length - done, position + done);
+}
+
 /**
  * Zeros written per step of a preallocation, each step made durable before the
  * next. Written at once and synced at the end, 64 MB of zeros reached the disk as

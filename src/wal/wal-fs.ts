@@ -5,7 +5,7 @@
 // the callback fs.write on the handle's descriptor (no promise, no allocation).
 
 import { copyFile, mkdir, open, readFile, readdir, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
-import { constants as fsConstants, write as fsWrite } from 'node:fs';
+import { constants as fsConstants, write as fsWrite, writeSync as fsWriteSync } from 'node:fs';
 
 /**
  * How a file is opened:
@@ -21,6 +21,11 @@ export type WriteCallback = (err: NodeJS.ErrnoException | null, written: number)
 export interface WalFile {
   /** One positional write, possibly short (node:fs.write's contract). */
   write(buf: Uint8Array, offset: number, length: number, position: number, cb: WriteCallback): void;
+  /**
+   * The same write on the calling thread (node:fs.writeSync), returning the bytes
+   * written. Optional: a file without it is only ever written through `write`.
+   */
+  writeSync?(buf: Uint8Array, offset: number, length: number, position: number): number;
   /** fdatasync: the data and the metadata needed to read it (size) are on disk. */
   datasync(): Promise<void>;
   /** fsync. */
@@ -58,6 +63,10 @@ class NodeWalFile implements WalFile {
 
   write(buf: Uint8Array, offset: number, length: number, position: number, cb: WriteCallback): void {
     fsWrite(this.fh.fd, buf, offset, length, position, cb);
+  }
+
+  writeSync(buf: Uint8Array, offset: number, length: number, position: number): number {
+    return fsWriteSync(this.fh.fd, buf, offset, length, position);
   }
 
   datasync(): Promise<void> {

@@ -76,6 +76,8 @@ export class MemDurableLog implements DurableLog {
   /** Every write that became durable, in order. */
   readonly synced: LogWrite[] = [];
   closed = false;
+  /** What the driver last asked of setInlineWrites (undefined: never called). */
+  inlineWrites: boolean | undefined;
   private held = false;
   private failure: Error | undefined;
   private readonly queue: { write: LogWrite; done: Promise<void>; resolve: () => void }[] = [];
@@ -87,6 +89,10 @@ export class MemDurableLog implements DurableLog {
 
   saveSnapshot(snapshot: Snapshot): Promise<void> {
     return this.enqueue({ kind: 'snapshot', snapshot });
+  }
+
+  setInlineWrites(on: boolean): void {
+    this.inlineWrites = on;
   }
 
   async close(): Promise<void> {

@@ -206,6 +206,23 @@ describe('RaftNode over in-memory ports', () => {
     expect(f1.appliedData).toEqual(['f']);
   });
 
+  it('lets followers write small appends inline and keeps the leader on the thread pool, across a change of leader', async () => {
+    const { c, leader, followers } = await started();
+    leader.node.propose(enc.encode('a'));
+    await c.settle();
+    expect(leader.log.inlineWrites).toBe(false);
+    for (const f of followers) expect(f.log.inlineWrites).toBe(true);
+    const next = followers[0]!;
+    leader.node.transferLeadership(next.id);
+    await c.settle();
+    await c.tick(3);
+    expect(c.leaders()).toEqual([next]);
+    next.node.propose(enc.encode('b'));
+    await c.settle();
+    expect(next.log.inlineWrites).toBe(false);
+    expect(leader.log.inlineWrites).toBe(true);
+  });
+
   it("sends a follower's acknowledgement only after its save resolved", async () => {
     const { c, leader, followers } = await started();
     const f1 = followers[0]!;

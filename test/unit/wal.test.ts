@@ -1,4 +1,4 @@
-import { readFileSync, write as fsWrite } from 'node:fs';
+import { readFileSync, write as fsWrite, writeSync } from 'node:fs';
 import { mkdtemp, open, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -260,6 +260,105 @@ describe('WAL group commit', () => {
     await w.close();
     await expect(w.save(undefined, [ent(3)])).rejects.toThrow(/closed/);
     expect((await reopen()).entries.map((e) => e.index)).toEqual([1, 2]);
+  });
+});
+
+describe('WAL inline writes (a follower\'s small appends on the calling thread)', () => {
+  /** Counts the segment file's writes each way; `slowOnce` makes the next inline write take that long. */
+  function spyOnWrites(w: WAL) {
+    const internals = w as unknown as { fh: WalFile };
+    const real = internals.fh;
+    const counts = { pool: 0, inline: 0 };
+    let slowOnce = 0;
+    internals.fh = new Proxy(real, {
+      get(target, prop) {
+        if (prop === 'write') {
+          return (...args: Parameters<WalFile['write']>) => {
+            counts.pool++;
+            target.write(...args);
+          };
+        }
+        if (prop === 'writeSync') {
+          return (buf: Uint8Array, off: number, len: number, pos: number) => {
+            counts.inline++;
+            const until = performance.now() + slowOnce;
+            slowOnce = 0;
+            while (performance.now() < until);
+            return target.writeSync!(buf, off, len, pos);
+          };
+        }
+        const v = Reflect.get(target, prop) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    return { counts, slowNext: (ms: number) => void (slowOnce = ms) };
+  }
+
+  it('writes small batches inline once enabled, large ones through the pool, and replays them all in order', async () => {
+    const w = await create(1024 * 1024);
+    const spy = spyOnWrites(w);
+    await w.save(hs(1, 0), [ent(1)]);
+    expect(spy.counts).toEqual({ pool: 1, inline: 0 }); // off by default
+    w.setInlineWrites(true);
+    await w.save(hs(1, 1), [ent(2)]);
+    await w.save(undefined, [ent(3), ent(4)]);
+    expect(spy.counts).toEqual({ pool: 1, inline: 2 });
+    // Above 8 KiB: the pool, even when inline writes are on.
+    await w.save(undefined, [ent(5, 1, 9000)]);
+    expect(spy.counts).toEqual({ pool: 2, inline: 2 });
+    w.setInlineWrites(false);
+    await w.save(undefined, [ent(6)]);
+    expect(spy.counts).toEqual({ pool: 3, inline: 2 });
+    await w.close();
+    const r = await reopen(undefined, 1024 * 1024);
+    expect(r.entries.map((e) => e.index)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(r.hardState).toEqual(hs(1, 1));
+  });
+
+  it('acknowledges an inline save only once its bytes are in the file', async () => {
+    const w = await create(1024 * 1024);
+    w.setInlineWrites(true);
+    const spy = spyOnWrites(w);
+    const [seg] = await segFiles();
+    const e = ent(1);
+    await w.save(undefined, [e]);
+    expect(readFileSync(join(dir, seg!)).indexOf(Buffer.from(e.data))).toBeGreaterThan(0);
+    expect(spy.counts.inline).toBe(1);
+  });
+
+  it('after a slow write, goes back to the pool until a write is quick again', async () => {
+    const w = await create(1024 * 1024);
+    w.setInlineWrites(true);
+    const spy = spyOnWrites(w);
+    await w.save(undefined, [ent(1)]);
+    spy.slowNext(15); // a disk that stalls: this write takes 15 ms, over the 10 ms bound
+    await w.save(undefined, [ent(2)]);
+    expect(spy.counts).toEqual({ pool: 0, inline: 2 });
+    await w.save(undefined, [ent(3)]); // the pool: the thread is not blocked twice in a row
+    expect(spy.counts).toEqual({ pool: 1, inline: 2 });
+    await w.save(undefined, [ent(4)]); // that one was quick: inline again
+    expect(spy.counts).toEqual({ pool: 1, inline: 3 });
+    await w.close();
+    expect((await reopen(undefined, 1024 * 1024)).entries.map((x) => x.index)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('a failed inline write fails the WAL as a failed pool write does', async () => {
+    const w = await create();
+    w.setInlineWrites(true);
+    await w.save(hs(1, 0), [ent(1)]);
+    const internals = w as unknown as { fh: Pick<WalFile, 'write' | 'writeSync' | 'close'> };
+    const real = internals.fh;
+    internals.fh = {
+      write: (buf, off, len, pos, cb) => fsWrite(2_000_000_000, buf, off, len, pos, cb),
+      writeSync: (buf, off, len, pos) => writeSync(2_000_000_000, buf, off, len, pos),
+      close: async () => {},
+    };
+    const outcomes = await Promise.allSettled([w.save(undefined, [ent(2)]), w.save(hs(1, 1), [ent(3)])]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+    expect((outcomes[0] as PromiseRejectedResult).reason.message).toMatch(/WAL failed, refusing further writes: EBADF/);
+    await expect(w.save(undefined, [ent(4)])).rejects.toThrow(/WAL failed/);
+    await real.close();
+    expect((await reopen()).entries.map((e) => e.index)).toEqual([1]);
   });
 });
 
