@@ -338,6 +338,20 @@ class SimFile implements WalFile {
     );
   }
 
+  /**
+   * The write on the calling thread: it has happened (and through an O_DSYNC
+   * handle is durable) when it returns, so a crash comes before or after it, never
+   * during. A dead incarnation's write throws (its process does not continue).
+   */
+  writeSync(buf: Uint8Array, offset: number, length: number, position: number): number {
+    if (!this.fs.isLive(this.epoch)) throw fsError('EIO', 'write', '');
+    if (this.closed) throw fsError('EBADF', 'write', '');
+    const n = this.fs.shortWriteLength(position, length);
+    this.inode.change({ kind: 'write', pos: position, bytes: buf.slice(offset, offset + n) });
+    if (this.mode === 'update-dsync') this.inode.sync();
+    return n;
+  }
+
   datasync(): Promise<void> {
     return this.slow(() => this.inode.sync());
   }

@@ -72,7 +72,12 @@ interface Acks {
 async function writer(fs: WalFs, rng: () => number, acks: Acks): Promise<true> {
   const wal = await WAL.create(DIR, new Uint8Array([7]), { fs, segmentSizeBytes: SEG });
   acks.created = true;
+  // A follower's small writes go inline (WAL.setInlineWrites); a leader's through the
+  // pool; a member switches when its role changes.
+  let inline = rng() < 0.5;
   for (let round = 0; round < ROUNDS; round++) {
+    if (rng() < 0.25) inline = !inline;
+    wal.setInlineWrites(inline);
     // A few concurrent saves: the group commit writes them as one batch.
     const saves: Promise<void>[] = [];
     for (let k = 1 + Math.floor(rng() * 3); k > 0; k--) {
