@@ -71,8 +71,6 @@ export class RaftNode {
   private looping: Promise<void> = Promise.resolve();
   private scheduled = false;
   private stopped = false;
-  /** What the log was last told about inline writes (undefined: nothing yet). */
-  private inlineWrites: boolean | undefined;
   private softState: SoftState;
   private term = 0;
   private commitIndex = 0;
@@ -303,10 +301,7 @@ export class RaftNode {
         // A follower writes small appends on this thread (WAL.setInlineWrites): its
         // acknowledgement waits for the write anyway. A leader keeps the thread pool,
         // its thread free for the client requests and acknowledgements meanwhile.
-        if (this.inlineWrites !== !leader) {
-          this.inlineWrites = !leader;
-          this.ports.log.setInlineWrites?.(!leader);
-        }
+        this.ports.log.setInlineWrites?.(!leader);
         let messages = leader ? joinAppends(rd.messages, this.raw.maxMsgSize) : rd.messages;
         if (FAILPOINTS_ON && messages.length > 0 && leader) await failpointAsync('raftBeforeLeaderSend');
         if (messages.length > 0) {
