@@ -19,6 +19,8 @@ import type { ConfChange, Entry, HardState, Message, ReadState, Snapshot, SoftSt
 import { MessageType, StateType } from '../raft/types.js';
 import type { Cancel, Clock, DurableLog, Transport } from './raft-ports.js';
 import { joinAppends } from './join-appends.js';
+import { splitBeforeSave } from './send-before-save.js';
+import { InlineWritePolicy } from './inline-writes.js';
 import { CommitNoticeDelay, DEFAULT_COMMIT_NOTICE_DELAY_MS } from './commit-notices.js';
 import { stage } from '../util/stage-trace.js';
 import { FAILPOINTS_ON, failpointAsync } from '../util/failpoints.js';
@@ -80,6 +82,7 @@ export class RaftNode {
   private persistedIndex: number;
   /** The transport, with commit notices held back briefly (commit-notices.ts). */
   private readonly out: CommitNoticeDelay;
+  private readonly inlineWrites = new InlineWritePolicy();
 
   constructor(
     readonly raw: RawNode,
@@ -292,28 +295,17 @@ export class RaftNode {
             committed = committed.slice(durable);
           }
         }
-        // A leader's appends and heartbeats go out before its own write, so the
-        // followers' fsyncs run in parallel with the leader's (Raft thesis §10.2.1):
-        // the leader counts its own copy only once it is on disk. So do proposals a
-        // follower forwards: they promise nothing about this member's log. Everything
-        // else (votes, acknowledgements) must wait until what it promises is durable.
         const leader = this.isLeader;
-        // A follower writes small appends on this thread (WAL.setInlineWrites): its
-        // acknowledgement waits for the write anyway. A leader keeps the thread pool,
-        // its thread free for the client requests and acknowledgements meanwhile.
-        this.ports.log.setInlineWrites?.(!leader);
+        // Small appends are written on this thread by a follower, and by a leader
+        // serving one request at a time (inline-writes.ts).
+        this.ports.log.setInlineWrites?.(this.inlineWrites.decide(leader, rd.entries, this.raw.committed));
         let messages = leader ? joinAppends(rd.messages, this.raw.maxMsgSize) : rd.messages;
         if (FAILPOINTS_ON && messages.length > 0 && leader) await failpointAsync('raftBeforeLeaderSend');
         if (messages.length > 0) {
-          let sendNow = 0;
-          for (const m of messages) if (goesBeforeSave(m, leader)) sendNow++;
-          if (sendNow === messages.length) {
-            this.send(messages);
-            messages = NO_MESSAGES;
-          } else if (sendNow > 0) {
-            this.send(messages.filter((m) => goesBeforeSave(m, leader)));
-            messages = messages.filter((m) => !goesBeforeSave(m, leader));
-          }
+          // A leader's appends go out before its own write (send-before-save.ts).
+          const { now, later } = splitBeforeSave(messages, leader);
+          if (now.length > 0) this.send(now);
+          messages = later;
         }
         if (rd.hardState) this.unsavedHardState = rd.hardState;
         if (rd.entries.length > 0 || rd.mustSync) {
@@ -387,18 +379,8 @@ export class RaftNode {
 }
 
 const NONE: Entry[] = [];
-const NO_MESSAGES: Message[] = [];
 
 function carriesSnapshot(messages: readonly Message[]): boolean {
   for (const m of messages) if (m.type === MessageType.MsgSnap) return true;
   return false;
-}
-
-/** Whether a message may leave before this Ready's write (see loop()). */
-function goesBeforeSave(m: Message, leader: boolean): boolean {
-  return m.type === MessageType.MsgProp || (leader && isLeaderBroadcast(m));
-}
-
-function isLeaderBroadcast(m: Message): boolean {
-  return m.type === MessageType.MsgApp || m.type === MessageType.MsgHeartbeat;
 }

@@ -162,9 +162,8 @@ export class WAL {
 
   /**
    * Lets small batches be written on the calling thread (see INLINE_MAX_BYTES).
-   * The Raft driver turns it on while this member follows: a follower's
-   * acknowledgement waits for its write, and it has nothing else to do meanwhile
-   * that cannot wait a fraction of a millisecond.
+   * The Raft driver decides per Ready (src/server/inline-writes.ts): on while this
+   * member follows, and while it leads with one request in flight at a time.
    */
   setInlineWrites(on: boolean): void {
     this.inlineWrites = on;

@@ -60,7 +60,7 @@ export class ManualClock implements Clock {
 
 /** One write made to a MemDurableLog. */
 export type LogWrite =
-  | { kind: 'save'; hardState: HardState | undefined; entries: Entry[] }
+  | { kind: 'save'; hardState: HardState | undefined; entries: Entry[]; inline: boolean | undefined }
   | { kind: 'snapshot'; snapshot: Snapshot };
 
 /**
@@ -84,7 +84,7 @@ export class MemDurableLog implements DurableLog {
 
   save(hardState: HardState | undefined, entries: Entry[]): Promise<void> {
     // Copy the containers now, as the WAL does: the caller may reuse them.
-    return this.enqueue({ kind: 'save', hardState: hardState && { ...hardState }, entries: entries.slice() });
+    return this.enqueue({ kind: 'save', hardState: hardState && { ...hardState }, entries: entries.slice(), inline: this.inlineWrites });
   }
 
   saveSnapshot(snapshot: Snapshot): Promise<void> {

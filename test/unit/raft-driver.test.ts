@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Entry, type Message, MessageType } from '../../src/raft/index.js';
 import { DriverCluster, type DriverMember } from '../sim/driver-cluster.js';
+import { LEADER_ALONE_STREAK } from '../../src/server/inline-writes.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -206,21 +207,43 @@ describe('RaftNode over in-memory ports', () => {
     expect(f1.appliedData).toEqual(['f']);
   });
 
-  it('lets followers write small appends inline and keeps the leader on the thread pool, across a change of leader', async () => {
+  it('lets followers write appends inline, and a leader only while it serves one request at a time, across a change of leader', async () => {
     const { c, leader, followers } = await started();
-    leader.node.propose(enc.encode('a'));
-    await c.settle();
-    expect(leader.log.inlineWrites).toBe(false);
-    for (const f of followers) expect(f.log.inlineWrites).toBe(true);
+    // Whether each of a member's writes of entries was made inline, in order.
+    const inline = (m: DriverMember): (boolean | undefined)[] =>
+      m.log.synced.flatMap((w) => (w.kind === 'save' && w.entries.length > 0 ? [w.inline] : []));
+    const one = async (data: string): Promise<void> => {
+      leader.node.propose(enc.encode(data));
+      await c.settle();
+    };
+    const parallel = async (...data: string[]): Promise<void> => {
+      const mark = inline(leader).length;
+      for (const d of data) leader.node.propose(enc.encode(d));
+      await c.settle();
+      // One append of more than one entry, through the pool.
+      expect(inline(leader).slice(mark)).toEqual([false]);
+    };
+    await parallel('a1', 'a2');
+    // One request at a time: the leader's write goes inline from the streak's end on.
+    const before = inline(leader).length;
+    for (let i = 0; i <= LEADER_ALONE_STREAK; i++) await one(`b${i}`);
+    expect(inline(leader).slice(before)).toEqual([...Array<boolean>(LEADER_ALONE_STREAK - 1).fill(false), true, true]);
+    for (const f of followers) expect(inline(f).slice(-LEADER_ALONE_STREAK)).toEqual(Array<boolean>(LEADER_ALONE_STREAK).fill(true));
+    // Requests in parallel again: back to the pool, and a lone request right after
+    // is not inline yet (the streak starts again).
+    await parallel('c1', 'c2', 'c3');
+    await one('d');
+    expect(inline(leader).at(-1)).toBe(false);
+
     const next = followers[0]!;
     leader.node.transferLeadership(next.id);
     await c.settle();
     await c.tick(3);
     expect(c.leaders()).toEqual([next]);
-    next.node.propose(enc.encode('b'));
+    next.node.propose(enc.encode('e'));
     await c.settle();
-    expect(next.log.inlineWrites).toBe(false);
-    expect(leader.log.inlineWrites).toBe(true);
+    expect(inline(next).at(-1)).toBe(false);
+    expect(inline(leader).at(-1)).toBe(true);
   });
 
   it("sends a follower's acknowledgement only after its save resolved", async () => {

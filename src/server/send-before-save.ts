@@ -1,0 +1,35 @@
+// Which of a Ready's messages may leave before that Ready's write is on disk.
+//
+// A leader's appends and heartbeats go out before its own write, so the
+// followers' fsyncs run in parallel with the leader's (Raft thesis §10.2.1): the
+// leader counts its own copy only once it is on disk. So do proposals a follower
+// forwards: they promise nothing about this member's log. Everything else
+// (votes, acknowledgements) must wait until what it promises is durable.
+
+import { type Message, MessageType } from '../raft/types.js';
+
+const NO_MESSAGES: Message[] = [];
+
+/**
+ * `messages` split into those that may be sent now and those that wait for the
+ * write, each in the original order. No copies in the common cases (all of
+ * them one way): the caller's array comes back as one half.
+ */
+export function splitBeforeSave(messages: Message[], leader: boolean): { now: Message[]; later: Message[] } {
+  let now = 0;
+  for (const m of messages) if (goesBeforeSave(m, leader)) now++;
+  if (now === messages.length) return { now: messages, later: NO_MESSAGES };
+  if (now === 0) return { now: NO_MESSAGES, later: messages };
+  return {
+    now: messages.filter((m) => goesBeforeSave(m, leader)),
+    later: messages.filter((m) => !goesBeforeSave(m, leader)),
+  };
+}
+
+function goesBeforeSave(m: Message, leader: boolean): boolean {
+  return m.type === MessageType.MsgProp || (leader && isLeaderBroadcast(m));
+}
+
+function isLeaderBroadcast(m: Message): boolean {
+  return m.type === MessageType.MsgApp || m.type === MessageType.MsgHeartbeat;
+}
