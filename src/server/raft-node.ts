@@ -161,7 +161,10 @@ export class RaftNode {
     // A follower's forwarded proposals: it answers its clients once it applies
     // them, so the notice that commits them is not held back (commit-notices.ts).
     if (m.type === MessageType.MsgProp && m.from !== this.raw.raft.id && this.raw.raft.state === StateType.Leader) {
-      this.out.awaitCommit(m.from, this.raw.raft.raftLog.lastIndex());
+      const last = this.raw.raft.raftLog.lastIndex();
+      this.out.awaitCommit(m.from, last);
+      // ...and its entries go through the pool: inline-writes.ts.
+      this.inlineWrites.forwarded(last);
     }
     this.kick();
   }

@@ -45,6 +45,15 @@ describe('InlineWritePolicy', () => {
     expect(loneAppends(p, 22, LEADER_ALONE_STREAK - 1)).toEqual(Array<boolean>(LEADER_ALONE_STREAK - 1).fill(false));
   });
 
+  it("an entry a follower forwarded goes through the pool and starts the streak again", () => {
+    const p = new InlineWritePolicy();
+    expect(loneAppends(p, 10, LEADER_ALONE_STREAK).at(-1)).toBe(true);
+    p.forwarded(14);
+    expect(p.decide(true, [entry(14)], 13)).toBe(false);
+    // The leader's own clients again: inline once the streak is back.
+    expect(loneAppends(p, 15, LEADER_ALONE_STREAK)).toEqual([...Array<boolean>(LEADER_ALONE_STREAK - 1).fill(false), true]);
+  });
+
   it('following in between starts the streak again', () => {
     const p = new InlineWritePolicy();
     loneAppends(p, 10, LEADER_ALONE_STREAK);

@@ -234,13 +234,23 @@ describe('RaftNode over in-memory ports', () => {
     await parallel('c1', 'c2', 'c3');
     await one('d');
     expect(inline(leader).at(-1)).toBe(false);
+    // A follower's client, one request at a time: its entries go through the pool
+    // (two followers' acknowledgements may commit them before the leader's write).
+    for (let i = 0; i <= LEADER_ALONE_STREAK; i++) await one(`e${i}`);
+    expect(inline(leader).at(-1)).toBe(true);
+    const fmark = inline(leader).length;
+    for (let i = 0; i <= LEADER_ALONE_STREAK; i++) {
+      followers[1]!.node.propose(enc.encode(`f${i}`));
+      await c.settle();
+    }
+    expect(inline(leader).slice(fmark)).toEqual(Array<boolean>(LEADER_ALONE_STREAK + 1).fill(false));
 
     const next = followers[0]!;
     leader.node.transferLeadership(next.id);
     await c.settle();
     await c.tick(3);
     expect(c.leaders()).toEqual([next]);
-    next.node.propose(enc.encode('e'));
+    next.node.propose(enc.encode('g'));
     await c.settle();
     expect(inline(next).at(-1)).toBe(false);
     expect(inline(leader).at(-1)).toBe(true);
