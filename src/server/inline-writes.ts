@@ -20,12 +20,22 @@
 // leader's thread must stay free: a request that arrives alone right after a
 // commit is followed by others within microseconds, and a blocked thread would
 // hold them in its sockets (tried: 256 clients' p99 1.14–1.22x). The streak is
-// what tells the two apart.
+// what tells the two apart. Linearizable reads (a ReadIndex, this member's or a
+// follower's) start it again too: a single writer beside many readers would
+// otherwise hold the readers for one disk write per put.
 
 import type { Entry } from '../raft/types.js';
 
 /** Appends in a row that carried the only entry in flight before a leader writes inline. */
 export const LEADER_ALONE_STREAK = 4;
+
+/**
+ * A leader writes inline only while its last write took less than this (ms).
+ * Its thread may have other clients to serve (serializable reads, watches,
+ * keep-alives) that the streak does not see; on a disk whose writes take
+ * milliseconds it keeps the pool. A follower has the WAL's default bound.
+ */
+export const LEADER_INLINE_MAX_LAST_MS = 1;
 
 export class InlineWritePolicy {
   /** Consecutive leader appends of one entry with nothing else uncommitted. */
@@ -36,6 +46,11 @@ export class InlineWritePolicy {
   /** A leader took proposals a follower forwarded; they end at log index `lastIndex`. */
   forwarded(lastIndex: number): void {
     this.forwardedUpTo = lastIndex;
+  }
+
+  /** Other clients are being served (a linearizable read): the streak starts again. */
+  otherWork(): void {
+    this.aloneStreak = 0;
   }
 
   /**

@@ -20,7 +20,7 @@ import { MessageType, StateType } from '../raft/types.js';
 import type { Cancel, Clock, DurableLog, Transport } from './raft-ports.js';
 import { joinAppends } from './join-appends.js';
 import { splitBeforeSave } from './send-before-save.js';
-import { InlineWritePolicy } from './inline-writes.js';
+import { InlineWritePolicy, LEADER_INLINE_MAX_LAST_MS } from './inline-writes.js';
 import { CommitNoticeDelay, DEFAULT_COMMIT_NOTICE_DELAY_MS } from './commit-notices.js';
 import { stage } from '../util/stage-trace.js';
 import { FAILPOINTS_ON, failpointAsync } from '../util/failpoints.js';
@@ -145,6 +145,7 @@ export class RaftNode {
 
   readIndex(ctx: Uint8Array): void {
     this.raw.readIndex(ctx);
+    this.inlineWrites.otherWork();
     this.kick();
   }
 
@@ -160,6 +161,7 @@ export class RaftNode {
     this.raw.step(m);
     // A follower's forwarded proposals: it answers its clients once it applies
     // them, so the notice that commits them is not held back (commit-notices.ts).
+    if (m.type === MessageType.MsgReadIndex) this.inlineWrites.otherWork();
     if (m.type === MessageType.MsgProp && m.from !== this.raw.raft.id && this.raw.raft.state === StateType.Leader) {
       const last = this.raw.raft.raftLog.lastIndex();
       this.out.awaitCommit(m.from, last);
@@ -301,7 +303,8 @@ export class RaftNode {
         const leader = this.isLeader;
         // Small appends are written on this thread by a follower, and by a leader
         // serving one request at a time (inline-writes.ts).
-        this.ports.log.setInlineWrites?.(this.inlineWrites.decide(leader, rd.entries, this.raw.committed));
+        const inline = this.inlineWrites.decide(leader, rd.entries, this.raw.committed);
+        this.ports.log.setInlineWrites?.(inline, leader ? LEADER_INLINE_MAX_LAST_MS : undefined);
         let messages = leader ? joinAppends(rd.messages, this.raw.maxMsgSize) : rd.messages;
         if (FAILPOINTS_ON && messages.length > 0 && leader) await failpointAsync('raftBeforeLeaderSend');
         if (messages.length > 0) {

@@ -37,8 +37,8 @@ export interface DurableLog {
   saveSnapshot(snapshot: Snapshot): Promise<void>;
   /** Waits for pending writes, then closes; later writes fail. */
   close(): Promise<void>;
-  /** Whether small writes may block the calling thread (WAL.setInlineWrites); optional. */
-  setInlineWrites?(on: boolean): void;
+  /** Whether small writes may block the calling thread, and while writes take under how long (WAL.setInlineWrites); optional. */
+  setInlineWrites?(on: boolean, maxLastWriteMs?: number): void;
 }
 
 /** Outgoing Raft messages. What comes back (messages, unreachable peers, snapshot status) goes to RaftNode's methods. */
@@ -68,6 +68,6 @@ export function walLog(wal: WAL, snapshotter: Snapshotter): DurableLog {
       await wal.saveSnapshot({ index: snapshot.metadata.index, term: snapshot.metadata.term });
     },
     close: () => wal.close(),
-    setInlineWrites: (on) => wal.setInlineWrites(on),
+    setInlineWrites: (on, maxLastWriteMs) => wal.setInlineWrites(on, maxLastWriteMs),
   };
 }

@@ -38,7 +38,7 @@ const SLOW_FSYNC_MS = 1000;
  * quick again.
  */
 const INLINE_MAX_BYTES = 8 << 10;
-const INLINE_MAX_LAST_MS = 10;
+export const INLINE_MAX_LAST_MS = 10;
 
 interface Op {
   hardState?: HardState;
@@ -72,6 +72,7 @@ export class WAL {
   private failed: Error | undefined;
   private closed = false;
   private inlineWrites = false;
+  private inlineMaxLastMs = INLINE_MAX_LAST_MS;
   /** How long the last batch's write took (ms), whichever way it went. */
   private lastWriteMs = 0;
 
@@ -161,12 +162,15 @@ export class WAL {
   }
 
   /**
-   * Lets small batches be written on the calling thread (see INLINE_MAX_BYTES).
-   * The Raft driver decides per Ready (src/server/inline-writes.ts): on while this
-   * member follows, and while it leads with one request in flight at a time.
+   * Lets small batches be written on the calling thread (see INLINE_MAX_BYTES)
+   * while the previous write took less than `maxLastWriteMs`. The Raft driver
+   * decides per Ready (src/server/inline-writes.ts): on while this member
+   * follows, and while it leads with one request in flight at a time (then with
+   * a tighter bound: its thread may have other clients to serve).
    */
-  setInlineWrites(on: boolean): void {
+  setInlineWrites(on: boolean, maxLastWriteMs = INLINE_MAX_LAST_MS): void {
     this.inlineWrites = on;
+    this.inlineMaxLastMs = maxLastWriteMs;
   }
 
   /** Number of commit batches written and fdatasync'ed (for metrics and tests). */
@@ -245,7 +249,7 @@ export class WAL {
         stage('wal-w');
         const bytes = this.batch.bytes();
         const fh = this.fh;
-        if (this.inlineWrites && fh.writeSync && bytes.length <= INLINE_MAX_BYTES && this.lastWriteMs < INLINE_MAX_LAST_MS) {
+        if (this.inlineWrites && fh.writeSync && bytes.length <= INLINE_MAX_BYTES && this.lastWriteMs < this.inlineMaxLastMs) {
           writeAllSync(fh as Required<WalFile>, bytes, this.offset);
         } else {
           await writeAll(fh, bytes, this.offset);

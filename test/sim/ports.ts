@@ -78,6 +78,8 @@ export class MemDurableLog implements DurableLog {
   closed = false;
   /** What the driver last asked of setInlineWrites (undefined: never called). */
   inlineWrites: boolean | undefined;
+  /** The bound on the last write's duration it passed with that (undefined: the log's default). */
+  inlineMaxLastMs: number | undefined;
   private held = false;
   private failure: Error | undefined;
   private readonly queue: { write: LogWrite; done: Promise<void>; resolve: () => void }[] = [];
@@ -91,8 +93,9 @@ export class MemDurableLog implements DurableLog {
     return this.enqueue({ kind: 'snapshot', snapshot });
   }
 
-  setInlineWrites(on: boolean): void {
+  setInlineWrites(on: boolean, maxLastWriteMs?: number): void {
     this.inlineWrites = on;
+    this.inlineMaxLastMs = maxLastWriteMs;
   }
 
   async close(): Promise<void> {

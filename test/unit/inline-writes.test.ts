@@ -54,6 +54,13 @@ describe('InlineWritePolicy', () => {
     expect(loneAppends(p, 15, LEADER_ALONE_STREAK)).toEqual([...Array<boolean>(LEADER_ALONE_STREAK - 1).fill(false), true]);
   });
 
+  it('a linearizable read starts the streak again', () => {
+    const p = new InlineWritePolicy();
+    expect(loneAppends(p, 10, LEADER_ALONE_STREAK).at(-1)).toBe(true);
+    p.otherWork();
+    expect(loneAppends(p, 14, LEADER_ALONE_STREAK)).toEqual([...Array<boolean>(LEADER_ALONE_STREAK - 1).fill(false), true]);
+  });
+
   it('following in between starts the streak again', () => {
     const p = new InlineWritePolicy();
     loneAppends(p, 10, LEADER_ALONE_STREAK);

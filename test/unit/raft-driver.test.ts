@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Entry, type Message, MessageType } from '../../src/raft/index.js';
 import { DriverCluster, type DriverMember } from '../sim/driver-cluster.js';
-import { LEADER_ALONE_STREAK } from '../../src/server/inline-writes.js';
+import { LEADER_ALONE_STREAK, LEADER_INLINE_MAX_LAST_MS } from '../../src/server/inline-writes.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -228,6 +228,9 @@ describe('RaftNode over in-memory ports', () => {
     const before = inline(leader).length;
     for (let i = 0; i <= LEADER_ALONE_STREAK; i++) await one(`b${i}`);
     expect(inline(leader).slice(before)).toEqual([...Array<boolean>(LEADER_ALONE_STREAK - 1).fill(false), true, true]);
+    // ...with the leader's tighter bound on the last write's duration; a follower's is the log's default.
+    expect(leader.log.inlineMaxLastMs).toBe(LEADER_INLINE_MAX_LAST_MS);
+    for (const f of followers) expect(f.log.inlineMaxLastMs).toBeUndefined();
     for (const f of followers) expect(inline(f).slice(-LEADER_ALONE_STREAK)).toEqual(Array<boolean>(LEADER_ALONE_STREAK).fill(true));
     // Requests in parallel again: back to the pool, and a lone request right after
     // is not inline yet (the streak starts again).
@@ -244,6 +247,15 @@ describe('RaftNode over in-memory ports', () => {
       await c.settle();
     }
     expect(inline(leader).slice(fmark)).toEqual(Array<boolean>(LEADER_ALONE_STREAK + 1).fill(false));
+    // Linearizable reads, the leader's own or a follower's: the next lone put is not inline.
+    for (const reader of [leader, followers[1]!]) {
+      for (let i = 0; i <= LEADER_ALONE_STREAK; i++) await one(`r${i}`);
+      expect(inline(leader).at(-1)).toBe(true);
+      reader.node.readIndex(enc.encode(`read-${reader.id}`));
+      await c.settle();
+      await one('after-read');
+      expect(inline(leader).at(-1)).toBe(false);
+    }
 
     const next = followers[0]!;
     leader.node.transferLeadership(next.id);

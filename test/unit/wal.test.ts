@@ -354,6 +354,29 @@ describe('WAL inline writes (a follower\'s small appends on the calling thread)'
     expect((await reopen(undefined, 1024 * 1024)).entries.map((x) => x.index)).toEqual(range(1, index).map((e) => e.index));
   });
 
+  it('takes a tighter bound on the last write when given one (a leader with other clients to serve)', async () => {
+    const w = await create(1024 * 1024);
+    w.setInlineWrites(true, 1);
+    const spy = spyOnWrites(w);
+    lastWriteQuick(w);
+    await w.save(undefined, [ent(1)]);
+    spy.slowNext(3); // 3 ms: under the default bound, over this one
+    await w.save(undefined, [ent(2)]);
+    expect(spy.counts).toEqual({ pool: 0, inline: 2 });
+    await w.save(undefined, [ent(3)]);
+    expect(spy.counts).toEqual({ pool: 1, inline: 2 });
+    // Back to the default bound: a 3 ms write no longer sends the next one to the pool.
+    w.setInlineWrites(true);
+    lastWriteQuick(w);
+    await w.save(undefined, [ent(4)]);
+    spy.slowNext(3);
+    await w.save(undefined, [ent(5)]);
+    (w as unknown as { lastWriteMs: number }).lastWriteMs = 3; // as measured, whatever this machine's fsync took
+    await w.save(undefined, [ent(6)]);
+    expect(spy.counts).toEqual({ pool: 1, inline: 5 });
+    await w.close();
+  });
+
   it('a failed inline write fails the WAL as a failed pool write does', async () => {
     const w = await create();
     w.setInlineWrites(true);
