@@ -159,9 +159,10 @@ export class RaftNode {
       }
     }
     this.raw.step(m);
+    // A follower's linearizable read: the leader has other clients (inline-writes.ts).
+    if (m.type === MessageType.MsgReadIndex) this.inlineWrites.otherWork();
     // A follower's forwarded proposals: it answers its clients once it applies
     // them, so the notice that commits them is not held back (commit-notices.ts).
-    if (m.type === MessageType.MsgReadIndex) this.inlineWrites.otherWork();
     if (m.type === MessageType.MsgProp && m.from !== this.raw.raft.id && this.raw.raft.state === StateType.Leader) {
       const last = this.raw.raft.raftLog.lastIndex();
       this.out.awaitCommit(m.from, last);

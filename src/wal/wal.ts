@@ -28,8 +28,8 @@ const SLOW_FSYNC_MS = 1000;
 
 /**
  * Inline writes (setInlineWrites): a batch up to this size, and only while the
- * previous write took less than INLINE_MAX_LAST_MS, is written on the calling
- * thread. A thread-pool write costs two thread wake-ups (the pool thread, then
+ * previous write took less than the bound given (INLINE_MAX_LAST_MS unless the
+ * caller passes a tighter one), is written on the calling thread. A thread-pool write costs two thread wake-ups (the pool thread, then
  * this thread for its completion), and on a machine whose CPUs are shared each
  * of them can wait a millisecond or more to be scheduled; an inline write of a
  * few hundred bytes to a disk that answers in well under a millisecond costs
@@ -38,7 +38,7 @@ const SLOW_FSYNC_MS = 1000;
  * quick again.
  */
 const INLINE_MAX_BYTES = 8 << 10;
-export const INLINE_MAX_LAST_MS = 10;
+const INLINE_MAX_LAST_MS = 10;
 
 interface Op {
   hardState?: HardState;

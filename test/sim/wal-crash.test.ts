@@ -72,8 +72,8 @@ interface Acks {
 async function writer(fs: WalFs, rng: () => number, acks: Acks): Promise<true> {
   const wal = await WAL.create(DIR, new Uint8Array([7]), { fs, segmentSizeBytes: SEG });
   acks.created = true;
-  // A follower's small writes go inline (WAL.setInlineWrites); a leader's through the
-  // pool; a member switches when its role changes.
+  // A follower's small writes go inline (WAL.setInlineWrites), a leader's only while
+  // it serves one request at a time; a member switches as that changes.
   let inline = rng() < 0.5;
   for (let round = 0; round < ROUNDS; round++) {
     if (rng() < 0.25) inline = !inline;
