@@ -15,9 +15,9 @@
 
 import type { Logger } from 'pino';
 import { isTransferCampaign, type MemoryStorage, type RawNode } from '../raft/index.js';
-import type { ConfChange, Entry, HardState, Message, ReadState, Snapshot, SoftState } from '../raft/types.js';
+import type { ConfChange, Entry, HardState, Message, SoftState } from '../raft/types.js';
 import { MessageType, StateType } from '../raft/types.js';
-import type { Cancel, Clock, DurableLog, Transport } from './raft-ports.js';
+import type { Cancel, RaftNodeHandlers, RaftNodeOptions, RaftNodePorts } from './raft-ports.js';
 import { joinAppends } from './join-appends.js';
 import { splitBeforeSave } from './send-before-save.js';
 import { InlineWritePolicy, LEADER_INLINE_MAX_LAST_MS } from './inline-writes.js';
@@ -25,44 +25,7 @@ import { CommitNoticeDelay, DEFAULT_COMMIT_NOTICE_DELAY_MS } from './commit-noti
 import { stage } from '../util/stage-trace.js';
 import { FAILPOINTS_ON, failpointAsync } from '../util/failpoints.js';
 
-export type { Cancel, Clock, DurableLog, Transport } from './raft-ports.js';
-
-/** What the driver reaches the outside world through. */
-export interface RaftNodePorts {
-  clock: Clock;
-  log: DurableLog;
-  transport: Transport;
-}
-
-export interface RaftNodeHandlers {
-  /** Committed entries, in log order; called once per Ready, never concurrently with itself. */
-  onCommitted(entries: Entry[]): void;
-  /**
-   * A snapshot from the leader is about to be installed: bring the application
-   * state to it first. It runs before anything of the snapshot is persisted, so a
-   * failure leaves the member's disk state as it was.
-   */
-  installSnapshot(snapshot: Snapshot): Promise<Snapshot>;
-  /** An outgoing MsgSnap gets the application state it must carry (the driver sends the result). */
-  prepareSnapshot(m: Message): Promise<Message>;
-  onReadStates(states: ReadState[]): void;
-  onSoftState(state: SoftState): void;
-  /** Seconds one WAL write + fsync took (a Ready's worth of entries). */
-  onWalSync(seconds: number): void;
-  onFatal(err: Error): void;
-}
-
-export interface RaftNodeOptions {
-  /**
-   * Vote requests (other than a leadership transfer's) are dropped for this long
-   * after start. For a member restarted from its data: before the crash it may
-   * have acknowledged a leader's heartbeat, promising (check-quorum's stickiness)
-   * to vote for no one else for an election timeout, and a leader lease counts on
-   * that promise (leader-lease.ts). A restart forgets who the leader was, so
-   * without the hold it could vote at once.
-   */
-  holdVotesMs?: number;
-}
+export type { Cancel, Clock, DurableLog, RaftNodeHandlers, RaftNodeOptions, RaftNodePorts, Transport } from './raft-ports.js';
 
 export class RaftNode {
   private cancelTicks: Cancel | undefined;

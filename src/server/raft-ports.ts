@@ -1,9 +1,10 @@
 // The ports of the Raft driver (raft-node.ts): its clock, its log storage and its
-// transport. Production plugs in real timers, the WAL + snapshot files and the peer
-// transport; the deterministic simulation (test/sim/) plugs in a manual clock, an
-// in-memory log and an in-memory network, and runs the very same driver.
+// transport, and the handlers it calls back (the server's applier, snapshot
+// installer, ...). Production plugs in real timers, the WAL + snapshot files and the
+// peer transport; the deterministic simulation (test/sim/) plugs in a manual clock,
+// an in-memory log and an in-memory network, and runs the very same driver.
 
-import type { Entry, HardState, Message, Snapshot } from '../raft/types.js';
+import type { Entry, HardState, Message, ReadState, Snapshot, SoftState } from '../raft/types.js';
 import type { Snapshotter, WAL } from '../wal/index.js';
 
 /** Stops a timer started by Clock.every or Clock.after. Calling it twice is harmless. */
@@ -70,4 +71,41 @@ export function walLog(wal: WAL, snapshotter: Snapshotter): DurableLog {
     close: () => wal.close(),
     setInlineWrites: (on, maxLastWriteMs) => wal.setInlineWrites(on, maxLastWriteMs),
   };
+}
+
+/** What the driver reaches the outside world through. */
+export interface RaftNodePorts {
+  clock: Clock;
+  log: DurableLog;
+  transport: Transport;
+}
+
+export interface RaftNodeHandlers {
+  /** Committed entries, in log order; called once per Ready, never concurrently with itself. */
+  onCommitted(entries: Entry[]): void;
+  /**
+   * A snapshot from the leader is about to be installed: bring the application
+   * state to it first. It runs before anything of the snapshot is persisted, so a
+   * failure leaves the member's disk state as it was.
+   */
+  installSnapshot(snapshot: Snapshot): Promise<Snapshot>;
+  /** An outgoing MsgSnap gets the application state it must carry (the driver sends the result). */
+  prepareSnapshot(m: Message): Promise<Message>;
+  onReadStates(states: ReadState[]): void;
+  onSoftState(state: SoftState): void;
+  /** Seconds one WAL write + fsync took (a Ready's worth of entries). */
+  onWalSync(seconds: number): void;
+  onFatal(err: Error): void;
+}
+
+export interface RaftNodeOptions {
+  /**
+   * Vote requests (other than a leadership transfer's) are dropped for this long
+   * after start. For a member restarted from its data: before the crash it may
+   * have acknowledged a leader's heartbeat, promising (check-quorum's stickiness)
+   * to vote for no one else for an election timeout, and a leader lease counts on
+   * that promise (leader-lease.ts). A restart forgets who the leader was, so
+   * without the hold it could vote at once.
+   */
+  holdVotesMs?: number;
 }
