@@ -19,8 +19,11 @@ import {
   EntryType,
   MessageType,
   NONE,
+  StateType,
 } from './types.js';
 import { isLocalMsg, isResponseMsg, newMessage } from './util.js';
+
+const NO_MESSAGES: Message[] = [];
 
 export interface ProgressStatus {
   match: number;
@@ -195,6 +198,24 @@ export class RawNode {
     // Heartbeats of the newest read round are now with the driver: later reads start a new round.
     r.readOnly.markSent();
     return rd;
+  }
+
+  /**
+   * A leader's appends made since the last Ready, taken out of the next one: all
+   * of the pending messages if every one is a MsgApp of the leader's current term,
+   * else none (votes, acknowledgements, heartbeats of a read round and snapshots
+   * keep their place in the Ready). A leader's appends may leave before any write
+   * of its own is on disk (it counts its own copy only once it is), and Raft
+   * tolerates messages overtaking each other, so the driver may send these while
+   * the previous Ready is still being written.
+   */
+  takeLeaderAppends(): Message[] {
+    const r = this.raft;
+    if (r.state !== StateType.Leader || r.msgs.length === 0) return NO_MESSAGES;
+    for (const m of r.msgs) if (m.type !== MessageType.MsgApp || m.term !== r.term) return NO_MESSAGES;
+    const out = r.msgs;
+    r.msgs = [];
+    return out;
   }
 
   /** The driver has persisted, sent and applied everything in rd. */

@@ -35,6 +35,8 @@ export class RaftNode {
   /** The Ready loop in progress (it never rejects: failures go to onFatal). */
   private looping: Promise<void> = Promise.resolve();
   private scheduled = false;
+  /** A leader's Ready is waiting for its own write (see announceCommit). */
+  private leaderWriting = false;
   private stopped = false;
   private softState: SoftState;
   private term = 0;
@@ -121,7 +123,9 @@ export class RaftNode {
         this.holdVotesUntil = undefined;
       }
     }
+    const committedBefore = this.raw.committed;
     this.raw.step(m);
+    if (this.leaderWriting && this.raw.committed > committedBefore) this.announceCommit();
     // A follower's linearizable read: the leader has other clients (inline-writes.ts).
     if (m.type === MessageType.MsgReadIndex) this.inlineWrites.otherWork();
     // A follower's forwarded proposals: it answers its clients once it applies
@@ -133,6 +137,24 @@ export class RaftNode {
       this.inlineWrites.forwarded(last);
     }
     this.kick();
+  }
+
+  /**
+   * The commit moved while this leader's own write is in flight: acknowledgements
+   * of entries already on its disk, or of the entries being written from enough
+   * followers to make a majority without the leader's copy (with three members,
+   * both followers: the leader counts its copy only once it is on disk). The
+   * appends that tell the followers (Raft broadcasts them on every commit advance)
+   * go now instead of after the write, so a follower answering a client whose
+   * proposal it forwarded, and its watchers, learn the commit without waiting for
+   * the leader's fsync. The leader itself applies in the next Ready, as before;
+   * only its appends move (RawNode.takeLeaderAppends).
+   */
+  private announceCommit(): void {
+    const appends = this.raw.takeLeaderAppends();
+    if (appends.length === 0) return;
+    stage('early-com');
+    this.send(joinAppends(appends, this.raw.maxMsgSize));
   }
 
   /** Whether this member is the leader, in `term`, with no leadership transfer under way. */
@@ -286,6 +308,7 @@ export class RaftNode {
           const t0 = this.ports.clock.now();
           stage('save');
           const saved = this.ports.log.save(this.unsavedHardState, rd.entries);
+          this.leaderWriting = leader;
           if (early.length > 0) {
             // The early entries are applied only once the sends and this write are under
             // way (both start from microtasks queued above): applying runs synchronously
@@ -295,6 +318,7 @@ export class RaftNode {
             this.handlers.onCommitted(early);
           }
           await saved;
+          this.leaderWriting = false;
           stage('saved');
           this.unsavedHardState = undefined;
           this.handlers.onWalSync((this.ports.clock.now() - t0) / 1000);
@@ -323,6 +347,7 @@ export class RaftNode {
       this.handlers.onFatal(err as Error);
     } finally {
       this.running = false;
+      this.leaderWriting = false;
     }
     if (!this.stopped && this.raw.hasReady()) this.kick();
   }

@@ -307,6 +307,24 @@ describe('RaftNode over in-memory ports', () => {
     for (const m of c.members) expect(m.appliedData).toEqual(['z']);
   });
 
+  it("announces a commit both followers made while the leader's own write is open: a forwarding follower answers without waiting for it", async () => {
+    const { c, leader, followers } = await started();
+    const [f1, f2] = followers as [DriverMember, DriverMember];
+    leader.log.hold();
+    f1.node.propose(enc.encode('f')); // forwarded: f1 answers its client once it applies f
+    await c.settle();
+    // Both followers saved 'f': committed, though the leader's write of it is still open.
+    expect(pendingHas(leader, 'f')).toBe(true);
+    expect(f1.appliedData).toEqual(['f']);
+    expect(leader.appliedData).toEqual([]); // the leader applies once its own copy is on disk
+    expect(f2.appliedData).toEqual([]); // its notice is held like any other (commit-notices.ts)
+
+    leader.log.release();
+    await c.settle();
+    await c.tick(2);
+    for (const m of c.members) expect(m.appliedData).toEqual(['f']);
+  });
+
   it('applies entries already on disk only once the next write and its appends are under way', async () => {
     const { c, leader, followers } = await started();
     leader.log.hold();
