@@ -54,6 +54,15 @@ export class InlineWritePolicy {
   }
 
   /**
+   * The bound on the last write's duration that goes with the decision: a
+   * leader's tighter one (LEADER_INLINE_MAX_LAST_MS), or undefined for the log's
+   * own default (a follower's).
+   */
+  maxLastWriteMs(leader: boolean): number | undefined {
+    return leader ? LEADER_INLINE_MAX_LAST_MS : undefined;
+  }
+
+  /**
    * Decides for one Ready. `entries` are the ones it appends, `committed` the
    * commit index now (an entry at committed + 1 is then the only one in flight);
    * an entry at or below the last forwarded() index came from a follower.

@@ -20,7 +20,7 @@ import { MessageType, StateType } from '../raft/types.js';
 import type { Cancel, RaftNodeHandlers, RaftNodeOptions, RaftNodePorts } from './raft-ports.js';
 import { joinAppends } from './join-appends.js';
 import { splitBeforeSave } from './send-before-save.js';
-import { InlineWritePolicy, LEADER_INLINE_MAX_LAST_MS } from './inline-writes.js';
+import { InlineWritePolicy } from './inline-writes.js';
 import { CommitNoticeDelay, DEFAULT_COMMIT_NOTICE_DELAY_MS } from './commit-notices.js';
 import { stage } from '../util/stage-trace.js';
 import { FAILPOINTS_ON, failpointAsync } from '../util/failpoints.js';
@@ -290,7 +290,7 @@ export class RaftNode {
         // Small appends are written on this thread by a follower, and by a leader
         // serving one request at a time (inline-writes.ts).
         const inline = this.inlineWrites.decide(leader, rd.entries, this.raw.committed);
-        this.ports.log.setInlineWrites?.(inline, leader ? LEADER_INLINE_MAX_LAST_MS : undefined);
+        this.ports.log.setInlineWrites?.(inline, this.inlineWrites.maxLastWriteMs(leader));
         let messages = leader ? joinAppends(rd.messages, this.raw.maxMsgSize) : rd.messages;
         if (FAILPOINTS_ON && messages.length > 0 && leader) await failpointAsync('raftBeforeLeaderSend');
         if (messages.length > 0) {

@@ -29,11 +29,11 @@ const SLOW_FSYNC_MS = 1000;
 /**
  * Inline writes (setInlineWrites): a batch up to this size, and only while the
  * previous write took less than the bound given (INLINE_MAX_LAST_MS unless the
- * caller passes a tighter one), is written on the calling thread. A thread-pool write costs two thread wake-ups (the pool thread, then
- * this thread for its completion), and on a machine whose CPUs are shared each
- * of them can wait a millisecond or more to be scheduled; an inline write of a
- * few hundred bytes to a disk that answers in well under a millisecond costs
- * neither. Bounded so that a stalling disk blocks the thread at most once: the
+ * caller passes a tighter one), is written on the calling thread. A thread-pool
+ * write costs two thread wake-ups (the pool thread, then this thread for its
+ * completion), and on a machine whose CPUs are shared each of them can wait a
+ * millisecond or more to be scheduled; an inline write of a few hundred bytes to
+ * a disk that answers in well under a millisecond costs neither. Bounded so that a stalling disk blocks the thread at most once: the
  * write that took too long sends the next ones back to the pool until one is
  * quick again.
  */
