@@ -1,7 +1,9 @@
 // The Raft state machine proper: terms, roles, elections, and the plumbing shared
 // by all roles. Role-specific message handling lives in leader.ts and follower.ts,
 // elections in election.ts, membership changes in confchange.ts; those helpers see
-// this class only through the interfaces of core.ts, which it implements.
+// this class only through the interfaces of core.ts, which it implements. The
+// queue of proposals held for want of a leader is held-proposals.ts, the joining
+// of forwarded proposals forward-join.ts.
 // Nothing here performs I/O: outputs accumulate in `msgs` / `readStates` and the
 // log's unstable part, and RawNode hands them to the driver.
 
@@ -11,6 +13,8 @@ import type { ConfChangeRaft, ElectionRaft, FollowerRaft, LeaderRaft, Replicatio
 import { ErrProposalDropped } from './errors.js';
 import { applyConfChange } from './confchange.js';
 import { hup } from './election.js';
+import { HeldProposals } from './held-proposals.js';
+import { ProposalJoiner } from './forward-join.js';
 import { stepCandidate, stepFollower } from './follower.js';
 import { bcastAppend, stepLeader } from './leader.js';
 import { RaftLog } from './log.js';
@@ -34,9 +38,6 @@ import { CAMPAIGN_TRANSFER, EMPTY_BYTES, bytesEqual, newMessage, voteRespType } 
 
 
 const NO_LIMIT = Number.MAX_SAFE_INTEGER;
-/** Bounds of the proposals held for a leader (see Raft.holdProposal). */
-const MAX_HELD_PROPOSALS = 4096;
-const MAX_HELD_BYTES = 64 * 1024 * 1024;
 
 export class Raft implements ElectionRaft, ReplicationRaft, LeaderRaft, FollowerRaft, ConfChangeRaft {
   readonly id: NodeId;
@@ -63,15 +64,9 @@ export class Raft implements ElectionRaft, ReplicationRaft, LeaderRaft, Follower
   appendPending = false;
   /** Last index of bootstrap entries: their conf changes are already in effect. */
   bootstrapIndex = 0;
-  /**
-   * Proposals forwarded by peers (MsgProp) that arrived when this member could not
-   * place them: it leads but is handing leadership over, or it knows no leader. See
-   * holdProposal.
-   */
-  heldProposals: Message[] = [];
-  private heldBytes = 0;
-  /** Ticks since the held queue became non-empty. */
-  private heldElapsed = 0;
+  /** Proposals forwarded by peers that this member could not place when they came. */
+  private readonly held = new HeldProposals();
+  private readonly proposalJoiner = new ProposalJoiner();
 
   readonly checkQuorum: boolean;
   readonly preVote: boolean;
@@ -142,36 +137,9 @@ export class Raft implements ElectionRaft, ReplicationRaft, LeaderRaft, Follower
       // Forwarded proposals and read requests travel as local messages (term 0).
       if (t !== MessageType.MsgProp && t !== MessageType.MsgReadIndex) m.term = this.term;
     }
-    if (t === MessageType.MsgProp && this.joinForwardedProposal(m)) return;
+    // A forwarded proposal right behind another to the same leader rides with it (forward-join.ts).
+    if (t === MessageType.MsgProp && this.proposalJoiner.join(this.msgs, m, this.maxMsgSize)) return;
     this.msgs.push(m);
-  }
-
-  /** The last MsgProp in `msgs` and the bytes of data it carries (see joinForwardedProposal). */
-  private propTail: { m: Message; bytes: number; ownEntries: boolean } | undefined;
-
-  /**
-   * A proposal forwarded to the leader right after another one to the same leader
-   * (from the same sender) joins it: one message with both entries, not one
-   * message, encoding, frame and step per proposal. The leader takes a MsgProp as
-   * a whole, as it would take the two one after the other; up to maxMsgSize bytes
-   * of data per message. Only the newest message is joined, so the order of
-   * `msgs` is kept.
-   */
-  private joinForwardedProposal(m: Message): boolean {
-    let bytes = 0;
-    for (let i = 0; i < m.entries.length; i++) bytes += m.entries[i].data.length;
-    const tail = this.propTail;
-    const last = this.msgs.length > 0 ? this.msgs[this.msgs.length - 1] : undefined;
-    if (tail !== undefined && last === tail.m && last.to === m.to && last.from === m.from && tail.bytes + bytes <= this.maxMsgSize) {
-      // The first join copies the array: the one it came with may be someone else's.
-      if (!tail.ownEntries) last.entries = last.entries.slice();
-      tail.ownEntries = true;
-      for (let i = 0; i < m.entries.length; i++) last.entries.push(m.entries[i]);
-      tail.bytes += bytes;
-      return true;
-    }
-    this.propTail = { m, bytes, ownEntries: false };
-    return false;
   }
 
   // ---- roles -------------------------------------------------------------
@@ -243,13 +211,9 @@ export class Raft implements ElectionRaft, ReplicationRaft, LeaderRaft, Follower
   tick(): void {
     if (this.state === StateType.Leader) this.tickHeartbeat();
     else this.tickElection();
-    if (this.heldProposals.length > 0 && ++this.heldElapsed >= 2 * this.electionTimeout) {
-      // Nowhere to put them for two election timeouts (a transfer gets one): give up.
-      // Their proposers' deadlines tell the clients.
-      this.logger.warn({ id: String(this.id), count: this.heldProposals.length }, 'dropping proposals held while no leader could take them');
-      this.heldProposals = [];
-      this.heldBytes = 0;
-    }
+    // Nowhere to put them for two election timeouts (a transfer gets one): give up.
+    const dropped = this.held.tick(2 * this.electionTimeout);
+    if (dropped > 0) this.logger.warn({ id: String(this.id), count: dropped }, 'dropping proposals held while no leader could take them');
     this.placeHeldProposals();
   }
 
@@ -441,32 +405,14 @@ export class Raft implements ElectionRaft, ReplicationRaft, LeaderRaft, Follower
 
   // ---- proposals forwarded while no leader could take them ----------------------
 
-  /**
-   * Keep a proposal a peer forwarded to us that we cannot place now: we lead but a
-   * leadership transfer is under way (etcd-io/raft drops it), or we follow (or
-   * campaign) without knowing a leader. Dropping it is silent for its proposer: the
-   * drop happens here, not in its synchronous propose call, so it would only learn
-   * at its deadline. Held, it goes on as soon as there is somewhere to put it (see
-   * placeHeldProposals).
-   *
-   * Safe: a held proposal was never appended to any log, and it leaves the queue
-   * exactly once (appended, forwarded or dropped), so it is applied at most once.
-   *
-   * It lives here, in the core, rather than in the driver because only the core
-   * knows the moments that matter (a transfer starts, is aborted, a leader becomes
-   * known) as they happen, in the same step; a driver would have to infer them from
-   * Readies and status polls. It is still pure: no clock but ticks, no I/O.
-   * Bounded by count and bytes; beyond that the proposal is dropped as before.
-   */
+  /** Proposals held now, oldest first (held-proposals.ts). */
+  get heldProposals(): readonly Message[] {
+    return this.held.messages;
+  }
+
+  /** Keeps a peer's proposal until it can be placed (held-proposals.ts); throws ErrProposalDropped when full. */
   holdProposal(m: Message): void {
-    let bytes = 0;
-    for (const e of m.entries) bytes += e.data.length;
-    if (this.heldProposals.length >= MAX_HELD_PROPOSALS || this.heldBytes + bytes > MAX_HELD_BYTES) {
-      throw new ErrProposalDropped('too many proposals held for a leader');
-    }
-    if (this.heldProposals.length === 0) this.heldElapsed = 0;
-    this.heldProposals.push(m);
-    this.heldBytes += bytes;
+    this.held.hold(m);
   }
 
   /**
@@ -476,14 +422,11 @@ export class Raft implements ElectionRaft, ReplicationRaft, LeaderRaft, Follower
    * finished). Otherwise they stay.
    */
   private placeHeldProposals(): void {
-    if (this.heldProposals.length === 0) return;
+    if (this.held.size === 0) return;
     const lead = this.state === StateType.Leader && this.leadTransferee === NONE;
     const follow = this.state === StateType.Follower && this.lead !== NONE;
     if (!lead && !follow) return;
-    const held = this.heldProposals;
-    this.heldProposals = [];
-    this.heldBytes = 0;
-    for (const m of held) {
+    for (const m of this.held.takeAll()) {
       if (follow) {
         // Forwarded in our name, like our own proposals: a member only sends messages
         // from itself (the leader does not look at a proposal's sender).
