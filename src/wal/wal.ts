@@ -12,7 +12,7 @@
 import { join } from 'node:path';
 import { encodeEntry, encodeHardState } from '../raft/codec.js';
 import type { Entry, HardState } from '../raft/types.js';
-import { writeAll, writeAllSync } from './fsutil.js';
+import { canWriteSync, writeAll, writeAllSync } from './fsutil.js';
 import { silentLogger, type Logger } from './logger.js';
 import { SegmentPipeline } from './pipeline.js';
 import { RecordBatch, RecordType, encodeSnapshotMarker } from './record.js';
@@ -249,8 +249,8 @@ export class WAL {
         stage('wal-w');
         const bytes = this.batch.bytes();
         const fh = this.fh;
-        if (this.inlineWrites && fh.writeSync && bytes.length <= INLINE_MAX_BYTES && this.lastWriteMs < this.inlineMaxLastMs) {
-          writeAllSync(fh as Required<WalFile>, bytes, this.offset);
+        if (this.inlineWrites && canWriteSync(fh) && bytes.length <= INLINE_MAX_BYTES && this.lastWriteMs < this.inlineMaxLastMs) {
+          writeAllSync(fh, bytes, this.offset);
         } else {
           await writeAll(fh, bytes, this.offset);
         }
