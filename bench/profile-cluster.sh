@@ -6,8 +6,9 @@
 # (leader first). For etcd-ts each member runs with bench/cpu-prof-toggle.cjs
 # preloaded; SIGUSR2 starts and stops its V8 CPU profiler around the window
 # (cpu-<pid>.cpuprofile in $WORK/prof). Each member's CPU (utime+stime, and per
-# thread name: JS main thread, libuv threadpool, V8 GC helpers...) is read from
-# /proc before and after the window, its peak RSS (VmHWM) at the end. Output: $WORK/window.jsonl, plus the
+# thread name: JS main thread, libuv threadpool, V8 GC helpers...) and the time
+# those threads waited for a CPU (schedstat) are read from /proc before and after
+# the window, its peak RSS (VmHWM) at the end. Output: $WORK/window.jsonl, plus the
 # summary of each profile (bench/profile-summary.ts).
 #
 #   KEEP=1 bench/profile-cluster.sh             # keeps $WORK (logs, profiles)
@@ -64,19 +65,24 @@ leader_endpoint() {
   etcdctl --endpoints "$(IFS=,; echo "${ENDPOINTS[*]}")" --command-timeout=3s endpoint status -w simple 2>/dev/null |
     awk -F', ' '$5 == "true" {print $1; exit}'
 }
-# cpu_json PID: {"total":s,"threads":{"name":s,...}} from /proc (seconds).
+# cpu_json PID: {"total":s,"threads":{"name":s,...},"waits":{"name":s,...}} from /proc
+# (seconds): CPU time per thread name, and the time those threads spent runnable
+# but waiting for a CPU (schedstat's run_delay).
 cpu_json() {
   local pid="$1" hz; hz="$(getconf CLK_TCK)"
   {
     for t in /proc/"$pid"/task/*; do
       [[ -r "$t/stat" ]] || continue
-      # comm may contain spaces; it is between the parentheses
+      # comm may contain spaces; it is between the parentheses. The wait (ns) goes last.
       if [[ "${t##*/}" == "$pid" ]]; then sed -E 's/^[0-9]+ \((.*)\) (.*)$/main\t\2/' "$t/stat"
-      else sed -E 's/^[0-9]+ \((.*)\) (.*)$/\1\t\2/' "$t/stat"; fi
+      else sed -E 's/^[0-9]+ \((.*)\) (.*)$/\1\t\2/' "$t/stat"; fi | tr -d '\n'
+      printf '\t%s\n' "$(awk '{print $2}' "$t/schedstat" 2>/dev/null || echo 0)"
     done
   } | awk -F'\t' -v hz="$hz" -v total="$(awk -v hz="$hz" '{printf "%.3f", ($14+$15)/hz}' /proc/"$pid"/stat)" '
-    { split($2, f, " "); name=$1; gsub(/[0-9]+$/, "", name); gsub(/"/, "", name); c[name] += (f[12]+f[13])/hz }
-    END { printf "{\"total\":%s,\"threads\":{", total; s=""; for (k in c) { printf "%s\"%s\":%.3f", s, k, c[k]; s="," } printf "}}" }'
+    { split($2, f, " "); name=$1; gsub(/[0-9]+$/, "", name); gsub(/"/, "", name); c[name] += (f[12]+f[13])/hz; w[name] += $3/1e9 }
+    END {
+      printf "{\"total\":%s,\"threads\":{", total; s=""; for (k in c) { printf "%s\"%s\":%.3f", s, k, c[k]; s="," }
+      printf "},\"waits\":{"; s=""; for (k in w) { printf "%s\"%s\":%.6f", s, k, w[k]; s="," } printf "}}" }'
 }
 
 for kind in $SERVERS; do
@@ -136,7 +142,9 @@ for (const r of rows) {
   const d = r.after.total - r.before.total;
   const th = Object.entries(r.after.threads).map(([k, v]) => [k, v - (r.before.threads[k] ?? 0)]).filter(([, v]) => v > 0.005)
     .sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}=${(v * 1e6 / r.total).toFixed(0)}`).join(' ');
-  console.log(`${r.server} ${r.member} (${r.role}, pid ${r.pid}): ${d.toFixed(2)} CPU s, ${(d * 1e6 / r.total).toFixed(0)} µs/req; per thread µs/req: ${th}; peak RSS ${(r.hwmKiB / 1024).toFixed(0)} MiB; ${r.bench.requestsPerSec ?? r.bench.keepAlivesPerSec} req/s`);
+  const waits = Object.entries(r.after.waits ?? {}).map(([k, v]) => [k, v - (r.before.waits?.[k] ?? 0)]).filter(([, v]) => v > 0.0005)
+    .sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}=${(v * 1e6 / r.total).toFixed(0)}`).join(' ');
+  console.log(`${r.server} ${r.member} (${r.role}, pid ${r.pid}): ${d.toFixed(2)} CPU s, ${(d * 1e6 / r.total).toFixed(0)} µs/req; per thread µs/req: ${th}; waiting for a CPU µs/req: ${waits}; peak RSS ${(r.hwmKiB / 1024).toFixed(0)} MiB; ${r.bench.requestsPerSec ?? r.bench.keepAlivesPerSec} req/s`);
 }
 const by = {};
 for (const r of rows) by[r.server] = (by[r.server] ?? 0) + (r.after.total - r.before.total) * 1e6 / r.total;
