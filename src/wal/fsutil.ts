@@ -46,7 +46,6 @@ export function writeAll(file: WalFile, buf: Uint8Array, position: number): Prom
   });
 }
 
-/** writeAll on the calling thread, for a file that has writeSync. */
 /** A file that can also be written on the calling thread. */
 export type SyncWritableFile = WalFile & Required<Pick<WalFile, 'writeSync'>>;
 
@@ -54,6 +53,7 @@ export function canWriteSync(file: WalFile): file is SyncWritableFile {
   return file.writeSync !== undefined;
 }
 
+/** writeAll on the calling thread, for a file that has writeSync. */
 export function writeAllSync(file: SyncWritableFile, buf: Uint8Array, position: number): void {
   for (let done = 0; done < buf.length; ) done += file.writeSync(buf, done, buf.length - done, position + done);
 }
