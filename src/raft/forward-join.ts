@@ -6,6 +6,7 @@
 // the order of the outbox is kept.
 
 import type { Message } from './types.js';
+import { dataBytes } from './util.js';
 
 export class ProposalJoiner {
   /** The last MsgProp queued and the bytes of data it carries. */
@@ -17,8 +18,7 @@ export class ProposalJoiner {
    * as it is (it becomes the message later ones may join).
    */
   join(outbox: readonly Message[], m: Message, maxBytes: number): boolean {
-    let bytes = 0;
-    for (let i = 0; i < m.entries.length; i++) bytes += m.entries[i].data.length;
+    const bytes = dataBytes(m.entries);
     const tail = this.tail;
     const last = outbox.length > 0 ? outbox[outbox.length - 1] : undefined;
     if (tail !== undefined && last === tail.m && last.to === m.to && last.from === m.from && tail.bytes + bytes <= maxBytes) {

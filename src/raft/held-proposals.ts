@@ -16,6 +16,7 @@
 
 import { ErrProposalDropped } from './errors.js';
 import type { Message } from './types.js';
+import { dataBytes } from './util.js';
 
 export const MAX_HELD_PROPOSALS = 4096;
 export const MAX_HELD_BYTES = 64 * 1024 * 1024;
@@ -37,8 +38,7 @@ export class HeldProposals {
 
   /** Keeps `m`; throws ErrProposalDropped when the queue is full. */
   hold(m: Message): void {
-    let bytes = 0;
-    for (const e of m.entries) bytes += e.data.length;
+    const bytes = dataBytes(m.entries);
     if (this.queue.length >= MAX_HELD_PROPOSALS || this.bytes + bytes > MAX_HELD_BYTES) {
       throw new ErrProposalDropped('too many proposals held for a leader');
     }

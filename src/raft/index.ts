@@ -15,4 +15,4 @@ export {
 } from './errors.js';
 export * from './types.js';
 export * from './codec.js';
-export { isLocalMsg, isResponseMsg, isEmptySnap, isTransferCampaign } from './util.js';
+export { dataBytes, isLocalMsg, isResponseMsg, isEmptySnap, isTransferCampaign } from './util.js';

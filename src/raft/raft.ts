@@ -34,7 +34,7 @@ import {
   NONE,
   StateType,
 } from './types.js';
-import { CAMPAIGN_TRANSFER, EMPTY_BYTES, bytesEqual, newMessage, voteRespType } from './util.js';
+import { CAMPAIGN_TRANSFER, EMPTY_BYTES, bytesEqual, dataBytes, newMessage, voteRespType } from './util.js';
 
 
 const NO_LIMIT = Number.MAX_SAFE_INTEGER;
@@ -335,8 +335,7 @@ export class Raft implements ElectionRaft, ReplicationRaft, LeaderRaft, Follower
   /** Append proposals to the leader's log; false if the uncommitted-size budget is exhausted. */
   appendEntry(es: Entry[]): boolean {
     let li = this.raftLog.lastIndex();
-    let s = 0;
-    for (let i = 0; i < es.length; i++) s += es[i].data.length;
+    const s = dataBytes(es);
     if (this.uncommittedSize > 0 && s > 0 && this.uncommittedSize + s > this.maxUncommittedSize) return false;
     this.uncommittedSize += s;
     for (let i = 0; i < es.length; i++) {
@@ -351,8 +350,7 @@ export class Raft implements ElectionRaft, ReplicationRaft, LeaderRaft, Follower
 
   reduceUncommittedSize(ents: Entry[]): void {
     if (this.uncommittedSize === 0) return;
-    let s = 0;
-    for (let i = 0; i < ents.length; i++) s += ents[i].data.length;
+    const s = dataBytes(ents);
     this.uncommittedSize = s > this.uncommittedSize ? 0 : this.uncommittedSize - s;
   }
 

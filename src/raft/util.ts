@@ -18,6 +18,13 @@ export function entrySize(e: Entry): number {
   return e.data.length + 16;
 }
 
+/** The bytes of data the entries carry: what the uncommitted-size, held-proposal and join bounds count. */
+export function dataBytes(ents: readonly Entry[]): number {
+  let n = 0;
+  for (let i = 0; i < ents.length; i++) n += ents[i].data.length;
+  return n;
+}
+
 /**
  * Trim `ents` so the total size stays under maxSize, but always keep the first
  * entry: an oversized entry must still make progress.

@@ -7,6 +7,7 @@
 // of a leader's appends were these empty ones. Joined, the follower gets the
 // same entries and the same commit index in one message and answers once.
 
+import { dataBytes } from '../raft/index.js';
 import { type Message, MessageType } from '../raft/types.js';
 
 /**
@@ -43,7 +44,7 @@ export function joinAppends(messages: Message[], maxBytes: number): Message[] {
       out?.push(m);
       continue;
     }
-    const size = dataBytes(m);
+    const size = dataBytes(m.entries);
     const prevAt = at[p]!;
     if (prevAt >= 0) {
       const prev = (out ?? messages)[prevAt]!;
@@ -68,10 +69,4 @@ function continues(prev: Message, next: Message): boolean {
   if (next.index !== prev.index + n) return false;
   const endTerm = n === 0 ? prev.logTerm : prev.entries[n - 1]!.term;
   return next.logTerm === endTerm;
-}
-
-function dataBytes(m: Message): number {
-  let n = 0;
-  for (let i = 0; i < m.entries.length; i++) n += m.entries[i]!.data.length;
-  return n;
 }

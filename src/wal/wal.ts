@@ -33,9 +33,9 @@ const SLOW_FSYNC_MS = 1000;
  * write costs two thread wake-ups (the pool thread, then this thread for its
  * completion), and on a machine whose CPUs are shared each of them can wait a
  * millisecond or more to be scheduled; an inline write of a few hundred bytes to
- * a disk that answers in well under a millisecond costs neither. Bounded so that a stalling disk blocks the thread at most once: the
- * write that took too long sends the next ones back to the pool until one is
- * quick again.
+ * a disk that answers in well under a millisecond costs neither. Bounded so that
+ * a stalling disk blocks the thread at most once: the write that took too long
+ * sends the next ones back to the pool until one is quick again.
  */
 const INLINE_MAX_BYTES = 8 << 10;
 const INLINE_MAX_LAST_MS = 10;
