@@ -80,7 +80,13 @@ export class CommitNoticeDelay implements Transport {
     }
     const now = out ?? messages;
     if (now.length > 0) this.inner.send(now);
-    if (this.held.size > 0 && this.timer === undefined) this.timer = this.clock.after(this.delayMs, () => this.flush());
+    if (this.held.size > 0 && this.timer === undefined) {
+      this.timer = this.clock.after(this.delayMs, () => {
+        // Fired: nothing to cancel (clearing a fired timer still costs an unlink, once per put at one client).
+        this.timer = undefined;
+        this.flush();
+      });
+    }
   }
 
   /**

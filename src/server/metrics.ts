@@ -1,7 +1,8 @@
 // Prometheus metrics under etcd's own names, so existing dashboards and alerts
 // (has_leader, leader changes, proposals, WAL fsync latency, db size) keep working.
 
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { SeriesHistogram } from './series-histogram.js';
 
 /**
  * Node's process metrics (CPU, heap, event-loop lag, GC) describe the process,
@@ -28,7 +29,7 @@ function processMetrics(): Registry {
   return processRegistry;
 }
 
-export type GrpcHandlingHistogram = Histogram<'grpc_type' | 'grpc_service' | 'grpc_method'>;
+export type GrpcHandlingHistogram = SeriesHistogram<'grpc_type' | 'grpc_service' | 'grpc_method'>;
 
 export class ServerMetrics {
   readonly registry = new Registry();
@@ -40,7 +41,7 @@ export class ServerMetrics {
   readonly proposalsPending = new Gauge({ name: 'etcd_server_proposals_pending', help: 'The current number of pending proposals to commit.', registers: [this.registry] });
   readonly slowApplies = new Counter({ name: 'etcd_server_slow_apply_total', help: 'The total number of slow apply requests (likely overloaded from slow disk).', registers: [this.registry] });
   readonly proposalsFailed = new Counter({ name: 'etcd_server_proposals_failed_total', help: 'The total number of failed proposals seen.', registers: [this.registry] });
-  readonly walFsync = new Histogram({
+  readonly walFsync = new SeriesHistogram({
     name: 'etcd_disk_wal_fsync_duration_seconds',
     help: 'The latency distributions of fsync called by WAL.',
     buckets: [0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096, 8.192],
@@ -71,7 +72,7 @@ export class ServerMetrics {
   constructor(opts: { extensive?: boolean } = {}) {
     processMetrics();
     this.grpcHandling = opts.extensive
-      ? new Histogram({
+      ? new SeriesHistogram({
           name: 'grpc_server_handling_seconds',
           help: 'Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.',
           labelNames: ['grpc_type', 'grpc_service', 'grpc_method'] as const,

@@ -8,9 +8,9 @@
 import type { CallBase, MethodDefinition, ServiceImplementation, StreamHandler, UnaryCallback, UnaryHandler } from '../grpc/types.js';
 import { wrapHandlers } from './wrap-handlers.js';
 
-/** What the wrapper observes into (a prom-client Histogram with these labels fits). */
+/** What the wrapper observes into: a series per method, resolved on the method's first completed call (a SeriesHistogram with these labels fits). */
 export interface HandlingHistogram {
-  observe(labels: { grpc_type: string; grpc_service: string; grpc_method: string }, seconds: number): void;
+  series(labels: { grpc_type: string; grpc_service: string; grpc_method: string }): { observe(seconds: number): void };
 }
 
 export function grpcType(attrs: { requestStream: boolean; responseStream: boolean }): string {
@@ -31,13 +31,16 @@ export function instrumentService(
     // path: /etcdserverpb.KV/Range
     const [, service = '', name = method] = attrs.path.split('/');
     const labels = { grpc_type: grpcType(attrs), grpc_service: service, grpc_method: name };
+    // Resolved on first use: a method never called exports no series (as with prom-client's Histogram before).
+    let series: { observe(seconds: number): void } | undefined;
+    const observe = (seconds: number) => (series ??= histogram.series(labels)).observe(seconds);
     if (!attrs.responseStream) {
       // unary and client streams: done when the callback is called.
       const h = handler as UnaryHandler;
       return (call, cb: UnaryCallback<unknown>) => {
         const t0 = now();
         return h(call, (err, res) => {
-          histogram.observe(labels, (now() - t0) / 1000);
+          observe((now() - t0) / 1000);
           return cb(err, res);
         });
       };
@@ -46,7 +49,7 @@ export function instrumentService(
     const h = handler as StreamHandler;
     return ((call: CallBase) => {
       const t0 = now();
-      call.once('close', () => histogram.observe(labels, (now() - t0) / 1000));
+      call.once('close', () => observe((now() - t0) / 1000));
       return h(call as never);
     }) as StreamHandler;
   });
