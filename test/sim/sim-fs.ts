@@ -328,9 +328,8 @@ class SimFile implements WalFile {
     this.fs.enqueue(
       this.epoch,
       (atCrash) => {
-        this.inode.change({ kind: 'write', pos: position, bytes });
-        // O_DSYNC: durable when the write returns (a write cut short by a kill only reached the page cache).
-        if (this.mode === 'update-dsync' && !atCrash) this.inode.sync();
+        // A write cut short by a kill only reached the page cache, even through O_DSYNC.
+        this.land(position, bytes, !atCrash);
         return n;
       },
       (written) => cb(null, written),
@@ -347,9 +346,14 @@ class SimFile implements WalFile {
     if (!this.fs.isLive(this.epoch)) throw fsError('EIO', 'write', '');
     if (this.closed) throw fsError('EBADF', 'write', '');
     const n = this.fs.shortWriteLength(position, length);
-    this.inode.change({ kind: 'write', pos: position, bytes: buf.slice(offset, offset + n) });
-    if (this.mode === 'update-dsync') this.inode.sync();
+    this.land(position, buf.slice(offset, offset + n), true);
     return n;
+  }
+
+  /** The write reaches the page cache; through an O_DSYNC handle, when it `completed`, the disk too. */
+  private land(position: number, bytes: Uint8Array, completed: boolean): void {
+    this.inode.change({ kind: 'write', pos: position, bytes });
+    if (this.mode === 'update-dsync' && completed) this.inode.sync();
   }
 
   datasync(): Promise<void> {
