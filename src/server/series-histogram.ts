@@ -3,7 +3,7 @@
 //
 // prom-client's observe() validates and hashes the label set, then finds the
 // bucket by its upper bound used as an object key (a number turned into a string
-// on every call): ~5-9 µs per put on a member at one client, where every call
+// on every call): 6-11 µs per put on a member at one client, where every call
 // runs cold (docs/PERFORMANCE.md, seventeenth round). Here a label set is
 // resolved once into a HistogramSeries (the gRPC wrapper does it once per
 // method), and observing is a scan of the bounds and three additions.
