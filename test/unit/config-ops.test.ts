@@ -1,11 +1,22 @@
 // The operations flags of etcd 3.4 (issue #11) and --config-file.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseArgs, type Config } from '../../src/server/config.js';
 import { parseConfigFile } from '../../src/server/config-file.js';
 import { FLAGS, flagToEnv } from '../../src/server/flags.js';
+
+/** Temp dirs for config files, removed once this file's tests are done. */
+const tempDirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'etcd-ts-cfg-'));
+  tempDirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
 
 function run(argv: string[], env: NodeJS.ProcessEnv = {}): Config {
   const r = parseArgs(argv, env);
@@ -120,7 +131,7 @@ self-signed-cert-validity: 1
 `;
 
   it('reads the sample; other flags and ETCD_* variables are then ignored', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'etcd-ts-cfg-'));
+    const dir = tempDir();
     const file = join(dir, 'etcd.conf.yml');
     writeFileSync(file, sample(dir, 40000));
     for (const c of [
@@ -146,7 +157,7 @@ self-signed-cert-validity: 1
       'grpc-keepalive-interval': '1h',
       'backend-batch-interval': '5000000ns',
     });
-    const dir = mkdtempSync(join(tmpdir(), 'etcd-ts-cfg-'));
+    const dir = tempDir();
     writeFileSync(join(dir, 'tls.yml'), 'client-transport-security:\n  cert-file: /a.crt\nlisten-client-urls: https://127.0.0.1:2379\n');
     expect(() => run(['--config-file', join(dir, 'tls.yml')])).toThrow('KeyFile and CertFile must both be present[key: , cert: /a.crt]');
     expect(() => run(['--config-file', join(dir, 'missing.yml')])).toThrow(ConfigError);
