@@ -138,12 +138,13 @@ done
 
 node - "$WORK/window.jsonl" <<'JS'
 const rows = require('fs').readFileSync(process.argv[2], 'utf8').trim().split('\n').map(JSON.parse);
+// Per thread name: seconds over the window (after - before, above `minSec`), as µs per request, largest first.
+const perRequest = (after = {}, before = {}, requests, minSec) => Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)])
+  .filter(([, v]) => v > minSec).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}=${(v * 1e6 / requests).toFixed(0)}`).join(' ');
 for (const r of rows) {
   const d = r.after.total - r.before.total;
-  const th = Object.entries(r.after.threads).map(([k, v]) => [k, v - (r.before.threads[k] ?? 0)]).filter(([, v]) => v > 0.005)
-    .sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}=${(v * 1e6 / r.total).toFixed(0)}`).join(' ');
-  const waits = Object.entries(r.after.waits ?? {}).map(([k, v]) => [k, v - (r.before.waits?.[k] ?? 0)]).filter(([, v]) => v > 0.0005)
-    .sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}=${(v * 1e6 / r.total).toFixed(0)}`).join(' ');
+  const th = perRequest(r.after.threads, r.before.threads, r.total, 0.005);
+  const waits = perRequest(r.after.waits, r.before.waits, r.total, 0.0005);
   console.log(`${r.server} ${r.member} (${r.role}, pid ${r.pid}): ${d.toFixed(2)} CPU s, ${(d * 1e6 / r.total).toFixed(0)} µs/req; per thread µs/req: ${th}; waiting for a CPU µs/req: ${waits}; peak RSS ${(r.hwmKiB / 1024).toFixed(0)} MiB; ${r.bench.requestsPerSec ?? r.bench.keepAlivesPerSec} req/s`);
 }
 const by = {};
