@@ -19,7 +19,7 @@ import type { ConfChange, Entry, HardState, Message, SoftState } from '../raft/t
 import { MessageType, StateType } from '../raft/types.js';
 import type { Cancel, RaftNodeHandlers, RaftNodeOptions, RaftNodePorts } from './raft-ports.js';
 import { joinAppends } from './join-appends.js';
-import { splitBeforeSave } from './send-before-save.js';
+import { onlyAcknowledgements, splitBeforeSave } from './send-before-save.js';
 import { InlineWritePolicy } from './inline-writes.js';
 import { CommitNoticeDelay, DEFAULT_COMMIT_NOTICE_DELAY_MS } from './commit-notices.js';
 import { stage } from '../util/stage-trace.js';
@@ -173,6 +173,12 @@ export class RaftNode {
     return this.raw.raft.term;
   }
 
+  /** Sends `messages` once this turn's other work is done (Transport.sendSoon), or now without it. */
+  private sendSoon(messages: Message[]): void {
+    if (this.ports.transport.sendSoon) this.ports.transport.sendSoon(messages);
+    else this.send(messages);
+  }
+
   /** Snapshots first get the state they carry (asynchronously); everything else goes at once. */
   private send(messages: Message[]): void {
     if (!carriesSnapshot(messages)) {
@@ -293,10 +299,12 @@ export class RaftNode {
         this.ports.log.setInlineWrites?.(inline, this.inlineWrites.maxLastWriteMs(leader));
         let messages = leader ? joinAppends(rd.messages, this.raw.maxMsgSize) : rd.messages;
         if (FAILPOINTS_ON && messages.length > 0 && leader) await failpointAsync('raftBeforeLeaderSend');
+        let sentEarly = false;
         if (messages.length > 0) {
           // A leader's appends go out before its own write (send-before-save.ts).
           const { now, later } = splitBeforeSave(messages, leader);
           if (now.length > 0) this.send(now);
+          sentEarly = now.length > 0;
           messages = later;
         }
         if (rd.hardState) this.unsavedHardState = rd.hardState;
@@ -324,6 +332,10 @@ export class RaftNode {
           this.handlers.onWalSync((this.ports.clock.now() - t0) / 1000);
           if (FAILPOINTS_ON) await failpointAsync('raftAfterSave');
         } else if (early.length > 0) {
+          // What this Ready sent (a leader's notice of the commit to a follower whose
+          // client waits for it) leaves first: the streams write their sockets in a
+          // microtask, and applying runs synchronously up to its first store promise.
+          if (sentEarly) await Promise.resolve();
           this.handlers.onCommitted(early);
         }
         if (rd.entries.length > 0) this.persistedIndex = rd.entries[rd.entries.length - 1]!.index;
@@ -334,7 +346,12 @@ export class RaftNode {
         }
         if (rd.entries.length > 0) this.storage.append(rd.entries);
         if (FAILPOINTS_ON && messages.length > 0 && !this.isLeader) await failpointAsync('raftBeforeFollowerSend');
-        if (messages.length > 0) this.send(messages);
+        if (messages.length > 0) {
+          // A follower that applied entries without writing (a commit notice) answers
+          // its waiting clients before its acknowledgements go: nobody waits for those.
+          if (!leader && early.length > 0 && rd.entries.length === 0 && onlyAcknowledgements(messages)) this.sendSoon(messages);
+          else this.send(messages);
+        }
         if (rd.readStates.length > 0) this.handlers.onReadStates(rd.readStates);
         if (committed.length > 0) this.handlers.onCommitted(committed);
         this.raw.advance(rd);

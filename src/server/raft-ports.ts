@@ -45,6 +45,11 @@ export interface DurableLog {
 /** Outgoing Raft messages. What comes back (messages, unreachable peers, snapshot status) goes to RaftNode's methods. */
 export interface Transport {
   send(messages: Message[]): void;
+  /**
+   * Sends `messages` once the work already queued on this thread is done (a
+   * client's answer written first); optional, `send` is used when absent.
+   */
+  sendSoon?(messages: Message[]): void;
 }
 
 /** Real timers; `now` is performance.now(). */

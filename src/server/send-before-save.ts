@@ -5,6 +5,11 @@
 // leader counts its own copy only once it is on disk. So do proposals a follower
 // forwards: they promise nothing about this member's log. Everything else
 // (votes, acknowledgements) must wait until what it promises is durable.
+//
+// And which may wait for the end of this turn of the event loop: a follower's
+// acknowledgements of a commit notice it applied without writing anything. The
+// leader needs them for nothing urgent (it already committed), and the client
+// that follower answers needs its socket write first (raft-node.ts).
 
 import { type Message, MessageType } from '../raft/types.js';
 
@@ -32,4 +37,12 @@ function goesBeforeSave(m: Message, leader: boolean): boolean {
 
 function isLeaderBroadcast(m: Message): boolean {
   return m.type === MessageType.MsgApp || m.type === MessageType.MsgHeartbeat;
+}
+
+/** Every message an acknowledgement (of an append or a heartbeat). */
+export function onlyAcknowledgements(messages: readonly Message[]): boolean {
+  for (const m of messages) {
+    if (m.type !== MessageType.MsgAppResp && m.type !== MessageType.MsgHeartbeatResp) return false;
+  }
+  return true;
 }

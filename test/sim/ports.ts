@@ -203,8 +203,15 @@ export class MemNetwork {
   drop: (m: Message) => boolean = () => false;
   /** Sees every message as it is sent (invariant checks: what had to be durable by now?). */
   onSend: (m: Message) => void = () => {};
+  /**
+   * Whether sendSoon() waits for a macrotask (setImmediate, as the peer
+   * transport's does) before sending; off, it sends at once, like send().
+   */
+  soonWaits = false;
   private readonly endpoints = new Map<NodeId, Endpoint>();
   private inFlight: Message[] = [];
+  /** sendSoon() calls waiting for their macrotask. */
+  private soonPending = 0;
 
   attach(id: NodeId, endpoint: Endpoint): void {
     this.endpoints.set(id, endpoint);
@@ -216,20 +223,31 @@ export class MemNetwork {
 
   /** The Transport port of member `from`. */
   transport(from: NodeId): Transport {
+    const send = (messages: Message[]): void => {
+      for (const m of messages) {
+        if (m.from !== from) throw new Error(`member ${from} sent a message from ${m.from}`);
+        this.onSend(m);
+        this.sent.push(m);
+        this.inFlight.push(m);
+      }
+    };
     return {
-      send: (messages) => {
-        for (const m of messages) {
-          if (m.from !== from) throw new Error(`member ${from} sent a message from ${m.from}`);
-          this.onSend(m);
-          this.sent.push(m);
-          this.inFlight.push(m);
-        }
+      send,
+      sendSoon: (messages) => {
+        if (!this.soonWaits) return send(messages);
+        const copy = messages.slice();
+        this.soonPending++;
+        setImmediate(() => {
+          this.soonPending--;
+          send(copy);
+        });
       },
     };
   }
 
+  /** Messages in flight, and sendSoon() calls still to send theirs. */
   get pending(): number {
-    return this.inFlight.length;
+    return this.inFlight.length + this.soonPending;
   }
 
   /** Delivers what is in flight now (messages sent meanwhile wait for the next call); returns how many were. */

@@ -253,7 +253,14 @@ export class SimMember {
       {
         clock: env.sched,
         log,
-        transport: { send: (messages) => alive() && sendTransport.send(messages) },
+        transport: {
+          send: (messages) => alive() && sendTransport.send(messages),
+          // As the peer transport's setImmediate: after what this event queued, at the same time.
+          sendSoon: (messages) => {
+            const later = messages.slice();
+            env.sched.after(0, () => alive() && sendTransport.send(later));
+          },
+        },
       },
       {
         onCommitted: (entries) => applier.push(entries),

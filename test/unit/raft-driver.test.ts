@@ -325,6 +325,71 @@ describe('RaftNode over in-memory ports', () => {
     for (const m of c.members) expect(m.appliedData).toEqual(['f']);
   });
 
+  it('writes the notice of a commit a forwarding follower waits for before the leader applies the entry', async () => {
+    const { c, leader, followers } = await started();
+    const [f1, f2] = followers as [DriverMember, DriverMember];
+    f1.log.hold();
+    f2.log.hold();
+    f1.node.propose(enc.encode('f')); // forwarded: f1 answers its client once it applies f
+    await c.settle();
+    const index = leader.log.lastIndex;
+    expect(dec.decode(leader.log.entry(index)!.data)).toBe('f'); // the leader's copy is on disk, the followers' are not
+    // What a peer stream does: it writes its socket in a microtask after the sends of one synchronous run.
+    const written = new Set<Message>();
+    const onSend = c.net.onSend;
+    c.net.onSend = (m) => {
+      onSend(m);
+      queueMicrotask(() => written.add(m));
+    };
+    let noticeWritten: boolean | undefined;
+    const check = leader.onCommitted;
+    leader.onCommitted = (self, entries) => {
+      if (entries.some((e) => e.index === index)) {
+        noticeWritten ??= [...written].some((m) => m.to === f1.id && m.type === MessageType.MsgApp && m.commit >= index);
+      }
+      check?.(self, entries);
+    };
+    // f1's acknowledgement commits 'f' with the leader's copy, in a Ready that writes nothing.
+    f1.log.release();
+    await c.settle();
+    expect(noticeWritten).toBe(true);
+    expect(f1.appliedData).toEqual(['f']);
+    f2.log.release();
+    await c.settle();
+    await c.tick(2);
+    for (const m of c.members) expect(m.appliedData).toEqual(['f']);
+  });
+
+  it("a forwarding follower acknowledges the commit's notice only after what its applying queued (its client's answer)", async () => {
+    const { c, leader, followers } = await started();
+    c.net.soonWaits = true;
+    const f1 = followers[0]!;
+    const acksFrom = (since: number): Message[] =>
+      c.net.sent.slice(since).filter((m) => m.from === f1.id && m.to === leader.id && m.type === MessageType.MsgAppResp);
+    let ackedDuringAnswer: boolean | undefined;
+    let applied = -1;
+    const check = f1.onCommitted;
+    f1.onCommitted = (self, entries) => {
+      if (entries.some((e) => dec.decode(e.data) === 'f')) {
+        applied = c.net.sent.length;
+        // A client's answer goes out a few promise hops after the apply.
+        void Promise.resolve()
+          .then(() => undefined)
+          .then(() => undefined)
+          .then(() => (ackedDuringAnswer = acksFrom(applied).length > 0));
+      }
+      check?.(self, entries);
+    };
+    f1.node.propose(enc.encode('f'));
+    await c.settle();
+    expect(f1.appliedData).toEqual(['f']);
+    expect(ackedDuringAnswer).toBe(false);
+    // ...and it does go, once the turn is over.
+    expect(acksFrom(applied).length).toBeGreaterThan(0);
+    await c.tick(2);
+    for (const m of c.members) expect(m.appliedData).toEqual(['f']);
+  });
+
   it('applies entries already on disk only once the next write and its appends are under way', async () => {
     const { c, leader, followers } = await started();
     leader.log.hold();

@@ -148,6 +148,25 @@ describe('PeerTransport', () => {
     expect(b.unreachable).toEqual([]);
   });
 
+  it('sendSoon sends once the turn is over (after its microtasks), batched, and nothing once stopped', async () => {
+    const a = await member(1n);
+    const b = await member(2n);
+    link(a, b);
+    await until(() => a.t.isActive(2n) && b.t.isActive(1n), 'streams to become active');
+    const acks = [0, 1, 2].map((n) => msg(1n, 2n, n, MessageType.MsgAppResp));
+    a.t.sendSoon(acks.slice(0, 2));
+    a.t.sendSoon(acks.slice(2));
+    // Queued, not yet handed to the stream: a send() made in a later microtask goes first.
+    await Promise.resolve();
+    a.t.send([msg(1n, 2n, 10, MessageType.MsgHeartbeat)]);
+    await until(() => b.received.length === 4, 'four messages');
+    expect(b.received.map((m) => m.index)).toEqual([10, 0, 1, 2]);
+    a.t.sendSoon([msg(1n, 2n, 3, MessageType.MsgAppResp)]);
+    await a.t.stop();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(b.received.length).toBe(4);
+  });
+
   it('three members: every pair delivers in order', async () => {
     const ms = [await member(1n), await member(2n), await member(3n)];
     link(...ms);

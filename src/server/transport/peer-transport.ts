@@ -40,6 +40,9 @@ export class PeerTransport {
   private pendingUnreachable = new Set<bigint>();
   private pendingSnapshots: [bigint, boolean][] = [];
   private callbackHandle: NodeJS.Immediate | undefined;
+  /** Messages sendSoon() queued, and the callback that sends them. */
+  private soon: Message[] = [];
+  private soonHandle: NodeJS.Immediate | undefined;
   private readonly dropLog = new Map<bigint, { at: number; count: number }>();
   private readonly extraServices: [grpc.ServiceDefinition, grpc.UntypedServiceImplementation][] = [];
 
@@ -275,9 +278,29 @@ export class PeerTransport {
     }
   }
 
+  /**
+   * Sends `messages` from a setImmediate callback: after the microtasks and I/O
+   * callbacks this turn of the event loop has queued. On loopback, each socket
+   * write runs the receiver's side and wakes it, often onto this thread's CPU,
+   * so a message nobody waits for goes after a client's answer, not before it.
+   */
+  sendSoon(messages: Message[]): void {
+    if (this.stopped) return;
+    for (const m of messages) this.soon.push(m);
+    this.soonHandle ??= setImmediate(() => {
+      this.soonHandle = undefined;
+      const due = this.soon;
+      this.soon = [];
+      this.send(due);
+    });
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    if (this.soonHandle !== undefined) clearImmediate(this.soonHandle);
+    this.soonHandle = undefined;
+    this.soon = [];
     if (this.callbackHandle !== undefined) clearImmediate(this.callbackHandle);
     this.callbackHandle = undefined;
     this.pendingUnreachable.clear();
