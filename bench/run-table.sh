@@ -35,7 +35,9 @@
 # RANGE_TOTAL (20000), RANGE256_TOTAL (50000), TXN_TOTAL (20000), LEASE_TOTAL
 # (5000 leases), WATCH_PUTS (500, at 50/s: 10 s), KA_TOTAL (50000), KA_LEASES (1000),
 # PACED_PUTS (1500, at 50/s: 30 s), KEY_SIZE (8), VAL_SIZE (256), KEY_SPACE (10000), TIMEOUT_MS (10000),
-# WARMUP_TOTAL (10000 x TOTAL_SCALE, at least 500; 0 = off), VIA=follower (every
+# WARMUP_TOTAL (10000 x TOTAL_SCALE, at least 500; 0 = off), FRESH_CLUSTERS=1 (new
+# clusters, warmed up, for every repetition: all rows run once against them, then they
+# stop; without it one cluster per server serves the whole run), VIA=follower (every
 # row's clients connect to one follower only, instead of every member), CONNS_PER_RUN,
 # LEADER_FIRST, TRANSPORT, ETCD_BIN, KEEP=1, SKIP_BUILD=1 (see bench/lib.sh).
 set -euo pipefail
@@ -77,20 +79,36 @@ source "$ROOT/bench/lib.sh"
 bench_init etcd-ts-table
 
 declare -A EPS FOLLOWER_EP PIDS
-for kind in "${SERVERS[@]}"; do
-  start_cluster "$kind"
-  cluster_endpoints "$kind"
-  EPS[$kind]="$EPLIST"
-  # EPLIST lists the leader first: its second endpoint is a follower's.
-  FOLLOWER_EP[$kind]="$(cut -d, -f2 <<<"$EPLIST")"
-  PIDS[$kind]="${CLUSTER_PIDS[*]}"
-done
 # The watch row gets a watch warm-up of its own (both servers alike): without
 # it a JIT runtime's first watch run measured its compiler (2026-12-05, load
 # ~7: ours p99 323 ms in the first run, 94 in the second; etcd 101 and 111).
 warm_ups=(put txn range-l range-s)
 [[ " $ROWS " == *" watch "* ]] && warm_ups+=(watch)
-for kind in "${SERVERS[@]}"; do warm_up "$kind" "${EPS[$kind]}" "${warm_ups[@]}"; done
+
+# clusters_up: a fresh 3-member cluster of each server, warmed up.
+clusters_up() {
+  local kind
+  for kind in "${SERVERS[@]}"; do
+    rm -rf "${WORK:?}/$kind"
+    start_cluster "$kind"
+    cluster_endpoints "$kind"
+    EPS[$kind]="$EPLIST"
+    # EPLIST lists the leader first: its second endpoint is a follower's.
+    FOLLOWER_EP[$kind]="$(cut -d, -f2 <<<"$EPLIST")"
+    PIDS[$kind]="${CLUSTER_PIDS[*]}"
+  done
+  for kind in "${SERVERS[@]}"; do warm_up "$kind" "${EPS[$kind]}" "${warm_ups[@]}"; done
+}
+
+# clusters_down: records each member's peak RSS, then stops every member.
+clusters_down() {
+  local kind pids i
+  for kind in "${SERVERS[@]}"; do
+    read -r -a pids <<<"${PIDS[$kind]}"
+    for i in 0 1 2; do record_proc "$kind" "${NAMES[$i]}" "${pids[$i]}"; done
+  done
+  stop_members
+}
 
 # row_args ID: sets LABEL and ARGS (the load generator's workload and flags).
 row_args() {
@@ -110,29 +128,45 @@ row_args() {
   esac
 }
 
-for row in $ROWS; do
+# run_pair ROW REP: the row's run against each server, in the repetition's order.
+run_pair() {
+  local row="$1" rep="$2" kind eps order
   row_args "$row"
-  for rep in $(seq 1 "$REPS"); do
-    # ABBA: odd repetitions run ours first, even ones etcd first. The second run of
-    # a pair measured slower (1-client put p50 10-25%, whichever server it was),
-    # the first cluster's background work (LevelDB, GC) still running.
-    order=("${SERVERS[@]}")
-    ((rep % 2 == 0)) && order=("${SERVERS[1]}" "${SERVERS[0]}")
-    for kind in "${order[@]}"; do
-      eps="${EPS[$kind]}"
-      [[ "$row" == put1f || "${VIA:-}" == follower ]] && eps="${FOLLOWER_EP[$kind]}"
-      CPU_PIDS="${PIDS[$kind]}" REP="$rep" run_bench "$kind" "$LABEL" "$eps" "${ARGS[@]}"
-    done
+  # ABBA: odd repetitions run ours first, even ones etcd first. The second run of
+  # a pair measured slower (1-client put p50 10-25%, whichever server it was),
+  # the first cluster's background work (LevelDB, GC) still running.
+  order=("${SERVERS[@]}")
+  ((rep % 2 == 0)) && order=("${SERVERS[1]}" "${SERVERS[0]}")
+  for kind in "${order[@]}"; do
+    eps="${EPS[$kind]}"
+    [[ "$row" == put1f || "${VIA:-}" == follower ]] && eps="${FOLLOWER_EP[$kind]}"
+    CPU_PIDS="${PIDS[$kind]}" REP="$rep" run_bench "$kind" "$LABEL" "$eps" "${ARGS[@]}"
   done
-done
+}
 
-for kind in "${SERVERS[@]}"; do
-  read -r -a pids <<<"${PIDS[$kind]}"
-  for i in 0 1 2; do record_proc "$kind" "${NAMES[$i]}" "${pids[$i]}"; done
-done
+for row in $ROWS; do row_args "$row"; done # unknown rows fail before anything starts
+if [[ "${FRESH_CLUSTERS:-0}" == 1 ]]; then
+  # New clusters for every repetition: which member leads, where its files and
+  # memory landed, what its neighbours do, all stay the same for a cluster's
+  # life and differ between clusters. One cluster per server for the whole run
+  # makes that one draw part of every pair (two builds with the same put 1c path
+  # measured 5-9% apart in p99, three A/Bs in a row: docs/PERFORMANCE.md,
+  # eighteenth round). Costs a start and a warm-up per repetition.
+  for rep in $(seq 1 "$REPS"); do
+    clusters_up
+    for row in $ROWS; do run_pair "$row" "$rep"; done
+    clusters_down
+  done
+else
+  clusters_up
+  for row in $ROWS; do
+    for rep in $(seq 1 "$REPS"); do run_pair "$row" "$rep"; done
+  done
+  clusters_down
+fi
 
 echo
-echo "3 members each, paired and alternated (${SERVERS[0]} first in odd repetitions, ${SERVERS[1]} first in even ones), REPS=$REPS$( ((REPS > 1)) && echo ' (medians)'); transport=$TRANSPORT key-size=$KEY_SIZE val-size=$VAL_SIZE key-space=$KEY_SPACE TOTAL_SCALE=$TOTAL_SCALE"
+echo "3 members each, paired and alternated (${SERVERS[0]} first in odd repetitions, ${SERVERS[1]} first in even ones), REPS=$REPS$( ((REPS > 1)) && echo ' (medians)')$( [[ "${FRESH_CLUSTERS:-0}" == 1 ]] && echo ', new clusters every repetition'); transport=$TRANSPORT key-size=$KEY_SIZE val-size=$VAL_SIZE key-space=$KEY_SPACE TOTAL_SCALE=$TOTAL_SCALE"
 echo "totals: put 1c=$PUT1_TOTAL (at 50/s: $PACED_PUTS) 16c=$PUT_TOTAL 256c=$PUT256_TOTAL range l=$RANGE_TOTAL s=$RANGE256_TOTAL txn=$TXN_TOTAL leases=$LEASE_TOTAL watch puts=$WATCH_PUTS keep-alives=$KA_TOTAL ($KA_LEASES leases); warm-up $WARMUP_TOTAL x 4 workloads"
 node - "$RESULTS" "${SERVERS[@]}" <<'JS'
 const fs = require('node:fs');
@@ -182,7 +216,12 @@ console.log(fmt(head));
 console.log(w.map((n) => '-'.repeat(n)).join('  '));
 for (const r of table) console.log(fmt(r));
 const procs = (s) => rows.filter((r) => r.server === s && r.label === '_proc');
-const rss = (s) => procs(s).map((p) => `${p.member}=${Math.round(p.hwmKiB / 1024)}`).join(' ');
+// Per member name, the largest peak of its clusters (FRESH_CLUSTERS=1 starts one per repetition).
+const rss = (s) => {
+  const peak = new Map();
+  for (const p of procs(s)) peak.set(p.member, Math.max(peak.get(p.member) ?? 0, p.hwmKiB));
+  return [...peak].map(([m, kib]) => `${m}=${Math.round(kib / 1024)}`).join(' ');
+};
 const maxHwm = (s) => Math.max(...procs(s).map((p) => p.hwmKiB));
 console.log(`peak RSS MiB per member: ${nameA} ${rss(A)}; ${nameB} ${rss(B)}; max ${nameA}/${nameB} ${ratio(maxHwm(A), maxHwm(B))}`);
 console.log(`(ratio = ${nameA}/${nameB}: above 1x is better for req/s, worse for p99 and CPU; watch: events delivered/s, CPU per put)`);
