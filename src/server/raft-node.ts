@@ -347,8 +347,9 @@ export class RaftNode {
         if (rd.entries.length > 0) this.storage.append(rd.entries);
         if (FAILPOINTS_ON && messages.length > 0 && !this.isLeader) await failpointAsync('raftBeforeFollowerSend');
         if (messages.length > 0) {
-          // A follower that applied entries without writing (a commit notice) answers
-          // its waiting clients before its acknowledgements go: nobody waits for those.
+          // A follower that applied entries in a Ready that appended none (a commit
+          // notice) answers its waiting clients before its acknowledgements go:
+          // nobody waits for those, and a stale one is ignored by the leader.
           if (!leader && early.length > 0 && rd.entries.length === 0 && onlyAcknowledgements(messages)) this.sendSoon(messages);
           else this.send(messages);
         }
