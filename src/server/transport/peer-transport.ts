@@ -39,10 +39,9 @@ export class PeerTransport {
   private stopped = false;
   private pendingUnreachable = new Set<bigint>();
   private pendingSnapshots: [bigint, boolean][] = [];
-  private callbackHandle: NodeJS.Immediate | undefined;
-  /** Messages sendSoon() queued, and the callback that sends them. */
+  /** Messages sendSoon() queued; they go with the reports above, from the same callback. */
   private soon: Message[] = [];
-  private soonHandle: NodeJS.Immediate | undefined;
+  private deferredHandle: NodeJS.Immediate | undefined;
   private readonly dropLog = new Map<bigint, { at: number; count: number }>();
   private readonly extraServices: [grpc.ServiceDefinition, grpc.UntypedServiceImplementation][] = [];
 
@@ -58,11 +57,11 @@ export class PeerTransport {
       dialer: opts.dialer ?? peerDialer(),
       reportUnreachable: (id) => {
         this.pendingUnreachable.add(id);
-        this.scheduleCallbacks();
+        this.scheduleDeferred();
       },
       reportSnapshot: (id, ok) => {
         this.pendingSnapshots.push([id, ok]);
-        this.scheduleCallbacks();
+        this.scheduleDeferred();
       },
       reportRemoved: () => opts.onRemovedByPeer?.(),
     };
@@ -287,22 +286,15 @@ export class PeerTransport {
   sendSoon(messages: Message[]): void {
     if (this.stopped) return;
     for (const m of messages) this.soon.push(m);
-    this.soonHandle ??= setImmediate(() => {
-      this.soonHandle = undefined;
-      const due = this.soon;
-      this.soon = [];
-      this.send(due);
-    });
+    this.scheduleDeferred();
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.soonHandle !== undefined) clearImmediate(this.soonHandle);
-    this.soonHandle = undefined;
+    if (this.deferredHandle !== undefined) clearImmediate(this.deferredHandle);
+    this.deferredHandle = undefined;
     this.soon = [];
-    if (this.callbackHandle !== undefined) clearImmediate(this.callbackHandle);
-    this.callbackHandle = undefined;
     this.pendingUnreachable.clear();
     this.pendingSnapshots = [];
     for (const p of this.peers.values()) p.stop();
@@ -347,14 +339,18 @@ export class PeerTransport {
     log.count = 0;
   }
 
-  private scheduleCallbacks(): void {
-    if (this.stopped || this.callbackHandle !== undefined) return;
-    this.callbackHandle = setImmediate(() => {
-      this.callbackHandle = undefined;
+  /** One setImmediate for what waits for the end of this turn: sendSoon's messages, then the reports. */
+  private scheduleDeferred(): void {
+    if (this.stopped || this.deferredHandle !== undefined) return;
+    this.deferredHandle = setImmediate(() => {
+      this.deferredHandle = undefined;
+      const due = this.soon;
       const unreachable = [...this.pendingUnreachable];
       const snaps = this.pendingSnapshots;
+      this.soon = [];
       this.pendingUnreachable.clear();
       this.pendingSnapshots = [];
+      if (due.length > 0) this.send(due);
       for (const id of unreachable) this.call(() => this.opts.onUnreachable(id));
       for (const [id, ok] of snaps) this.call(() => this.opts.onSnapshotStatus(id, ok));
     });
