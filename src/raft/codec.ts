@@ -206,7 +206,8 @@ export function encodeMessage(m: Message): Uint8Array {
     bytesFieldSize(snapshot, true) +
     (m.reject ? 2 : 0) +
     uintFieldSize(m.rejectHint) +
-    bytesFieldSize(m.context);
+    bytesFieldSize(m.context) +
+    (m.commitOnly ? 2 : 0);
   const w = WireWriter.exact(size);
   w.uint(1, m.type)
     .uint64(2, m.to)
@@ -221,7 +222,7 @@ export function encodeMessage(m: Message): Uint8Array {
   }
   w.uint(8, m.commit);
   if (snapshot) w.bytes(9, snapshot, true);
-  w.bool(10, m.reject).uint(11, m.rejectHint).bytes(12, m.context);
+  w.bool(10, m.reject).uint(11, m.rejectHint).bytes(12, m.context).bool(13, m.commitOnly === true);
   return w.finish();
 }
 
@@ -255,6 +256,7 @@ export function decodeMessage(buf: Uint8Array): Message {
       case 10: m.reject = r.varint() !== 0; break;
       case 11: m.rejectHint = r.varint(); break;
       case 12: m.context = r.bytes(); break;
+      case 13: if (r.varint() !== 0) m.commitOnly = true; break;
       default: r.skip(wt);
     }
   }

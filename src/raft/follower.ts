@@ -19,6 +19,8 @@ function handleAppendEntries(r: FollowerRaft, m: Message): void {
   const lastNew = log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
   const resp = newMessage(MessageType.MsgAppResp, m.from, r.id);
   if (lastNew >= 0) {
+    // A notice with nothing to write: our acknowledgement of the entries says it (types.ts).
+    if (m.commitOnly === true && m.entries.length === 0) return;
     resp.index = lastNew;
     r.send(resp);
     return;

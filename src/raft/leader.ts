@@ -9,9 +9,10 @@ import { EMPTY_BYTES, newMessage } from './util.js';
 /**
  * Send an append (or a snapshot, when the follower's next entry is compacted) if the
  * follower's flow control allows it. With sendIfEmpty=false, only when there is
- * something new. Returns whether a message was sent.
+ * something new; with commitNotice, an empty append spreads a new commit index
+ * (bcastCommit). Returns whether a message was sent.
  */
-export function maybeSendAppend(r: ReplicationRaft, to: NodeId, sendIfEmpty: boolean): boolean {
+export function maybeSendAppend(r: ReplicationRaft, to: NodeId, sendIfEmpty: boolean, commitNotice = false): boolean {
   const pr = r.trk.progress.get(to);
   if (!pr || pr.isPaused()) return false;
   const log = r.raftLog;
@@ -48,6 +49,14 @@ export function maybeSendAppend(r: ReplicationRaft, to: NodeId, sendIfEmpty: boo
   m.logTerm = term;
   m.entries = ents;
   m.commit = log.committed;
+  // A commit notice to a follower we stream to: it was sent everything up to
+  // m.index, and it acknowledges those entries when they are durable, so an
+  // answer to the notice would repeat that acknowledgement (one wake-up of the
+  // leader and two socket operations per commit and follower). If that
+  // acknowledgement is lost, the next heartbeat's answer finds match behind and
+  // sends an ordinary append, which is answered; a follower that lacks m.index
+  // rejects the notice, which is always answered; a probe is never commit-only.
+  if (commitNotice && ents.length === 0 && pr.state === 'replicate') m.commitOnly = true;
   r.send(m);
   if (ents.length > 0) {
     if (pr.state === 'replicate') {
@@ -68,6 +77,13 @@ export function sendAppend(r: ReplicationRaft, to: NodeId): void {
 export function bcastAppend(r: ReplicationRaft, sendIfEmpty = true): void {
   for (const id of r.trk.progress.keys()) {
     if (id !== r.id) maybeSendAppend(r, id, sendIfEmpty);
+  }
+}
+
+/** Spread a new commit index: appends where there are new entries, commit notices elsewhere. */
+export function bcastCommit(r: ReplicationRaft): void {
+  for (const id of r.trk.progress.keys()) {
+    if (id !== r.id) maybeSendAppend(r, id, true, true);
   }
 }
 

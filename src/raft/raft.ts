@@ -16,7 +16,7 @@ import { hup } from './election.js';
 import { HeldProposals } from './held-proposals.js';
 import { ProposalJoiner } from './forward-join.js';
 import { stepCandidate, stepFollower } from './follower.js';
-import { bcastAppend, stepLeader } from './leader.js';
+import { bcastAppend, bcastCommit, stepLeader } from './leader.js';
 import { RaftLog } from './log.js';
 import { ReadOnly } from './read-only.js';
 import { ProgressTracker } from './tracker.js';
@@ -383,7 +383,7 @@ export class Raft implements ElectionRaft, ReplicationRaft, LeaderRaft, Follower
       this.pendingReadIndexMessages = [];
       for (const m of pending) this.step(m);
     }
-    bcastAppend(this);
+    bcastCommit(this);
   }
 
   /** Broadcast appends deferred by proposals; RawNode calls this before building a Ready. */

@@ -95,6 +95,13 @@ export interface Message {
   rejectHint: number;
   /** Opaque bytes carried through (ReadIndex request context, campaign type). */
   context?: Uint8Array;
+  /**
+   * MsgApp only: an append with no entries that spreads a new commit index to a
+   * follower the leader streams to (leader.ts, maybeSendAppend). A follower that
+   * accepts it does not answer: it acknowledges the entries up to `index` anyway,
+   * and heartbeats tell the leader it is alive. Our own field 13, beside raftpb's.
+   */
+  commitOnly?: boolean;
 }
 
 export enum ConfChangeType {

@@ -5,7 +5,8 @@
 // encode, a socket write, the follower's decode, step and acknowledgement, and
 // the leader's decode and step of that acknowledgement; at 16 clients about half
 // of a leader's appends were these empty ones. Joined, the follower gets the
-// same entries and the same commit index in one message and answers once.
+// same entries and the same commit index in one message and answers once
+// (a commit-only notice joined to entries is no longer commit-only).
 
 import { dataBytes } from '../raft/index.js';
 import { type Message, MessageType } from '../raft/types.js';
@@ -50,7 +51,13 @@ export function joinAppends(messages: Message[], maxBytes: number): Message[] {
       const prev = (out ?? messages)[prevAt]!;
       if (continues(prev, m) && bytes[p]! + size <= maxBytes) {
         out ??= messages.slice(0, i);
-        out[prevAt] = { ...prev, entries: prev.entries.length === 0 ? m.entries : m.entries.length === 0 ? prev.entries : prev.entries.concat(m.entries), commit: m.commit };
+        out[prevAt] = {
+          ...prev,
+          entries: prev.entries.length === 0 ? m.entries : m.entries.length === 0 ? prev.entries : prev.entries.concat(m.entries),
+          commit: m.commit,
+          // Commit-only (unanswered) only if both were: a notice joined to entries must be acknowledged.
+          commitOnly: prev.commitOnly === true && m.commitOnly === true ? true : undefined,
+        };
         bytes[p] = bytes[p]! + size;
         continue;
       }

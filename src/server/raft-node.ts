@@ -348,8 +348,8 @@ export class RaftNode {
         if (FAILPOINTS_ON && messages.length > 0 && !this.isLeader) await failpointAsync('raftBeforeFollowerSend');
         if (messages.length > 0) {
           // A follower that applied entries in a Ready that appended none (a commit
-          // notice) answers its waiting clients before its acknowledgements go:
-          // nobody waits for those, and a stale one is ignored by the leader.
+          // learnt from a heartbeat or a notice it must answer) answers its waiting
+          // clients before its acknowledgements go: nobody waits for those.
           if (!leader && early.length > 0 && rd.entries.length === 0 && onlyAcknowledgements(messages)) this.sendSoon(messages);
           else this.send(messages);
         }

@@ -7,9 +7,11 @@
 // (votes, acknowledgements) must wait until what it promises is durable.
 //
 // And which may wait for the end of this turn of the event loop: a follower's
-// acknowledgements of a commit notice it applied without writing anything. The
-// leader needs them for nothing urgent (it already committed), and the client
-// that follower answers needs its socket write first (raft-node.ts).
+// acknowledgements in a Ready that applied entries and wrote nothing (a heartbeat
+// that carried the commit, or a notice that was not commit-only: the leader
+// needs no answer to a commit-only one, raft/types.ts). The leader needs them
+// for nothing urgent (it already committed), and the client that follower
+// answers needs its socket write first (raft-node.ts).
 
 import { type Message, MessageType } from '../raft/types.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfChangeType, EntryType, ErrProposalDropped, MessageType } from '../../src/raft/index.js';
+import { bcastCommit } from '../../src/raft/leader.js';
 import { Cluster, bytes } from './sim/cluster.js';
 
 const cc = (type: ConfChangeType, id: number) => ({ type, nodeId: BigInt(id), context: new Uint8Array(0) });
@@ -363,5 +364,101 @@ describe('replication', () => {
     const hb = c.log.filter((m) => m.type === MessageType.MsgHeartbeat && m.to === 3n);
     expect(hb.length).toBe(1);
     expect(hb[0].commit).toBeLessThan(c.n(1).raft.raftLog.committed);
+  });
+
+  describe('commit notices', () => {
+    const notices = (c: Cluster) =>
+      c.log.filter((m) => m.type === MessageType.MsgApp && m.entries.length === 0).map((m) => [Number(m.to), m.index, m.commit, m.commitOnly === true]);
+    const answers = (c: Cluster) =>
+      c.log.filter((m) => m.type === MessageType.MsgAppResp).map((m) => [Number(m.from), m.index, m.reject]);
+
+    it('to a follower known to hold the log are commit-only and go unanswered', () => {
+      const c = new Cluster([1, 2, 3]);
+      c.n(1).rn.campaign();
+      c.process();
+      c.log = [];
+      c.propose(1, 'a');
+      const last = c.n(1).raft.raftLog.lastIndex();
+      expect(notices(c)).toEqual([
+        [2, last, last, true],
+        [3, last, last, true],
+      ]);
+      // Each follower answered the entry once, and not its notice.
+      expect(answers(c)).toEqual([
+        [2, last, false],
+        [3, last, false],
+      ]);
+      for (const id of [1, 2, 3]) expect(c.n(id).applied.at(-1)).toContain('a');
+      expect(c.n(1).rn.status().progress.get(2n)).toMatchObject({ state: 'replicate', match: last });
+    });
+
+    it('that a follower cannot place (it missed the entries) are rejected, answered, and it catches up', () => {
+      const c = new Cluster([1, 2, 3]);
+      c.n(1).rn.campaign();
+      c.process();
+      c.dropFn = (m) => m.type === MessageType.MsgApp && m.to === 3n && m.entries.length > 0;
+      c.log = [];
+      c.propose(1, 'a');
+      const last = c.n(1).raft.raftLog.lastIndex();
+      expect(notices(c)).toContainEqual([3, last, last, true]);
+      expect(answers(c)).toContainEqual([3, last, true]);
+      c.dropFn = undefined;
+      c.tick(2);
+      expect(c.n(3).applied).toEqual(c.n(1).applied);
+      expect(c.n(1).rn.status().progress.get(3n)).toMatchObject({ state: 'replicate', match: last });
+    });
+
+    it('leave a lost acknowledgement to the next heartbeat, whose answer gets an ordinary append', () => {
+      const c = new Cluster([1, 2, 3]);
+      c.n(1).rn.campaign();
+      c.process();
+      c.dropFn = (m) => m.type === MessageType.MsgAppResp && m.from === 3n;
+      c.propose(1, 'a');
+      const last = c.n(1).raft.raftLog.lastIndex();
+      expect(c.n(3).raft.raftLog.committed).toBe(last);
+      expect(c.n(1).rn.status().progress.get(3n)!.match).toBeLessThan(last);
+      c.dropFn = undefined;
+      c.log = [];
+      c.tick(1);
+      const append = c.log.find((m) => m.type === MessageType.MsgApp && m.to === 3n);
+      expect(append).toMatchObject({ index: last, entries: [] });
+      expect(append!.commitOnly).toBeUndefined();
+      expect(answers(c)).toEqual([[3, last, false]]);
+      expect(c.n(1).rn.status().progress.get(3n)!.match).toBe(last);
+    });
+
+    it('with entries are answered whatever the flag says (only an empty notice goes unanswered)', () => {
+      const c = new Cluster([1, 2, 3]);
+      c.n(1).rn.campaign();
+      c.process();
+      const r = c.n(2).raft;
+      const last = r.raftLog.lastIndex();
+      c.n(2).rn.step({
+        type: MessageType.MsgApp, from: 1n, to: 2n, term: r.term, logTerm: r.term, index: last,
+        entries: [{ term: r.term, index: last + 1, type: EntryType.Normal, data: bytes('x') }],
+        commit: r.raftLog.committed, reject: false, rejectHint: 0, commitOnly: true,
+      });
+      // The follower's own Ready (not delivered: the leader never had that entry).
+      const out = c.n(2).handleReady();
+      expect(out.filter((m) => m.type === MessageType.MsgAppResp).map((m) => [m.index, m.reject])).toEqual([[last + 1, false]]);
+    });
+
+    it('to a follower in probe state are ordinary appends, answered (a probe needs its answer)', () => {
+      const c = new Cluster([1, 2, 3]);
+      c.n(1).rn.campaign();
+      c.process();
+      c.propose(1, 'a');
+      const last = c.n(1).raft.raftLog.lastIndex();
+      c.n(1).rn.reportUnreachable(2n);
+      expect(c.n(1).rn.status().progress.get(2n)).toMatchObject({ state: 'probe', match: last });
+      c.log = [];
+      bcastCommit(c.n(1).raft);
+      c.process();
+      expect(notices(c)).toEqual([
+        [2, last, last, false],
+        [3, last, last, true],
+      ]);
+      expect(answers(c)).toEqual([[2, last, false]]);
+    });
   });
 });

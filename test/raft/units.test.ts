@@ -128,5 +128,12 @@ describe('RawNode input checks and codec', () => {
     };
     const d = decodeMessage(encodeMessage(m));
     expect(d).toEqual(m);
+    // A commit-only notice keeps its flag (field 13); a member that does not know
+    // the field skips it and answers, as before.
+    const notice = { ...m, entries: [], commitOnly: true };
+    const bytes = encodeMessage(notice);
+    expect(decodeMessage(bytes)).toStrictEqual(notice);
+    expect(bytes.length).toBe(encodeMessage({ ...notice, commitOnly: false }).length + 2);
+    expect('commitOnly' in decodeMessage(encodeMessage({ ...notice, commitOnly: false }))).toBe(false);
   });
 });

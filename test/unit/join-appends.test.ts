@@ -55,6 +55,17 @@ describe('joinAppends', () => {
     expect(shape(joinAppends(notice, 1 << 20))).toEqual(['MsgApp>2 i12/t5 [13] c11']);
   });
 
+  it('keeps a commit-only notice unanswered only while what it is joined to is one too', () => {
+    const e = [ent(11, 5), ent(12, 5), ent(13, 5)];
+    const commitOnly = (m: Message): Message => ({ ...m, commitOnly: true });
+    const only = (ms: Message[]) => joinAppends(ms, 1 << 20).map((m) => m.commitOnly === true);
+    // The follower must acknowledge the entries, whichever side of the join the notice was on.
+    expect(only([app(B, 10, 5, [e[0]!, e[1]!], 9), commitOnly(app(B, 12, 5, [], 10))])).toEqual([false]);
+    expect(only([commitOnly(app(B, 12, 5, [], 10)), app(B, 12, 5, [e[2]!], 11)])).toEqual([false]);
+    expect(only([commitOnly(app(B, 12, 5, [], 10)), app(B, 12, 5, [], 11)])).toEqual([false]);
+    expect(only([commitOnly(app(B, 12, 5, [], 10)), commitOnly(app(B, 12, 5, [], 11))])).toEqual([true]);
+  });
+
   it('keeps apart what does not continue the message before it, and returns the same array when nothing joins', () => {
     const cases: Message[][] = [
       [app(B, 10, 5, [ent(11, 5)], 9), heartbeat(B, 9), app(B, 11, 5, [], 10)], // another message to the peer in between
