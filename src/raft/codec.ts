@@ -239,6 +239,8 @@ export function decodeMessage(buf: Uint8Array): Message {
     commit: 0,
     reject: false,
     rejectHint: 0,
+    // Present on every message (as newMessage makes them), so setting it keeps the shape.
+    commitOnly: undefined,
   };
   while (!r.done()) {
     const t = r.varint();

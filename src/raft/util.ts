@@ -50,7 +50,7 @@ export function isEmptySnap(s: Snapshot | undefined): boolean {
 
 /** A message with every field defaulted; callers fill in what matters. */
 export function newMessage(type: MessageType, to: bigint, from: bigint): Message {
-  return { type, to, from, term: 0, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0 };
+  return { type, to, from, term: 0, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0, commitOnly: undefined };
 }
 
 export function isLocalMsg(t: MessageType): boolean {

@@ -1,9 +1,10 @@
 // A leader tells its followers a new commit index with an empty MsgApp, sent as
 // soon as the commit moves (Raft broadcasts one on every advance). With one
 // request at a time, every put then costs each follower a second message, a
-// second decode, step and acknowledgement, and the leader two more socket
-// writes and two more acknowledgements to read: ~11% of the cluster's CPU per
-// put at one client (docs/PERFORMANCE.md, tenth round). Yet the very next
+// second decode and step, and the leader two more socket writes: with the
+// acknowledgements those notices had then (they are commit-only now, and go
+// unanswered: raft/types.ts), ~11% of the cluster's CPU per put at one client
+// (docs/PERFORMANCE.md, tenth round). Yet the very next
 // append to that follower carries the same commit index, and under load it
 // comes within a millisecond.
 //

@@ -134,6 +134,6 @@ describe('RawNode input checks and codec', () => {
     const bytes = encodeMessage(notice);
     expect(decodeMessage(bytes)).toStrictEqual(notice);
     expect(bytes.length).toBe(encodeMessage({ ...notice, commitOnly: false }).length + 2);
-    expect('commitOnly' in decodeMessage(encodeMessage({ ...notice, commitOnly: false }))).toBe(false);
+    expect(decodeMessage(encodeMessage({ ...notice, commitOnly: false })).commitOnly).toBeUndefined();
   });
 });
