@@ -360,7 +360,7 @@ describe('RaftNode over in-memory ports', () => {
     for (const m of c.members) expect(m.appliedData).toEqual(['f']);
   });
 
-  it("a forwarding follower applies the commit's notice and does not answer it (the leader knows what it holds)", async () => {
+  it("a forwarding follower applies the commit's notice and does not answer it (its acknowledgement of the entry said it all)", async () => {
     const { c, leader, followers } = await started();
     const f1 = followers[0]!;
     const before = c.net.sent.length;
