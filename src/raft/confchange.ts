@@ -32,7 +32,7 @@ export function applyConfChange(r: ConfChangeRaft, cc: ConfChange): ConfState {
   }
   // The quorum changed: commit may move, and newcomers need appends.
   if (r.maybeCommit()) r.onLeaderCommitAdvanced();
-  else bcastAppend(r, false);
+  else bcastAppend(r, 'nothing');
   if (r.leadTransferee !== NONE && !r.trk.voters.has(r.leadTransferee)) r.abortLeaderTransfer();
   return r.trk.confState();
 }

@@ -7,12 +7,18 @@ import { type Entry, type Message, type NodeId, EntryType, MessageType, NONE } f
 import { EMPTY_BYTES, newMessage } from './util.js';
 
 /**
- * Send an append (or a snapshot, when the follower's next entry is compacted) if the
- * follower's flow control allows it. With sendIfEmpty=false, only when there is
- * something new; with commitNotice, an empty append spreads a new commit index
- * (bcastCommit). Returns whether a message was sent.
+ * What an append to a follower with no new entries to receive becomes: nothing,
+ * an empty append (a probe, a catch-up after a heartbeat), or a commit notice (an
+ * empty append spreading a new commit index, commit-only where it may be).
  */
-export function maybeSendAppend(r: ReplicationRaft, to: NodeId, sendIfEmpty: boolean, commitNotice = false): boolean {
+export type WhenNothingNew = 'nothing' | 'empty' | 'commit-notice';
+
+/**
+ * Send an append (or a snapshot, when the follower's next entry is compacted) if the
+ * follower's flow control allows it; with no new entries, as `whenNothingNew` says.
+ * Returns whether a message was sent.
+ */
+export function maybeSendAppend(r: ReplicationRaft, to: NodeId, whenNothingNew: WhenNothingNew): boolean {
   const pr = r.trk.progress.get(to);
   if (!pr || pr.isPaused()) return false;
   const log = r.raftLog;
@@ -43,7 +49,7 @@ export function maybeSendAppend(r: ReplicationRaft, to: NodeId, sendIfEmpty: boo
     pr.becomeSnapshot(snap.metadata.index);
     return true;
   }
-  if (ents.length === 0 && !sendIfEmpty) return false;
+  if (ents.length === 0 && whenNothingNew === 'nothing') return false;
   const m = newMessage(MessageType.MsgApp, to, r.id);
   m.index = pr.next - 1;
   m.logTerm = term;
@@ -56,7 +62,7 @@ export function maybeSendAppend(r: ReplicationRaft, to: NodeId, sendIfEmpty: boo
   // acknowledgement is lost, the next heartbeat's answer finds match behind and
   // sends an ordinary append, which is answered; a follower that lacks m.index
   // rejects the notice, which is always answered; a probe is never commit-only.
-  if (commitNotice && ents.length === 0 && pr.state === 'replicate') m.commitOnly = true;
+  if (whenNothingNew === 'commit-notice' && ents.length === 0 && pr.state === 'replicate') m.commitOnly = true;
   r.send(m);
   if (ents.length > 0) {
     if (pr.state === 'replicate') {
@@ -71,20 +77,18 @@ export function maybeSendAppend(r: ReplicationRaft, to: NodeId, sendIfEmpty: boo
 }
 
 export function sendAppend(r: ReplicationRaft, to: NodeId): void {
-  maybeSendAppend(r, to, true);
+  maybeSendAppend(r, to, 'empty');
 }
 
-export function bcastAppend(r: ReplicationRaft, sendIfEmpty = true): void {
+export function bcastAppend(r: ReplicationRaft, whenNothingNew: WhenNothingNew = 'empty'): void {
   for (const id of r.trk.progress.keys()) {
-    if (id !== r.id) maybeSendAppend(r, id, sendIfEmpty);
+    if (id !== r.id) maybeSendAppend(r, id, whenNothingNew);
   }
 }
 
 /** Spread a new commit index: appends where there are new entries, commit notices elsewhere. */
 export function bcastCommit(r: ReplicationRaft): void {
-  for (const id of r.trk.progress.keys()) {
-    if (id !== r.id) maybeSendAppend(r, id, true, true);
-  }
+  bcastAppend(r, 'commit-notice');
 }
 
 function sendHeartbeat(r: LeaderRaft, to: NodeId, ctx: Uint8Array | undefined): void {
@@ -221,7 +225,7 @@ export function stepLeader(r: LeaderRaft, m: Message): void {
       if (r.maybeCommit()) r.onLeaderCommitAdvanced();
       else if (oldPaused) sendAppend(r, m.from);
       // Keep the pipe full: send as much as flow control allows.
-      while (maybeSendAppend(r, m.from, false)) {
+      while (maybeSendAppend(r, m.from, 'nothing')) {
         /* loop */
       }
       if (m.from === r.leadTransferee && pr.match === r.raftLog.lastIndex()) sendTimeoutNow(r, m.from);

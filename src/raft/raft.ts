@@ -390,7 +390,7 @@ export class Raft implements ElectionRaft, ReplicationRaft, LeaderRaft, Follower
   flushAppends(): void {
     if (!this.appendPending) return;
     this.appendPending = false;
-    if (this.state === StateType.Leader) bcastAppend(this, false);
+    if (this.state === StateType.Leader) bcastAppend(this, 'nothing');
   }
 
   // ---- membership ------------------------------------------------------------
