@@ -6,6 +6,7 @@
 //   npm run bench -- lease-keepalive --leases 1000 --streams 10 --clients 100 --total 50000
 //   npm run bench -- lease --clients 16 --total 10000      (grant, then revoke)
 //   npm run bench -- compare     (bench/run-table.sh)   npm run bench -- keys-1m   (bench/run-million-keys.sh)
+//   npm run bench -- check-perf  (bench/run-check-perf.sh: etcdctl check perf against both)
 // Report on stdout, then one line of JSON; progress on stderr every second.
 
 import { spawnSync } from 'node:child_process';
@@ -35,8 +36,8 @@ async function preload(pool: KvTransport, opts: BenchOptions): Promise<void> {
   process.stderr.write(`preloaded ${opts.keySpace} keys in ${res.durationSec.toFixed(2)} s\n`);
 }
 
-/** `compare` and `keys-1m` run the shell drivers in bench/ (settings through the environment). */
-const SCRIPTS: Record<string, string> = { compare: 'run-table.sh', 'keys-1m': 'run-million-keys.sh' };
+/** `compare`, `keys-1m` and `check-perf` run the shell drivers in bench/ (settings through the environment). */
+const SCRIPTS: Record<string, string> = { compare: 'run-table.sh', 'keys-1m': 'run-million-keys.sh', 'check-perf': 'run-check-perf.sh' };
 
 async function main(): Promise<number> {
   const script = SCRIPTS[process.argv[2] ?? ''];
