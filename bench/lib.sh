@@ -139,6 +139,12 @@ record_proc() {
     "$kind" "$member" "$hwm" "$cpu" >>"$RESULTS"
 }
 
+# max_hwm_kib PID...: the largest VmHWM (peak RSS, KiB) of the processes.
+max_hwm_kib() {
+  local pid
+  for pid in "$@"; do awk '/^VmHWM:/ {print $2}' "/proc/$pid/status"; done | sort -n | tail -1
+}
+
 # cpu_ticks PID...: summed utime + stime of the processes, in clock ticks (/proc/PID/stat).
 cpu_ticks() {
   local pid t=0 s
@@ -174,6 +180,9 @@ run_bench() {
   if [[ -n "${CPU_PIDS:-}" ]]; then
     # shellcheck disable=SC2086
     extra+=",\"cpuSec\":$(awk -v a="$t0" -v b="$(cpu_ticks $CPU_PIDS)" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.3f", (b - a) / hz}')"
+    # The largest member's peak RSS so far (VmHWM only grows): which row raised it.
+    # shellcheck disable=SC2086
+    extra+=",\"hwmKiB\":$(max_hwm_kib $CPU_PIDS)"
   fi
   [[ -n "${REP:-}" ]] && extra+=",\"rep\":$REP"
   printf '{"server":"%s","label":"%s","summary":%s%s}\n' "$kind" "$label" "$out" "$extra" >>"$RESULTS"

@@ -28,7 +28,8 @@
 # grants + revokes, watch counts puts, keepalive16 counts keep-alives plus the
 # grant and revoke of its leases in the CPU), each ours and etcd and ours/etcd.
 # With REPS > 1 every cell is the median over the repetitions. Then each member's
-# peak RSS (VmHWM) at the end.
+# peak RSS (VmHWM) at the end, and the largest member's right after each row (the
+# row where it jumps set the peak).
 #
 # Environment: REPS (1), ROWS (all), TOTAL_SCALE (1: multiplies every total),
 # PUT1_TOTAL (10000), PUT_TOTAL (20000, 16 clients), PUT256_TOTAL (50000),
@@ -224,6 +225,13 @@ const rss = (s) => {
 };
 const maxHwm = (s) => Math.max(...procs(s).map((p) => p.hwmKiB));
 console.log(`peak RSS MiB per member: ${nameA} ${rss(A)}; ${nameB} ${rss(B)}; max ${nameA}/${nameB} ${ratio(maxHwm(A), maxHwm(B))}`);
+// The largest member's peak RSS right after each row (the largest over repetitions):
+// it only grows within a cluster, so the row where it jumps is the one that set it.
+const hwmAfter = (s, l) => {
+  const v = rows.filter((r) => r.server === s && r.label === l && typeof r.hwmKiB === 'number').map((r) => r.hwmKiB);
+  return v.length ? Math.round(Math.max(...v) / 1024) : '-';
+};
+console.log(`peak RSS MiB after each row, largest member, ${nameA}/${nameB}: ${labels.map((l) => `${l} ${hwmAfter(A, l)}/${hwmAfter(B, l)}`).join(', ')}`);
 console.log(`(ratio = ${nameA}/${nameB}: above 1x is better for req/s, worse for p99 and CPU; watch: events delivered/s, CPU per put)`);
 for (const n of notes) console.log(`note: ${n}`);
 JS
