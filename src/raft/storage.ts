@@ -2,6 +2,7 @@
 // implementation. The driver writes to storage (entries, hard state, snapshots);
 // the core only reads, to serve appends to followers and to restart.
 
+import { ColdRun, type ColdEntries } from './cold-run.js';
 import { emptyConfState } from './codec.js';
 import { ErrCompacted, ErrSnapOutOfDate, ErrUnavailable } from './errors.js';
 import { PackedRun } from './packed-run.js';
@@ -30,7 +31,15 @@ export interface MemoryStorageOptions {
    * behind. Small values exercise the packed path in tests.
    */
   hotEntries?: number;
+  /**
+   * Where entries can be read back from (the WAL). An old run it holds keeps only
+   * its terms in memory (cold-run.ts); one it does not (entries replayed at
+   * start, or no such store) is packed in memory.
+   */
+  cold?: ColdEntries;
 }
+
+type Run = PackedRun | ColdRun;
 
 export class MemoryStorage implements Storage {
   private hardState: HardState = { term: 0, vote: 0n, commit: 0 };
@@ -42,14 +51,16 @@ export class MemoryStorage implements Storage {
    * Older entries, packed, in order: together they hold offset+1 .. hotStart-1
    * (the first run may begin at or before offset+1: compaction drops whole runs).
    */
-  private runs: PackedRun[] = [];
+  private runs: Run[] = [];
   /** The newest entries as objects: hot[k] is entry hotStart + k. */
   private hot: Entry[] = [];
   private hotStart = 1;
   private readonly hotEntries: number;
+  private readonly cold: ColdEntries | undefined;
 
   constructor(opts: MemoryStorageOptions = {}) {
     this.hotEntries = Math.max(1, opts.hotEntries ?? DEFAULT_HOT_ENTRIES);
+    this.cold = opts.cold;
   }
 
   initialState(): { hardState: HardState; confState: ConfState } {
@@ -66,15 +77,32 @@ export class MemoryStorage implements Storage {
     if (hi > this.lastIndex() + 1) throw new ErrUnavailable(`entries' hi(${hi}) is out of bound lastindex(${this.lastIndex()})`);
     if (this.lastIndex() === this.offset) throw new ErrUnavailable();
     if (lo >= this.hotStart) return limitSize(this.hot.slice(lo - this.hotStart, hi - this.hotStart), maxSize);
-    // Packed entries are decoded one by one, only as many as maxSize lets through
-    // (limitSize's rule: the first always, then while the total stays within it).
+    // Packed entries are decoded one by one, cold ones read back a run's worth at
+    // a time; only as many are returned as maxSize lets through (limitSize's rule:
+    // the first always, then while the total stays within it).
     const out: Entry[] = [];
     let size = 0;
-    for (let i = lo; i < hi; i++) {
-      const e = i >= this.hotStart ? this.hot[i - this.hotStart]! : this.runOf(i).entry(i);
+    const take = (e: Entry): boolean => {
       size += entrySize(e);
-      if (maxSize !== undefined && out.length > 0 && size > maxSize) break;
+      if (maxSize !== undefined && out.length > 0 && size > maxSize) return false;
       out.push(e);
+      return true;
+    };
+    for (let i = lo; i < hi; ) {
+      if (i >= this.hotStart) {
+        if (!take(this.hot[i - this.hotStart]!)) break;
+        i++;
+        continue;
+      }
+      const run = this.runOf(i);
+      if (run instanceof ColdRun) {
+        const end = Math.min(hi, run.last + 1);
+        for (const e of run.entries(i, end)) if (!take(e)) return out;
+        i = end;
+      } else {
+        if (!take(run.entry(i))) break;
+        i++;
+      }
     }
     return out;
   }
@@ -99,11 +127,18 @@ export class MemoryStorage implements Storage {
     return this.snap;
   }
 
-  /** Entries held packed and as objects, and the packed runs' bytes (for tests and metrics). */
-  layout(): { packed: number; hot: number; packedBytes: number } {
+  /**
+   * Entries held packed or cold (`packed`, of which `cold` on disk only) and as
+   * objects, and the bytes the runs hold in memory (for tests and metrics).
+   */
+  layout(): { packed: number; cold: number; hot: number; packedBytes: number } {
     let packedBytes = 0;
-    for (const r of this.runs) packedBytes += r.byteSize;
-    return { packed: this.hotStart - 1 - this.offset, hot: this.hot.length, packedBytes };
+    let cold = 0;
+    for (const r of this.runs) {
+      packedBytes += r.byteSize;
+      if (r instanceof ColdRun) cold += Math.min(r.last, this.hotStart - 1) - Math.max(r.first, this.offset + 1) + 1;
+    }
+    return { packed: this.hotStart - 1 - this.offset, cold, hot: this.hot.length, packedBytes };
   }
 
   /** Replace the whole state by a snapshot (a follower installing one from its leader). */
@@ -115,6 +150,7 @@ export class MemoryStorage implements Storage {
     this.runs = [];
     this.hot = [];
     this.hotStart = this.offset + 1;
+    this.cold?.release(this.offset);
   }
 
   /** Record a snapshot of the application state at applied index i (does not compact). */
@@ -144,6 +180,7 @@ export class MemoryStorage implements Storage {
     }
     this.offset = i;
     this.offsetTerm = term;
+    this.cold?.release(i);
   }
 
   /** Append entries, overwriting any conflicting suffix already stored. */
@@ -173,7 +210,7 @@ export class MemoryStorage implements Storage {
     // uncommitted entries replaced by a new leader's).
     this.hot = [];
     this.hotStart = at;
-    const kept: PackedRun[] = [];
+    const kept: Run[] = [];
     for (const r of this.runs) {
       if (r.last < at) kept.push(r);
       else if (r.first < at) kept.push(r.truncatedTo(at - 1));
@@ -181,17 +218,22 @@ export class MemoryStorage implements Storage {
     this.runs = kept;
   }
 
-  /** Packs the n oldest hot entries, in runs of at most hotEntries (compaction frees whole runs). */
+  /**
+   * Packs the n oldest hot entries, in runs of at most hotEntries (compaction frees
+   * whole runs): cold (terms only) when the durable log can give them back.
+   */
   private packOldest(n: number): void {
     for (let k = 0; k < n; k += this.hotEntries) {
-      this.runs.push(PackedRun.pack(this.hot.slice(k, Math.min(n, k + this.hotEntries))));
+      const entries = this.hot.slice(k, Math.min(n, k + this.hotEntries));
+      const cold = this.cold !== undefined && this.cold.has(entries[0]!.index, entries[entries.length - 1]!.index);
+      this.runs.push(cold ? ColdRun.of(entries, this.cold!) : PackedRun.pack(entries));
     }
     this.hot = this.hot.slice(n);
     this.hotStart += n;
   }
 
-  /** The packed run holding index i (offset < i < hotStart). */
-  private runOf(i: number): PackedRun {
+  /** The run holding index i (offset < i < hotStart). */
+  private runOf(i: number): Run {
     let lo = 0;
     let hi = this.runs.length - 1;
     while (lo <= hi) {

@@ -102,7 +102,7 @@ export async function bootstrap(cfg: Config, logger: Logger, dialer?: PeerDialer
         'forcing restart member in a one-member cluster (--force-new-cluster)',
       );
     }
-    const storage = restartStorage(snapshot, hardState, entries);
+    const storage = restartStorage(snapshot, hardState, entries, { cold: wal.coldEntries });
     logger.info(
       {
         'local-member-id': memberId.toString(16),
@@ -122,7 +122,7 @@ export async function bootstrap(cfg: Config, logger: Logger, dialer?: PeerDialer
   if (cfg.initialClusterState === 'existing') {
     const joined = await joinExistingCluster(cfg, logger, dialer);
     const wal = await WAL.create(dirs.walDir, encodeWalMetadata(joined.memberId, joined.clusterId), { logger, unsafeNoFsync: cfg.unsafeNoFsync });
-    const storage = new MemoryStorage();
+    const storage = new MemoryStorage({ cold: wal.coldEntries });
     // No configuration of its own: the leader's log (or snapshot) brings it.
     const raw = new RawNode(raftConfig(joined.memberId, storage, 0));
     logger.info(
@@ -147,7 +147,7 @@ export async function bootstrap(cfg: Config, logger: Logger, dialer?: PeerDialer
   const memberId = peers.find((p) => p.name === cfg.name)!.id;
   const clusterId = clusterIdFor(peers.map((p) => p.id));
   const wal = await WAL.create(dirs.walDir, encodeWalMetadata(memberId, clusterId), { logger, unsafeNoFsync: cfg.unsafeNoFsync });
-  const storage = new MemoryStorage();
+  const storage = new MemoryStorage({ cold: wal.coldEntries });
   const raw = new RawNode(raftConfig(memberId, storage, 0));
   raw.bootstrap(
     peers.map((p) => ({ id: p.id, context: encodeMemberContext({ ...p, isLearner: false }) })),

@@ -51,6 +51,8 @@ export async function composeServer(cfg: Config, logger: Logger): Promise<EtcdSe
   // A failed WAL or LevelDB write, a snapshot we cannot install, an entry we
   // cannot apply: one orderly fatal stop, exit non-zero (fatal-stop.ts).
   const fatalStop = fatalStopper({ logger, stop: () => server?.stop() ?? Promise.resolve(), exit: (code) => process.exit(code) });
+  // An old log entry that cannot be read back from the WAL as written: stop, as for a failed write.
+  booted.wal.coldEntries.onFailure = (err) => fatalStop(err, { reason: 'WAL read failed' });
   const storeOpts: MvccOptions = {
     logger,
     // --backend-batch-interval / --backend-batch-limit (0: the store's defaults) and the compaction batch size.

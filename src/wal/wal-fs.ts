@@ -5,16 +5,17 @@
 // the callback fs.write on the handle's descriptor (no promise, no allocation).
 
 import { copyFile, mkdir, open, readFile, readdir, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
-import { constants as fsConstants, write as fsWrite, writeSync as fsWriteSync } from 'node:fs';
+import { constants as fsConstants, readSync as fsReadSync, write as fsWrite, writeSync as fsWriteSync } from 'node:fs';
 
 /**
  * How a file is opened:
  * - 'create': created, or truncated if it exists; read and write (fopen's w+);
  * - 'update': an existing file, read and write (r+);
  * - 'update-dsync': as 'update', with O_DSYNC: a write returns once its data (and
- *   whatever metadata reading it back needs, such as the size) is on disk.
+ *   whatever metadata reading it back needs, such as the size) is on disk;
+ * - 'read': an existing file, read only (for readSync).
  */
-export type OpenMode = 'create' | 'update' | 'update-dsync';
+export type OpenMode = 'create' | 'update' | 'update-dsync' | 'read';
 
 export type WriteCallback = (err: NodeJS.ErrnoException | null, written: number) => void;
 
@@ -26,6 +27,11 @@ export interface WalFile {
    * written. Optional: a file without it is only ever written through `write`.
    */
   writeSync?(buf: Uint8Array, offset: number, length: number, position: number): number;
+  /**
+   * One positional read on the calling thread (node:fs.readSync), returning the
+   * bytes read (fewer at the end of the file). Optional, as writeSync.
+   */
+  readSync?(buf: Uint8Array, offset: number, length: number, position: number): number;
   /** fdatasync: the data and the metadata needed to read it (size) are on disk. */
   datasync(): Promise<void>;
   /** fsync. */
@@ -56,6 +62,7 @@ const OPEN_FLAGS: Record<OpenMode, string | number> = {
   create: 'w+',
   update: 'r+',
   'update-dsync': fsConstants.O_RDWR | fsConstants.O_DSYNC,
+  read: 'r',
 };
 
 class NodeWalFile implements WalFile {
@@ -67,6 +74,10 @@ class NodeWalFile implements WalFile {
 
   writeSync(buf: Uint8Array, offset: number, length: number, position: number): number {
     return fsWriteSync(this.fh.fd, buf, offset, length, position);
+  }
+
+  readSync(buf: Uint8Array, offset: number, length: number, position: number): number {
+    return fsReadSync(this.fh.fd, buf, offset, length, position);
   }
 
   datasync(): Promise<void> {

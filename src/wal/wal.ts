@@ -12,6 +12,7 @@
 import { join } from 'node:path';
 import { encodeEntry, encodeHardState } from '../raft/codec.js';
 import type { Entry, HardState } from '../raft/types.js';
+import { WalEntryReader } from './entry-reader.js';
 import { canWriteSync, writeAll, writeAllSync } from './fsutil.js';
 import { silentLogger, type Logger } from './logger.js';
 import { SegmentPipeline } from './pipeline.js';
@@ -64,6 +65,10 @@ export class WAL {
   private readonly logger: Logger;
   private readonly noSync: boolean;
   private readonly fs: WalFs;
+  /** Where this WAL's entries are, to read them back (the Raft log's cold runs). */
+  private readonly reader = new WalEntryReader();
+  /** Entry records of the batch being encoded: index, offset in the batch, bytes, chain value before; four numbers each. */
+  private readonly batchEntries: number[] = [];
 
   /** fdatasyncs of commit batches so far; calls ÷ this = group commit factor. */
   private syncs = 0;
@@ -106,7 +111,9 @@ export class WAL {
    */
   static async create(dir: string, metadata: Uint8Array, opts: WalOptions = {}): Promise<WAL> {
     const { dir: clean, tail } = await createLog(dir, metadata, opts);
-    return new WAL(clean, tail, opts);
+    const wal = new WAL(clean, tail, opts);
+    await wal.openForReading(tail.seq);
+    return wal;
   }
 
   /**
@@ -120,7 +127,9 @@ export class WAL {
     opts: WalOptions = {},
   ): Promise<{ wal: WAL; metadata: Uint8Array; hardState: HardState; entries: Entry[] }> {
     const { tail, entries } = await openLog(dir, snap, opts);
-    return { wal: new WAL(dir, tail, opts), metadata: tail.metadata, hardState: tail.hardState, entries };
+    const wal = new WAL(dir, tail, opts);
+    await wal.openForReading(tail.seq);
+    return { wal, metadata: tail.metadata, hardState: tail.hardState, entries };
   }
 
   /**
@@ -173,6 +182,11 @@ export class WAL {
     this.inlineMaxLastMs = maxLastWriteMs;
   }
 
+  /** The entries this WAL wrote, to be read back (MemoryStorage's `cold` option). */
+  get coldEntries(): WalEntryReader {
+    return this.reader;
+  }
+
   /** Number of commit batches written and fdatasync'ed (for metrics and tests). */
   get fsyncCount(): number {
     return this.syncs;
@@ -185,6 +199,7 @@ export class WAL {
     while (this.flushing) await this.flushing;
     await this.pipeline.close();
     await this.fh.close().catch(() => {});
+    await this.reader.close();
   }
 
   private enqueue(op: Omit<Op, 'resolve' | 'reject'>): Promise<void> {
@@ -198,7 +213,9 @@ export class WAL {
 
   private encode(op: Op): void {
     for (const e of op.entries) {
+      const before = this.batch.mark();
       this.batch.add(RecordType.Entry, encodeEntry(e));
+      this.batchEntries.push(e.index, before.len, this.batch.length - before.len, before.crc);
       this.lastIndex = e.index;
     }
     if (op.hardState && !hsEqual(op.hardState, this.lastHs)) {
@@ -230,6 +247,7 @@ export class WAL {
     const ready: Op[] = [];
     for (const op of ops) {
       const mark = this.batch.mark();
+      const entriesMark = this.batchEntries.length;
       const li = this.lastIndex;
       const hs = this.lastHs;
       try {
@@ -238,6 +256,7 @@ export class WAL {
       } catch (err) {
         // A bad request (e.g. an index that is not a safe integer) fails alone.
         this.batch.rollback(mark);
+        this.batchEntries.length = entriesMark;
         this.lastIndex = li;
         this.lastHs = hs;
         op.reject(err);
@@ -255,6 +274,7 @@ export class WAL {
           await writeAll(fh, bytes, this.offset);
         }
         stage('wal-wd');
+        this.recordEntries(this.offset);
         this.offset += this.batch.length;
         this.batch.reset();
         // The append handle is O_DSYNC: the write returned once the data was on disk,
@@ -265,6 +285,7 @@ export class WAL {
         if (ms > SLOW_FSYNC_MS) this.logger.warn({ ms: Math.round(ms), dir: this.dir }, 'WAL: slow fdatasync');
       }
     } catch (err) {
+      this.batchEntries.length = 0;
       this.fail(err, ready);
       return false;
     }
@@ -279,6 +300,25 @@ export class WAL {
       }
     }
     return true;
+  }
+
+  /** The batch just written at file offset `base`: where each of its entries is. */
+  private recordEntries(base: number): void {
+    const b = this.batchEntries;
+    for (let k = 0; k < b.length; k += 4) this.reader.record(b[k]!, this.seq, base + b[k + 1]!, b[k + 2]!, b[k + 3]!);
+    b.length = 0;
+  }
+
+  /**
+   * A read handle on segment `seq` (the one this WAL writes now), for reading its
+   * entries back. Without one (a file system that cannot read on the calling
+   * thread), its entries simply stay in memory.
+   */
+  private async openForReading(seq: number, name?: string): Promise<void> {
+    const segName = name ?? (await listSegments(this.dir, this.fs)).find((s) => s.seq === seq)?.name;
+    const file = segName === undefined ? undefined : await this.fs.open(join(this.dir, segName), 'read');
+    this.reader.addSegment(seq, file);
+    if (file !== undefined && file.readSync === undefined) await file.close();
   }
 
   /**
@@ -319,6 +359,7 @@ export class WAL {
 
     this.fh = await openForAppend(this.fs, join(this.dir, name), this.noSync);
     this.seq = seq;
+    await this.openForReading(seq, name);
     this.offset = this.batch.length;
     this.batch.reset();
     this.logger.info({ segment: name, ms: Math.round(performance.now() - t0) }, 'WAL: cut new segment');

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrCompacted, ErrSnapOutOfDate, ErrUnavailable, EntryType, MemoryStorage, type Entry } from '../../src/raft/index.js';
 import { PackedRun } from '../../src/raft/packed-run.js';
+import type { ColdEntries } from '../../src/raft/cold-run.js';
 import { encodeEntry } from '../../src/raft/codec.js';
 import { entrySize } from '../../src/raft/util.js';
 
@@ -15,6 +16,37 @@ const ent = (index: number, term: number, data: string, type = EntryType.Normal)
   type,
   data: new TextEncoder().encode(data),
 });
+
+/** A durable log that can give entries back (as the WAL's positions do: wal/entry-reader.ts), in memory. */
+class FakeDurableLog implements ColdEntries {
+  private readonly written = new Map<number, Entry>();
+  private released = 0;
+  reads = 0;
+
+  write(es: Entry[]): void {
+    for (const e of es) this.written.set(e.index, { index: e.index, term: e.term, type: e.type, data: e.data.slice() });
+  }
+
+  has(first: number, last: number): boolean {
+    if (first <= this.released) return false;
+    for (let i = first; i <= last; i++) if (!this.written.has(i)) return false;
+    return true;
+  }
+
+  read(lo: number, hi: number): Entry[] {
+    this.reads++;
+    return Array.from({ length: hi - lo }, (_, k) => {
+      const e = this.written.get(lo + k);
+      if (e === undefined || lo + k <= this.released) throw new Error(`entry ${lo + k} is not in the durable log`);
+      return { ...e, data: e.data.slice() };
+    });
+  }
+
+  release(index: number): void {
+    this.released = Math.max(this.released, index);
+    for (const i of [...this.written.keys()]) if (i <= index) this.written.delete(i);
+  }
+}
 
 /** The log as plain objects, the obvious way: the answers MemoryStorage must give. */
 class ReferenceLog {
@@ -152,11 +184,14 @@ describe('MemoryStorage with packed entries', () => {
     expect(s.entries(1, 11, 2 * 26 - 1).length).toBe(1);
   });
 
-  for (const hotEntries of [1, 2, 3, 8]) {
-    it(`answers as a plain log over random operations (hotEntries ${hotEntries})`, () => {
+  for (const [hotEntries, withCold] of [[1, false], [2, false], [3, false], [8, false], [1, true], [3, true], [8, true]] as const) {
+    it(`answers as a plain log over random operations (hotEntries ${hotEntries}${withCold ? ', old runs read back from a durable log' : ''})`, () => {
+      let sawCold = 0;
+      let coldReads = 0;
       for (let seed = 1; seed <= 40; seed++) {
         const r = rng(seed * 7919 + hotEntries);
-        const s = new MemoryStorage({ hotEntries });
+        const cold = withCold ? new FakeDurableLog() : undefined;
+        const s = new MemoryStorage({ hotEntries, cold });
         const ref = new ReferenceLog();
         let term = 1;
         let snapIndex = 0;
@@ -169,7 +204,10 @@ describe('MemoryStorage with packed entries', () => {
             if (r() < 0.2) term++;
             const at = pick(Math.max(1, ref.offset - 2), last + (r() < 0.1 ? 2 : 1));
             const es = Array.from({ length: pick(0, 6) }, (_, k) => ent(at + k, term, `s${seed}-${step}-${k}`));
-            expect(outcome(() => s.append(es)), `seed ${seed} step ${step} append`).toEqual(outcome(() => ref.append(es)));
+            // As the driver: entries reach the durable log before the storage, and only valid appends are made.
+            const expected = outcome(() => ref.append(es));
+            if ('ok' in expected) cold?.write(es);
+            expect(outcome(() => s.append(es)), `seed ${seed} step ${step} append`).toEqual(expected);
           } else if (op < 0.55) {
             const i = pick(ref.offset - 1, last + 1);
             expect(outcome(() => s.compact(i)), `seed ${seed} step ${step} compact ${i}`).toEqual(outcome(() => ref.compact(i)));
@@ -203,7 +241,13 @@ describe('MemoryStorage with packed entries', () => {
           const { packed, hot } = s.layout();
           expect(packed + hot).toBe(ref.ents.length);
           expect(hot).toBeLessThan(2 * hotEntries + 6);
+          sawCold = Math.max(sawCold, s.layout().cold);
         }
+        coldReads += cold?.reads ?? 0;
+      }
+      if (withCold) {
+        expect(sawCold).toBeGreaterThan(0);
+        expect(coldReads).toBeGreaterThan(0);
       }
     });
   }

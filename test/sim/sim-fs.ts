@@ -350,6 +350,16 @@ class SimFile implements WalFile {
     return n;
   }
 
+  /** What the file holds now (the page cache's view), as read(2) on this handle would see it. */
+  readSync(buf: Uint8Array, offset: number, length: number, position: number): number {
+    if (!this.fs.isLive(this.epoch)) throw fsError('EIO', 'read', '');
+    if (this.closed) throw fsError('EBADF', 'read', '');
+    const data = this.inode.data.view();
+    const n = Math.max(0, Math.min(length, data.length - position));
+    buf.set(data.subarray(position, position + n), offset);
+    return n;
+  }
+
   /** The write reaches the page cache; through an O_DSYNC handle, when it `completed`, the disk too. */
   private land(position: number, bytes: Uint8Array, completed: boolean): void {
     this.inode.change({ kind: 'write', pos: position, bytes });

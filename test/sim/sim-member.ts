@@ -127,6 +127,8 @@ export class SimMember {
       env.problem(this.id, `incarnation ${n}: ${what}`);
       if (inc?.alive) this.halt();
     };
+    // As compose.ts: an old entry that cannot be read back from the WAL stops the member.
+    opened.wal.coldEntries.onFailure = (err) => fatal(`WAL read failed: ${err.message}`);
     const storeOpts: MvccOptions = {
       logger: silent,
       // As compose.ts: --backend-batch-interval / --backend-batch-limit (0: the store's defaults).
@@ -157,7 +159,7 @@ export class SimMember {
     const membership = new Membership(env.clusterId, this.id);
     membership.maxLearners = cfg.maxLearners;
     if (snapshot) membership.restore(decodeSnapshotData(snapshot.data).membership);
-    const storage = opened.storage ?? new MemoryStorage(SIM_LOG_STORAGE);
+    const storage = opened.storage ?? new MemoryStorage({ ...SIM_LOG_STORAGE, cold: opened.wal.coldEntries });
     const raw = new RawNode({
       id: this.id,
       electionTick: Math.max(1, Math.round(cfg.electionMs / cfg.heartbeatMs)),

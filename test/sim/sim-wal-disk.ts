@@ -76,7 +76,7 @@ export class SimWalDisk {
       throw new Error(`the WAL belongs to member ${memberId.toString(16)} of cluster ${clusterId.toString(16)}`);
     }
     raiseCommitToSnapshot(hardState, snapshot);
-    const storage = restartStorage(snapshot, hardState, entries, SIM_LOG_STORAGE);
+    const storage = restartStorage(snapshot, hardState, entries, { ...SIM_LOG_STORAGE, cold: wal.coldEntries });
     return { fresh: false, wal, snapshotter, log: walLog(wal, snapshotter), storage, snapshot, hardState };
   }
 

@@ -19,6 +19,10 @@ afterEach(async () => {
 });
 
 /** open(2) flags of this process's descriptors on files under `dir` (Linux /proc). */
+/** open(2)'s access mode bits (node:fs does not export O_ACCMODE). */
+const O_ACCMODE = 3;
+
+/** Flags of this process's write handles on the WAL's segments (its read-only handles, for reading entries back, aside). */
 async function openFlags(dir: string): Promise<number[]> {
   const out: number[] = [];
   for (const fd of await readdir('/proc/self/fd')) {
@@ -26,7 +30,7 @@ async function openFlags(dir: string): Promise<number[]> {
     if (!target.startsWith(dir) || !target.endsWith('.wal')) continue;
     const info = await readFile(`/proc/self/fdinfo/${fd}`, 'utf8').catch(() => '');
     const m = /flags:\s*([0-7]+)/.exec(info);
-    if (m) out.push(parseInt(m[1]!, 8));
+    if (m && (parseInt(m[1]!, 8) & O_ACCMODE) !== fsConstants.O_RDONLY) out.push(parseInt(m[1]!, 8));
   }
   return out;
 }
