@@ -6,6 +6,7 @@
 // its whole encoding: at --snapshot-count's 100,000 entries of ~300 B, ~29 MiB
 // less at a member's peak (docs/PERFORMANCE.md, twentieth round).
 
+import { LogRun } from './log-run.js';
 import type { Entry } from './types.js';
 
 /**
@@ -22,15 +23,15 @@ export interface ColdEntries {
   release(index: number): void;
 }
 
-export class ColdRun {
-  constructor(
-    /** Index of the run's first entry. */
-    readonly first: number,
-    /** Entries in the run (a truncated run shares its terms with the original). */
-    readonly count: number,
-    private readonly terms: Float64Array,
+export class ColdRun extends LogRun {
+  private constructor(
+    first: number,
+    count: number,
+    terms: Float64Array,
     private readonly cold: ColdEntries,
-  ) {}
+  ) {
+    super(first, count, terms, 'cold');
+  }
 
   /** A run of consecutive entries (entries[k].index === entries[0].index + k) that `cold` holds. */
   static of(entries: readonly Entry[], cold: ColdEntries): ColdRun {
@@ -40,19 +41,6 @@ export class ColdRun {
       terms[k] = entries[k]!.term;
     }
     return new ColdRun(entries[0]!.index, entries.length, terms, cold);
-  }
-
-  /** Index of the run's last entry. */
-  get last(): number {
-    return this.first + this.count - 1;
-  }
-
-  has(i: number): boolean {
-    return i >= this.first && i <= this.last;
-  }
-
-  term(i: number): number {
-    return this.terms[this.offsetOf(i)]!;
   }
 
   /**
@@ -82,10 +70,5 @@ export class ColdRun {
   /** Bytes held in memory (the terms). */
   get byteSize(): number {
     return this.terms.byteLength;
-  }
-
-  private offsetOf(i: number): number {
-    if (!this.has(i)) throw new Error(`entry ${i} is not in the cold run ${this.first}..${this.last}`);
-    return i - this.first;
   }
 }

@@ -6,22 +6,25 @@
 // as their encodings back to back in one buffer, with their end offsets and
 // terms in typed arrays: four objects per run instead of three per entry. Entries
 // are decoded again when asked for, which only a lagging follower's appends and
-// an apply that fell far behind need.
+// an apply that fell far behind need. MemoryStorage packs only the runs the WAL
+// cannot give back (entries replayed at start); the rest become cold runs
+// (cold-run.ts), which keep only their terms.
 
 import { decodeEntry, encodeEntry } from './codec.js';
+import { LogRun } from './log-run.js';
 import type { Entry } from './types.js';
 
-export class PackedRun {
+export class PackedRun extends LogRun {
   private constructor(
-    /** Index of the run's first entry. */
-    readonly first: number,
-    /** Entries in the run (a truncated run shares its buffers with the original). */
-    readonly count: number,
-    private readonly terms: Float64Array,
+    first: number,
+    count: number,
+    terms: Float64Array,
     /** ends[k]: where entry first+k's encoding ends in `bytes`; it starts at ends[k-1] (or 0). */
     private readonly ends: Uint32Array,
     private readonly bytes: Uint8Array,
-  ) {}
+  ) {
+    super(first, count, terms, 'packed');
+  }
 
   /** Packs consecutive entries (entries[k].index === entries[0].index + k); copies their encodings. */
   static pack(entries: readonly Entry[]): PackedRun {
@@ -48,20 +51,6 @@ export class PackedRun {
     return new PackedRun(entries[0]!.index, n, terms, ends, bytes);
   }
 
-  /** Index of the run's last entry. */
-  get last(): number {
-    return this.first + this.count - 1;
-  }
-
-  /** Whether index i is in the run. */
-  has(i: number): boolean {
-    return i >= this.first && i <= this.last;
-  }
-
-  term(i: number): number {
-    return this.terms[this.offsetOf(i)]!;
-  }
-
   /** Entry i, decoded afresh: a new object whose data and encoding are views into the run's buffer. */
   entry(i: number): Entry {
     const k = this.offsetOf(i);
@@ -77,10 +66,5 @@ export class PackedRun {
   /** Bytes held: the encodings and the two arrays (whole buffers, also when truncated). */
   get byteSize(): number {
     return this.bytes.byteLength + this.ends.byteLength + this.terms.byteLength;
-  }
-
-  private offsetOf(i: number): number {
-    if (!this.has(i)) throw new Error(`entry ${i} is not in the packed run ${this.first}..${this.last}`);
-    return i - this.first;
   }
 }

@@ -48,7 +48,8 @@ export class MemoryStorage implements Storage {
   private offset = 0;
   private offsetTerm = 0;
   /**
-   * Older entries, packed, in order: together they hold offset+1 .. hotStart-1
+   * Older entries in runs (packed in memory, or cold: read back from the WAL), in
+   * order: together they hold offset+1 .. hotStart-1
    * (the first run may begin at or before offset+1: compaction drops whole runs).
    */
   private runs: Run[] = [];
