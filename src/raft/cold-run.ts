@@ -35,11 +35,7 @@ export class ColdRun extends LogRun {
 
   /** A run of consecutive entries (entries[k].index === entries[0].index + k) that `cold` holds. */
   static of(entries: readonly Entry[], cold: ColdEntries): ColdRun {
-    const terms = new Float64Array(entries.length);
-    for (let k = 0; k < entries.length; k++) {
-      if (entries[k]!.index !== entries[0]!.index + k) throw new Error(`ColdRun: entry ${entries[k]!.index} at position ${k} of a run from ${entries[0]!.index}`);
-      terms[k] = entries[k]!.term;
-    }
+    const terms = LogRun.termsOf(entries, 'ColdRun.of');
     return new ColdRun(entries[0]!.index, entries.length, terms, cold);
   }
 

@@ -14,6 +14,22 @@ export abstract class LogRun {
     private readonly kind: string,
   ) {}
 
+  /**
+   * The terms of consecutive entries (entries[k].index === entries[0].index + k),
+   * for a run of them; `what` names the caller in errors.
+   */
+  protected static termsOf(entries: readonly { index: number; term: number }[], what: string): Float64Array {
+    const n = entries.length;
+    if (n === 0) throw new Error(`${what}: no entries`);
+    const terms = new Float64Array(n);
+    for (let k = 0; k < n; k++) {
+      const e = entries[k]!;
+      if (e.index !== entries[0]!.index + k) throw new Error(`${what}: entry ${e.index} at position ${k} of a run from ${entries[0]!.index}`);
+      terms[k] = e.term;
+    }
+    return terms;
+  }
+
   /** Index of the run's last entry. */
   get last(): number {
     return this.first + this.count - 1;

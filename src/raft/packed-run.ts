@@ -28,25 +28,21 @@ export class PackedRun extends LogRun {
 
   /** Packs consecutive entries (entries[k].index === entries[0].index + k); copies their encodings. */
   static pack(entries: readonly Entry[]): PackedRun {
+    const terms = LogRun.termsOf(entries, 'PackedRun.pack');
     const n = entries.length;
-    if (n === 0) throw new Error('PackedRun.pack: no entries');
     const encodings = new Array<Uint8Array>(n);
     let size = 0;
     for (let k = 0; k < n; k++) {
-      const e = entries[k]!;
-      if (e.index !== entries[0]!.index + k) throw new Error(`PackedRun.pack: entry ${e.index} at position ${k} of a run from ${entries[0]!.index}`);
-      encodings[k] = encodeEntry(e);
+      encodings[k] = encodeEntry(entries[k]!);
       size += encodings[k]!.length;
     }
     const bytes = new Uint8Array(size);
     const ends = new Uint32Array(n);
-    const terms = new Float64Array(n);
     let at = 0;
     for (let k = 0; k < n; k++) {
       bytes.set(encodings[k]!, at);
       at += encodings[k]!.length;
       ends[k] = at;
-      terms[k] = entries[k]!.term;
     }
     return new PackedRun(entries[0]!.index, n, terms, ends, bytes);
   }

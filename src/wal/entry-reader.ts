@@ -34,6 +34,14 @@ class Block {
   readonly crcBefore = new Uint32Array(BLOCK);
 }
 
+/** Where one entry's record is (a row of the position table). */
+interface Position {
+  seq: number;
+  offset: number;
+  bytes: number;
+  crcBefore: number;
+}
+
 interface Segment {
   file: WalFile & { readSync(buf: Uint8Array, offset: number, length: number, position: number): number };
   /** The highest entry index written to it. */
@@ -127,23 +135,22 @@ export class WalEntryReader implements ColdEntries {
     let i = lo;
     while (i < hi) {
       // One read for consecutive entries of one segment, in file order.
-      const first = this.position(i);
+      const group = [this.position(i)];
+      const first = group[0]!;
       let end = first.offset + first.bytes;
-      let j = i + 1;
-      while (j < hi) {
+      for (let j = i + 1; j < hi; j++) {
         const p = this.position(j);
         if (p.seq !== first.seq || p.offset < end || p.offset + p.bytes - first.offset > MAX_READ_BYTES) break;
+        group.push(p);
         end = p.offset + p.bytes;
-        j++;
       }
       const buf = this.readAt(first.seq, first.offset, end - first.offset);
-      for (let n = i; n < j; n++) out.push(this.entryAt(n, buf, first.offset));
-      i = j;
+      for (const p of group) out.push(this.entryAt(i++, p, buf, first.offset));
     }
     return out;
   }
 
-  private position(i: number): { seq: number; offset: number; bytes: number; crcBefore: number } {
+  private position(i: number): Position {
     const b = this.blocks.get(Math.floor(i / BLOCK));
     const k = i % BLOCK;
     if (i <= this.released || b === undefined || b.bytes[k] === 0) throw new WalReadError(`log entry ${i} is not in the WAL's positions`);
@@ -162,9 +169,8 @@ export class WalEntryReader implements ColdEntries {
     return buf;
   }
 
-  /** Entry n from `buf`, which holds the segment's bytes from `base` on; checked against the chain. */
-  private entryAt(n: number, buf: Uint8Array, base: number): Entry {
-    const p = this.position(n);
+  /** Entry n, at `p`, from `buf`, which holds the segment's bytes from `base` on; checked against the chain. */
+  private entryAt(n: number, p: Position, buf: Uint8Array, base: number): Entry {
     const at = p.offset - base;
     const frame = readFrame(buf.subarray(0, at + p.bytes), at);
     if (frame.kind !== 'record' || frame.type !== RecordType.Entry || frame.end !== at + p.bytes) {

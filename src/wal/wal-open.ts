@@ -35,6 +35,8 @@ export const DEFAULT_SEGMENT_BYTES = 64 * 1000 * 1000;
 export interface TailState {
   fh: WalFile;
   seq: number;
+  /** The segment's file name in the WAL directory. */
+  name: string;
   offset: number;
   crc: number;
   lastIndex: number;
@@ -104,6 +106,7 @@ export async function createLog(dir: string, metadata: Uint8Array, opts: WalOpti
     tail: {
       fh: await openForAppend(fs, join(clean, name), opts.unsafeNoFsync),
       seq: 0,
+      name,
       offset: batch.length,
       crc: batch.crc,
       lastIndex: 0,
@@ -177,7 +180,7 @@ export async function openLog(
     'WAL: opened',
   );
   return {
-    tail: { fh, seq: tail.seq, offset, crc, lastIndex: r.lastIndex, hardState: r.hardState, metadata: r.metadata },
+    tail: { fh, seq: tail.seq, name: tail.name, offset, crc, lastIndex: r.lastIndex, hardState: r.hardState, metadata: r.metadata },
     entries: r.entries,
   };
 }

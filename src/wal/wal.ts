@@ -112,7 +112,7 @@ export class WAL {
   static async create(dir: string, metadata: Uint8Array, opts: WalOptions = {}): Promise<WAL> {
     const { dir: clean, tail } = await createLog(dir, metadata, opts);
     const wal = new WAL(clean, tail, opts);
-    await wal.openForReading(tail.seq);
+    await wal.openForReading(tail.seq, tail.name);
     return wal;
   }
 
@@ -128,7 +128,7 @@ export class WAL {
   ): Promise<{ wal: WAL; metadata: Uint8Array; hardState: HardState; entries: Entry[] }> {
     const { tail, entries } = await openLog(dir, snap, opts);
     const wal = new WAL(dir, tail, opts);
-    await wal.openForReading(tail.seq);
+    await wal.openForReading(tail.seq, tail.name);
     return { wal, metadata: tail.metadata, hardState: tail.hardState, entries };
   }
 
@@ -213,9 +213,10 @@ export class WAL {
 
   private encode(op: Op): void {
     for (const e of op.entries) {
-      const before = this.batch.mark();
+      const at = this.batch.length;
+      const crcBefore = this.batch.crc;
       this.batch.add(RecordType.Entry, encodeEntry(e));
-      this.batchEntries.push(e.index, before.len, this.batch.length - before.len, before.crc);
+      this.batchEntries.push(e.index, at, this.batch.length - at, crcBefore);
       this.lastIndex = e.index;
     }
     if (op.hardState && !hsEqual(op.hardState, this.lastHs)) {
@@ -314,11 +315,10 @@ export class WAL {
    * entries back. Without one (a file system that cannot read on the calling
    * thread), its entries simply stay in memory.
    */
-  private async openForReading(seq: number, name?: string): Promise<void> {
-    const segName = name ?? (await listSegments(this.dir, this.fs)).find((s) => s.seq === seq)?.name;
-    const file = segName === undefined ? undefined : await this.fs.open(join(this.dir, segName), 'read');
+  private async openForReading(seq: number, name: string): Promise<void> {
+    const file = await this.fs.open(join(this.dir, name), 'read');
     this.reader.addSegment(seq, file);
-    if (file !== undefined && file.readSync === undefined) await file.close();
+    if (file.readSync === undefined) await file.close();
   }
 
   /**
