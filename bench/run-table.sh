@@ -36,7 +36,9 @@
 # RANGE_TOTAL (20000), RANGE256_TOTAL (50000), TXN_TOTAL (20000), LEASE_TOTAL
 # (5000 leases), WATCH_PUTS (500, at 50/s: 10 s), KA_TOTAL (50000), KA_LEASES (1000),
 # PACED_PUTS (1500, at 50/s: 30 s), KEY_SIZE (8), VAL_SIZE (256), KEY_SPACE (10000), TIMEOUT_MS (10000),
-# WARMUP_TOTAL (10000 x TOTAL_SCALE, at least 500; 0 = off), FRESH_CLUSTERS=1 (new
+# WARMUP_TOTAL (10000 x TOTAL_SCALE, at least 500; 0 = off; with a put 1c row, a
+# quarter of it more at one client through the leader and an eighth through a
+# follower; WARMUP_1C=0 leaves those out), FRESH_CLUSTERS=1 (new
 # clusters, warmed up, for every repetition: all rows run once against them, then they
 # stop; without it one cluster per server serves the whole run), VIA=follower (every
 # row's clients connect to one follower only, instead of every member), CONNS_PER_RUN,
@@ -85,6 +87,9 @@ declare -A EPS FOLLOWER_EP PIDS
 # ~7: ours p99 323 ms in the first run, 94 in the second; etcd 101 and 111).
 warm_ups=(put txn range-l range-s)
 [[ " $ROWS " == *" watch "* ]] && warm_ups+=(watch)
+# And the 1-client put rows one of their own (WARMUP_1C=0: without it, as before
+# the twenty-first round).
+if [[ "${WARMUP_1C:-1}" != 0 && " $ROWS " == *" put1"* ]]; then warm_ups+=(put1 put1f); fi
 
 # clusters_up: a fresh 3-member cluster of each server, warmed up.
 clusters_up() {
