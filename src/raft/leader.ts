@@ -152,7 +152,7 @@ function handlePropose(r: LeaderRaft, m: Message): void {
       // applied becomes an empty entry (the proposer sees it never takes effect).
       if (r.pendingConfIndex > r.raftLog.applied) {
         r.logger.info({ index: r.pendingConfIndex }, 'ignoring conf change while one is pending');
-        ents[i] = { term: 0, index: 0, type: EntryType.Normal, data: EMPTY_BYTES };
+        ents[i] = { term: 0, index: 0, type: EntryType.Normal, data: EMPTY_BYTES, encoded: undefined };
       } else {
         r.pendingConfIndex = r.raftLog.lastIndex() + i + 1;
       }

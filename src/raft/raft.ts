@@ -202,7 +202,7 @@ export class Raft implements ElectionRaft, ReplicationRaft, LeaderRaft, Follower
     // Conservatively assume the uncommitted tail may hold a conf change.
     this.pendingConfIndex = this.raftLog.lastIndex();
     // The empty entry commits everything before it (Figure 8) and unblocks ReadIndex.
-    this.appendEntry([{ term: 0, index: 0, type: EntryType.Normal, data: EMPTY_BYTES }]);
+    this.appendEntry([{ term: 0, index: 0, type: EntryType.Normal, data: EMPTY_BYTES, encoded: undefined }]);
     this.logger.info({ id: String(this.id), term: this.term }, 'became leader');
   }
 

@@ -75,6 +75,7 @@ export class RawNode {
       index: i + 1,
       type: EntryType.ConfChange,
       data: encodeConfChange({ type: ConfChangeType.AddNode, nodeId: p.id, context: p.context }),
+      encoded: undefined,
     }));
     r.raftLog.append(ents);
     r.raftLog.committed = ents.length;
@@ -93,7 +94,7 @@ export class RawNode {
 
   propose(data: Uint8Array): void {
     const m = newMessage(MessageType.MsgProp, NONE, this.raft.id);
-    m.entries = [{ term: 0, index: 0, type: EntryType.Normal, data }];
+    m.entries = [{ term: 0, index: 0, type: EntryType.Normal, data, encoded: undefined }];
     this.raft.propose(m);
   }
 
@@ -101,13 +102,13 @@ export class RawNode {
   proposeBatch(datas: Uint8Array[]): void {
     if (datas.length === 0) return;
     const m = newMessage(MessageType.MsgProp, NONE, this.raft.id);
-    m.entries = datas.map((data) => ({ term: 0, index: 0, type: EntryType.Normal, data }));
+    m.entries = datas.map((data) => ({ term: 0, index: 0, type: EntryType.Normal, data, encoded: undefined }));
     this.raft.propose(m);
   }
 
   proposeConfChange(cc: ConfChange): void {
     const m = newMessage(MessageType.MsgProp, NONE, this.raft.id);
-    m.entries = [{ term: 0, index: 0, type: EntryType.ConfChange, data: encodeConfChange(cc) }];
+    m.entries = [{ term: 0, index: 0, type: EntryType.ConfChange, data: encodeConfChange(cc), encoded: undefined }];
     this.raft.propose(m);
   }
 

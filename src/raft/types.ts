@@ -24,9 +24,12 @@ export interface Entry {
    * The entry's wire encoding (codec.ts encodeEntry), kept once computed so that
    * the WAL record and every follower's MsgApp reuse it. Only an entry in the log
    * (index > 0) carries one: from then on its fields never change. Appending a
-   * proposal (which sets term and index) clears it.
+   * proposal (which sets term and index) clears it. Required, so that every
+   * entry is made with it (undefined at first): an entry given it later needs an
+   * out-of-object property store and another hidden class, and the log's code
+   * then meets two shapes of entry.
    */
-  encoded?: Uint8Array;
+  encoded: Uint8Array | undefined;
 }
 
 /** What must be on disk before any message that depends on it is sent. */

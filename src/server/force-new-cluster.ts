@@ -33,7 +33,7 @@ export function standaloneEntries(opts: {
   const out: Entry[] = [];
   let index = opts.commit;
   const push = (type: ConfChangeType, nodeId: bigint, context: Uint8Array): void => {
-    out.push({ term: opts.term, index: ++index, type: EntryType.ConfChange, data: encodeConfChange({ type, nodeId, context }) });
+    out.push({ term: opts.term, index: ++index, type: EntryType.ConfChange, data: encodeConfChange({ type, nodeId, context }), encoded: undefined });
   };
   for (const id of [...opts.members].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (id !== opts.self) push(ConfChangeType.RemoveNode, id, new Uint8Array(0));

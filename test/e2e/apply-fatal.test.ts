@@ -26,7 +26,7 @@ describe('a committed entry that cannot be applied', () => {
     const index = entries.at(-1)!.index + 1;
     const known = encodeInternalRequest({ header: { ID: 12345n } });
     const data = new Uint8Array([...known, 0xfa, 0xf0, 0x04, 1, 0]);
-    await wal.save({ ...hardState, commit: index }, [{ term: hardState.term, index, type: EntryType.Normal, data }]);
+    await wal.save({ ...hardState, commit: index }, [{ term: hardState.term, index, type: EntryType.Normal, data, encoded: undefined }]);
     await wal.close();
 
     await expect(member.start()).rejects.toThrow(/member exited \(code 1/);

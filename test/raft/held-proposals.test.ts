@@ -6,7 +6,7 @@ import { EntryType, MessageType, type Message } from '../../src/raft/types.js';
 function prop(bytes: number, tag = 0): Message {
   return {
     type: MessageType.MsgProp, to: 1n, from: 2n, term: 0, logTerm: 0, index: tag, commit: 0, reject: false, rejectHint: 0,
-    entries: [{ term: 0, index: 0, type: EntryType.Normal, data: new Uint8Array(bytes) }],
+    entries: [{ term: 0, index: 0, type: EntryType.Normal, data: new Uint8Array(bytes), encoded: undefined }],
   };
 }
 

@@ -15,6 +15,7 @@ const ent = (index: number, term: number, data: string, type = EntryType.Normal)
   term,
   type,
   data: new TextEncoder().encode(data),
+  encoded: undefined,
 });
 
 /** A durable log that can give entries back (as the WAL's positions do: wal/entry-reader.ts), in memory. */
@@ -24,7 +25,7 @@ class FakeDurableLog implements ColdEntries {
   reads = 0;
 
   write(es: Entry[]): void {
-    for (const e of es) this.written.set(e.index, { index: e.index, term: e.term, type: e.type, data: e.data.slice() });
+    for (const e of es) this.written.set(e.index, { index: e.index, term: e.term, type: e.type, data: e.data.slice(), encoded: undefined });
   }
 
   has(first: number, last: number): boolean {

@@ -242,7 +242,7 @@ describe('replication', () => {
       // What 1's core sends when it forwards a proposal: a MsgProp of term 0.
       c.n(2).rn.step({
         type: MessageType.MsgProp, to: 2n, from: 1n, term: 0, logTerm: 0, index: 0, commit: 0, reject: false, rejectHint: 0,
-        entries: [{ term: 0, index: 0, type: EntryType.Normal, data: bytes('orphan') }],
+        entries: [{ term: 0, index: 0, type: EntryType.Normal, data: bytes('orphan'), encoded: undefined }],
       });
       expect(c.n(2).raft.heldProposals.length).toBe(1);
       c.tick(19); // 2 campaigns in vain meanwhile
@@ -435,7 +435,7 @@ describe('replication', () => {
       const last = r.raftLog.lastIndex();
       c.n(2).rn.step({
         type: MessageType.MsgApp, from: 1n, to: 2n, term: r.term, logTerm: r.term, index: last,
-        entries: [{ term: r.term, index: last + 1, type: EntryType.Normal, data: bytes('x') }],
+        entries: [{ term: r.term, index: last + 1, type: EntryType.Normal, data: bytes('x'), encoded: undefined }],
         commit: r.raftLog.committed, reject: false, rejectHint: 0, commitOnly: true,
       });
       // The follower's own Ready (not delivered: the leader never had that entry).

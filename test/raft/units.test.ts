@@ -22,6 +22,7 @@ const ent = (index: number, term: number, data = ''): Entry => ({
   term,
   type: EntryType.Normal,
   data: new TextEncoder().encode(data),
+  encoded: undefined,
 });
 
 describe('MemoryStorage', () => {

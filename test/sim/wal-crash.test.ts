@@ -27,7 +27,7 @@ const logger: Logger = {
 };
 
 const dataOf = (index: number): Uint8Array => new Uint8Array((index * 37) % 300).fill(index & 0xff);
-const entry = (index: number): Entry => ({ index, term: 1, type: EntryType.Normal, data: dataOf(index) });
+const entry = (index: number): Entry => ({ index, term: 1, type: EntryType.Normal, data: dataOf(index), encoded: undefined });
 
 class Disk {
   readonly sched = new Scheduler();

@@ -96,7 +96,7 @@ describe('entries this member cannot apply are fatal', () => {
 
   it('an unknown entry type', async () => {
     const r = await rig(stores);
-    await apply(r, put(1, 'a'), { term: 1, index: 2, type: 7 as EntryType, data: new Uint8Array(0) }, put(3, 'c'));
+    await apply(r, put(1, 'a'), { term: 1, index: 2, type: 7 as EntryType, data: new Uint8Array(0), encoded: undefined }, put(3, 'c'));
     expect(r.fatal).toHaveBeenCalledTimes(1);
     expect(r.fatal.mock.calls[0]![0].index).toBe(2);
     expect(r.fatal.mock.calls[0]![0].message).toContain('unknown entry type');
@@ -114,7 +114,7 @@ describe('exceptions while applying', () => {
     process.on('unhandledRejection', onUnhandled);
     try {
       const r = await rig(stores);
-      await apply(r, put(1, 'a'), { term: 1, index: 2, type: EntryType.Normal, data: new Uint8Array([0xff, 0xff, 0xff]) });
+      await apply(r, put(1, 'a'), { term: 1, index: 2, type: EntryType.Normal, data: new Uint8Array([0xff, 0xff, 0xff]), encoded: undefined });
       await new Promise((res) => setTimeout(res, 20)); // let a rejection surface
       expect(unhandled).toEqual([]);
       expect(r.fatal).toHaveBeenCalledTimes(1);
@@ -134,7 +134,7 @@ describe('exceptions while applying', () => {
           throw new TypeError('bug in termStarted');
         },
       });
-      await apply(r, put(1, 'a'), { term: 2, index: 2, type: EntryType.Normal, data: new Uint8Array(0) }, put(3, 'c'));
+      await apply(r, put(1, 'a'), { term: 2, index: 2, type: EntryType.Normal, data: new Uint8Array(0), encoded: undefined }, put(3, 'c'));
       await new Promise((res) => setTimeout(res, 20));
       expect(unhandled).toEqual([]);
       expect(r.fatal).toHaveBeenCalledTimes(1);

@@ -18,7 +18,7 @@ afterEach(() => stores.cleanup());
 
 /** An entry proposed by `username`, checked at auth revision `revision`. */
 function as(username: string, revision: number, index: number, body: Body): Entry {
-  return { term: 1, index, type: EntryType.Normal, data: encodeInternalRequest({ ...body, header: { ID: BigInt(index), username, authRevision: BigInt(revision) } }) };
+  return { term: 1, index, type: EntryType.Normal, data: encodeInternalRequest({ ...body, header: { ID: BigInt(index), username, authRevision: BigInt(revision) } }), encoded: undefined };
 }
 
 async function authRig() {
@@ -146,7 +146,7 @@ describe('writes checked at apply time against the header', () => {
     const r = await enabledRig();
     const putBytes = (key: string) => messageCodec('etcdserverpb.PutRequest').encode({ key: b(key), value: b('1') });
     const raw = (index: number, key: string, caller?: { username: string; revision: number }): Entry => ({
-      term: 1, index, type: EntryType.Normal, data: encodeInternalRequestRaw(BigInt(index), INTERNAL_FIELD.put, putBytes(key), caller),
+      term: 1, index, type: EntryType.Normal, data: encodeInternalRequestRaw(BigInt(index), INTERNAL_FIELD.put, putBytes(key), caller), encoded: undefined,
     });
     const rev = r.auth.store.revision;
     const decoded = decodeInternalRequest(raw(8, 'k', { username: 'u', revision: rev }).data);

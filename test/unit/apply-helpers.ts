@@ -18,7 +18,7 @@ export type Body = Omit<Encodable<InternalRaftRequest>, 'header' | 'ID'>;
 
 /** A Normal entry at `index` holding request `body` with request id `index`. */
 export function req(index: number, body: Body): Entry {
-  return { term: 1, index, type: EntryType.Normal, data: encodeInternalRequest({ ...body, header: { ID: BigInt(index) } }) };
+  return { term: 1, index, type: EntryType.Normal, data: encodeInternalRequest({ ...body, header: { ID: BigInt(index) } }), encoded: undefined };
 }
 
 export const put = (index: number, key: string, value = 'v'): Entry => req(index, { put: { key: b(key), value: b(value) } });

@@ -14,7 +14,7 @@ afterEach(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const ent = (index: number) => ({ term: 1, index, type: EntryType.Normal, data: new Uint8Array([index]) });
+const ent = (index: number) => ({ term: 1, index, type: EntryType.Normal, data: new Uint8Array([index]), encoded: undefined });
 const snap = (index: number) => ({ metadata: { index, term: 1, confState: emptyConfState() }, data: new Uint8Array([9]) });
 
 describe('opening from the newest snapshot the WAL knows', () => {

@@ -13,7 +13,7 @@ const B = 2n;
 const C = 3n;
 
 function ent(index: number): Entry {
-  return { index, term: 5, type: EntryType.Normal, data: new Uint8Array(8) };
+  return { index, term: 5, type: EntryType.Normal, data: new Uint8Array(8), encoded: undefined };
 }
 
 function app(to: bigint, index: number, entries: Entry[], commit: number, term = 5): Message {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { InlineWritePolicy, LEADER_ALONE_STREAK } from '../../src/server/inline-writes.js';
 import { type Entry, EntryType } from '../../src/raft/types.js';
 
-const entry = (index: number): Entry => ({ term: 2, index, type: EntryType.Normal, data: new Uint8Array(8) });
+const entry = (index: number): Entry => ({ term: 2, index, type: EntryType.Normal, data: new Uint8Array(8), encoded: undefined });
 
 /** A leader appending index `i` alone (commit at i - 1) `n` times in a row, from `from`. */
 function loneAppends(p: InlineWritePolicy, from: number, n: number): boolean[] {

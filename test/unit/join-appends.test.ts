@@ -11,7 +11,7 @@ const B = 2n;
 const C = 3n;
 
 function ent(index: number, term: number, size = 10): Entry {
-  return { index, term, type: EntryType.Normal, data: new Uint8Array(size) };
+  return { index, term, type: EntryType.Normal, data: new Uint8Array(size), encoded: undefined };
 }
 
 /** A MsgApp from 1 to `to` in `term`: entries after (index, logTerm), commit. */

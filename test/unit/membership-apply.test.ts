@@ -19,7 +19,7 @@ function ccEntry(index: number, type: ConfChangeType, id: bigint, peerURLs: stri
     nodeId: id,
     context: encodeMemberContext({ id, name: '', peerURLs, isLearner: type === ConfChangeType.AddLearnerNode }, reqId),
   };
-  return { term: 1, index, type: EntryType.ConfChange, data: encodeConfChange(cc) };
+  return { term: 1, index, type: EntryType.ConfChange, data: encodeConfChange(cc), encoded: undefined };
 }
 
 describe('applier: conf changes', () => {

@@ -71,7 +71,7 @@ function randomId(): bigint {
 const bytes = (len: number) => Uint8Array.from({ length: len }, () => rnd(256));
 function randomEntry(): Entry {
   const len = rnd(4) === 0 ? 0 : rnd(4) === 0 ? 4000 + rnd(9000) : rnd(400);
-  return { type: rnd(3) === 0 ? EntryType.ConfChange : EntryType.Normal, term: num(), index: num(), data: bytes(len) };
+  return { type: rnd(3) === 0 ? EntryType.ConfChange : EntryType.Normal, term: num(), index: num(), data: bytes(len), encoded: undefined };
 }
 function randomMessage(): Message {
   const entries: Entry[] = [];
@@ -91,7 +91,7 @@ function randomMessage(): Message {
   };
 }
 const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
-const copyOf = (e: Entry): Entry => ({ type: e.type, term: e.term, index: e.index, data: e.data.slice() });
+const copyOf = (e: Entry): Entry => ({ type: e.type, term: e.term, index: e.index, data: e.data.slice(), encoded: undefined });
 
 describe('entry encoding cache', () => {
   it('encodeMessage writes the reference bytes, also when the entries were encoded before (cache hits)', () => {
@@ -167,7 +167,7 @@ describe('entry encoding cache', () => {
     rn.advance(rd);
     // A follower's forwarded MsgProp: decoded entries with index 0 carry no encoding.
     const prop = decodeMessage(
-      encodeMessage({ type: MessageType.MsgProp, to: 1n, from: 2n, term: 0, logTerm: 0, index: 0, entries: [{ term: 0, index: 0, type: EntryType.Normal, data: Uint8Array.of(1, 2, 3) }], commit: 0, reject: false, rejectHint: 0 }),
+      encodeMessage({ type: MessageType.MsgProp, to: 1n, from: 2n, term: 0, logTerm: 0, index: 0, entries: [{ term: 0, index: 0, type: EntryType.Normal, data: Uint8Array.of(1, 2, 3), encoded: undefined }], commit: 0, reject: false, rejectHint: 0 }),
     );
     expect(prop.entries[0]!.encoded).toBeUndefined();
     // Even an encoding attached before the append (by anyone) is dropped when term and index are set.

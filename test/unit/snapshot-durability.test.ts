@@ -25,7 +25,7 @@ afterEach(async () => {
   dir = undefined;
 });
 
-const ent = (index: number) => ({ term: 1, index, type: EntryType.Normal, data: new Uint8Array([index & 0xff]) });
+const ent = (index: number) => ({ term: 1, index, type: EntryType.Normal, data: new Uint8Array([index & 0xff]), encoded: undefined });
 
 describe('snapshot durability', () => {
   it('keeps every entry up to a snapshot index through a power loss after the WAL was released', async () => {

@@ -129,7 +129,7 @@ describe('frames', () => {
       term: 3,
       logTerm: 2,
       index: 10 + i,
-      entries: [{ term: 3, index: 11 + i, type: EntryType.Normal, data: bytes(200 * i + 1, i) }],
+      entries: [{ term: 3, index: 11 + i, type: EntryType.Normal, data: bytes(200 * i + 1, i), encoded: undefined }],
       commit: 9,
       reject: false,
       rejectHint: 0,

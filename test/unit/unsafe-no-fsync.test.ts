@@ -35,7 +35,7 @@ async function openFlags(dir: string): Promise<number[]> {
   return out;
 }
 
-const entry = (index: number) => ({ term: 1, index, type: EntryType.Normal, data: new Uint8Array([index]) });
+const entry = (index: number) => ({ term: 1, index, type: EntryType.Normal, data: new Uint8Array([index]), encoded: undefined });
 
 async function walWith(unsafeNoFsync: boolean): Promise<{ wal: WAL; dir: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'wal-nofsync-'));

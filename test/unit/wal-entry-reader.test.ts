@@ -16,7 +16,7 @@ const SEG = 4096;
 function ent(index: number, term = 1, size = 100): Entry {
   const data = new Uint8Array(size);
   for (let i = 0; i < size; i++) data[i] = (index * 31 + term * 7 + i) & 0xff || 1;
-  return { index, term, type: EntryType.Normal, data };
+  return { index, term, type: EntryType.Normal, data, encoded: undefined };
 }
 
 const range = (from: number, to: number, term = 1): Entry[] => Array.from({ length: to - from + 1 }, (_, i) => ent(from + i, term));
