@@ -23,7 +23,7 @@ async function run(callers: number): Promise<void> {
   const t0 = performance.now();
   const worker = async (): Promise<void> => {
     while (performance.now() < deadline) {
-      const e: Entry = { index: next++, term: 1, type: EntryType.Normal, data: payload, encoded: undefined };
+      const e: Entry = { term: 1, index: next++, type: EntryType.Normal, data: payload, encoded: undefined };
       await wal.save({ term: 1, vote: 1n, commit: commit++ }, [e]);
     }
   };

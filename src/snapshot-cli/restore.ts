@@ -62,9 +62,9 @@ export async function checkSnapshotHash(file: string, skipHashCheck: boolean): P
 /** The new cluster's first entries: one AddNode per member at term 1, as etcd's saveWALAndSnap writes them. */
 export function bootstrapEntries(cluster: NewCluster): Entry[] {
   return cluster.members.map((m, i) => ({
-    type: EntryType.ConfChange,
     term: 1,
     index: i + 1,
+    type: EntryType.ConfChange,
     data: encodeConfChange({
       type: ConfChangeType.AddNode,
       nodeId: m.id,

@@ -66,7 +66,7 @@ async function withHashedPasswords(req: InternalRaftRequest, bcryptCost: number,
 }
 
 export async function mapEtcdEntry(e: Entry, bcryptCost: number, stats: EntryMapStats): Promise<Entry> {
-  const out = (data: Uint8Array): Entry => ({ type: e.type, term: e.term, index: e.index, data, encoded: undefined });
+  const out = (data: Uint8Array): Entry => ({ term: e.term, index: e.index, type: e.type, data, encoded: undefined });
   if (e.type === EntryType.ConfChange) return out(confChangeData(e.data));
   if (e.type !== EntryType.Normal) throw new Error(`entry ${e.index}: entry type ${e.type} is not one etcd 3.4 writes`);
   const payload = classifyPayload(e.data);
