@@ -212,7 +212,7 @@ warm_up() {
       # (one entry per append, the inline WAL write, commit notices), and its
       # first seconds of them measured the compiler (PERFORMANCE.md, 21st round).
       put1) args=(put --val-size "$VAL_SIZE"); total=$(( total / 4 )) clients=1 conns=1 ;;
-      put1f) args=(put --val-size "$VAL_SIZE"); total=$(( total / 8 )) clients=1 conns=1 weps="$(cut -d, -f2 <<<"$eps")" ;;
+      put1f) args=(put --val-size "$VAL_SIZE"); total=$(( total / 8 )) clients=1 conns=1 weps="$(follower_endpoint "$eps")" ;;
       *) continue ;;
     esac
     echo "== $kind: warm-up $w ($total requests, not recorded)" >&2
@@ -344,6 +344,12 @@ leader_endpoint() {
 
 # cluster_endpoints KIND: after start_cluster, sets EPLIST (comma-separated; the
 # leader's endpoint first when LEADER_FIRST=1) and LEADER_NAME, and records the leader.
+# follower_endpoint EPLIST: a follower's endpoint in a list cluster_endpoints made
+# with the leader first (LEADER_FIRST=1): the second one.
+follower_endpoint() {
+  cut -d, -f2 <<<"$1"
+}
+
 cluster_endpoints() {
   local kind="$1" leader e i eps
   leader="$(leader_endpoint)"

@@ -99,8 +99,7 @@ clusters_up() {
     start_cluster "$kind"
     cluster_endpoints "$kind"
     EPS[$kind]="$EPLIST"
-    # EPLIST lists the leader first: its second endpoint is a follower's.
-    FOLLOWER_EP[$kind]="$(cut -d, -f2 <<<"$EPLIST")"
+    FOLLOWER_EP[$kind]="$(follower_endpoint "$EPLIST")"
     PIDS[$kind]="${CLUSTER_PIDS[*]}"
   done
   for kind in "${SERVERS[@]}"; do warm_up "$kind" "${EPS[$kind]}" "${warm_ups[@]}"; done
