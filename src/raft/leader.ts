@@ -4,7 +4,7 @@
 import { ErrCompacted, ErrProposalDropped, ErrSnapshotTemporarilyUnavailable, ErrUnavailable } from './errors.js';
 import type { LeaderRaft, ReplicationRaft } from './core.js';
 import { type Entry, type Message, type NodeId, EntryType, MessageType, NONE } from './types.js';
-import { EMPTY_BYTES, newMessage } from './util.js';
+import { EMPTY_BYTES, newMessage, proposalEntry } from './util.js';
 
 /**
  * What an append to a follower with no new entries to receive becomes: nothing,
@@ -152,7 +152,7 @@ function handlePropose(r: LeaderRaft, m: Message): void {
       // applied becomes an empty entry (the proposer sees it never takes effect).
       if (r.pendingConfIndex > r.raftLog.applied) {
         r.logger.info({ index: r.pendingConfIndex }, 'ignoring conf change while one is pending');
-        ents[i] = { term: 0, index: 0, type: EntryType.Normal, data: EMPTY_BYTES, encoded: undefined };
+        ents[i] = proposalEntry(EntryType.Normal, EMPTY_BYTES);
       } else {
         r.pendingConfIndex = r.raftLog.lastIndex() + i + 1;
       }

@@ -34,7 +34,7 @@ import {
   NONE,
   StateType,
 } from './types.js';
-import { CAMPAIGN_TRANSFER, EMPTY_BYTES, bytesEqual, dataBytes, newMessage, voteRespType } from './util.js';
+import { CAMPAIGN_TRANSFER, EMPTY_BYTES, bytesEqual, dataBytes, newMessage, proposalEntry, voteRespType } from './util.js';
 
 
 const NO_LIMIT = Number.MAX_SAFE_INTEGER;
@@ -202,7 +202,7 @@ export class Raft implements ElectionRaft, ReplicationRaft, LeaderRaft, Follower
     // Conservatively assume the uncommitted tail may hold a conf change.
     this.pendingConfIndex = this.raftLog.lastIndex();
     // The empty entry commits everything before it (Figure 8) and unblocks ReadIndex.
-    this.appendEntry([{ term: 0, index: 0, type: EntryType.Normal, data: EMPTY_BYTES, encoded: undefined }]);
+    this.appendEntry([proposalEntry(EntryType.Normal, EMPTY_BYTES)]);
     this.logger.info({ id: String(this.id), term: this.term }, 'became leader');
   }
 

@@ -21,7 +21,7 @@ import {
   NONE,
   StateType,
 } from './types.js';
-import { isLocalMsg, isResponseMsg, newMessage } from './util.js';
+import { isLocalMsg, isResponseMsg, newMessage, proposalEntry } from './util.js';
 
 const NO_MESSAGES: Message[] = [];
 
@@ -94,7 +94,7 @@ export class RawNode {
 
   propose(data: Uint8Array): void {
     const m = newMessage(MessageType.MsgProp, NONE, this.raft.id);
-    m.entries = [{ term: 0, index: 0, type: EntryType.Normal, data, encoded: undefined }];
+    m.entries = [proposalEntry(EntryType.Normal, data)];
     this.raft.propose(m);
   }
 
@@ -102,13 +102,13 @@ export class RawNode {
   proposeBatch(datas: Uint8Array[]): void {
     if (datas.length === 0) return;
     const m = newMessage(MessageType.MsgProp, NONE, this.raft.id);
-    m.entries = datas.map((data) => ({ term: 0, index: 0, type: EntryType.Normal, data, encoded: undefined }));
+    m.entries = datas.map((data) => proposalEntry(EntryType.Normal, data));
     this.raft.propose(m);
   }
 
   proposeConfChange(cc: ConfChange): void {
     const m = newMessage(MessageType.MsgProp, NONE, this.raft.id);
-    m.entries = [{ term: 0, index: 0, type: EntryType.ConfChange, data: encodeConfChange(cc), encoded: undefined }];
+    m.entries = [proposalEntry(EntryType.ConfChange, encodeConfChange(cc))];
     this.raft.propose(m);
   }
 

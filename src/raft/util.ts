@@ -1,9 +1,18 @@
 // Small helpers shared by the core's files.
 
 import { emptyConfState } from './codec.js';
-import { type Entry, type Message, type Snapshot, MessageType } from './types.js';
+import { type Entry, type EntryType, type Message, type Snapshot, MessageType } from './types.js';
 
 export const EMPTY_BYTES = new Uint8Array(0);
+
+/**
+ * A proposal's entry: term and index stay 0 until the leader appends it. Made here
+ * with every field, in the order every entry has them (term, index, type, data,
+ * encoded), so proposals share the hidden class of the entries decoded from the wire.
+ */
+export function proposalEntry(type: EntryType, data: Uint8Array): Entry {
+  return { term: 0, index: 0, type, data, encoded: undefined };
+}
 
 /** Context marking a campaign started by leadership transfer (bypasses leases and pre-vote). */
 export const CAMPAIGN_TRANSFER = new TextEncoder().encode('CampaignTransfer');
