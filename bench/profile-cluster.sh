@@ -17,6 +17,9 @@
 #   PROF_WORKLOAD=lease-keepalive bench/profile-cluster.sh  # keep-alives (1000 leases, 4 streams)
 #   PROF_WORKLOAD=lease PROF_TOTAL=5000 bench/profile-cluster.sh  # grants, then revokes
 #
+# PROF_VIA=follower sends the measured window's requests to a follower only (run-table's
+# put1f: PROF_CLIENTS=1 PROF_CONNS=1 PROF_VIA=follower). With PROF_CLIENTS=1 the warm-up
+# also runs the table's 1-client warm-ups (lib.sh's put1 and put1f) after the batched one.
 # PROF_PACE=N paces the measured puts at N a second (a write to an idle cluster:
 # PROF_CLIENTS=1 PROF_CONNS=1 PROF_PACE=50 PROF_TOTAL=1000 is run-table's put1p).
 # PROF_WORKLOAD: put (default), lease-keepalive (PROF_TOTAL keep-alives of
@@ -100,6 +103,12 @@ for kind in $SERVERS; do
   echo "== $kind: leader $leader; warm-up $WARMUP_TOTAL puts" >&2
   "${BENCH[@]}" put --val-size "$VAL_SIZE" --total "$WARMUP_TOTAL" --clients 16 --conns 3 --endpoints "$eplist" \
     --key-size "$KEY_SIZE" --key-space "$KEY_SPACE" --transport "$TRANSPORT" --no-progress >/dev/null 2>"$WORK/bench.err"
+  if [[ "$PROF_CLIENTS" == 1 && "$PROF_WORKLOAD" == put ]]; then warm_up "$kind" "$eplist" put1 put1f || exit 1; fi
+  case "${PROF_VIA:-all}" in
+    all) ;;
+    follower) eplist="$(follower_endpoint "$eplist")" ;;
+    *) echo "unknown PROF_VIA ${PROF_VIA} (all, follower)" >&2; exit 2 ;;
+  esac
   sleep 1
   declare -A before=()
   for i in 0 1 2; do

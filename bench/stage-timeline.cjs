@@ -7,19 +7,33 @@
 //     PROF_TOTAL=3000 bench/profile-cluster.sh
 //   node bench/stage-timeline.cjs /tmp/st 2990          # the last 2990 requests but one
 //   node bench/stage-timeline.cjs /tmp/st 20000 --counts  # stages per applied entry (any load)
+//   node bench/stage-timeline.cjs /tmp/st 9990 --probe /tmp/stalls  # and bench/stall-probe.c's stalls
+//
+// or through a follower (PROF_VIA=follower; the member that took the client's
+// requests is found by itself: the one with the last 'rx').
 //
 // Timeline (1 client: requests one at a time, each from its arrival at the
-// leader, 'rx', to the next one's): for every stage, µs after 'rx' on the
-// leader ("L") and on each follower ("F0", "F1"; their clocks are the same
+// member the client talks to, 'rx', to the next one's): for every stage, µs after
+// 'rx' on the leader ("L") and the followers ("F0", "F1"; through a follower: "E"
+// for the one the client talks to, "O" for the other; their clocks are the same
 // machine's, through performance.timeOrigin), p10/p50/p90/p99/mean; then the
-// critical path as segments (mean, p50, p90, p99), and how many requests met a
-// GC pause on some member.
+// critical path as segments (mean, p50, p90, p99), how many requests met a GC
+// pause on some member, and the slowest 1% of requests (by the response's
+// stream close) segment by segment against all requests: where a tail request's
+// extra time went. With --probe, the output of bench/stall-probe.c run beside the
+// cluster: how many of those slowest requests had a gap of over a millisecond in
+// which no member recorded anything, and how many of those gaps overlap a stall
+// of the probe (a process that only sleeps and wakes), against how many would by
+// chance (the probe's stalls shifted by 37.3 ms).
 'use strict';
 const fs = require('node:fs');
 
-const [dir, nArg, flag] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const probeAt = args.indexOf('--probe');
+const probeFile = probeAt >= 0 ? args.splice(probeAt, 2)[1] : undefined;
+const [dir, nArg, flag] = args;
 if (!dir) {
-  console.error('usage: node bench/stage-timeline.cjs DIR [N] [--counts]');
+  console.error('usage: node bench/stage-timeline.cjs DIR [N] [--counts] [--probe STALLS]');
   process.exit(2);
 }
 const N = Number(nArg || 2000);
@@ -53,8 +67,6 @@ if (flag === '--counts') {
   process.exit(0);
 }
 
-const leader = members.reduce((a, b) => (a.count('rx') >= b.count('rx') ? a : b));
-const followers = members.filter((m) => m !== leader);
 const lb = (ev, t) => {
   let lo = 0;
   let hi = ev.length;
@@ -70,64 +82,161 @@ const between = (ev, t0, t1) => {
   for (let i = lb(ev, t0); i < ev.length && ev[i].t <= t1; i++) out.push(ev[i]);
   return out;
 };
-const rxAt = leader.ev.filter((e) => e.n === 'rx').map((e) => e.t);
+// A path: which member is which, the stages to find in each request's window
+// ([key, member, stage name, key of the stage it follows, or none: the request's
+// arrival]), and the critical path's segments ([label, from key or keys (the
+// latest of them), to key]; a from of null is the arrival).
+const lastRx = (m) => m.ev.reduce((t, e) => (e.n === 'rx' ? e.t : t), -Infinity);
+const entry = members.reduce((a, b) => (lastRx(a) >= lastRx(b) ? a : b));
+const leader = members.reduce((a, b) => (a.count('tx-app') >= b.count('tx-app') ? a : b));
+const viaFollower = entry !== leader;
+const others = members.filter((m) => m !== leader && m !== entry);
+const FOLLOWER_APPEND = ['ready-ent', 'save', 'wal-w', 'wal-wd', 'saved', 'tx-resp', 'sock-w', 'rx-app0', 'ready-com'];
+const path = viaFollower
+  ? {
+      roles: { E: entry, L: leader, O: others[0] },
+      stages: [
+        ...['propose', 'tx-2', 'rx-app'].map((n) => [`E ${n}`, 'E', n]),
+        ...['ready-ent', 'wal-w', 'wal-wd', 'saved', 'tx-resp', 'rx-app0', 'ready-com', 'deliver'].map((n) => [`E ${n}`, 'E', n, 'E rx-app']),
+        ...['resumed', 'finish', 'trailers', 'close'].map((n) => [`E ${n}`, 'E', n]),
+        ['L rx-2', 'L', 'rx-2', 'E tx-2'],
+        ...['ready-ent', 'tx-app', 'wal-w', 'wal-wd', 'saved', 'rx-resp', 'early-com', 'ready-com', 'tx-app0', 'deliver'].map((n) => [`L ${n}`, 'L', n, 'L rx-2']),
+        ['O rx-app', 'O', 'rx-app', 'L tx-app'],
+        ...['wal-w', 'wal-wd', 'tx-resp'].map((n) => [`O ${n}`, 'O', n, 'O rx-app']),
+      ],
+      segments: [
+        ['E: rx → proposal forwarded', null, 'E tx-2'],
+        ['forward → leader stepped it', 'E tx-2', 'L rx-2'],
+        ['L: stepped → MsgApp sent', 'L rx-2', 'L tx-app'],
+        ['L: own WAL write (O_DSYNC)', 'L wal-w', 'L wal-wd'],
+        ['MsgApp sent → E stepped it', 'L tx-app', 'E rx-app'],
+        ['E: stepped → own WAL write done', 'E rx-app', 'E wal-wd'],
+        ['E: WAL write done → ack sent', 'E wal-wd', 'E tx-resp'],
+        ['MsgApp sent → O stepped it', 'L tx-app', 'O rx-app'],
+        ['O: stepped → ack sent', 'O rx-app', 'O tx-resp'],
+        ['L: MsgApp sent → first ack stepped', 'L tx-app', 'L rx-resp'],
+        ['L: max(own save, first ack) → notice sent', ['L saved', 'L rx-resp'], 'L tx-app0'],
+        ['notice sent → E stepped it', 'L tx-app0', 'E rx-app0'],
+        ['E: notice → Ready with commit', 'E rx-app0', 'E ready-com'],
+        ['E: Ready with commit → applied', 'E ready-com', 'E deliver'],
+        ['E: applied → proposer resumed', 'E deliver', 'E resumed'],
+        ['E: resumed → response submitted', 'E resumed', 'E finish'],
+        ['E: submitted → trailers (HTTP/2 writes)', 'E finish', 'E trailers'],
+        ['E: trailers → stream closed', 'E trailers', 'E close'],
+      ],
+      close: 'E close',
+    }
+  : {
+      roles: { L: leader, F0: others[0], F1: others[1] },
+      stages: [
+        ...['propose', 'ready-ent', 'tx-app', 'save', 'sock-w', 'wal-w', 'wal-wd', 'saved', 'rx-resp', 'ready-com', 'tx-app0', 'deliver', 'resumed', 'finish', 'trailers', 'close'].map((n) => [`L ${n}`, 'L', n]),
+        ...['F0', 'F1'].flatMap((f) => [[`${f} rx-app`, f, 'rx-app'], ...FOLLOWER_APPEND.map((n) => [`${f} ${n}`, f, n, `${f} rx-app`])]),
+      ],
+      segments: [
+        ['rx → propose', null, 'L propose'],
+        ['propose → Ready with the entry', 'L propose', 'L ready-ent'],
+        ['Ready → MsgApp socket write', 'L ready-ent', 'L sock-w'],
+        ['MsgApp write → own WAL write submitted', 'L sock-w', 'L wal-w'],
+        ['own WAL write (O_DSYNC)', 'L wal-w', 'L wal-wd'],
+        ['MsgApp write → first ack stepped', 'L sock-w', 'L rx-resp'],
+        ['max(own save, first ack) → Ready with commit', ['L saved', 'L rx-resp'], 'L ready-com'],
+        ['Ready with commit → applied', 'L ready-com', 'L deliver'],
+        ['applied → proposer resumed', 'L deliver', 'L resumed'],
+        ['resumed → response submitted', 'L resumed', 'L finish'],
+        ['submitted → trailers (HTTP/2 writes)', 'L finish', 'L trailers'],
+        ['trailers → stream closed', 'L trailers', 'L close'],
+      ],
+      close: 'L close',
+    };
+
+const rxAt = entry.ev.filter((e) => e.n === 'rx').map((e) => e.t);
 const from = Math.max(0, rxAt.length - N - 1);
 const rows = {};
 const add = (k, v) => {
   if (v !== undefined && Number.isFinite(v)) (rows[k] ??= []).push(v);
 };
-const seg = {};
-const addSeg = (k, v) => {
-  if (v !== undefined && Number.isFinite(v)) (seg[k] ??= []).push(v);
-};
-let withGc = 0;
-const LEADER_STAGES = ['propose', 'ready-ent', 'tx-app', 'save', 'sock-w', 'wal-w', 'wal-wd', 'saved', 'rx-resp', 'ready-com', 'tx-app0', 'deliver', 'resumed', 'finish', 'trailers', 'close'];
-const FOLLOWER_STAGES = ['rx-app', 'ready-ent', 'save', 'wal-w', 'wal-wd', 'saved', 'tx-resp', 'sock-w', 'rx-app0', 'ready-com'];
+const requests = [];
 for (let k = from; k < rxAt.length - 1; k++) {
   const t0 = rxAt[k];
   const t1 = rxAt[k + 1];
-  const L = between(leader.ev, t0, t1);
-  const st = {};
-  for (const n of LEADER_STAGES) {
-    const e = L.find((x) => x.n === n);
-    st[n] = e ? (e.t - t0) * 1000 : undefined;
-    add(`L ${n}`, st[n]);
+  const win = {};
+  for (const [role, m] of Object.entries(path.roles)) if (m) win[role] = between(m.ev, t0, t1);
+  const at = {};
+  for (const [key, role, name, after] of path.stages) {
+    const since = after === undefined ? t0 : at[after] === undefined ? undefined : t0 + at[after] / 1000;
+    if (since === undefined || !win[role]) continue;
+    const e = win[role].find((x) => x.n === name && x.t >= since);
+    if (e) add(key, (at[key] = (e.t - t0) * 1000));
   }
-  add('L next request', (t1 - t0) * 1000);
-  followers.forEach((F, i) => {
-    const S = between(F.ev, t0, t1);
-    const got = S.find((x) => x.n === 'rx-app');
-    if (!got) return;
-    for (const n of FOLLOWER_STAGES) {
-      const e = S.find((x) => x.n === n && x.t >= got.t);
-      add(`F${i} ${n}`, e ? (e.t - t0) * 1000 : undefined);
-    }
-  });
-  if (members.some((M) => between(M.ev, t0, t1).some((e) => e.n === 'gc-start' || e.n === 'gc-end'))) withGc++;
-  const d = (a, b) => (st[a] !== undefined && st[b] !== undefined ? st[b] - st[a] : undefined);
-  addSeg('rx → propose', st.propose);
-  addSeg('propose → Ready with the entry', d('propose', 'ready-ent'));
-  addSeg('Ready → MsgApp socket write', d('ready-ent', 'sock-w'));
-  addSeg('MsgApp write → own WAL write submitted', d('sock-w', 'wal-w'));
-  addSeg('own WAL write (O_DSYNC)', d('wal-w', 'wal-wd'));
-  addSeg('MsgApp write → first ack stepped', d('sock-w', 'rx-resp'));
-  addSeg('max(own save, first ack) → Ready with commit', st['ready-com'] - Math.max(st.saved ?? 0, st['rx-resp'] ?? 0));
-  addSeg('Ready with commit → applied', d('ready-com', 'deliver'));
-  addSeg('applied → proposer resumed', d('deliver', 'resumed'));
-  addSeg('resumed → response submitted', d('resumed', 'finish'));
-  addSeg('submitted → trailers (HTTP/2 writes)', d('finish', 'trailers'));
-  addSeg('trailers → stream closed', d('trailers', 'close'));
-  addSeg('closed → next request (client)', st.close !== undefined ? (t1 - t0) * 1000 - st.close : undefined);
-  addSeg('= request to request', (t1 - t0) * 1000);
+  add(`${viaFollower ? 'E' : 'L'} next request`, (t1 - t0) * 1000);
+  const seg = {};
+  for (const [label, a, b] of path.segments) {
+    const start = a === null ? 0 : Array.isArray(a) ? Math.max(...a.map((x) => at[x] ?? NaN)) : at[a];
+    if (start !== undefined && at[b] !== undefined && Number.isFinite(start)) seg[label] = at[b] - start;
+  }
+  if (at[path.close] !== undefined) seg['stream closed → next request (client)'] = (t1 - t0) * 1000 - at[path.close];
+  seg['= request to request'] = (t1 - t0) * 1000;
+  const gc = members.some((M) => between(M.ev, t0, t1).some((e) => e.n === 'gc-start' || e.n === 'gc-end'));
+  requests.push({ t0, t1, seg, close: at[path.close], gc });
 }
-const total = rxAt.length - 1 - from;
-console.log(`leader ${leader.f}; ${total} requests; ${withGc} met a GC pause on some member`);
-console.log(`${'stage (µs after rx at the leader)'.padEnd(34)}     n    p10    p50    p90    p99   mean`);
+
+const roleNames = Object.entries(path.roles).filter(([, m]) => m).map(([r, m]) => `${r} ${m.f}`).join(', ');
+console.log(`${viaFollower ? 'through a follower' : 'through the leader'}: ${roleNames}; ${requests.length} requests; ${requests.filter((r) => r.gc).length} met a GC pause on some member`);
+console.log(`${'stage (µs after rx)'.padEnd(34)}     n    p10    p50    p90    p99   mean`);
 for (const k of Object.keys(rows).sort((a, b) => pct(rows[a], 0.5) - pct(rows[b], 0.5))) {
   const a = rows[k];
   console.log(`${k.padEnd(34)}${String(a.length).padStart(6)}${[0.1, 0.5, 0.9, 0.99].map((p) => pct(a, p).toFixed(0).padStart(7)).join('')}${mean(a).toFixed(0).padStart(7)}`);
 }
+const segOf = (rs, label) => rs.map((r) => r.seg[label]).filter((v) => v !== undefined);
+const labels = [...path.segments.map(([l]) => l), 'stream closed → next request (client)', '= request to request'];
 console.log(`\n${'segment (µs)'.padEnd(46)}  mean    p50    p90    p99`);
-for (const [k, a] of Object.entries(seg)) {
-  console.log(`${k.padEnd(46)}${mean(a).toFixed(0).padStart(6)}${[0.5, 0.9, 0.99].map((p) => pct(a, p).toFixed(0).padStart(7)).join('')}`);
+for (const l of labels) {
+  const a = segOf(requests, l);
+  if (a.length) console.log(`${l.padEnd(46)}${mean(a).toFixed(0).padStart(6)}${[0.5, 0.9, 0.99].map((p) => pct(a, p).toFixed(0).padStart(7)).join('')}`);
+}
+// The slowest 1% by the time to the response's stream close: each segment's mean
+// there against its mean over all requests; the difference is where their extra
+// time went (segments that overlap, such as the two WAL writes, each show theirs).
+const closed = requests.filter((r) => r.close !== undefined).sort((a, b) => b.close - a.close);
+const slow = closed.slice(0, Math.max(1, Math.round(closed.length / 100)));
+console.log(`\nslowest ${slow.length} by stream close (${slow[slow.length - 1].close.toFixed(0)}–${slow[0].close.toFixed(0)} µs; p50 of all ${pct(closed.map((r) => r.close), 0.5).toFixed(0)}); ${slow.filter((r) => r.gc).length} met a GC pause`);
+console.log(`${'segment (µs)'.padEnd(46)}   all   slow  extra`);
+for (const l of labels) {
+  const a = segOf(requests, l);
+  const b = segOf(slow, l);
+  if (a.length && b.length) console.log(`${l.padEnd(46)}${mean(a).toFixed(0).padStart(6)}${mean(b).toFixed(0).padStart(7)}${(mean(b) - mean(a)).toFixed(0).padStart(7)}`);
+}
+
+if (probeFile) {
+  // One "unix-ms overshoot-µs" line per stall of the probe: its sleep began at
+  // unix-ms and ended overshoot µs later than asked (it sleeps PROBE_SLEEP_US).
+  const PROBE_SLEEP_MS = 0.2;
+  const stalls = fs
+    .readFileSync(probeFile, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(' ').map(Number))
+    .map(([t, over]) => [t, t + PROBE_SLEEP_MS + over / 1000]);
+  const w0 = rxAt[from];
+  const w1 = rxAt[rxAt.length - 1];
+  const inWindow = stalls.filter(([a, b]) => a >= w0 && b <= w1);
+  const stalled = inWindow.reduce((sum, [a, b]) => sum + (b - a - PROBE_SLEEP_MS), 0);
+  const overlaps = (a, b, shift) => inWindow.some(([p, q]) => p + shift < b && q + shift > a);
+  let gaps = 0;
+  let hits = 0;
+  let chance = 0;
+  for (const r of slow) {
+    const ev = members.flatMap((m) => between(m.ev, r.t0, r.t1)).sort((x, y) => x.t - y.t);
+    let gap;
+    for (let i = 1; i < ev.length; i++) if (!gap || ev[i].t - ev[i - 1].t > gap[1] - gap[0]) gap = [ev[i - 1].t, ev[i].t];
+    if (!gap || gap[1] - gap[0] < 1) continue;
+    gaps++;
+    if (overlaps(gap[0], gap[1], 0)) hits++;
+    if (overlaps(gap[0], gap[1], 37.3)) chance++;
+  }
+  console.log(
+    `\nprobe: ${inWindow.length} stalls in the ${((w1 - w0) / 1000).toFixed(1)} s window (${((100 * stalled) / (w1 - w0)).toFixed(2)}% of it); ` +
+      `${gaps} of the slowest ${slow.length} had a gap over 1 ms with no member recording anything, ${hits} of those gaps overlap a probe stall (by chance: ${chance})`,
+  );
 }
