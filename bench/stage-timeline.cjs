@@ -7,7 +7,7 @@
 //     PROF_TOTAL=3000 bench/profile-cluster.sh
 //   node bench/stage-timeline.cjs /tmp/st 2990          # the last 2990 requests but one
 //   node bench/stage-timeline.cjs /tmp/st 20000 --counts  # stages per applied entry (any load)
-//   node bench/stage-timeline.cjs /tmp/st 9990 --probe /tmp/stalls  # and bench/stall-probe.c's stalls
+//   node bench/stage-timeline.cjs /tmp/st 9990 --probe /tmp/stalls  # and wake-probe.py --stalls' output
 //
 // or through a follower (PROF_VIA=follower; the member that took the client's
 // requests is found by itself: the one with the last 'rx').
@@ -20,8 +20,8 @@
 // critical path as segments (mean, p50, p90, p99), how many requests met a GC
 // pause on some member, and the slowest 1% of requests (by the response's
 // stream close) segment by segment against all requests: where a tail request's
-// extra time went. With --probe, the output of bench/stall-probe.c run beside the
-// cluster: how many of those slowest requests had a gap of over a millisecond in
+// extra time went. With --probe, the output of `bench/wake-probe.py --stalls`
+// run beside the cluster: how many of those slowest requests had a gap of over a millisecond in
 // which no member recorded anything, and how many of those gaps overlap a stall
 // of the probe (a process that only sleeps and wakes), against how many would by
 // chance (the probe's stalls shifted by 37.3 ms).
@@ -209,7 +209,7 @@ for (const l of labels) {
 
 if (probeFile) {
   // One "unix-ms overshoot-µs" line per stall of the probe: its sleep began at
-  // unix-ms and ended overshoot µs later than asked (it sleeps PROBE_SLEEP_US).
+  // unix-ms and ended overshoot µs later than asked (it asks for PROBE_SLEEP_MS).
   const PROBE_SLEEP_MS = 0.2;
   const stalls = fs
     .readFileSync(probeFile, 'utf8')
