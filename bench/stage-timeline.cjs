@@ -88,7 +88,8 @@ const between = (ev, t0, t1) => {
 // latest of them), to key]; a from of null is the arrival).
 const lastRx = (m) => m.ev.reduce((t, e) => (e.n === 'rx' ? e.t : t), -Infinity);
 const entry = members.reduce((a, b) => (lastRx(a) >= lastRx(b) ? a : b));
-const leader = members.reduce((a, b) => (a.count('tx-app') >= b.count('tx-app') ? a : b));
+// The leader sends the appends; a trace without transport stages has only the entry member's.
+const leader = members.reduce((a, b) => (b.count('tx-app') > a.count('tx-app') ? b : a), entry);
 const viaFollower = entry !== leader;
 const others = members.filter((m) => m !== leader && m !== entry);
 const FOLLOWER_APPEND = ['ready-ent', 'save', 'wal-w', 'wal-wd', 'saved', 'tx-resp', 'sock-w', 'rx-app0', 'ready-com'];
