@@ -38,7 +38,8 @@
 # PACED_PUTS (1500, at 50/s: 30 s), KEY_SIZE (8), VAL_SIZE (256), KEY_SPACE (10000), TIMEOUT_MS (10000),
 # WARMUP_TOTAL (10000 x TOTAL_SCALE, at least 500; 0 = off; with a put 1c row, a
 # quarter of it more at one client through the leader and an eighth through a
-# follower; WARMUP_1C=0 leaves those out), FRESH_CLUSTERS=1 (new
+# follower; WARMUP_1C=0 leaves those out; with the lease row, a quarter of it in
+# lease grants and revokes), FRESH_CLUSTERS=1 (new
 # clusters, warmed up, for every repetition: all rows run once against them, then they
 # stop; without it one cluster per server serves the whole run), VIA=follower (every
 # row's clients connect to one follower only, instead of every member), CONNS_PER_RUN,
@@ -90,6 +91,8 @@ warm_ups=(put txn range-l range-s)
 # And the 1-client put rows one of their own (WARMUP_1C=0: without it, as before
 # the twenty-first round).
 if [[ "${WARMUP_1C:-1}" != 0 && " $ROWS " == *" put1"* ]]; then warm_ups+=(put1 put1f); fi
+# And the lease row (since the twenty-second round).
+[[ " $ROWS " == *" lease16 "* ]] && warm_ups+=(lease)
 
 # clusters_up: a fresh 3-member cluster of each server, warmed up.
 clusters_up() {
@@ -172,7 +175,7 @@ fi
 
 echo
 echo "3 members each, paired and alternated (${SERVERS[0]} first in odd repetitions, ${SERVERS[1]} first in even ones), REPS=$REPS$( ((REPS > 1)) && echo ' (medians)')$( [[ "${FRESH_CLUSTERS:-0}" == 1 ]] && echo ', new clusters every repetition'); transport=$TRANSPORT key-size=$KEY_SIZE val-size=$VAL_SIZE key-space=$KEY_SPACE TOTAL_SCALE=$TOTAL_SCALE"
-echo "totals: put 1c=$PUT1_TOTAL (at 50/s: $PACED_PUTS) 16c=$PUT_TOTAL 256c=$PUT256_TOTAL range l=$RANGE_TOTAL s=$RANGE256_TOTAL txn=$TXN_TOTAL leases=$LEASE_TOTAL watch puts=$WATCH_PUTS keep-alives=$KA_TOTAL ($KA_LEASES leases); warm-up $WARMUP_TOTAL x 4 workloads"
+echo "totals: put 1c=$PUT1_TOTAL (at 50/s: $PACED_PUTS) 16c=$PUT_TOTAL 256c=$PUT256_TOTAL range l=$RANGE_TOTAL s=$RANGE256_TOTAL txn=$TXN_TOTAL leases=$LEASE_TOTAL watch puts=$WATCH_PUTS keep-alives=$KA_TOTAL ($KA_LEASES leases); warm-up $WARMUP_TOTAL x 4 workloads (then: ${warm_ups[*]:4})"
 node - "$RESULTS" "${SERVERS[@]}" <<'JS'
 const fs = require('node:fs');
 const rows = fs.readFileSync(process.argv[2], 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
