@@ -92,6 +92,13 @@ const entry = members.reduce((a, b) => (lastRx(a) >= lastRx(b) ? a : b));
 const leader = members.reduce((a, b) => (b.count('tx-app') > a.count('tx-app') ? b : a), entry);
 const viaFollower = entry !== leader;
 const others = members.filter((m) => m !== leader && m !== entry);
+// The member that took the request, from its apply to the stream's close.
+const answerSegments = (m, label) => [
+  [`${label}applied → proposer resumed`, `${m} deliver`, `${m} resumed`],
+  [`${label}resumed → response submitted`, `${m} resumed`, `${m} finish`],
+  [`${label}submitted → trailers (HTTP/2 writes)`, `${m} finish`, `${m} trailers`],
+  [`${label}trailers → stream closed`, `${m} trailers`, `${m} close`],
+];
 const FOLLOWER_APPEND = ['ready-ent', 'save', 'wal-w', 'wal-wd', 'saved', 'tx-resp', 'sock-w', 'rx-app0', 'ready-com'];
 const path = viaFollower
   ? {
@@ -120,10 +127,7 @@ const path = viaFollower
         ['notice sent → E stepped it', 'L tx-app0', 'E rx-app0'],
         ['E: notice → Ready with commit', 'E rx-app0', 'E ready-com'],
         ['E: Ready with commit → applied', 'E ready-com', 'E deliver'],
-        ['E: applied → proposer resumed', 'E deliver', 'E resumed'],
-        ['E: resumed → response submitted', 'E resumed', 'E finish'],
-        ['E: submitted → trailers (HTTP/2 writes)', 'E finish', 'E trailers'],
-        ['E: trailers → stream closed', 'E trailers', 'E close'],
+        ...answerSegments('E', 'E: '),
       ],
       close: 'E close',
     }
@@ -142,10 +146,7 @@ const path = viaFollower
         ['MsgApp write → first ack stepped', 'L sock-w', 'L rx-resp'],
         ['max(own save, first ack) → Ready with commit', ['L saved', 'L rx-resp'], 'L ready-com'],
         ['Ready with commit → applied', 'L ready-com', 'L deliver'],
-        ['applied → proposer resumed', 'L deliver', 'L resumed'],
-        ['resumed → response submitted', 'L resumed', 'L finish'],
-        ['submitted → trailers (HTTP/2 writes)', 'L finish', 'L trailers'],
-        ['trailers → stream closed', 'L trailers', 'L close'],
+        ...answerSegments('L', ''),
       ],
       close: 'L close',
     };
