@@ -21,8 +21,9 @@
 # put1f: PROF_CLIENTS=1 PROF_CONNS=1 PROF_VIA=follower). With PROF_CLIENTS=1 the warm-up
 # also runs the table's 1-client warm-ups (lib.sh's put1 and put1f) after the batched one.
 # PROF_BESIDE="command" runs beside the measured window only (started with it, stopped
-# after it; output in $WORK/beside-<server>.out), e.g. PROF_BESIDE="exec python3
-# bench/wake-probe.py 600 --stalls" for the machine's stalls (stage-timeline.cjs --probe).
+# after it, by PID: start it with exec; output in $WORK/beside-<server>.out), e.g.
+# PROF_BESIDE="exec python3 bench/wake-probe.py 600 --stalls" for the machine's stalls
+# (stage-timeline.cjs --probe).
 # PROF_PACE=N paces the measured puts at N a second (a write to an idle cluster:
 # PROF_CLIENTS=1 PROF_CONNS=1 PROF_PACE=50 PROF_TOTAL=1000 is run-table's put1p).
 # PROF_WORKLOAD: put (default), lease-keepalive (PROF_TOTAL keep-alives of
@@ -131,14 +132,16 @@ for kind in $SERVERS; do
     bash -c "$PROF_BESIDE" >"$WORK/beside-$kind.out" 2>&1 &
     beside=$!
   fi
+  status=0
   "${BENCH[@]}" "${wargs[@]}" --total "$PROF_TOTAL" --clients "$PROF_CLIENTS" --conns "$PROF_CONNS" \
     --endpoints "$eplist" --key-size "$KEY_SIZE" --key-space "$KEY_SPACE" --transport "$TRANSPORT" --no-progress \
-    >"$WORK/bench.out" 2>"$WORK/bench.err"
+    >"$WORK/bench.out" 2>"$WORK/bench.err" || status=$?
   if [[ -n "$beside" ]]; then
     kill "$beside" 2>/dev/null || true
     wait "$beside" 2>/dev/null || true
     echo "== $kind: beside the window: $WORK/beside-$kind.out" >&2
   fi
+  if ((status != 0)); then tail -5 "$WORK/bench.err" >&2; exit "$status"; fi
   summary="$(tail -1 "$WORK/bench.out")"
   echo "$summary" >&2
   for i in 0 1 2; do
