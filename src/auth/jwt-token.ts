@@ -117,7 +117,7 @@ export class JwtTokens implements TokenProvider {
     // golang-jwt: a token is valid up to and including its exp second.
     if (exp !== undefined && (typeof exp !== 'number' || Math.floor(this.now() / 1000) > exp)) return undefined;
     if (typeof username !== 'string' || typeof revision !== 'number' || !Number.isSafeInteger(revision) || revision < 0) return undefined;
-    return { username, revision };
+    return { username, revision, signed: true };
   }
 
   private signature(input: string): Buffer {

@@ -40,6 +40,24 @@ export interface Role {
 export interface AuthInfo {
   username: string;
   revision: number;
+  /**
+   * The revision came signed in the token (a JWT's claim). Otherwise (a simple
+   * token, a client certificate) it is the auth store's revision at the lookup,
+   * and a lookup made later gives the later revision: see atLookup.
+   */
+  signed?: true;
+}
+
+/**
+ * The caller as a lookup of its credentials now would find it, with the auth
+ * store at `storeRevision`: a simple token's or a certificate's revision is the
+ * store's; a JWT's is its own. etcd takes a linearizable read's caller only after
+ * the read's barrier, so an auth change committed before the read does not make
+ * the read fail with "revision of auth store is old".
+ */
+export function atLookup(who: AuthInfo | undefined, storeRevision: number): AuthInfo | undefined {
+  if (who === undefined || who.signed || who.revision === 0 || who.revision === storeRevision) return who;
+  return { username: who.username, revision: storeRevision };
 }
 
 /**

@@ -11,6 +11,7 @@
 
 import type { Logger } from 'pino';
 import {
+  atLookup,
   type AuthInfo,
   type AuthStore,
   type CallCredentials,
@@ -94,6 +95,10 @@ export class AuthService {
    * After a read served from local state (etcd's doSerialize): if the auth store
    * changed while it was served, the caller's permission may be gone.
    */
+  lookedUpNow(who: AuthInfo | undefined): AuthInfo | undefined {
+    return this.p.store.enabled ? atLookup(who, this.p.store.revision) : who;
+  }
+
   checkStillCurrent(who: AuthInfo | undefined): void {
     if (who && who.revision !== 0 && who.revision !== this.p.store.revision && this.p.store.enabled) throw ErrAuthOldRevision();
   }

@@ -21,6 +21,8 @@ export interface KvMember {
   readonly auth: {
     checkRange(who: AuthInfo | undefined, key: Uint8Array, rangeEnd: Uint8Array): void;
     checkStillCurrent(who: AuthInfo | undefined): void;
+    /** The caller as a lookup of its credentials now would find it (auth/types.ts atLookup). */
+    lookedUpNow(who: AuthInfo | undefined): AuthInfo | undefined;
   };
   /** Undefined when the write fits under the backend quota (known at once, usually). */
   readonly maintenance: { checkQuota(cost: number): Promise<void> | undefined };
@@ -40,7 +42,12 @@ export class MemberKV {
   constructor(private readonly m: KvMember) {}
 
   async range(req: pb.RangeRequest, who?: AuthInfo): Promise<pb.RangeResponse> {
-    if (!req.serializable) await this.m.linearizableReadBarrier();
+    if (!req.serializable) {
+      await this.m.linearizableReadBarrier();
+      // etcd looks the caller up only after the barrier (v3_server.go: Range, then
+      // doSerialize): an auth change applied while the read waited is the caller's.
+      who = this.m.auth.lookedUpNow(who);
+    }
     this.m.auth.checkRange(who, req.key, req.rangeEnd);
     const res = await this.m.store.range(rangeFromPb(req));
     this.m.auth.checkStillCurrent(who);

@@ -118,7 +118,7 @@ describe('JWT tokens', () => {
     expect(JSON.parse(Buffer.from(tok.split('.')[0]!, 'base64url').toString())).toEqual({ alg: method, typ: 'JWT' });
     expect(claimsOf(tok)).toEqual({ exp: 1_700_000_300, revision: 12, username: 'alice' });
     // The store's current revision does not matter: the token carries its own.
-    expect(b.info(tok)).toEqual({ username: 'alice', revision: 12 });
+    expect(b.info(tok)).toEqual({ username: 'alice', revision: 12, signed: true });
     now += 300_000; // valid through its exp second
     expect(b.info(tok)).toBeDefined();
     now += 1000;
@@ -143,7 +143,7 @@ describe('JWT tokens', () => {
     const signer = new JwtTokens({ signMethod: 'ES384', ttlMs: 60_000, ...keys });
     const verifier = new JwtTokens({ signMethod: 'ES384', ttlMs: 60_000, publicKey: keys.publicKey! });
     expect(verifier.verifyOnly).toBe(true);
-    expect(verifier.info(signer.assign('alice', 2))).toEqual({ username: 'alice', revision: 2 });
+    expect(verifier.info(signer.assign('alice', 2))).toEqual({ username: 'alice', revision: 2, signed: true });
     expect(() => verifier.assign('alice', 2)).toThrow('auth: token signing attempted with verify-only key');
   });
 
