@@ -91,14 +91,15 @@ export class AuthService {
     for (const key of this.p.leaseKeys(leaseId)) this.p.store.isPutPermitted(who ?? NOBODY, key);
   }
 
-  /**
-   * After a read served from local state (etcd's doSerialize): if the auth store
-   * changed while it was served, the caller's permission may be gone.
-   */
+  /** The caller as a lookup of its credentials now would find it (atLookup): a linearizable read's, after its barrier. */
   lookedUpNow(who: AuthInfo | undefined): AuthInfo | undefined {
     return this.p.store.enabled ? atLookup(who, this.p.store.revision) : who;
   }
 
+  /**
+   * After a read served from local state (etcd's doSerialize): if the auth store
+   * changed while it was served, the caller's permission may be gone.
+   */
   checkStillCurrent(who: AuthInfo | undefined): void {
     if (who && who.revision !== 0 && who.revision !== this.p.store.revision && this.p.store.enabled) throw ErrAuthOldRevision();
   }
