@@ -25,6 +25,7 @@ import { readU64, u64Bytes } from './revision.js';
 import { rebuildKeyIndex } from './index-rebuild.js';
 import { TreeIndex } from './tree-index.js';
 import { applyDeleteRange, applyPut, applyTxn } from './txn-apply.js';
+import { readTxn } from './txn-read.js';
 import { validatePut } from './txn.js';
 import type {
   DeleteRangeRequest, DeleteRangeResponse, Event, KeyValue, MvccLogger, MvccOptions, PutRequest, PutResponse,
@@ -142,6 +143,12 @@ export class MvccStore implements WriteContext {
   async range(req: RangeRequest): Promise<RangeResponse> {
     this.checkOpen();
     return rangeAt(this, req, this.currentRev);
+  }
+
+  /** A Txn of ranges only, at one revision, beside the applies: see txn-read.ts. */
+  async readTxn(req: TxnRequest): Promise<TxnResponse> {
+    this.checkOpen();
+    return readTxn(this, req);
   }
 
   // --- writes -----------------------------------------------------------------

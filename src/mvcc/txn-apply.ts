@@ -11,9 +11,17 @@ import { compareNeedsValue, compareRange } from './txn.js';
 import {
   SortOrder, SortTarget,
   type Compare, type DeleteRangeRequest, type DeleteRangeResponse, type KeyValue, type PutRequest,
-  type PutResponse, type RangeRequest, type RequestOp, type ResponseOp, type TxnRequest, type TxnResponse,
+  type PutResponse, type RangeRequest, type RangeResponse, type RequestOp, type ResponseOp, type TxnRequest, type TxnResponse,
 } from './types.js';
+import type { ReadContext } from './range.js';
 import type { WriteTxn, WriteContext } from './write-txn.js';
+
+/** What compares and ranges read through: a WriteTxn, or a read-only txn's fixed revision (txn-read.ts). */
+export interface TxnView {
+  /** The revision reads see and the response reports. */
+  readonly rev: number;
+  range(req: RangeRequest): RangeResponse | Promise<RangeResponse>;
+}
 
 export function plainRange(key: Uint8Array, rangeEnd: Uint8Array): RangeRequest {
   return {
@@ -58,7 +66,7 @@ function finishDelete(tw: WriteTxn, d: DeleteRangeRequest, prevKvs: KeyValue[]):
 }
 
 /** Index-only view of keys in a range (no value fetch). */
-function rangeInfos(ctx: WriteContext, key: Uint8Array, rangeEnd: Uint8Array, atRev: number): KeyRevInfo[] {
+function rangeInfos(ctx: ReadContext, key: Uint8Array, rangeEnd: Uint8Array, atRev: number): KeyRevInfo[] {
   const kr = keyRange(key, rangeEnd);
   const out: KeyRevInfo[] = [];
   if (kr.single) {
@@ -70,33 +78,34 @@ function rangeInfos(ctx: WriteContext, key: Uint8Array, rangeEnd: Uint8Array, at
   return out;
 }
 
-async function evalCompare(ctx: WriteContext, tw: WriteTxn, c: Compare): Promise<boolean> {
+async function evalCompare(ctx: ReadContext, view: TxnView, c: Compare): Promise<boolean> {
   if (compareNeedsValue(c)) {
-    return compareRange(c, (await tw.range(plainRange(c.key, c.rangeEnd))).kvs);
+    return compareRange(c, (await view.range(plainRange(c.key, c.rangeEnd))).kvs);
   }
-  const infos = rangeInfos(ctx, c.key, c.rangeEnd, tw.rev);
+  const infos = rangeInfos(ctx, c.key, c.rangeEnd, view.rev);
   const EMPTY = new Uint8Array(0);
   return compareRange(c, infos.map((i) => ({
     key: c.key, createRevision: i.createMain, modRevision: i.modMain, version: i.version, value: EMPTY, lease: 0n,
   })));
 }
 
-async function evalPaths(ctx: WriteContext, tw: WriteTxn, req: TxnRequest, paths: Map<TxnRequest, boolean>): Promise<void> {
+/** Evaluates the compares of `req` and of the nested txns on its chosen branch; records each txn's branch in `paths`. */
+export async function evalPaths(ctx: ReadContext, view: TxnView, req: TxnRequest, paths: Map<TxnRequest, boolean>): Promise<void> {
   let ok = true;
   for (const c of req.compare) {
-    if (!(await evalCompare(ctx, tw, c))) { ok = false; break; }
+    if (!(await evalCompare(ctx, view, c))) { ok = false; break; }
   }
   paths.set(req, ok);
   for (const op of ok ? req.success : req.failure) {
-    if ('txn' in op) await evalPaths(ctx, tw, op.txn, paths);
+    if ('txn' in op) await evalPaths(ctx, view, op.txn, paths);
   }
 }
 
-function checkRequests(ctx: WriteContext, tw: WriteTxn, req: TxnRequest, paths: Map<TxnRequest, boolean>): void {
-  const curRev = tw.rev;
+/** The chosen branches' checks before anything is applied (etcd's checkRequests). */
+export function checkRequests(ctx: WriteContext, curRev: number, req: TxnRequest, paths: Map<TxnRequest, boolean>): void {
   const firstRev = ctx.compactRev();
   for (const op of paths.get(req) ? req.success : req.failure) {
-    if ('txn' in op) { checkRequests(ctx, tw, op.txn, paths); continue; }
+    if ('txn' in op) { checkRequests(ctx, curRev, op.txn, paths); continue; }
     if ('put' in op) {
       const p = op.put;
       if ((p.ignoreValue || p.ignoreLease) && rangeInfos(ctx, p.key, new Uint8Array(0), curRev).length === 0) {
@@ -134,7 +143,7 @@ async function applyOp(tw: WriteTxn, op: RequestOp, paths: Map<TxnRequest, boole
 export async function applyTxn(ctx: WriteContext, tw: WriteTxn, req: TxnRequest): Promise<TxnResponse> {
   const paths = new Map<TxnRequest, boolean>();
   await evalPaths(ctx, tw, req, paths);
-  checkRequests(ctx, tw, req, paths);
+  checkRequests(ctx, tw.rev, req, paths);
   const resp = await applyOps(tw, req, paths);
   resp.revision = tw.rev;
   return resp;

@@ -15,6 +15,7 @@ import {
   type AuthInfo,
   type AuthStore,
   type CallCredentials,
+  checkTxn,
   ErrAuthFailed,
   ErrAuthOldRevision,
   ErrInvalidAuthToken,
@@ -24,6 +25,7 @@ import {
   type TokenProvider,
 } from '../auth/index.js';
 import type { RequestCaller } from '../pb/index.js';
+import type * as pb from '../pb/types.js';
 import type { AuthApplyResult } from './apply/auth.js';
 import type { InternalRequestBody } from './proposal.js';
 
@@ -80,6 +82,11 @@ export class AuthService {
 
   checkRange(who: AuthInfo | undefined, key: Uint8Array, rangeEnd: Uint8Array): void {
     if (this.p.store.enabled) this.p.store.isRangePermitted(who ?? NOBODY, key, rangeEnd);
+  }
+
+  /** A txn served from local state (a read-only one): what applying it would check. */
+  checkTxn(who: AuthInfo | undefined, req: pb.TxnRequest): void {
+    if (this.p.store.enabled) checkTxn(this.p.store, who ?? NOBODY, req, this.p.leaseKeys);
   }
 
   checkAdmin(who: AuthInfo | undefined): void {

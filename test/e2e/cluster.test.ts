@@ -156,6 +156,29 @@ describe.skipIf(!RUN)(`three-member cluster (${IMPL})`, () => {
     }
   });
 
+  it('a txn of reads through each member sees the write just acknowledged through another, and takes no log entry', async () => {
+    const [a, b, c] = cluster.members as [Member, Member, Member];
+    const txnOfReads = (key: string, value: string): string => `value("${key}") = "${value}"\n\nget ${key}\n\nget rw/none\n\n`;
+    for (const [writer, readers] of [[a, [b, c]], [b, [c, a]], [c, [a, b]]] as const) {
+      const key = `rtxn/${writer.name}`;
+      const value = `v-${Date.now()}`;
+      expect(await ctlOk(writer, ['put', key, value])).toBe('OK\n');
+      for (const r of readers) {
+        const r1 = await etcdctl(r.clientPort, ['txn', '-i'], txnOfReads(key, value));
+        expect(r1.stdout, `txn of reads via ${r.name}: ${describeCtl(r1)}`).toContain(`SUCCESS\n\n${key}\n${value}\n`);
+      }
+    }
+    // Served by the member after a ReadIndex barrier, as etcd's: the log does not grow.
+    const before = await waitAllApplied();
+    for (const m of cluster.members) {
+      for (let i = 0; i < 3; i++) {
+        const r = await etcdctl(m.clientPort, ['txn', '-i', '-w', 'json'], txnOfReads('rtxn/a', 'no'));
+        expect(r.code, describeCtl(r)).toBe(0);
+      }
+    }
+    expect(await waitAllApplied()).toBe(before);
+  });
+
   it('kill -9 of the leader: a new leader, writes continue, the old leader restarts and catches up', async () => {
     const oldLeaderId = await agreedLeader(cluster.members, ELECTION_BOUND_MS);
     const oldLeader = await memberById(oldLeaderId);

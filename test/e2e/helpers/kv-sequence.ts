@@ -74,6 +74,10 @@ export const STEPS: Step[] = [
   { args: ['txn', '-i', '-w', 'json'], stdin: 'version("k1") != "7"\nmod("k3") > "1"\n\nget k\nput k5 v5\n\nput never x\n\n' }, // 24
   { args: ['txn', '-i', '-w', 'json'], stdin: 'create("k1") = "999"\n\nput never x\n\nget k1\ndel k3\n\n' }, // 25
   { args: ['txn', '-i'], stdin: '\nput emptycmp ok\n\n\n' }, // 26
+  // Read-only txns (ranges only: served by the member, not through the log); they write no revision.
+  { args: ['txn', '-i', '-w', 'json'], stdin: 'value("k1") = "v1b"\nmod("k4") > "1"\n\nget k1\nget k k9\n\nget never\n\n' },
+  { args: ['txn', '-i'], stdin: 'version("k1") = "99"\n\nget k1\n\nget k1\nget k3\n\n' },
+  { args: ['txn', '-i', '-w', 'json'], stdin: 'create("k1") > "0"\n\n\n\n' },
   { args: ['get', 'k', '--prefix', '-w', 'json'] },
   { args: ['compaction', '20'] },
   { args: ['get', 'k1', '--rev', '19'] },
