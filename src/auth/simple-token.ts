@@ -78,7 +78,7 @@ export class SimpleTokens implements TokenProvider {
       return undefined;
     }
     e.expires = now + this.ttlMs;
-    return { username: e.username, revision: currentRevision };
+    return { username: e.username, revision: currentRevision, token };
   }
 
   /** Drops every token whose TTL has run out. */

@@ -46,6 +46,12 @@ export interface AuthInfo {
    * and a lookup made later gives the later revision: see atLookup.
    */
   signed?: true;
+  /**
+   * The simple token it was found by. A later lookup asks the provider again, as
+   * etcd's AuthInfoFromCtx after a read's barrier does: the token may be gone by
+   * then (its user deleted or its password changed meanwhile, or its TTL out).
+   */
+  token?: string;
 }
 
 /**

@@ -98,9 +98,19 @@ export class AuthService {
     for (const key of this.p.leaseKeys(leaseId)) this.p.store.isPutPermitted(who ?? NOBODY, key);
   }
 
-  /** The caller as a lookup of its credentials now would find it (atLookup): a linearizable read's, after its barrier. */
-  lookedUpNow(who: AuthInfo | undefined): AuthInfo | undefined {
-    return this.p.store.enabled ? atLookup(who, this.p.store.revision) : who;
+  /**
+   * The caller as a lookup of its credentials now would find it: a linearizable
+   * read's, after its barrier. A simple token is looked up again (it fails with
+   * "invalid auth token" if it was dropped meanwhile); otherwise atLookup.
+   */
+  lookedUpNow(who: AuthInfo | undefined): AuthInfo | undefined | Promise<AuthInfo | undefined> {
+    const store = this.p.store;
+    if (!store.enabled || who === undefined) return who;
+    const token = who.token;
+    if (token === undefined) return atLookup(who, store.revision);
+    const found = this.p.tokens.info(token, store.revision);
+    if (found instanceof Promise) return found.then((ai) => this.known(ai, token));
+    return this.known(found, token);
   }
 
   /**

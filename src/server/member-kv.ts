@@ -23,8 +23,8 @@ export interface KvMember {
     /** Every compare's and op's permission (auth/request-checks.ts checkTxn). */
     checkTxn(who: AuthInfo | undefined, req: pb.TxnRequest): void;
     checkStillCurrent(who: AuthInfo | undefined): void;
-    /** The caller as a lookup of its credentials now would find it (auth/types.ts atLookup). */
-    lookedUpNow(who: AuthInfo | undefined): AuthInfo | undefined;
+    /** The caller as a lookup of its credentials now would find it (a simple token asked again; auth/types.ts atLookup). */
+    lookedUpNow(who: AuthInfo | undefined): AuthInfo | undefined | Promise<AuthInfo | undefined>;
   };
   /** Undefined when the write fits under the backend quota (known at once, usually). */
   readonly maintenance: { checkQuota(cost: number): Promise<void> | undefined };
@@ -62,7 +62,8 @@ export class MemberKV {
       await this.m.linearizableReadBarrier();
       // etcd looks the caller up only after the barrier (v3_server.go: Range, then
       // doSerialize): an auth change applied while the read waited is the caller's.
-      who = this.m.auth.lookedUpNow(who);
+      const found = this.m.auth.lookedUpNow(who);
+      who = found instanceof Promise ? await found : found; // known at once, usually: no hop
     }
     this.m.auth.checkRange(who, req.key, req.rangeEnd);
     const res = await this.m.store.range(rangeFromPb(req));
@@ -99,7 +100,8 @@ export class MemberKV {
   private async readTxn(req: pb.TxnRequest, who: AuthInfo | undefined): Promise<pb.TxnResponse> {
     if (!isSerializableTxn(req)) {
       await this.m.linearizableReadBarrier();
-      who = this.m.auth.lookedUpNow(who);
+      const found = this.m.auth.lookedUpNow(who);
+      who = found instanceof Promise ? await found : found; // known at once, usually: no hop
     }
     this.m.auth.checkTxn(who, req);
     const res = await this.m.store.readTxn(txnFromPb(req));

@@ -99,7 +99,7 @@ describe('Auth* requests at apply time', () => {
       req(6, { authenticate: { name: 'cn', password: '', simpleToken: 'bcdefghijklmnopq' } }),
     );
     expect(r.delivered.get(5n)).toEqual({ ok: true, value: { kind: 'token', token: 'abcdefghijklmnop.5' } });
-    expect(r.auth.tokens.info('abcdefghijklmnop.5', 4)).toEqual({ username: 'root', revision: 4 });
+    expect(r.auth.tokens.info('abcdefghijklmnop.5', 4)).toEqual({ username: 'root', revision: 4, token: 'abcdefghijklmnop.5' });
     expect(error(r, 6)).toBe('etcdserver: authentication failed, invalid user ID or password');
   });
 });

@@ -25,7 +25,7 @@ describe('simple tokens', () => {
   it('answers with the current auth revision, renews on use, expires after the TTL without use', () => {
     const { t, clock } = provider(300_000);
     const tok = t.assign('alice', 3, { index: 7, prefix: 'abcdefghijklmnop' });
-    expect(t.info(tok, 9)).toEqual({ username: 'alice', revision: 9 });
+    expect(t.info(tok, 9)).toEqual({ username: 'alice', revision: 9, token: tok });
     clock.now = 299_000;
     expect(t.info(tok, 9)).toBeDefined(); // renewed: expires at 599 s now
     clock.now = 598_000;
@@ -73,7 +73,7 @@ describe('simple tokens', () => {
     expect(pending).toBeInstanceOf(Promise);
     applied = 9;
     release(true);
-    expect(await pending).toEqual({ username: 'alice', revision: 4 });
+    expect(await pending).toEqual({ username: 'alice', revision: 4, token: tok });
     const never = new SimpleTokens({ ttlMs: 1000, sweepTimer: false, indexApplied: () => false });
     expect(never.info('p.100', 1)).toBeUndefined();
   });

@@ -3,7 +3,9 @@
 // change applied while the read waited does not fail it with "revision of auth
 // store is old" — unless the caller's revision came signed in a JWT.
 import { describe, expect, it } from 'vitest';
-import { atLookup, type AuthInfo } from '../../src/auth/index.js';
+import { pino } from 'pino';
+import { atLookup, type AuthInfo, type AuthStore, SimpleTokens } from '../../src/auth/index.js';
+import { AuthService } from '../../src/server/auth-service.js';
 import { MemberKV, type KvMember } from '../../src/server/member-kv.js';
 
 describe('atLookup', () => {
@@ -59,5 +61,37 @@ describe('MemberKV.range with auth', () => {
     const { m, checked } = member();
     await new MemberKV(m).range(range(true), { username: 'dave', revision: 4 });
     expect(checked).toEqual([{ username: 'dave', revision: 4 }]);
+  });
+});
+
+describe('AuthService.lookedUpNow (after a read\'s barrier)', () => {
+  function service() {
+    const store = { enabled: true, revision: 4 };
+    const tokens = new SimpleTokens({ ttlMs: 60_000, sweepTimer: false });
+    tokens.enable();
+    const svc = new AuthService({
+      store: store as unknown as AuthStore, tokens, bcryptCost: 4, logger: pino({ level: 'silent' }),
+      propose: async () => ({}), readBarrier: async () => {}, leaseKeys: () => [],
+    });
+    return { svc, store, tokens };
+  }
+
+  it("asks for a simple token again: the store's revision now, or 'invalid auth token' once it was dropped meanwhile", async () => {
+    const { svc, store, tokens } = service();
+    const token = tokens.assign('dave', 4, { index: 7, prefix: 'abcdefghijklmnop' });
+    const who = (await svc.identify({ token }))!;
+    expect(who).toEqual({ username: 'dave', revision: 4, token });
+    store.revision = 5; // a role changed while the read waited
+    expect(svc.lookedUpNow(who)).toEqual({ username: 'dave', revision: 5, token });
+    tokens.invalidateUser('dave'); // dave's password changed (or dave was deleted) while it waited
+    expect(() => svc.lookedUpNow(who)).toThrow('etcdserver: invalid auth token');
+  });
+
+  it("gives a certificate's caller the store's revision and leaves a JWT's alone", () => {
+    const { svc, store } = service();
+    store.revision = 6;
+    expect(svc.lookedUpNow({ username: 'cn-user', revision: 4 })).toEqual({ username: 'cn-user', revision: 6 });
+    expect(svc.lookedUpNow({ username: 'dave', revision: 4, signed: true })).toEqual({ username: 'dave', revision: 4, signed: true });
+    expect(svc.lookedUpNow(undefined)).toBeUndefined();
   });
 });

@@ -58,7 +58,7 @@ describe('MemberKV.txn', () => {
     const res = await kv.txn(txn([range()], [range(true)]), { username: 'dave', revision: 4 });
     expect(log).toEqual(['barrier', 'read']);
     expect(checked).toEqual([{ username: 'dave', revision: 5 }]);
-    expect(res.header.revision).toBe(9n);
+    expect(res.header!.revision).toBe(9n);
   });
 
   it('serves a txn of serializable ranges (or of compares alone) without the barrier', async () => {
@@ -76,7 +76,7 @@ describe('MemberKV.txn', () => {
       const res = await kv.txn(req, { username: 'dave', revision: 4 });
       expect(log).toEqual(['propose']);
       expect(checked).toEqual([]);
-      expect(res.header.revision).toBe(10n);
+      expect(res.header!.revision).toBe(10n);
     }
   });
 
