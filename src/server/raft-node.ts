@@ -5,7 +5,7 @@
 // All three come in as ports (raft-ports.ts): real timers, the WAL and the peer
 // transport in production; a manual clock, an in-memory log and an in-memory
 // network in the deterministic simulation (test/sim/), which runs this same class.
-// The loop itself is scheduled with queueMicrotask, not through the Clock: a
+// The loop itself is scheduled as a microtask (runSoon), not through the Clock: a
 // microtask involves no time and runs in a deterministic order, so a simulation
 // needs no control over it (it drains it, e.g. by awaiting setImmediate).
 //
@@ -22,6 +22,7 @@ import { joinAppends } from './join-appends.js';
 import { onlyAcknowledgements, splitBeforeSave } from './send-before-save.js';
 import { InlineWritePolicy } from './inline-writes.js';
 import { CommitNoticeDelay, DEFAULT_COMMIT_NOTICE_DELAY_MS } from './commit-notices.js';
+import { runSoon } from '../util/microtask.js';
 import { stage } from '../util/stage-trace.js';
 import { FAILPOINTS_ON, failpointAsync } from '../util/failpoints.js';
 
@@ -239,11 +240,14 @@ export class RaftNode {
   kick(): void {
     if (this.running || this.scheduled || this.stopped) return;
     this.scheduled = true;
-    queueMicrotask(() => {
-      this.scheduled = false;
-      this.looping = this.loop();
-    });
+    runSoon(this.startLoop);
   }
+
+  /** kick's microtask, made once (loop never rejects: failures go to onFatal). */
+  private readonly startLoop = (): void => {
+    this.scheduled = false;
+    this.looping = this.loop();
+  };
 
   private async loop(): Promise<void> {
     if (this.running || this.stopped) return;

@@ -24,7 +24,7 @@
 // not, so a congested client can still cancel watchers.
 
 import { EVENT_OVERHEAD_BYTES, type MvccWatchResponse, type WatchSink } from '../../mvcc/index.js';
-
+import { runSoon } from '../../util/microtask.js';
 import type { WatchOutput } from './watch-output.js';
 
 export type QueueItem =
@@ -193,12 +193,15 @@ export class WatchSendQueue implements WatchSink {
     // apply path only pays for the push.
     if (!this.scheduled) {
       this.scheduled = true;
-      queueMicrotask(() => {
-        this.scheduled = false;
-        this.pump();
-      });
+      runSoon(this.pumpSoon);
     }
   }
+
+  /** push's microtask, made once. */
+  private readonly pumpSoon = (): void => {
+    this.scheduled = false;
+    this.pump();
+  };
 
   private pump(): void {
     this.pumpItems();

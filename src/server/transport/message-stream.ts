@@ -28,6 +28,7 @@ import { encodeFrames } from './frames.js';
 import { BoundedQueue } from './queue.js';
 import { clusterMismatch, hex } from './service.js';
 import { KEEPALIVE_FRAME, StreamStatus } from './stream-protocol.js';
+import { runSoon } from '../../util/microtask.js';
 import { stage } from '../../util/stage-trace.js';
 
 export type StreamState = 'idle' | 'connecting' | 'active' | 'backoff' | 'stopped';
@@ -122,11 +123,7 @@ export class MessageStream {
     if (!this.queue.push(encoded)) return false;
     if (this._state === 'active' && !this.flushQueued && !this.waitingDrain) {
       this.flushQueued = true;
-      queueMicrotask(() => {
-        if (!this.flushQueued) return; // torn down meanwhile
-        this.flushQueued = false;
-        this.flush();
-      });
+      runSoon(this.flushSoon);
     }
     return true;
   }
@@ -286,6 +283,13 @@ export class MessageStream {
       if (this._state === 'backoff') this.connect();
     }, this.backoff.next());
   }
+
+  /** send's microtask, made once: everything queued in one callback goes out in one write. */
+  private readonly flushSoon = (): void => {
+    if (!this.flushQueued) return; // torn down meanwhile
+    this.flushQueued = false;
+    this.flush();
+  };
 
   private flush(): void {
     const link = this.link;
