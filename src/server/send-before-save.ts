@@ -33,7 +33,8 @@ export function splitBeforeSave(messages: Message[], leader: boolean): { now: Me
   };
 }
 
-function goesBeforeSave(m: Message, leader: boolean): boolean {
+/** Whether `m` may leave before the write of the Ready it came in. */
+export function goesBeforeSave(m: Message, leader: boolean): boolean {
   return m.type === MessageType.MsgProp || (leader && isLeaderBroadcast(m));
 }
 
