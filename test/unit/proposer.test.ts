@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ErrProposalDropped } from '../../src/raft/index.js';
 import { Proposer } from '../../src/server/proposer.js';
 import { ServerMetrics } from '../../src/server/metrics.js';
+import { ErrLeaseNotFound } from '../../src/server/errors.js';
 
 function rig(opts: { leader?: boolean; maxRequestBytes?: number; timeoutMs?: number } = {}) {
   const state = { leader: opts.leader ?? true, proposed: [] as Uint8Array[] };
@@ -61,5 +62,34 @@ describe('Proposer', () => {
     stopped.p.refuseNew();
     const r2 = stopped.p.propose(put as never);
     await expect(r2).rejects.toThrow('etcdserver: server stopped');
+  });
+
+  it('with a leader: an error result rejects with it; no result before the deadline times out; either way the waiter and gauge are released', async () => {
+    const gauge = async (m: ServerMetrics) => (await m.proposalsPending.get()).values[0]!.value;
+    const failed = async (m: ServerMetrics) => (await m.proposalsFailed.get()).values[0]?.value ?? 0;
+    const { p, metrics } = rig({ timeoutMs: 120 });
+    const refused = p.propose(put as never);
+    expect(await gauge(metrics)).toBe(1);
+    p.deliver(p.nextRequestId() - 1n, { ok: false, error: ErrLeaseNotFound() });
+    await expect(refused).rejects.toThrow('etcdserver: requested lease not found');
+    expect(await gauge(metrics)).toBe(0);
+    expect(await failed(metrics)).toBe(0); // applied, with an error as its answer: not a failed proposal
+    const lost = p.propose(put as never);
+    await expect(lost).rejects.toThrow('etcdserver: request timed out');
+    expect(await gauge(metrics)).toBe(0);
+    expect(await failed(metrics)).toBe(1);
+    p.deliver(p.nextRequestId() - 1n, { ok: true, value: 'late' }); // a result after the timeout goes nowhere
+  });
+
+  it('a submit error other than no leader is a rejection, counted as failed', async () => {
+    const metrics = new ServerMetrics();
+    const broken = new Proposer({
+      memberId: 2n, maxRequestBytes: 1 << 20, requestTimeoutMs: 2000, metrics,
+      propose: () => { throw new Error('raft: stopped'); },
+      committedIndex: () => 0, appliedIndex: () => 0,
+    });
+    await expect(broken.propose(put as never)).rejects.toThrow('raft: stopped');
+    expect((await metrics.proposalsFailed.get()).values[0]!.value).toBe(1);
+    expect((await metrics.proposalsPending.get()).values[0]!.value).toBe(0);
   });
 });
