@@ -247,7 +247,7 @@ export class RaftNode {
   /**
    * kick's microtask, made once. A Ready that writes nothing and waits for
    * nothing (a follower's forwarded proposal, its commit notice; see
-   * canHandleAtOnce) is handled right here; the first one that must wait starts
+   * earlyIfAtOnce) is handled right here; the first one that must wait starts
    * the async loop, which then goes on to the Readies after it. An async call
    * costs a frame for every local of the loop (~0.5 KB a Ready) even when it
    * never awaits.
@@ -260,8 +260,9 @@ export class RaftNode {
     try {
       while (!this.stopped && this.raw.hasReady()) {
         rd = this.raw.ready();
-        if (!this.canHandleAtOnce(rd)) break;
-        this.handleAtOnce(rd);
+        const early = this.earlyIfAtOnce(rd);
+        if (early === undefined) break;
+        this.handleAtOnce(rd, early);
         rd = undefined;
       }
     } catch (err) {
@@ -273,23 +274,26 @@ export class RaftNode {
   };
 
   /**
-   * Whether handling `rd` reaches no await of the loop: no role change, no
-   * snapshot, nothing to write, and no committed entries to apply after
-   * letting messages sent before the write leave first; never with failpoints.
+   * For a Ready whose handling reaches no await of the loop, the committed
+   * entries it applies early (committedOnDisk); undefined for any other. It
+   * must change no role, carry no snapshot, write nothing, and have no early
+   * entries that would wait for messages sent before the write to leave
+   * first; and failpoints must be off.
    */
-  private canHandleAtOnce(rd: Ready): boolean {
-    if (FAILPOINTS_ON || rd.softState || rd.entries.length > 0 || rd.mustSync) return false;
-    if (rd.snapshot && rd.snapshot.metadata.index > 0) return false;
-    if (committedOnDisk(rd, this.persistedIndex).length === 0) return true;
-    const leader = this.isLeader;
-    for (const m of rd.messages) if (goesBeforeSave(m, leader)) return false;
-    return true;
+  private earlyIfAtOnce(rd: Ready): Entry[] | undefined {
+    if (FAILPOINTS_ON || rd.softState || rd.entries.length > 0 || rd.mustSync) return undefined;
+    if (rd.snapshot && rd.snapshot.metadata.index > 0) return undefined;
+    const early = committedOnDisk(rd, this.persistedIndex);
+    if (early.length > 0) {
+      const leader = this.isLeader;
+      for (const m of rd.messages) if (goesBeforeSave(m, leader)) return undefined;
+    }
+    return early;
   }
 
-  /** The loop's body for a Ready canHandleAtOnce accepts, step for step. */
-  private handleAtOnce(rd: Ready): void {
+  /** The loop's body for a Ready earlyIfAtOnce accepts (`early`: what it gave), step for step. */
+  private handleAtOnce(rd: Ready, early: Entry[]): void {
     if (rd.committedEntries.length > 0) stage('ready-com');
-    const early = committedOnDisk(rd, this.persistedIndex);
     const leader = this.isLeader;
     const later = this.sendBeforeSave(this.outgoing(rd, leader), leader);
     if (rd.hardState) this.unsavedHardState = rd.hardState;
