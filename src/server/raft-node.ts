@@ -50,6 +50,10 @@ export class RaftNode {
   /** The transport, with commit notices held back briefly (commit-notices.ts). */
   private readonly out: CommitNoticeDelay;
   private readonly inlineWrites = new InlineWritePolicy();
+  /** This Ready's write may be made on this thread (the policy's decision in outgoing)... */
+  private writeInline = false;
+  /** ...while the last write took under this many ms (undefined: the log's own bound). */
+  private inlineBound: number | undefined;
 
   constructor(
     readonly raw: RawNode,
@@ -245,12 +249,12 @@ export class RaftNode {
   }
 
   /**
-   * kick's microtask, made once. A Ready that writes nothing and waits for
-   * nothing (a follower's forwarded proposal, its commit notice; see
-   * earlyIfAtOnce) is handled right here; the first one that must wait starts
-   * the async loop, which then goes on to the Readies after it. An async call
-   * costs a frame for every local of the loop (~0.5 KB a Ready) even when it
-   * never awaits.
+   * kick's microtask, made once. A Ready that waits for nothing (a follower's
+   * forwarded proposal, its commit notice, its append when the write can be made
+   * on this thread; see earlyIfAtOnce) is handled right here; the first one that
+   * must wait starts the async loop, which then goes on to the Readies after
+   * it. An async call costs a frame for every local of the loop (~0.5 KB a
+   * Ready) even when it never awaits.
    */
   private readonly startLoop = (): void => {
     this.scheduled = false;
@@ -276,16 +280,20 @@ export class RaftNode {
   /**
    * For a Ready whose handling reaches no await of the loop, the committed
    * entries it applies early (committedOnDisk); undefined for any other. It
-   * must change no role, carry no snapshot, write nothing, and have no early
-   * entries that would wait for messages sent before the write to leave
-   * first; and failpoints must be off.
+   * must change no role, carry no snapshot, write nothing unless it is a
+   * follower's write the log can make on this thread now (a follower always
+   * writes inline: inline-writes.ts), send nothing before a write or before
+   * early entries (those messages leave in a microtask, and would wait behind
+   * the write or the apply); and failpoints must be off.
    */
   private earlyIfAtOnce(rd: Ready): Entry[] | undefined {
-    if (FAILPOINTS_ON || rd.softState || rd.entries.length > 0 || rd.mustSync) return undefined;
+    if (FAILPOINTS_ON || rd.softState) return undefined;
     if (rd.snapshot && rd.snapshot.metadata.index > 0) return undefined;
+    const leader = this.isLeader;
+    const writes = rd.entries.length > 0 || rd.mustSync;
+    if (writes && (leader || this.ports.log.canSaveNow?.(rd.entries, this.inlineWrites.maxLastWriteMs(false)) !== true)) return undefined;
     const early = committedOnDisk(rd, this.persistedIndex);
-    if (early.length > 0) {
-      const leader = this.isLeader;
+    if (writes || early.length > 0) {
       for (const m of rd.messages) if (goesBeforeSave(m, leader)) return undefined;
     }
     return early;
@@ -293,11 +301,18 @@ export class RaftNode {
 
   /** The loop's body for a Ready earlyIfAtOnce accepts (`early`: what it gave), step for step. */
   private handleAtOnce(rd: Ready, early: Entry[]): void {
+    if (rd.entries.length > 0) stage('ready-ent');
     if (rd.committedEntries.length > 0) stage('ready-com');
     const leader = this.isLeader;
     const later = this.sendBeforeSave(this.outgoing(rd, leader), leader);
     if (rd.hardState) this.unsavedHardState = rd.hardState;
-    if (early.length > 0) this.handlers.onCommitted(early);
+    if (rd.entries.length > 0 || rd.mustSync) {
+      stage('save');
+      // earlyIfAtOnce asked the log, and nothing since could have changed its answer.
+      if (!this.saveAtOnce(rd, early)) throw new Error('raft: the log refused a write it had said it could make now');
+    } else if (early.length > 0) {
+      this.handlers.onCommitted(early);
+    }
     this.afterWrite(rd);
     this.sendAndAdvance(rd, leader, early, committedAfter(rd, early), later);
   }
@@ -345,23 +360,26 @@ export class RaftNode {
           // (a restarted member learns the commit again); it rides along with the next
           // write instead of costing a write of its own.
           if (FAILPOINTS_ON) await failpointAsync('raftBeforeSave');
-          const t0 = this.ports.clock.now();
           stage('save');
-          const saved = this.ports.log.save(this.unsavedHardState, rd.entries);
-          this.leaderWriting = leader;
-          if (early.length > 0) {
-            // The early entries are applied only once the sends and this write are under
-            // way (both start from microtasks queued above): applying runs synchronously
-            // up to the first store promise, and a batch of it ahead of them would hold
-            // back the followers' appends and this member's own fsync.
-            await Promise.resolve();
-            this.handlers.onCommitted(early);
+          // A write on this thread lets what was sent before it (a leader's appends)
+          // leave first: the streams write their sockets in a microtask.
+          if (sentEarly && this.writeInline) await Promise.resolve();
+          if (!this.saveAtOnce(rd, early)) {
+            const t0 = this.ports.clock.now();
+            const saved = this.ports.log.save(this.unsavedHardState, rd.entries);
+            this.leaderWriting = leader;
+            if (early.length > 0) {
+              // The early entries are applied only once the sends and this write are under
+              // way (both start from microtasks queued above): applying runs synchronously
+              // up to the first store promise, and a batch of it ahead of them would hold
+              // back the followers' appends and this member's own fsync.
+              await Promise.resolve();
+              this.handlers.onCommitted(early);
+            }
+            await saved;
+            this.leaderWriting = false;
+            this.savedSince(t0);
           }
-          await saved;
-          this.leaderWriting = false;
-          stage('saved');
-          this.unsavedHardState = undefined;
-          this.handlers.onWalSync((this.ports.clock.now() - t0) / 1000);
           if (FAILPOINTS_ON) await failpointAsync('raftAfterSave');
         } else if (early.length > 0) {
           // What this Ready sent (a leader's notice of the commit to a follower whose
@@ -383,6 +401,28 @@ export class RaftNode {
     if (!this.stopped && this.raw.hasReady()) this.kick();
   }
 
+  /**
+   * This Ready's write made on this thread, if the policy said so for it and
+   * the log can now (DurableLog.saveNow), then its early entries applied (the
+   * write is done: nothing for them to hold back). False: nothing was written.
+   */
+  private saveAtOnce(rd: Ready, early: Entry[]): boolean {
+    const log = this.ports.log;
+    if (!this.writeInline || log.saveNow === undefined) return false;
+    const t0 = this.ports.clock.now();
+    if (!log.saveNow(this.unsavedHardState, rd.entries, this.inlineBound)) return false;
+    this.savedSince(t0);
+    if (early.length > 0) this.handlers.onCommitted(early);
+    return true;
+  }
+
+  /** This Ready's write, started at clock time `t0`, is on disk. */
+  private savedSince(t0: number): void {
+    stage('saved');
+    this.unsavedHardState = undefined;
+    this.handlers.onWalSync((this.ports.clock.now() - t0) / 1000);
+  }
+
   /** A failed fsync or a broken WAL leaves no safe way forward: stop rather than lose writes. */
   private fail(err: unknown): void {
     this.logger.fatal({ err }, 'raft loop failed');
@@ -390,12 +430,12 @@ export class RaftNode {
     this.handlers.onFatal(err as Error);
   }
 
-  /** This Ready's messages, a leader's appends to one follower joined; and the WAL's write mode for it. */
+  /** This Ready's messages, a leader's appends to one follower joined; and whether its write may go inline. */
   private outgoing(rd: Ready, leader: boolean): Message[] {
     // Small appends are written on this thread by a follower, and by a leader
     // serving one request at a time (inline-writes.ts).
-    const inline = this.inlineWrites.decide(leader, rd.entries, this.raw.committed);
-    this.ports.log.setInlineWrites?.(inline, this.inlineWrites.maxLastWriteMs(leader));
+    this.writeInline = this.inlineWrites.decide(leader, rd.entries, this.raw.committed);
+    this.inlineBound = this.inlineWrites.maxLastWriteMs(leader);
     return leader ? joinAppends(rd.messages, this.raw.maxMsgSize) : rd.messages;
   }
 

@@ -38,8 +38,17 @@ export interface DurableLog {
   saveSnapshot(snapshot: Snapshot): Promise<void>;
   /** Waits for pending writes, then closes; later writes fail. */
   close(): Promise<void>;
-  /** Whether small writes may block the calling thread, and while writes take under how long (WAL.setInlineWrites); optional. */
-  setInlineWrites?(on: boolean, maxLastWriteMs?: number): void;
+  /**
+   * Writes as save() does, but on the calling thread, durable when it returns
+   * true, if the log can do that now (WAL.saveNow: nothing of its own in
+   * flight, a small write, its last write took under `maxLastWriteMs`, or the
+   * log's own bound when undefined); otherwise writes nothing and returns false.
+   * Throws what save() would reject with. Optional: a log without it is only
+   * ever written through save().
+   */
+  saveNow?(hardState: HardState | undefined, entries: Entry[], maxLastWriteMs: number | undefined): boolean;
+  /** Whether saveNow would write `entries` now (with the same bound); present with saveNow. */
+  canSaveNow?(entries: readonly Entry[], maxLastWriteMs: number | undefined): boolean;
 }
 
 /** Outgoing Raft messages. What comes back (messages, unreachable peers, snapshot status) goes to RaftNode's methods. */
@@ -74,7 +83,8 @@ export function walLog(wal: WAL, snapshotter: Snapshotter): DurableLog {
       await wal.saveSnapshot({ index: snapshot.metadata.index, term: snapshot.metadata.term });
     },
     close: () => wal.close(),
-    setInlineWrites: (on, maxLastWriteMs) => wal.setInlineWrites(on, maxLastWriteMs),
+    saveNow: (hardState, entries, maxLastWriteMs) => wal.saveNow(hardState, entries, maxLastWriteMs),
+    canSaveNow: (entries, maxLastWriteMs) => wal.canSaveNow(entries, maxLastWriteMs),
   };
 }
 

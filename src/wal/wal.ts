@@ -8,6 +8,11 @@
 // made while a write is in flight form the next batch, so 64 concurrent callers
 // cost roughly one disk flush, not 64. Calls are encoded in the order they were
 // made, so the log order is the call order.
+//
+// Inline writes: saveNow() writes a small batch on the calling thread, durable
+// when it returns, if nothing is queued or in flight (so it cannot overtake a
+// save), and otherwise refuses; the Raft driver decides when to ask
+// (src/server/inline-writes.ts).
 
 import { join } from 'node:path';
 import { encodeEntry, encodeHardState } from '../raft/codec.js';
@@ -28,9 +33,9 @@ export { DEFAULT_SEGMENT_BYTES, type WalOptions };
 const SLOW_FSYNC_MS = 1000;
 
 /**
- * Inline writes (setInlineWrites): a batch up to this size, and only while the
- * previous write took less than the bound given (INLINE_MAX_LAST_MS unless the
- * caller passes a tighter one), is written on the calling thread. A thread-pool
+ * Inline writes (saveNow): a batch up to about this size, and only while the
+ * previous write took less than the bound the caller gives (INLINE_MAX_LAST_MS
+ * unless it passes another), is written on the calling thread. A thread-pool
  * write costs two thread wake-ups (the pool thread, then this thread for its
  * completion), and on a machine whose CPUs are shared each of them can wait a
  * millisecond or more to be scheduled; an inline write of a few hundred bytes to
@@ -40,6 +45,8 @@ const SLOW_FSYNC_MS = 1000;
  */
 const INLINE_MAX_BYTES = 8 << 10;
 const INLINE_MAX_LAST_MS = 10;
+/** At most what a record adds to what it carries (frame, header, padding) and an entry's fields add to its data. */
+const RECORD_OVERHEAD_BOUND = 64;
 
 interface Op {
   hardState: HardState | undefined;
@@ -76,8 +83,6 @@ export class WAL {
   private flushing: Promise<void> | undefined;
   private failed: Error | undefined;
   private closed = false;
-  private inlineWrites = false;
-  private inlineMaxLastMs = INLINE_MAX_LAST_MS;
   /** How long the last batch's write took (ms), whichever way it went. */
   private lastWriteMs = 0;
 
@@ -172,15 +177,44 @@ export class WAL {
   }
 
   /**
-   * Lets small batches be written on the calling thread (see INLINE_MAX_BYTES)
-   * while the previous write took less than `maxLastWriteMs`. The Raft driver
-   * decides per Ready (src/server/inline-writes.ts): on while this member
-   * follows, and while it leads with one request in flight at a time (then with
-   * a tighter bound: its thread may have other clients to serve).
+   * Writes `entries`, then `hardState` (as save()), on the calling thread, and
+   * returns true once they are on disk, if the WAL may do that now: nothing of
+   * its own queued or in flight (log order is call order), a small batch (see
+   * INLINE_MAX_BYTES), a file that can be written on this thread, and its last
+   * write took under `maxLastWriteMs`. Otherwise it writes nothing and returns
+   * false: then save(). No promise and no flush loop, which a save costs even
+   * when its write goes inline (~1.7 KB of allocation at one request at a time).
+   * Throws what save() would reject with: a request that cannot be encoded
+   * fails alone; a failed write fails the WAL.
    */
-  setInlineWrites(on: boolean, maxLastWriteMs = INLINE_MAX_LAST_MS): void {
-    this.inlineWrites = on;
-    this.inlineMaxLastMs = maxLastWriteMs;
+  saveNow(hardState: HardState | undefined, entries: Entry[], maxLastWriteMs = INLINE_MAX_LAST_MS): boolean {
+    const fh = this.fh;
+    if (!this.canSaveNow(entries, maxLastWriteMs) || !canWriteSync(fh)) return false;
+    const err = this.encodeOrRollback(hardState, entries, undefined);
+    if (err !== undefined) throw err;
+    if (this.batch.length === 0) return true;
+    const t0 = performance.now();
+    stage('wal-w');
+    try {
+      writeAllSync(fh, this.batch.bytes(), this.offset);
+    } catch (e) {
+      this.batchEntries.length = 0;
+      this.fail(e, []);
+      throw this.failed;
+    }
+    stage('wal-wd');
+    this.written(t0);
+    if (this.offset >= this.segmentSize) this.flushing = this.flushLoop(true);
+    return true;
+  }
+
+  /** Whether saveNow would write these entries now (the file permitting). */
+  canSaveNow(entries: readonly Entry[], maxLastWriteMs = INLINE_MAX_LAST_MS): boolean {
+    if (this.flushing !== undefined || this.queue.length > 0 || this.failed !== undefined || this.closed) return false;
+    if (this.lastWriteMs >= maxLastWriteMs || !canWriteSync(this.fh)) return false;
+    let bytes = RECORD_OVERHEAD_BOUND; // the hard state
+    for (const e of entries) bytes += RECORD_OVERHEAD_BOUND + e.data.length;
+    return bytes <= INLINE_MAX_BYTES;
   }
 
   /** The entries this WAL wrote, to be read back (MemoryStorage's `cold` option). */
@@ -214,96 +248,134 @@ export class WAL {
     });
   }
 
-  private encode(op: Op): void {
-    for (const e of op.entries) {
+  /**
+   * Adds the records of one request to the batch; if it cannot be encoded (an
+   * index that is not a safe integer), leaves the batch as it was and returns
+   * the error: a bad request fails alone.
+   */
+  private encodeOrRollback(hardState: HardState | undefined, entries: Entry[], snap: SnapRef | undefined): unknown {
+    const mark = this.batch.mark();
+    const entriesMark = this.batchEntries.length;
+    const li = this.lastIndex;
+    const hs = this.lastHs;
+    try {
+      this.encode(hardState, entries, snap);
+      return undefined;
+    } catch (err) {
+      this.batch.rollback(mark);
+      this.batchEntries.length = entriesMark;
+      this.lastIndex = li;
+      this.lastHs = hs;
+      return err ?? new Error('WAL: encoding failed');
+    }
+  }
+
+  private encode(hardState: HardState | undefined, entries: Entry[], snap: SnapRef | undefined): void {
+    for (const e of entries) {
       const at = this.batch.length;
       const crcBefore = this.batch.crc;
       this.batch.add(RecordType.Entry, encodeEntry(e));
       this.batchEntries.push(e.index, at, this.batch.length - at, crcBefore);
       this.lastIndex = e.index;
     }
-    if (op.hardState && !hsEqual(op.hardState, this.lastHs)) {
-      this.batch.add(RecordType.State, encodeHardState(op.hardState));
-      this.lastHs = { ...op.hardState };
+    if (hardState && !hsEqual(hardState, this.lastHs)) {
+      this.batch.add(RecordType.State, encodeHardState(hardState));
+      this.lastHs = { term: hardState.term, vote: hardState.vote, commit: hardState.commit };
     }
-    if (op.snap) {
-      this.batch.add(RecordType.Snapshot, encodeSnapshotMarker(op.snap.index, op.snap.term));
-      if (op.snap.index > this.lastIndex) this.lastIndex = op.snap.index;
+    if (snap) {
+      this.batch.add(RecordType.Snapshot, encodeSnapshotMarker(snap.index, snap.term));
+      if (snap.index > this.lastIndex) this.lastIndex = snap.index;
     }
   }
 
-  private async flushLoop(): Promise<void> {
-    try {
-      // Let the callers of this tick queue up too before the first batch goes out.
-      await Promise.resolve();
-      while (this.queue.length > 0 && (await this.flushOnce()));
-    } finally {
-      // Cleared in the same synchronous step that saw the queue empty, so a save()
-      // arriving later always finds no flusher and starts one.
+  /**
+   * Writes batches until the queue is empty; with `cutFirst`, first starts the
+   * next segment (an inline write filled this one). The loop ends, and clears
+   * `flushing`, in the same synchronous step that finds the queue empty, and
+   * before it resolves its last batch: a caller resumed by that can write inline
+   * at once (saveNow), and a save() arriving later always starts a new loop.
+   */
+  private async flushLoop(cutFirst = false): Promise<void> {
+    let running = true;
+    const end = (): void => {
+      running = false;
       this.flushing = undefined;
+    };
+    try {
+      if (cutFirst) {
+        if (!(await this.cutOrFail())) return;
+      } else {
+        // Let the callers of this tick queue up too before the first batch goes out.
+        await Promise.resolve();
+      }
+      while (this.queue.length > 0) {
+        const ready = await this.writeQueued();
+        if (ready === undefined) return;
+        const cut = this.offset >= this.segmentSize;
+        if (!cut && this.queue.length === 0) end();
+        for (const op of ready) op.resolve();
+        if (cut && !(await this.cutOrFail())) return;
+      }
+    } finally {
+      if (running) end();
     }
   }
 
-  /** Writes one batch: everything queued right now. False once the WAL has failed. */
-  private async flushOnce(): Promise<boolean> {
+  /**
+   * Writes one batch: everything queued right now. Returns the requests it
+   * wrote (to be resolved); undefined once the WAL has failed.
+   */
+  private async writeQueued(): Promise<Op[] | undefined> {
     const ops = this.queue;
     this.queue = [];
     const ready: Op[] = [];
     for (const op of ops) {
-      const mark = this.batch.mark();
-      const entriesMark = this.batchEntries.length;
-      const li = this.lastIndex;
-      const hs = this.lastHs;
-      try {
-        this.encode(op);
-        ready.push(op);
-      } catch (err) {
-        // A bad request (e.g. an index that is not a safe integer) fails alone.
-        this.batch.rollback(mark);
-        this.batchEntries.length = entriesMark;
-        this.lastIndex = li;
-        this.lastHs = hs;
-        op.reject(err);
-      }
+      const err = this.encodeOrRollback(op.hardState, op.entries, op.snap);
+      if (err === undefined) ready.push(op);
+      else op.reject(err);
     }
     try {
       if (this.batch.length > 0) {
         const t0 = performance.now();
         stage('wal-w');
-        const bytes = this.batch.bytes();
-        const fh = this.fh;
-        if (this.inlineWrites && canWriteSync(fh) && bytes.length <= INLINE_MAX_BYTES && this.lastWriteMs < this.inlineMaxLastMs) {
-          writeAllSync(fh, bytes, this.offset);
-        } else {
-          await writeAll(fh, bytes, this.offset);
-        }
+        await writeAll(this.fh, this.batch.bytes(), this.offset);
         stage('wal-wd');
-        this.recordEntries(this.offset);
-        this.offset += this.batch.length;
-        this.batch.reset();
-        // The append handle is O_DSYNC: the write returned once the data was on disk,
-        // one thread-pool round trip instead of two (write, then fdatasync).
-        if (!this.noSync) this.syncs++;
-        const ms = performance.now() - t0;
-        this.lastWriteMs = ms;
-        if (ms > SLOW_FSYNC_MS) this.logger.warn({ ms: Math.round(ms), dir: this.dir }, 'WAL: slow fdatasync');
+        this.written(t0);
       }
     } catch (err) {
       this.batchEntries.length = 0;
       this.fail(err, ready);
+      return undefined;
+    }
+    return ready;
+  }
+
+  /**
+   * The batch (from offset `this.offset`) was written, `t0` when it started:
+   * where its entries are, the new end of the file, how long it took.
+   */
+  private written(t0: number): void {
+    this.recordEntries(this.offset);
+    this.offset += this.batch.length;
+    this.batch.reset();
+    // The append handle is O_DSYNC: the write returned once the data was on disk,
+    // one thread-pool round trip instead of two (write, then fdatasync).
+    if (!this.noSync) this.syncs++;
+    const ms = performance.now() - t0;
+    this.lastWriteMs = ms;
+    if (ms > SLOW_FSYNC_MS) this.logger.warn({ ms: Math.round(ms), dir: this.dir }, 'WAL: slow fdatasync');
+    if (this.offset >= this.segmentSize / 2) this.pipeline.prepareSoon();
+  }
+
+  /** cut(), failing the WAL if it fails; false then. */
+  private async cutOrFail(): Promise<boolean> {
+    try {
+      await this.cut();
+      return true;
+    } catch (err) {
+      this.fail(err, []);
       return false;
     }
-    for (const op of ready) op.resolve();
-    if (this.offset >= this.segmentSize / 2) this.pipeline.prepareSoon();
-    if (this.offset >= this.segmentSize) {
-      try {
-        await this.cut();
-      } catch (err) {
-        this.fail(err, []);
-        return false;
-      }
-    }
-    return true;
   }
 
   /** The batch just written at file offset `base`: where each of its entries is. */

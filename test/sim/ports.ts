@@ -60,7 +60,7 @@ export class ManualClock implements Clock {
 
 /** One write made to a MemDurableLog. */
 export type LogWrite =
-  | { kind: 'save'; hardState: HardState | undefined; entries: Entry[]; inline: boolean | undefined }
+  | { kind: 'save'; hardState: HardState | undefined; entries: Entry[]; inline: boolean }
   | { kind: 'snapshot'; snapshot: Snapshot };
 
 /**
@@ -76,9 +76,7 @@ export class MemDurableLog implements DurableLog {
   /** Every write that became durable, in order. */
   readonly synced: LogWrite[] = [];
   closed = false;
-  /** What the driver last asked of setInlineWrites (undefined: never called). */
-  inlineWrites: boolean | undefined;
-  /** The bound on the last write's duration it passed with that (undefined: the log's default). */
+  /** The bound on the last write's duration the driver passed to saveNow last (undefined: the log's default). */
   inlineMaxLastMs: number | undefined;
   private held = false;
   private failure: Error | undefined;
@@ -86,16 +84,23 @@ export class MemDurableLog implements DurableLog {
 
   save(hardState: HardState | undefined, entries: Entry[]): Promise<void> {
     // Copy the containers now, as the WAL does: the caller may reuse them.
-    return this.enqueue({ kind: 'save', hardState: hardState && { ...hardState }, entries: entries.slice(), inline: this.inlineWrites });
+    return this.enqueue({ kind: 'save', hardState: hardState && { ...hardState }, entries: entries.slice(), inline: false });
+  }
+
+  /** As the WAL's: at once unless writes are held, waiting, failed or closed. */
+  saveNow(hardState: HardState | undefined, entries: Entry[], maxLastWriteMs: number | undefined): boolean {
+    if (!this.canSaveNow()) return false;
+    this.inlineMaxLastMs = maxLastWriteMs;
+    this.apply({ kind: 'save', hardState: hardState && { ...hardState }, entries: entries.slice(), inline: true });
+    return true;
+  }
+
+  canSaveNow(): boolean {
+    return !this.held && this.queue.length === 0 && this.failure === undefined && !this.closed;
   }
 
   saveSnapshot(snapshot: Snapshot): Promise<void> {
     return this.enqueue({ kind: 'snapshot', snapshot });
-  }
-
-  setInlineWrites(on: boolean, maxLastWriteMs?: number): void {
-    this.inlineWrites = on;
-    this.inlineMaxLastMs = maxLastWriteMs;
   }
 
   async close(): Promise<void> {

@@ -72,12 +72,20 @@ interface Acks {
 async function writer(fs: WalFs, rng: () => number, acks: Acks): Promise<true> {
   const wal = await WAL.create(DIR, new Uint8Array([7]), { fs, segmentSizeBytes: SEG });
   acks.created = true;
-  // A follower's small writes go inline (WAL.setInlineWrites), a leader's only while
-  // it serves one request at a time; a member switches as that changes.
+  // A follower's small writes go inline (WAL.saveNow), a leader's only while it
+  // serves one request at a time; a member switches as that changes.
   let inline = rng() < 0.5;
   for (let round = 0; round < ROUNDS; round++) {
     if (rng() < 0.25) inline = !inline;
-    wal.setInlineWrites(inline);
+    if (inline) {
+      const first = acks.issued + 1;
+      const last = first + Math.floor(rng() * 3);
+      const es = Array.from({ length: last - first + 1 }, (_, i) => entry(first + i));
+      if (wal.saveNow({ term: 1, vote: 1n, commit: last }, es)) {
+        acks.issued = last;
+        acks.acked = last;
+      }
+    }
     // A few concurrent saves: the group commit writes them as one batch.
     const saves: Promise<void>[] = [];
     for (let k = 1 + Math.floor(rng() * 3); k > 0; k--) {

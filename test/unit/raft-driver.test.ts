@@ -4,7 +4,7 @@
 // promises, on every step (quorum durability before apply, acknowledgements only
 // after the save they promise) and in targeted scenarios (held saves).
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type Entry, type Message, MessageType } from '../../src/raft/index.js';
 import { DriverCluster, type DriverMember } from '../sim/driver-cluster.js';
 import { LEADER_ALONE_STREAK, LEADER_INLINE_MAX_LAST_MS } from '../../src/server/inline-writes.js';
@@ -287,6 +287,50 @@ describe('RaftNode over in-memory ports', () => {
     await c.settle();
     expect(acks().length).toBeGreaterThan(0);
     expect(f1.log.entry(index)).toBeDefined();
+  });
+
+  it("handles a follower's append whose write the log makes at once without the async Ready loop, and one it cannot make in the loop", async () => {
+    const { c, leader, followers } = await started();
+    const f1 = followers[0]!;
+    const loops = vi.spyOn(f1.node as unknown as { loop: (rd: unknown) => Promise<void> }, 'loop');
+    const acked = (data: string): boolean => {
+      const index = sentAppendsWith(c, leader, data)[0]!.entries.find((e) => dec.decode(e.data) === data)!.index;
+      return c.net.sent.some((m) => m.from === f1.id && m.type === MessageType.MsgAppResp && !m.reject && m.index >= index);
+    };
+    leader.node.propose(enc.encode('p'));
+    await c.settle();
+    expect(f1.log.synced.at(-1)).toMatchObject({ kind: 'save', inline: true });
+    expect(acked('p')).toBe(true);
+    expect(loops).not.toHaveBeenCalled();
+    // A write the log cannot make now (held: as if one were in flight) goes through
+    // the loop, which waits for it before acknowledging.
+    f1.log.hold();
+    leader.node.propose(enc.encode('q'));
+    await c.settle();
+    expect(loops).toHaveBeenCalled();
+    expect(acked('q')).toBe(false);
+    f1.log.release();
+    await c.settle();
+    expect(acked('q')).toBe(true);
+    expect(f1.log.synced.at(-1)).toMatchObject({ kind: 'save', inline: false });
+    await c.tick(2);
+    for (const m of c.members) expect(m.appliedData).toEqual(['p', 'q']);
+  });
+
+  it('an inline write that fails stops the member through onFatal, with nothing acknowledged', async () => {
+    const { c, leader, followers } = await started();
+    const f1 = followers[0]!;
+    f1.log.saveNow = () => {
+      throw new Error('disk on fire, inline');
+    };
+    leader.node.propose(enc.encode('w'));
+    await c.settle();
+    expect(f1.fatal?.message).toBe('disk on fire, inline');
+    const index = sentAppendsWith(c, leader, 'w')[0]!.entries[0]!.index;
+    expect(c.net.sent.some((m) => m.from === f1.id && m.type === MessageType.MsgAppResp && !m.reject && m.index >= index)).toBe(false);
+    await c.tick(2);
+    expect(leader.appliedData).toEqual(['w']);
+    expect(f1.appliedData).toEqual([]);
   });
 
   it('broadcasts the leader appends before its own save finishes (Raft thesis 10.2.1)', async () => {

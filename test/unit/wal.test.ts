@@ -263,7 +263,7 @@ describe('WAL group commit', () => {
   });
 });
 
-describe('WAL inline writes (a follower\'s small appends on the calling thread)', () => {
+describe('WAL inline writes (saveNow: a follower\'s small appends on the calling thread)', () => {
   /** Counts the segment file's writes each way; `slowOnce` makes the next inline write take that long. */
   function spyOnWrites(w: WAL) {
     const internals = w as unknown as { fh: WalFile };
@@ -297,57 +297,65 @@ describe('WAL inline writes (a follower\'s small appends on the calling thread)'
   /** As if the last write had been quick (a loaded test machine's fsync can take over 10 ms). */
   const lastWriteQuick = (w: WAL): void => void ((w as unknown as { lastWriteMs: number }).lastWriteMs = 0);
 
-  it('writes small batches inline once enabled, large ones through the pool, and replays them all in order', async () => {
+  it('writes small batches on the calling thread (saveNow), refuses large ones and while a save is queued, and replays them all in order', async () => {
     const w = await create(1024 * 1024);
     const spy = spyOnWrites(w);
     await w.save(hs(1, 0), [ent(1)]);
-    expect(spy.counts).toEqual({ pool: 1, inline: 0 }); // off by default
-    w.setInlineWrites(true);
+    expect(spy.counts).toEqual({ pool: 1, inline: 0 });
     lastWriteQuick(w);
-    await w.save(hs(1, 1), [ent(2)]);
+    expect(w.canSaveNow([ent(2)])).toBe(true);
+    expect(w.saveNow(hs(1, 1), [ent(2)])).toBe(true);
     lastWriteQuick(w);
-    await w.save(undefined, [ent(3), ent(4)]);
+    expect(w.saveNow(undefined, [ent(3), ent(4)])).toBe(true);
     expect(spy.counts).toEqual({ pool: 1, inline: 2 });
-    // Above 8 KiB: the pool, even when inline writes are on.
+    // Above 8 KiB: refused, nothing written; save() takes it through the pool.
     lastWriteQuick(w);
+    expect(w.canSaveNow([ent(5, 1, 9000)])).toBe(false);
+    expect(w.saveNow(undefined, [ent(5, 1, 9000)])).toBe(false);
+    expect(spy.counts).toEqual({ pool: 1, inline: 2 });
     await w.save(undefined, [ent(5, 1, 9000)]);
     expect(spy.counts).toEqual({ pool: 2, inline: 2 });
-    w.setInlineWrites(false);
-    await w.save(undefined, [ent(6)]);
-    expect(spy.counts).toEqual({ pool: 3, inline: 2 });
+    // A save queued and not yet written: an inline write would overtake it.
+    lastWriteQuick(w);
+    const queued = w.save(undefined, [ent(6)]);
+    expect(w.saveNow(undefined, [ent(7)])).toBe(false);
+    await queued;
+    lastWriteQuick(w);
+    expect(w.saveNow(undefined, [ent(7)])).toBe(true);
+    expect(spy.counts).toEqual({ pool: 3, inline: 3 });
     await w.close();
+    expect(w.saveNow(undefined, [ent(8)])).toBe(false);
     const r = await reopen(undefined, 1024 * 1024);
-    expect(r.entries.map((e) => e.index)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(r.entries.map((e) => e.index)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(r.hardState).toEqual(hs(1, 1));
   });
 
-  it('acknowledges an inline save only once its bytes are in the file', async () => {
+  it('returns from an inline save only once its bytes are in the file', async () => {
     const w = await create(1024 * 1024);
-    w.setInlineWrites(true);
     const spy = spyOnWrites(w);
     const [seg] = await segFiles();
     const e = ent(1);
     lastWriteQuick(w);
-    await w.save(undefined, [e]);
+    expect(w.saveNow(undefined, [e])).toBe(true);
     expect(readFileSync(join(dir, seg!)).indexOf(Buffer.from(e.data))).toBeGreaterThan(0);
     expect(spy.counts.inline).toBe(1);
   });
 
-  it('after a slow write, goes back to the pool until a write is quick again', async () => {
+  it('after a slow write, refuses until a write through the pool is quick again', async () => {
     const w = await create(1024 * 1024);
-    w.setInlineWrites(true);
     const spy = spyOnWrites(w);
     lastWriteQuick(w);
-    await w.save(undefined, [ent(1)]);
+    expect(w.saveNow(undefined, [ent(1)])).toBe(true);
     spy.slowNext(15); // a disk that stalls: this write takes 15 ms, over the 10 ms bound
-    await w.save(undefined, [ent(2)]);
-    expect(spy.counts).toEqual({ pool: 0, inline: 2 });
-    await w.save(undefined, [ent(3)]); // the pool: the thread is not blocked twice in a row
+    expect(w.saveNow(undefined, [ent(2)])).toBe(true);
+    expect(w.saveNow(undefined, [ent(3)])).toBe(false); // the thread is not blocked twice in a row
+    await w.save(undefined, [ent(3)]);
     expect(spy.counts).toEqual({ pool: 1, inline: 2 });
     // Inline again after the first quick write (on a loaded machine a pool write may
     // itself take over 10 ms: then the next one goes to the pool too).
     let index = 3;
-    while (spy.counts.inline === 2 && index < 23) await w.save(undefined, [ent(++index)]);
+    while (!w.saveNow(undefined, [ent(index + 1)]) && index < 23) await w.save(undefined, [ent(++index)]);
+    index++;
     expect(spy.counts.inline).toBe(3);
     expect(spy.counts.pool).toBe(index - 3);
     await w.close();
@@ -356,32 +364,58 @@ describe('WAL inline writes (a follower\'s small appends on the calling thread)'
 
   it('takes a tighter bound on the last write when given one (a leader with other clients to serve)', async () => {
     const w = await create(1024 * 1024);
-    w.setInlineWrites(true, 1);
     const spy = spyOnWrites(w);
     lastWriteQuick(w);
-    await w.save(undefined, [ent(1)]);
+    expect(w.saveNow(undefined, [ent(1)], 1)).toBe(true);
     lastWriteQuick(w); // whatever this machine's fsync of ent(1) took: only the 3 ms below counts
     spy.slowNext(3); // 3 ms: under the default bound, over this one
-    await w.save(undefined, [ent(2)]);
-    expect(spy.counts).toEqual({ pool: 0, inline: 2 });
-    await w.save(undefined, [ent(3)]);
-    expect(spy.counts).toEqual({ pool: 1, inline: 2 });
-    // Back to the default bound: a 3 ms write no longer sends the next one to the pool.
-    w.setInlineWrites(true);
-    lastWriteQuick(w);
-    await w.save(undefined, [ent(4)]);
-    lastWriteQuick(w);
-    spy.slowNext(3);
-    await w.save(undefined, [ent(5)]);
+    expect(w.saveNow(undefined, [ent(2)], 1)).toBe(true);
+    expect(w.canSaveNow([ent(3)], 1)).toBe(false);
+    expect(w.saveNow(undefined, [ent(3)], 1)).toBe(false);
+    // The default bound: a 3 ms write does not refuse the next one.
     (w as unknown as { lastWriteMs: number }).lastWriteMs = 3; // as measured, whatever this machine's fsync took
-    await w.save(undefined, [ent(6)]);
-    expect(spy.counts).toEqual({ pool: 1, inline: 5 });
+    expect(w.saveNow(undefined, [ent(3)])).toBe(true);
+    expect(spy.counts).toEqual({ pool: 0, inline: 3 });
     await w.close();
+  });
+
+  it('a request that cannot be encoded fails alone; the WAL goes on', async () => {
+    const w = await create(1024 * 1024);
+    lastWriteQuick(w);
+    expect(w.saveNow(hs(1, 1), [ent(1)])).toBe(true);
+    lastWriteQuick(w);
+    expect(() => w.saveNow(hs(1, 2), [ent(2), { ...ent(3), index: -1 }])).toThrow();
+    expect(w.saveNow(hs(1, 2), [ent(2)])).toBe(true);
+    await w.save(undefined, [ent(3)]);
+    await w.close();
+    const r = await reopen(undefined, 1024 * 1024);
+    expect(r.entries.map((e) => e.index)).toEqual([1, 2, 3]);
+    expect(r.hardState).toEqual(hs(1, 2));
+  });
+
+  it('an inline write that fills the segment starts the next one in the background; saves wait for it', async () => {
+    const w = await create(); // 4 KiB segments: ~20 entries of 100 B
+    let index = 0;
+    for (;;) {
+      lastWriteQuick(w);
+      expect(w.saveNow(hs(1, index + 1), [ent(++index)])).toBe(true);
+      if ((await segFiles()).length > 1 || !w.canSaveNow([ent(index + 1)])) break;
+    }
+    // The cut is under way: no inline write until it is done; a save queues behind it.
+    expect(w.canSaveNow([ent(index + 1)])).toBe(false);
+    await w.save(hs(1, index + 1), [ent(++index)]);
+    lastWriteQuick(w);
+    expect(w.saveNow(undefined, [ent(++index)])).toBe(true);
+    await w.close();
+    const segs = await segFiles();
+    expect(segs.length).toBe(2);
+    const r = await reopen();
+    expect(r.entries.map((e) => e.index)).toEqual(range(1, index).map((e) => e.index));
+    expect(r.hardState).toEqual(hs(1, index - 1));
   });
 
   it('a failed inline write fails the WAL as a failed pool write does', async () => {
     const w = await create();
-    w.setInlineWrites(true);
     await w.save(hs(1, 0), [ent(1)]);
     lastWriteQuick(w);
     const internals = w as unknown as { fh: Pick<WalFile, 'write' | 'writeSync' | 'close'> };
@@ -391,10 +425,9 @@ describe('WAL inline writes (a follower\'s small appends on the calling thread)'
       writeSync: (buf, off, len, pos) => writeSync(2_000_000_000, buf, off, len, pos),
       close: async () => {},
     };
-    const outcomes = await Promise.allSettled([w.save(undefined, [ent(2)]), w.save(hs(1, 1), [ent(3)])]);
-    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
-    expect((outcomes[0] as PromiseRejectedResult).reason.message).toMatch(/WAL failed, refusing further writes: EBADF/);
-    await expect(w.save(undefined, [ent(4)])).rejects.toThrow(/WAL failed/);
+    expect(() => w.saveNow(undefined, [ent(2)])).toThrow(/WAL failed, refusing further writes: EBADF/);
+    expect(w.saveNow(undefined, [ent(3)])).toBe(false);
+    await expect(w.save(undefined, [ent(3)])).rejects.toThrow(/WAL failed/);
     await real.close();
     expect((await reopen()).entries.map((e) => e.index)).toEqual([1]);
   });
