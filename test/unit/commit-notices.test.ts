@@ -157,7 +157,10 @@ describe('CommitNoticeDelay', () => {
     delay.send([later]);
     expect(sent).toEqual([[covering]]);
     clock.advance(1);
-    expect(sent).toEqual([[covering], [toC, later]]);
+    // Both held notices, in one send (their order across followers means nothing: each has its own stream).
+    expect(sent).toHaveLength(2);
+    expect(sent[1]).toHaveLength(2);
+    expect(sent[1]).toEqual(expect.arrayContaining([toC, later]));
   });
 
   it('an append or heartbeat carrying the awaited commit ends the wait; the highest index is kept', () => {
@@ -174,6 +177,27 @@ describe('CommitNoticeDelay', () => {
     expect(sent).toEqual([[hb], [append]]);
     clock.advance(1);
     expect(sent).toEqual([[hb], [append], [notice]]);
+  });
+
+  it('once nothing is held any more, arms no timer and passes messages through as the same array', () => {
+    const { clock, delay, sent } = setup();
+    delay.awaitCommit(B, 12);
+    delay.send([app(B, 11, [], 11)]); // held
+    delay.send([app(C, 11, [], 11)]); // held
+    delay.send([app(B, 11, [ent(12)], 12)]); // drops B's, ends B's wait
+    clock.advance(1); // C's goes
+    expect(sent.flat().map((m) => [m.to, m.entries.length])).toEqual([
+      [B, 1],
+      [C, 0],
+    ]);
+    const batch = [msg(MessageType.MsgHeartbeat, B), msg(MessageType.MsgHeartbeat, C)];
+    delay.send(batch);
+    expect(sent.at(-1)).toBe(batch);
+    expect(clock.timerCount).toBe(0);
+    const notice = app(B, 12, [], 12); // B waits for nothing now: held
+    delay.send([notice]);
+    expect(sent.at(-1)).toBe(batch);
+    expect(clock.timerCount).toBe(1);
   });
 
   it('with a delay of 0, or after discard(), nothing is awaited', () => {
