@@ -84,6 +84,23 @@ describe('joinAppends', () => {
     expect(shape(out)).toEqual(['MsgApp>2 i10/t5 [11] c9', 'MsgHeartbeat>2 i0/t0 [] c9', 'MsgApp>2 i11/t5 [12] c10']);
   });
 
+  it('finds the appends to join behind messages to other peers, in a short list and in a long one', () => {
+    const e = [ent(11, 5), ent(12, 5)];
+    const around = (n: number): Message[] => [
+      app(B, 10, 5, [e[0]!], 9),
+      ...Array.from({ length: n }, (_, i) => heartbeat(C, 9 + (i % 2))),
+      app(B, 11, 5, [e[1]!], 10),
+    ];
+    for (const n of [1, 40]) {
+      const out = joinAppends(around(n), 1 << 20);
+      expect(out).toHaveLength(n + 1);
+      expect(shape([out[0]!])).toEqual(['MsgApp>2 i10/t5 [11,12] c10']);
+    }
+    // No append after another message to its peer: the same array.
+    const apart = [app(B, 10, 5, [e[0]!], 9), app(C, 10, 5, [e[0]!], 9), heartbeat(B, 9)];
+    expect(joinAppends(apart, 1 << 20)).toBe(apart);
+  });
+
   it('a follower ends in the same log and commit index from the joined messages as from the originals (random runs)', () => {
     let seed = 12345;
     const rnd = (n: number): number => {
