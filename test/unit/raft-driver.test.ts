@@ -317,22 +317,6 @@ describe('RaftNode over in-memory ports', () => {
     for (const m of c.members) expect(m.appliedData).toEqual(['p', 'q']);
   });
 
-  it('an inline write that fails stops the member through onFatal, with nothing acknowledged', async () => {
-    const { c, leader, followers } = await started();
-    const f1 = followers[0]!;
-    f1.log.saveNow = () => {
-      throw new Error('disk on fire, inline');
-    };
-    leader.node.propose(enc.encode('w'));
-    await c.settle();
-    expect(f1.fatal?.message).toBe('disk on fire, inline');
-    const index = sentAppendsWith(c, leader, 'w')[0]!.entries[0]!.index;
-    expect(c.net.sent.some((m) => m.from === f1.id && m.type === MessageType.MsgAppResp && !m.reject && m.index >= index)).toBe(false);
-    await c.tick(2);
-    expect(leader.appliedData).toEqual(['w']);
-    expect(f1.appliedData).toEqual([]);
-  });
-
   it('broadcasts the leader appends before its own save finishes (Raft thesis 10.2.1)', async () => {
     const { c, leader, followers } = await started();
     leader.log.hold();
@@ -580,10 +564,21 @@ describe('RaftNode over in-memory ports', () => {
     for (const m of c.members) expect(m.fatal).toBeUndefined();
   });
 
-  it('a failed save stops the member through onFatal, with nothing acknowledged', async () => {
+  const breakWrites: [string, (log: DriverMember['log']) => void][] = [
+    ['a failed save', (log) => log.fail(new Error('disk on fire'))],
+    [
+      'a failed inline write',
+      (log) => {
+        log.saveNow = () => {
+          throw new Error('disk on fire');
+        };
+      },
+    ],
+  ];
+  it.each(breakWrites)('%s stops the member through onFatal, with nothing acknowledged', async (_, breakWrite) => {
     const { c, leader, followers } = await started();
     const f1 = followers[0]!;
-    f1.log.fail(new Error('disk on fire'));
+    breakWrite(f1.log);
     leader.node.propose(enc.encode('v'));
     await c.settle();
     expect(f1.fatal?.message).toBe('disk on fire');
