@@ -22,7 +22,7 @@ import { joinAppends } from './join-appends.js';
 import { committedAfter, committedOnDisk } from './ready-commits.js';
 import { goesBeforeSave, onlyAcknowledgements, splitBeforeSave } from './send-before-save.js';
 import { InlineWritePolicy } from './inline-writes.js';
-import { CommitNoticeDelay, DEFAULT_COMMIT_NOTICE_DELAY_MS } from './commit-notices.js';
+import { RaftOutbox } from './raft-outbox.js';
 import { runSoon } from '../util/microtask.js';
 import { stage } from '../util/stage-trace.js';
 import { FAILPOINTS_ON, failpointAsync } from '../util/failpoints.js';
@@ -47,8 +47,8 @@ export class RaftNode {
   private unsavedHardState: HardState | undefined;
   /** Last log index written to the WAL (entries up to here may be applied before the next write). */
   private persistedIndex: number;
-  /** The transport, with commit notices held back briefly (commit-notices.ts). */
-  private readonly out: CommitNoticeDelay;
+  /** Where messages leave: commit notices held back briefly, snapshots filled in (raft-outbox.ts). */
+  private readonly out: RaftOutbox;
   private readonly inlineWrites = new InlineWritePolicy();
   /** This Ready's write may be made on this thread (the policy's decision in outgoing)... */
   private writeInline = false;
@@ -70,7 +70,13 @@ export class RaftNode {
     this.term = st.hardState.term;
     this.commitIndex = st.hardState.commit;
     this.persistedIndex = storage.lastIndex();
-    this.out = new CommitNoticeDelay(ports.transport, ports.clock, DEFAULT_COMMIT_NOTICE_DELAY_MS);
+    this.out = new RaftOutbox(ports.transport, ports.clock, {
+      prepare: (m) => handlers.prepareSnapshot(m),
+      failed: (to, err) => {
+        this.logger.warn({ err: err.message, to: to.toString(16) }, 'failed to prepare a snapshot for a follower');
+        this.reportSnapshot(to, false);
+      },
+    });
   }
 
   start(): void {
@@ -160,7 +166,7 @@ export class RaftNode {
     const appends = this.raw.takeLeaderAppends();
     if (appends.length === 0) return;
     stage('early-com');
-    this.send(joinAppends(appends, this.raw.maxMsgSize));
+    this.out.send(joinAppends(appends, this.raw.maxMsgSize));
   }
 
   /** Whether this member is the leader, in `term`, with no leadership transfer under way. */
@@ -179,38 +185,12 @@ export class RaftNode {
     return this.raw.raft.term;
   }
 
-  /** Sends `messages` once this turn's other work is done (Transport.sendSoon), or now without it. */
-  private sendSoon(messages: Message[]): void {
-    if (this.ports.transport.sendSoon) this.ports.transport.sendSoon(messages);
-    else this.send(messages);
-  }
-
-  /** Snapshots first get the state they carry (asynchronously); everything else goes at once. */
-  private send(messages: Message[]): void {
-    if (!carriesSnapshot(messages)) {
-      this.out.send(messages); // the common case, without a copy
-      return;
-    }
-    const plain = messages.filter((m) => m.type !== MessageType.MsgSnap);
-    if (plain.length > 0) this.out.send(plain);
-    for (const m of messages) {
-      if (m.type !== MessageType.MsgSnap) continue;
-      this.handlers.prepareSnapshot(m).then(
-        (full) => this.out.send([full]),
-        (err: Error) => {
-          this.logger.warn({ err: err.message, to: m.to.toString(16) }, 'failed to prepare a snapshot for a follower');
-          this.reportSnapshot(m.to, false);
-        },
-      );
-    }
-  }
-
   /**
    * Sends the commit notices held back (commit-notices.ts) now: for a change the
    * followers should apply without waiting for the next append or the delay.
    */
   flushCommitNotices(): void {
-    this.out.flush();
+    this.out.flushNotices();
   }
 
   /** The transport dropped messages to `id`: Raft slows down probing it. */
@@ -446,7 +426,7 @@ export class RaftNode {
   private sendBeforeSave(messages: Message[], leader: boolean): Message[] {
     if (messages.length === 0) return messages;
     const { now, later } = splitBeforeSave(messages, leader);
-    if (now.length > 0) this.send(now);
+    if (now.length > 0) this.out.send(now);
     return later;
   }
 
@@ -467,8 +447,8 @@ export class RaftNode {
       // A follower that applied entries in a Ready that appended none (a commit
       // learnt from a heartbeat or a notice it must answer) answers its waiting
       // clients before its acknowledgements go: nobody waits for those.
-      if (!leader && early.length > 0 && rd.entries.length === 0 && onlyAcknowledgements(messages)) this.sendSoon(messages);
-      else this.send(messages);
+      if (!leader && early.length > 0 && rd.entries.length === 0 && onlyAcknowledgements(messages)) this.out.sendSoon(messages);
+      else this.out.send(messages);
     }
     if (rd.readStates.length > 0) this.handlers.onReadStates(rd.readStates);
     if (committed.length > 0) this.handlers.onCommitted(committed);
@@ -495,9 +475,4 @@ export class RaftNode {
     if (this.unsavedHardState) await this.ports.log.save(this.unsavedHardState, []);
     await this.ports.log.close();
   }
-}
-
-function carriesSnapshot(messages: readonly Message[]): boolean {
-  for (const m of messages) if (m.type === MessageType.MsgSnap) return true;
-  return false;
 }
