@@ -1,5 +1,5 @@
 // Whether this Ready's WAL write may block the Raft driver's thread
-// (WAL.setInlineWrites) instead of going through libuv's thread pool. A pool
+// (WAL.saveNow) instead of going through libuv's thread pool. A pool
 // write costs two thread wake-ups (the pool thread, then this thread for the
 // completion); on a machine whose CPUs are shared each can wait a millisecond or
 // more to be scheduled. An inline write costs neither, but blocks everything
