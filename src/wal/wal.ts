@@ -1,6 +1,7 @@
 // The write-ahead log: raft entries, hard states and snapshot markers appended to
 // segment files (framing in record.ts), durable before save() resolves. Creating
-// and opening a log (replay, torn-tail repair) is wal-open.ts.
+// and opening a log (replay, torn-tail repair) is wal-open.ts; the records of the
+// next write, with the last index and hard state they leave, next-write.ts.
 //
 // Group commit: save() only queues. One flush at a time takes everything queued,
 // encodes it into one buffer and writes it with one write through the segment's
@@ -17,19 +18,18 @@
 // (src/server/inline-writes.ts).
 
 import { join } from 'node:path';
-import { encodeEntry, encodeHardState } from '../raft/codec.js';
 import type { Entry, HardState } from '../raft/types.js';
 import { WalEntryReader } from './entry-reader.js';
 import { canWriteSync, writeAll, writeAllSync } from './fsutil.js';
 import { runSoon } from '../util/microtask.js';
 import { silentLogger, type Logger } from './logger.js';
 import { SegmentPipeline } from './pipeline.js';
-import { RecordBatch, RecordType, encodeSnapshotMarker } from './record.js';
+import { NextWrite } from './next-write.js';
 import type { SnapRef } from './replay.js';
 import { listSegments, segmentName } from './segment.js';
 import { stage } from '../util/stage-trace.js';
 import { nodeWalFs, type WalFile, type WalFs } from './wal-fs.js';
-import { createLog, isEmptyHs, openForAppend, openLog, walExists, DEFAULT_SEGMENT_BYTES, type TailState, type WalOptions } from './wal-open.js';
+import { createLog, openForAppend, openLog, walExists, DEFAULT_SEGMENT_BYTES, type TailState, type WalOptions } from './wal-open.js';
 
 export { DEFAULT_SEGMENT_BYTES, type WalOptions };
 
@@ -61,17 +61,13 @@ interface Op {
 
 const NO_OPS: Op[] = [];
 
-const hsEqual = (a: HardState, b: HardState): boolean =>
-  a.term === b.term && a.vote === b.vote && a.commit === b.commit;
-
 export class WAL {
   private fh: WalFile;
   private seq: number;
   private offset: number;
-  private lastIndex: number;
-  private lastHs: HardState;
   private readonly metadata: Uint8Array;
-  private readonly batch: RecordBatch;
+  /** The records of the next write; the log's last index and hard state as it leaves them. */
+  private readonly next: NextWrite;
   private readonly pipeline: SegmentPipeline;
   private readonly segmentSize: number;
   private readonly logger: Logger;
@@ -79,8 +75,6 @@ export class WAL {
   private readonly fs: WalFs;
   /** Where this WAL's entries are, to read them back (the Raft log's cold runs). */
   private readonly reader = new WalEntryReader();
-  /** Entry records of the batch being encoded: index, offset in the batch, bytes, chain value before; four numbers each. */
-  private readonly batchEntries: number[] = [];
 
   /** fdatasyncs of commit batches so far; calls ÷ this = group commit factor. */
   private syncs = 0;
@@ -106,10 +100,8 @@ export class WAL {
     this.fh = t.fh;
     this.seq = t.seq;
     this.offset = t.offset;
-    this.lastIndex = t.lastIndex;
-    this.lastHs = { ...t.hardState };
     this.metadata = t.metadata;
-    this.batch = new RecordBatch(t.crc);
+    this.next = new NextWrite(t.crc, t.lastIndex, t.hardState);
     this.segmentSize = opts.segmentSizeBytes ?? DEFAULT_SEGMENT_BYTES;
     this.logger = opts.logger ?? silentLogger;
     this.noSync = opts.unsafeNoFsync === true;
@@ -203,15 +195,15 @@ export class WAL {
   saveNow(hardState: HardState | undefined, entries: Entry[], maxLastWriteMs = INLINE_MAX_LAST_MS): boolean {
     const fh = this.fh;
     if (!this.canSaveNow(entries, maxLastWriteMs) || !canWriteSync(fh)) return false;
-    const err = this.encodeOrRollback(hardState, entries, undefined);
+    const err = this.next.add(hardState, entries, undefined);
     if (err !== undefined) throw err;
-    if (this.batch.length === 0) return true;
+    if (this.next.length === 0) return true;
     const t0 = performance.now();
     stage('wal-w');
     try {
-      writeAllSync(fh, this.batch.bytes(), this.offset);
+      writeAllSync(fh, this.next.bytes(), this.offset);
     } catch (e) {
-      this.batchEntries.length = 0;
+      this.next.forgetEntries();
       this.fail(e, []);
       throw this.failed;
     }
@@ -269,46 +261,6 @@ export class WAL {
   }
 
   /**
-   * Adds the records of one request to the batch; if it cannot be encoded (an
-   * index that is not a safe integer), leaves the batch as it was and returns
-   * the error: a bad request fails alone.
-   */
-  private encodeOrRollback(hardState: HardState | undefined, entries: Entry[], snap: SnapRef | undefined): unknown {
-    const mark = this.batch.mark();
-    const entriesMark = this.batchEntries.length;
-    const li = this.lastIndex;
-    const hs = this.lastHs;
-    try {
-      this.encode(hardState, entries, snap);
-      return undefined;
-    } catch (err) {
-      this.batch.rollback(mark);
-      this.batchEntries.length = entriesMark;
-      this.lastIndex = li;
-      this.lastHs = hs;
-      return err ?? new Error('WAL: encoding failed');
-    }
-  }
-
-  private encode(hardState: HardState | undefined, entries: Entry[], snap: SnapRef | undefined): void {
-    for (const e of entries) {
-      const at = this.batch.length;
-      const crcBefore = this.batch.crc;
-      this.batch.add(RecordType.Entry, encodeEntry(e));
-      this.batchEntries.push(e.index, at, this.batch.length - at, crcBefore);
-      this.lastIndex = e.index;
-    }
-    if (hardState && !hsEqual(hardState, this.lastHs)) {
-      this.batch.add(RecordType.State, encodeHardState(hardState));
-      this.lastHs = { term: hardState.term, vote: hardState.vote, commit: hardState.commit };
-    }
-    if (snap) {
-      this.batch.add(RecordType.Snapshot, encodeSnapshotMarker(snap.index, snap.term));
-      if (snap.index > this.lastIndex) this.lastIndex = snap.index;
-    }
-  }
-
-  /**
    * Takes everything queued, encodes it and starts its write through the pool
    * (onWrite goes on). Made once: it is the flush's microtask.
    */
@@ -317,11 +269,11 @@ export class WAL {
     this.queue = [];
     const ready: Op[] = [];
     for (const op of ops) {
-      const err = this.encodeOrRollback(op.hardState, op.entries, op.snap);
+      const err = this.next.add(op.hardState, op.entries, op.snap);
       if (err === undefined) ready.push(op);
       else op.reject(err);
     }
-    if (this.batch.length === 0) {
+    if (this.next.length === 0) {
       this.batchDone(ready);
       return;
     }
@@ -334,7 +286,7 @@ export class WAL {
 
   /** Writes what is left of the batch (fs.write may write less than asked). */
   private writeRest(): void {
-    const bytes = this.batch.bytes();
+    const bytes = this.next.bytes();
     const done = this.writeDone;
     try {
       this.fh.write(bytes, done, bytes.length - done, this.offset + done, this.onWrite);
@@ -348,13 +300,13 @@ export class WAL {
     const ops = this.inFlight;
     if (err) {
       this.inFlight = NO_OPS;
-      this.batchEntries.length = 0;
+      this.next.forgetEntries();
       this.fail(err, ops);
       this.toIdle();
       return;
     }
     this.writeDone += n;
-    if (this.writeDone < this.batch.length) {
+    if (this.writeDone < this.next.length) {
       this.writeRest();
       return;
     }
@@ -406,9 +358,9 @@ export class WAL {
    * where its entries are, the new end of the file, how long it took.
    */
   private written(t0: number): void {
-    this.recordEntries(this.offset);
-    this.offset += this.batch.length;
-    this.batch.reset();
+    const base = this.offset;
+    this.offset += this.next.length;
+    this.next.written(this.reader, this.seq, base);
     // The append handle is O_DSYNC: the write returned once the data was on disk,
     // one thread-pool round trip instead of two (write, then fdatasync).
     if (!this.noSync) this.syncs++;
@@ -416,13 +368,6 @@ export class WAL {
     this.lastWriteMs = ms;
     if (ms > SLOW_FSYNC_MS) this.logger.warn({ ms: Math.round(ms), dir: this.dir }, 'WAL: slow fdatasync');
     if (this.offset >= this.segmentSize / 2) this.pipeline.prepareSoon();
-  }
-
-  /** The batch just written at file offset `base`: where each of its entries is. */
-  private recordEntries(base: number): void {
-    const b = this.batchEntries;
-    for (let k = 0; k < b.length; k += 4) this.reader.record(b[k]!, this.seq, base + b[k + 1]!, b[k + 2]!, b[k + 3]!);
-    b.length = 0;
   }
 
   /**
@@ -459,24 +404,21 @@ export class WAL {
     await this.fh.sync();
     await this.fh.close();
 
-    const next = await this.pipeline.take();
+    const prepared = await this.pipeline.take();
     const seq = this.seq + 1;
-    const name = segmentName(seq, this.lastIndex + 1);
-    this.batch.reset();
-    this.batch.addCrc();
-    this.batch.add(RecordType.Metadata, this.metadata);
-    if (!isEmptyHs(this.lastHs)) this.batch.add(RecordType.State, encodeHardState(this.lastHs));
-    await writeAll(next.fh, this.batch.bytes(), 0);
-    if (!this.noSync) await next.fh.datasync();
-    await this.fs.rename(next.path, join(this.dir, name));
+    const name = segmentName(seq, this.next.lastIndex + 1);
+    this.next.segmentHeader(this.metadata);
+    await writeAll(prepared.fh, this.next.bytes(), 0);
+    if (!this.noSync) await prepared.fh.datasync();
+    await this.fs.rename(prepared.path, join(this.dir, name));
     await this.fs.syncDir(this.dir);
-    await next.fh.close();
+    await prepared.fh.close();
 
     this.fh = await openForAppend(this.fs, join(this.dir, name), this.noSync);
     this.seq = seq;
     await this.openForReading(seq, name);
-    this.offset = this.batch.length;
-    this.batch.reset();
+    this.offset = this.next.length;
+    this.next.reset();
     this.logger.info({ segment: name, ms: Math.round(performance.now() - t0) }, 'WAL: cut new segment');
   }
 }
