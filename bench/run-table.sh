@@ -43,7 +43,10 @@
 # clusters, warmed up, for every repetition: all rows run once against them, then they
 # stop; without it one cluster per server serves the whole run), VIA=follower (every
 # row's clients connect to one follower only, instead of every member), CONNS_PER_RUN,
-# LEADER_FIRST, TRANSPORT, ETCD_BIN, KEEP=1, SKIP_BUILD=1 (see bench/lib.sh).
+# LEADER_FIRST, TRANSPORT, ETCD_BIN, KEEP=1, SKIP_BUILD=1 (see bench/lib.sh), POOLED=1
+# (the put, range and txn rows' generator logs every request's latency; after the
+# table, each such row's p50/p90/p99/p99.9 over every request of every repetition,
+# both servers: bench/pooled-latency.cjs).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -148,7 +151,13 @@ run_pair() {
   for kind in "${order[@]}"; do
     eps="${EPS[$kind]}"
     [[ "$row" == put1f || "${VIA:-}" == follower ]] && eps="${FOLLOWER_EP[$kind]}"
-    CPU_PIDS="${PIDS[$kind]}" REP="$rep" run_bench "$kind" "$LABEL" "$eps" "${ARGS[@]}"
+    local lat=()
+    if [[ "${POOLED:-0}" == 1 && " put range txn " == *" ${ARGS[0]} "* ]]; then
+      lat=(--latency-log "$WORK/latency/$kind.$row.$rep.log")
+      mkdir -p "$WORK/latency"
+      printf '{"server":"%s","label":"%s","file":"%s"}\n' "$kind" "$LABEL" "${lat[1]}" >>"$WORK/latency/index.jsonl"
+    fi
+    CPU_PIDS="${PIDS[$kind]}" REP="$rep" run_bench "$kind" "$LABEL" "$eps" "${ARGS[@]}" "${lat[@]}"
   done
 }
 
@@ -242,3 +251,4 @@ console.log(`peak RSS MiB after each row, largest member, ${nameA}/${nameB}: ${l
 console.log(`(ratio = ${nameA}/${nameB}: above 1x is better for req/s, worse for p99 and CPU; watch: events delivered/s, CPU per put)`);
 for (const n of notes) console.log(`note: ${n}`);
 JS
+if [[ "${POOLED:-0}" == 1 ]]; then node "$ROOT/bench/pooled-latency.cjs" "$WORK/latency/index.jsonl" "${SERVERS[@]}"; fi
