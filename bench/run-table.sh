@@ -46,7 +46,7 @@
 # LEADER_FIRST, TRANSPORT, ETCD_BIN, KEEP=1, SKIP_BUILD=1 (see bench/lib.sh), POOLED=1
 # (the put, range and txn rows' generator logs every request's latency; after the
 # table, each such row's p50/p90/p99/p99.9 over every request of every repetition,
-# both servers: bench/pooled-latency.cjs).
+# both servers: bench/pooled-latency.ts).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -251,4 +251,4 @@ console.log(`peak RSS MiB after each row, largest member, ${nameA}/${nameB}: ${l
 console.log(`(ratio = ${nameA}/${nameB}: above 1x is better for req/s, worse for p99 and CPU; watch: events delivered/s, CPU per put)`);
 for (const n of notes) console.log(`note: ${n}`);
 JS
-if [[ "${POOLED:-0}" == 1 ]]; then node "$ROOT/bench/pooled-latency.cjs" "$WORK/latency/index.jsonl" "${SERVERS[@]}"; fi
+if [[ "${POOLED:-0}" == 1 ]]; then node "$ROOT/dist/bench/pooled-latency.js" "$WORK/latency/index.jsonl" "${SERVERS[@]}"; fi

@@ -21,7 +21,7 @@ import {
   NONE,
   StateType,
 } from './types.js';
-import { isLocalMsg, isResponseMsg, newMessage, proposalEntry } from './util.js';
+import { hardStateEqual, isEmptyHardState, isLocalMsg, isResponseMsg, newMessage, proposalEntry } from './util.js';
 
 const NO_MESSAGES: Message[] = [];
 
@@ -258,10 +258,3 @@ function progressStatus(pr: Progress): ProgressStatus {
   return { match: pr.match, next: pr.next, state: pr.state, isLearner: pr.isLearner };
 }
 
-function isEmptyHardState(h: HardState): boolean {
-  return h.term === 0 && h.vote === NONE && h.commit === 0;
-}
-
-function hardStateEqual(a: HardState, b: HardState): boolean {
-  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
-}

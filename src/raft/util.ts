@@ -1,7 +1,7 @@
 // Small helpers shared by the core's files.
 
 import { emptyConfState } from './codec.js';
-import { type Entry, type EntryType, type Message, type Snapshot, MessageType } from './types.js';
+import { type Entry, type EntryType, type HardState, type Message, type Snapshot, MessageType, NONE } from './types.js';
 
 export const EMPTY_BYTES = new Uint8Array(0);
 
@@ -51,6 +51,15 @@ export function limitSize(ents: Entry[], maxSize: number | undefined): Entry[] {
 
 export function emptySnapshot(): Snapshot {
   return { metadata: { index: 0, term: 0, confState: emptyConfState() }, data: EMPTY_BYTES };
+}
+
+/** The hard state of a member that has never voted, seen a term or a commit (not written to the WAL). */
+export function isEmptyHardState(h: HardState): boolean {
+  return h.term === 0 && h.vote === NONE && h.commit === 0;
+}
+
+export function hardStateEqual(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
 }
 
 export function isEmptySnap(s: Snapshot | undefined): boolean {

@@ -6,13 +6,10 @@
 
 import { encodeEntry, encodeHardState } from '../raft/codec.js';
 import type { Entry, HardState } from '../raft/types.js';
+import { hardStateEqual, isEmptyHardState } from '../raft/util.js';
 import type { WalEntryReader } from './entry-reader.js';
 import { RecordBatch, RecordType, encodeSnapshotMarker } from './record.js';
 import type { SnapRef } from './replay.js';
-import { isEmptyHs } from './wal-open.js';
-
-const hsEqual = (a: HardState, b: HardState): boolean =>
-  a.term === b.term && a.vote === b.vote && a.commit === b.commit;
 
 export class NextWrite {
   private readonly batch: RecordBatch;
@@ -90,7 +87,7 @@ export class NextWrite {
     this.batch.reset();
     this.batch.addCrc();
     this.batch.add(RecordType.Metadata, metadata);
-    if (!isEmptyHs(this.hs)) this.batch.add(RecordType.State, encodeHardState(this.hs));
+    if (!isEmptyHardState(this.hs)) this.batch.add(RecordType.State, encodeHardState(this.hs));
   }
 
   /** Empties the batch (its records were written as a segment header). */
@@ -106,7 +103,7 @@ export class NextWrite {
       this.entries.push(e.index, at, this.batch.length - at, crcBefore);
       this.last = e.index;
     }
-    if (hardState && !hsEqual(hardState, this.hs)) {
+    if (hardState && !hardStateEqual(hardState, this.hs)) {
       this.batch.add(RecordType.State, encodeHardState(hardState));
       this.hs = { term: hardState.term, vote: hardState.vote, commit: hardState.commit };
     }

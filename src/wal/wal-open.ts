@@ -7,6 +7,7 @@
 import { dirname, join } from 'node:path';
 import { encodeHardState } from '../raft/codec.js';
 import type { Entry, HardState } from '../raft/types.js';
+import { isEmptyHardState } from '../raft/util.js';
 import { mkdirDurable, preallocate, writeAll } from './fsutil.js';
 import { silentLogger, type Logger } from './logger.js';
 import { RecordBatch, RecordType, encodeSnapshotMarker } from './record.js';
@@ -43,8 +44,6 @@ export interface TailState {
   hardState: HardState;
   metadata: Uint8Array;
 }
-
-export const isEmptyHs = (h: HardState): boolean => h.term === 0 && h.vote === 0n && h.commit === 0;
 
 /** True if `dir` holds at least one WAL segment. */
 export async function walExists(dir: string, fs: WalFs = nodeWalFs): Promise<boolean> {
@@ -153,7 +152,7 @@ export async function openLog(
       const b = new RecordBatch(crc, 4096);
       b.addCrc();
       b.add(RecordType.Metadata, r.metadata);
-      if (!isEmptyHs(r.hardState)) b.add(RecordType.State, encodeHardState(r.hardState));
+      if (!isEmptyHardState(r.hardState)) b.add(RecordType.State, encodeHardState(r.hardState));
       await writeAll(fh, b.bytes(), 0);
       if (!opts.unsafeNoFsync) await fh.datasync();
       offset = b.length;

@@ -1,13 +1,11 @@
-// bench/pooled-latency.cjs: a row's percentiles over every request of every
+// bench/pooled-latency.ts: a row's percentiles over every request of every
 // repetition (run-table.sh POOLED=1), not the median of per-repetition ones.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { pooledLines } from '../../bench/pooled-latency.js';
 
-const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'pooled-latency.cjs');
 const dir = mkdtempSync(join(tmpdir(), 'pooled-latency-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -19,9 +17,7 @@ function log(name: string, latencies: number[]): string {
 }
 
 function run(index: { server: string; label: string; file: string }[], a: string, b: string): string {
-  const file = join(dir, `index-${a}-${b}.jsonl`);
-  writeFileSync(file, index.map((r) => JSON.stringify(r)).join('\n') + '\n');
-  return execFileSync(process.execPath, [script, file, a, b], { encoding: 'utf8' });
+  return pooledLines(index, a, b).join('\n') + '\n';
 }
 
 describe('pooled latency percentiles', () => {

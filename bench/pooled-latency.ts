@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // Percentiles of every request of every repetition of a row, pooled, beside the
 // table's medians of per-repetition percentiles (bench/run-table.sh, POOLED=1).
 //
@@ -8,24 +7,22 @@
 // pooled p99 of N repetitions is the (100 N)th-worst of 10,000 N requests: the
 // same quantity, estimated from N times the samples.
 //
-//   node bench/pooled-latency.cjs INDEX.jsonl SERVER_A SERVER_B
+//   node dist/bench/pooled-latency.js INDEX.jsonl SERVER_A SERVER_B
 //
 // INDEX.jsonl: one line per run, {"server","label","file"}; each file holds the
 // load generator's --latency-log lines ("<start ms> <latency ms>").
-'use strict';
-const fs = require('node:fs');
+import * as fs from 'node:fs';
+import { percentile } from './load/histogram.js';
 
-/** Nearest-rank percentile of an ascending Float64Array (as bench/load/histogram.ts). */
-function percentile(sorted, p) {
-  const n = sorted.length;
-  if (n === 0) return NaN;
-  const rank = Math.ceil(Math.round(p * n * 1e6) / 1e8);
-  return sorted[Math.min(n, Math.max(1, rank)) - 1];
+interface Run {
+  server: string;
+  label: string;
+  file: string;
 }
 
 /** Every latency (ms) in the files, ascending. */
-function pooled(files) {
-  const parts = [];
+function pooled(files: string[]): Float64Array {
+  const parts: Float64Array[] = [];
   let n = 0;
   for (const f of files) {
     const lines = fs.readFileSync(f, 'utf8').split('\n');
@@ -44,19 +41,14 @@ function pooled(files) {
   return all.sort();
 }
 
-function main() {
-  const [indexFile, a, b] = process.argv.slice(2);
-  if (!indexFile || !a || !b) {
-    console.error('usage: pooled-latency.cjs INDEX.jsonl SERVER_A SERVER_B');
-    process.exit(2);
-  }
-  if (!fs.existsSync(indexFile)) return;
-  const runs = fs.readFileSync(indexFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+/** One line per row both servers ran: its percentiles over every request of every run. */
+export function pooledLines(runs: Run[], a: string, b: string): string[] {
   const labels = [...new Set(runs.map((r) => r.label))];
   const [nameA, nameB] = b === 'etcd' ? ['ours', 'etcd'] : [a, b];
-  const f = (x) => x.toFixed(2);
+  const f = (x: number): string => x.toFixed(2);
+  const out: string[] = [];
   for (const label of labels) {
-    const files = (s) => runs.filter((r) => r.server === s && r.label === label).map((r) => r.file);
+    const files = (s: string): string[] => runs.filter((r) => r.server === s && r.label === label).map((r) => r.file);
     const fa = files(a), fb = files(b);
     if (fa.length === 0 || fb.length === 0) continue;
     const la = pooled(fa), lb = pooled(fb);
@@ -64,8 +56,20 @@ function main() {
       const x = percentile(la, p), y = percentile(lb, p);
       return `p${p} ${f(x)} vs ${f(y)} (${(x / y).toFixed(2)}x)`;
     });
-    console.log(`pooled: ${label}: ${nameA} vs ${nameB} ms over ${la.length} and ${lb.length} requests (${fa.length} and ${fb.length} runs): ${cols.join(', ')}`);
+    out.push(`pooled: ${label}: ${nameA} vs ${nameB} ms over ${la.length} and ${lb.length} requests (${fa.length} and ${fb.length} runs): ${cols.join(', ')}`);
   }
+  return out;
 }
 
-main();
+function main(): void {
+  const [indexFile, a, b] = process.argv.slice(2);
+  if (!indexFile || !a || !b) {
+    console.error('usage: pooled-latency.js INDEX.jsonl SERVER_A SERVER_B');
+    process.exit(2);
+  }
+  if (!fs.existsSync(indexFile)) return;
+  const runs = fs.readFileSync(indexFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Run);
+  for (const line of pooledLines(runs, a, b)) console.log(line);
+}
+
+if (process.argv[1] && /pooled-latency\.(js|ts)$/.test(process.argv[1])) main();
