@@ -58,6 +58,8 @@ export interface LeaderRaft extends ReplicationRaft {
   readonly pendingReadIndexMessages: Message[];
   pendingConfIndex: number;
   appendPending: boolean;
+  /** The highest index this leader told a follower is on its disk (persisted-hint.ts). */
+  hintedPersisted: number;
   leadTransferee: NodeId;
   /** Reset when a leadership transfer starts: it has one election timeout to finish. */
   electionElapsed: number;
@@ -79,6 +81,10 @@ export interface LeaderRaft extends ReplicationRaft {
 export interface FollowerRaft extends ElectionRaft, ReplicationRaft {
   lead: NodeId;
   electionElapsed: number;
+  /** The highest index the leader of this term said is on its disk (persisted-hint.ts). */
+  leaderPersisted: number;
+  /** The last index of an append accepted from the leader of this term: below it our log is its. */
+  matchedLeader: number;
   /** Set when a snapshot is restored: the snapshot's membership decides it. */
   isLearner: boolean;
   /** Answers to local reads (appended to, never replaced, by helpers). */

@@ -3,6 +3,7 @@
 
 import { campaign, poll } from './election.js';
 import { bcastAppend } from './leader.js';
+import { commitFromLeaderPersisted, stepLeaderPersisted } from './persisted-hint.js';
 import type { FollowerRaft } from './core.js';
 import { type Message, type Snapshot, MessageType, NONE, StateType } from './types.js';
 import { CAMPAIGN_TRANSFER, EMPTY_BYTES, newMessage } from './util.js';
@@ -19,6 +20,9 @@ function handleAppendEntries(r: FollowerRaft, m: Message): void {
   const lastNew = log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
   const resp = newMessage(MessageType.MsgAppResp, m.from, r.id);
   if (lastNew >= 0) {
+    if (lastNew > r.matchedLeader) r.matchedLeader = lastNew;
+    // The leader may have said its copy is on disk before these entries came.
+    if (r.leaderPersisted > log.committed) commitFromLeaderPersisted(r);
     // A notice with nothing to write: our acknowledgement of the entries says it (types.ts).
     if (m.commitOnly === true && m.entries.length === 0) return;
     resp.index = lastNew;
@@ -125,6 +129,9 @@ export function stepFollower(r: FollowerRaft, m: Message): void {
       return;
     case MessageType.MsgReadIndexResp:
       r.readStates.push({ index: m.index, requestCtx: m.context ?? EMPTY_BYTES });
+      return;
+    case MessageType.MsgLeaderPersisted:
+      stepLeaderPersisted(r, m.index, m.from);
       return;
   }
 }

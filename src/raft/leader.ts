@@ -4,6 +4,7 @@
 import { ErrCompacted, ErrProposalDropped, ErrSnapshotTemporarilyUnavailable, ErrUnavailable } from './errors.js';
 import type { LeaderRaft, ReplicationRaft } from './core.js';
 import { type Entry, type Message, type NodeId, EntryType, MessageType, NONE } from './types.js';
+import { readFloor } from './persisted-hint.js';
 import { EMPTY_BYTES, newMessage, proposalEntry } from './util.js';
 
 /**
@@ -127,11 +128,13 @@ function handleReadIndex(r: LeaderRaft, m: Message): void {
     r.pendingReadIndexMessages.push(m);
     return;
   }
+  // Not below what a follower may have committed on its own (persisted-hint.ts).
+  const index = readFloor(r);
   if (r.trk.isSingleton()) {
-    readIndexResponse(r, m, r.raftLog.committed);
+    readIndexResponse(r, m, index);
     return;
   }
-  const roundCtx = r.readOnly.addRequest(r.raftLog.committed, m, r.id);
+  const roundCtx = r.readOnly.addRequest(index, m, r.id);
   if (roundCtx !== undefined) bcastHeartbeat(r, roundCtx);
 }
 
@@ -159,6 +162,11 @@ function handlePropose(r: LeaderRaft, m: Message): void {
     }
   }
   if (!r.appendEntry(ents)) throw new ErrProposalDropped('too many uncommitted entries');
+  // A follower's proposals: it hears when they are on this leader's disk (persisted-hint.ts).
+  if (m.from !== NONE && m.from !== r.id) {
+    const fpr = r.trk.progress.get(m.from);
+    if (fpr !== undefined) fpr.forwardedUpTo = r.raftLog.lastIndex();
+  }
   // Appends go out when the driver next asks for a Ready, so proposals made in
   // between share one message per follower.
   r.appendPending = true;

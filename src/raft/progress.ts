@@ -20,6 +20,12 @@ export class Progress {
   probeSent = false;
   inflights: Inflights;
   isLearner: boolean;
+  /**
+   * Leader only: the last log index of proposals this follower forwarded that
+   * are not yet known committed, until the leader tells it its own copy is on
+   * disk (persisted-hint.ts); 0: none.
+   */
+  forwardedUpTo = 0;
 
   constructor(next: number, maxInflight: number, isLearner: boolean) {
     this.next = next;

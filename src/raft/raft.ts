@@ -19,6 +19,7 @@ import { stepCandidate, stepFollower } from './follower.js';
 import { bcastAppend, bcastCommit, stepLeader } from './leader.js';
 import { RaftLog } from './log.js';
 import { ReadOnly } from './read-only.js';
+import { commitFromLeaderPersisted, sendPersistedHints } from './persisted-hint.js';
 import { ProgressTracker } from './tracker.js';
 import {
   type ConfChange,
@@ -64,6 +65,12 @@ export class Raft implements ElectionRaft, ReplicationRaft, LeaderRaft, Follower
   appendPending = false;
   /** Last index of bootstrap entries: their conf changes are already in effect. */
   bootstrapIndex = 0;
+  /** Leader: the highest index it told a follower is on its disk (persisted-hint.ts). */
+  hintedPersisted = 0;
+  /** Follower: the highest index the leader of this term said is on its disk. */
+  leaderPersisted = 0;
+  /** Follower: the last index of an append accepted from the leader of this term. */
+  matchedLeader = 0;
   /** Proposals forwarded by peers that this member could not place when they came. */
   private readonly held = new HeldProposals();
   private readonly proposalJoiner = new ProposalJoiner();
@@ -163,10 +170,14 @@ export class Raft implements ElectionRaft, ReplicationRaft, LeaderRaft, Follower
       pr.probeSent = false;
       pr.pendingSnapshot = 0;
       pr.inflights.reset();
+      pr.forwardedUpTo = 0;
       // Our own match is what we have on disk; unpersisted entries don't count.
       if (id === this.id) pr.match = this.raftLog.stableIndex();
     }
     this.pendingConfIndex = 0;
+    this.hintedPersisted = 0;
+    this.leaderPersisted = 0;
+    this.matchedLeader = 0;
     this.uncommittedSize = 0;
     this.readOnly = new ReadOnly();
     this.pendingReadIndexMessages = [];
@@ -365,15 +376,21 @@ export class Raft implements ElectionRaft, ReplicationRaft, LeaderRaft, Follower
 
   /**
    * The driver persisted entries up to (index, term). A leader counts itself
-   * toward commit only for entries on its own disk.
+   * toward commit only for entries on its own disk, and tells the followers
+   * waiting for their forwarded proposals that its copy is there; a follower
+   * may now know an entry is on a majority (persisted-hint.ts).
    */
   onPersisted(index: number, term: number): void {
     this.raftLog.stableTo(index, term);
-    if (this.state !== StateType.Leader) return;
+    if (this.state !== StateType.Leader) {
+      commitFromLeaderPersisted(this);
+      return;
+    }
     const pr = this.trk.progress.get(this.id);
     if (pr && pr.maybeUpdate(this.raftLog.stableIndex()) && this.maybeCommit()) {
       this.onLeaderCommitAdvanced();
     }
+    sendPersistedHints(this, this.raftLog.stableIndex());
   }
 
   /** Spread a new commit index and release reads that waited for our first commit. */

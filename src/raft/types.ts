@@ -81,6 +81,12 @@ export enum MessageType {
   MsgReadIndexResp = 16,
   MsgPreVote = 17,
   MsgPreVoteResp = 18,
+  /**
+   * Ours, outside raftpb's numbers: a leader tells a follower whose forwarded
+   * proposals it appended that its own log is on its disk up to `index`
+   * (persisted-hint.ts). Never answered.
+   */
+  MsgLeaderPersisted = 100,
 }
 
 export interface Message {

@@ -259,9 +259,14 @@ export class EtcdServer {
     }
   }
 
-  /** Resolves once everything committed so far is applied here. */
+  /**
+   * Resolves once everything committed so far is applied here. On a leader that
+   * includes what a follower may have committed from its hint before this
+   * leader counted it (raft/persisted-hint.ts): a lease that follower granted
+   * is then known here.
+   */
   waitAppliedCommitted(): Promise<void> {
-    return this.appliedWaiter.wait(this.raft.committedIndex);
+    return this.appliedWaiter.wait(this.raft.committedNow);
   }
 
   nextRequestId(): bigint {

@@ -14,7 +14,7 @@
 // them all in one WAL write, one fsync and one append message per follower.
 
 import type { Logger } from 'pino';
-import { isTransferCampaign, type MemoryStorage, type RawNode } from '../raft/index.js';
+import { isTransferCampaign, persistedHintAllowed, type MemoryStorage, type RawNode } from '../raft/index.js';
 import type { ConfChange, Entry, HardState, Message, Ready, SoftState } from '../raft/types.js';
 import { MessageType, StateType } from '../raft/types.js';
 import type { Cancel, RaftNodeHandlers, RaftNodeOptions, RaftNodePorts } from './raft-ports.js';
@@ -142,11 +142,13 @@ export class RaftNode {
     if (m.type === MessageType.MsgReadIndex) this.inlineWrites.otherWork();
     // A follower's forwarded proposals: it answers its clients once it applies
     // them, so the notice that commits them is not held back (commit-notices.ts).
-    if (m.type === MessageType.MsgProp && m.from !== this.raw.raft.id && this.raw.raft.state === StateType.Leader) {
-      const last = this.raw.raft.raftLog.lastIndex();
+    const r = this.raw.raft;
+    if (m.type === MessageType.MsgProp && m.from !== r.id && r.state === StateType.Leader) {
+      const last = r.raftLog.lastIndex();
       this.out.awaitCommit(m.from, last);
-      // ...and its entries go through the pool: inline-writes.ts.
-      this.inlineWrites.forwarded(last);
+      // ...and unless this leader's word that its copy is on disk lets that
+      // follower commit them, its entries go through the pool: inline-writes.ts.
+      if (!persistedHintAllowed(r, m.from)) this.inlineWrites.forwarded(last);
     }
     this.kick();
   }
@@ -175,9 +177,16 @@ export class RaftNode {
     return r.state === StateType.Leader && r.term === term && !this.raw.transferring;
   }
 
-  /** The commit index the core knows now (a leader's is ahead of the last Ready's while it is written). */
+  /**
+   * The commit index the core knows now (a leader's is ahead of the last
+   * Ready's while it is written), or, on a leader, the highest index it told a
+   * follower is on its disk if that is higher: the follower may have committed
+   * it and answered its client already (raft/persisted-hint.ts).
+   */
   get committedNow(): number {
-    return this.raw.committed;
+    const hinted = this.raw.raft.hintedPersisted;
+    const c = this.raw.committed;
+    return hinted > c ? hinted : c;
   }
 
   /** The core's current term. */

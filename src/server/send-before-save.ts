@@ -39,7 +39,8 @@ export function goesBeforeSave(m: Message, leader: boolean): boolean {
 }
 
 function isLeaderBroadcast(m: Message): boolean {
-  return m.type === MessageType.MsgApp || m.type === MessageType.MsgHeartbeat;
+  // A leader's hint that its log is on disk speaks of an earlier write, not this one.
+  return m.type === MessageType.MsgApp || m.type === MessageType.MsgHeartbeat || m.type === MessageType.MsgLeaderPersisted;
 }
 
 /** Every message an acknowledgement (of an append or a heartbeat). */

@@ -237,16 +237,21 @@ describe('RaftNode over in-memory ports', () => {
     await parallel('c1', 'c2', 'c3');
     await one('d');
     expect(inline(leader).at(-1)).toBe(false);
-    // A follower's client, one request at a time: its entries go through the pool
-    // (two followers' acknowledgements may commit them before the leader's write).
+    // A follower's client, one request at a time, with three voters: its entries
+    // are written inline too, and the leader's word that they are on its disk lets
+    // that follower commit them (raft/persisted-hint.ts).
     for (let i = 0; i <= LEADER_ALONE_STREAK; i++) await one(`e${i}`);
     expect(inline(leader).at(-1)).toBe(true);
     const fmark = inline(leader).length;
+    const hintsBefore = c.net.sent.filter((m) => m.type === MessageType.MsgLeaderPersisted).length;
     for (let i = 0; i <= LEADER_ALONE_STREAK; i++) {
       followers[1]!.node.propose(enc.encode(`f${i}`));
       await c.settle();
     }
-    expect(inline(leader).slice(fmark)).toEqual(Array<boolean>(LEADER_ALONE_STREAK + 1).fill(false));
+    expect(inline(leader).slice(fmark)).toEqual(Array<boolean>(LEADER_ALONE_STREAK + 1).fill(true));
+    const hints = c.net.sent.filter((m) => m.type === MessageType.MsgLeaderPersisted).slice(hintsBefore);
+    expect(hints.length).toBe(LEADER_ALONE_STREAK + 1);
+    for (const h of hints) expect(h.to).toBe(followers[1]!.id);
     // Linearizable reads, the leader's own or a follower's: the next lone put is not inline.
     for (const reader of [leader, followers[1]!]) {
       for (let i = 0; i <= LEADER_ALONE_STREAK; i++) await one(`r${i}`);
@@ -266,6 +271,29 @@ describe('RaftNode over in-memory ports', () => {
     await c.settle();
     expect(inline(next).at(-1)).toBe(false);
     expect(inline(leader).at(-1)).toBe(true);
+  });
+
+  it('with five voters, a follower\'s forwarded entries go through the leader\'s pool: no hint can commit them', async () => {
+    const c = (cluster = checkedCluster(1, [1n, 2n, 3n, 4n, 5n]));
+    c.start();
+    const leader = await c.electLeader();
+    const follower = c.members.find((m) => m !== leader)!;
+    const inline = (): (boolean | undefined)[] =>
+      leader.log.synced.flatMap((w) => (w.kind === 'save' && w.entries.length > 0 ? [w.inline] : []));
+    for (let i = 0; i <= LEADER_ALONE_STREAK; i++) {
+      leader.node.propose(enc.encode(`a${i}`));
+      await c.settle();
+    }
+    expect(inline().at(-1)).toBe(true);
+    const mark = inline().length;
+    for (let i = 0; i <= LEADER_ALONE_STREAK; i++) {
+      follower.node.propose(enc.encode(`f${i}`));
+      await c.settle();
+    }
+    expect(inline().slice(mark)).toEqual(Array<boolean>(LEADER_ALONE_STREAK + 1).fill(false));
+    expect(c.net.sent.filter((m) => m.type === MessageType.MsgLeaderPersisted)).toEqual([]);
+    await c.tick(3);
+    for (const m of c.members) expect(m.appliedData.slice(-1)).toEqual([`f${LEADER_ALONE_STREAK}`]);
   });
 
   it("sends a follower's acknowledgement only after its save resolved", async () => {
@@ -407,12 +435,33 @@ describe('RaftNode over in-memory ports', () => {
     expect(leader.raw.status().progress.get(f1.id)?.match).toBe(index);
   });
 
+  it('a follower applies its forwarded proposal from the leader\'s persisted hint, before the leader counts an acknowledgement', async () => {
+    const { c, leader, followers } = await started();
+    const [f1, f2] = [followers[0]!, followers[1]!];
+    // No acknowledgement reaches the leader: only its hint can tell f1 the entry is on a majority.
+    c.net.drop = (m) => m.to === leader.id && m.type === MessageType.MsgAppResp;
+    const before = leader.node.committedNow;
+    f1.node.propose(enc.encode('h'));
+    await c.settle();
+    expect(f1.appliedData).toEqual(['h']);
+    expect(f2.appliedData).toEqual([]);
+    expect(leader.appliedData).toEqual([]);
+    const hints = c.net.sent.filter((m) => m.type === MessageType.MsgLeaderPersisted);
+    expect(hints.map((m) => [m.from, m.to])).toEqual([[leader.id, f1.id]]);
+    // The leader has not counted it committed, but its reads and confirmations wait for it.
+    expect(leader.node.committedNow).toBe(hints[0]!.index);
+    expect(hints[0]!.index).toBeGreaterThan(before);
+    c.net.drop = () => false;
+    await c.tick(6);
+    for (const m of c.members) expect(m.appliedData).toEqual(['h']);
+  });
+
   it('a follower that learns a commit from a heartbeat answers it only after what its applying queued', async () => {
     const { c, leader, followers } = await started();
     c.net.soonWaits = true;
     const f1 = followers[0]!;
-    // The notice is lost: the next heartbeat carries the commit instead.
-    c.net.drop = (m) => m.to === f1.id && m.commitOnly === true;
+    // The notice (and the leader's hint that its copy is on disk) is lost: the next heartbeat carries the commit instead.
+    c.net.drop = (m) => m.to === f1.id && (m.commitOnly === true || m.type === MessageType.MsgLeaderPersisted);
     const answersFrom = (since: number): Message[] =>
       c.net.sent.slice(since).filter((m) => m.from === f1.id && m.to === leader.id && m.type === MessageType.MsgHeartbeatResp);
     let answeredDuringReply: boolean | undefined;
