@@ -49,7 +49,9 @@ export function persistedHintAllowed(r: LeaderRaft, to: bigint): boolean {
  */
 export function sendPersistedHints(r: LeaderRaft, stable: number): void {
   const committed = r.raftLog.committed;
-  for (const [id, pr] of r.trk.progress) {
+  // keys() and get(): entries() would make an array per member on every write.
+  for (const id of r.trk.progress.keys()) {
+    const pr = r.trk.progress.get(id)!;
     const upTo = pr.forwardedUpTo;
     if (upTo === 0 || id === r.id) continue;
     if (upTo <= committed) {
