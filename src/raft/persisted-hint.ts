@@ -75,7 +75,7 @@ export function readFloor(r: LeaderRaft): number {
   return Math.max(r.raftLog.committed, r.hintedPersisted);
 }
 
-/** A follower: its leader said its log is on disk up to `m.index`. */
+/** A follower: its leader (`from`) said its log is on disk up to `index`. */
 export function stepLeaderPersisted(r: FollowerRaft, index: number, from: bigint): void {
   if (r.state !== StateType.Follower || r.lead === NONE || from !== r.lead) return;
   if (index > r.leaderPersisted) r.leaderPersisted = index;
