@@ -22,7 +22,7 @@ function handleAppendEntries(r: FollowerRaft, m: Message): void {
   if (lastNew >= 0) {
     if (lastNew > r.matchedLeader) r.matchedLeader = lastNew;
     // The leader may have said its copy is on disk before these entries came.
-    if (r.leaderPersisted > log.committed) commitFromLeaderPersisted(r);
+    commitFromLeaderPersisted(r);
     // A notice with nothing to write: our acknowledgement of the entries says it (types.ts).
     if (m.commitOnly === true && m.entries.length === 0) return;
     resp.index = lastNew;

@@ -16,4 +16,4 @@ export {
 export * from './types.js';
 export * from './codec.js';
 export { dataBytes, isLocalMsg, isResponseMsg, isEmptySnap, isTransferCampaign } from './util.js';
-export { persistedHintAllowed } from './persisted-hint.js';
+export { persistedHintAllowed, readFloor } from './persisted-hint.js';

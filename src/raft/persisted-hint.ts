@@ -70,7 +70,11 @@ export function sendPersistedHints(r: LeaderRaft, stable: number): void {
   }
 }
 
-/** The lowest index a linearizable read on this leader may be served at. */
+/**
+ * The lowest index a linearizable read on this leader may be served at: its
+ * commit index, or the highest index it hinted if that is higher (0 on a
+ * follower, so there just the commit index).
+ */
 export function readFloor(r: LeaderRaft): number {
   return Math.max(r.raftLog.committed, r.hintedPersisted);
 }

@@ -386,11 +386,10 @@ export class Raft implements ElectionRaft, ReplicationRaft, LeaderRaft, Follower
       commitFromLeaderPersisted(this);
       return;
     }
+    const stable = this.raftLog.stableIndex();
     const pr = this.trk.progress.get(this.id);
-    if (pr && pr.maybeUpdate(this.raftLog.stableIndex()) && this.maybeCommit()) {
-      this.onLeaderCommitAdvanced();
-    }
-    sendPersistedHints(this, this.raftLog.stableIndex());
+    if (pr && pr.maybeUpdate(stable) && this.maybeCommit()) this.onLeaderCommitAdvanced();
+    sendPersistedHints(this, stable);
   }
 
   /** Spread a new commit index and release reads that waited for our first commit. */

@@ -14,7 +14,7 @@
 // them all in one WAL write, one fsync and one append message per follower.
 
 import type { Logger } from 'pino';
-import { isTransferCampaign, persistedHintAllowed, type MemoryStorage, type RawNode } from '../raft/index.js';
+import { isTransferCampaign, persistedHintAllowed, readFloor, type MemoryStorage, type RawNode } from '../raft/index.js';
 import type { ConfChange, Entry, HardState, Message, Ready, SoftState } from '../raft/types.js';
 import { MessageType, StateType } from '../raft/types.js';
 import type { Cancel, RaftNodeHandlers, RaftNodeOptions, RaftNodePorts } from './raft-ports.js';
@@ -184,9 +184,7 @@ export class RaftNode {
    * it and answered its client already (raft/persisted-hint.ts).
    */
   get committedNow(): number {
-    const hinted = this.raw.raft.hintedPersisted;
-    const c = this.raw.committed;
-    return hinted > c ? hinted : c;
+    return readFloor(this.raw.raft);
   }
 
   /** The core's current term. */
