@@ -30,10 +30,12 @@ const PROFILERS = {
     start: (s, done) =>
       s.post('HeapProfiler.startSampling', {
         samplingInterval: Number(process.env.ETCDTS_HEAP_PROF_INTERVAL || 8192),
-        includeObjectsCollectedByMajorGC: true,
+        // ETCDTS_HEAP_PROF_SURVIVORS=live: only what is still alive when the profile
+        // stops (what the window's requests left behind for good).
+        includeObjectsCollectedByMajorGC: process.env.ETCDTS_HEAP_PROF_SURVIVORS !== 'live',
         // ETCDTS_HEAP_PROF_SURVIVORS=1: drop what scavenges collect, leaving (mostly) what
         // they copied or promoted; V8 still keeps some samples of objects that died young.
-        includeObjectsCollectedByMinorGC: process.env.ETCDTS_HEAP_PROF_SURVIVORS !== '1',
+        includeObjectsCollectedByMinorGC: !['1', 'live'].includes(process.env.ETCDTS_HEAP_PROF_SURVIVORS ?? ''),
       }, done),
     stop: 'HeapProfiler.stopSampling',
     file: (pid) => `heap-${pid}.heapprofile`,

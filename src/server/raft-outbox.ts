@@ -52,6 +52,11 @@ export class RaftOutbox {
     else this.send(messages);
   }
 
+  /** Writes what send() queued now rather than from the transport's microtask (Transport.writeQueued). */
+  writeQueued(): void {
+    this.transport.writeQueued?.();
+  }
+
   /** A follower forwarded proposals ending at `index`: the notice that commits them goes at once (commit-notices.ts). */
   awaitCommit(follower: bigint, index: number): void {
     this.notices.awaitCommit(follower, index);

@@ -59,6 +59,12 @@ export interface Transport {
    * client's answer written first); optional, `send` is used when absent.
    */
   sendSoon?(messages: Message[]): void;
+  /**
+   * Writes what send() has queued to the sockets now, instead of from the
+   * microtask that would (a follower's acknowledgement ahead of the entries it
+   * applies next); optional, the microtask writes it when absent.
+   */
+  writeQueued?(): void;
 }
 
 /** Real timers; `now` is performance.now(). */

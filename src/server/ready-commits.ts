@@ -9,7 +9,8 @@
 
 import type { Entry, Ready } from '../raft/types.js';
 
-const NO_ENTRIES: Entry[] = [];
+/** The empty list of entries, shared (never mutated). */
+export const NO_ENTRIES: Entry[] = [];
 
 /**
  * The committed entries already on disk (the WAL holds everything up to

@@ -213,6 +213,12 @@ export class MemNetwork {
    * transport's does) before sending; off, it sends at once, like send().
    */
   soonWaits = false;
+  /**
+   * Whether send() leaves its messages to a microtask, as the peer streams
+   * write their sockets (writeQueued() writes them at once); off, send() sends
+   * at once.
+   */
+  writesWait = false;
   private readonly endpoints = new Map<NodeId, Endpoint>();
   private inFlight: Message[] = [];
   /** sendSoon() calls waiting for their macrotask. */
@@ -236,8 +242,19 @@ export class MemNetwork {
         this.inFlight.push(m);
       }
     };
+    let unwritten: Message[] = [];
+    const writeQueued = (): void => {
+      const batch = unwritten;
+      unwritten = [];
+      if (batch.length > 0) send(batch);
+    };
     return {
-      send,
+      send: (messages) => {
+        if (!this.writesWait) return send(messages);
+        if (unwritten.length === 0) queueMicrotask(writeQueued);
+        unwritten.push(...messages);
+      },
+      writeQueued,
       sendSoon: (messages) => {
         if (!this.soonWaits) return send(messages);
         const copy = messages.slice();

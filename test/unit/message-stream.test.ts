@@ -130,6 +130,32 @@ describe('MessageStream', () => {
     expect(h.unreachable).toEqual([]);
   });
 
+  it('writeQueued writes what is queued now, in one write; the microtask then has nothing left', async () => {
+    const h = harness();
+    const link = await activate(h);
+    h.stream.writeQueued(); // nothing queued: no write
+    expect(link.writes).toHaveLength(0);
+    h.stream.send(msg(1));
+    h.stream.send(msg(2));
+    h.stream.writeQueued();
+    expect(frames(link)).toEqual([[...msg(1)], [...msg(2)]]);
+    expect(link.writes).toHaveLength(1);
+    h.stream.send(msg(3)); // a send after it waits for a microtask again
+    expect(link.writes).toHaveLength(1);
+    await microtasks();
+    expect(link.writes).toHaveLength(2);
+    expect(frames(link).map((f) => f[0])).toEqual([1, 2, 3]);
+    // Pushed back: writeQueued leaves it to the drain, as the microtask would.
+    link.accepts = false;
+    h.stream.send(msg(4));
+    h.stream.writeQueued();
+    expect(link.writes).toHaveLength(3);
+    h.stream.send(msg(5));
+    h.stream.writeQueued();
+    await microtasks();
+    expect(link.writes).toHaveLength(3);
+  });
+
   it('cuts a large burst into writes of at most maxBatchBytes (never less than one message)', async () => {
     const h = harness({ maxBatchBytes: 100 });
     const link = await activate(h);

@@ -489,6 +489,39 @@ describe('RaftNode over in-memory ports', () => {
     for (const m of c.members) expect(m.appliedData).toEqual(['f']);
   });
 
+  it("a follower writes its acknowledgement of an append before it applies what that append committed", async () => {
+    const { c, leader, followers } = await started();
+    // Messages leave from a microtask, as the peer streams write their sockets.
+    c.net.writesWait = true;
+    leader.node.propose(enc.encode('x'));
+    await c.settle();
+    // The followers hold x; the commit reaches them with the next append (no notice: the clock stands still).
+    for (const f of followers) expect(f.appliedData).toEqual([]);
+    const ackWrittenAtApply = new Map<bigint, boolean>();
+    for (const f of followers) {
+      const check = f.onCommitted;
+      f.onCommitted = (self, entries) => {
+        if (entries.some((e) => dec.decode(e.data) === 'x')) {
+          const yIndex = self.log.lastIndex;
+          ackWrittenAtApply.set(
+            self.id,
+            c.net.sent.some((m) => m.from === self.id && m.type === MessageType.MsgAppResp && !m.reject && m.index >= yIndex),
+          );
+        }
+        check?.(self, entries);
+      };
+    }
+    leader.node.propose(enc.encode('y'));
+    await c.settle();
+    // Each follower wrote y and applied x in one Ready: the acknowledgement of y (which the
+    // leader's commit waits for) was on the wire before x's apply began.
+    expect([...ackWrittenAtApply.entries()].sort()).toEqual(followers.map((f) => [f.id, true] as const).sort());
+    for (const f of followers) expect(f.appliedData).toEqual(['x']);
+    c.clock.advance(1);
+    await c.settle();
+    for (const m of c.members) expect(m.appliedData).toEqual(['x', 'y']);
+  });
+
   it('applies entries already on disk only once the next write and its appends are under way', async () => {
     const { c, leader, followers } = await started();
     leader.log.hold();

@@ -17,19 +17,21 @@ function msg(type: MessageType, to: bigint): Message {
   return m;
 }
 
-function setup(opts: { withSendSoon?: boolean; prepare?: (m: Message) => Promise<Message> } = {}) {
+function setup(opts: { withSendSoon?: boolean; withWriteQueued?: boolean; prepare?: (m: Message) => Promise<Message> } = {}) {
   const sent: Message[][] = [];
   const soon: Message[][] = [];
   const failures: [bigint, string][] = [];
+  const writes = { count: 0 };
   const transport = {
     send: (ms: Message[]) => void sent.push(ms),
     ...(opts.withSendSoon ? { sendSoon: (ms: Message[]) => void soon.push(ms) } : {}),
+    ...(opts.withWriteQueued ? { writeQueued: () => void writes.count++ } : {}),
   };
   const out = new RaftOutbox(transport, new ManualClock(), {
     prepare: opts.prepare ?? (async (m) => ({ ...m, commit: 99 })),
     failed: (to, err) => void failures.push([to, err.message]),
   });
-  return { out, sent, soon, failures };
+  return { out, sent, soon, failures, writes };
 }
 
 describe('RaftOutbox', () => {
@@ -70,6 +72,18 @@ describe('RaftOutbox', () => {
     const b = setup();
     b.out.sendSoon(batch);
     expect(b.sent).toEqual([batch]);
+  });
+
+  it("writeQueued asks the transport to write what it queued, when it can; a no-op otherwise", () => {
+    const a = setup({ withWriteQueued: true });
+    a.out.send([msg(MessageType.MsgAppResp, B)]);
+    a.out.writeQueued();
+    expect(a.writes.count).toBe(1);
+    expect(a.sent).toHaveLength(1);
+    const b = setup();
+    b.out.send([msg(MessageType.MsgAppResp, B)]);
+    expect(() => b.out.writeQueued()).not.toThrow();
+    expect(b.sent).toHaveLength(1);
   });
 
   it('holds a commit notice until flushNotices, and drops it on discard', () => {

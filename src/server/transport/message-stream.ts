@@ -128,6 +128,13 @@ export class MessageStream {
     return true;
   }
 
+  /** Writes what send() queued now; the microtask it scheduled then finds nothing to do. */
+  writeQueued(): void {
+    if (!this.flushQueued) return;
+    this.flushQueued = false;
+    this.flush();
+  }
+
   /** Drops the current stream and dials again at once (new URLs, or a fresh start). */
   restart(): void {
     if (this._state === 'stopped') return;

@@ -277,6 +277,12 @@ export class PeerTransport {
     }
   }
 
+  /** Writes what send() queued to every peer's socket now (Transport.writeQueued). */
+  writeQueued(): void {
+    if (this.stopped) return;
+    for (const p of this.peers.values()) p.stream.writeQueued();
+  }
+
   /**
    * Sends `messages` from a setImmediate callback: after the microtasks and I/O
    * callbacks this turn of the event loop has queued. On loopback, each socket
