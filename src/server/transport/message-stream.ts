@@ -123,16 +123,9 @@ export class MessageStream {
     if (!this.queue.push(encoded)) return false;
     if (this._state === 'active' && !this.flushQueued && !this.waitingDrain) {
       this.flushQueued = true;
-      runSoon(this.flushSoon);
+      runSoon(this.writeQueued);
     }
     return true;
-  }
-
-  /** Writes what send() queued now; the microtask it scheduled then finds nothing to do. */
-  writeQueued(): void {
-    if (!this.flushQueued) return;
-    this.flushQueued = false;
-    this.flush();
   }
 
   /** Drops the current stream and dials again at once (new URLs, or a fresh start). */
@@ -291,9 +284,14 @@ export class MessageStream {
     }, this.backoff.next());
   }
 
-  /** send's microtask, made once: everything queued in one callback goes out in one write. */
-  private readonly flushSoon = (): void => {
-    if (!this.flushQueued) return; // torn down meanwhile
+  /**
+   * Writes what send() queued. It is send's microtask (made once: everything
+   * queued in one callback goes out in one write), and a caller that wants the
+   * write now calls it too (Transport.writeQueued); the microtask then finds
+   * nothing to do, as it does once the stream was torn down meanwhile.
+   */
+  readonly writeQueued = (): void => {
+    if (!this.flushQueued) return;
     this.flushQueued = false;
     this.flush();
   };
