@@ -1,4 +1,4 @@
-// The Raft driver (src/server/raft-node.ts) over in-memory ports: three real
+// The Raft driver (src/server/raft-node.ts, its Ready loop ready-loop.ts) over in-memory ports: three real
 // RaftNode instances, a manual clock, logs that record what was "fsynced", and a
 // network that delivers only when told. Checks the Ready-loop contracts the driver
 // promises, on every step (quorum durability before apply, acknowledgements only
@@ -320,7 +320,9 @@ describe('RaftNode over in-memory ports', () => {
   it("handles a follower's append whose write the log makes at once without the async Ready loop, and one it cannot make in the loop", async () => {
     const { c, leader, followers } = await started();
     const f1 = followers[0]!;
-    const loops = vi.spyOn(f1.node as unknown as { loop: (rd: unknown) => Promise<void> }, 'loop');
+    // The async loop (ready-loop.ts) is private: a spy on it counts the Readies that needed it.
+    const readyLoop = (f1.node as unknown as { ready: { loop: (rd: unknown) => Promise<void> } }).ready;
+    const loops = vi.spyOn(readyLoop, 'loop');
     const acked = (data: string): boolean => {
       const index = sentAppendsWith(c, leader, data)[0]!.entries.find((e) => dec.decode(e.data) === data)!.index;
       return c.net.sent.some((m) => m.from === f1.id && m.type === MessageType.MsgAppResp && !m.reject && m.index >= index);
@@ -610,6 +612,23 @@ describe('RaftNode over in-memory ports', () => {
 
     await f1.node.closeStorage();
     expect(f1.log.closed).toBe(true);
+  });
+
+  it('closeStorage writes the hard state whose only change, the commit index, waited for a write of its own', async () => {
+    const { c, leader, followers } = await started();
+    const f = followers[0]!;
+    leader.node.propose(enc.encode('w'));
+    await c.settle();
+    await c.tick(2); // the commit reaches the followers (a notice, a heartbeat): no entries, so no write
+    expect(f.appliedData).toEqual(['w']);
+    const commit = f.node.committedIndex;
+    expect(f.log.hardState.commit).toBeLessThan(commit);
+    const writes = f.log.synced.length;
+    await f.node.stop();
+    await f.node.closeStorage();
+    expect(f.log.synced.length).toBe(writes + 1);
+    expect(f.log.hardState.commit).toBe(commit);
+    expect(f.log.closed).toBe(true);
   });
 
   it('a proposal a follower forwards while the leader transfers leadership is committed once, soon after the transfer', async () => {
