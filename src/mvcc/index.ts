@@ -10,7 +10,7 @@ export {
 export { validateTxn, validatePut, validateKey, isTxnReadonly } from './txn.js';
 export { encodeKeyValue, decodeKeyValue } from './kv-codec.js';
 export * from './types.js';
-export type { KvDb, OpenDb, BatchOp, DbRange, DbIterator, DbList, DbSnapshot } from './db.js';
+export type { KvDb, OpenDb, BatchOp, DbRange, DbIterator, DbList, DbSnapshot, StagedBatch } from './db.js';
 export { StateImageError, type ImageSummary } from './state-format.js';
 export type { ExportOptions, RestoreOptions } from './state-transfer.js';
 export { replaceStoreDir, recoverStoreDir, type StoreDirRecovery, type RecoverOptions } from './store-dir.js';

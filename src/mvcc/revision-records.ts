@@ -4,7 +4,7 @@
 
 import { encodedLeaseBytes, encodedSize, encodeInto } from './kv-codec.js';
 import { revKeyInto, REV_KEY_LEN } from './revision.js';
-import type { BatchOp } from './db.js';
+import type { StagedBatch } from './db.js';
 import type { KeyValue } from './types.js';
 
 /** A stored revision: tombstones are KeyValues with createRevision 0 (as in etcd's events). */
@@ -12,10 +12,10 @@ export const isTombstoneKv = (kv: KeyValue): boolean => kv.createRevision === 0;
 
 const EMPTY = new Uint8Array(0);
 
-// Encodes the records of the given revisions into one slab, handing LevelDB
-// views into it: one allocation per batch instead of two per record keeps the
-// garbage collector out of the write path.
-export function encodeRevisions(overlay: Map<number, KeyValue[]>, mains: number[]): BatchOp[] {
+// Encodes the records of the given revisions into one slab and puts them into
+// `batch` (which copies them): one allocation per call instead of two per record
+// keeps the garbage collector out of the write path.
+export function encodeRevisions(overlay: Map<number, KeyValue[]>, mains: number[], batch: Pick<StagedBatch, 'put'>): void {
   let size = 0;
   const leases: (Uint8Array | undefined)[] = [];
   for (const main of mains) {
@@ -26,7 +26,6 @@ export function encodeRevisions(overlay: Map<number, KeyValue[]>, mains: number[
     }
   }
   const slab = new Uint8Array(size);
-  const ops: BatchOp[] = [];
   let o = 0, li = 0;
   for (const main of mains) {
     const kvs = overlay.get(main)!;
@@ -38,11 +37,10 @@ export function encodeRevisions(overlay: Map<number, KeyValue[]>, mains: number[
       o += kl;
       // etcd stores a tombstone as a KeyValue holding only the key.
       const end = encodeInto(tomb ? tombRecord(kv) : kv, leases[li++], slab, o);
-      ops.push({ type: 'put', key, value: slab.subarray(o, end) });
+      batch.put(key, slab.subarray(o, end));
       o = end;
     }
   }
-  return ops;
 }
 
 const tombRecord = (kv: KeyValue): KeyValue => ({ key: kv.key, createRevision: 0, modRevision: 0, version: 0, value: EMPTY, lease: 0n });

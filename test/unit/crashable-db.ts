@@ -4,7 +4,7 @@
 // volatile writes; reopening without it models kill -9 (the OS keeps them).
 // Failures can be injected into batch and getMany.
 
-import type { BatchOp, DbIterator, DbList, DbRange, DbSnapshot, KvDb, OpenDb } from '../../src/mvcc/index.js';
+import type { BatchOp, DbIterator, DbList, DbRange, DbSnapshot, KvDb, OpenDb, StagedBatch } from '../../src/mvcc/index.js';
 
 type Entries = Map<string, [Uint8Array, Uint8Array]>;
 
@@ -86,6 +86,21 @@ class MemDb implements KvDb {
     if (err) throw err;
     this.disk.write(copy, opts?.sync === true);
     this.disk.afterBatch?.();
+  }
+
+  stage(): StagedBatch {
+    const ops: BatchOp[] = [];
+    let open = true;
+    const take = (): void => {
+      if (!open) throw new Error('memdb: batch already written or closed');
+    };
+    return {
+      // Copied now, as LevelDB's WriteBatch copies the bytes at the call.
+      put: (key, value) => { take(); ops.push({ type: 'put', key: key.slice(), value: value.slice() }); },
+      del: (key) => { take(); ops.push({ type: 'del', key: key.slice() }); },
+      write: (opts) => { take(); open = false; return this.batch(ops, opts); },
+      close: async () => { open = false; },
+    };
   }
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {

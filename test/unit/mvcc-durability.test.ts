@@ -3,7 +3,7 @@
 // write leaves no trace in the index.
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { MvccError, MvccStore, StorageFailure, type MvccOptions } from '../../src/mvcc/index.js';
+import { MvccError, MvccStore, StorageFailure, type MvccOptions, type OpenDb, type StagedBatch } from '../../src/mvcc/index.js';
 import { CrashableDisks } from './crashable-db.js';
 import { b, pr, rr, str, TmpStores } from './mvcc-helpers.js';
 
@@ -173,6 +173,81 @@ describe('a failed LevelDB batch stops the store', () => {
     }
     release();
     throw new Error('backpressure never held a writer');
+  });
+});
+
+describe('staging the next batch', () => {
+  /** The disks' databases, with a count of the ops put into staged batches (and a way to make them fail). */
+  function counted(disks: CrashableDisks): { openDb: OpenDb; puts: () => number; failPuts: (err: Error | undefined) => void } {
+    let puts = 0;
+    let failure: Error | undefined;
+    const openDb: OpenDb = (dir) => {
+      const db = disks.openDb(dir);
+      const stage = db.stage.bind(db);
+      db.stage = (): StagedBatch => {
+        const batch = stage();
+        const put = batch.put.bind(batch);
+        batch.put = (key, value) => {
+          if (failure) throw failure;
+          puts++;
+          put(key, value);
+        };
+        return batch;
+      };
+      return db;
+    };
+    return { openDb, puts: () => puts, failPuts: (err) => (failure = err) };
+  }
+  const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+  it("copies an ended entry's record into the next batch on the next turn; the flush adds the index and writes both", async () => {
+    const disks = new CrashableDisks();
+    const dir = newDir();
+    const db = counted(disks);
+    const s = await open(disks, dir, { openDb: db.openDb });
+    await s.put(pr('a', '1'), 1);
+    await nextTurn();
+    expect(db.puts()).toBe(1); // the record, staged
+    // kill -9 now: a staged batch was never written; the WAL replays the entry.
+    let r = await open(disks, dir);
+    expect({ ci: r.consistentIndex(), a: (await r.range(rr('a'))).kvs.length }).toEqual({ ci: 0, a: 0 });
+    await s.flush();
+    expect(db.puts()).toBe(2); // and the consistent index
+    r = await open(disks, dir);
+    expect({ ci: r.consistentIndex(), a: str((await r.range(rr('a'))).kvs[0]!.value) }).toEqual({ ci: 1, a: '1' });
+  });
+
+  it('a flush before the next turn stages what ended itself, and a read before either sees the write', async () => {
+    const disks = new CrashableDisks();
+    const dir = newDir();
+    const s = await open(disks, dir);
+    await s.put(pr('a', '1'), 1);
+    await s.put(pr('b', '2'), 2);
+    expect((await s.range(rr('b'))).kvs.map((kv) => str(kv.value))).toEqual(['2']);
+    await s.flush();
+    const r = await open(disks, dir);
+    expect(r.consistentIndex()).toBe(2);
+    expect((await r.range({ ...rr('a'), rangeEnd: b('c') })).kvs.map((kv) => str(kv.key))).toEqual(['a', 'b']);
+  });
+
+  it('a failure while staging fails the store once, through onStorageFailure, not the process', async () => {
+    const disks = new CrashableDisks();
+    const dir = newDir();
+    const db = counted(disks);
+    const onStorageFailure = vi.fn();
+    const s = await open(disks, dir, { openDb: db.openDb, onStorageFailure });
+    await s.put(pr('a', '1'), 1);
+    await s.flush();
+    db.failPuts(new Error('batch closed under it'));
+    await s.put(pr('b', '2'), 2);
+    await nextTurn();
+    expect(onStorageFailure).toHaveBeenCalledTimes(1);
+    expect(onStorageFailure.mock.calls[0]![0]).toBeInstanceOf(StorageFailure);
+    await expect(s.flush()).rejects.toBeInstanceOf(StorageFailure);
+    await expect(s.put(pr('c', '3'), 3)).rejects.toBeInstanceOf(StorageFailure);
+    db.failPuts(undefined);
+    const r = await open(disks, dir);
+    expect(r.consistentIndex()).toBe(1);
   });
 });
 
