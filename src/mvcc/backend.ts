@@ -11,14 +11,16 @@
 // of its effects, however the flush was triggered (size, timer, an explicit
 // flush from the compactor or a hash while an entry awaits a read).
 //
-// Staging: an ended entry's records are encoded and copied into the next
-// LevelDB write batch soon after the entry ends (from setImmediate: after the
-// apply turn has answered its clients), not all at once when the batch is
-// written. A flush then only adds the raw keys and the consistent index and
-// hands the batch over; done at flush time, the encoding and copying of a 100 ms
-// batch held the member's thread for ~0.3 ms (at one client, ~76 records),
-// and the request that arrived meanwhile waited for it (docs/PERFORMANCE.md,
-// twenty-eighth round).
+// Staging: ended entries' records are encoded and copied into the next LevelDB
+// write batch in chunks of at least STAGE_MIN_OPS records as they pile up (from
+// setImmediate: after the apply turn that ended them has answered its
+// clients), not all at once when the batch is written. A flush then stages the
+// few left, adds the raw keys and the consistent index and hands the batch
+// over. Done at flush time, the encoding and copying of a 100 ms batch held the
+// member's thread for ~0.4 ms at one client (~76 records), and the request that
+// arrived meanwhile waited for it; staged one entry at a time, each record cost
+// ~2x the CPU (a turn, an encoding and a native call of its own). See
+// docs/PERFORMANCE.md, twenty-eighth round.
 //
 // Durability: ordinary batches are not synced (the WAL covers them). A synced
 // batch (flush({ sync: true })) makes it and every earlier write durable; the
@@ -57,6 +59,8 @@ export interface BackendOptions {
 }
 
 const SYNC = { sync: true };
+/** Records that make a chunk worth staging before the flush (see Staging above). */
+export const STAGE_MIN_OPS = 16;
 /** Bounds covering every key of the store (all keys start below 0xff, see keyspace.ts). */
 const DEFRAG_START = new Uint8Array(0);
 const DEFRAG_END = new Uint8Array(32).fill(0xff);
@@ -69,6 +73,8 @@ export class Backend {
   /** The next batch: the records of `stagedMains`, copied in (see Staging above). */
   private staged: StagedBatch | undefined;
   private stagedMains: number[] = [];
+  /** Records of pendingMains. */
+  private unstagedOps = 0;
   private stageQueued = false;
   /** Records ended since the last flush, staged or not. */
   private pendingOps = 0;
@@ -137,9 +143,10 @@ export class Backend {
     if (this.openMains.length > 0) {
       for (let j = 0; j < this.openMains.length; j++) this.pendingMains.push(this.openMains[j]!);
       this.pendingOps += this.openOps;
+      this.unstagedOps += this.openOps;
       this.openMains.length = 0;
       this.openOps = 0;
-      this.stageSoon();
+      if (this.unstagedOps >= STAGE_MIN_OPS) this.stageSoon();
     }
     if (this.rawOpen.size > 0) {
       for (const [k, v] of this.rawOpen) this.raw.set(k, v);
@@ -200,6 +207,7 @@ export class Backend {
     }
     for (let j = 0; j < this.pendingMains.length; j++) this.stagedMains.push(this.pendingMains[j]!);
     this.pendingMains = [];
+    this.unstagedOps = 0;
   }
 
   /** Stages a non-revision key (meta, lease, auth …) with the current entry. */

@@ -4,6 +4,7 @@
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MvccError, MvccStore, StorageFailure, type MvccOptions, type OpenDb, type StagedBatch } from '../../src/mvcc/index.js';
+import { STAGE_MIN_OPS } from '../../src/mvcc/backend.js';
 import { CrashableDisks } from './crashable-db.js';
 import { b, pr, rr, str, TmpStores } from './mvcc-helpers.js';
 
@@ -200,21 +201,29 @@ describe('staging the next batch', () => {
   }
   const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-  it("copies an ended entry's record into the next batch on the next turn; the flush adds the index and writes both", async () => {
+  it('copies ended entries\' records into the next batch once a chunk has piled up, on the next turn; the flush adds the rest and the index', async () => {
     const disks = new CrashableDisks();
     const dir = newDir();
     const db = counted(disks);
     const s = await open(disks, dir, { openDb: db.openDb });
-    await s.put(pr('a', '1'), 1);
+    for (let i = 1; i < STAGE_MIN_OPS; i++) await s.put(pr(`k${i}`, 'v'), i);
     await nextTurn();
-    expect(db.puts()).toBe(1); // the record, staged
-    // kill -9 now: a staged batch was never written; the WAL replays the entry.
+    expect(db.puts()).toBe(0); // not a chunk yet
+    await s.put(pr(`k${STAGE_MIN_OPS}`, 'v'), STAGE_MIN_OPS);
+    expect(db.puts()).toBe(0); // not in the apply's turn
+    await nextTurn();
+    expect(db.puts()).toBe(STAGE_MIN_OPS); // the records, staged
+    await s.put(pr('last', 'v'), STAGE_MIN_OPS + 1);
+    // kill -9 now: a staged batch was never written; the WAL replays the entries.
     let r = await open(disks, dir);
-    expect({ ci: r.consistentIndex(), a: (await r.range(rr('a'))).kvs.length }).toEqual({ ci: 0, a: 0 });
+    expect({ ci: r.consistentIndex(), keys: (await r.range({ ...rr('a'), rangeEnd: b('z') })).kvs.length }).toEqual({ ci: 0, keys: 0 });
     await s.flush();
-    expect(db.puts()).toBe(2); // and the consistent index
+    expect(db.puts()).toBe(STAGE_MIN_OPS + 2); // the last record and the consistent index
     r = await open(disks, dir);
-    expect({ ci: r.consistentIndex(), a: str((await r.range(rr('a'))).kvs[0]!.value) }).toEqual({ ci: 1, a: '1' });
+    expect({ ci: r.consistentIndex(), keys: (await r.range({ ...rr('a'), rangeEnd: b('z') })).kvs.length }).toEqual({
+      ci: STAGE_MIN_OPS + 1,
+      keys: STAGE_MIN_OPS + 1,
+    });
   });
 
   it('a flush before the next turn stages what ended itself, and a read before either sees the write', async () => {
@@ -239,12 +248,12 @@ describe('staging the next batch', () => {
     await s.put(pr('a', '1'), 1);
     await s.flush();
     db.failPuts(new Error('batch closed under it'));
-    await s.put(pr('b', '2'), 2);
+    for (let i = 0; i < STAGE_MIN_OPS; i++) await s.put(pr(`b${i}`, '2'), 2 + i);
     await nextTurn();
     expect(onStorageFailure).toHaveBeenCalledTimes(1);
     expect(onStorageFailure.mock.calls[0]![0]).toBeInstanceOf(StorageFailure);
     await expect(s.flush()).rejects.toBeInstanceOf(StorageFailure);
-    await expect(s.put(pr('c', '3'), 3)).rejects.toBeInstanceOf(StorageFailure);
+    await expect(s.put(pr('c', '3'), 100)).rejects.toBeInstanceOf(StorageFailure);
     db.failPuts(undefined);
     const r = await open(disks, dir);
     expect(r.consistentIndex()).toBe(1);
