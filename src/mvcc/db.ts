@@ -9,7 +9,6 @@ import { pinLiveTables, type TableSet } from './leveldb-files/table-set.js';
 
 export type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
 
-/** A point-in-time view for reads (LevelDB explicit snapshot). */
 /**
  * A write batch built op by op (LevelDB's WriteBatch): put and del take a copy
  * of their bytes at once, so the caller may reuse them; write() then commits
@@ -24,6 +23,7 @@ export interface StagedBatch {
   close(): Promise<void>;
 }
 
+/** A point-in-time view for reads (LevelDB explicit snapshot). */
 export interface DbSnapshot {
   close(): Promise<void>;
 }
